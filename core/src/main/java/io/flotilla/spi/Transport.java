@@ -1,0 +1,53 @@
+package io.flotilla.spi;
+
+import io.flotilla.Member;
+import io.flotilla.wire.Frame;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Moves frames between members over connections: the seed's {@code NioReceiver} and {@code PooledParallelSender}.
+ * The protocol engine in core (ordering, acknowledgement, duplicates, retries) sits above it, so a transport only
+ * frames, handshakes, pools connections and reports what breaks.
+ *
+ * <p>Lifecycle: {@link #bind()}, then {@link #start(TransportContext)}, then {@link #close()}.
+ *
+ * <p>Threading: every method is safe from any thread; none blocks except {@link #close()}, which waits a bounded
+ * time.
+ */
+public interface Transport extends AutoCloseable {
+    /**
+     * Binds the receiver without accepting connections yet, so the node can build its local member.
+     *
+     * @return the bound address (with {@code autoBind}, the port actually taken)
+     * @throws io.flotilla.FlotillaException when no port in the configured range could be bound
+     */
+    InetSocketAddress bind();
+
+    /** Starts accepting connections and allows sends. */
+    void start(TransportContext context);
+
+    /**
+     * Queues a frame for {@code member}, opening a connection on demand. Never blocks. Frames queued from one
+     * thread for one member are written in the order queued on one connection unless it fails; the engine copes
+     * with reordering across the pool's connections. Failure is reported through
+     * {@link InboundHandler#onSendFailed}.
+     */
+    void send(Member member, Frame frame);
+
+    /**
+     * Verifies that a receiver is alive: connect, handshake, ping, pong, within {@code timeout}.
+     *
+     * @return the member that answered (its handshake's description); fails if nothing answered in time, the
+     *     answer was not a Flotilla node of this cluster, or the connection was refused
+     */
+    CompletionStage<Member> probe(InetSocketAddress address, Duration timeout);
+
+    /** Closes the connections to {@code member} with a goodbye, e.g. when it left the view. */
+    void disconnect(Member member);
+
+    /** Sends goodbye on every connection, closes them and the receiver. Idempotent; waits a bounded time. */
+    @Override
+    void close();
+}

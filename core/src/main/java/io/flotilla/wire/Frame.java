@@ -1,0 +1,63 @@
+package io.flotilla.wire;
+
+import java.nio.ByteBuffer;
+import java.util.Objects;
+
+/**
+ * One frame: the header fields and the payload. See {@link FrameCodec} for the layout.
+ *
+ * <p>Threading: immutable once built; the payload buffer must not be changed after the frame is handed to a
+ * transport (it may be written to several connections at once, each through its own duplicate).
+ *
+ * @param type what the frame is
+ * @param flags type-specific bits; for {@code DATA}, see {@link #DELIVERY_MASK}
+ * @param topic the message topic for {@code DATA} (0-255), otherwise 0
+ * @param window for {@code DATA}: sequence number minus the sender's low-water mark (0-2^32-1); otherwise 0
+ * @param messageId the sequence number or nonce the type gives it
+ * @param payload the payload bytes between position and limit
+ */
+public record Frame(FrameType type, int flags, int topic, long window, long messageId, ByteBuffer payload) {
+    /** The two low flag bits of a {@code DATA} frame carry the {@link io.flotilla.Delivery} ordinal. */
+    public static final int DELIVERY_MASK = 0x03;
+    /** A {@code DATA} frame sent again after a timeout or a broken connection. */
+    public static final int FLAG_RETRANSMIT = 0x04;
+
+    private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
+
+    public Frame {
+        Objects.requireNonNull(type, "type");
+        Objects.requireNonNull(payload, "payload");
+        if (flags < 0 || flags > 0xFF) {
+            throw new IllegalArgumentException("flags out of range: " + flags);
+        }
+        if (topic < 0 || topic > 0xFF) {
+            throw new IllegalArgumentException("topic out of range 0-255: " + topic);
+        }
+        if (window < 0 || window > 0xFFFF_FFFFL) {
+            throw new IllegalArgumentException("window out of range: " + window);
+        }
+    }
+
+    /** A frame with no payload. */
+    public static Frame control(FrameType type, long messageId) {
+        return new Frame(type, 0, 0, 0, messageId, EMPTY);
+    }
+
+    /** Payload length in bytes. */
+    public int payloadLength() {
+        return payload.remaining();
+    }
+
+    /** Header plus payload, in bytes. */
+    public int encodedLength() {
+        return FrameCodec.HEADER_BYTES + payload.remaining();
+    }
+
+    /** The payload as a new array. */
+    public byte[] payloadBytes() {
+        ByteBuffer b = payload.duplicate();
+        byte[] out = new byte[b.remaining()];
+        b.get(out);
+        return out;
+    }
+}
