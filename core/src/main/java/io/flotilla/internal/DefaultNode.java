@@ -1,63 +1,723 @@
 package io.flotilla.internal;
 
 import io.flotilla.Delivery;
+import io.flotilla.FlotillaException;
 import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.MemberUnreachableException;
+import io.flotilla.MembershipEvent;
 import io.flotilla.MembershipListener;
+import io.flotilla.Message;
 import io.flotilla.MessageListener;
 import io.flotilla.Node;
+import io.flotilla.NodeClosedException;
 import io.flotilla.NodeConfig;
 import io.flotilla.Registration;
 import io.flotilla.View;
+import io.flotilla.internal.OutboundStream.Pending;
+import io.flotilla.internal.OutboundStream.Settlement;
 import io.flotilla.spi.Clock;
+import io.flotilla.spi.InboundHandler;
+import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.MembershipService;
+import io.flotilla.spi.PeerConnection;
 import io.flotilla.spi.Scheduler;
 import io.flotilla.spi.Transport;
+import io.flotilla.spi.TransportContext;
+import io.flotilla.wire.Frame;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.System.Logger.Level;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
-/** Placeholder while the delivery engine is being written. */
+/**
+ * The standard {@link Node}: the delivery engine over a {@link Transport} and a {@link MembershipService}.
+ *
+ * <p>Per target member an {@link OutboundStream} numbers messages and keeps them until acknowledged; per sending
+ * member an {@link InboundStream} orders them, drops duplicates and hands them to listeners on the delivery
+ * executor. Acks and results never run user code on I/O threads: futures complete on the delivery executor.
+ *
+ * <p>Not API: construct nodes with {@link Node#builder()}. Public only for the test harness, which passes a
+ * direct delivery executor and a manual clock to run the protocol deterministically.
+ *
+ * <p>Threading: safe from any thread.
+ */
 public final class DefaultNode implements Node {
+    private static final System.Logger LOG = System.getLogger(DefaultNode.class.getName());
+    private static final int TOPICS = 256;
+    private static final int DELIVERY_BATCH = 256;
+    private static final int STALL_RESEND_MAX = 256;
+
+    private final NodeConfig config;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final boolean ownsScheduler;
+    private final Transport transport;
+    private final MembershipService membership;
+    private final NodeThreads threads;
+    private final MeterRegistry registry;
+    private final NodeMeters meters;
+    private final Executor delivery;
+    private final ExecutorService ownedDelivery;
+    private final RateLimitedLog warnings;
+    private final long timeoutNanos;
+    private final long tickNanos;
+    private final long stallNanos;
+    private final ConcurrentHashMap<MemberId, OutboundStream> outbound = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<MemberId, InboundStream> inbound = new ConcurrentHashMap<>();
+    private final List<CopyOnWriteArrayList<MessageListener>> listeners = new ArrayList<>(TOPICS);
+    private final CopyOnWriteArrayList<MembershipListener> membershipListeners = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Member local;
+    private volatile View view;
+    private volatile Scheduler.Cancellable tick;
+
+    /** A node with its own delivery threads and, when {@code scheduler} is null, its own timer thread. */
     public DefaultNode(NodeConfig config, Clock clock, Scheduler scheduler, Transport transport,
             MembershipService membership) {
-        throw new UnsupportedOperationException("not yet");
+        this(config, clock, scheduler, transport, membership, null);
     }
 
+    /**
+     * @param deliveryExecutor runs listeners and completes futures; null for the node's own pool of
+     *     {@code deliveryThreads}. Tests pass a direct executor.
+     */
+    public DefaultNode(NodeConfig config, Clock clock, Scheduler scheduler, Transport transport,
+            MembershipService membership, Executor deliveryExecutor) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.transport = Objects.requireNonNull(transport, "transport");
+        this.membership = Objects.requireNonNull(membership, "membership");
+        this.threads = new NodeThreads(config.clusterName());
+        this.ownsScheduler = scheduler == null;
+        this.scheduler = scheduler != null ? scheduler : new DefaultScheduler(threads.factory("timer"));
+        this.registry = config.meterRegistry() != null ? config.meterRegistry() : new SimpleMeterRegistry();
+        this.meters = new NodeMeters(registry, this::queuedMessages, this::receiveBuffered);
+        if (deliveryExecutor != null) {
+            this.delivery = deliveryExecutor;
+            this.ownedDelivery = null;
+        } else {
+            ThreadPoolExecutor pool = new ThreadPoolExecutor(config.deliveryThreads(), config.deliveryThreads(),
+                    30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), threads.factory("delivery"));
+            this.delivery = pool;
+            this.ownedDelivery = pool;
+        }
+        for (int i = 0; i < TOPICS; i++) {
+            listeners.add(new CopyOnWriteArrayList<>());
+        }
+        this.warnings = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
+        this.timeoutNanos = config.timeout().toNanos();
+        this.tickNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(5), Math.min(timeoutNanos / 10,
+                TimeUnit.MILLISECONDS.toNanos(100)));
+        // Resend when nothing was acknowledged for a while: a quarter of the timeout, at most 500 ms. On TCP this
+        // only fires when a receiver stalls; on a lossy test network it recovers dropped frames.
+        this.stallNanos = Math.max(tickNanos, Math.min(timeoutNanos / 4, TimeUnit.MILLISECONDS.toNanos(500)));
+    }
+
+    /** Binds the transport, builds the local member, starts the transport, the membership and the timer. */
     public void start() {
-        throw new UnsupportedOperationException("not yet");
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("node already started");
+        }
+        InetSocketAddress bound = transport.bind();
+        String host = bound.getAddress() != null ? bound.getAddress().getHostAddress() : bound.getHostString();
+        String name = config.memberName().isEmpty() ? host + ":" + bound.getPort() : config.memberName();
+        local = new Member(MemberId.random(), name, host, bound.getPort(), config.domain(), config.memberPayload(),
+                clock.currentTimeMillis());
+        view = new View(0, List.of(local));
+        transport.start(new TransportCtx());
+        membership.start(new MembershipCtx());
+        tick = scheduler.schedule(this::onTick, tickNanos);
+        LOG.log(Level.INFO, () -> "node " + local.describe() + " started in cluster '" + config.clusterName()
+                + "'" + (local.domain().isEmpty() ? "" : " domain '" + local.domain() + "'"));
     }
 
     @Override
     public Member localMember() {
-        throw new UnsupportedOperationException();
+        return local;
     }
 
     @Override
     public View view() {
-        throw new UnsupportedOperationException();
+        return view;
     }
+
+    /** The registry the node's meters are in (the configured one, or its private one). */
+    public MeterRegistry meterRegistry() {
+        return registry;
+    }
+
+    // ---------------------------------------------------------------- sending
 
     @Override
     public CompletionStage<Void> send(Member to, int topic, ByteBuffer payload, Delivery delivery) {
-        throw new UnsupportedOperationException();
+        Objects.requireNonNull(to, "to");
+        checkSend(topic, payload, delivery);
+        ByteBuffer body = delivery == Delivery.ASYNC ? copy(payload) : payload.slice().asReadOnlyBuffer();
+        return sendOne(to, topic, body, delivery);
     }
 
     @Override
     public CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery) {
-        throw new UnsupportedOperationException();
+        Objects.requireNonNull(to, "to");
+        checkSend(topic, payload, delivery);
+        if (to.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        ByteBuffer body = delivery == Delivery.ASYNC ? copy(payload) : payload.slice().asReadOnlyBuffer();
+        if (to.size() == 1) {
+            return sendOne(to.iterator().next(), topic, body, delivery);
+        }
+        List<CompletableFuture<Void>> all = new ArrayList<>(to.size());
+        for (Member m : to) {
+            all.add(sendOne(m, topic, body.duplicate(), delivery).toCompletableFuture());
+        }
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((ok, ignored) -> {
+            Throwable first = null;
+            for (CompletableFuture<Void> f : all) {
+                if (f.isCompletedExceptionally()) {
+                    Throwable t = f.handle((v, e) -> e instanceof java.util.concurrent.CompletionException c
+                            ? c.getCause() : e).join();
+                    if (first == null) {
+                        first = t;
+                    } else {
+                        first.addSuppressed(t);
+                    }
+                }
+            }
+            if (first instanceof RuntimeException r) {
+                throw r;
+            } else if (first != null) {
+                throw new FlotillaException("send failed", first);
+            }
+            return null;
+        });
     }
+
+    private void checkSend(int topic, ByteBuffer payload, Delivery delivery) {
+        Objects.requireNonNull(payload, "payload");
+        Objects.requireNonNull(delivery, "delivery");
+        if (topic < 0 || topic >= TOPICS) {
+            throw new IllegalArgumentException("topic=" + topic + " is invalid: use 0-255");
+        }
+        long max = (long) config.maxFrameBytes() - io.flotilla.wire.FrameCodec.HEADER_BYTES;
+        if (payload.remaining() > max) {
+            throw new IllegalArgumentException("payload of " + payload.remaining() + " bytes exceeds maxFrameBytes ("
+                    + config.maxFrameBytes() + " including a " + io.flotilla.wire.FrameCodec.HEADER_BYTES
+                    + "-byte header): split it or raise maxFrameBytes on every member");
+        }
+        if (!started.get()) {
+            throw new IllegalStateException("node not started");
+        }
+    }
+
+    private static ByteBuffer copy(ByteBuffer payload) {
+        ByteBuffer c = ByteBuffer.allocate(payload.remaining());
+        c.put(payload.duplicate()).flip();
+        return c.asReadOnlyBuffer();
+    }
+
+    private CompletableFuture<Void> sendOne(Member to, int topic, ByteBuffer body, Delivery delivery) {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new NodeClosedException("node " + local.describe() + " is closed"));
+        }
+        if (to.id().equals(local.id())) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "cannot send to the local member " + local.describe()));
+        }
+        OutboundStream stream = outbound.computeIfAbsent(to.id(),
+                id -> new OutboundStream(to, config.maxQueuedMessages(), config.maxQueuedBytes(), clock.nanoTime()));
+        Pending p;
+        try {
+            p = stream.enqueue(topic, body, delivery, clock, timeoutNanos);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CompletableFuture.failedFuture(new NodeClosedException("interrupted while waiting for queue room"));
+        } catch (FlotillaException e) {
+            meters.queueFull.increment();
+            return CompletableFuture.failedFuture(e);
+        }
+        meters.sent.get(delivery).increment();
+        meters.sentBytes.record(body.remaining());
+        transport.send(to, p.frame);
+        return p.future != null ? p.future : CompletableFuture.completedFuture(null);
+    }
+
+    /** Completes or fails futures on the delivery executor, never on the calling (I/O) thread. */
+    private void settle(List<Settlement> settlements) {
+        if (settlements.isEmpty()) {
+            return;
+        }
+        delivery.execute(() -> {
+            long now = clock.nanoTime();
+            for (Settlement s : settlements) {
+                settleNow(s, now);
+            }
+        });
+    }
+
+    private void settleNow(Settlement s, long now) {
+        Pending p = s.pending();
+        if (s.error() == null) {
+            meters.latency.get(p.delivery).record(now - p.enqueuedNanos, TimeUnit.NANOSECONDS);
+            if (p.future != null) {
+                p.future.complete(null);
+            }
+        } else {
+            if (s.error() instanceof io.flotilla.DeliveryTimeoutException) {
+                meters.timedOut.increment();
+            }
+            if (p.future != null) {
+                p.future.completeExceptionally(s.error());
+            }
+        }
+    }
+
+    private void resend(Member to, List<Frame> frames) {
+        if (frames.isEmpty()) {
+            return;
+        }
+        meters.retransmitted.increment(frames.size());
+        for (Frame f : frames) {
+            transport.send(to, f);
+        }
+    }
+
+    /** Gives up on everything queued for {@code member}, and tells the receiver to skip it. */
+    private void abandon(OutboundStream stream, String why, boolean forget) {
+        List<Settlement> out = stream.abandonAll(m -> new MemberUnreachableException(m, "message to "
+                + m.describe() + " abandoned: " + why), forget);
+        if (!out.isEmpty()) {
+            meters.abandoned.increment(out.size());
+            warnings.log(Level.WARNING, "abandon", out.size() + " message(s) to " + stream.member.describe()
+                    + " abandoned: " + why);
+            settle(out);
+        }
+        if (forget) {
+            outbound.remove(stream.member.id(), stream);
+        } else {
+            transport.send(stream.member, Frame.control(io.flotilla.wire.FrameType.SYNC, stream.lowWater()));
+        }
+    }
+
+    private void onConnectionFailure(Member member, String why) {
+        OutboundStream stream = outbound.get(member.id());
+        if (stream == null || closed.get()) {
+            return;
+        }
+        List<Frame> again = stream.onConnectionFailure(clock.nanoTime(), config.maxRetryAttempts());
+        if (again == null) {
+            abandon(stream, why + "; no success after maxRetryAttempts=" + config.maxRetryAttempts(), false);
+            membership.suspect(member.id(), why);
+        } else if (!again.isEmpty()) {
+            // Retry after a pause, not in a tight loop against a peer that refuses connections.
+            scheduler.schedule(() -> resend(member, again), tickNanos);
+        }
+    }
+
+    private void onTick() {
+        if (closed.get()) {
+            return;
+        }
+        try {
+            long now = clock.nanoTime();
+            for (OutboundStream s : outbound.values()) {
+                settle(s.expire(now));
+                resend(s.member, s.stalled(now, stallNanos, STALL_RESEND_MAX));
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.ERROR, "delivery timer failed; continuing", e);
+        } finally {
+            if (!closed.get()) {
+                tick = scheduler.schedule(this::onTick, tickNanos);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- receiving
+
+    private final class Inbound implements InboundHandler {
+        @Override
+        public void onConnected(PeerConnection connection) {
+            LOG.log(Level.DEBUG, () -> "connected to " + connection.remote().describe());
+        }
+
+        @Override
+        public void onFrame(PeerConnection conn, Frame frame) {
+            Member from = conn.remote();
+            switch (frame.type()) {
+                case DATA -> {
+                    InboundStream s = inboundStream(from);
+                    if (s.onData(conn, frame) == InboundStream.Outcome.QUEUED_AND_SCHEDULE) {
+                        scheduleDelivery(s);
+                    }
+                }
+                case ACK -> {
+                    OutboundStream s = outbound.get(from.id());
+                    if (s != null) {
+                        settle(s.onAck(frame.messageId(), clock.nanoTime()));
+                    }
+                }
+                case RESULT -> {
+                    OutboundStream s = outbound.get(from.id());
+                    Settlement done = s == null ? null : s.onResult(frame.messageId(), InboundStream.readResult(frame));
+                    if (done != null) {
+                        settle(List.of(done));
+                    }
+                }
+                case SYNC -> {
+                    InboundStream s = inboundStream(from);
+                    if (s.onSync(frame.messageId())) {
+                        scheduleDelivery(s);
+                    }
+                }
+                default -> warnings.log(Level.WARNING, "unexpected-frame",
+                        "ignored unexpected " + frame.type() + " frame from " + from.describe());
+            }
+        }
+
+        @Override
+        public void onReadComplete(PeerConnection conn) {
+            InboundStream s = inbound.get(conn.remote().id());
+            if (s != null) {
+                s.ackIfDue(conn);
+            }
+        }
+
+        @Override
+        public void onDisconnected(PeerConnection conn, boolean graceful) {
+            Member m = conn.remote();
+            if (closed.get()) {
+                return;
+            }
+            if (graceful) {
+                membership.left(m.id());
+            } else {
+                membership.suspect(m.id(), "connection lost without goodbye");
+                onConnectionFailure(m, "connection lost");
+            }
+        }
+
+        @Override
+        public void onSendFailed(Member member, Throwable cause) {
+            warnings.log(Level.WARNING, "send-failed", "cannot reach " + member.describe() + ": " + cause);
+            onConnectionFailure(member, "cannot connect: " + cause.getMessage());
+        }
+    }
+
+    private InboundStream inboundStream(Member from) {
+        InboundStream s = inbound.get(from.id());
+        if (s == null) {
+            int maxAhead = Math.max(1024, config.maxQueuedMessages() * 2);
+            s = inbound.computeIfAbsent(from.id(), id -> new InboundStream(from, config.maxReceiveBufferBytes(),
+                    maxAhead, 65_536, meters));
+        }
+        return s;
+    }
+
+    private void scheduleDelivery(InboundStream s) {
+        try {
+            delivery.execute(() -> deliver(s));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // Only after close(): the node no longer delivers.
+            LOG.log(Level.DEBUG, "delivery rejected: node closed");
+        }
+    }
+
+    private void deliver(InboundStream s) {
+        List<Frame> batch = s.nextBatch(DELIVERY_BATCH);
+        if (batch.isEmpty()) {
+            return;
+        }
+        for (Frame f : batch) {
+            Delivery d = Delivery.values()[f.flags() & Frame.DELIVERY_MASK];
+            meters.received.get(d).increment();
+            meters.receivedBytes.record(f.payloadLength());
+            String error = dispatch(s.sender, f, d);
+            if (d == Delivery.PROCESSED) {
+                s.completeProcessed(f.messageId(), error);
+            }
+        }
+        // Another batch (or the idle mark) in a new task, so one busy sender cannot starve the others.
+        scheduleDelivery(s);
+    }
+
+    /** Runs the topic's listeners; returns null or the error text to report for a {@code PROCESSED} message. */
+    private String dispatch(Member from, Frame f, Delivery d) {
+        List<MessageListener> ls = listeners.get(f.topic());
+        if (ls.isEmpty()) {
+            meters.unhandled.increment();
+            warnings.log(Level.WARNING, "unhandled-" + f.topic(), "no listener for topic " + f.topic()
+                    + " on " + local.describe() + "; message from " + from.describe() + " dropped");
+            return "no listener for topic " + f.topic() + " on member " + local.describe();
+        }
+        String error = null;
+        for (MessageListener l : ls) {
+            try {
+                l.onMessage(new Message(from, f.topic(), d, f.payload().asReadOnlyBuffer()));
+            } catch (Exception | LinkageError | AssertionError e) {
+                meters.listenerErrors.increment();
+                warnings.log(Level.WARNING, "listener", "message listener for topic " + f.topic()
+                        + " threw on a message from " + from.describe(), e);
+                if (error == null) {
+                    error = e.getClass().getName() + ": " + e.getMessage();
+                }
+            }
+        }
+        return error;
+    }
+
+    // ---------------------------------------------------------------- listeners and membership
 
     @Override
     public Registration addMessageListener(int topic, MessageListener listener) {
-        throw new UnsupportedOperationException();
+        Objects.requireNonNull(listener, "listener");
+        if (topic < 0 || topic >= TOPICS) {
+            throw new IllegalArgumentException("topic=" + topic + " is invalid: use 0-255");
+        }
+        listeners.get(topic).add(listener);
+        return () -> listeners.get(topic).remove(listener);
     }
 
     @Override
     public Registration addMembershipListener(MembershipListener listener) {
-        throw new UnsupportedOperationException();
+        Objects.requireNonNull(listener, "listener");
+        membershipListeners.add(listener);
+        return () -> membershipListeners.remove(listener);
+    }
+
+    /** Called on the membership service's thread, in view order. */
+    private void onMembershipEvents(List<MembershipEvent> events) {
+        for (MembershipEvent e : events) {
+            View v = e.view();
+            if (view != null && v.id() <= view.id()) {
+                LOG.log(Level.WARNING, "membership published view " + v.id() + " after " + view.id()
+                        + "; ignored (views must increase)");
+                continue;
+            }
+            view = v;
+            LOG.log(Level.INFO, () -> describe(e));
+            if (e instanceof MembershipEvent.Left left) {
+                memberGone(left.member(), left.graceful() ? "member left" : "member removed as failed");
+            }
+            for (MembershipListener l : membershipListeners) {
+                try {
+                    l.onEvent(e);
+                } catch (RuntimeException | LinkageError | AssertionError ex) {
+                    LOG.log(Level.WARNING, "membership listener threw on " + e.getClass().getSimpleName()
+                            + "; skipped", ex);
+                }
+            }
+        }
+    }
+
+    private static String describe(MembershipEvent e) {
+        String what;
+        if (e instanceof MembershipEvent.Left l) {
+            what = l.graceful() ? "left" : "removed (failed)";
+        } else if (e instanceof MembershipEvent.Suspected s) {
+            what = "suspected (" + s.reason() + ")";
+        } else if (e instanceof MembershipEvent.Unsuspected) {
+            what = "no longer suspected";
+        } else {
+            what = "joined";
+        }
+        return e.member().describe() + " " + what + "; view #" + e.view().id() + " has " + e.view().size()
+                + " member(s)";
+    }
+
+    private void memberGone(Member m, String why) {
+        OutboundStream s = outbound.get(m.id());
+        if (s != null) {
+            abandon(s, why, true);
+        }
+        inbound.remove(m.id());
+        transport.disconnect(m);
+    }
+
+    private final class TransportCtx implements TransportContext {
+        private final Inbound handler = new Inbound();
+
+        @Override
+        public String clusterName() {
+            return config.clusterName();
+        }
+
+        @Override
+        public Member localMember() {
+            return local;
+        }
+
+        @Override
+        public InboundHandler inbound() {
+            return handler;
+        }
+
+        @Override
+        public Clock clock() {
+            return clock;
+        }
+
+        @Override
+        public MeterRegistry meters() {
+            return registry;
+        }
+
+        @Override
+        public ThreadFactory threadFactory(String role) {
+            return threads.factory(role);
+        }
+
+        @Override
+        public int maxFrameBytes() {
+            return config.maxFrameBytes();
+        }
+    }
+
+    private final class MembershipCtx implements MembershipContext {
+        @Override
+        public Member localMember() {
+            return local;
+        }
+
+        @Override
+        public String clusterName() {
+            return config.clusterName();
+        }
+
+        @Override
+        public Clock clock() {
+            return clock;
+        }
+
+        @Override
+        public Scheduler scheduler() {
+            return scheduler;
+        }
+
+        @Override
+        public MeterRegistry meters() {
+            return registry;
+        }
+
+        @Override
+        public ThreadFactory threadFactory(String role) {
+            return threads.factory(role);
+        }
+
+        @Override
+        public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
+            return transport.probe(address, timeout);
+        }
+
+        @Override
+        public void publish(List<MembershipEvent> events) {
+            onMembershipEvents(events);
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    private int queuedMessages() {
+        int n = 0;
+        for (OutboundStream s : outbound.values()) {
+            n += s.queuedMessages();
+        }
+        return n;
+    }
+
+    private long receiveBuffered() {
+        long n = 0;
+        for (InboundStream s : inbound.values()) {
+            n += s.bufferedBytes();
+        }
+        return n;
     }
 
     @Override
     public void close() {
+        close(config.timeout());
+    }
+
+    /**
+     * Closes, waiting at most {@code drain} (real time) for queued messages to be acknowledged. The test harness
+     * passes zero: with a manual clock nothing moves while it waits.
+     */
+    public void close(Duration drain) {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<String> problems = new ArrayList<>();
+        if (started.get()) {
+            long deadline = System.nanoTime() + drain.toNanos();
+            for (OutboundStream s : outbound.values()) {
+                try {
+                    if (!s.awaitDrained(deadline - System.nanoTime())) {
+                        problems.add(s.queuedMessages() + " message(s) to " + s.member.describe()
+                                + " unacknowledged at close");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            Scheduler.Cancellable t = tick;
+            if (t != null) {
+                t.cancel();
+            }
+            closeQuietly("membership", membership::close, problems);
+            closeQuietly("transport", transport::close, problems);
+            for (OutboundStream s : outbound.values()) {
+                List<Settlement> out = s.abandonAll(m -> new NodeClosedException("node " + local.describe()
+                        + " closed before the message to " + m.describe() + " was confirmed"), true);
+                out.forEach(x -> settleNow(x, clock.nanoTime()));
+            }
+        }
+        if (ownedDelivery != null) {
+            ownedDelivery.shutdown();
+            try {
+                if (!ownedDelivery.awaitTermination(config.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                    problems.add("delivery threads still busy in listeners after " + config.timeout().toMillis() + " ms");
+                    ownedDelivery.shutdownNow();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (ownsScheduler) {
+            closeQuietly("scheduler", scheduler::close, problems);
+        }
+        if (problems.isEmpty()) {
+            LOG.log(Level.INFO, () -> "node " + (local == null ? "(never started)" : local.describe()) + " closed");
+        } else {
+            LOG.log(Level.WARNING, "node " + (local == null ? "" : local.describe()) + " closed with problems: "
+                    + String.join("; ", problems));
+        }
+    }
+
+    private static void closeQuietly(String what, Runnable close, List<String> problems) {
+        try {
+            close.run();
+        } catch (RuntimeException e) {
+            problems.add(what + ": " + e);
+        }
     }
 }

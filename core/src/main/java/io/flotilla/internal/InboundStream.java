@@ -1,0 +1,257 @@
+package io.flotilla.internal;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import io.flotilla.spi.PeerConnection;
+import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameType;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The messages this node receives from one member: puts them in sequence order, drops duplicates, queues them for
+ * delivery, and remembers recent {@code PROCESSED} results to answer retransmissions.
+ *
+ * <p>A message is acknowledged (cumulatively) once everything before it arrived; it is then delivered to listeners
+ * in sequence order by one task at a time on the delivery executor.
+ *
+ * <p>Threading: {@link #onData}, {@link #onSync} and {@link #ackIfDue} run on I/O threads, concurrently for the
+ * pool's connections; {@link #nextBatch} on a delivery thread. State is guarded by this object's monitor, held only
+ * for bookkeeping.
+ */
+final class InboundStream {
+    /** A byte in a {@code RESULT} payload: the listener returned. */
+    static final byte RESULT_OK = 0;
+    /** A byte in a {@code RESULT} payload: the listener threw; UTF-8 error text follows. */
+    static final byte RESULT_FAILED = 1;
+    private static final int MAX_ERROR_BYTES = 1024;
+
+    /** What {@link #onData} decided. */
+    enum Outcome { QUEUED_AND_SCHEDULE, QUEUED, BUFFERED, DUPLICATE, OUT_OF_WINDOW }
+
+    final Member sender;
+    private final long maxBufferedBytes;
+    private final int maxAhead;
+    private final int maxResults;
+    private final NodeMeters meters;
+    private long expected = 1;
+    private final HashMap<Long, Frame> early = new HashMap<>();
+    private final ArrayDeque<Frame> ready = new ArrayDeque<>();
+    /** Results of delivered {@code PROCESSED} messages, in sequence order; null value for success. */
+    private final LinkedHashMap<Long, String> results = new LinkedHashMap<>();
+    private final Set<PeerConnection> paused = new HashSet<>();
+    private long bufferedBytes;
+    private long lastAcked;
+    private boolean ackForced;
+    private boolean scheduled;
+    private PeerConnection replyTo;
+
+    InboundStream(Member sender, long maxBufferedBytes, int maxAhead, int maxResults, NodeMeters meters) {
+        this.sender = sender;
+        this.maxBufferedBytes = maxBufferedBytes;
+        this.maxAhead = maxAhead;
+        this.maxResults = maxResults;
+        this.meters = meters;
+    }
+
+    /**
+     * Takes a {@code DATA} frame. Returns what happened; {@code QUEUED_AND_SCHEDULE} means the caller must run
+     * {@link #nextBatch} on the delivery executor. For a duplicate {@code PROCESSED} message whose result is known,
+     * sends the result again on {@code conn}.
+     */
+    Outcome onData(PeerConnection conn, Frame frame) {
+        Frame resend = null;
+        Outcome outcome;
+        synchronized (this) {
+            replyTo = conn;
+            long seq = frame.messageId();
+            long lowWater = seq - frame.window();
+            if (lowWater > expected) {
+                skipTo(lowWater);
+            }
+            pruneResults(lowWater);
+            if (seq < expected) {
+                meters.duplicates.increment();
+                if ((frame.flags() & Frame.DELIVERY_MASK) == Delivery.PROCESSED.ordinal()) {
+                    resend = results.containsKey(seq) ? resultFrame(seq, results.get(seq)) : null;
+                }
+                // A duplicate means our ack was lost or late: acknowledge again.
+                ackForced = true;
+                outcome = Outcome.DUPLICATE;
+            } else if (seq == expected) {
+                enqueueReady(frame);
+                expected++;
+                drainEarly();
+                outcome = Outcome.QUEUED;
+            } else if (seq - expected > maxAhead) {
+                meters.outOfWindow.increment();
+                outcome = Outcome.OUT_OF_WINDOW;
+            } else if (early.putIfAbsent(seq, frame) != null) {
+                meters.duplicates.increment();
+                outcome = Outcome.DUPLICATE;
+            } else {
+                bufferedBytes += frame.payloadLength();
+                outcome = Outcome.BUFFERED;
+            }
+            if (bufferedBytes > maxBufferedBytes && paused.add(conn)) {
+                conn.pauseReading();
+            }
+            if (!ready.isEmpty() && !scheduled) {
+                scheduled = true;
+                outcome = Outcome.QUEUED_AND_SCHEDULE;
+            }
+        }
+        if (resend != null) {
+            conn.send(resend);
+        }
+        return outcome;
+    }
+
+    /** The sender gave up on everything below {@code lowWater}; true when delivery must be scheduled. */
+    boolean onSync(long lowWater) {
+        synchronized (this) {
+            if (lowWater > expected) {
+                skipTo(lowWater);
+            }
+            pruneResults(lowWater);
+            if (!ready.isEmpty() && !scheduled) {
+                scheduled = true;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    private void enqueueReady(Frame frame) {
+        ready.addLast(frame);
+        bufferedBytes += frame.payloadLength();
+    }
+
+    private void drainEarly() {
+        Frame next;
+        while ((next = early.remove(expected)) != null) {
+            ready.addLast(next);
+            expected++;
+        }
+    }
+
+    private void skipTo(long lowWater) {
+        List<Long> below = new ArrayList<>();
+        for (Long seq : early.keySet()) {
+            if (seq < lowWater) {
+                below.add(seq);
+            }
+        }
+        below.sort(null);
+        for (Long seq : below) {
+            ready.addLast(early.remove(seq));
+        }
+        meters.skipped.increment((lowWater - expected) - below.size());
+        expected = lowWater;
+        drainEarly();
+    }
+
+    private void pruneResults(long lowWater) {
+        for (Iterator<Long> it = results.keySet().iterator(); it.hasNext(); ) {
+            if (it.next() >= lowWater) {
+                break;
+            }
+            it.remove();
+        }
+    }
+
+    /** Sends a cumulative {@code ACK} on {@code conn} if anything arrived since the last one. */
+    void ackIfDue(PeerConnection conn) {
+        long upTo;
+        synchronized (this) {
+            upTo = expected - 1;
+            if (upTo <= lastAcked && !ackForced) {
+                return;
+            }
+            lastAcked = upTo;
+            ackForced = false;
+        }
+        conn.send(Frame.control(FrameType.ACK, upTo));
+    }
+
+    /**
+     * Takes up to {@code max} messages for delivery, or returns an empty list and marks the stream idle. Resumes
+     * paused connections once the buffer drained below half.
+     */
+    List<Frame> nextBatch(int max) {
+        List<PeerConnection> resume = null;
+        List<Frame> batch;
+        synchronized (this) {
+            if (ready.isEmpty()) {
+                scheduled = false;
+                return List.of();
+            }
+            batch = new ArrayList<>(Math.min(max, ready.size()));
+            while (batch.size() < max && !ready.isEmpty()) {
+                Frame f = ready.pollFirst();
+                bufferedBytes -= f.payloadLength();
+                batch.add(f);
+            }
+            if (!paused.isEmpty() && bufferedBytes <= maxBufferedBytes / 2) {
+                resume = new ArrayList<>(paused);
+                paused.clear();
+            }
+        }
+        if (resume != null) {
+            resume.forEach(PeerConnection::resumeReading);
+        }
+        return batch;
+    }
+
+    /** Records the outcome of a delivered {@code PROCESSED} message and sends it to the sender. */
+    void completeProcessed(long seq, String error) {
+        PeerConnection conn;
+        synchronized (this) {
+            results.put(seq, error);
+            if (results.size() > maxResults) {
+                Iterator<Map.Entry<Long, String>> it = results.entrySet().iterator();
+                it.next();
+                it.remove();
+            }
+            conn = replyTo;
+        }
+        if (conn != null) {
+            conn.send(resultFrame(seq, error));
+        }
+    }
+
+    static Frame resultFrame(long seq, String error) {
+        if (error == null) {
+            return new Frame(FrameType.RESULT, 0, 0, 0, seq, ByteBuffer.wrap(new byte[] {RESULT_OK}));
+        }
+        byte[] text = error.getBytes(StandardCharsets.UTF_8);
+        int len = Math.min(text.length, MAX_ERROR_BYTES);
+        ByteBuffer b = ByteBuffer.allocate(1 + len);
+        b.put(RESULT_FAILED).put(text, 0, len).flip();
+        return new Frame(FrameType.RESULT, 0, 0, 0, seq, b);
+    }
+
+    /** The error text of a {@code RESULT} payload, or null for success. */
+    static String readResult(Frame f) {
+        ByteBuffer b = f.payload().duplicate();
+        if (!b.hasRemaining() || b.get() == RESULT_OK) {
+            return null;
+        }
+        byte[] text = new byte[Math.min(b.remaining(), MAX_ERROR_BYTES)];
+        b.get(text);
+        return new String(text, StandardCharsets.UTF_8);
+    }
+
+    synchronized long bufferedBytes() {
+        return bufferedBytes;
+    }
+}

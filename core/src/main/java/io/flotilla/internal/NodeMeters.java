@@ -1,0 +1,71 @@
+package io.flotilla.internal;
+
+import io.flotilla.Delivery;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.function.Supplier;
+
+/**
+ * Every meter of the delivery engine, declared in one place. Names under {@code flotilla.}, tags of low
+ * cardinality (the delivery mode, a reason), never a member id or a session id.
+ *
+ * <p>Threading: safe from any thread (Micrometer meters are).
+ */
+public final class NodeMeters {
+    final Map<Delivery, Counter> sent = new EnumMap<>(Delivery.class);
+    final Map<Delivery, Counter> received = new EnumMap<>(Delivery.class);
+    final Map<Delivery, Timer> latency = new EnumMap<>(Delivery.class);
+    final DistributionSummary sentBytes;
+    final DistributionSummary receivedBytes;
+    final Counter duplicates;
+    final Counter retransmitted;
+    final Counter abandoned;
+    final Counter timedOut;
+    final Counter listenerErrors;
+    final Counter unhandled;
+    final Counter skipped;
+    final Counter outOfWindow;
+    final Counter queueFull;
+
+    public NodeMeters(MeterRegistry registry, Supplier<Number> queuedMessages, Supplier<Number> receiveBuffered) {
+        for (Delivery d : Delivery.values()) {
+            String tag = d.name().toLowerCase(java.util.Locale.ROOT);
+            sent.put(d, Counter.builder("flotilla.messages.sent").tag("delivery", tag)
+                    .description("messages sent, one per target member").register(registry));
+            received.put(d, Counter.builder("flotilla.messages.received").tag("delivery", tag)
+                    .description("messages delivered to listeners").register(registry));
+            latency.put(d, Timer.builder("flotilla.send.latency").tag("delivery", tag)
+                    .description("from send to the guarantee being met, per target member")
+                    .publishPercentiles(0.5, 0.99).register(registry));
+        }
+        sentBytes = DistributionSummary.builder("flotilla.messages.sent.bytes").baseUnit("bytes")
+                .description("payload sizes sent").register(registry);
+        receivedBytes = DistributionSummary.builder("flotilla.messages.received.bytes").baseUnit("bytes")
+                .description("payload sizes received").register(registry);
+        duplicates = counter(registry, "flotilla.messages.duplicates", "received twice and dropped");
+        retransmitted = counter(registry, "flotilla.messages.retransmitted", "sent again after a loss or timeout");
+        abandoned = counter(registry, "flotilla.messages.abandoned",
+                "given up after maxRetryAttempts or because the member left");
+        timedOut = counter(registry, "flotilla.messages.timeouts", "sends whose guarantee was not met in timeout");
+        listenerErrors = counter(registry, "flotilla.listener.errors", "message listeners that threw");
+        unhandled = counter(registry, "flotilla.messages.unhandled", "messages for a topic with no listener");
+        skipped = counter(registry, "flotilla.messages.skipped",
+                "sequence numbers the sender gave up on, skipped by the receiver");
+        outOfWindow = counter(registry, "flotilla.messages.out_of_window",
+                "messages too far ahead of the receive window, dropped for retransmission");
+        queueFull = counter(registry, "flotilla.send.queue_full", "sends refused because a send queue stayed full");
+        Gauge.builder("flotilla.send.queue.depth", queuedMessages).description("unacknowledged messages, all members")
+                .register(registry);
+        Gauge.builder("flotilla.receive.buffered.bytes", receiveBuffered)
+                .description("received payload bytes not yet delivered to listeners").register(registry);
+    }
+
+    private static Counter counter(MeterRegistry registry, String name, String description) {
+        return Counter.builder(name).description(description).register(registry);
+    }
+}

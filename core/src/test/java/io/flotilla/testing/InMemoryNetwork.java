@@ -1,0 +1,315 @@
+package io.flotilla.testing;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.spi.PeerConnection;
+import io.flotilla.spi.Transport;
+import io.flotilla.spi.TransportContext;
+import io.flotilla.spi.TransportFactory;
+import io.flotilla.wire.Frame;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A simulated network of in-memory transports that injects faults deterministically: every frame is delivered
+ * after a random delay on a {@link ManualClock} (so frames reorder), or dropped, or delivered twice, as the fault
+ * settings say, all drawn from one seeded {@link Random}. Partitions cut members apart; connections can be broken.
+ * The same protocol code as on real sockets runs above it, on the test's thread.
+ *
+ * <p>An object, not a global: each test makes its own. Print {@link #seed()} in failure messages.
+ *
+ * <p>Threading: not thread-safe; drive it from the test thread only (with a direct delivery executor).
+ */
+public final class InMemoryNetwork {
+    private final ManualClock clock;
+    private final long seed;
+    private final Random random;
+    private final Map<Integer, SimTransport> byPort = new HashMap<>();
+    private final Set<Set<MemberId>> cuts = new HashSet<>();
+    private int nextPort = 20_000;
+    private double dropRate;
+    private double duplicateRate;
+    private long minDelayNanos;
+    private long maxDelayNanos;
+    private long delivered;
+    private long dropped;
+    private long duplicated;
+
+    public InMemoryNetwork(ManualClock clock, long seed) {
+        this.clock = clock;
+        this.seed = seed;
+        this.random = new Random(seed);
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    /** Drops each frame with probability {@code rate} (0-1). */
+    public InMemoryNetwork drop(double rate) {
+        dropRate = rate;
+        return this;
+    }
+
+    /** Delivers each frame twice with probability {@code rate}. */
+    public InMemoryNetwork duplicate(double rate) {
+        duplicateRate = rate;
+        return this;
+    }
+
+    /** Delays each frame by a uniform random time in [min, max]; a spread reorders frames. */
+    public InMemoryNetwork delay(Duration min, Duration max) {
+        minDelayNanos = min.toNanos();
+        maxDelayNanos = max.toNanos();
+        return this;
+    }
+
+    /** No more faults (partitions stay until {@link #heal()}). */
+    public InMemoryNetwork calm() {
+        dropRate = 0;
+        duplicateRate = 0;
+        return this;
+    }
+
+    /** Cuts {@code a} and {@code b} apart: frames between them are dropped and connections fail. */
+    public void partition(Member a, Member b) {
+        cuts.add(Set.of(a.id(), b.id()));
+        for (SimTransport t : byPort.values()) {
+            if (t.local != null && (t.local.id().equals(a.id()) || t.local.id().equals(b.id()))) {
+                Member other = t.local.id().equals(a.id()) ? b : a;
+                t.breakConnectionsTo(other.id(), false);
+            }
+        }
+    }
+
+    public void heal() {
+        cuts.clear();
+    }
+
+    /** Breaks every connection of {@code member}, as a reset would: both sides see a non-graceful close. */
+    public void breakConnections(Member member) {
+        for (SimTransport t : byPort.values()) {
+            if (t.local != null && t.local.id().equals(member.id())) {
+                t.breakConnectionsTo(null, false);
+            }
+        }
+    }
+
+    public long delivered() {
+        return delivered;
+    }
+
+    public long dropped() {
+        return dropped;
+    }
+
+    public long duplicated() {
+        return duplicated;
+    }
+
+    /** A factory of transports on this network. */
+    public TransportFactory transports() {
+        return SimTransport::new;
+    }
+
+    private boolean cut(Member a, Member b) {
+        return cuts.contains(Set.of(a.id(), b.id()));
+    }
+
+    private long delay() {
+        return maxDelayNanos <= minDelayNanos ? minDelayNanos
+                : minDelayNanos + (long) (random.nextDouble() * (maxDelayNanos - minDelayNanos));
+    }
+
+    /** One side of a simulated connection. */
+    private final class End implements PeerConnection {
+        final SimTransport owner;
+        final Member remote;
+        End peer;
+        boolean open = true;
+        boolean paused;
+        final List<Frame> held = new ArrayList<>();
+
+        End(SimTransport owner, Member remote) {
+            this.owner = owner;
+            this.remote = remote;
+        }
+
+        @Override
+        public Member remote() {
+            return remote;
+        }
+
+        @Override
+        public void send(Frame frame) {
+            if (!open) {
+                return;
+            }
+            if (cut(owner.local, remote) || random.nextDouble() < dropRate) {
+                dropped++;
+                return;
+            }
+            int copies = random.nextDouble() < duplicateRate ? 2 : 1;
+            duplicated += copies - 1;
+            for (int i = 0; i < copies; i++) {
+                clock.schedule(() -> peer.receive(frame), delay());
+            }
+        }
+
+        void receive(Frame frame) {
+            if (!open || !owner.started) {
+                return;
+            }
+            if (paused) {
+                held.add(frame);
+                return;
+            }
+            delivered++;
+            owner.ctx.inbound().onFrame(this, frame);
+            owner.ctx.inbound().onReadComplete(this);
+        }
+
+        @Override
+        public void pauseReading() {
+            paused = true;
+        }
+
+        @Override
+        public void resumeReading() {
+            paused = false;
+            List<Frame> copy = new ArrayList<>(held);
+            held.clear();
+            for (Frame f : copy) {
+                clock.schedule(() -> receive(f), 0);
+            }
+        }
+
+        @Override
+        public boolean isOpen() {
+            return open;
+        }
+
+        void close(boolean graceful) {
+            if (open) {
+                open = false;
+                owner.ends.values().removeIf(e -> e == this);
+                owner.ctx.inbound().onDisconnected(this, graceful);
+            }
+        }
+    }
+
+    private final class SimTransport implements Transport {
+        final int port = nextPort++;
+        TransportContext ctx;
+        Member local;
+        boolean started;
+        /** Connections this transport opened, by target member. */
+        final Map<MemberId, End> ends = new HashMap<>();
+        final List<End> accepted = new ArrayList<>();
+        final Set<MemberId> failing = new HashSet<>();
+
+        @Override
+        public InetSocketAddress bind() {
+            byPort.put(port, this);
+            return new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port);
+        }
+
+        @Override
+        public void start(TransportContext context) {
+            ctx = context;
+            local = context.localMember();
+            started = true;
+        }
+
+        @Override
+        public void send(Member member, Frame frame) {
+            if (!started) {
+                return;
+            }
+            End end = ends.get(member.id());
+            if (end == null || !end.open) {
+                SimTransport target = byPort.get(member.port());
+                if (target == null || !target.started || cut(local, member)
+                        || !target.local.id().equals(member.id())) {
+                    // One failure report per connection attempt, as a real transport gives.
+                    if (failing.add(member.id())) {
+                        clock.schedule(() -> {
+                            failing.remove(member.id());
+                            ctx.inbound().onSendFailed(member, new java.net.ConnectException(
+                                    "simulated: cannot connect to " + member.describe()));
+                        }, 0);
+                    }
+                    return;
+                }
+                end = new End(this, member);
+                End other = new End(target, local);
+                end.peer = other;
+                other.peer = end;
+                ends.put(member.id(), end);
+                target.accepted.add(other);
+                ctx.inbound().onConnected(end);
+                target.ctx.inbound().onConnected(other);
+            }
+            end.send(frame);
+        }
+
+        void breakConnectionsTo(MemberId remote, boolean graceful) {
+            List<End> all = new ArrayList<>(ends.values());
+            all.addAll(accepted);
+            for (End e : all) {
+                if (remote == null || e.remote.id().equals(remote)) {
+                    e.close(graceful);
+                    e.peer.close(graceful);
+                }
+            }
+            accepted.removeIf(e -> !e.open);
+        }
+
+        @Override
+        public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
+            SimTransport target = byPort.get(address.getPort());
+            if (target == null || !target.started || cut(local, target.local)) {
+                CompletableFuture<Member> f = new CompletableFuture<>();
+                clock.schedule(() -> f.completeExceptionally(new java.net.SocketTimeoutException(
+                        "simulated: no answer from " + address)), timeout.toNanos());
+                return f;
+            }
+            return CompletableFuture.completedFuture(target.local);
+        }
+
+        @Override
+        public void disconnect(Member member) {
+            End e = ends.remove(member.id());
+            if (e != null) {
+                e.open = false;
+                e.peer.close(true);
+            }
+        }
+
+        @Override
+        public void close() {
+            if (!started) {
+                return;
+            }
+            breakConnectionsTo(null, true);
+            started = false;
+            byPort.remove(port);
+        }
+    }
+
+    /** For failure messages: the seed and what the network did. */
+    @Override
+    public String toString() {
+        return "InMemoryNetwork[seed=" + seed + ", delivered=" + delivered + ", dropped=" + dropped
+                + ", duplicated=" + duplicated + "]";
+    }
+}
