@@ -1,0 +1,442 @@
+package io.flotilla.membership;
+
+import io.flotilla.ConfigurationException;
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.View;
+import io.flotilla.spi.Clock;
+import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.Scheduler;
+import io.flotilla.wire.WireException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The heartbeat protocol and the member table of {@link MulticastMembership}, without the socket: datagrams come in
+ * through {@link #accept}, go out through a {@link DatagramSink}, and every state change runs as a command on the
+ * {@code loop} executor. Production hands it the {@link CommandLoop}; unit tests hand it an executor that runs
+ * commands on the calling thread, with a manual clock.
+ *
+ * <p>A member goes through three states. JOINING: heard, not in the view, a TCP probe decides (a member whose
+ * receiver does not answer is never added; the probe is retried at most every {@link #probeRetryNanos} while its
+ * heartbeats go on). ALIVE: in the view. SUSPECT: in the view, silent for the failure detector's time or reported
+ * by the transport, a probe decides (alive: stays, Unsuspected; not alive: removed as failed). A leave datagram or
+ * {@link #left} removes it as graceful and its id is never accepted again (ids are per incarnation).
+ *
+ * <p>Threading: {@link #start}, {@link #accept}, {@link #suspect}, {@link #left}, {@link #close} and
+ * {@link #view} are safe from any thread; the rest runs on the loop.
+ */
+final class HeartbeatEngine {
+    private static final System.Logger LOG = System.getLogger(HeartbeatEngine.class.getName());
+    /** Most remote members tracked at once; datagrams of further newcomers are ignored (counted). */
+    static final int MAX_PEERS = 4096;
+    /** Ids of members that left, kept so a late heartbeat does not bring them back. */
+    static final int MAX_TOMBSTONES = 4096;
+    /** Copies of the leave datagram sent on close, for loss tolerance. */
+    static final int LEAVE_COPIES = 3;
+
+    /** Where datagrams go: the multicast channel, or a test's recorder. Called on the loop only. */
+    interface DatagramSink {
+        void send(ByteBuffer datagram) throws IOException;
+    }
+
+    private enum State { JOINING, ALIVE, SUSPECT }
+
+    private static final class Peer {
+        final Member member;
+        final FailureDetector detector;
+        State state = State.JOINING;
+        long lastSequence;
+        long probeId;
+        long nextProbeAtNanos;
+
+        Peer(Member member, FailureDetector detector, long sequence, long nowNanos) {
+            this.member = member;
+            this.detector = detector;
+            this.lastSequence = sequence;
+            this.nextProbeAtNanos = nowNanos;
+        }
+    }
+
+    private final MembershipContext context;
+    private final MulticastMembershipConfig config;
+    private final Executor loop;
+    private final DatagramSink sink;
+    private final MembershipMeters meters;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final Member local;
+    private final String cluster;
+    private final long frequencyNanos;
+    private final long dropTimeNanos;
+    private final long probeRetryNanos;
+    private final long probeGuardNanos;
+    private final RateLimitedLog refusedLog;
+    private final RateLimitedLog sendLog;
+    private final ViewKeeper views;
+
+    // Loop-owned state.
+    private final Map<MemberId, Peer> peers = new HashMap<>();
+    private final Map<MemberId, Boolean> tombstones = new LinkedHashMap<>(16, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<MemberId, Boolean> eldest) {
+            return size() > MAX_TOMBSTONES;
+        }
+    };
+    private long sequence;
+    private long probeCounter;
+    private boolean replyPending;
+    private boolean closed;
+    private Scheduler.Cancellable heartbeatTimer;
+    private Scheduler.Cancellable expiryTimer;
+    private long expiryDueNanos = Long.MAX_VALUE;
+
+    HeartbeatEngine(MembershipContext context, MulticastMembershipConfig config, Executor loop, DatagramSink sink,
+            MembershipMeters meters) {
+        this.context = context;
+        this.config = config;
+        this.loop = loop;
+        this.sink = sink;
+        this.meters = meters;
+        this.clock = context.clock();
+        this.scheduler = context.scheduler();
+        this.local = context.localMember();
+        this.cluster = context.clusterName();
+        this.frequencyNanos = config.frequency().toNanos();
+        this.dropTimeNanos = config.dropTime().toNanos();
+        this.probeRetryNanos = 2 * frequencyNanos;
+        this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
+        this.refusedLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
+        this.sendLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
+        if (cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            throw ConfigurationException.invalid("clusterName", cluster, "use at most 255 UTF-8 bytes");
+        }
+        int size = new Datagram(Datagram.Type.HEARTBEAT, cluster, 0, local).encodedLength();
+        if (size > config.maxDatagramBytes()) {
+            throw ConfigurationException.invalid("maxDatagramBytes", config.maxDatagramBytes(),
+                    "the local member's heartbeat needs " + size + " bytes: raise it or shorten the payload");
+        }
+        this.views = new ViewKeeper(context, meters);
+    }
+
+    /** The current view: the local member and every member verified alive. */
+    View view() {
+        return views.view();
+    }
+
+    /** Sends the first heartbeat at once and then one every {@code frequency}. Does not wait for anyone. */
+    void start() {
+        post(() -> {
+            sendHeartbeat();
+            scheduleHeartbeat();
+        });
+    }
+
+    /**
+     * Parses and filters a received datagram on the calling thread (the receiver's), and returns the command that
+     * applies it on the loop, or null when it is refused or ignored (counted either way).
+     */
+    Runnable accept(ByteBuffer bytes, long arrivalNanos) {
+        meters.datagramsReceived.increment();
+        Datagram d;
+        try {
+            if (bytes.remaining() > config.maxDatagramBytes()) {
+                throw new WireException("too_large", "datagram of " + bytes.remaining() + " bytes or more exceeds "
+                        + "maxDatagramBytes=" + config.maxDatagramBytes());
+            }
+            d = Datagram.decode(bytes);
+        } catch (WireException e) {
+            meters.refused(e.reason());
+            refusedLog.log(System.Logger.Level.WARNING, () -> "Refused a membership datagram (" + e.reason()
+                    + "): " + e.getMessage());
+            return null;
+        }
+        if (!d.cluster().equals(cluster)) {
+            meters.ignored("other_cluster");
+            return null;
+        }
+        if (!d.member().domain().equals(local.domain())) {
+            meters.ignored("other_domain");
+            return null;
+        }
+        if (d.member().id().equals(local.id())) {
+            meters.ignored("self");
+            return null;
+        }
+        return () -> command(() -> onDatagram(d, arrivalNanos));
+    }
+
+    /** {@link #accept} and post: for tests and for callers that do not shed load. */
+    void receive(ByteBuffer bytes, long arrivalNanos) {
+        Runnable command = accept(bytes, arrivalNanos);
+        if (command != null) {
+            loop.execute(command);
+        }
+    }
+
+    void suspect(MemberId id, String reason) {
+        post(() -> onSuspect(id, reason));
+    }
+
+    void left(MemberId id) {
+        post(() -> onLeave(id, "goodbye on its connection"));
+    }
+
+    /** Stops heartbeating; with {@code announce}, sends the leave datagram first. */
+    void close(boolean announce) {
+        post(() -> shutdown(announce));
+    }
+
+    private void post(Runnable body) {
+        loop.execute(() -> command(body));
+    }
+
+    /** Runs one command on the loop and publishes the events it produced. */
+    private void command(Runnable body) {
+        try {
+            body.run();
+        } finally {
+            views.flush();
+        }
+    }
+
+    // ---- Everything below runs on the loop. ----
+
+    private void onDatagram(Datagram d, long arrivalNanos) {
+        if (closed) {
+            return;
+        }
+        MemberId id = d.member().id();
+        if (tombstones.containsKey(id)) {
+            meters.ignored("left");
+            return;
+        }
+        if (d.type() == Datagram.Type.LEAVE) {
+            onLeave(id, "leave datagram");
+            return;
+        }
+        Peer p = peers.get(id);
+        if (p == null) {
+            if (peers.size() >= MAX_PEERS) {
+                meters.ignored("table_full");
+                return;
+            }
+            p = new Peer(d.member(), FailureDetector.create(config.failureDetection(), dropTimeNanos, frequencyNanos,
+                    arrivalNanos), d.sequence(), clock.nanoTime());
+            peers.put(id, p);
+            Member m = p.member;
+            LOG.log(System.Logger.Level.DEBUG, () -> "Heard new member " + m.describe() + ", verifying over TCP");
+            replyOnce();
+            startProbe(p);
+            armExpiry();
+            return;
+        }
+        if (d.sequence() <= p.lastSequence) {
+            meters.ignored("stale");
+            return;
+        }
+        p.lastSequence = d.sequence();
+        p.detector.heartbeat(arrivalNanos);
+        if (p.state == State.JOINING && p.probeId == 0 && clock.nanoTime() - p.nextProbeAtNanos >= 0) {
+            startProbe(p);
+        }
+        if (p.detector.suspectAtNanos() < expiryDueNanos) {
+            armExpiry();
+        }
+    }
+
+    private void onSuspect(MemberId id, String reason) {
+        Peer p = peers.get(id);
+        if (closed || p == null || p.state != State.ALIVE) {
+            return;
+        }
+        p.state = State.SUSPECT;
+        views.suspect(p.member, reason, "transport");
+        if (p.probeId == 0) {
+            startProbe(p);
+        }
+    }
+
+    private void onLeave(MemberId id, String how) {
+        if (closed) {
+            return;
+        }
+        tombstones.put(id, Boolean.TRUE);
+        Peer p = peers.remove(id);
+        if (p != null && p.state != State.JOINING) {
+            LOG.log(System.Logger.Level.DEBUG, () -> p.member.describe() + " left: " + how);
+            views.leave(p.member, true, "leave");
+        }
+    }
+
+    private void replyOnce() {
+        if (replyPending) {
+            return;
+        }
+        replyPending = true;
+        // Queued behind the datagrams already waiting, so a burst of newcomers gets one answer.
+        post(() -> {
+            replyPending = false;
+            if (!closed) {
+                sendHeartbeat();
+            }
+        });
+    }
+
+    private void scheduleHeartbeat() {
+        heartbeatTimer = scheduler.schedule(() -> post(this::onHeartbeatTimer), frequencyNanos);
+    }
+
+    private void onHeartbeatTimer() {
+        if (closed) {
+            return;
+        }
+        sendHeartbeat();
+        scheduleHeartbeat();
+    }
+
+    private void sendHeartbeat() {
+        send(Datagram.Type.HEARTBEAT);
+    }
+
+    private void send(Datagram.Type type) {
+        Datagram d = new Datagram(type, cluster, ++sequence, local);
+        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength());
+        d.encode(buffer);
+        buffer.flip();
+        try {
+            sink.send(buffer);
+            meters.sent(type);
+        } catch (IOException e) {
+            sendLog.log(System.Logger.Level.WARNING, () -> "Could not send a " + type + " datagram: " + e);
+        }
+    }
+
+    private void startProbe(Peer p) {
+        long probeId = ++probeCounter;
+        p.probeId = probeId;
+        MemberId id = p.member.id();
+        CompletionStage<Member> stage;
+        try {
+            stage = context.probe(p.member.address(), config.connectTimeout());
+        } catch (RuntimeException e) {
+            stage = CompletableFuture.failedFuture(e);
+        }
+        stage.whenComplete((answered, error) -> post(() -> onProbeResult(id, probeId, answered, error)));
+        // The transport promises an answer within connectTimeout; this guard keeps a lost answer from leaving the
+        // member undecided forever.
+        scheduler.schedule(() -> post(() -> onProbeResult(id, probeId, null, new TimeoutException(
+                "no probe answer within " + probeGuardNanos / 1_000_000 + " ms"))), probeGuardNanos);
+    }
+
+    private void onProbeResult(MemberId id, long probeId, Member answered, Throwable error) {
+        Peer p = peers.get(id);
+        if (closed || p == null || p.probeId != probeId) {
+            return; // a late answer to a probe that was already decided or whose member left
+        }
+        p.probeId = 0;
+        long now = clock.nanoTime();
+        boolean alive = error == null && answered != null && answered.id().equals(id);
+        meters.probe(alive ? "alive" : error instanceof TimeoutException ? "timeout"
+                : error == null ? "mismatch" : "failed");
+        if (alive) {
+            if (now - p.detector.suspectAtNanos() >= 0) {
+                p.detector.restartSilence(now); // TCP says alive: count the silence from now
+            }
+            if (p.state == State.JOINING) {
+                p.state = State.ALIVE;
+                views.join(p.member);
+            } else if (p.state == State.SUSPECT) {
+                p.state = State.ALIVE;
+                views.unsuspect(p.member);
+            }
+        } else {
+            String why = error != null ? String.valueOf(error) : answered == null ? "no answer"
+                    : "another incarnation answers there: " + answered.describe();
+            p.nextProbeAtNanos = now + probeRetryNanos;
+            if (p.state == State.JOINING) {
+                LOG.log(System.Logger.Level.INFO, () -> "Not adding " + p.member.describe()
+                        + ": its receiver does not answer over TCP (" + why + ")");
+            } else {
+                p.state = State.JOINING;
+                views.leave(p.member, false, "failed");
+            }
+        }
+        armExpiry();
+    }
+
+    private void armExpiry() {
+        long due = Long.MAX_VALUE;
+        for (Peer p : peers.values()) {
+            if (p.probeId == 0) {
+                due = Math.min(due, p.detector.suspectAtNanos());
+            }
+        }
+        if (due == Long.MAX_VALUE || closed) {
+            return;
+        }
+        if (expiryTimer != null) {
+            if (expiryDueNanos <= due) {
+                return; // the armed timer fires first; it re-arms for the rest
+            }
+            expiryTimer.cancel();
+        }
+        expiryDueNanos = due;
+        expiryTimer = scheduler.schedule(() -> post(() -> onExpiryTimer()), Math.max(0, due - clock.nanoTime()));
+    }
+
+    private void onExpiryTimer() {
+        expiryTimer = null;
+        expiryDueNanos = Long.MAX_VALUE;
+        if (closed) {
+            return;
+        }
+        long now = clock.nanoTime();
+        for (Peer p : new ArrayList<>(peers.values())) {
+            if (p.probeId != 0 || now - p.detector.suspectAtNanos() < 0) {
+                continue;
+            }
+            switch (p.state) {
+                case ALIVE -> {
+                    p.state = State.SUSPECT;
+                    long silentMillis = (now - p.detector.suspectAtNanos()) / 1_000_000;
+                    views.suspect(p.member, "no heartbeat for the failure detector's time"
+                            + (silentMillis > 0 ? " + " + silentMillis + " ms" : ""), "silence");
+                    startProbe(p);
+                }
+                case SUSPECT -> startProbe(p);
+                case JOINING -> peers.remove(p.member.id()); // never added, now silent: forget it
+            }
+        }
+        armExpiry();
+    }
+
+    private void shutdown(boolean announce) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (heartbeatTimer != null) {
+            heartbeatTimer.cancel();
+        }
+        if (expiryTimer != null) {
+            expiryTimer.cancel();
+        }
+        if (announce) {
+            for (int i = 0; i < LEAVE_COPIES; i++) {
+                send(Datagram.Type.LEAVE);
+            }
+        }
+    }
+}

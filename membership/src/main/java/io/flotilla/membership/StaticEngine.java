@@ -1,0 +1,221 @@
+package io.flotilla.membership;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.View;
+import io.flotilla.spi.Clock;
+import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.Scheduler;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The member table of {@link StaticMembership}: every {@code frequency} each configured address is probed over the
+ * transport. An answer adds the member it names (the id is learned from the probe, or checked against the
+ * configured one); probes that keep failing for {@code dropTime} remove it; after {@link #suspect} a single failed
+ * probe does. An address that answers with a new incarnation replaces the old one at once.
+ *
+ * <p>Threading: {@link #start}, {@link #suspect}, {@link #left}, {@link #close} and {@link #view} are safe from any
+ * thread; the rest runs on the {@code loop} executor (the {@link CommandLoop}, or the test's thread).
+ */
+final class StaticEngine {
+    private static final System.Logger LOG = System.getLogger(StaticEngine.class.getName());
+
+    private static final class Target {
+        final StaticAddress address;
+        Member member;
+        MemberId leftId;
+        long lastAliveNanos;
+        long probeId;
+        boolean suspected;
+        boolean self;
+
+        Target(StaticAddress address) {
+            this.address = address;
+        }
+    }
+
+    private final MembershipContext context;
+    private final StaticMembershipConfig config;
+    private final Executor loop;
+    private final MembershipMeters meters;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final Member local;
+    private final long frequencyNanos;
+    private final long dropTimeNanos;
+    private final long probeGuardNanos;
+    private final ViewKeeper views;
+    private final List<Target> targets = new ArrayList<>();
+    private long probeCounter;
+    private boolean closed;
+    private Scheduler.Cancellable roundTimer;
+
+    StaticEngine(MembershipContext context, StaticMembershipConfig config, Executor loop, MembershipMeters meters) {
+        this.context = context;
+        this.config = config;
+        this.loop = loop;
+        this.meters = meters;
+        this.clock = context.clock();
+        this.scheduler = context.scheduler();
+        this.local = context.localMember();
+        this.frequencyNanos = config.frequency().toNanos();
+        this.dropTimeNanos = config.dropTime().toNanos();
+        this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
+        for (StaticAddress a : config.addresses()) {
+            if (a.host().equals(local.host()) && a.port() == local.port()) {
+                continue; // the local member's own entry: one list for the whole cluster
+            }
+            targets.add(new Target(a));
+        }
+        this.views = new ViewKeeper(context, meters);
+    }
+
+    View view() {
+        return views.view();
+    }
+
+    /** Probes every address at once, then every {@code frequency}. Does not wait for the answers. */
+    void start() {
+        post(this::round);
+    }
+
+    void suspect(MemberId id, String reason) {
+        post(() -> onSuspect(id, reason));
+    }
+
+    void left(MemberId id) {
+        post(() -> onLeft(id));
+    }
+
+    void close() {
+        post(() -> {
+            closed = true;
+            if (roundTimer != null) {
+                roundTimer.cancel();
+            }
+        });
+    }
+
+    private void post(Runnable body) {
+        loop.execute(() -> {
+            try {
+                body.run();
+            } finally {
+                views.flush();
+            }
+        });
+    }
+
+    // ---- Everything below runs on the loop. ----
+
+    private void round() {
+        if (closed) {
+            return;
+        }
+        for (Target t : targets) {
+            if (t.probeId == 0 && !t.self) {
+                startProbe(t);
+            }
+        }
+        roundTimer = scheduler.schedule(() -> post(this::round), frequencyNanos);
+    }
+
+    private void startProbe(Target t) {
+        long probeId = ++probeCounter;
+        t.probeId = probeId;
+        CompletionStage<Member> stage;
+        try {
+            stage = context.probe(t.address.address(), config.connectTimeout());
+        } catch (RuntimeException e) {
+            stage = CompletableFuture.failedFuture(e);
+        }
+        stage.whenComplete((answered, error) -> post(() -> onProbeResult(t, probeId, answered, error)));
+        scheduler.schedule(() -> post(() -> onProbeResult(t, probeId, null, new TimeoutException(
+                "no probe answer within " + probeGuardNanos / 1_000_000 + " ms"))), probeGuardNanos);
+    }
+
+    private void onProbeResult(Target t, long probeId, Member answered, Throwable error) {
+        if (closed || t.probeId != probeId) {
+            return;
+        }
+        t.probeId = 0;
+        long now = clock.nanoTime();
+        if (error == null && answered != null && answered.id().equals(local.id())) {
+            t.self = true; // the list names this node under another host name: stop probing it
+            return;
+        }
+        String refusal = error != null ? String.valueOf(error) : answered == null ? "no answer"
+                : t.address.id() != null && !t.address.id().equals(answered.id())
+                        ? "answered as " + answered.describe() + ", not the configured id " + t.address.id()
+                : !answered.domain().equals(local.domain()) ? "member of domain '" + answered.domain() + "'"
+                : answered.id().equals(t.leftId) ? "said goodbye already" : null;
+        if (refusal == null) {
+            meters.probe("alive");
+            alive(t, answered, now);
+        } else {
+            meters.probe(error instanceof TimeoutException ? "timeout" : error == null ? "mismatch" : "failed");
+            failed(t, now, refusal);
+        }
+    }
+
+    private void alive(Target t, Member answered, long now) {
+        t.lastAliveNanos = now;
+        if (t.member != null && !t.member.id().equals(answered.id())) {
+            Member old = t.member;
+            LOG.log(System.Logger.Level.INFO, () -> t.address + " answers as a new incarnation: "
+                    + answered.describe() + " replaces " + old.describe());
+            t.member = null;
+            t.suspected = false;
+            views.leave(old, false, "replaced");
+        }
+        if (t.member == null) {
+            t.member = answered;
+            views.join(answered);
+        } else if (t.suspected) {
+            t.suspected = false;
+            views.unsuspect(t.member);
+        }
+    }
+
+    private void failed(Target t, long now, String why) {
+        if (t.member == null) {
+            LOG.log(System.Logger.Level.DEBUG, () -> "Static member " + t.address + " is not reachable: " + why);
+            return;
+        }
+        if (t.suspected || now - t.lastAliveNanos >= dropTimeNanos) {
+            Member gone = t.member;
+            t.member = null;
+            t.suspected = false;
+            views.leave(gone, false, "failed");
+        }
+    }
+
+    private void onSuspect(MemberId id, String reason) {
+        for (Target t : targets) {
+            if (t.member != null && t.member.id().equals(id) && !t.suspected && !closed) {
+                t.suspected = true;
+                views.suspect(t.member, reason, "transport");
+                if (t.probeId == 0) {
+                    startProbe(t);
+                }
+            }
+        }
+    }
+
+    private void onLeft(MemberId id) {
+        for (Target t : targets) {
+            if (t.member != null && t.member.id().equals(id) && !closed) {
+                Member gone = t.member;
+                t.member = null;
+                t.suspected = false;
+                t.leftId = id;
+                views.leave(gone, true, "leave");
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+package io.flotilla.membership;
+
+import static io.flotilla.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.spi.Clock;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class CommandLoopTest {
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final MembershipMeters meters = new MembershipMeters(registry, "test", "multicast");
+
+    private CommandLoop loop(int capacity) {
+        return new CommandLoop(r -> {
+            Thread t = new Thread(r, "flotilla-test-membership-1");
+            t.setDaemon(true);
+            return t;
+        }, capacity, meters, new RateLimitedLog(System.getLogger("test"), Clock.system(), 1_000_000_000L));
+    }
+
+    @Test
+    void runsCommandsInOrderAndSurvivesOneThatThrows() throws Exception {
+        CommandLoop loop = loop(16);
+        loop.start();
+        List<Integer> ran = new CopyOnWriteArrayList<>();
+        loop.execute(() -> ran.add(1));
+        loop.execute(() -> {
+            throw new IllegalStateException("boom");
+        });
+        loop.execute(() -> ran.add(2));
+        await("both commands ran", Duration.ofSeconds(30), () -> ran.size() == 2);
+        assertEquals(List.of(1, 2), ran);
+        assertTrue(loop.close(Duration.ofSeconds(10)));
+        loop.execute(() -> ran.add(3)); // after close: dropped quietly
+        assertEquals(2, ran.size());
+    }
+
+    @Test
+    void fullQueueShedsDatagramsFirstAndCountsDrops() throws Exception {
+        CommandLoop loop = loop(4);
+        loop.start();
+        CountDownLatch blocked = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        loop.execute(() -> {
+            blocked.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertTrue(blocked.await(30, TimeUnit.SECONDS));
+        assertTrue(loop.executeDroppable(() -> { }));
+        assertTrue(loop.executeDroppable(() -> { }));
+        assertFalse(loop.executeDroppable(() -> { }), "half full: datagrams are shed");
+        loop.execute(() -> { });
+        loop.execute(() -> { });
+        loop.execute(() -> { }); // the queue is full now: dropped
+        assertEquals(2.0, meters.commandsDropped.count());
+        release.countDown();
+        assertTrue(loop.close(Duration.ofSeconds(10)));
+    }
+}

@@ -1,0 +1,175 @@
+package io.flotilla.membership;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.MembershipEvent;
+import io.flotilla.spi.Clock;
+import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.Scheduler;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A {@link MembershipContext} for tests: probes answer from a {@link FakeNetwork}, published events are recorded
+ * (with the threads that published them), and publishing can be made to throw, like a listener that breaks.
+ */
+final class FakeMembershipContext implements MembershipContext {
+    private final Member local;
+    private final String cluster;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final FakeNetwork network;
+    private final MeterRegistry meters = new SimpleMeterRegistry();
+    private final List<MembershipEvent> events = new ArrayList<>();
+    private final Set<String> publishThreads = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger threads = new AtomicInteger();
+    private volatile boolean throwOnPublish;
+
+    FakeMembershipContext(Member local, String cluster, Clock clock, Scheduler scheduler, FakeNetwork network) {
+        this.local = local;
+        this.cluster = cluster;
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.network = network;
+    }
+
+    static Member member(String name, int port, String domain) {
+        return new Member(MemberId.random(), name, "127.0.0.1", port, domain, new byte[] {1, 2, 3},
+                System.currentTimeMillis());
+    }
+
+    @Override
+    public Member localMember() {
+        return local;
+    }
+
+    @Override
+    public String clusterName() {
+        return cluster;
+    }
+
+    @Override
+    public Clock clock() {
+        return clock;
+    }
+
+    @Override
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    @Override
+    public MeterRegistry meters() {
+        return meters;
+    }
+
+    @Override
+    public ThreadFactory threadFactory(String role) {
+        return r -> {
+            Thread t = new Thread(r, "flotilla-" + cluster + "-" + local.name() + "-" + role + "-"
+                    + threads.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
+        return network.probe(address);
+    }
+
+    @Override
+    public void publish(List<MembershipEvent> published) {
+        synchronized (events) {
+            events.addAll(published);
+        }
+        publishThreads.add(Thread.currentThread().getName());
+        if (throwOnPublish) {
+            throw new IllegalStateException("a listener that throws");
+        }
+    }
+
+    void throwOnPublish(boolean value) {
+        throwOnPublish = value;
+    }
+
+    List<MembershipEvent> events() {
+        synchronized (events) {
+            return List.copyOf(events);
+        }
+    }
+
+    Set<String> publishThreads() {
+        return Set.copyOf(publishThreads);
+    }
+
+    double counter(String name, String... tags) {
+        var c = meters.find(name).tags(tags).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    double gauge(String name) {
+        var g = meters.find(name).gauge();
+        return g == null ? Double.NaN : g.value();
+    }
+
+    /** The events of one kind about one member. */
+    <E extends MembershipEvent> List<E> eventsOf(Class<E> type, MemberId about) {
+        List<E> out = new ArrayList<>();
+        for (MembershipEvent e : events()) {
+            if (type.isInstance(e) && e.member().id().equals(about)) {
+                out.add(type.cast(e));
+            }
+        }
+        return out;
+    }
+
+    /** A test-controlled TCP: which receivers answer a probe, which refuse, which never answer. */
+    static final class FakeNetwork {
+        enum Mode { ALIVE, DEAD, HANG }
+
+        private record Entry(Member member, Mode mode) { }
+
+        private final ConcurrentHashMap<String, Entry> receivers = new ConcurrentHashMap<>();
+        private final AtomicInteger probes = new AtomicInteger();
+
+        void put(Member member, Mode mode) {
+            receivers.put(key(member.host(), member.port()), new Entry(member, mode));
+        }
+
+        void set(Member member, Mode mode) {
+            put(member, mode);
+        }
+
+        int probes() {
+            return probes.get();
+        }
+
+        CompletionStage<Member> probe(InetSocketAddress address) {
+            probes.incrementAndGet();
+            Entry e = receivers.get(key(address.getHostString(), address.getPort()));
+            if (e == null || e.mode() == Mode.DEAD) {
+                return CompletableFuture.failedFuture(new java.net.ConnectException("connection refused: "
+                        + address));
+            }
+            if (e.mode() == Mode.HANG) {
+                return new CompletableFuture<>();
+            }
+            return CompletableFuture.completedFuture(e.member());
+        }
+
+        private static String key(String host, int port) {
+            return host + ":" + port;
+        }
+    }
+}

@@ -1,0 +1,385 @@
+package io.flotilla.membership;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.Member;
+import io.flotilla.MembershipEvent;
+import io.flotilla.MembershipEvent.Joined;
+import io.flotilla.MembershipEvent.Left;
+import io.flotilla.MembershipEvent.Suspected;
+import io.flotilla.MembershipEvent.Unsuspected;
+import io.flotilla.membership.FakeMembershipContext.FakeNetwork;
+import io.flotilla.membership.FakeMembershipContext.FakeNetwork.Mode;
+import io.flotilla.testing.ManualClock;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The heartbeat protocol and member table, on the calling thread with a manual clock: no sockets, no sleeps. */
+class HeartbeatEngineTest {
+    private static final String CLUSTER = "test";
+    private static final Duration DROP_TIME = Duration.ofMillis(3000);
+    private static final Duration FREQUENCY = Duration.ofMillis(500);
+
+    private final ManualClock clock = new ManualClock();
+    private final FakeNetwork network = new FakeNetwork();
+    private final InlineLoop loop = new InlineLoop();
+    private final List<Datagram> sent = new ArrayList<>();
+    private final Member local = FakeMembershipContext.member("local", 10001, "");
+    private final Member b = FakeMembershipContext.member("b", 10002, "");
+    private final Member c = FakeMembershipContext.member("c", 10003, "");
+    private FakeMembershipContext context;
+    private HeartbeatEngine engine;
+    private final java.util.Map<io.flotilla.MemberId, Long> sequences = new java.util.HashMap<>();
+
+    @BeforeEach
+    void setUp() {
+        start(MulticastMembershipConfig.builder().ttl(0).bind("lo").frequency(FREQUENCY).dropTime(DROP_TIME)
+                .build());
+    }
+
+    private void start(MulticastMembershipConfig config) {
+        context = new FakeMembershipContext(local, CLUSTER, clock, clock, network);
+        engine = new HeartbeatEngine(context, config, loop, datagram -> sent.add(Datagram.decode(datagram)),
+                new MembershipMeters(context.meters(), CLUSTER, "multicast"));
+        engine.start();
+    }
+
+    private void heartbeat(Member from) {
+        engine.receive(encode(Datagram.Type.HEARTBEAT, CLUSTER, from), clock.nanoTime());
+    }
+
+    private ByteBuffer encode(Datagram.Type type, String cluster, Member from) {
+        long seq = sequences.merge(from.id(), 1L, Long::sum);
+        Datagram d = new Datagram(type, cluster, seq, from);
+        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength());
+        d.encode(buffer);
+        return buffer.flip();
+    }
+
+    /** Heartbeats from {@code from} every frequency for {@code d}, advancing the clock. */
+    private void heartbeatsFor(Member from, Duration d) {
+        for (long t = 0; t < d.toMillis(); t += FREQUENCY.toMillis()) {
+            clock.advance(FREQUENCY);
+            heartbeat(from);
+        }
+    }
+
+    private void join(Member m) {
+        network.put(m, Mode.ALIVE);
+        heartbeat(m);
+        assertTrue(engine.view().contains(m.id()), "joined " + m.describe());
+    }
+
+    private List<MembershipEvent> eventsAbout(Member m) {
+        List<MembershipEvent> out = new ArrayList<>();
+        for (MembershipEvent e : context.events()) {
+            if (e.member().equals(m)) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void startSendsTheFirstHeartbeatAtOnceThenOneEveryFrequency() {
+        assertEquals(1, sent.size());
+        assertEquals(Datagram.Type.HEARTBEAT, sent.get(0).type());
+        assertTrue(sent.get(0).member().sameDescription(local));
+        clock.advance(FREQUENCY.minusNanos(1));
+        assertEquals(1, sent.size());
+        clock.advance(Duration.ofNanos(1));
+        assertEquals(2, sent.size());
+        assertTrue(sent.get(1).sequence() > sent.get(0).sequence());
+        assertEquals(1, engine.view().size());
+        assertEquals(1, engine.view().id());
+    }
+
+    @Test
+    void newcomerIsAddedAfterAProbeAndAnsweredAtOnce() {
+        network.put(b, Mode.ALIVE);
+        heartbeat(b);
+        assertEquals(List.of(Joined.class), eventsAbout(b).stream().map(Object::getClass).toList());
+        assertEquals(2, engine.view().size());
+        assertEquals(2, engine.view().id());
+        assertEquals(2, sent.size(), "the start heartbeat and the immediate answer to the newcomer");
+        assertEquals(2.0, context.gauge("flotilla.membership.members"));
+        // A known member's heartbeat is not answered.
+        clock.advance(Duration.ofMillis(100));
+        heartbeat(b);
+        assertEquals(2, sent.size());
+    }
+
+    @Test
+    void burstOfNewcomersGetsOneAnswer() {
+        network.put(b, Mode.ALIVE);
+        network.put(c, Mode.ALIVE);
+        loop.execute(() -> {
+            heartbeat(b);
+            heartbeat(c);
+        });
+        assertEquals(3, engine.view().size());
+        assertEquals(2, sent.size());
+    }
+
+    @Test
+    void memberWhoseReceiverNeverComesUpIsNotAdded() {
+        network.put(b, Mode.DEAD);
+        heartbeat(b);
+        heartbeatsFor(b, Duration.ofSeconds(10));
+        assertTrue(eventsAbout(b).isEmpty(), () -> "no event for b: " + eventsAbout(b));
+        assertFalse(engine.view().contains(b.id()));
+        int probes = network.probes();
+        assertTrue(probes >= 2 && probes <= 11, "probes retried at most every 2 frequencies: " + probes);
+        // Its receiver comes up: added on a later heartbeat, after a probe.
+        network.set(b, Mode.ALIVE);
+        heartbeatsFor(b, Duration.ofSeconds(1));
+        assertTrue(engine.view().contains(b.id()));
+        assertEquals(List.of(Joined.class), eventsAbout(b).stream().map(Object::getClass).toList());
+    }
+
+    @Test
+    void suspectsExactlyAtDropTimeAndNotATickBefore() {
+        join(b);
+        network.set(b, Mode.DEAD);
+        clock.advance(DROP_TIME.minusNanos(1));
+        assertEquals(List.of(Joined.class), eventsAbout(b).stream().map(Object::getClass).toList());
+        clock.advance(Duration.ofNanos(1));
+        List<MembershipEvent> events = eventsAbout(b);
+        assertEquals(List.of(Joined.class, Suspected.class, Left.class),
+                events.stream().map(Object::getClass).toList());
+        assertFalse(((Left) events.get(2)).graceful());
+        assertFalse(engine.view().contains(b.id()));
+        assertEquals(1.0, context.counter("flotilla.membership.suspicions", "cause", "silence"));
+        assertEquals(1.0, context.counter("flotilla.membership.removals", "cause", "failed"));
+    }
+
+    @Test
+    void heartbeatsPostponeSuspicion() {
+        join(b);
+        heartbeatsFor(b, Duration.ofSeconds(10));
+        clock.advance(DROP_TIME.minusNanos(1));
+        assertEquals(1, eventsAbout(b).size());
+    }
+
+    @Test
+    void silentMemberThatAnswersOverTcpIsKept() {
+        join(b);
+        clock.advance(DROP_TIME);
+        assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class),
+                eventsAbout(b).stream().map(Object::getClass).toList());
+        assertTrue(engine.view().contains(b.id()));
+        // Still silent: verified again one dropTime later, still kept.
+        clock.advance(DROP_TIME.minusNanos(1));
+        assertEquals(3, eventsAbout(b).size());
+        clock.advance(Duration.ofNanos(1));
+        assertEquals(5, eventsAbout(b).size());
+        assertTrue(engine.view().contains(b.id()));
+        assertTrue(context.eventsOf(Left.class, b.id()).isEmpty());
+    }
+
+    @Test
+    void transportSuspicionWithHeartbeatsAliveRemovesWhenTheProbeFails() {
+        join(b);
+        network.set(b, Mode.DEAD); // receiver stopped, heartbeats go on (Tribes' case a)
+        engine.suspect(b.id(), "connection reset");
+        List<MembershipEvent> events = eventsAbout(b);
+        assertEquals(List.of(Joined.class, Suspected.class, Left.class),
+                events.stream().map(Object::getClass).toList());
+        assertEquals("connection reset", ((Suspected) events.get(1)).reason());
+        heartbeatsFor(b, Duration.ofSeconds(5));
+        assertFalse(engine.view().contains(b.id()), "heartbeats alone never bring it back");
+        // Heard again after removal, same id: re-added only after a probe.
+        network.set(b, Mode.ALIVE);
+        heartbeatsFor(b, Duration.ofSeconds(1));
+        assertTrue(engine.view().contains(b.id()));
+        assertEquals(2, context.eventsOf(Joined.class, b.id()).size());
+        assertEquals(1.0, context.counter("flotilla.membership.suspicions", "cause", "transport"));
+    }
+
+    @Test
+    void transportSuspicionOfALiveMemberIsCleared() {
+        join(b);
+        engine.suspect(b.id(), "connection reset");
+        assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class),
+                eventsAbout(b).stream().map(Object::getClass).toList());
+    }
+
+    @Test
+    void probeThatNeverAnswersCountsAsFailedAfterItsGuardTime() {
+        join(b);
+        network.set(b, Mode.HANG);
+        engine.suspect(b.id(), "connection reset");
+        clock.advance(Duration.ofMillis(1000 + 500).minusNanos(1)); // connectTimeout + frequency
+        assertTrue(engine.view().contains(b.id()));
+        clock.advance(Duration.ofNanos(1));
+        assertFalse(engine.view().contains(b.id()));
+        assertEquals(1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
+    }
+
+    @Test
+    void leaveDatagramIsAGracefulLeaveAndTheIdNeverComesBack() {
+        join(b);
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b), clock.nanoTime());
+        List<Left> left = context.eventsOf(Left.class, b.id());
+        assertEquals(1, left.size());
+        assertTrue(left.get(0).graceful());
+        assertEquals(1.0, context.counter("flotilla.membership.removals", "cause", "leave"));
+        heartbeatsFor(b, Duration.ofSeconds(2)); // a late heartbeat, still in flight
+        assertFalse(engine.view().contains(b.id()));
+        assertEquals(1, context.eventsOf(Joined.class, b.id()).size());
+    }
+
+    @Test
+    void goodbyeOnTheConnectionIsAGracefulLeave() {
+        join(b);
+        engine.left(b.id());
+        assertTrue(context.eventsOf(Left.class, b.id()).get(0).graceful());
+        assertEquals(1, engine.view().size());
+    }
+
+    @Test
+    void restartedNodeIsANewMemberAndTheOldIncarnationIsRemoved() {
+        join(b);
+        Member b2 = new Member(io.flotilla.MemberId.random(), "b", b.host(), b.port(), "", new byte[0],
+                b.startTimeMillis() + 10_000);
+        network.set(b2, Mode.ALIVE); // the same host:port now answers as the new incarnation
+        clock.advance(Duration.ofMillis(100));
+        heartbeatsFor(b2, DROP_TIME);
+        assertTrue(engine.view().contains(b2.id()));
+        assertFalse(engine.view().contains(b.id()));
+        assertFalse(context.eventsOf(Left.class, b.id()).get(0).graceful());
+        assertEquals(1.0, context.counter("flotilla.membership.probes", "result", "mismatch"));
+    }
+
+    @Test
+    void listenersSeeEventsInOrderWithViewIdsIncreasingByOne() {
+        join(b);
+        join(c);
+        engine.suspect(c.id(), "x");
+        engine.left(b.id());
+        network.set(c, Mode.DEAD);
+        clock.advance(DROP_TIME);
+        List<MembershipEvent> events = context.events();
+        assertEquals(List.of(Joined.class, Joined.class, Suspected.class, Unsuspected.class, Left.class,
+                Suspected.class, Left.class), events.stream().map(Object::getClass).toList());
+        for (int i = 0; i < events.size(); i++) {
+            assertEquals(i + 2, events.get(i).view().id());
+            assertTrue(events.get(i).view().contains(local.id()));
+        }
+        assertEquals(1, engine.view().size());
+        assertEquals(1, context.publishThreads().size());
+    }
+
+    @Test
+    void publisherThatThrowsDoesNotBreakTheLoop() {
+        context.throwOnPublish(true);
+        join(b);
+        join(c);
+        network.set(b, Mode.DEAD);
+        engine.suspect(b.id(), "x");
+        assertEquals(4, context.events().size());
+        assertFalse(engine.view().contains(b.id()));
+        assertTrue(loop.failures().isEmpty(), () -> "commands failed: " + loop.failures());
+    }
+
+    @Test
+    void malformedDatagramsAreCountedAndIgnored() {
+        ByteBuffer good = encode(Datagram.Type.HEARTBEAT, CLUSTER, b);
+        byte[] bytes = new byte[good.remaining()];
+        good.get(bytes);
+
+        engine.receive(ByteBuffer.wrap(new byte[] {1, 2, 3}), 0);
+        byte[] badMagic = bytes.clone();
+        badMagic[0] = 'X';
+        engine.receive(ByteBuffer.wrap(badMagic), 0);
+        byte[] badVersion = bytes.clone();
+        badVersion[4] = 9;
+        engine.receive(ByteBuffer.wrap(badVersion), 0);
+        byte[] badType = bytes.clone();
+        badType[5] = 7;
+        engine.receive(ByteBuffer.wrap(badType), 0);
+        engine.receive(ByteBuffer.wrap(java.util.Arrays.copyOf(bytes, bytes.length - 5)), 0);
+        engine.receive(ByteBuffer.wrap(java.util.Arrays.copyOf(bytes, bytes.length + 1)), 0);
+        engine.receive(ByteBuffer.allocate(4096), 0);
+        byte[] longName = bytes.clone();
+        longName[6] = (byte) 250; // the cluster name swallows the member: what is left is truncated
+        engine.receive(ByteBuffer.wrap(longName), 0);
+
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.refused", "reason", "bad_magic"));
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.refused", "reason", "bad_version"));
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.refused", "reason", "bad_type"));
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.refused", "reason", "trailing_bytes"));
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.refused", "reason", "too_large"));
+        assertTrue(context.counter("flotilla.membership.datagrams.refused", "reason", "truncated") >= 2.0);
+        double refused = context.meters().find("flotilla.membership.datagrams.refused").counters().stream()
+                .mapToDouble(x -> x.count()).sum();
+        assertEquals(8.0, refused);
+        assertEquals(8.0, context.counter("flotilla.membership.datagrams.received"));
+        assertTrue(context.events().isEmpty());
+        assertEquals(0, network.probes());
+        // The loop still works.
+        join(b);
+    }
+
+    @Test
+    void datagramsOfAnotherDomainClusterOrOfItselfAreIgnored() {
+        Member otherDomain = FakeMembershipContext.member("d", 10004, "other");
+        network.put(otherDomain, Mode.ALIVE);
+        network.put(b, Mode.ALIVE);
+        heartbeat(otherDomain);
+        engine.receive(encode(Datagram.Type.HEARTBEAT, "another-cluster", b), clock.nanoTime());
+        heartbeat(local);
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.ignored", "reason", "other_domain"));
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.ignored", "reason", "other_cluster"));
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.ignored", "reason", "self"));
+        assertTrue(context.events().isEmpty());
+        assertEquals(0, network.probes());
+    }
+
+    @Test
+    void replayedHeartbeatsAreIgnored() {
+        join(b);
+        ByteBuffer hb = encode(Datagram.Type.HEARTBEAT, CLUSTER, b);
+        engine.receive(hb.duplicate(), clock.nanoTime());
+        engine.receive(hb.duplicate(), clock.nanoTime());
+        assertEquals(1.0, context.counter("flotilla.membership.datagrams.ignored", "reason", "stale"));
+    }
+
+    @Test
+    void phiAccrualSuspectsRegularMemberSoonerThanDropTime() {
+        start(MulticastMembershipConfig.builder().ttl(0).bind("lo").frequency(FREQUENCY).dropTime(DROP_TIME)
+                .failureDetection(FailureDetection.phiAccrual()).build());
+        join(b);
+        heartbeatsFor(b, Duration.ofSeconds(10));
+        network.set(b, Mode.DEAD);
+        clock.advance(Duration.ofMillis(900));
+        assertTrue(engine.view().contains(b.id()));
+        clock.advance(Duration.ofMillis(400));
+        assertFalse(engine.view().contains(b.id()), "phi reached 8 well before dropTime");
+        assertInstanceOf(Suspected.class, eventsAbout(b).get(1));
+    }
+
+    @Test
+    void closeAnnouncesTheLeaveAndStopsHeartbeating() {
+        engine.close(true);
+        long leaves = sent.stream().filter(d -> d.type() == Datagram.Type.LEAVE).count();
+        assertEquals(HeartbeatEngine.LEAVE_COPIES, leaves);
+        int count = sent.size();
+        clock.advance(Duration.ofSeconds(5));
+        assertEquals(count, sent.size());
+        assertEquals(0, clock.pendingDelaysNanos().size());
+    }
+
+    @Test
+    void silentStopSendsNoLeave() {
+        engine.close(false);
+        assertTrue(sent.stream().noneMatch(d -> d.type() == Datagram.Type.LEAVE));
+    }
+}

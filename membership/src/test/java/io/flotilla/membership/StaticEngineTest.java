@@ -1,0 +1,199 @@
+package io.flotilla.membership;
+
+import static io.flotilla.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.MembershipEvent;
+import io.flotilla.MembershipEvent.Joined;
+import io.flotilla.MembershipEvent.Left;
+import io.flotilla.MembershipEvent.Suspected;
+import io.flotilla.MembershipEvent.Unsuspected;
+import io.flotilla.membership.FakeMembershipContext.FakeNetwork;
+import io.flotilla.membership.FakeMembershipContext.FakeNetwork.Mode;
+import io.flotilla.spi.Clock;
+import io.flotilla.testing.ManualClock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Static membership with fake probes: discovery, removal after dropTime of failed probes, rejoin. */
+class StaticEngineTest {
+    private static final Duration FREQUENCY = Duration.ofMillis(500);
+    private static final Duration DROP_TIME = Duration.ofMillis(3000);
+
+    private final ManualClock clock = new ManualClock();
+    private final FakeNetwork network = new FakeNetwork();
+    private final InlineLoop loop = new InlineLoop();
+    private final Member local = FakeMembershipContext.member("local", 10001, "");
+    private final Member b = FakeMembershipContext.member("b", 10002, "");
+    private final Member c = FakeMembershipContext.member("c", 10003, "");
+    private FakeMembershipContext context;
+    private StaticEngine engine;
+
+    private void start(String... members) {
+        context = new FakeMembershipContext(local, "test", clock, clock, network);
+        StaticMembershipConfig config = StaticMembershipConfig.builder().member(members).frequency(FREQUENCY)
+                .dropTime(DROP_TIME).build();
+        engine = new StaticEngine(context, config, loop, new MembershipMeters(context.meters(), "test", "static"));
+        engine.start();
+    }
+
+    private void startAll() {
+        start("127.0.0.1:10001", "127.0.0.1:10002", "127.0.0.1:10003");
+    }
+
+    private List<Class<?>> kinds(Member m) {
+        return kinds(context.events().stream().filter(e -> e.member().equals(m)).toList());
+    }
+
+    private static List<Class<?>> kinds(List<MembershipEvent> events) {
+        List<Class<?>> out = new java.util.ArrayList<>();
+        for (MembershipEvent e : events) {
+            out.add(e.getClass());
+        }
+        return out;
+    }
+
+    @Test
+    void discoversReachableMembersAtOnceAndSkipsItself() {
+        network.put(b, Mode.ALIVE);
+        network.put(c, Mode.DEAD);
+        startAll();
+        assertEquals(2, engine.view().size());
+        assertTrue(engine.view().contains(b.id()));
+        assertEquals(2, network.probes(), "the local entry is not probed");
+        network.set(c, Mode.ALIVE);
+        clock.advance(FREQUENCY);
+        assertEquals(3, engine.view().size());
+        assertTrue(context.events().stream().allMatch(e -> e instanceof Joined));
+    }
+
+    @Test
+    void removesAfterDropTimeOfFailedProbesThenRejoins() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        network.set(b, Mode.DEAD);
+        clock.advance(DROP_TIME.minusNanos(1));
+        assertTrue(engine.view().contains(b.id()), "probes failed for less than dropTime");
+        clock.advance(FREQUENCY); // the first round at or after dropTime
+        assertFalse(engine.view().contains(b.id()));
+        assertEquals(List.of(Joined.class, Left.class), kinds(b));
+        assertFalse(context.eventsOf(Left.class, b.id()).get(0).graceful());
+        network.set(b, Mode.ALIVE);
+        clock.advance(FREQUENCY);
+        assertTrue(engine.view().contains(b.id()));
+        assertEquals(List.of(Joined.class, Left.class, Joined.class), kinds(b));
+    }
+
+    @Test
+    void shortOutagesDoNotRemove() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        for (int i = 0; i < 5; i++) {
+            network.set(b, Mode.DEAD);
+            clock.advance(DROP_TIME.minus(FREQUENCY));
+            network.set(b, Mode.ALIVE);
+            clock.advance(FREQUENCY);
+        }
+        assertEquals(List.of(Joined.class), kinds(b));
+    }
+
+    @Test
+    void suspicionFromTheTransportIsVerifiedByOneProbe() {
+        network.put(b, Mode.ALIVE);
+        network.put(c, Mode.ALIVE);
+        startAll();
+        engine.suspect(b.id(), "connection reset");
+        assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class), kinds(b));
+        network.set(c, Mode.DEAD);
+        engine.suspect(c.id(), "connection reset");
+        assertEquals(List.of(Joined.class, Suspected.class, Left.class), kinds(c));
+        long last = 1;
+        for (MembershipEvent e : context.events()) {
+            assertTrue(e.view().id() > last);
+            last = e.view().id();
+        }
+    }
+
+    @Test
+    void hangingProbeCountsAsFailed() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        network.set(b, Mode.HANG);
+        engine.suspect(b.id(), "x");
+        clock.advance(Duration.ofMillis(1500)); // connectTimeout + frequency
+        assertFalse(engine.view().contains(b.id()));
+    }
+
+    @Test
+    void configuredIdMustMatch() {
+        network.put(b, Mode.ALIVE);
+        network.put(c, Mode.ALIVE);
+        start(b.id() + "@127.0.0.1:10002", MemberId.random() + "@127.0.0.1:10003");
+        assertTrue(engine.view().contains(b.id()));
+        assertFalse(engine.view().contains(c.id()), "c answers with another id than configured");
+    }
+
+    @Test
+    void newIncarnationAtTheSameAddressReplacesTheOld() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        Member b2 = new Member(MemberId.random(), "b", b.host(), b.port(), "", new byte[0],
+                b.startTimeMillis() + 1);
+        network.set(b2, Mode.ALIVE);
+        clock.advance(FREQUENCY);
+        assertFalse(engine.view().contains(b.id()));
+        assertTrue(engine.view().contains(b2.id()));
+        assertEquals(1.0, context.counter("flotilla.membership.removals", "cause", "replaced"));
+    }
+
+    @Test
+    void goodbyeIsGracefulAndTheSameIncarnationIsNotReadded() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        engine.left(b.id());
+        assertTrue(context.eventsOf(Left.class, b.id()).get(0).graceful());
+        clock.advance(FREQUENCY.multipliedBy(4));
+        assertFalse(engine.view().contains(b.id()));
+    }
+
+    @Test
+    void closeStopsProbing() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        engine.close();
+        int probes = network.probes();
+        clock.advance(Duration.ofSeconds(5));
+        assertEquals(probes, network.probes());
+    }
+
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void staticMembershipRunsOnItsOwnThread() {
+        ThreadScheduler scheduler = new ThreadScheduler("static-test-scheduler");
+        network.put(b, Mode.ALIVE);
+        FakeMembershipContext ctx = new FakeMembershipContext(local, "test", Clock.system(), scheduler, network);
+        StaticMembership service = (StaticMembership) StaticMembership.factory(StaticMembershipConfig.builder()
+                .member("127.0.0.1:10001", "127.0.0.1:10002").frequency(Duration.ofMillis(100))
+                .dropTime(Duration.ofMillis(500)).build()).create();
+        try {
+            service.start(ctx);
+            await("b discovered", Duration.ofSeconds(30), () -> ctx.events().size() == 1);
+            network.set(b, Mode.DEAD);
+            await("b removed", Duration.ofSeconds(30), () -> ctx.events().size() == 2);
+            assertEquals(List.of(Joined.class, Left.class), kinds(ctx.events()));
+            assertTrue(ctx.publishThreads().stream().allMatch(n -> n.contains("membership")),
+                    () -> "published from " + ctx.publishThreads());
+        } finally {
+            service.close();
+            service.close();
+            scheduler.close();
+        }
+    }
+}
