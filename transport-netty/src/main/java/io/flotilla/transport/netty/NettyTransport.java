@@ -363,6 +363,12 @@ public final class NettyTransport implements Transport {
         return probe.result;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The engine is told {@code onDisconnected(connection, true)} for each of them: the close was this node's
+     * decision, not a crash. Connections the member opened towards this node stay up until it closes them.
+     */
     @Override
     public void disconnect(Member member) {
         MemberPool pool = pools.remove(member.id());
@@ -377,6 +383,13 @@ public final class NettyTransport implements Transport {
         }
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Stops accepting, sends GOODBYE on every connection after what is queued on it, waits up to 2 s for the
+     * connections to close and up to 3 s for the event loops to stop, and logs what did not. The engine is not
+     * called back about connections closed here: the node is going away.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {

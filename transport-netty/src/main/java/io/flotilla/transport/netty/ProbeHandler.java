@@ -111,8 +111,10 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
                 if (result.complete(member)) {
                     cancelTimer();
                 }
-                write(ctx, Frame.control(FrameType.GOODBYE, 0));
-                ctx.writeAndFlush(ctx.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+                Frame goodbye = Frame.control(FrameType.GOODBYE, 0);
+                ByteBuf buf = ctx.alloc().ioBuffer(goodbye.encodedLength());
+                Connection.encode(goodbye, buf);
+                ctx.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
             }
             default -> {
                 // A probe ignores anything else (e.g. a PING from the peer): it only waits for its PONG.
