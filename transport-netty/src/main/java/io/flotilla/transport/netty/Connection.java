@@ -1,0 +1,602 @@
+package io.flotilla.transport.netty;
+
+import io.flotilla.FlotillaException;
+import io.flotilla.Member;
+import io.flotilla.spi.PeerConnection;
+import io.flotilla.spi.TransportContext;
+import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameCodec;
+import io.flotilla.wire.FrameType;
+import io.flotilla.wire.Handshake;
+import io.flotilla.wire.WireException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.ByteBuffer;
+import java.util.Queue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One connection, in either direction: the handshake state machine, the batched writer and the handler that
+ * routes decoded frames. It is the {@link PeerConnection} the engine sees once the handshake is done.
+ *
+ * <p>Writes from any thread go through one bounded MPSC queue; the first frame that makes the queue non-empty
+ * schedules one drain task on the channel's event loop, which writes everything queued and flushes once.
+ *
+ * <p>Threading: {@link #send}, {@link #pauseReading}, {@link #resumeReading}, {@link #isOpen}, {@link #remote} and
+ * {@link #closeGracefully} are safe from any thread; everything else runs on the channel's event loop.
+ */
+final class Connection extends ChannelInboundHandlerAdapter implements PeerConnection {
+    private enum State { HANDSHAKING, OPEN, CLOSING, CLOSED }
+
+    /** Frames written per drain before the loop yields to its other channels. */
+    private static final int MAX_FRAMES_PER_DRAIN = 4096;
+    /** Direct payloads larger than this are written as their own buffer instead of being copied. */
+    private static final int WRAP_DIRECT_THRESHOLD = 1024;
+
+    private final NettyTransport transport;
+    private final TransportContext context;
+    private final TransportMeters meters;
+    private final EventLoop loop;
+    private final FrameDecoder decoder;
+    /** The member this node dialled; null for inbound connections. */
+    private final Member target;
+    private final NettyTransport.MemberPool pool;
+    private final int slot;
+    private final Queue<Frame> queue;
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    private final Runnable drainTask = this::drain;
+
+    private volatile Channel channel;
+    private volatile Member remote;
+    private volatile boolean open;
+    private volatile boolean dead;
+
+    // Event loop only.
+    private State state = State.HANDSHAKING;
+    private boolean handshaken;
+    private boolean goodbyeReceived;
+    private boolean closedOnPurpose;
+    private boolean failureReported;
+    private boolean active;
+    private InetAddress countedAddress;
+    private ScheduledFuture<?> handshakeTimer;
+    private long receivedFrames;
+    private long receivedBytes;
+
+    /** An inbound connection, accepted by the receiver. */
+    Connection(NettyTransport transport, Channel channel, FrameDecoder decoder) {
+        this(transport, channel.eventLoop(), decoder, null, null, -1);
+        this.channel = channel;
+    }
+
+    /** An outbound connection to {@code target}, occupying {@code slot} of {@code pool}. */
+    Connection(NettyTransport transport, EventLoop loop, FrameDecoder decoder, Member target,
+            NettyTransport.MemberPool pool, int slot) {
+        this.transport = transport;
+        this.context = transport.context();
+        this.meters = transport.meters();
+        this.loop = loop;
+        this.decoder = decoder;
+        this.target = target;
+        this.pool = pool;
+        this.slot = slot;
+        this.remote = target;
+        this.queue = io.netty.util.internal.PlatformDependent.newMpscQueue(
+                Math.min(1024, transport.config().sendQueueFrames()), transport.config().sendQueueFrames());
+    }
+
+    FrameDecoder decoderHandler() {
+        return decoder;
+    }
+
+    boolean outbound() {
+        return target != null;
+    }
+
+    NettyTransport.MemberPool pool() {
+        return pool;
+    }
+
+    int slot() {
+        return slot;
+    }
+
+    /** True once the connection failed or is closing: the pool replaces it. */
+    boolean isDead() {
+        return dead;
+    }
+
+    // ---- PeerConnection
+
+    @Override
+    public Member remote() {
+        return remote;
+    }
+
+    @Override
+    public void send(Frame frame) {
+        if (!queue.offer(frame)) {
+            meters.sendDropped.increment();
+            transport.refusalLog().warn("send_queue_full", "send queue of the connection to " + describe()
+                    + " is full (" + transport.config().sendQueueFrames() + " frames): frame dropped");
+            return;
+        }
+        if (!scheduled.get() && scheduled.compareAndSet(false, true)) {
+            schedule();
+        }
+    }
+
+    private void schedule() {
+        try {
+            loop.execute(drainTask);
+        } catch (RejectedExecutionException e) {
+            // The event loop is shutting down with the transport: queued frames die with it.
+            meters.sendDropped.increment();
+        }
+    }
+
+    @Override
+    public void pauseReading() {
+        Channel ch = channel;
+        if (ch != null) {
+            ch.config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void resumeReading() {
+        Channel ch = channel;
+        if (ch != null) {
+            ch.config().setAutoRead(true);
+        }
+    }
+
+    @Override
+    public boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public String toString() {
+        return "Connection[" + (outbound() ? "to " : "from ") + describe() + (open ? "" : " closed") + "]";
+    }
+
+    private String describe() {
+        Member r = remote;
+        Channel ch = channel;
+        SocketAddress a = ch == null ? null : ch.remoteAddress();
+        if (r != null) {
+            return r.describe();
+        }
+        return a == null ? "?" : a.toString();
+    }
+
+    // ---- Outbound connect
+
+    /** Starts connecting this outbound connection. Any thread. */
+    void connect(ChannelFuture connectFuture) {
+        channel = connectFuture.channel();
+        connectFuture.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                failConnect(new FlotillaException("cannot connect to " + target.describe() + ": "
+                        + f.cause().getMessage(), f.cause()));
+            }
+        });
+    }
+
+    /** Sends GOODBYE after what is queued and closes. Any thread; the future completes when the channel closed. */
+    ChannelFuture closeGracefully() {
+        Channel ch = channel;
+        dead = true;
+        try {
+            loop.execute(() -> {
+                if (state == State.OPEN) {
+                    closedOnPurpose = true;
+                    drain();
+                    state = State.CLOSING;
+                    writeNow(Frame.control(FrameType.GOODBYE, 0)).addListener(ChannelFutureListener.CLOSE);
+                } else if (ch != null) {
+                    ch.close();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // The loop is already shutting down; it closes the channel itself.
+            return null;
+        }
+        return ch == null ? null : ch.closeFuture();
+    }
+
+    // ---- Channel events
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        active = true;
+        meters.openConnections.incrementAndGet();
+        handshakeTimer = loop.schedule(this::handshakeTimedOut,
+                transport.config().handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        if (outbound()) {
+            writeNow(Handshake.hello(context.clusterName(), context.localMember()));
+        } else if (ctx.channel().remoteAddress() instanceof InetSocketAddress isa) {
+            countedAddress = isa.getAddress();
+            int n = transport.acquireAddress(countedAddress);
+            if (n > transport.config().maxConnectionsPerAddress()) {
+                refuse("too_many_connections", "too many connections from " + countedAddress.getHostAddress()
+                        + ": " + n + " open, maxConnectionsPerAddress=" + transport.config().maxConnectionsPerAddress());
+            }
+        }
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof WireException e) {
+            refuse(e.reason(), e.getMessage());
+            return;
+        }
+        Frame f = (Frame) msg;
+        receivedFrames++;
+        receivedBytes += f.encodedLength();
+        switch (state) {
+            case HANDSHAKING -> onHandshakeFrame(f);
+            case OPEN -> onFrame(f);
+            default -> {
+                // Closing: whatever else the peer sent is dropped.
+            }
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (receivedFrames > 0) {
+            meters.framesReceived.increment(receivedFrames);
+            meters.bytesReceived.increment(receivedBytes);
+            receivedFrames = 0;
+            receivedBytes = 0;
+        }
+        if (state == State.OPEN) {
+            try {
+                context.inbound().onReadComplete(this);
+            } catch (RuntimeException e) {
+                transport.logger().log(Level.WARNING, "inbound handler failed in onReadComplete; ignored", e);
+            }
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            drain();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            transport.logger().log(Level.DEBUG, () -> "I/O error on " + this + ": " + cause);
+        } else {
+            transport.logger().log(Level.WARNING, "unexpected error on " + this + "; closing it", cause);
+        }
+        if (outbound() && !handshaken) {
+            failConnect(new FlotillaException("connection to " + target.describe() + " failed: " + cause, cause));
+        }
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        boolean wasOpen = handshaken && state != State.CLOSED;
+        state = State.CLOSED;
+        open = false;
+        dead = true;
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        if (active) {
+            active = false;
+            meters.openConnections.decrementAndGet();
+        }
+        if (countedAddress != null) {
+            transport.releaseAddress(countedAddress);
+            countedAddress = null;
+        }
+        transport.removed(this);
+        if (!handshaken) {
+            if (outbound()) {
+                failConnect(new FlotillaException("connection to " + target.describe()
+                        + " closed before its handshake completed"));
+            }
+        } else if (wasOpen && !transport.isClosing()) {
+            boolean graceful = goodbyeReceived || closedOnPurpose;
+            try {
+                context.inbound().onDisconnected(this, graceful);
+            } catch (RuntimeException e) {
+                transport.logger().log(Level.WARNING, "inbound handler failed in onDisconnected; ignored", e);
+            }
+        }
+        drain();
+        ctx.fireChannelInactive();
+    }
+
+    // ---- Handshake
+
+    private void onHandshakeFrame(Frame f) {
+        if (outbound()) {
+            switch (f.type()) {
+                case HELLO_ACK -> {
+                    Member m;
+                    try {
+                        m = Handshake.readHelloAck(f);
+                    } catch (WireException e) {
+                        refuse(e.reason(), "bad HELLO_ACK: " + e.getMessage());
+                        return;
+                    }
+                    if (!m.id().equals(target.id())) {
+                        failConnect(new FlotillaException("the node at " + target.host() + ":" + target.port()
+                                + " is " + m.describe() + ", not " + target.describe()
+                                + " (restarted or replaced)"));
+                        return;
+                    }
+                    remote = m;
+                    handshakeDone();
+                }
+                case REFUSE -> failConnect(new FlotillaException(target.describe() + " refused the connection: "
+                        + Handshake.readRefuse(f)));
+                default -> refuse("no_handshake", "expected HELLO_ACK from " + describe() + " but got " + f.type());
+            }
+            return;
+        }
+        if (f.type() != FrameType.HELLO) {
+            refuse("no_handshake", "expected HELLO from " + describe() + " but got " + f.type());
+            return;
+        }
+        Handshake.Hello hello;
+        try {
+            hello = Handshake.readHello(f);
+        } catch (WireException e) {
+            refuse(e.reason(), "bad HELLO from " + describe() + ": " + e.getMessage());
+            return;
+        }
+        if (!hello.clusterName().equals(context.clusterName())) {
+            refuse("cluster_mismatch", "cluster name mismatch: " + hello.member().describe() + " belongs to \""
+                    + hello.clusterName() + "\", this node to \"" + context.clusterName() + "\"");
+            return;
+        }
+        remote = hello.member();
+        writeNow(Handshake.helloAck(context.localMember()));
+        handshakeDone();
+    }
+
+    private void handshakeDone() {
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        handshaken = true;
+        state = State.OPEN;
+        decoder.maxFrameBytes(context.maxFrameBytes());
+        open = true;
+        try {
+            context.inbound().onConnected(this);
+        } catch (RuntimeException e) {
+            transport.logger().log(Level.WARNING, "inbound handler failed in onConnected; ignored", e);
+        }
+        drain();
+    }
+
+    private void handshakeTimedOut() {
+        if (state != State.HANDSHAKING) {
+            return;
+        }
+        long ms = transport.config().handshakeTimeout().toMillis();
+        if (decoder.bufferedBytes() > 0) {
+            refuse("truncated", "incomplete frame (" + decoder.bufferedBytes() + " bytes) from " + describe()
+                    + " and no handshake within " + ms + " ms");
+        } else {
+            refuse("handshake_timeout", "no handshake from " + describe() + " within " + ms + " ms");
+        }
+    }
+
+    /** The outbound connection could not be established: report it once, drop what is held, close. */
+    private void failConnect(Throwable cause) {
+        if (!outbound() || handshaken || failureReported) {
+            return;
+        }
+        failureReported = true;
+        dead = true;
+        state = state == State.CLOSED ? State.CLOSED : State.CLOSING;
+        meters.connectFailures.increment();
+        transport.removed(this);
+        transport.logger().log(Level.DEBUG, () -> "connection to " + target.describe() + " failed: "
+                + cause.getMessage());
+        if (!transport.isClosing()) {
+            try {
+                context.inbound().onSendFailed(target, cause);
+            } catch (RuntimeException e) {
+                transport.logger().log(Level.WARNING, "inbound handler failed in onSendFailed; ignored", e);
+            }
+        }
+        Channel ch = channel;
+        if (ch != null) {
+            ch.close();
+        }
+        drain();
+    }
+
+    // ---- Established
+
+    private void onFrame(Frame f) {
+        switch (f.type()) {
+            case DATA, ACK, RESULT, SYNC -> {
+                try {
+                    context.inbound().onFrame(this, f);
+                } catch (RuntimeException e) {
+                    transport.logger().log(Level.WARNING, "inbound handler failed in onFrame; frame ignored", e);
+                }
+            }
+            case PING -> send(Frame.control(FrameType.PONG, f.messageId()));
+            case PONG -> {
+                // Pooled connections do not ping; an unsolicited PONG is harmless.
+            }
+            case GOODBYE -> {
+                goodbyeReceived = true;
+                state = State.CLOSING;
+                dead = true;
+                channel.close();
+            }
+            case REFUSE -> {
+                transport.refusalLog().warn("peer_refused", describe() + " closed the connection: "
+                        + Handshake.readRefuse(f));
+                state = State.CLOSING;
+                channel.close();
+            }
+            default -> refuse("unexpected_handshake", "unexpected " + f.type() + " from " + describe()
+                    + " after the handshake");
+        }
+    }
+
+    /**
+     * Closes the connection because of bad input or a limit: counts it, logs it (rate-limited), tells the peer
+     * with a REFUSE where it can, and stops reading.
+     */
+    private void refuse(String reason, String message) {
+        if (state == State.CLOSING || state == State.CLOSED) {
+            return;
+        }
+        meters.refused(reason).increment();
+        transport.refusalLog().warn(reason, "closing connection " + (outbound() ? "to " : "from ") + describe()
+                + " [" + reason + "]: " + message);
+        decoder.discardInput();
+        State before = state;
+        state = State.CLOSING;
+        dead = true;
+        Channel ch = channel;
+        if (ch.isActive()) {
+            writeNow(Handshake.refuse(reason + ": " + message)).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ch.close();
+        }
+        if (outbound() && before == State.HANDSHAKING) {
+            failConnect(new FlotillaException("connection to " + target.describe() + " refused [" + reason + "]: "
+                    + message));
+        }
+    }
+
+    // ---- Writing
+
+    private ChannelFuture writeNow(Frame f) {
+        Channel ch = channel;
+        ByteBuf buf = ch.alloc().ioBuffer(f.encodedLength());
+        encode(f, buf);
+        meters.framesSent.increment();
+        meters.bytesSent.increment(f.encodedLength());
+        return ch.writeAndFlush(buf);
+    }
+
+    /** Writes everything queued and flushes once. Event loop only. */
+    private void drain() {
+        if (state == State.HANDSHAKING) {
+            // Frames wait for the handshake, which drains when it completes; keep 'scheduled' set meanwhile.
+            return;
+        }
+        Channel ch = channel;
+        if (state != State.OPEN) {
+            scheduled.set(false);
+            int dropped = 0;
+            while (queue.poll() != null) {
+                dropped++;
+            }
+            if (dropped > 0) {
+                transport.logger().log(Level.DEBUG, "dropped {0} frames queued on closed {1}", dropped, this);
+            }
+            return;
+        }
+        if (!ch.isWritable()) {
+            // The writability change drains; keep 'scheduled' set so producers do not schedule in vain.
+            return;
+        }
+        scheduled.set(false);
+        int frames = 0;
+        long bytes = 0;
+        Frame f;
+        while ((f = queue.poll()) != null) {
+            bytes += write(ch, f);
+            if (++frames >= MAX_FRAMES_PER_DRAIN || !ch.isWritable()) {
+                break;
+            }
+        }
+        if (frames == 0) {
+            return;
+        }
+        ch.flush();
+        meters.framesSent.increment(frames);
+        meters.bytesSent.increment(bytes);
+        if (!ch.isWritable()) {
+            scheduled.set(true);
+        } else if (frames >= MAX_FRAMES_PER_DRAIN && !queue.isEmpty() && scheduled.compareAndSet(false, true)) {
+            schedule();
+        }
+    }
+
+    private static int write(Channel ch, Frame f) {
+        ByteBuffer payload = f.payload();
+        int length = payload.remaining();
+        if (payload.isDirect() && length > WRAP_DIRECT_THRESHOLD) {
+            ByteBuf header = ch.alloc().ioBuffer(FrameCodec.HEADER_BYTES);
+            writeHeader(f, length, header);
+            ch.write(header, ch.voidPromise());
+            ch.write(Unpooled.wrappedBuffer(payload.duplicate()), ch.voidPromise());
+        } else {
+            // A heap payload would be copied into direct memory by the channel anyway: copy it once, into the
+            // same pooled buffer as the header, and write one buffer.
+            ByteBuf buf = ch.alloc().ioBuffer(FrameCodec.HEADER_BYTES + length);
+            encode(f, buf);
+            ch.write(buf, ch.voidPromise());
+        }
+        return FrameCodec.HEADER_BYTES + length;
+    }
+
+    /** Header and payload into {@code buf}, leaving the frame's payload buffer untouched. */
+    static void encode(Frame f, ByteBuf buf) {
+        ByteBuffer payload = f.payload();
+        int length = payload.remaining();
+        writeHeader(f, length, buf);
+        if (length > 0) {
+            if (payload.hasArray()) {
+                buf.writeBytes(payload.array(), payload.arrayOffset() + payload.position(), length);
+            } else {
+                buf.writeBytes(payload.duplicate());
+            }
+        }
+    }
+
+    /** The header of {@link FrameCodec}, written straight into a {@code ByteBuf}. */
+    static void writeHeader(Frame f, int length, ByteBuf buf) {
+        buf.writeShort(FrameCodec.MAGIC);
+        buf.writeByte(FrameCodec.VERSION);
+        buf.writeByte(f.type().code());
+        buf.writeByte(f.flags());
+        buf.writeByte(f.topic());
+        buf.writeInt((int) f.window());
+        buf.writeLong(f.messageId());
+        buf.writeInt(length);
+    }
+}

@@ -1,0 +1,79 @@
+package io.flotilla.transport.netty;
+
+import io.flotilla.wire.FrameCodec;
+import io.flotilla.wire.WireException;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.nio.ByteBuffer;
+import java.util.List;
+
+/**
+ * Cuts the byte stream of one connection into {@link io.flotilla.wire.Frame}s. The header is decoded and checked
+ * by {@link FrameCodec#readHeader} (magic, version, type, length against the current limit) before anything is
+ * allocated for the payload; the payload is then copied into a heap {@link ByteBuffer} so no {@code ByteBuf}
+ * leaves the pipeline. A header that fails the check is passed on as its {@link WireException}, after which the
+ * decoder discards everything else the connection sends.
+ *
+ * <p>Threading: one instance per channel, used only on its event loop.
+ */
+final class FrameDecoder extends ByteToMessageDecoder {
+    private int maxFrameBytes;
+    private FrameCodec.Header header;
+    private boolean failed;
+
+    FrameDecoder(int maxFrameBytes) {
+        this.maxFrameBytes = maxFrameBytes;
+    }
+
+    /** Raises (or lowers) the frame limit, e.g. once the handshake is done. Event loop only. */
+    void maxFrameBytes(int limit) {
+        maxFrameBytes = limit;
+    }
+
+    /** Bytes received but not yet part of a whole frame. Event loop only. */
+    int bufferedBytes() {
+        return actualReadableBytes() + (header == null ? 0 : FrameCodec.HEADER_BYTES);
+    }
+
+    /** Stops decoding: everything that follows is discarded. Event loop only. */
+    void discardInput() {
+        failed = true;
+        header = null;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        while (!failed) {
+            if (header == null) {
+                if (in.readableBytes() < FrameCodec.HEADER_BYTES) {
+                    return;
+                }
+                try {
+                    header = FrameCodec.readHeader(in.nioBuffer(in.readerIndex(), FrameCodec.HEADER_BYTES),
+                            maxFrameBytes);
+                } catch (WireException e) {
+                    discardInput();
+                    in.skipBytes(in.readableBytes());
+                    out.add(e);
+                    return;
+                }
+                in.skipBytes(FrameCodec.HEADER_BYTES);
+            }
+            int length = header.payloadLength();
+            if (in.readableBytes() < length) {
+                return;
+            }
+            ByteBuffer payload = ByteBuffer.allocate(length);
+            in.readBytes(payload);
+            payload.flip();
+            out.add(header.withPayload(payload));
+            header = null;
+            if (out.size() >= 64) {
+                // Hand frames on in bounded groups; ByteToMessageDecoder calls decode again for the rest.
+                return;
+            }
+        }
+        in.skipBytes(in.readableBytes());
+    }
+}

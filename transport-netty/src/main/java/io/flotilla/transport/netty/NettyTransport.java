@@ -1,0 +1,520 @@
+package io.flotilla.transport.netty;
+
+import io.flotilla.FlotillaException;
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.spi.TransportContext;
+import io.flotilla.spi.Transport;
+import io.flotilla.spi.TransportFactory;
+import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameCodec;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.Socket;
+import io.netty.util.NetUtil;
+import io.netty.util.concurrent.Future;
+import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+/**
+ * The {@link Transport} on Netty: a receiver (the seed's {@code NioReceiver}) and a pooled, batching sender (the
+ * seed's {@code PooledParallelSender}). It frames, handshakes, pools connections, answers pings and reports what
+ * breaks; ordering, acknowledgement and retries are the engine's, above it. Epoll is used where available, NIO
+ * otherwise. No Netty type crosses its API.
+ *
+ * <p>{@link #bind()} binds the listening socket without accepting (connections wait in the kernel's backlog);
+ * {@link #start(TransportContext)} creates the event loops, with threads from the context's factory
+ * ({@code flotilla-<cluster>-transport-io-<n>}), and starts accepting.
+ *
+ * <p>Threading: every method is safe from any thread. {@link #send}, {@link #probe} and {@link #disconnect} never
+ * block; {@link #bind()} and {@link #start} wait for the socket and event loops, {@link #close()} waits a bounded
+ * time. Inbound callbacks and the completion of {@link #probe} stages run on the I/O threads: chain further work
+ * with the {@code *Async} methods of {@link CompletionStage}.
+ */
+public final class NettyTransport implements Transport {
+    private static final Logger LOG = System.getLogger(NettyTransport.class.getName());
+    private static final long REFUSAL_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
+
+    /** The connections of one member, one slot per pool position. Slots are replaced with compare-and-set. */
+    static final class MemberPool {
+        final Member member;
+        final AtomicReferenceArray<Connection> slots;
+
+        MemberPool(Member member, int size) {
+            this.member = member;
+            this.slots = new AtomicReferenceArray<>(size);
+        }
+    }
+
+    private final NettyTransportConfig config;
+    private final boolean epoll;
+    private final Object lifecycle = new Object();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final ConcurrentMap<MemberId, MemberPool> pools = new ConcurrentHashMap<>();
+    private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
+    private final ConcurrentMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
+
+    // Written once under 'lifecycle', read after start from any thread.
+    private InetSocketAddress boundAddress;
+    private ServerSocketChannel boundNio;
+    private Socket boundNative;
+    private volatile TransportContext context;
+    private volatile TransportMeters meters;
+    private volatile RateLimitedLog refusalLog;
+    private volatile EventLoopGroup group;
+    private volatile Channel serverChannel;
+    private volatile Bootstrap clientBootstrap;
+    private volatile boolean closing;
+
+    private NettyTransport(NettyTransportConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.epoll = config.nativeTransport() && Epoll.isAvailable();
+    }
+
+    /** A factory of transports with {@code config}; each {@link TransportFactory#create()} makes a new one. */
+    public static TransportFactory factory(NettyTransportConfig config) {
+        Objects.requireNonNull(config, "config");
+        return () -> new NettyTransport(config);
+    }
+
+    // ---- Lifecycle
+
+    @Override
+    public InetSocketAddress bind() {
+        synchronized (lifecycle) {
+            if (closed.get()) {
+                throw new FlotillaException("transport is closed");
+            }
+            if (boundAddress != null) {
+                return boundAddress;
+            }
+            InetAddress host = resolveBindAddress(config.address());
+            int first = config.port();
+            int last = first == 0 ? 0 : Math.min(65535, first + config.autoBind());
+            IOException lastError = null;
+            for (int port = first; port <= last; port++) {
+                try {
+                    int actual = epoll ? bindNative(host, port) : bindNio(host, port);
+                    boundAddress = new InetSocketAddress(host, actual);
+                    LOG.log(Level.INFO, "receiver bound to {0}:{1,number,#} ({2})", host.getHostAddress(), actual,
+                            epoll ? "epoll" : "nio");
+                    return boundAddress;
+                } catch (IOException e) {
+                    lastError = e;
+                }
+            }
+            throw new FlotillaException("cannot bind the receiver to " + host.getHostAddress() + " on any port in "
+                    + first + "-" + last + " (port=" + config.port() + ", autoBind=" + config.autoBind() + "): "
+                    + (lastError == null ? "no port tried" : lastError.getMessage())
+                    + "; free a port or raise autoBind", lastError);
+        }
+    }
+
+    private int bindNio(InetAddress host, int port) throws IOException {
+        ServerSocketChannel ch = ServerSocketChannel.open();
+        try {
+            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            ch.bind(new InetSocketAddress(host, port), NetUtil.SOMAXCONN);
+            boundNio = ch;
+            return ((InetSocketAddress) ch.getLocalAddress()).getPort();
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
+    private int bindNative(InetAddress host, int port) throws IOException {
+        Socket s = Socket.newSocketStream();
+        try {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress(host, port));
+            s.listen(NetUtil.SOMAXCONN);
+            boundNative = s;
+            return s.localAddress().getPort();
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    static InetAddress resolveBindAddress(String address) {
+        if (!NettyTransportConfig.AUTO.equalsIgnoreCase(address)) {
+            try {
+                return InetAddress.getByName(address);
+            } catch (UnknownHostException e) {
+                throw new FlotillaException("cannot resolve the receiver address \"" + address
+                        + "\": use an IP address of this host, a resolvable name, or \"auto\"", e);
+            }
+        }
+        try {
+            Enumeration<NetworkInterface> nics = NetworkInterface.getNetworkInterfaces();
+            for (NetworkInterface nic : nics == null ? List.<NetworkInterface>of() : Collections.list(nics)) {
+                if (!nic.isUp() || nic.isLoopback()) {
+                    continue;
+                }
+                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+                    if (a instanceof Inet4Address && !a.isLoopbackAddress()) {
+                        return a;
+                    }
+                }
+            }
+        } catch (SocketException e) {
+            LOG.log(Level.WARNING, "cannot list network interfaces for address=auto; using 127.0.0.1", e);
+        }
+        return InetAddress.getLoopbackAddress();
+    }
+
+    @Override
+    public void start(TransportContext ctx) {
+        Objects.requireNonNull(ctx, "context");
+        synchronized (lifecycle) {
+            if (closed.get()) {
+                throw new FlotillaException("transport is closed");
+            }
+            if (context != null) {
+                throw new IllegalStateException("transport already started");
+            }
+            if (boundAddress == null) {
+                bind();
+            }
+            meters = new TransportMeters(ctx.meters());
+            refusalLog = new RateLimitedLog(LOG, ctx.clock(), REFUSAL_LOG_INTERVAL_NANOS);
+            context = ctx;
+            IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+            EventLoopGroup g = new MultiThreadIoEventLoopGroup(config.ioThreads(), ctx.threadFactory("transport-io"),
+                    io);
+            group = g;
+            WriteBufferWaterMark marks = new WriteBufferWaterMark(config.writeBufferLowWaterMark(),
+                    config.writeBufferHighWaterMark());
+            clientBootstrap = new Bootstrap().group(g)
+                    .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.SO_KEEPALIVE, true)
+                    .option(ChannelOption.WRITE_BUFFER_WATER_MARK, marks)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
+                            (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()));
+            ServerChannel server = epoll ? new EpollServerSocketChannel(boundNative.intValue())
+                    : new NioServerSocketChannel(boundNio);
+            boundNative = null;
+            boundNio = null;
+            ChannelFuture registered = new ServerBootstrap().group(g)
+                    .channelFactory(() -> server)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, marks)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES);
+                            Connection c = new Connection(NettyTransport.this, ch, decoder);
+                            connections.add(c);
+                            ch.pipeline().addLast(decoder, c);
+                        }
+                    })
+                    .register();
+            serverChannel = registered.channel();
+            awaitBounded(registered, "registering the receiver on its event loop");
+            if (!registered.isSuccess()) {
+                throw new FlotillaException("cannot start the receiver on " + boundAddress + ": "
+                        + registered.cause(), registered.cause());
+            }
+            LOG.log(Level.INFO, "transport started: receiver {0}, {1} I/O threads, pool of {2} per member",
+                    boundAddress, config.ioThreads(), config.poolSize());
+        }
+    }
+
+    private static void awaitBounded(Future<?> f, String what) {
+        try {
+            if (!f.await(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new FlotillaException("timed out " + what);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new FlotillaException("interrupted while " + what, e);
+        }
+    }
+
+    // ---- Sending
+
+    @Override
+    public void send(Member member, Frame frame) {
+        Objects.requireNonNull(member, "member");
+        Objects.requireNonNull(frame, "frame");
+        TransportContext ctx = context;
+        if (ctx == null) {
+            throw new IllegalStateException("transport not started");
+        }
+        if (closing) {
+            ctx.inbound().onSendFailed(member, new FlotillaException("transport is closed"));
+            return;
+        }
+        MemberPool pool = pools.computeIfAbsent(member.id(), id -> new MemberPool(member, config.poolSize()));
+        int slot = (int) Math.floorMod(Thread.currentThread().getId(), (long) config.poolSize());
+        connection(pool, slot).send(frame);
+    }
+
+    /** The live connection of {@code slot}, connecting a new one when there is none. */
+    private Connection connection(MemberPool pool, int slot) {
+        while (true) {
+            Connection c = pool.slots.get(slot);
+            if (c != null && !c.isDead()) {
+                return c;
+            }
+            EventLoop loop = group.next();
+            Connection fresh = new Connection(this, loop, new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES),
+                    pool.member, pool, slot);
+            if (pool.slots.compareAndSet(slot, c, fresh)) {
+                connections.add(fresh);
+                Bootstrap b = clientBootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(fresh.decoderHandler(), fresh);
+                    }
+                });
+                fresh.connect(b.connect(socketAddress(pool.member)));
+                if (closing) {
+                    fresh.closeGracefully();
+                }
+                return fresh;
+            }
+        }
+    }
+
+    private static InetSocketAddress socketAddress(Member m) {
+        InetAddress literal = NetUtil.createInetAddressFromIpAddressString(m.host());
+        return literal != null ? new InetSocketAddress(literal, m.port())
+                : InetSocketAddress.createUnresolved(m.host(), m.port());
+    }
+
+    @Override
+    public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
+        Objects.requireNonNull(address, "address");
+        Objects.requireNonNull(timeout, "timeout");
+        TransportContext ctx = context;
+        if (ctx == null || closing) {
+            return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
+                    + " failed: transport " + (ctx == null ? "not started" : "closed")));
+        }
+        if (timeout.isNegative() || timeout.isZero()) {
+            return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
+                    + " failed: timeout must be positive, was " + timeout));
+        }
+        ProbeHandler probe = new ProbeHandler(ctx, address, timeout, ThreadLocalRandom.current().nextLong());
+        EventLoop loop = group.next();
+        long connectMillis = Math.max(1, Math.min(config.connectTimeout().toMillis(), timeout.toMillis()));
+        Bootstrap b = clientBootstrap.clone(loop)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis))
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES), probe);
+                    }
+                });
+        ChannelFuture connect = b.connect(address);
+        probe.arm(connect.channel());
+        connect.addListener(f -> {
+            if (!f.isSuccess()) {
+                probe.fail("cannot connect: " + f.cause().getMessage(), f.cause());
+            }
+        });
+        return probe.result;
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The engine is told {@code onDisconnected(connection, true)} for each of them: the close was this node's
+     * decision, not a crash. Connections the member opened towards this node stay up until it closes them.
+     */
+    @Override
+    public void disconnect(Member member) {
+        MemberPool pool = pools.remove(member.id());
+        if (pool == null) {
+            return;
+        }
+        for (int i = 0; i < pool.slots.length(); i++) {
+            Connection c = pool.slots.getAndSet(i, null);
+            if (c != null) {
+                c.closeGracefully();
+            }
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Stops accepting, sends GOODBYE on every connection after what is queued on it, waits up to 2 s for the
+     * connections to close and up to 3 s for the event loops to stop, and logs what did not. The engine is not
+     * called back about connections closed here: the node is going away.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        synchronized (lifecycle) {
+            closing = true;
+            List<String> problems = new ArrayList<>();
+            closeQuietly(boundNio, problems);
+            if (boundNative != null) {
+                try {
+                    boundNative.close();
+                } catch (IOException e) {
+                    problems.add("listening socket: " + e.getMessage());
+                }
+            }
+            EventLoopGroup g = group;
+            if (g == null) {
+                report(problems);
+                return;
+            }
+            // Reverse order of start: stop accepting, say goodbye on every connection, stop the event loops.
+            Channel server = serverChannel;
+            if (server != null) {
+                server.close().awaitUninterruptibly(CLOSE_WAIT.toMillis());
+            }
+            List<ChannelFuture> closing = new ArrayList<>();
+            for (Connection c : connections) {
+                ChannelFuture f = c.closeGracefully();
+                if (f != null) {
+                    closing.add(f);
+                }
+            }
+            long deadline = System.nanoTime() + CLOSE_WAIT.toNanos();
+            int open = 0;
+            for (ChannelFuture f : closing) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !f.awaitUninterruptibly(TimeUnit.NANOSECONDS.toMillis(left) + 1)) {
+                    open++;
+                }
+            }
+            if (open > 0) {
+                problems.add(open + " connections did not close within " + CLOSE_WAIT.toMillis() + " ms");
+            }
+            Future<?> shutdown = g.shutdownGracefully(10, CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            if (!shutdown.awaitUninterruptibly(CLOSE_WAIT.toMillis() + 1000)) {
+                problems.add("event loops did not stop within " + (CLOSE_WAIT.toMillis() + 1000) + " ms");
+            }
+            pools.clear();
+            report(problems);
+        }
+    }
+
+    private static void closeQuietly(ServerSocketChannel ch, List<String> problems) {
+        if (ch == null) {
+            return;
+        }
+        try {
+            ch.close();
+        } catch (IOException e) {
+            problems.add("listening socket: " + e.getMessage());
+        }
+    }
+
+    private void report(List<String> problems) {
+        if (problems.isEmpty()) {
+            LOG.log(Level.INFO, "transport on {0} closed", boundAddress);
+        } else {
+            LOG.log(Level.WARNING, "transport on {0} closed, but: {1}", boundAddress, String.join("; ", problems));
+        }
+    }
+
+    // ---- For connections
+
+    NettyTransportConfig config() {
+        return config;
+    }
+
+    TransportContext context() {
+        return context;
+    }
+
+    TransportMeters meters() {
+        return meters;
+    }
+
+    RateLimitedLog refusalLog() {
+        return refusalLog;
+    }
+
+    Logger logger() {
+        return LOG;
+    }
+
+    boolean isClosing() {
+        return closing;
+    }
+
+    /** Counts one more inbound connection from {@code a}; returns how many are open now. */
+    int acquireAddress(InetAddress a) {
+        return perAddress.merge(a, 1, Integer::sum);
+    }
+
+    void releaseAddress(InetAddress a) {
+        perAddress.computeIfPresent(a, (k, n) -> n <= 1 ? null : n - 1);
+    }
+
+    /** A connection closed or failed: forget it, and free its pool slot for a new one. */
+    void removed(Connection c) {
+        connections.remove(c);
+        MemberPool pool = c.pool();
+        if (pool != null) {
+            pool.slots.compareAndSet(c.slot(), c, null);
+        }
+    }
+
+    /** The receiver's bound address, for tests; null before {@link #bind()}. */
+    InetSocketAddress boundAddress() {
+        synchronized (lifecycle) {
+            return boundAddress;
+        }
+    }
+
+    /** Connections currently tracked (inbound and outbound), for tests. */
+    int connectionCount() {
+        return connections.size();
+    }
+}

@@ -1,0 +1,240 @@
+package io.flotilla.transport.netty;
+
+import io.flotilla.ConfigurationException;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The settings of a {@link NettyTransport}, with the attribute names Tomcat's {@code Receiver} and {@code Sender}
+ * elements use. Every value is checked once, when the record is built; the message names the attribute, the value
+ * and what is allowed.
+ *
+ * <p>Threading: immutable, safe to share. The {@link Builder} is not thread-safe.
+ *
+ * @param address where the receiver listens: an IP literal, a host name, or {@code auto}
+ * @param port the first port the receiver tries; 0 lets the system pick a free one
+ * @param autoBind how many ports after {@code port} are tried when it is taken
+ * @param poolSize connections kept open per member
+ * @param connectTimeout how long a connect may take before it fails
+ * @param handshakeTimeout how long a connection may take to complete its handshake before it is closed
+ * @param ioThreads the event-loop threads that do all socket I/O and framing
+ * @param maxConnectionsPerAddress inbound connections allowed at once from one remote IP address
+ * @param nativeTransport use Linux epoll when it is available
+ * @param selectorTimeout Tomcat's {@code selectorTimeout}; accepted for compatibility, has no effect
+ * @param sendQueueFrames frames that may wait on one connection for the event loop (and, while it connects, for
+ *     its handshake); more are dropped and counted
+ * @param writeBufferLowWaterMark bytes below which a connection that stopped writing becomes writable again
+ * @param writeBufferHighWaterMark bytes written but not yet on the socket above which a connection stops taking
+ *     frames from its queue
+ */
+public record NettyTransportConfig(
+        String address,
+        int port,
+        int autoBind,
+        int poolSize,
+        Duration connectTimeout,
+        Duration handshakeTimeout,
+        int ioThreads,
+        int maxConnectionsPerAddress,
+        boolean nativeTransport,
+        Duration selectorTimeout,
+        int sendQueueFrames,
+        int writeBufferLowWaterMark,
+        int writeBufferHighWaterMark) {
+
+    /** The value of {@link #address()} that picks the first non-loopback IPv4 address of an up interface. */
+    public static final String AUTO = "auto";
+
+    public NettyTransportConfig {
+        if (address == null || address.isBlank()) {
+            throw ConfigurationException.invalid("address", address, "an IP address, a host name or \"auto\"");
+        }
+        if (port < 0 || port > 65535) {
+            throw ConfigurationException.invalid("port", port, "0-65535 (0 picks a free port)");
+        }
+        if (autoBind < 0 || autoBind > 65535) {
+            throw ConfigurationException.invalid("autoBind", autoBind, "0-65535");
+        }
+        if (port != 0 && port + autoBind > 65535) {
+            throw ConfigurationException.invalid("autoBind", autoBind,
+                    "port + autoBind must stay within 65535 (port=" + port + ")");
+        }
+        if (poolSize < 1 || poolSize > 64) {
+            throw ConfigurationException.invalid("poolSize", poolSize, "1-64");
+        }
+        checkPositive("connectTimeout", connectTimeout, Duration.ofMinutes(10));
+        checkPositive("handshakeTimeout", handshakeTimeout, Duration.ofMinutes(10));
+        if (ioThreads < 1 || ioThreads > 1024) {
+            throw ConfigurationException.invalid("ioThreads", ioThreads, "1-1024");
+        }
+        if (maxConnectionsPerAddress < 1 || maxConnectionsPerAddress > 65535) {
+            throw ConfigurationException.invalid("maxConnectionsPerAddress", maxConnectionsPerAddress, "1-65535");
+        }
+        Objects.requireNonNull(selectorTimeout, "selectorTimeout");
+        if (selectorTimeout.isNegative()) {
+            throw ConfigurationException.invalid("selectorTimeout", selectorTimeout, "zero or more");
+        }
+        if (sendQueueFrames < 16 || sendQueueFrames > (1 << 24)) {
+            throw ConfigurationException.invalid("sendQueueFrames", sendQueueFrames, "16-16777216");
+        }
+        if (writeBufferLowWaterMark < 1) {
+            throw ConfigurationException.invalid("writeBufferLowWaterMark", writeBufferLowWaterMark, "1 or more");
+        }
+        if (writeBufferHighWaterMark < writeBufferLowWaterMark) {
+            throw ConfigurationException.invalid("writeBufferHighWaterMark", writeBufferHighWaterMark,
+                    "at least writeBufferLowWaterMark (" + writeBufferLowWaterMark + ")");
+        }
+    }
+
+    private static void checkPositive(String attribute, Duration d, Duration max) {
+        if (d == null || d.isNegative() || d.isZero() || d.compareTo(max) > 0) {
+            throw ConfigurationException.invalid(attribute, d, "more than 0 and at most " + max);
+        }
+    }
+
+    /** A builder with every default set. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The defaults: {@code builder().build()}. */
+    public static NettyTransportConfig defaults() {
+        return builder().build();
+    }
+
+    /**
+     * Builds a {@link NettyTransportConfig}. Nothing is checked until {@link #build()}.
+     *
+     * <p>Threading: not thread-safe; use from one thread.
+     */
+    public static final class Builder {
+        private String address = AUTO;
+        private int port = 4000;
+        private int autoBind = 100;
+        private int poolSize = 2;
+        private Duration connectTimeout = Duration.ofSeconds(1);
+        private Duration handshakeTimeout = Duration.ofSeconds(5);
+        private int ioThreads = Runtime.getRuntime().availableProcessors();
+        private int maxConnectionsPerAddress = 64;
+        private boolean nativeTransport = true;
+        private Duration selectorTimeout = Duration.ofMillis(5000);
+        private int sendQueueFrames = 65_536;
+        private int writeBufferLowWaterMark = 1 << 20;
+        private int writeBufferHighWaterMark = 4 << 20;
+
+        private Builder() {
+        }
+
+        /**
+         * Default {@code auto}: the first non-loopback IPv4 address of an interface that is up, or 127.0.0.1
+         * when there is none (Tomcat's {@code auto}). Tests and single-host demos use {@code 127.0.0.1}.
+         */
+        public Builder address(String v) {
+            address = v;
+            return this;
+        }
+
+        /** Default 4000, Tomcat's receiver port. 0 lets the system pick a free port. */
+        public Builder port(int v) {
+            port = v;
+            return this;
+        }
+
+        /** Default 100 (Tomcat's): when {@code port} is taken, ports up to {@code port + autoBind} are tried. */
+        public Builder autoBind(int v) {
+            autoBind = v;
+            return this;
+        }
+
+        /**
+         * Default 2: connections per member. One sending thread always uses the same connection (its frames stay
+         * in order); different threads spread over the pool and write in parallel.
+         */
+        public Builder poolSize(int v) {
+            poolSize = v;
+            return this;
+        }
+
+        /** Default 1 s: ample on a LAN; a longer wait only delays the report that a member cannot be reached. */
+        public Builder connectTimeout(Duration v) {
+            connectTimeout = v;
+            return this;
+        }
+
+        /**
+         * Default 5 s: a connection that has not completed its handshake by then is closed and counted, so idle
+         * or stalled sockets cannot pile up on the receiver.
+         */
+        public Builder handshakeTimeout(Duration v) {
+            handshakeTimeout = v;
+            return this;
+        }
+
+        /**
+         * Default: the number of processors. Event loops only frame and copy bytes; more threads than cores
+         * only add context switches.
+         */
+        public Builder ioThreads(int v) {
+            ioThreads = v;
+            return this;
+        }
+
+        /**
+         * Default 64: inbound connections at once from one IP address. A cluster member needs
+         * {@code poolSize} plus the odd probe; the cap stops one host from exhausting the receiver.
+         */
+        public Builder maxConnectionsPerAddress(int v) {
+            maxConnectionsPerAddress = v;
+            return this;
+        }
+
+        /** Default true: epoll where {@code Epoll.isAvailable()} (Linux), NIO otherwise or when false. */
+        public Builder nativeTransport(boolean v) {
+            nativeTransport = v;
+            return this;
+        }
+
+        /**
+         * Default 5000 ms (Tomcat's). Accepted so existing configurations keep working; it has no effect: Netty's
+         * event loops wake up on I/O and on scheduled tasks, not on a selector timeout.
+         */
+        public Builder selectorTimeout(Duration v) {
+            selectorTimeout = v;
+            return this;
+        }
+
+        /**
+         * Default 65,536 frames (the node's default {@code maxQueuedMessages}): frames waiting on one connection
+         * for its event loop or its handshake. The engine bounds what it queues itself; this cap only guards
+         * memory when a connection stops draining. Frames over it are dropped and counted, and the engine sends
+         * them again.
+         */
+        public Builder sendQueueFrames(int v) {
+            sendQueueFrames = v;
+            return this;
+        }
+
+        /** Default 1 MiB: a connection that stopped taking frames resumes when its unsent bytes fall below. */
+        public Builder writeBufferLowWaterMark(int v) {
+            writeBufferLowWaterMark = v;
+            return this;
+        }
+
+        /**
+         * Default 4 MiB: when a connection has this many bytes written but not yet taken by the socket, it stops
+         * taking frames from its queue until it falls below the low water mark. Large enough to keep a 10 GbE
+         * link busy between flushes, small enough to bound memory per connection.
+         */
+        public Builder writeBufferHighWaterMark(int v) {
+            writeBufferHighWaterMark = v;
+            return this;
+        }
+
+        /** @throws ConfigurationException naming the first attribute that is out of range */
+        public NettyTransportConfig build() {
+            return new NettyTransportConfig(address, port, autoBind, poolSize, connectTimeout, handshakeTimeout,
+                    ioThreads, maxConnectionsPerAddress, nativeTransport, selectorTimeout, sendQueueFrames,
+                    writeBufferLowWaterMark, writeBufferHighWaterMark);
+        }
+    }
+}

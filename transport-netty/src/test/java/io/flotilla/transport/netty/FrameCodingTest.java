@@ -1,0 +1,83 @@
+package io.flotilla.transport.netty;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameCodec;
+import io.flotilla.wire.FrameType;
+import io.flotilla.wire.WireException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import java.nio.ByteBuffer;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** The writer's header matches core's codec byte for byte; the decoder reassembles frames from any split. */
+class FrameCodingTest {
+    private static Frame sample(int size) {
+        byte[] p = new byte[size];
+        new Random(size).nextBytes(p);
+        return new Frame(FrameType.DATA, 0x05, 200, 0xFFFF_FFFFL, -3L, ByteBuffer.wrap(p));
+    }
+
+    @Test
+    void encodesExactlyAsFrameCodecWithoutTouchingThePayload() {
+        for (int size : new int[] {0, 1, 1024, 5000}) {
+            Frame f = sample(size);
+            ByteBuf buf = Unpooled.buffer();
+            Connection.encode(f, buf);
+            byte[] got = new byte[buf.readableBytes()];
+            buf.readBytes(got);
+            assertArrayEquals(FrameCodec.encode(f), got);
+            assertEquals(size, f.payload().remaining(), "payload position unchanged");
+            ByteBuf ro = Unpooled.buffer();
+            Frame readOnly = new Frame(f.type(), f.flags(), f.topic(), f.window(), f.messageId(),
+                    f.payload().asReadOnlyBuffer());
+            Connection.encode(readOnly, ro);
+            assertEquals(f.encodedLength(), ro.readableBytes());
+        }
+    }
+
+    @Test
+    void decodesFramesFedOneByteAtATime() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1 << 20));
+        Frame[] frames = {sample(0), sample(7), sample(3000)};
+        for (Frame f : frames) {
+            for (byte b : FrameCodec.encode(f)) {
+                ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {b}));
+            }
+        }
+        for (Frame f : frames) {
+            Frame got = ch.readInbound();
+            assertEquals(f.type(), got.type());
+            assertEquals(f.flags(), got.flags());
+            assertEquals(f.topic(), got.topic());
+            assertEquals(f.window(), got.window());
+            assertEquals(f.messageId(), got.messageId());
+            assertArrayEquals(f.payloadBytes(), got.payloadBytes());
+        }
+        assertNull(ch.readInbound());
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void passesTheWireErrorOnAndDiscardsTheRest() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES));
+        ByteBuf in = Unpooled.buffer();
+        in.writeBytes(FrameCodec.encode(sample(10)));
+        in.writeBytes(FrameCodec.encode(sample(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES)));
+        in.writeBytes(FrameCodec.encode(sample(10)));
+        ch.writeInbound(in);
+        assertTrue(ch.readInbound() instanceof Frame);
+        Object error = ch.readInbound();
+        assertTrue(error instanceof WireException e && e.reason().equals("too_large"), String.valueOf(error));
+        assertNull(ch.readInbound(), "nothing after the error");
+        ch.writeInbound(Unpooled.wrappedBuffer(FrameCodec.encode(sample(1))));
+        assertNull(ch.readInbound(), "still nothing");
+        ch.finishAndReleaseAll();
+    }
+}

@@ -1,0 +1,133 @@
+package io.flotilla.transport.netty;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.Member;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Liveness probes: a fresh connection, HELLO, PING, PONG, GOODBYE. */
+class ProbeTest {
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+
+    private <T extends AutoCloseable> T track(T c) {
+        closeables.add(c);
+        return c;
+    }
+
+    @AfterEach
+    void closeAll() throws Exception {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            closeables.get(i).close();
+        }
+    }
+
+    private static String failure(CompletableFuture<Member> f, long seconds) throws Exception {
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(seconds, TimeUnit.SECONDS));
+        return e.getCause().getMessage();
+    }
+
+    @Test
+    @Timeout(30)
+    void probeOfALiveTransportReturnsItsMemberAndLeavesNoConnectionBehind() throws Exception {
+        TestNode a = track(TestNode.start("a"));
+        TestNode b = track(TestNode.start("b"));
+        Member answered = b.transport.probe(a.address, Duration.ofSeconds(5)).toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        assertTrue(answered.sameDescription(a.member));
+        io.flotilla.testing.Await.await("probe connection closed with a goodbye", Duration.ofSeconds(10),
+                () -> a.inbound.disconnects.size() == 1 && a.transport.connectionCount() == 0);
+        assertTrue(a.inbound.disconnects.peek().graceful());
+        assertTrue(a.inbound.frames.isEmpty(), "the PING was answered inside the transport");
+    }
+
+    @Test
+    @Timeout(30)
+    void probeOfAClosedPortFailsFast() throws Exception {
+        TestNode a = track(TestNode.start("a"));
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        CompletableFuture<Member> f = a.transport.probe(new InetSocketAddress("127.0.0.1", port),
+                Duration.ofSeconds(20)).toCompletableFuture();
+        // Far below the 20 s timeout: a refused connect fails at once.
+        String message = failure(f, 5);
+        assertTrue(message.contains("cannot connect"), message);
+    }
+
+    @Test
+    @Timeout(30)
+    void probeOfASocketThatNeverAnswersFailsWithinTheTimeout() throws Exception {
+        TestNode a = track(TestNode.start("a"));
+        try (ServerSocket silent = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Member> f = a.transport.probe(
+                    new InetSocketAddress("127.0.0.1", silent.getLocalPort()), Duration.ofMillis(300))
+                    .toCompletableFuture();
+            String message = failure(f, 10);
+            assertTrue(message.contains("no answer") && message.contains("300 ms"), message);
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void probeOfAnotherClusterFails() throws Exception {
+        TestNode a = track(TestNode.start("a"));
+        TestNode other = track(TestNode.start("elsewhere", "x", TestNode.config().build(), new RecordingInbound()));
+        String message = failure(other.transport.probe(a.address, Duration.ofSeconds(5)).toCompletableFuture(), 10);
+        assertTrue(message.contains("cluster name mismatch"), message);
+        assertEquals(1.0, a.refused("cluster_mismatch"));
+    }
+
+    @Test
+    @Timeout(30)
+    void probeOfSomethingThatSpeaksAnotherProtocolFails() throws Exception {
+        TestNode a = track(TestNode.start("a"));
+        ExecutorService server = Executors.newSingleThreadExecutor();
+        try (ServerSocket http = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            server.submit(() -> {
+                try (Socket s = http.accept()) {
+                    OutputStream out = s.getOutputStream();
+                    out.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n".getBytes());
+                    out.flush();
+                    s.getInputStream().read();
+                }
+                return null;
+            });
+            String message = failure(a.transport.probe(new InetSocketAddress("127.0.0.1", http.getLocalPort()),
+                    Duration.ofSeconds(5)).toCompletableFuture(), 10);
+            assertTrue(message.contains("bad bytes") && message.contains("magic"), message);
+        } finally {
+            server.shutdownNow();
+        }
+    }
+
+    @Test
+    void probeBeforeStartFails() throws IOException {
+        NettyTransport t = (NettyTransport) NettyTransport.factory(TestNode.config().build()).create();
+        try {
+            CompletableFuture<Member> f = t.probe(new InetSocketAddress("127.0.0.1", 1), Duration.ofSeconds(1))
+                    .toCompletableFuture();
+            assertTrue(f.isCompletedExceptionally());
+        } finally {
+            t.close();
+        }
+    }
+}

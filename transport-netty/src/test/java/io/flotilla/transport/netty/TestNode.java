@@ -1,0 +1,64 @@
+package io.flotilla.transport.netty;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameType;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+
+/** One transport on 127.0.0.1 with a recording inbound handler and its own meter registry. */
+final class TestNode implements AutoCloseable {
+    static final int MAX_FRAME_BYTES = 1 << 20;
+
+    final NettyTransport transport;
+    final RecordingInbound inbound;
+    final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    final Member member;
+    final InetSocketAddress address;
+
+    private TestNode(String cluster, String name, NettyTransportConfig config, RecordingInbound inbound) {
+        this.transport = (NettyTransport) NettyTransport.factory(config).create();
+        this.inbound = inbound;
+        this.address = transport.bind();
+        this.member = new Member(MemberId.random(), name, "127.0.0.1", address.getPort(), "", new byte[0],
+                System.currentTimeMillis());
+        transport.start(new TestTransportContext(cluster, member, inbound, meters, MAX_FRAME_BYTES));
+    }
+
+    /** The configuration tests start from: loopback, ephemeral port, one I/O thread, short handshake timeout. */
+    static NettyTransportConfig.Builder config() {
+        return NettyTransportConfig.builder().address("127.0.0.1").port(0).ioThreads(1)
+                .handshakeTimeout(Duration.ofSeconds(2)).connectTimeout(Duration.ofSeconds(1));
+    }
+
+    static TestNode start(String name) {
+        return start("test", name, config().build(), new RecordingInbound());
+    }
+
+    static TestNode start(String cluster, String name, NettyTransportConfig config, RecordingInbound inbound) {
+        return new TestNode(cluster, name, config, inbound);
+    }
+
+    double refused(String reason) {
+        Counter c = meters.find(TransportMeters.REFUSED).tag("reason", reason).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    double counter(String name) {
+        Counter c = meters.find(name).counter();
+        return c == null ? 0 : c.count();
+    }
+
+    static Frame data(long id, byte[] payload) {
+        return new Frame(FrameType.DATA, 0, 0, 0, id, ByteBuffer.wrap(payload));
+    }
+
+    @Override
+    public void close() {
+        transport.close();
+    }
+}
