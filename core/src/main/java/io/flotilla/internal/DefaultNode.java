@@ -17,6 +17,7 @@ import io.flotilla.View;
 import io.flotilla.internal.OutboundStream.Pending;
 import io.flotilla.internal.OutboundStream.Settlement;
 import io.flotilla.spi.Clock;
+import io.flotilla.spi.Disconnect;
 import io.flotilla.spi.InboundHandler;
 import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.MembershipService;
@@ -403,16 +404,19 @@ public final class DefaultNode implements Node {
         }
 
         @Override
-        public void onDisconnected(PeerConnection conn, boolean graceful) {
+        public void onDisconnected(PeerConnection conn, Disconnect reason) {
             Member m = conn.remote();
             if (closed.get()) {
                 return;
             }
-            if (graceful) {
-                membership.left(m.id());
-            } else {
-                membership.suspect(m.id(), "connection lost without goodbye");
-                onConnectionFailure(m, "connection lost");
+            switch (reason) {
+                case LEAVING -> membership.left(m.id());
+                case LOST -> {
+                    membership.suspect(m.id(), "connection lost without goodbye");
+                    onConnectionFailure(m, "connection lost");
+                }
+                // Closed on purpose: anything unacknowledged goes out again on a new connection.
+                case CLOSED -> onConnectionFailure(m, "connection closed by " + m.describe());
             }
         }
 

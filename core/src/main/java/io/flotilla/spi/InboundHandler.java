@@ -12,7 +12,7 @@ import io.flotilla.wire.Frame;
 public interface InboundHandler {
     /**
      * A connection finished its handshake. Called for connections the peer opened and for ones this node
-     * opened, before any {@link #onFrame} of that connection.
+     * opened, before any {@link #onFrame} of that connection; never for probe connections.
      */
     void onConnected(PeerConnection connection);
 
@@ -23,12 +23,12 @@ public interface InboundHandler {
     void onReadComplete(PeerConnection connection);
 
     /**
-     * A connection closed.
+     * A handshaken connection closed. Never called for probe connections (see {@link Transport#probe}).
      *
-     * @param graceful true when the peer sent {@code GOODBYE} before closing (a clean leave); false for a crash,
-     *     a reset, or a protocol error
+     * @param reason {@link Disconnect#LEAVING} when the peer said goodbye because it leaves the cluster,
+     *     {@link Disconnect#CLOSED} when either side closed it on purpose, {@link Disconnect#LOST} otherwise
      */
-    void onDisconnected(PeerConnection connection, boolean graceful);
+    void onDisconnected(PeerConnection connection, Disconnect reason);
 
     /** Frames that could not be sent to {@code member}: the connection failed and reconnection did not succeed. */
     void onSendFailed(Member member, Throwable cause);

@@ -37,17 +37,24 @@ public interface Transport extends AutoCloseable {
     void send(Member member, Frame frame);
 
     /**
-     * Verifies that a receiver is alive: connect, handshake, ping, pong, within {@code timeout}.
+     * Verifies that a receiver is alive: connect, handshake marked as a probe, ping, pong, within {@code timeout}.
+     * The probed node answers the ping only: a probe connection raises no connection events and carries no data.
      *
      * @return the member that answered (its handshake's description); fails if nothing answered in time, the
      *     answer was not a Flotilla node of this cluster, or the connection was refused
      */
     CompletionStage<Member> probe(InetSocketAddress address, Duration timeout);
 
-    /** Closes the connections to {@code member} with a goodbye, e.g. when it left the view. */
+    /**
+     * Closes this node's connections to {@code member} with a goodbye that does not mean leaving (the member was
+     * removed from the view; the member sees {@link Disconnect#CLOSED}).
+     */
     void disconnect(Member member);
 
-    /** Sends goodbye on every connection, closes them and the receiver. Idempotent; waits a bounded time. */
+    /**
+     * Sends a leaving goodbye on every connection (peers see {@link Disconnect#LEAVING}), closes them and the
+     * receiver. Idempotent; waits a bounded time.
+     */
     @Override
     void close();
 }

@@ -21,7 +21,7 @@ public enum FrameType {
     /** Liveness check: id is a nonce the {@link #PONG} echoes. */
     PING(8),
     PONG(9),
-    /** A clean close: the peer is leaving, not crashing. */
+    /** A clean close of the connection; with {@link Frame#FLAG_LEAVING} the peer leaves the cluster. */
     GOODBYE(10);
 
     private static final FrameType[] BY_CODE = new FrameType[11];

@@ -24,10 +24,20 @@ public final class Handshake {
     public record Hello(String clusterName, Member member) { }
 
     public static Frame hello(String clusterName, Member member) {
+        return hello(clusterName, member, false);
+    }
+
+    /** A {@code HELLO}; with {@code probe}, flagged {@link Frame#FLAG_PROBE}. */
+    public static Frame hello(String clusterName, Member member, boolean probe) {
         ByteBuffer b = ByteBuffer.allocate(MemberCodec.textLength(clusterName) + MemberCodec.encodedLength(member));
         MemberCodec.writeText(clusterName, b);
         MemberCodec.write(member, b);
-        return new Frame(FrameType.HELLO, 0, 0, 0, 0, b.flip().asReadOnlyBuffer());
+        return new Frame(FrameType.HELLO, probe ? Frame.FLAG_PROBE : 0, 0, 0, 0, b.flip().asReadOnlyBuffer());
+    }
+
+    /** A {@code GOODBYE}; with {@code leaving}, flagged {@link Frame#FLAG_LEAVING}. */
+    public static Frame goodbye(boolean leaving) {
+        return new Frame(FrameType.GOODBYE, leaving ? Frame.FLAG_LEAVING : 0, 0, 0, 0, ByteBuffer.allocate(0));
     }
 
     public static Frame helloAck(Member member) {

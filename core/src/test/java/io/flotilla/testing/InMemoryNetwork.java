@@ -2,6 +2,7 @@ package io.flotilla.testing;
 
 import io.flotilla.Member;
 import io.flotilla.MemberId;
+import io.flotilla.spi.Disconnect;
 import io.flotilla.spi.PeerConnection;
 import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportContext;
@@ -86,7 +87,7 @@ public final class InMemoryNetwork {
         for (SimTransport t : byPort.values()) {
             if (t.local != null && (t.local.id().equals(a.id()) || t.local.id().equals(b.id()))) {
                 Member other = t.local.id().equals(a.id()) ? b : a;
-                t.breakConnectionsTo(other.id(), false);
+                t.breakConnectionsTo(other.id(), Disconnect.LOST);
             }
         }
     }
@@ -99,7 +100,7 @@ public final class InMemoryNetwork {
     public void breakConnections(Member member) {
         for (SimTransport t : byPort.values()) {
             if (t.local != null && t.local.id().equals(member.id())) {
-                t.breakConnectionsTo(null, false);
+                t.breakConnectionsTo(null, Disconnect.LOST);
             }
         }
     }
@@ -198,11 +199,11 @@ public final class InMemoryNetwork {
             return open;
         }
 
-        void close(boolean graceful) {
+        void close(Disconnect reason) {
             if (open) {
                 open = false;
                 owner.ends.values().removeIf(e -> e == this);
-                owner.ctx.inbound().onDisconnected(this, graceful);
+                owner.ctx.inbound().onDisconnected(this, reason);
             }
         }
     }
@@ -262,13 +263,13 @@ public final class InMemoryNetwork {
             end.send(frame);
         }
 
-        void breakConnectionsTo(MemberId remote, boolean graceful) {
+        void breakConnectionsTo(MemberId remote, Disconnect reason) {
             List<End> all = new ArrayList<>(ends.values());
             all.addAll(accepted);
             for (End e : all) {
                 if (remote == null || e.remote.id().equals(remote)) {
-                    e.close(graceful);
-                    e.peer.close(graceful);
+                    e.close(reason);
+                    e.peer.close(reason);
                 }
             }
             accepted.removeIf(e -> !e.open);
@@ -291,7 +292,7 @@ public final class InMemoryNetwork {
             End e = ends.remove(member.id());
             if (e != null) {
                 e.open = false;
-                e.peer.close(true);
+                e.peer.close(Disconnect.CLOSED);
             }
         }
 
@@ -300,7 +301,7 @@ public final class InMemoryNetwork {
             if (!started) {
                 return;
             }
-            breakConnectionsTo(null, true);
+            breakConnectionsTo(null, Disconnect.LEAVING);
             started = false;
             byPort.remove(port);
         }

@@ -2,6 +2,7 @@ package io.flotilla.transport.netty;
 
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
+import io.flotilla.spi.Disconnect;
 import io.flotilla.spi.PeerConnection;
 import io.flotilla.spi.TransportContext;
 import io.flotilla.wire.Frame;
@@ -69,7 +70,10 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private State state = State.HANDSHAKING;
     private boolean handshaken;
     private boolean goodbyeReceived;
+    private boolean peerLeaving;
     private boolean closedOnPurpose;
+    /** An accepted connection whose HELLO was a probe: it answers PING only and raises no connection events. */
+    private boolean probe;
     private boolean failureReported;
     private boolean active;
     private InetAddress countedAddress;
@@ -198,8 +202,11 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         });
     }
 
-    /** Sends GOODBYE after what is queued and closes. Any thread; the future completes when the channel closed. */
-    ChannelFuture closeGracefully() {
+    /**
+     * Sends GOODBYE after what is queued and closes; {@code leaving} flags it as this node leaving the cluster. Any
+     * thread; the future completes when the channel closed.
+     */
+    ChannelFuture closeGracefully(boolean leaving) {
         Channel ch = channel;
         dead = true;
         try {
@@ -208,7 +215,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                     closedOnPurpose = true;
                     drain();
                     state = State.CLOSING;
-                    writeNow(Frame.control(FrameType.GOODBYE, 0)).addListener(ChannelFutureListener.CLOSE);
+                    writeNow(Handshake.goodbye(leaving)).addListener(ChannelFutureListener.CLOSE);
                 } else if (ch != null) {
                     ch.close();
                 }
@@ -325,10 +332,11 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                 failConnect(new FlotillaException("connection to " + target.describe()
                         + " closed before its handshake completed"));
             }
-        } else if (wasOpen && !transport.isClosing()) {
-            boolean graceful = goodbyeReceived || closedOnPurpose;
+        } else if (wasOpen && !probe && !transport.isClosing()) {
+            Disconnect reason = peerLeaving ? Disconnect.LEAVING
+                    : goodbyeReceived || closedOnPurpose ? Disconnect.CLOSED : Disconnect.LOST;
             try {
-                context.inbound().onDisconnected(this, graceful);
+                context.inbound().onDisconnected(this, reason);
             } catch (RuntimeException e) {
                 transport.logger().log(Level.WARNING, "inbound handler failed in onDisconnected; ignored", e);
             }
@@ -382,6 +390,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             return;
         }
         remote = hello.member();
+        probe = (f.flags() & Frame.FLAG_PROBE) != 0;
         writeNow(Handshake.helloAck(context.localMember()));
         handshakeDone();
     }
@@ -394,10 +403,12 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         state = State.OPEN;
         decoder.maxFrameBytes(context.maxFrameBytes());
         open = true;
-        try {
-            context.inbound().onConnected(this);
-        } catch (RuntimeException e) {
-            transport.logger().log(Level.WARNING, "inbound handler failed in onConnected; ignored", e);
+        if (!probe) {
+            try {
+                context.inbound().onConnected(this);
+            } catch (RuntimeException e) {
+                transport.logger().log(Level.WARNING, "inbound handler failed in onConnected; ignored", e);
+            }
         }
         drain();
     }
@@ -446,6 +457,11 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private void onFrame(Frame f) {
         switch (f.type()) {
             case DATA, ACK, RESULT, SYNC -> {
+                if (probe) {
+                    refuse("probe_data", "a probe connection from " + describe() + " sent " + f.type()
+                            + "; probes may only PING");
+                    return;
+                }
                 try {
                     context.inbound().onFrame(this, f);
                 } catch (RuntimeException e) {
@@ -458,6 +474,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             }
             case GOODBYE -> {
                 goodbyeReceived = true;
+                peerLeaving = (f.flags() & Frame.FLAG_LEAVING) != 0;
                 state = State.CLOSING;
                 dead = true;
                 channel.close();

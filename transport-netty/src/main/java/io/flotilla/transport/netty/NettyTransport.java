@@ -316,7 +316,7 @@ public final class NettyTransport implements Transport {
                 });
                 fresh.connect(b.connect(socketAddress(pool.member)));
                 if (closing) {
-                    fresh.closeGracefully();
+                    fresh.closeGracefully(true);
                 }
                 return fresh;
             }
@@ -366,7 +366,7 @@ public final class NettyTransport implements Transport {
     /**
      * {@inheritDoc}
      *
-     * <p>The engine is told {@code onDisconnected(connection, true)} for each of them: the close was this node's
+     * <p>The engine is told {@code onDisconnected(connection, CLOSED)} for each of them: the close was this node's
      * decision, not a crash. Connections the member opened towards this node stay up until it closes them.
      */
     @Override
@@ -378,7 +378,7 @@ public final class NettyTransport implements Transport {
         for (int i = 0; i < pool.slots.length(); i++) {
             Connection c = pool.slots.getAndSet(i, null);
             if (c != null) {
-                c.closeGracefully();
+                c.closeGracefully(false);
             }
         }
     }
@@ -418,7 +418,7 @@ public final class NettyTransport implements Transport {
             }
             List<ChannelFuture> closing = new ArrayList<>();
             for (Connection c : connections) {
-                ChannelFuture f = c.closeGracefully();
+                ChannelFuture f = c.closeGracefully(true);
                 if (f != null) {
                     closing.add(f);
                 }

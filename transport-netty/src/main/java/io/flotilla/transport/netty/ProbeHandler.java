@@ -66,7 +66,7 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         stage = "waiting for the handshake";
-        write(ctx, Handshake.hello(context.clusterName(), context.localMember()));
+        write(ctx, Handshake.hello(context.clusterName(), context.localMember(), true));
         write(ctx, Frame.control(FrameType.PING, nonce));
         ctx.flush();
     }
@@ -111,7 +111,7 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
                 if (result.complete(member)) {
                     cancelTimer();
                 }
-                Frame goodbye = Frame.control(FrameType.GOODBYE, 0);
+                Frame goodbye = Handshake.goodbye(false);
                 ByteBuf buf = ctx.alloc().ioBuffer(goodbye.encodedLength());
                 Connection.encode(goodbye, buf);
                 ctx.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);

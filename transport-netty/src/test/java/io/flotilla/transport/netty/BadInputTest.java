@@ -109,7 +109,7 @@ class BadInputTest {
         await("too_large counted", WAIT, () -> receiver.refused("too_large") == 1.0);
         await("handshaken connection reported lost, not graceful", WAIT,
                 () -> receiver.inbound.disconnects.size() == 1);
-        assertTrue(!receiver.inbound.disconnects.peek().graceful());
+        assertEquals(io.flotilla.spi.Disconnect.LOST, receiver.inbound.disconnects.peek().reason());
         assertPeerStillServed();
     }
 

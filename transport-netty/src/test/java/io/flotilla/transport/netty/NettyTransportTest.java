@@ -200,7 +200,7 @@ class NettyTransportTest {
         b.close();
         await("a saw the disconnect", WAIT, () -> !a.inbound.disconnects.isEmpty());
         RecordingInbound.Disconnect d = a.inbound.disconnects.peek();
-        assertTrue(d.graceful(), "goodbye before close");
+        assertEquals(io.flotilla.spi.Disconnect.LEAVING, d.reason(), "a leaving goodbye before close");
         assertEquals(b.member, d.connection().remote());
         assertFalse(d.connection().isOpen());
         await("gauge back to zero", WAIT, () -> a.meters.find("flotilla.transport.connections").gauge().value() == 0);
@@ -215,7 +215,8 @@ class NettyTransportTest {
         await("b got the frame", WAIT, () -> b.inbound.frames.size() == 1);
         a.transport.disconnect(b.member);
         await("b saw the disconnect", WAIT, () -> !b.inbound.disconnects.isEmpty());
-        assertTrue(b.inbound.disconnects.peek().graceful());
+        assertEquals(io.flotilla.spi.Disconnect.CLOSED, b.inbound.disconnects.peek().reason(),
+                "a disconnect is not a leave");
         // A later send opens a new connection.
         a.transport.send(b.member, TestNode.data(2, new byte[10]));
         await("b got the second frame", WAIT, () -> b.inbound.frames.size() == 2);
@@ -240,7 +241,7 @@ class NettyTransportTest {
             }
             await("disconnect seen", WAIT, () -> a.inbound.disconnects.size() == before + 1);
             RecordingInbound.Disconnect d = new ArrayList<>(a.inbound.disconnects).get(before);
-            assertFalse(d.graceful(), "closed without goodbye (reset=" + reset + ")");
+            assertEquals(io.flotilla.spi.Disconnect.LOST, d.reason(), "closed without goodbye (reset=" + reset + ")");
         }
     }
 
@@ -258,7 +259,8 @@ class NettyTransportTest {
             assertTrue(raw.awaitClosed(WAIT));
         }
         await("disconnect seen", WAIT, () -> a.inbound.disconnects.size() == 1);
-        assertTrue(a.inbound.disconnects.peek().graceful());
+        assertEquals(io.flotilla.spi.Disconnect.CLOSED, a.inbound.disconnects.peek().reason(),
+                "a goodbye without the leaving flag");
         assertTrue(a.inbound.frames.isEmpty(), "PING never reaches the engine");
     }
 

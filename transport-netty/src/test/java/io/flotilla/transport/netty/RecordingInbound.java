@@ -14,7 +14,7 @@ import java.util.function.BiConsumer;
 final class RecordingInbound implements InboundHandler {
     record Received(PeerConnection connection, Frame frame) { }
 
-    record Disconnect(PeerConnection connection, boolean graceful) { }
+    record Disconnect(PeerConnection connection, io.flotilla.spi.Disconnect reason) { }
 
     record SendFailure(Member member, Throwable cause) { }
 
@@ -60,8 +60,8 @@ final class RecordingInbound implements InboundHandler {
     }
 
     @Override
-    public void onDisconnected(PeerConnection connection, boolean graceful) {
-        disconnects.add(new Disconnect(connection, graceful));
+    public void onDisconnected(PeerConnection connection, io.flotilla.spi.Disconnect reason) {
+        disconnects.add(new Disconnect(connection, reason));
     }
 
     @Override
