@@ -64,7 +64,7 @@ public final class ReplicaStore {
         OVERLAP,
         /** A delta or full session of a session that expired or was renamed here. */
         GONE,
-        /** A buffered delta made obsolete by a newer full session. */
+        /** A buffered delta, or a late rename, made obsolete by a newer full session. */
         SUPERSEDED
     }
 
@@ -298,6 +298,12 @@ public final class ReplicaStore {
             sessions.remove(id);
             tombstone(id, delta.version());
             discardGap(id);
+            SessionRecord already = sessions.get(state.id);
+            if (already != null && already.version() >= next.version()) {
+                // The new id arrived first as a newer full session: the rename is already part of it.
+                drop(DropReason.SUPERSEDED);
+                return;
+            }
             sessions.put(state.id, next);
             tombstones.remove(state.id);
             drainBuffered(state.id, requests);
