@@ -1,0 +1,301 @@
+package io.flotilla.replication;
+
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.serializers.CollectionSerializer;
+import com.esotericsoftware.kryo.serializers.DefaultSerializers;
+import com.esotericsoftware.kryo.serializers.MapSerializer;
+import io.flotilla.replication.CodecException.Reason;
+import java.lang.reflect.Array;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Serializers that check a declared size against the caps and the bytes left before they allocate, and
+ * serializers for JDK types Kryo can only reach through reflection into {@code java.util}.
+ *
+ * <p>Threading: each instance belongs to one Kryo instance and so to one thread at a time.
+ */
+final class CheckedSerializers {
+    private CheckedSerializers() {
+    }
+
+    static int remaining(Input input) {
+        return input instanceof BoundedInput b ? b.remaining() : Integer.MAX_VALUE;
+    }
+
+    /** Collections: the declared size is checked before {@code create} sizes the new collection. */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static final class CheckedCollection extends CollectionSerializer {
+        private final Limits limits;
+
+        CheckedCollection(Limits limits) {
+            this.limits = limits;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, Collection collection) {
+            limits.collectionOnWrite(collection.size());
+            super.write(kryo, output, collection);
+        }
+
+        @Override
+        protected Collection create(Kryo kryo, Input input, Class type, int size) {
+            limits.collection(size, remaining(input), 1);
+            return super.create(kryo, input, type, size);
+        }
+    }
+
+    /** Maps: as {@link CheckedCollection}, each entry taking at least two bytes. */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static final class CheckedMap extends MapSerializer {
+        private final Limits limits;
+
+        CheckedMap(Limits limits) {
+            this.limits = limits;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, Map map) {
+            limits.collectionOnWrite(map.size());
+            super.write(kryo, output, map);
+        }
+
+        @Override
+        protected Map create(Kryo kryo, Input input, Class type, int size) {
+            limits.collection(size, remaining(input), 2);
+            return super.create(kryo, input, type, size);
+        }
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static final class CheckedTreeMap extends DefaultSerializers.TreeMapSerializer {
+        private final Limits limits;
+
+        CheckedTreeMap(Limits limits) {
+            this.limits = limits;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, java.util.TreeMap map) {
+            limits.collectionOnWrite(map.size());
+            super.write(kryo, output, map);
+        }
+
+        @Override
+        protected java.util.TreeMap create(Kryo kryo, Input input, Class type, int size) {
+            limits.collection(size, remaining(input), 2);
+            return super.create(kryo, input, type, size);
+        }
+    }
+
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static final class CheckedTreeSet extends DefaultSerializers.TreeSetSerializer {
+        private final Limits limits;
+
+        CheckedTreeSet(Limits limits) {
+            this.limits = limits;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, java.util.TreeSet collection) {
+            limits.collectionOnWrite(collection.size());
+            super.write(kryo, output, collection);
+        }
+
+        @Override
+        protected java.util.TreeSet create(Kryo kryo, Input input, Class type, int size) {
+            limits.collection(size, remaining(input), 1);
+            return super.create(kryo, input, type, size);
+        }
+    }
+
+    /** Arrays of reference types: length (plus one; 0 is null), then each element with its class. */
+    static final class CheckedObjectArray extends Serializer<Object> {
+        private final Limits limits;
+
+        CheckedObjectArray(Limits limits) {
+            super(true);
+            this.limits = limits;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, Object array) {
+            if (array == null) {
+                output.writeVarInt(0, true);
+                return;
+            }
+            int length = Array.getLength(array);
+            limits.arrayOnWrite(length);
+            output.writeVarInt(length + 1, true);
+            Object[] elements = (Object[]) array;
+            for (Object e : elements) {
+                kryo.writeClassAndObject(output, e);
+            }
+        }
+
+        @Override
+        public Object read(Kryo kryo, Input input, Class<? extends Object> type) {
+            int declared = input.readVarInt(true);
+            if (declared == 0) {
+                return null;
+            }
+            int length = declared - 1;
+            limits.array(length, remaining(input), 1);
+            Object[] array = (Object[]) Array.newInstance(type.getComponentType(), length);
+            kryo.reference(array);
+            for (int i = 0; i < length; i++) {
+                array[i] = kryo.readClassAndObject(input);
+            }
+            return array;
+        }
+    }
+
+    /** What a {@link ViewSerializer} builds when it reads. */
+    enum ViewKind {
+        IMMUTABLE_LIST(false), IMMUTABLE_SET(false), IMMUTABLE_MAP(true),
+        UNMODIFIABLE_LIST(false), UNMODIFIABLE_SET(false), UNMODIFIABLE_MAP(true), UNMODIFIABLE_COLLECTION(false);
+
+        final boolean map;
+
+        ViewKind(boolean map) {
+            this.map = map;
+        }
+    }
+
+    /**
+     * JDK immutable ({@code List.of}) and unmodifiable ({@code Collections.unmodifiableList}) views, written by
+     * their public API (elements or entries in iteration order) and rebuilt with the same factories.
+     */
+    static final class ViewSerializer extends Serializer<Object> {
+        private final Limits limits;
+        private final ViewKind kind;
+
+        ViewSerializer(Limits limits, ViewKind kind) {
+            this.limits = limits;
+            this.kind = kind;
+            setImmutable(kind.ordinal() <= ViewKind.IMMUTABLE_MAP.ordinal());
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, Object value) {
+            if (kind.map) {
+                Map<?, ?> map = (Map<?, ?>) value;
+                limits.collectionOnWrite(map.size());
+                output.writeVarInt(map.size(), true);
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    kryo.writeClassAndObject(output, e.getKey());
+                    kryo.writeClassAndObject(output, e.getValue());
+                }
+            } else {
+                Collection<?> c = (Collection<?>) value;
+                limits.collectionOnWrite(c.size());
+                output.writeVarInt(c.size(), true);
+                for (Object e : c) {
+                    kryo.writeClassAndObject(output, e);
+                }
+            }
+        }
+
+        @Override
+        public Object read(Kryo kryo, Input input, Class<? extends Object> type) {
+            int size = input.readVarInt(true);
+            limits.collection(size, remaining(input), kind.map ? 2 : 1);
+            if (kind.map) {
+                Map<Object, Object> map = new LinkedHashMap<>(Math.max(16, (int) (size / 0.75f) + 1));
+                for (int i = 0; i < size; i++) {
+                    Object k = kryo.readClassAndObject(input);
+                    map.put(k, kryo.readClassAndObject(input));
+                }
+                if (map.size() != size) {
+                    throw new CodecException(Reason.MALFORMED, "map declared " + size + " entries but holds "
+                            + map.size() + " distinct keys");
+                }
+                if (kind == ViewKind.IMMUTABLE_MAP) {
+                    return map.containsKey(null) || map.containsValue(null) ? Collections.unmodifiableMap(map)
+                            : Map.copyOf(map);
+                }
+                return Collections.unmodifiableMap(map);
+            }
+            List<Object> list = new ArrayList<>(size);
+            for (int i = 0; i < size; i++) {
+                list.add(kryo.readClassAndObject(input));
+            }
+            switch (kind) {
+                case IMMUTABLE_LIST:
+                    return list.contains(null) ? Collections.unmodifiableList(list) : List.copyOf(list);
+                case IMMUTABLE_SET: {
+                    Set<Object> set = new LinkedHashSet<>(list);
+                    return set.contains(null) ? Collections.unmodifiableSet(set) : Set.copyOf(set);
+                }
+                case UNMODIFIABLE_LIST:
+                    return Collections.unmodifiableList(list);
+                case UNMODIFIABLE_SET:
+                    return Collections.unmodifiableSet(new LinkedHashSet<>(list));
+                default:
+                    return Collections.unmodifiableCollection(list);
+            }
+        }
+    }
+
+    /**
+     * {@link EnumMap}: size, key enum class, then ordinal and value per entry. The key type of an empty EnumMap
+     * is only reachable through reflection into {@code java.util}, so an empty one is refused.
+     */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static final class EnumMapSerializer extends Serializer<EnumMap> {
+        private final Limits limits;
+
+        EnumMapSerializer(Limits limits) {
+            this.limits = limits;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, EnumMap map) {
+            if (map.isEmpty()) {
+                throw new CodecException(Reason.NOT_SERIALIZABLE, "an empty java.util.EnumMap cannot be replicated"
+                        + " (its key type is not visible without reflection into java.util): use a HashMap,"
+                        + " or replicate it once it holds an entry");
+            }
+            limits.collectionOnWrite(map.size());
+            output.writeVarInt(map.size(), true);
+            Enum<?> first = (Enum<?>) map.keySet().iterator().next();
+            kryo.writeClass(output, first.getDeclaringClass());
+            for (Object o : map.entrySet()) {
+                Map.Entry<Enum<?>, Object> e = (Map.Entry<Enum<?>, Object>) o;
+                output.writeVarInt(e.getKey().ordinal(), true);
+                kryo.writeClassAndObject(output, e.getValue());
+            }
+        }
+
+        @Override
+        public EnumMap read(Kryo kryo, Input input, Class<? extends EnumMap> type) {
+            int size = input.readVarInt(true);
+            limits.collection(size, remaining(input), 2);
+            Class keyType = kryo.readClass(input).getType();
+            if (!keyType.isEnum()) {
+                throw new CodecException(Reason.MALFORMED, "EnumMap key type " + keyType.getName() + " is not an enum");
+            }
+            Object[] constants = keyType.getEnumConstants();
+            EnumMap map = new EnumMap(keyType);
+            for (int i = 0; i < size; i++) {
+                int ordinal = input.readVarInt(true);
+                if (ordinal >= constants.length) {
+                    throw new CodecException(Reason.MALFORMED, "ordinal " + ordinal + " out of range for "
+                            + keyType.getName());
+                }
+                map.put((Enum) constants[ordinal], kryo.readClassAndObject(input));
+            }
+            return map;
+        }
+    }
+}

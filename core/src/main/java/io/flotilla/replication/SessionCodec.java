@@ -1,0 +1,391 @@
+package io.flotilla.replication;
+
+import io.flotilla.replication.CodecException.Reason;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * The compact binary form of {@link SessionDelta}s and {@link SessionRecord}s: varints, attribute names as
+ * UTF-8, values as the bytes {@link AttributeCodec} made. Layout (all integers unsigned LEB128 varints unless
+ * marked zigzag):
+ * <pre>
+ * delta:   0x01 id base (version-base) opCount op*
+ * record:  0x02 id version metadata attrCount (name bytes)*
+ * id:      header = (n &lt;&lt; 1) | kind; kind 0: n UTF-8 bytes; kind 1: n bytes packing 2n upper-case hex digits,
+ *          then a string suffix (Tomcat ids are 32 hex digits plus ".jvmRoute")
+ * op:      1 Create metadata | 2 Set name bytes | 3 Remove name | 4 Access time isNew | 5 MaxInactive zigzag
+ *          | 6 Principal optBytes optBytes | 7 Notes optBytes | 8 Expire | 9 ChangeId id
+ * metadata: creation (lastAccess-creation zigzag) maxInactive(zigzag) isNew principal authType notes (optBytes)
+ * string:  n, then n UTF-8 bytes;  bytes: n, then n bytes;  optBytes: n+1 (0 = null), then n bytes
+ * </pre>
+ * Decoding treats the input as untrusted: every count and length is checked against its cap and against the
+ * bytes left before anything is allocated, and bad input gives a {@link CodecException}.
+ *
+ * <p>Threading: immutable, safe from any thread.
+ */
+public final class SessionCodec {
+    static final int DELTA = 0x01;
+    static final int RECORD = 0x02;
+    /** The longest session id, attribute name or auth type accepted, in bytes. */
+    public static final int MAX_NAME_BYTES = 4096;
+
+    private final int maxValueBytes;
+    private final int maxCount;
+
+    /** Caps from {@code config}: values up to {@code maxValueBytes}, op and attribute counts up to {@code maxCollectionSize}. */
+    public SessionCodec(CodecConfig config) {
+        this.maxValueBytes = config.maxValueBytes();
+        this.maxCount = config.maxCollectionSize();
+    }
+
+    public byte[] encodeDelta(SessionDelta delta) {
+        Sink out = new Sink(64);
+        out.write(DELTA);
+        writeId(out, delta.sessionId());
+        out.varlong(delta.baseVersion());
+        out.varlong(delta.version() - delta.baseVersion());
+        out.varlong(delta.ops().size());
+        for (SessionOp op : delta.ops()) {
+            writeOp(out, op);
+        }
+        return out.toByteArray();
+    }
+
+    public byte[] encodeRecord(SessionRecord record) {
+        Sink out = new Sink(256);
+        out.write(RECORD);
+        writeId(out, record.id());
+        out.varlong(record.version());
+        writeMetadata(out, record.metadata());
+        Map<String, byte[]> attributes = record.attributesUnsafe();
+        out.varlong(attributes.size());
+        for (Map.Entry<String, byte[]> e : attributes.entrySet()) {
+            out.string(e.getKey());
+            out.bytes(e.getValue());
+        }
+        return out.toByteArray();
+    }
+
+    /** @throws CodecException when the bytes are not a well-formed delta within the caps */
+    public SessionDelta decodeDelta(byte[] bytes) {
+        Source in = new Source(bytes);
+        in.expectKind(DELTA, "delta");
+        String id = readId(in);
+        long base = in.varlong();
+        long span = in.varlong();
+        if (span == 0 || base + span < base) {
+            throw new CodecException(Reason.MALFORMED, "delta version span " + span + " from base " + base);
+        }
+        int count = in.count("operation count", maxCount, 1);
+        List<SessionOp> ops = new ArrayList<>(Math.min(count, 64));
+        for (int i = 0; i < count; i++) {
+            ops.add(readOp(in));
+        }
+        in.expectEnd();
+        try {
+            return new SessionDelta(id, base, base + span, ops);
+        } catch (IllegalArgumentException e) {
+            throw new CodecException(Reason.MALFORMED, "not a valid delta: " + e.getMessage(), e);
+        }
+    }
+
+    /** @throws CodecException when the bytes are not a well-formed record within the caps */
+    public SessionRecord decodeRecord(byte[] bytes) {
+        Source in = new Source(bytes);
+        in.expectKind(RECORD, "full session");
+        String id = readId(in);
+        long version = in.varlong();
+        SessionMetadata metadata = readMetadata(in);
+        int count = in.count("attribute count", maxCount, 2);
+        Map<String, byte[]> attributes = new LinkedHashMap<>();
+        for (int i = 0; i < count; i++) {
+            String name = in.string(MAX_NAME_BYTES);
+            if (attributes.put(name, in.bytes(maxValueBytes)) != null) {
+                throw new CodecException(Reason.MALFORMED, "attribute '" + name + "' appears twice");
+            }
+        }
+        in.expectEnd();
+        return SessionRecord.owning(id, version, metadata, attributes);
+    }
+
+    // ---- ids ----
+
+    private static void writeId(Sink out, String id) {
+        int hex = 0;
+        while (hex < id.length() && hex < 2 * MAX_NAME_BYTES && isUpperHex(id.charAt(hex))) {
+            hex++;
+        }
+        hex &= ~1;
+        if (hex < 16) {
+            byte[] utf8 = id.getBytes(StandardCharsets.UTF_8);
+            out.varlong((long) utf8.length << 1);
+            out.writeBytes(utf8);
+            return;
+        }
+        out.varlong(((long) (hex / 2) << 1) | 1);
+        for (int i = 0; i < hex; i += 2) {
+            out.write(Character.digit(id.charAt(i), 16) << 4 | Character.digit(id.charAt(i + 1), 16));
+        }
+        out.string(id.substring(hex));
+    }
+
+    private static boolean isUpperHex(char c) {
+        return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+    }
+
+    private static String readId(Source in) {
+        long header = in.varlong();
+        long n = header >>> 1;
+        if ((header & 1) == 0) {
+            return in.utf8(in.length(n, "session id", MAX_NAME_BYTES));
+        }
+        int packed = in.length(n, "session id", MAX_NAME_BYTES);
+        StringBuilder sb = new StringBuilder(packed * 2 + 8);
+        for (int i = 0; i < packed; i++) {
+            int b = in.read();
+            sb.append(Character.toUpperCase(Character.forDigit(b >>> 4, 16)))
+                    .append(Character.toUpperCase(Character.forDigit(b & 0xF, 16)));
+        }
+        return sb.append(in.string(MAX_NAME_BYTES)).toString();
+    }
+
+    // ---- operations ----
+
+    private static void writeOp(Sink out, SessionOp op) {
+        if (op instanceof SessionOp.Create c) {
+            out.write(1);
+            writeMetadata(out, c.metadata());
+        } else if (op instanceof SessionOp.SetAttribute s) {
+            out.write(2);
+            out.string(s.name());
+            out.bytes(s.valueUnsafe());
+        } else if (op instanceof SessionOp.RemoveAttribute r) {
+            out.write(3);
+            out.string(r.name());
+        } else if (op instanceof SessionOp.Access a) {
+            out.write(4);
+            out.varlong(zigzag(a.lastAccessedTime()));
+            out.write(a.isNew() ? 1 : 0);
+        } else if (op instanceof SessionOp.MaxInactive m) {
+            out.write(5);
+            out.varlong(zigzag(m.seconds()));
+        } else if (op instanceof SessionOp.Principal p) {
+            out.write(6);
+            out.optBytes(p.principal());
+            out.optBytes(p.authType());
+        } else if (op instanceof SessionOp.Notes n) {
+            out.write(7);
+            out.optBytes(n.notes());
+        } else if (op instanceof SessionOp.Expire) {
+            out.write(8);
+        } else if (op instanceof SessionOp.ChangeId c) {
+            out.write(9);
+            writeId(out, c.newId());
+        }
+    }
+
+    private SessionOp readOp(Source in) {
+        int code = in.read();
+        switch (code) {
+            case 1:
+                return new SessionOp.Create(readMetadata(in));
+            case 2:
+                return new SessionOp.SetAttribute(in.string(MAX_NAME_BYTES), in.bytes(maxValueBytes));
+            case 3:
+                return new SessionOp.RemoveAttribute(in.string(MAX_NAME_BYTES));
+            case 4:
+                return new SessionOp.Access(unzigzag(in.varlong()), in.bool());
+            case 5:
+                return new SessionOp.MaxInactive(in.int32(unzigzag(in.varlong()), "max inactive interval"));
+            case 6:
+                return new SessionOp.Principal(in.optBytes(maxValueBytes), in.optBytes(MAX_NAME_BYTES));
+            case 7:
+                return new SessionOp.Notes(in.optBytes(maxValueBytes));
+            case 8:
+                return new SessionOp.Expire();
+            case 9:
+                return new SessionOp.ChangeId(readId(in));
+            default:
+                throw new CodecException(Reason.MALFORMED, "unknown operation code " + code
+                        + ": is a newer Flotilla version sending? run the same version on all members");
+        }
+    }
+
+    private static void writeMetadata(Sink out, SessionMetadata m) {
+        out.varlong(zigzag(m.creationTime()));
+        out.varlong(zigzag(m.lastAccessedTime() - m.creationTime()));
+        out.varlong(zigzag(m.maxInactiveIntervalSeconds()));
+        out.write(m.isNew() ? 1 : 0);
+        out.optBytes(m.principal());
+        out.optBytes(m.authType());
+        out.optBytes(m.notes());
+    }
+
+    private SessionMetadata readMetadata(Source in) {
+        long creation = unzigzag(in.varlong());
+        long lastAccess = creation + unzigzag(in.varlong());
+        int maxInactive = in.int32(unzigzag(in.varlong()), "max inactive interval");
+        boolean isNew = in.bool();
+        return new SessionMetadata(creation, lastAccess, maxInactive, isNew, in.optBytes(maxValueBytes),
+                in.optBytes(MAX_NAME_BYTES), in.optBytes(maxValueBytes));
+    }
+
+    private static long zigzag(long v) {
+        return (v << 1) ^ (v >> 63);
+    }
+
+    private static long unzigzag(long v) {
+        return (v >>> 1) ^ -(v & 1);
+    }
+
+    /** A growable output. */
+    private static final class Sink extends ByteArrayOutputStream {
+        Sink(int size) {
+            super(size);
+        }
+
+        void varlong(long v) {
+            while ((v & ~0x7FL) != 0) {
+                write((int) ((v & 0x7F) | 0x80));
+                v >>>= 7;
+            }
+            write((int) v);
+        }
+
+        void bytes(byte[] b) {
+            varlong(b.length);
+            writeBytes(b);
+        }
+
+        void optBytes(byte[] b) {
+            if (b == null) {
+                varlong(0);
+            } else {
+                varlong(b.length + 1L);
+                writeBytes(b);
+            }
+        }
+
+        void string(String s) {
+            bytes(s.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    /** A checked reader over untrusted bytes. */
+    private static final class Source {
+        private final byte[] buf;
+        private int pos;
+
+        Source(byte[] buf) {
+            this.buf = Objects.requireNonNull(buf, "bytes");
+        }
+
+        int remaining() {
+            return buf.length - pos;
+        }
+
+        int read() {
+            if (pos >= buf.length) {
+                throw new CodecException(Reason.MALFORMED, "input ends early, at byte " + pos);
+            }
+            return buf[pos++] & 0xFF;
+        }
+
+        boolean bool() {
+            int b = read();
+            if (b > 1) {
+                throw new CodecException(Reason.MALFORMED, "boolean byte " + b + " at " + (pos - 1));
+            }
+            return b == 1;
+        }
+
+        void expectKind(int kind, String what) {
+            int k = read();
+            if (k != kind) {
+                throw new CodecException(Reason.MALFORMED, "expected a " + what + " (kind " + kind + "), got kind " + k);
+            }
+        }
+
+        void expectEnd() {
+            if (pos != buf.length) {
+                throw new CodecException(Reason.MALFORMED, (buf.length - pos) + " bytes left after the end");
+            }
+        }
+
+        long varlong() {
+            long result = 0;
+            for (int shift = 0; shift < 64; shift += 7) {
+                int b = read();
+                result |= (long) (b & 0x7F) << shift;
+                if ((b & 0x80) == 0) {
+                    return result;
+                }
+            }
+            throw new CodecException(Reason.MALFORMED, "varint longer than 10 bytes at " + pos);
+        }
+
+        int int32(long v, String what) {
+            if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+                throw new CodecException(Reason.MALFORMED, what + " " + v + " out of int range");
+            }
+            return (int) v;
+        }
+
+        /** A count of items of at least {@code minBytesEach}, checked against its cap and the bytes left. */
+        int count(String what, int max, int minBytesEach) {
+            long n = varlong();
+            if (n > max || n < 0) {
+                throw new CodecException(Reason.LIMIT_EXCEEDED, "declared " + what + " " + Long.toUnsignedString(n)
+                        + " exceeds the cap of " + max);
+            }
+            if (n * minBytesEach > remaining()) {
+                throw new CodecException(Reason.LIMIT_EXCEEDED, "declared " + what + " " + n + " needs at least "
+                        + n * minBytesEach + " bytes but only " + remaining() + " are left");
+            }
+            return (int) n;
+        }
+
+        int length(long n, String what, int max) {
+            if (n < 0 || n > max) {
+                throw new CodecException(Reason.LIMIT_EXCEEDED, "declared " + what + " length "
+                        + Long.toUnsignedString(n) + " exceeds the cap of " + max + " bytes");
+            }
+            if (n > remaining()) {
+                throw new CodecException(Reason.LIMIT_EXCEEDED, "declared " + what + " length " + n
+                        + " but only " + remaining() + " bytes are left");
+            }
+            return (int) n;
+        }
+
+        byte[] take(int n) {
+            byte[] b = new byte[n];
+            System.arraycopy(buf, pos, b, 0, n);
+            pos += n;
+            return b;
+        }
+
+        String utf8(int n) {
+            String s = new String(buf, pos, n, StandardCharsets.UTF_8);
+            pos += n;
+            return s;
+        }
+
+        String string(int max) {
+            return utf8(length(varlong(), "name", max));
+        }
+
+        byte[] bytes(int max) {
+            return take(length(varlong(), "value", max));
+        }
+
+        byte[] optBytes(int max) {
+            long n = varlong();
+            return n == 0 ? null : take(length(n - 1, "value", max));
+        }
+    }
+}

@@ -1,0 +1,138 @@
+package io.flotilla.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.replication.ReplicaStore.DropReason;
+import io.flotilla.replication.ReplicaStore.Outcome;
+import io.flotilla.testing.ManualClock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ReplicaStoreTest {
+    private static final SessionMetadata META = SessionMetadata.created(1_700_000_000_000L, 1800);
+    private final ManualClock clock = new ManualClock();
+    private final List<String> requests = new ArrayList<>();
+    private final ReplicaStore store = new ReplicaStore(4, 100, 1000, Duration.ofSeconds(2), clock,
+            (id, have) -> requests.add(id + "@" + have));
+
+    /** Deltas d[0..n) of one session: create, then one attribute set each. */
+    private static List<SessionDelta> deltas(SessionRecorder r, int n) {
+        List<SessionDelta> out = new ArrayList<>();
+        out.add(r.drain().orElseThrow());
+        for (int i = 1; i < n; i++) {
+            r.setAttribute("a" + i, new byte[] {(byte) i});
+            out.add(r.drain().orElseThrow());
+        }
+        return out;
+    }
+
+    @Test
+    void appliesInOrder() {
+        SessionRecorder r = SessionRecorder.create("S", META);
+        for (SessionDelta d : deltas(r, 5)) {
+            assertEquals(Outcome.APPLIED, store.apply(d));
+        }
+        assertEquals(r.snapshot(), store.get("S").orElseThrow());
+    }
+
+    @Test
+    void dropsDuplicatesAndCountsThem() {
+        SessionRecorder r = SessionRecorder.create("S", META);
+        List<SessionDelta> d = deltas(r, 3);
+        d.forEach(store::apply);
+        assertEquals(Outcome.DROPPED, store.apply(d.get(1)));
+        assertEquals(Outcome.DROPPED, store.apply(d.get(2)));
+        assertEquals(2, store.dropped(DropReason.DUPLICATE));
+        assertEquals(r.snapshot(), store.get("S").orElseThrow());
+    }
+
+    @Test
+    void bufferedEarlyDeltasApplyWhenTheGapFills() {
+        SessionRecorder r = SessionRecorder.create("S", META);
+        List<SessionDelta> d = deltas(r, 4);
+        assertEquals(Outcome.BUFFERED, store.apply(d.get(3)));
+        assertEquals(Outcome.BUFFERED, store.apply(d.get(1)), "even before the create: never dropped silently");
+        assertEquals(Outcome.BUFFERED, store.apply(d.get(2)));
+        assertTrue(store.get("S").isEmpty());
+        assertEquals(Outcome.APPLIED, store.apply(d.get(0)));
+        assertEquals(r.snapshot(), store.get("S").orElseThrow());
+        assertEquals(0, store.buffered());
+        assertTrue(requests.isEmpty());
+    }
+
+    @Test
+    void aGapThatStaysOpenAsksForTheFullSessionAfterTheTimeout() {
+        SessionRecorder r = SessionRecorder.create("S", META);
+        List<SessionDelta> d = deltas(r, 4);
+        store.apply(d.get(0));
+        store.apply(d.get(2)); // d1 lost
+        store.checkGaps();
+        assertTrue(requests.isEmpty(), "not before the timeout");
+        clock.advance(Duration.ofSeconds(2));
+        store.checkGaps();
+        assertEquals(List.of("S@" + d.get(0).version()), requests);
+        store.checkGaps();
+        assertEquals(1, requests.size(), "not again until another timeout passed");
+        // The full session arrives; buffered d2 is superseded, later d3 applies on top.
+        assertEquals(Outcome.APPLIED, store.applyFull(r.snapshot()));
+        assertEquals(1, store.dropped(DropReason.SUPERSEDED));
+        assertEquals(Outcome.DROPPED, store.apply(d.get(3)));
+        assertEquals(r.snapshot(), store.get("S").orElseThrow());
+    }
+
+    @Test
+    void aFullBufferAsksForTheFullSessionAtOnce() {
+        SessionRecorder r = SessionRecorder.create("S", META);
+        List<SessionDelta> d = deltas(r, 8);
+        store.apply(d.get(0));
+        for (int i = 2; i < 6; i++) {
+            assertEquals(Outcome.BUFFERED, store.apply(d.get(i)));
+        }
+        assertEquals(Outcome.DROPPED, store.apply(d.get(6)));
+        assertEquals(1, store.dropped(DropReason.BUFFER_FULL));
+        assertEquals(List.of("S@" + d.get(0).version()), requests);
+        store.applyFull(r.snapshot());
+        assertEquals(r.snapshot(), store.get("S").orElseThrow());
+        assertEquals(0, store.buffered());
+    }
+
+    @Test
+    void aFullSessionReplacesOnlyWhenNewer() {
+        SessionRecorder r = SessionRecorder.create("S", META);
+        List<SessionDelta> d = deltas(r, 3);
+        d.forEach(store::apply);
+        SessionRecord current = store.get("S").orElseThrow();
+        SessionRecord older = new SessionRecord("S", current.version() - 1, META, java.util.Map.of());
+        assertEquals(Outcome.DROPPED, store.applyFull(older));
+        assertEquals(Outcome.DROPPED, store.applyFull(current));
+        assertEquals(2, store.dropped(DropReason.STALE_FULL));
+        SessionRecord newer = new SessionRecord("S", current.version() + 5, META, java.util.Map.of("z", new byte[] {9}));
+        assertEquals(Outcome.APPLIED, store.applyFull(newer));
+        assertEquals(newer, store.get("S").orElseThrow());
+    }
+
+    @Test
+    void expiryAndIdChangeLeaveTombstonesThatCatchLateDeltas() {
+        SessionRecorder r = SessionRecorder.create("S", META);
+        List<SessionDelta> d = deltas(r, 2);
+        d.forEach(store::apply);
+        r.changeId("T");
+        SessionDelta rename = r.drain().orElseThrow();
+        r.setAttribute("after", new byte[] {1});
+        SessionDelta afterRename = r.drain().orElseThrow();
+        assertEquals(Outcome.BUFFERED, store.apply(afterRename), "overtook the rename: waits under the new id");
+        assertEquals(Outcome.APPLIED, store.apply(rename));
+        assertTrue(store.get("S").isEmpty());
+        assertEquals(r.snapshot(), store.get("T").orElseThrow());
+        assertEquals(Outcome.DROPPED, store.apply(d.get(1)));
+        assertEquals(1, store.dropped(DropReason.GONE));
+        r.expire();
+        store.apply(r.drain().orElseThrow());
+        assertTrue(store.ids().isEmpty());
+        assertEquals(Outcome.DROPPED, store.apply(afterRename));
+        assertEquals(2, store.dropped(DropReason.GONE));
+    }
+}
