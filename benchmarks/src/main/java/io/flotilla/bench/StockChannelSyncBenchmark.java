@@ -1,0 +1,15 @@
+package io.flotilla.bench;
+
+/**
+ * Stock Tribes: sync channel latency and throughput, as defined by {@link AbstractChannelSyncBenchmark},
+ * over Tomcat's default channel stack built by {@link StockTribes}.
+ *
+ * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar StockChannelSyncBenchmark -p delivery=RECEIVED}.
+ */
+public class StockChannelSyncBenchmark extends AbstractChannelSyncBenchmark {
+
+    @Override
+    protected ChannelSender newSender() {
+        return new StockTribesSender();
+    }
+}
