@@ -56,9 +56,11 @@ csv=$results/latest.csv
   echo "# machine: $(uname -srm), $(nproc) cores; $(java -version 2>&1 | head -1)"
 } | tee "$log"
 
+set +e
 timeout --kill-after=30s "$limit" \
   java -jar "$jar" "${filter[@]}" "${jmh_opts[@]}" -rf json -rff "$json" "$@" 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
+set -e
 if [[ $status -ne 0 ]]; then
   echo "JMH failed (exit $status); see $log" >&2
   exit "$status"

@@ -25,7 +25,8 @@ import org.apache.catalina.tribes.transport.nio.NioReceiver;
  * <p>{@code SimpleTcpCluster.checkDefaults()} (10.1.49) gives a {@link GroupChannel} whose coordinator holds a
  * {@link NioReceiver} and a {@code ReplicationTransmitter} with a {@code PooledParallelSender}, and adds
  * {@link MessageDispatchInterceptor} (async sends) and {@link TcpFailureDetector}. This class builds exactly
- * that, with every default left alone except the receiver address (127.0.0.1) and port (free at run time),
+ * that, with every default left alone except the receiver address (127.0.0.1) and port (free at run time;
+ * Tribes' default {@code autoBind} of 100 tries the next ports if another process took it meanwhile),
  * and replaces multicast by Tomcat's documented static membership: a {@link StaticMembershipInterceptor} with
  * a {@link StaticMember} as local member. The channel is started with {@link #START_OPTIONS} (receiver and
  * sender only), so the multicast {@code McastService} never starts and no datagram is sent.
@@ -36,9 +37,6 @@ final class StockTribes {
 
     /** Start the transport (receiver and sender) but never the multicast membership service. */
     static final int START_OPTIONS = Channel.SND_RX_SEQ | Channel.SND_TX_SEQ;
-
-    /** How many ports past the chosen free one Tribes may try if another process took it meanwhile. */
-    private static final int AUTO_BIND = 20;
 
     private StockTribes() {
     }
@@ -60,7 +58,6 @@ final class StockTribes {
         NioReceiver receiver = (NioReceiver) channel.getChannelReceiver();
         receiver.setAddress(BenchJvm.LOOPBACK);
         receiver.setPort(freePort());
-        receiver.setAutoBind(AUTO_BIND);
         channel.addInterceptor(new MessageDispatchInterceptor());
         channel.addInterceptor(new TcpFailureDetector());
         StaticMembershipInterceptor membership = new StaticMembershipInterceptor();
@@ -104,7 +101,7 @@ final class StockTribes {
         return id;
     }
 
-    /** A port on 127.0.0.1 that was free a moment ago (Tribes' autoBind covers the race). */
+    /** A port on 127.0.0.1 that was free a moment ago (Tribes' {@code autoBind} covers the race). */
     static int freePort() {
         try (ServerSocket s = new ServerSocket()) {
             s.bind(new InetSocketAddress(InetAddress.getByName(BenchJvm.LOOPBACK), 0));
