@@ -63,7 +63,7 @@ enum DeltaCase {
         return a;
     }
 
-    /** A shopping cart: a typical application object graph kept in a session. */
+    /** A shopping cart: a typical application object graph kept in a session. Immutable once built. */
     public static final class Cart implements Serializable {
         private static final long serialVersionUID = 1L;
 
@@ -109,7 +109,7 @@ enum DeltaCase {
         }
     }
 
-    /** One line of a {@link Cart}. */
+    /** One line of a {@link Cart}. Immutable. */
     public static final class LineItem implements Serializable {
         private static final long serialVersionUID = 1L;
 

@@ -5,6 +5,8 @@ package io.flotilla.bench;
  * default channel stack built by {@link StockTribes}.
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar StockChannelAsyncBenchmark -p size=1024}.
+ *
+ * <p>Threading: as its base class.
  */
 public class StockChannelAsyncBenchmark extends AbstractChannelAsyncBenchmark {
 

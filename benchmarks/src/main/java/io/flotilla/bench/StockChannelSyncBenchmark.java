@@ -5,6 +5,8 @@ package io.flotilla.bench;
  * over Tomcat's default channel stack built by {@link StockTribes}.
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar StockChannelSyncBenchmark -p delivery=RECEIVED}.
+ *
+ * <p>Threading: as its base class.
  */
 public class StockChannelSyncBenchmark extends AbstractChannelSyncBenchmark {
 

@@ -5,6 +5,8 @@ package io.flotilla.bench;
  * {@link AbstractDeltaCodecBenchmark}, through the Tomcat 10.1.49 path mirrored by {@link StockDeltaCodec}.
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar StockDeltaCodecBenchmark -prof gc}.
+ *
+ * <p>Threading: as its base class.
  */
 public class StockDeltaCodecBenchmark extends AbstractDeltaCodecBenchmark {
 
