@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Flotilla's benchmark suite: Flotilla and stock Tomcat (Tribes, DeltaManager) measured in the same run.
+#
+#   ./bench.sh                 full suite (about 15 minutes on 2 cores once both sides exist)
+#   ./bench.sh quick           a short pass (fewer, shorter iterations)
+#   ./bench.sh smoke           1 fork, 1 iteration, tiny durations: proves every benchmark still runs
+#                              (CI); never asserts a speed, and writes smoke.csv, not latest.csv
+#   ./bench.sh quick ChannelAsync -p size=1024
+#                              any further arguments go to JMH: a benchmark regex, -p, -prof, ...
+#
+# It builds benchmarks/target/benchmarks.jar if a source is newer, runs JMH (JSON to
+# benchmarks/results/<mode>.json, log to <mode>.log), prints the bytes on the wire (WireSizes, to
+# <mode>-harness.txt), and turns both into benchmarks/results/latest.csv (metric,unit,better,flotilla,stock)
+# and a table with ratios (io.flotilla.bench.ResultsTable).
+#
+# Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=full
+if [[ $# -gt 0 && "$1" =~ ^(full|quick|smoke)$ ]]; then
+  mode=$1
+  shift
+fi
+
+case "$mode" in
+  # The benchmarks' own annotations define the full run (1 fork, 4-5 warm-up and 5 measured iterations).
+  full)  jmh_opts=(-foe true -prof gc);                              limit=60m ;;
+  quick) jmh_opts=(-foe true -prof gc -wi 1 -w 1s -i 3 -r 1s);       limit=20m ;;
+  smoke) jmh_opts=(-foe true -prof gc -f 1 -wi 0 -i 1 -r 100ms);     limit=15m ;;
+esac
+
+# Everything in io.flotilla.bench unless the caller named a benchmark regex.
+filter=(io.flotilla.bench.)
+if [[ $# -gt 0 && "$1" != -* ]]; then
+  filter=()
+fi
+
+jar=benchmarks/target/benchmarks.jar
+results=benchmarks/results
+if [[ ! -f $jar ]] || [[ -n "$(find pom.xml core membership transport-netty benchmarks/pom.xml benchmarks/src \
+      \( -name '*.java' -o -name 'pom.xml' -o -path '*/resources/*' \) -newer "$jar" -print -quit 2>/dev/null)" ]]; then
+  echo "Building $jar ..."
+  mvn -B -q -pl benchmarks -am package -DskipTests
+fi
+
+mkdir -p "$results"
+json=$results/$mode.json
+log=$results/$mode.log
+harness=$results/$mode-harness.txt
+csv=$results/latest.csv
+[[ $mode == smoke ]] && csv=$results/smoke.csv
+
+{
+  echo "# bench.sh $mode $* ($(date -u +%Y-%m-%dT%H:%M:%SZ))"
+  echo "# machine: $(uname -srm), $(nproc) cores; $(java -version 2>&1 | head -1)"
+} | tee "$log"
+
+set +e
+timeout --kill-after=30s "$limit" \
+  java -jar "$jar" "${filter[@]}" "${jmh_opts[@]}" -rf json -rff "$json" "$@" 2>&1 | tee -a "$log"
+status=${PIPESTATUS[0]}
+set -e
+if [[ $status -ne 0 ]]; then
+  echo "JMH failed (exit $status); see $log" >&2
+  exit "$status"
+fi
+
+java -cp "$jar" io.flotilla.bench.WireSizes > "$harness"
+java -cp "$jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" --csv "$csv"
