@@ -86,7 +86,10 @@ public final class DefaultNode implements Node {
     private final List<CopyOnWriteArrayList<MessageListener>> listeners = new ArrayList<>(TOPICS);
     private final CopyOnWriteArrayList<MembershipListener> membershipListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
+    /** Set when close() starts: no new sends. Retries and timers go on while queued messages drain. */
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Set when close() stopped waiting for acknowledgements: timers and retries stop. */
+    private volatile boolean stopped;
     private volatile Member local;
     private volatile View view;
     private volatile Scheduler.Cancellable tick;
@@ -321,7 +324,7 @@ public final class DefaultNode implements Node {
 
     private void onConnectionFailure(Member member, String why) {
         OutboundStream stream = outbound.get(member.id());
-        if (stream == null || closed.get()) {
+        if (stream == null || stopped) {
             return;
         }
         List<Frame> again = stream.onConnectionFailure(clock.nanoTime(), config.maxRetryAttempts());
@@ -335,7 +338,7 @@ public final class DefaultNode implements Node {
     }
 
     private void onTick() {
-        if (closed.get()) {
+        if (stopped) {
             return;
         }
         try {
@@ -347,7 +350,7 @@ public final class DefaultNode implements Node {
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "delivery timer failed; continuing", e);
         } finally {
-            if (!closed.get()) {
+            if (!stopped) {
                 tick = scheduler.schedule(this::onTick, tickNanos);
             }
         }
@@ -406,7 +409,7 @@ public final class DefaultNode implements Node {
         @Override
         public void onDisconnected(PeerConnection conn, Disconnect reason) {
             Member m = conn.remote();
-            if (closed.get()) {
+            if (stopped) {
                 return;
             }
             switch (reason) {
@@ -683,6 +686,7 @@ public final class DefaultNode implements Node {
                     break;
                 }
             }
+            stopped = true;
             Scheduler.Cancellable t = tick;
             if (t != null) {
                 t.cancel();

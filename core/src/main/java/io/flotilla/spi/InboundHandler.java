@@ -19,7 +19,10 @@ public interface InboundHandler {
     /** A protocol frame ({@code DATA}, {@code ACK}, {@code RESULT}, {@code SYNC}) arrived on a connection. */
     void onFrame(PeerConnection connection, Frame frame);
 
-    /** The transport has no more frames ready on this connection for now: a good moment to flush acks. */
+    /**
+     * The transport has no more frames ready on this connection for now: a good moment to flush acks. Never called
+     * for probe connections.
+     */
     void onReadComplete(PeerConnection connection);
 
     /**

@@ -279,7 +279,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             receivedFrames = 0;
             receivedBytes = 0;
         }
-        if (state == State.OPEN) {
+        // A probe connection is not the engine's: acks sent on it would go to a prober that ignores them.
+        if (state == State.OPEN && !probe) {
             try {
                 context.inbound().onReadComplete(this);
             } catch (RuntimeException e) {

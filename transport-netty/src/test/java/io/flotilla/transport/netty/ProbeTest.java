@@ -56,6 +56,8 @@ class ProbeTest {
                 () -> a.transport.connectionCount() == 0);
         assertTrue(a.inbound.connected.isEmpty() && a.inbound.disconnects.isEmpty(),
                 "a probe raises no connection events: its goodbye is not a leave");
+        assertEquals(0, a.inbound.readCompletes.get(),
+                "nor read-complete events: the engine would send its acks down the probe connection");
         assertTrue(a.inbound.frames.isEmpty(), "the PING was answered inside the transport");
     }
 
