@@ -65,6 +65,12 @@ public final class DefaultNode implements Node {
     private static final int TOPICS = 256;
     private static final int DELIVERY_BATCH = 256;
     private static final int STALL_RESEND_MAX = 256;
+    /**
+     * How long the streams of a member that left are kept. A member removed by mistake comes back with the same
+     * id, and both sides must then still agree on its sequence numbers; a member that really left never comes back
+     * (a restart draws a new id), so its streams are dropped after this.
+     */
+    private static final long DEPARTED_RETENTION_NANOS = TimeUnit.MINUTES.toNanos(5);
 
     private final NodeConfig config;
     private final Clock clock;
@@ -83,6 +89,8 @@ public final class DefaultNode implements Node {
     private final long stallNanos;
     private final ConcurrentHashMap<MemberId, OutboundStream> outbound = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<MemberId, InboundStream> inbound = new ConcurrentHashMap<>();
+    /** Members that left the view, with the time they left; their streams go after the retention time. */
+    private final ConcurrentHashMap<MemberId, Long> departed = new ConcurrentHashMap<>();
     private final List<CopyOnWriteArrayList<MessageListener>> listeners = new ArrayList<>(TOPICS);
     private final CopyOnWriteArrayList<MembershipListener> membershipListeners = new CopyOnWriteArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
@@ -305,19 +313,20 @@ public final class DefaultNode implements Node {
         }
     }
 
-    /** Gives up on everything queued for {@code member}, and tells the receiver to skip it. */
-    private void abandon(OutboundStream stream, String why, boolean forget) {
+    /**
+     * Gives up on everything queued for {@code member}. The stream keeps numbering: later messages carry a low-water
+     * mark past the abandoned ones, so the receiver skips them. {@code tell} also sends that mark at once.
+     */
+    private void abandon(OutboundStream stream, String why, boolean tell) {
         List<Settlement> out = stream.abandonAll(m -> new MemberUnreachableException(m, "message to "
-                + m.describe() + " abandoned: " + why), forget);
+                + m.describe() + " abandoned: " + why), false);
         if (!out.isEmpty()) {
             meters.abandoned.increment(out.size());
             warnings.log(Level.WARNING, "abandon", out.size() + " message(s) to " + stream.member.describe()
                     + " abandoned: " + why);
             settle(out);
         }
-        if (forget) {
-            outbound.remove(stream.member.id(), stream);
-        } else {
+        if (tell) {
             transport.send(stream.member, Frame.control(io.flotilla.wire.FrameType.SYNC, stream.lowWater()));
         }
     }
@@ -329,7 +338,7 @@ public final class DefaultNode implements Node {
         }
         List<Frame> again = stream.onConnectionFailure(clock.nanoTime(), config.maxRetryAttempts());
         if (again == null) {
-            abandon(stream, why + "; no success after maxRetryAttempts=" + config.maxRetryAttempts(), false);
+            abandon(stream, why + "; no success after maxRetryAttempts=" + config.maxRetryAttempts(), true);
             membership.suspect(member.id(), why);
         } else if (!again.isEmpty()) {
             // Retry after a pause, not in a tight loop against a peer that refuses connections.
@@ -347,6 +356,12 @@ public final class DefaultNode implements Node {
                 settle(s.expire(now));
                 resend(s.member, s.stalled(now, stallNanos, STALL_RESEND_MAX));
             }
+            departed.forEach((id, leftAt) -> {
+                if (now - leftAt > DEPARTED_RETENTION_NANOS && departed.remove(id, leftAt)) {
+                    outbound.remove(id);
+                    inbound.remove(id);
+                }
+            });
         } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "delivery timer failed; continuing", e);
         } finally {
@@ -524,6 +539,8 @@ public final class DefaultNode implements Node {
             LOG.log(Level.INFO, () -> describe(e));
             if (e instanceof MembershipEvent.Left left) {
                 memberGone(left.member(), left.graceful() ? "member left" : "member removed as failed");
+            } else if (e instanceof MembershipEvent.Joined joined) {
+                departed.remove(joined.member().id());
             }
             for (MembershipListener l : membershipListeners) {
                 try {
@@ -551,12 +568,13 @@ public final class DefaultNode implements Node {
                 + " member(s)";
     }
 
+    /** Fails what is queued for a member that left; its streams stay (see {@link #DEPARTED_RETENTION_NANOS}). */
     private void memberGone(Member m, String why) {
         OutboundStream s = outbound.get(m.id());
         if (s != null) {
-            abandon(s, why, true);
+            abandon(s, why, false);
         }
-        inbound.remove(m.id());
+        departed.put(m.id(), clock.nanoTime());
         transport.disconnect(m);
     }
 
@@ -642,6 +660,11 @@ public final class DefaultNode implements Node {
     }
 
     // ---------------------------------------------------------------- closing
+
+    /** How many streams (outbound plus inbound) this node holds for {@code member}; for tests. */
+    int streamsFor(MemberId member) {
+        return (outbound.containsKey(member) ? 1 : 0) + (inbound.containsKey(member) ? 1 : 0);
+    }
 
     private int queuedMessages() {
         int n = 0;

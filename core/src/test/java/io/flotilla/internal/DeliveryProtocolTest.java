@@ -203,6 +203,42 @@ class DeliveryProtocolTest {
     }
 
     @Test
+    void aFalselyRemovedMemberThatRejoinsReceivesTheMessagesSentAfterwards() {
+        try (InMemoryCluster c = new InMemoryCluster(2, 37, config(Duration.ofSeconds(5), 1))) {
+            Map<Member, List<Integer>> at1 = record(c, 1);
+            for (int i = 0; i < 3; i++) {
+                c.node(0).send(c.member(1), 1, intPayload(i), Delivery.RECEIVED);
+            }
+            assertTrue(c.runUntil(() -> size(at1, c.member(0)) == 3, STEP, 1000));
+            // Node 0 wrongly removes node 1 (node 1 still holds node 0's stream), then sees it again.
+            c.membership(0).remove(c.member(1), false);
+            c.membership(0).join(c.member(1));
+            CompletableFuture<Void> after = c.node(0).send(c.member(1), 1, intPayload(3), Delivery.RECEIVED)
+                    .toCompletableFuture();
+            assertTrue(c.runUntil(after::isDone, STEP, 10_000));
+            assertTrue(!after.isCompletedExceptionally(), () -> "failed: " + after.handle((v, e) -> e).join());
+            assertEquals(List.of(0, 1, 2, 3), at1.get(c.member(0)), "nothing after the rejoin is taken for a duplicate");
+        }
+    }
+
+    @Test
+    void theStreamsOfAMemberThatLeftAreReleasedAfterFiveMinutesNotBefore() {
+        try (InMemoryCluster c = new InMemoryCluster(2, 41, config(Duration.ofSeconds(5), 1))) {
+            record(c, 0);
+            record(c, 1);
+            c.node(0).send(c.member(1), 1, intPayload(1), Delivery.RECEIVED);
+            c.node(1).send(c.member(0), 1, intPayload(1), Delivery.RECEIVED);
+            c.runUntil(() -> false, STEP, 100);
+            assertEquals(2, c.node(0).streamsFor(c.member(1).id()));
+            c.membership(0).remove(c.member(1), true);
+            c.clock().advance(Duration.ofMinutes(4));
+            assertEquals(2, c.node(0).streamsFor(c.member(1).id()), "kept: a mistaken removal may be undone");
+            c.clock().advance(Duration.ofMinutes(2));
+            assertEquals(0, c.node(0).streamsFor(c.member(1).id()), "released");
+        }
+    }
+
+    @Test
     void aListenerThatThrowsOnAnAsyncMessageDoesNotStopLaterDeliveries() {
         try (InMemoryCluster c = new InMemoryCluster(2, 19, config(Duration.ofSeconds(5), 1))) {
             List<Integer> seen = new CopyOnWriteArrayList<>();
