@@ -1,0 +1,29 @@
+package io.flotilla.replication;
+
+import io.flotilla.Member;
+import io.flotilla.View;
+import java.util.List;
+
+/**
+ * Which members hold a copy of a session besides its primary. The engine asks it for every replication, so the
+ * answer follows the view; it must be a pure function of its arguments (every member computes the same answer).
+ *
+ * <p>{@link #ALL} is the {@code DeltaManager} role: every member holds every session. A primary-plus-backups mode
+ * (rendezvous hashing of the session id over the view's member ids, the {@code BackupManager} role without its
+ * O(N) work per create) fits the same shape: it returns the N highest-scoring members other than the primary.
+ *
+ * <p>Threading: implementations must be safe from any thread; they are called on request and delivery threads.
+ */
+@FunctionalInterface
+public interface Placement {
+    /** Every other member of the view holds every session. */
+    Placement ALL = (sessionId, primary, view) -> view.othersThan(primary.id());
+
+    /**
+     * @param sessionId the session's current id
+     * @param primary the member that owns the session (usually the caller)
+     * @param view the current view, the primary included
+     * @return the members other than {@code primary} that should hold a copy; never null
+     */
+    List<Member> holders(String sessionId, Member primary, View view);
+}

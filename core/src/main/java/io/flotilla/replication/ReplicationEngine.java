@@ -1,0 +1,993 @@
+package io.flotilla.replication;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.MemberUnreachableException;
+import io.flotilla.MembershipEvent;
+import io.flotilla.Message;
+import io.flotilla.Node;
+import io.flotilla.Registration;
+import io.flotilla.SendQueueFullException;
+import io.flotilla.View;
+import io.flotilla.internal.DefaultNode;
+import io.flotilla.internal.DefaultScheduler;
+import io.flotilla.internal.NodeThreads;
+import io.flotilla.internal.RateLimitedLog;
+import io.flotilla.spi.Clock;
+import io.flotilla.spi.Scheduler;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.System.Logger.Level;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Replicates keyed sessions over a {@link Node}: the container-neutral engine a servlet container adapter (or any
+ * JVM application) sits on.
+ *
+ * <pre>{@code
+ * ReplicationEngine engine = ReplicationEngine.builder(node).config(ReplicationConfig.defaults()).start();
+ * PrimarySession s = engine.create(id, 1800);
+ * s.setAttribute("cart", cart);
+ * s.access(false);
+ * engine.replicate(id);                 // at the end of the request: one delta to the holders
+ * }</pre>
+ *
+ * <p><b>Primary and replicas.</b> The member that creates a session owns it (its primary). {@link #replicate}
+ * sends the changes since the last call as one versioned delta to the members {@link Placement} names. Replicas
+ * apply a session's deltas strictly in version order, keep attribute values as bytes, and ask the owner for the
+ * full session when they see a gap (a delta the node abandoned after {@code maxRetryAttempts}, a lost answer).
+ * The owner also learns of its own abandoned deltas and pushes the full session to that member once it is
+ * reachable (a repair): a lost last delta leaves no gap for the replica to see.
+ *
+ * <p><b>Ownership and failover.</b> Each replica records the owner of each session (the sender of its deltas, an
+ * ownership announcement, or the state transfer). {@link #find} on a member that holds only a replica takes the
+ * session over when its owner is no longer in the view: the replica becomes the primary at its replicated version
+ * and announces itself to the holders, who follow it (a holder at another version drops its copy and asks the new
+ * owner for the full session). When two members claim one session (a split view healed), the older member in
+ * {@link View#AGE_ORDER} keeps it: the younger hands its copy back (its handle is invalidated) and fetches the
+ * older's. While the owner is in the view, {@link #find} does not take over (it returns empty): deployments route
+ * a session's requests to its owner (sticky sessions, jvmRoute).
+ *
+ * <p><b>Expiry.</b> The primary expires an idle session at its max inactive interval and replicates the expiry;
+ * a replica whose owner left the view expires it at twice that. Both run every {@code expiryInterval} on the
+ * scheduler, or when the caller calls {@link #expire(long)}. Read-only requests reach replicas at most once per
+ * {@code accessInterval} per session, and free with any delta that has real changes.
+ *
+ * <p><b>State transfer.</b> At start (when configured) the engine asks the oldest other member for every session;
+ * see {@link StateTransfer}.
+ *
+ * <p>Threading: every method is safe from any thread. Incoming messages are handled on the node's delivery
+ * threads; timers on the scheduler's thread. Locks: one ownership lock orders take-overs, renames and ownership
+ * changes, then a session's own lock; nothing waits on the network under a lock (sends only enqueue). The
+ * expiry callback runs on the thread that expired the session; one that throws is logged and skipped.
+ */
+public final class ReplicationEngine implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ReplicationEngine.class.getName());
+    private static final MemberId UNKNOWN_OWNER = new MemberId(0, 0);
+
+    private final Node node;
+    private final ReplicationConfig config;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final boolean ownsScheduler;
+    private final Consumer<String> onExpired;
+    private final AttributeCodec codec;
+    private final SessionCodec sessionCodec;
+    private final ReplicaStore store;
+    private final ReplicationMeters meters;
+    private final RateLimitedLog rateLog;
+    private final Member self;
+    private final Delivery wireDelivery;
+
+    private final ConcurrentHashMap<String, PrimarySession> primaries = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, MemberId> owners = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> awaitingFull = new ConcurrentHashMap<>();
+    private final Set<Repair> repairs = ConcurrentHashMap.newKeySet();
+    private final Object ownership = new Object();
+    private final List<Registration> registrations = new ArrayList<>();
+    private volatile Scheduler.Cancellable tickTimer;
+    private volatile Scheduler.Cancellable expiryTimer;
+    private volatile boolean closed;
+
+    // state transfer, joiner side; guarded by transferLock
+    private final Object transferLock = new Object();
+    private final StateTransfer transfer = new StateTransfer();
+    private long transferId;
+    private Member transferSource;
+    private long transferLastNanos;
+    private long transferStartNanos;
+    private long transferNextLog;
+
+    /** A member that missed a delta (the node abandoned it); the owner pushes the full session when it can. */
+    private record Repair(MemberId member, String id, PrimarySession session) {
+    }
+
+    private ReplicationEngine(Builder b) {
+        this.node = b.node;
+        this.config = b.config;
+        this.clock = b.clock;
+        this.onExpired = b.onExpired;
+        this.self = node.localMember();
+        if (b.scheduler != null) {
+            this.scheduler = b.scheduler;
+            this.ownsScheduler = false;
+        } else {
+            this.scheduler = new DefaultScheduler(new NodeThreads(self.name()).factory("replication"));
+            this.ownsScheduler = true;
+        }
+        this.codec = new AttributeCodec(config.codec());
+        this.sessionCodec = new SessionCodec(config.codec());
+        this.store = new ReplicaStore(config.maxBufferedPerSession(), config.maxBufferedTotal(),
+                config.maxTombstones(), config.gapTimeout(), clock, this::requestFull);
+        MeterRegistry registry = config.meterRegistry() != null ? config.meterRegistry()
+                : node instanceof DefaultNode dn ? dn.meterRegistry() : new SimpleMeterRegistry();
+        this.meters = new ReplicationMeters(registry, store, primaries::size, () -> store.ids().size());
+        this.rateLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
+        // ASYNC callers do not wait, but the engine still learns which deltas the node abandoned (for repairs).
+        this.wireDelivery = config.delivery() == Delivery.ASYNC ? Delivery.RECEIVED : config.delivery();
+    }
+
+    private void start() {
+        registrations.add(node.addMessageListener(config.replicationTopic(), this::onReplicationMessage));
+        registrations.add(node.addMessageListener(config.stateTransferTopic(), this::onTransferMessage));
+        registrations.add(node.addMembershipListener(this::onMembership));
+        scheduleTick();
+        scheduleExpiry();
+        if (config.stateTransferOnStart()) {
+            startTransfer("start");
+        } else {
+            transfer.complete();
+        }
+    }
+
+    /** A builder for an engine on {@code node}. */
+    public static Builder builder(Node node) {
+        return new Builder(node);
+    }
+
+    public ReplicationConfig config() {
+        return config;
+    }
+
+    /** The codec attribute values are encoded with (the adapter decodes principals and values with it too). */
+    public AttributeCodec codec() {
+        return codec;
+    }
+
+    /** The progress of this member's state transfer. */
+    public StateTransfer stateTransfer() {
+        return transfer;
+    }
+
+    // ------------------------------------------------------------------------------------------ primary side
+
+    /**
+     * Creates a session this member owns; its first replication creates it on the holders.
+     *
+     * @throws IllegalStateException when a session with this id exists here
+     */
+    public PrimarySession create(String id, int maxInactiveIntervalSeconds) {
+        Objects.requireNonNull(id, "id");
+        SessionMetadata md = SessionMetadata.created(clock.currentTimeMillis(), maxInactiveIntervalSeconds);
+        PrimarySession ps = new PrimarySession(this, SessionRecorder.create(id, md), md, Map.of());
+        synchronized (ownership) {
+            if (primaries.putIfAbsent(id, ps) != null || store.get(id).isPresent()) {
+                primaries.remove(id, ps);
+                throw new IllegalStateException("session " + SessionRecord.redact(id) + " already exists");
+            }
+        }
+        return ps;
+    }
+
+    /**
+     * The session as a primary: the one this member owns, or, when only a replica is held here and its owner has
+     * left the view, the replica taken over (announced to the holders before any delta of the new owner).
+     *
+     * @return empty when the session is unknown here, or its owner is another live member
+     */
+    public Optional<PrimarySession> find(String id) {
+        PrimarySession ps = primaries.get(id);
+        if (ps != null) {
+            return Optional.of(ps);
+        }
+        synchronized (ownership) {
+            ps = primaries.get(id);
+            if (ps != null) {
+                return Optional.of(ps);
+            }
+            Optional<SessionRecord> replica = store.get(id);
+            if (replica.isEmpty()) {
+                return Optional.empty();
+            }
+            MemberId owner = owners.get(id);
+            View view = node.view();
+            if (owner != null && !owner.equals(UNKNOWN_OWNER) && view.contains(owner)) {
+                return Optional.empty();
+            }
+            SessionRecord r = replica.get();
+            store.remove(id);
+            owners.remove(id);
+            awaitingFull.remove(id);
+            ps = new PrimarySession(this, SessionRecorder.resume(r), r.metadata(), r.attributesUnsafe());
+            synchronized (ps) {
+                primaries.put(id, ps);
+                meters.takeovers.increment();
+                LOG.log(Level.INFO, "took over session " + SessionRecord.redact(id) + " at version " + r.version()
+                        + (owner == null ? " (owner unknown)" : " from departed member " + owner.shortString()));
+                sendQuietly(config.placement().holders(id, self, view),
+                        ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, id, r.version()));
+            }
+            return Optional.of(ps);
+        }
+    }
+
+    /** The replica held here (read-only; values stay bytes), if any. */
+    public Optional<SessionRecord> replica(String id) {
+        return store.get(id);
+    }
+
+    /** The ids of the sessions this member owns. */
+    public Set<String> primaryIds() {
+        return Set.copyOf(primaries.keySet());
+    }
+
+    /** The ids of the replicas held here. */
+    public Set<String> replicaIds() {
+        return store.ids();
+    }
+
+    /**
+     * Sends the changes of session {@code id} since its last replication as one delta to its holders; call it at
+     * the end of each request.
+     *
+     * @return completes per the configured {@link Delivery}: at once for {@code ASYNC}; for {@code RECEIVED} and
+     *     {@code PROCESSED} when every holder has it, or fails with the node's {@link io.flotilla.DeliveryException}
+     *     (timeout from the node's configuration). Completes at once when there was nothing to send or the
+     *     session is not owned here.
+     */
+    public CompletionStage<Void> replicate(String id) {
+        PrimarySession ps = primaries.get(id);
+        return ps == null ? CompletableFuture.completedFuture(null) : replicate(ps);
+    }
+
+    CompletionStage<Void> replicate(PrimarySession ps) {
+        CompletionStage<Void> stage;
+        synchronized (ps) {
+            if (ps.handedOver()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis())) {
+                meters.accessOnlyDeltas.increment();
+            }
+            Optional<SessionDelta> drained = ps.recorder().drain();
+            if (drained.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            SessionDelta delta = drained.get();
+            if (delta.expires()) {
+                primaries.remove(ps.recorder().id(), ps);
+                primaries.remove(delta.sessionId(), ps);
+            }
+            byte[] bytes = sessionCodec.encodeDelta(delta);
+            meters.deltasSent.increment();
+            meters.deltaBytes.record(bytes.length);
+            List<Member> holders = config.placement().holders(delta.sessionId(), self, node.view());
+            if (holders.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            stage = send(holders, config.replicationTopic(), ReplicationMessages.wrap(ReplicationMessages.DELTA, bytes),
+                    wireDelivery);
+            String id = delta.sessionId();
+            stage.whenComplete((v, e) -> {
+                if (e != null) {
+                    for (MemberId m : abandoned(e)) {
+                        repairs.add(new Repair(m, id, ps));
+                    }
+                }
+            });
+        }
+        return config.delivery() == Delivery.ASYNC ? CompletableFuture.completedFuture(null) : stage;
+    }
+
+    void rename(PrimarySession ps, String newId) {
+        synchronized (ownership) {
+            if (primaries.containsKey(newId) || store.get(newId).isPresent()) {
+                throw new IllegalStateException("session " + SessionRecord.redact(newId) + " already exists");
+            }
+            String old = ps.renameLocked(newId);
+            primaries.remove(old, ps);
+            primaries.put(newId, ps);
+        }
+    }
+
+    /**
+     * Expires what is idle at {@code nowMillis} (wall time): primaries at their max inactive interval (the expiry
+     * is replicated), replicas whose owner left the view at twice that.
+     *
+     * @return the ids expired here
+     */
+    public List<String> expire(long nowMillis) {
+        List<String> expired = new ArrayList<>();
+        for (PrimarySession ps : primaries.values()) {
+            String id = ps.id();
+            if (ps.expireIfIdle(nowMillis)) {
+                replicate(ps);
+                meters.expiredPrimary.increment();
+                expired.add(id);
+            }
+        }
+        View view = node.view();
+        for (String id : store.ids()) {
+            MemberId owner = owners.get(id);
+            if (owner != null && view.contains(owner)) {
+                continue;
+            }
+            SessionRecord r = store.get(id).orElse(null);
+            if (r == null) {
+                continue;
+            }
+            int max = r.metadata().maxInactiveIntervalSeconds();
+            if (max > 0 && nowMillis - r.metadata().lastAccessedTime() >= 2L * max * 1000L) {
+                synchronized (ownership) {
+                    if (store.get(id).map(x -> x.version() == r.version()).orElse(false)) {
+                        store.remove(id);
+                        owners.remove(id);
+                        awaitingFull.remove(id);
+                        meters.expiredReplica.increment();
+                        expired.add(id);
+                    }
+                }
+            }
+        }
+        owners.keySet().removeIf(id -> !primaries.containsKey(id) && store.get(id).isEmpty()
+                && !awaitingFull.containsKey(id));
+        for (String id : expired) {
+            try {
+                onExpired.accept(id);
+            } catch (RuntimeException e) {
+                meters.callbackErrors.increment();
+                LOG.log(Level.WARNING, "expiry callback failed for session " + SessionRecord.redact(id), e);
+            }
+        }
+        return expired;
+    }
+
+    /**
+     * Runs the periodic checks now: open gaps, full sessions asked for long ago, repairs, and the state
+     * transfer's liveness. The scheduler runs it every {@code tickInterval}.
+     */
+    public void tick() {
+        store.checkGaps();
+        long now = clock.nanoTime();
+        long gapNanos = config.gapTimeout().toNanos();
+        for (Map.Entry<String, Long> e : awaitingFull.entrySet()) {
+            if (now - e.getValue() >= gapNanos) {
+                requestFull(e.getKey(), store.get(e.getKey()).map(SessionRecord::version).orElse(0L));
+            }
+        }
+        runRepairs();
+        synchronized (transferLock) {
+            if (!transfer.isDone() && now - transferLastNanos >= config.stateTransferTimeout().toNanos()) {
+                LOG.log(Level.WARNING, "state transfer from " + describe(transferSource) + " silent for "
+                        + config.stateTransferTimeout().toMillis() + " ms; asking again");
+                startTransferLocked("silence");
+            }
+        }
+    }
+
+    private void runRepairs() {
+        if (repairs.isEmpty()) {
+            return;
+        }
+        View view = node.view();
+        for (Repair r : List.copyOf(repairs)) {
+            repairs.remove(r);
+            Optional<Member> m = view.find(r.member());
+            if (m.isEmpty()) {
+                continue; // gone: it will get the sessions by state transfer if it comes back
+            }
+            meters.repairs.increment();
+            ByteBuffer msg;
+            SessionRecord snap;
+            synchronized (r.session()) {
+                snap = r.session().recorder().snapshot();
+            }
+            boolean live = primaries.get(r.session().id()) == r.session() && snap != null;
+            if (live) {
+                meters.fullSent.increment();
+                msg = ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(snap));
+            } else {
+                msg = ReplicationMessages.idAndVersion(ReplicationMessages.GONE, r.id(), 0);
+            }
+            if (live && !snap.id().equals(r.id())) {
+                sendQuietly(List.of(m.get()), ReplicationMessages.idAndVersion(ReplicationMessages.GONE, r.id(), 0));
+            }
+            send(List.of(m.get()), config.replicationTopic(), msg, Delivery.RECEIVED).whenComplete((v, e) -> {
+                if (e != null && !abandoned(e).isEmpty()) {
+                    repairs.add(r);
+                }
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ replica side
+
+    private void onReplicationMessage(Message m) {
+        ByteBuffer in = m.payload().duplicate();
+        try {
+            byte kind = in.get();
+            switch (kind) {
+                case ReplicationMessages.DELTA -> onDelta(m.from(), sessionCodec.decodeDelta(ReplicationMessages.rest(in)));
+                case ReplicationMessages.FULL_REQUEST -> onFullRequest(m.from(), ReplicationMessages.readIdAndVersion(in));
+                case ReplicationMessages.FULL -> onFull(m.from(), sessionCodec.decodeRecord(ReplicationMessages.rest(in)));
+                case ReplicationMessages.GONE -> onGone(m.from(), ReplicationMessages.readIdAndVersion(in).id());
+                case ReplicationMessages.OWNER -> onOwner(m.from(), ReplicationMessages.readIdAndVersion(in));
+                default -> {
+                    meters.drop(ReplicationMeters.EngineDrop.UNKNOWN_KIND);
+                    rateLog.log(Level.WARNING, "kind", "unknown replication message kind " + kind + " from "
+                            + m.from().describe() + "; dropped", null);
+                }
+            }
+        } catch (CodecException | BufferUnderflowException e) {
+            meters.drop(ReplicationMeters.EngineDrop.MALFORMED);
+            rateLog.log(Level.WARNING, "malformed", "malformed replication message from " + m.from().describe()
+                    + ": " + e.getMessage() + "; dropped", null);
+        }
+    }
+
+    private void onDelta(Member from, SessionDelta delta) {
+        meters.deltasReceived.increment();
+        String id = delta.sessionId();
+        PrimarySession mine = primaries.get(id);
+        if (mine != null) {
+            meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+            contest(from, mine);
+            return;
+        }
+        MemberId known = owners.get(id);
+        if (known == null || known.equals(UNKNOWN_OWNER) || !node.view().contains(known)) {
+            owners.put(id, from.id());
+        } else if (!known.equals(from.id())) {
+            meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+            return;
+        }
+        for (SessionOp op : delta.ops()) {
+            if (op instanceof SessionOp.ChangeId c) {
+                owners.put(c.newId(), from.id());
+            }
+        }
+        store.apply(delta);
+        if (delta.expires()) {
+            owners.remove(id);
+            awaitingFull.remove(id);
+        }
+    }
+
+    private void onFullRequest(Member from, ReplicationMessages.IdAndVersion req) {
+        meters.fullRequestsReceived.increment();
+        String id = req.id();
+        PrimarySession ps = primaries.get(id);
+        SessionRecord r;
+        if (ps != null) {
+            synchronized (ps) {
+                r = ps.recorder().snapshot();
+            }
+            if (r == null) {
+                return; // created but never replicated: its first delta is still to come
+            }
+        } else {
+            r = store.get(id).orElse(null);
+        }
+        if (r == null) {
+            sendQuietly(List.of(from), ReplicationMessages.idAndVersion(ReplicationMessages.GONE, id, 0));
+            return;
+        }
+        meters.fullSent.increment();
+        sendQuietly(List.of(from), ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(r)));
+    }
+
+    private void onFull(Member from, SessionRecord record) {
+        meters.fullReceived.increment();
+        String id = record.id();
+        PrimarySession mine = primaries.get(id);
+        if (mine != null) {
+            meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+            return;
+        }
+        awaitingFull.remove(id);
+        MemberId known = owners.get(id);
+        if (known == null || known.equals(UNKNOWN_OWNER) || !node.view().contains(known)) {
+            owners.put(id, from.id());
+        }
+        store.applyFull(record);
+    }
+
+    private void onGone(Member from, String id) {
+        MemberId known = owners.get(id);
+        if (known != null && !known.equals(from.id()) && node.view().contains(known)) {
+            return; // a member that is not the owner does not know this session; the owner does
+        }
+        synchronized (ownership) {
+            if (!primaries.containsKey(id)) {
+                store.remove(id);
+                owners.remove(id);
+                awaitingFull.remove(id);
+            }
+        }
+    }
+
+    private void onOwner(Member from, ReplicationMessages.IdAndVersion claim) {
+        String id = claim.id();
+        synchronized (ownership) {
+            PrimarySession mine = primaries.get(id);
+            if (mine != null) {
+                contest(from, mine);
+                return;
+            }
+            MemberId known = owners.get(id);
+            View view = node.view();
+            if (known != null && !known.equals(from.id()) && view.contains(known)
+                    && older(view, known, from.id())) {
+                return; // the older live owner keeps it; it answers the claimant itself
+            }
+            owners.put(id, from.id());
+            meters.ownershipChanges.increment();
+            long have = store.get(id).map(SessionRecord::version).orElse(-1L);
+            if (have != claim.version()) {
+                store.remove(id);
+                requestFull(id, 0);
+            }
+        }
+    }
+
+    /** Another member acts as owner of a session this member owns: the older member in the view keeps it. */
+    private void contest(Member other, PrimarySession mine) {
+        synchronized (ownership) {
+            View view = node.view();
+            if (older(view, other.id(), self.id())) {
+                String id = mine.id();
+                synchronized (mine) {
+                    primaries.remove(id, mine);
+                    mine.handOver();
+                }
+                owners.put(id, other.id());
+                store.remove(id);
+                LOG.log(Level.WARNING, "session " + SessionRecord.redact(id) + " is also owned by older member "
+                        + other.describe() + "; handing it over (changes here since the split are lost)");
+                requestFull(id, 0);
+            } else {
+                long version;
+                synchronized (mine) {
+                    SessionRecord snap = mine.recorder().snapshot();
+                    version = snap == null ? 0 : snap.version();
+                }
+                sendQuietly(List.of(other), ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, mine.id(),
+                        version));
+            }
+        }
+    }
+
+    private static boolean older(View view, MemberId a, MemberId b) {
+        Optional<Member> ma = view.find(a);
+        Optional<Member> mb = view.find(b);
+        if (ma.isPresent() && mb.isPresent()) {
+            return View.AGE_ORDER.compare(ma.get(), mb.get()) < 0;
+        }
+        return ma.isPresent(); // a member in the view beats one that is not
+    }
+
+    /** Asks the owner (or, when unknown or gone, the oldest other member) for the full session. */
+    private void requestFull(String id, long have) {
+        if (closed) {
+            return;
+        }
+        View view = node.view();
+        MemberId owner = owners.get(id);
+        Member target = owner == null ? null : view.find(owner).orElse(null);
+        if (target == null) {
+            List<Member> others = view.othersThan(self.id());
+            if (others.isEmpty()) {
+                return;
+            }
+            target = others.get(0);
+        }
+        awaitingFull.put(id, clock.nanoTime());
+        meters.fullRequestsSent.increment();
+        sendQuietly(List.of(target), ReplicationMessages.idAndVersion(ReplicationMessages.FULL_REQUEST, id, have));
+    }
+
+    // ------------------------------------------------------------------------------------------ state transfer
+
+    private void startTransfer(String why) {
+        synchronized (transferLock) {
+            startTransferLocked(why);
+        }
+    }
+
+    private void startTransferLocked(String why) {
+        if (transfer.isDone()) {
+            return;
+        }
+        List<Member> others = node.view().othersThan(self.id());
+        transferId++;
+        transferLastNanos = clock.nanoTime();
+        if (others.isEmpty()) {
+            transferSource = null;
+            LOG.log(Level.INFO, "state transfer: no other member in the view; starting empty");
+            transfer.complete();
+            return;
+        }
+        transferSource = others.get(0); // oldest first
+        transfer.restart();
+        transferStartNanos = clock.nanoTime();
+        transferNextLog = config.stateTransferLogEvery();
+        LOG.log(Level.INFO, "state transfer (" + why + "): asking " + transferSource.describe() + " for all sessions");
+        sendQuietly(List.of(transferSource), config.stateTransferTopic(),
+                ReplicationMessages.transferRequest(transferId));
+    }
+
+    private void onTransferMessage(Message m) {
+        ByteBuffer in = m.payload().duplicate();
+        try {
+            byte kind = in.get();
+            switch (kind) {
+                case ReplicationMessages.TRANSFER_REQUEST -> new TransferSender(m.from(), in.getLong()).pump();
+                case ReplicationMessages.TRANSFER_CHUNK -> onChunk(m.from(), ReplicationMessages.readChunk(in));
+                case ReplicationMessages.TRANSFER_DONE -> onTransferDone(m.from(), in.getLong(), in.getInt());
+                default -> {
+                    meters.drop(ReplicationMeters.EngineDrop.UNKNOWN_KIND);
+                    rateLog.log(Level.WARNING, "kind", "unknown state-transfer message kind " + kind + " from "
+                            + m.from().describe() + "; dropped", null);
+                }
+            }
+        } catch (CodecException | BufferUnderflowException e) {
+            meters.drop(ReplicationMeters.EngineDrop.MALFORMED);
+            rateLog.log(Level.WARNING, "malformed", "malformed state-transfer message from " + m.from().describe()
+                    + ": " + e.getMessage() + "; dropped", null);
+        }
+    }
+
+    private void onChunk(Member from, ReplicationMessages.Chunk chunk) {
+        synchronized (transferLock) {
+            if (transfer.isDone() || chunk.transferId() != transferId || transferSource == null
+                    || !transferSource.equals(from)) {
+                meters.drop(ReplicationMeters.EngineDrop.STALE_TRANSFER);
+                return;
+            }
+            transferLastNanos = clock.nanoTime();
+            transfer.expect(chunk.expected());
+        }
+        for (ReplicationMessages.Entry e : chunk.entries()) {
+            SessionRecord r = sessionCodec.decodeRecord(e.record());
+            synchronized (ownership) {
+                if (primaries.containsKey(r.id())) {
+                    continue; // owned here: the local copy is the truth
+                }
+                if (store.applyFull(r) == ReplicaStore.Outcome.APPLIED) {
+                    owners.put(r.id(), e.owner());
+                }
+            }
+        }
+        meters.transferSessionsReceived.increment(chunk.entries().size());
+        long got = transfer.add(chunk.entries().size());
+        synchronized (transferLock) {
+            long expected = Math.max(1, chunk.expected());
+            boolean quarter = (got * 4 / expected) > ((got - chunk.entries().size()) * 4 / expected);
+            if (got >= transferNextLog || quarter) {
+                transferNextLog = got + config.stateTransferLogEvery();
+                LOG.log(Level.INFO, "state transfer from " + from.describe() + ": " + got + "/" + chunk.expected()
+                        + " sessions (" + (got * 100 / expected) + " %)");
+            }
+        }
+    }
+
+    private void onTransferDone(Member from, long tid, int total) {
+        synchronized (transferLock) {
+            if (transfer.isDone() || tid != transferId || !from.equals(transferSource)) {
+                meters.drop(ReplicationMeters.EngineDrop.STALE_TRANSFER);
+                return;
+            }
+            transfer.expect(total);
+            long ms = TimeUnit.NANOSECONDS.toMillis(clock.nanoTime() - transferStartNanos);
+            LOG.log(Level.INFO, "state transfer from " + from.describe() + " done: " + transfer.received()
+                    + " sessions in " + ms + " ms");
+            transfer.complete();
+        }
+    }
+
+    /** Streams every session to one joiner, a bounded window of chunks in flight. */
+    private final class TransferSender {
+        private final Member to;
+        private final long tid;
+        private final List<String> ids;
+        private int next;
+        private int inflight;
+        private int sent;
+        private boolean pumping;
+        private boolean again;
+        private boolean failed;
+        private boolean finished;
+
+        TransferSender(Member to, long tid) {
+            this.to = to;
+            this.tid = tid;
+            Set<String> all = new LinkedHashSet<>(primaries.keySet());
+            all.addAll(store.ids());
+            this.ids = new ArrayList<>(all);
+            LOG.log(Level.INFO, "state transfer to " + to.describe() + ": " + ids.size() + " sessions");
+        }
+
+        void pump() {
+            synchronized (this) {
+                if (pumping) {
+                    again = true;
+                    return;
+                }
+                pumping = true;
+            }
+            while (true) {
+                ByteBuffer msg = null;
+                synchronized (this) {
+                    if (!failed && !finished && inflight < config.stateTransferWindow()) {
+                        if (next < ids.size()) {
+                            msg = nextChunk();
+                        } else if (inflight == 0) {
+                            finished = true;
+                            msg = ReplicationMessages.transferDone(tid, sent);
+                            LOG.log(Level.INFO, "state transfer to " + to.describe() + " sent " + sent + " sessions");
+                        }
+                        if (msg != null) {
+                            inflight++;
+                        }
+                    }
+                    if (msg == null) {
+                        if (again) {
+                            again = false;
+                            continue;
+                        }
+                        pumping = false;
+                        return;
+                    }
+                }
+                send(List.of(to), config.stateTransferTopic(), msg, Delivery.RECEIVED).whenComplete((v, e) -> {
+                    synchronized (this) {
+                        inflight--;
+                        if (e != null && !failed) {
+                            failed = true;
+                            LOG.log(Level.WARNING, "state transfer to " + to.describe() + " stopped: " + e.getMessage());
+                        }
+                    }
+                    pump();
+                });
+            }
+        }
+
+        private ByteBuffer nextChunk() {
+            List<ReplicationMessages.Entry> entries = new ArrayList<>();
+            int bytes = 0;
+            while (next < ids.size() && (entries.isEmpty() || bytes < config.stateTransferChunkBytes())) {
+                String id = ids.get(next);
+                SessionRecord r;
+                MemberId owner;
+                PrimarySession ps = primaries.get(id);
+                if (ps != null) {
+                    synchronized (ps) {
+                        r = ps.recorder().snapshot();
+                    }
+                    owner = self.id();
+                } else {
+                    r = store.get(id).orElse(null);
+                    owner = owners.getOrDefault(id, UNKNOWN_OWNER);
+                }
+                if (r != null) {
+                    byte[] enc = sessionCodec.encodeRecord(r);
+                    if (!entries.isEmpty() && bytes + enc.length + MemberId.BYTES + 4 > config.stateTransferChunkBytes()) {
+                        break;
+                    }
+                    ReplicationMessages.Entry e = new ReplicationMessages.Entry(owner, enc);
+                    entries.add(e);
+                    bytes += e.size();
+                }
+                next++;
+            }
+            sent += entries.size();
+            meters.transferSessionsSent.increment(entries.size());
+            meters.transferChunkBytes.record(bytes);
+            return ReplicationMessages.chunk(tid, ids.size(), entries, bytes);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ membership
+
+    private void onMembership(MembershipEvent event) {
+        if (event instanceof MembershipEvent.Left left) {
+            synchronized (transferLock) {
+                if (!transfer.isDone() && left.member().equals(transferSource)) {
+                    LOG.log(Level.WARNING, "state transfer source " + left.member().describe()
+                            + " left after " + transfer.received() + " sessions; asking the next oldest member");
+                    startTransferLocked("source left");
+                }
+            }
+            repairs.removeIf(r -> r.member().equals(left.member().id()));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ plumbing
+
+    Clock clock() {
+        return clock;
+    }
+
+    ReplicationMeters meters() {
+        return meters;
+    }
+
+    /** Encodes for mutation detection; a value that cannot be encoded is left as it was last replicated. */
+    byte[] encodeQuietly(String name, Object value) {
+        try {
+            return codec.encode(name, value);
+        } catch (AttributeCodecException e) {
+            skipped(name, e);
+            return null;
+        }
+    }
+
+    void skipped(String name, AttributeCodecException e) {
+        meters.attributesSkipped.increment();
+        rateLog.log(Level.WARNING, "skip:" + e.className(), "attribute '" + name + "' not replicated: "
+                + e.getMessage(), null);
+    }
+
+    private CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery) {
+        try {
+            return node.send(to, topic, msg, delivery);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private void sendQuietly(Collection<Member> to, ByteBuffer msg) {
+        sendQuietly(to, config.replicationTopic(), msg);
+    }
+
+    private void sendQuietly(Collection<Member> to, int topic, ByteBuffer msg) {
+        if (to.isEmpty() || closed) {
+            return;
+        }
+        send(to, topic, msg, Delivery.ASYNC);
+    }
+
+    /** The members a failed send gave up on (abandoned or refused), for repairs. */
+    private static List<MemberId> abandoned(Throwable e) {
+        Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        List<MemberId> out = new ArrayList<>();
+        List<Throwable> all = new ArrayList<>();
+        all.add(t);
+        all.addAll(List.of(t.getSuppressed()));
+        for (Throwable x : all) {
+            if (x instanceof MemberUnreachableException u && u.member() != null) {
+                out.add(u.member().id());
+            } else if (x instanceof SendQueueFullException q && q.member() != null) {
+                out.add(q.member().id());
+            }
+        }
+        return out;
+    }
+
+    private static String describe(Member m) {
+        return m == null ? "nobody" : m.describe();
+    }
+
+    private void scheduleTick() {
+        if (closed) {
+            return;
+        }
+        Scheduler.Cancellable c = scheduler.schedule(() -> {
+            try {
+                tick();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "replication tick failed; next one in " + config.tickInterval(), e);
+            }
+            scheduleTick();
+        }, config.tickInterval().toNanos());
+        tickTimer = c;
+    }
+
+    private void scheduleExpiry() {
+        if (closed) {
+            return;
+        }
+        Scheduler.Cancellable c = scheduler.schedule(() -> {
+            try {
+                expire(clock.currentTimeMillis());
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "expiry sweep failed; next one in " + config.expiryInterval(), e);
+            }
+            scheduleExpiry();
+        }, config.expiryInterval().toNanos());
+        expiryTimer = c;
+    }
+
+    /** Stops listening and the timers; does not close the node. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        for (Registration r : registrations) {
+            r.close();
+        }
+        for (Scheduler.Cancellable c : new Scheduler.Cancellable[] {tickTimer, expiryTimer}) {
+            if (c != null) {
+                c.cancel();
+            }
+        }
+        if (ownsScheduler) {
+            scheduler.close();
+        }
+    }
+
+    /**
+     * Assembles and starts an engine.
+     *
+     * <p>Threading: not thread-safe; use from one thread.
+     */
+    public static final class Builder {
+        private final Node node;
+        private ReplicationConfig config = ReplicationConfig.defaults();
+        private Clock clock = Clock.system();
+        private Scheduler scheduler;
+        private Consumer<String> onExpired = id -> { };
+
+        private Builder(Node node) {
+            this.node = Objects.requireNonNull(node, "node");
+        }
+
+        /** Default {@link ReplicationConfig#defaults()}. */
+        public Builder config(ReplicationConfig v) {
+            config = Objects.requireNonNull(v, "config");
+            return this;
+        }
+
+        /** Default the system clock; pass the node's clock (tests: the manual one). */
+        public Builder clock(Clock v) {
+            clock = Objects.requireNonNull(v, "clock");
+            return this;
+        }
+
+        /** Default: one daemon thread of the engine's own; tests pass the manual clock. */
+        public Builder scheduler(Scheduler v) {
+            scheduler = Objects.requireNonNull(v, "scheduler");
+            return this;
+        }
+
+        /** Told the id of every session expired here (primary or replica). Default: nothing. */
+        public Builder onExpired(Consumer<String> v) {
+            onExpired = Objects.requireNonNull(v, "onExpired");
+            return this;
+        }
+
+        /** Subscribes to the node's topics and membership, starts the timers and, if configured, state transfer. */
+        public ReplicationEngine start() {
+            ReplicationEngine e = new ReplicationEngine(this);
+            e.start();
+            return e;
+        }
+    }
+}

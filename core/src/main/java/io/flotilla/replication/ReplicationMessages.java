@@ -1,0 +1,131 @@
+package io.flotilla.replication;
+
+import io.flotilla.MemberId;
+import io.flotilla.replication.CodecException.Reason;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The replication layer's messages inside node payloads: a kind byte, then the fields. Deltas and records are in
+ * {@link SessionCodec}'s format. Every length is checked against the bytes left before anything is allocated.
+ *
+ * <p>Threading: stateless, safe from any thread.
+ */
+final class ReplicationMessages {
+    // replication topic
+    static final byte DELTA = 1;
+    static final byte FULL_REQUEST = 2;
+    static final byte FULL = 3;
+    static final byte GONE = 4;
+    static final byte OWNER = 5;
+    // state-transfer topic
+    static final byte TRANSFER_REQUEST = 10;
+    static final byte TRANSFER_CHUNK = 11;
+    static final byte TRANSFER_DONE = 12;
+
+    private static final int MAX_ID_BYTES = 1024;
+
+    private ReplicationMessages() {
+    }
+
+    static ByteBuffer wrap(byte kind, byte[] body) {
+        ByteBuffer b = ByteBuffer.allocate(1 + body.length);
+        b.put(kind).put(body).flip();
+        return b;
+    }
+
+    /** FULL_REQUEST, GONE and OWNER: an id and a version. */
+    static ByteBuffer idAndVersion(byte kind, String id, long version) {
+        byte[] idBytes = id.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8);
+        b.put(kind).putShort((short) idBytes.length).put(idBytes).putLong(version).flip();
+        return b;
+    }
+
+    record IdAndVersion(String id, long version) {
+    }
+
+    static IdAndVersion readIdAndVersion(ByteBuffer in) {
+        String id = readId(in);
+        long version = in.getLong();
+        return new IdAndVersion(id, version);
+    }
+
+    static ByteBuffer transferRequest(long transferId) {
+        return ByteBuffer.allocate(9).put(TRANSFER_REQUEST).putLong(transferId).flip();
+    }
+
+    static ByteBuffer transferDone(long transferId, int total) {
+        return ByteBuffer.allocate(13).put(TRANSFER_DONE).putLong(transferId).putInt(total).flip();
+    }
+
+    /** One transferred session: its owner and its record in {@link SessionCodec} format. */
+    record Entry(MemberId owner, byte[] record) {
+        int size() {
+            return MemberId.BYTES + 4 + record.length;
+        }
+    }
+
+    static final int CHUNK_HEADER = 1 + 8 + 4 + 4;
+
+    static ByteBuffer chunk(long transferId, int expected, List<Entry> entries, int bytes) {
+        ByteBuffer b = ByteBuffer.allocate(CHUNK_HEADER + bytes);
+        b.put(TRANSFER_CHUNK).putLong(transferId).putInt(expected).putInt(entries.size());
+        for (Entry e : entries) {
+            b.putLong(e.owner().mostSignificant()).putLong(e.owner().leastSignificant());
+            b.putInt(e.record().length).put(e.record());
+        }
+        return b.flip();
+    }
+
+    record Chunk(long transferId, int expected, List<Entry> entries) {
+    }
+
+    static Chunk readChunk(ByteBuffer in) {
+        long tid = in.getLong();
+        int expected = in.getInt();
+        int count = in.getInt();
+        if (count < 0 || count > in.remaining() / (MemberId.BYTES + 4)) {
+            throw new CodecException(Reason.MALFORMED, "chunk declares " + count + " sessions in "
+                    + in.remaining() + " bytes");
+        }
+        List<Entry> entries = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            MemberId owner = new MemberId(in.getLong(), in.getLong());
+            int len = in.getInt();
+            if (len < 0 || len > in.remaining()) {
+                throw new CodecException(Reason.MALFORMED, "record of " + len + " bytes with " + in.remaining()
+                        + " left");
+            }
+            byte[] rec = new byte[len];
+            in.get(rec);
+            entries.add(new Entry(owner, rec));
+        }
+        return new Chunk(tid, expected, entries);
+    }
+
+    static byte[] rest(ByteBuffer in) {
+        byte[] b = new byte[in.remaining()];
+        in.get(b);
+        return b;
+    }
+
+    private static String readId(ByteBuffer in) {
+        int len = Short.toUnsignedInt(in.getShort());
+        if (len > MAX_ID_BYTES || len > in.remaining()) {
+            throw new CodecException(Reason.MALFORMED, "session id of " + len + " bytes with " + in.remaining()
+                    + " left (at most " + MAX_ID_BYTES + ")");
+        }
+        byte[] b = new byte[len];
+        in.get(b);
+        return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** Turns a short buffer into a codec error, so the caller has one exception type to count. */
+    static CodecException truncated(BufferUnderflowException e) {
+        return new CodecException(Reason.MALFORMED, "message shorter than its fields", e);
+    }
+}

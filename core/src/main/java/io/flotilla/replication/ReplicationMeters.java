@@ -1,0 +1,117 @@
+package io.flotilla.replication;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * Every meter of the replication engine, declared in one place, under {@code flotilla.replication.}. Tags are of
+ * low cardinality (a reason, a side); never a session id or a member.
+ *
+ * <p>Threading: safe from any thread.
+ */
+final class ReplicationMeters {
+    /** Why the engine itself (not the replica store) did not apply an incoming message. */
+    enum EngineDrop {
+        /** A message that does not parse, or a delta or record the session codec refuses. */
+        MALFORMED,
+        /** A delta for a session this member owns, from another member (a lost ownership race). */
+        NOT_OWNER,
+        /** A chunk of a state transfer this member no longer waits for. */
+        STALE_TRANSFER,
+        /** A message kind this version does not know. */
+        UNKNOWN_KIND
+    }
+
+    final Counter deltasSent;
+    final DistributionSummary deltaBytes;
+    final Counter deltasReceived;
+    final Counter fullRequestsSent;
+    final Counter fullRequestsReceived;
+    final Counter fullSent;
+    final Counter fullReceived;
+    final Counter repairs;
+    final Counter takeovers;
+    final Counter ownershipChanges;
+    final Counter expiredPrimary;
+    final Counter expiredReplica;
+    final Counter attributesSkipped;
+    final Counter mutationsDetected;
+    final Counter accessOnlyDeltas;
+    final Counter transferSessionsSent;
+    final Counter transferSessionsReceived;
+    final DistributionSummary transferChunkBytes;
+    final Counter callbackErrors;
+    private final Map<EngineDrop, AtomicLong> engineDrops = new EnumMap<>(EngineDrop.class);
+
+    ReplicationMeters(MeterRegistry r, ReplicaStore store, Supplier<Number> primaries, Supplier<Number> replicas) {
+        deltasSent = counter(r, "flotilla.replication.deltas.sent", "deltas sent, one per replication (not per member)");
+        deltaBytes = DistributionSummary.builder("flotilla.replication.delta.bytes").baseUnit("bytes")
+                .description("encoded delta sizes").register(r);
+        deltasReceived = counter(r, "flotilla.replication.deltas.received", "deltas received from owners");
+        fullRequestsSent = counter(r, "flotilla.replication.full.requests.sent",
+                "full sessions asked of an owner after a gap");
+        fullRequestsReceived = counter(r, "flotilla.replication.full.requests.received",
+                "full sessions other members asked for");
+        fullSent = counter(r, "flotilla.replication.full.sent", "full sessions sent (answers and repairs)");
+        fullReceived = counter(r, "flotilla.replication.full.received", "full sessions received");
+        repairs = counter(r, "flotilla.replication.repairs",
+                "full sessions pushed to a member whose delta the node abandoned");
+        takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");
+        ownershipChanges = counter(r, "flotilla.replication.ownership.changes",
+                "announcements that another member owns a session now");
+        expiredPrimary = Counter.builder("flotilla.replication.expired").tag("side", "primary")
+                .description("sessions expired").register(r);
+        expiredReplica = Counter.builder("flotilla.replication.expired").tag("side", "replica")
+                .description("sessions expired").register(r);
+        attributesSkipped = counter(r, "flotilla.replication.attributes.skipped",
+                "attribute values not replicated because they could not be encoded (onUnserializable=SKIP)");
+        mutationsDetected = counter(r, "flotilla.replication.mutations.detected",
+                "attributes changed in place found by mutation detection");
+        accessOnlyDeltas = counter(r, "flotilla.replication.access.deltas",
+                "deltas that carried only a last-access time (rate-limited by accessInterval)");
+        transferSessionsSent = counter(r, "flotilla.replication.transfer.sessions.sent", "sessions sent to joiners");
+        transferSessionsReceived = counter(r, "flotilla.replication.transfer.sessions.received",
+                "sessions received by state transfer");
+        transferChunkBytes = DistributionSummary.builder("flotilla.replication.transfer.chunk.bytes").baseUnit("bytes")
+                .description("state-transfer chunk sizes").register(r);
+        callbackErrors = counter(r, "flotilla.replication.callback.errors", "application callbacks that threw");
+        for (ReplicaStore.DropReason reason : ReplicaStore.DropReason.values()) {
+            FunctionCounter.builder("flotilla.replication.dropped", store, s -> s.dropped(reason))
+                    .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+                    .description("incoming updates not applied, by reason").register(r);
+        }
+        for (EngineDrop reason : EngineDrop.values()) {
+            AtomicLong n = new AtomicLong();
+            engineDrops.put(reason, n);
+            FunctionCounter.builder("flotilla.replication.dropped", n, AtomicLong::get)
+                    .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+                    .description("incoming updates not applied, by reason").register(r);
+        }
+        Gauge.builder("flotilla.replication.sessions", primaries).tag("side", "primary")
+                .description("sessions held").register(r);
+        Gauge.builder("flotilla.replication.sessions", replicas).tag("side", "replica")
+                .description("sessions held").register(r);
+        Gauge.builder("flotilla.replication.buffered", store, ReplicaStore::buffered)
+                .description("early deltas waiting for a gap to close").register(r);
+    }
+
+    void drop(EngineDrop reason) {
+        engineDrops.get(reason).incrementAndGet();
+    }
+
+    long dropped(EngineDrop reason) {
+        return engineDrops.get(reason).get();
+    }
+
+    private static Counter counter(MeterRegistry r, String name, String description) {
+        return Counter.builder(name).description(description).register(r);
+    }
+}

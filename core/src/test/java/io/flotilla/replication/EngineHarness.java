@@ -1,0 +1,64 @@
+package io.flotilla.replication;
+
+import io.flotilla.NodeConfig;
+import io.flotilla.testing.InMemoryCluster;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * An {@link InMemoryCluster} with a replication engine per node, all on the cluster's manual clock.
+ *
+ * <p>Threading: drive from the test thread only.
+ */
+final class EngineHarness implements AutoCloseable {
+    static final Duration STEP = Duration.ofMillis(1);
+
+    final InMemoryCluster cluster;
+    final List<ReplicationEngine> engines = new ArrayList<>();
+    final List<List<String>> expired = new ArrayList<>();
+
+    EngineHarness(int size, long seed, NodeConfig nodeConfig) {
+        cluster = new InMemoryCluster(size, seed, nodeConfig);
+        for (int i = 0; i < size; i++) {
+            engines.add(null);
+            expired.add(new ArrayList<>());
+        }
+    }
+
+    static NodeConfig nodeConfig(int maxRetryAttempts) {
+        return NodeConfig.builder().clusterName("r").timeout(Duration.ofSeconds(5)).maxRetryAttempts(maxRetryAttempts)
+                .build();
+    }
+
+    ReplicationEngine start(int i, ReplicationConfig config) {
+        List<String> sink = expired.get(i);
+        ReplicationEngine e = ReplicationEngine.builder(cluster.node(i)).config(config).clock(cluster.clock())
+                .scheduler(cluster.clock()).onExpired(sink::add).start();
+        engines.set(i, e);
+        return e;
+    }
+
+    ReplicationEngine engine(int i) {
+        return engines.get(i);
+    }
+
+    boolean runUntil(BooleanSupplier done, int maxSteps) {
+        return cluster.runUntil(done, STEP, maxSteps);
+    }
+
+    void advance(Duration d) {
+        cluster.clock().advance(d);
+    }
+
+    @Override
+    public void close() {
+        for (ReplicationEngine e : engines) {
+            if (e != null) {
+                e.close();
+            }
+        }
+        cluster.close();
+    }
+}

@@ -1,0 +1,126 @@
+package io.flotilla.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * State transfer over the in-memory cluster: a member whose engine starts late asks the oldest member for every
+ * session, streamed in small chunks, while the owner keeps changing sessions; newer replicated data is never
+ * replaced by an older transferred copy; a source that leaves mid-transfer is replaced by the next oldest member.
+ */
+class StateTransferTest {
+
+    private static ReplicationConfig.Builder small() {
+        return ReplicationConfig.builder().stateTransferChunkBytes(4096).stateTransferWindow(2)
+                .stateTransferLogEvery(500);
+    }
+
+    private static String id(int i) {
+        return String.format("%032X", 0xABCDEF00L + i);
+    }
+
+    @Test
+    void aJoinerGetsEverySessionWhileWritesContinueAndNewerDataWins() {
+        try (EngineHarness h = new EngineHarness(3, 21, EngineHarness.nodeConfig(100))) {
+            h.cluster.network().delay(Duration.ofMillis(1), Duration.ofMillis(3));
+            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false).build());
+            h.start(1, small().build());
+            int n = 1500;
+            List<PrimarySession> sessions = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("i", i);
+                s.setAttribute("pad", "x".repeat(100));
+                owner.replicate(s.id());
+                sessions.add(s);
+            }
+            assertTrue(h.runUntil(() -> h.engine(1).replicaIds().size() == n, 10_000));
+            ReplicationEngine joiner = h.start(2, small().build());
+            Random rnd = new Random(21);
+            int writes = 0;
+            while (!joiner.stateTransfer().isDone() && writes < 100_000) {
+                PrimarySession s = sessions.get(rnd.nextInt(n));
+                s.setAttribute("i", rnd.nextInt());
+                owner.replicate(s.id());
+                writes++;
+                h.advance(Duration.ofMillis(1));
+            }
+            assertTrue(joiner.stateTransfer().isDone(), joiner.stateTransfer().toString());
+            assertTrue(writes > 10, "the transfer took several steps, with writes during it: " + writes);
+            assertEquals(n, joiner.stateTransfer().received());
+            assertEquals(n, joiner.stateTransfer().expected());
+            assertTrue(h.runUntil(() -> equalToPrimaries(h, 2, sessions) == null, 10_000),
+                    equalToPrimaries(h, 2, sessions));
+        }
+    }
+
+    @Test
+    void theTransferRestartsFromTheNextOldestMemberWhenTheSourceLeaves() {
+        try (EngineHarness h = new EngineHarness(3, 22, EngineHarness.nodeConfig(100))) {
+            h.cluster.network().delay(Duration.ofMillis(1), Duration.ofMillis(3));
+            int oldest = h.cluster.node(0).view().members().indexOf(h.cluster.member(0)) == 0 ? 0
+                    : h.cluster.node(0).view().members().get(0).equals(h.cluster.member(1)) ? 1 : 2;
+            int other = oldest == 0 ? 1 : 0;
+            int joinerIx = 3 - oldest - other;
+            ReplicationEngine owner = h.start(oldest, small().stateTransferOnStart(false).build());
+            h.start(other, small().build());
+            int n = 2000;
+            List<PrimarySession> sessions = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("i", i);
+                s.setAttribute("pad", "y".repeat(100));
+                owner.replicate(s.id());
+                sessions.add(s);
+            }
+            assertTrue(h.runUntil(() -> h.engine(other).replicaIds().size() == n, 10_000));
+            ReplicationEngine joiner = h.start(joinerIx, small().build());
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().received() > 0, 1000));
+            assertTrue(!joiner.stateTransfer().isDone() && joiner.stateTransfer().received() < n,
+                    "mid-transfer: " + joiner.stateTransfer());
+            // the source crashes: cut off, and out of both remaining views
+            h.cluster.network().partition(h.cluster.member(oldest), h.cluster.member(other));
+            h.cluster.network().partition(h.cluster.member(oldest), h.cluster.member(joinerIx));
+            h.cluster.membership(other).remove(h.cluster.member(oldest), false);
+            h.cluster.membership(joinerIx).remove(h.cluster.member(oldest), false);
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 20_000), joiner.stateTransfer().toString());
+            assertEquals(2, joiner.stateTransfer().attempts());
+            assertEquals(n, joiner.stateTransfer().received(), "the whole set again from the new source");
+            assertEquals(h.engine(other).replicaIds(), joiner.replicaIds(), "none lost, none extra");
+            for (String id : joiner.replicaIds()) {
+                assertEquals(h.engine(other).replica(id), joiner.replica(id));
+            }
+            // failover works on the joiner too: the transferred owner is the departed member
+            assertTrue(joiner.find(id(7)).isPresent());
+        }
+    }
+
+    @Test
+    void aLoneMemberHasNothingToFetch() {
+        try (EngineHarness h = new EngineHarness(1, 23, EngineHarness.nodeConfig(100))) {
+            ReplicationEngine e = h.start(0, small().build());
+            assertTrue(e.stateTransfer().isDone());
+            assertTrue(e.stateTransfer().completion().toCompletableFuture().isDone());
+        }
+    }
+
+    private static String equalToPrimaries(EngineHarness h, int node, List<PrimarySession> sessions) {
+        for (PrimarySession s : sessions) {
+            SessionRecord want;
+            synchronized (s) {
+                want = s.recorder().snapshot();
+            }
+            SessionRecord got = h.engine(node).replica(s.id()).orElse(null);
+            if (!want.equals(got)) {
+                return "differs: " + got + " vs primary " + want;
+            }
+        }
+        return null;
+    }
+}
