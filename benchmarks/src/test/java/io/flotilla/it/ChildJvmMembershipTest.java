@@ -69,6 +69,11 @@ class ChildJvmMembershipTest {
                 + observed.events());
         assertTrue(EventLog.left(false).test(left.event()), "a kill -9 must be a failure, not a leave: " + left);
         System.out.printf("kill -9 of an idle child detected after %.1f ms%n", (left.nanos() - killed) / 1e6);
+        // The broken connection made it a suspect, not dropTime of silence (that would be luck-free too, but slow).
+        EventLog.Seen suspected = observed.find(killed, e -> e instanceof io.flotilla.MembershipEvent.Suspected);
+        assertNotNull(suspected, "removed without being suspected first: " + observed.events());
+        assertTrue(((io.flotilla.MembershipEvent.Suspected) suspected.event()).reason().contains("connection"),
+                "suspected for silence, not for its broken connection: " + suspected);
         assertTrue(observer.view().size() == 1, "view after removal: " + observer.view());
     }
 
