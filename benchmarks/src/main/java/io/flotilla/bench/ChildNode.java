@@ -43,8 +43,10 @@ import org.apache.catalina.tribes.transport.nio.NioReceiver;
  *   <li>{@code lifetime} in seconds (600): the JVM halts by itself after that long, whatever the parent does.
  * </ul>
  *
- * <p>Output, one line each, space-separated: {@code READY <host> <port> <pid>} once started;
- * {@code EVENT <kind> <host:port> <graceful> <viewSize>} for every membership event ({@code JOINED}, {@code LEFT},
+ * <p>Output, one line each, space-separated: {@code READY <host> <port> <pid> <startBegin> <startEnd>} once started,
+ * with the {@link System#nanoTime()} before and after its {@code start()} (on Linux the monotonic clock is shared by
+ * every process, so the parent can compare it with its own); {@code EVENT <kind> <host:port> <graceful> <viewSize>
+ * <nanoTime>} for every membership event ({@code JOINED}, {@code LEFT},
  * {@code SUSPECTED}, {@code UNSUSPECTED}; graceful is {@code true}/{@code false}, or {@code -} where it does not
  * apply or stock cannot tell); {@code VIEW <size> <host:port>,...} in answer to {@code VIEW}; {@code CLOSED}
  * after {@code CLOSE}, then the JVM exits 0. End of stdin closes the member the same way.
@@ -85,8 +87,11 @@ public final class ChildNode {
         reaper.start();
 
         PrintStream out = System.out;
+        long startBegin = System.nanoTime();
         Member0 member = "stock".equals(opts.getOrDefault("impl", "flotilla")) ? stock(opts, out) : flotilla(opts, out);
-        out.println("READY " + member.host() + " " + member.port() + " " + ProcessHandle.current().pid());
+        long startEnd = System.nanoTime();
+        out.println("READY " + member.host() + " " + member.port() + " " + ProcessHandle.current().pid() + " "
+                + startBegin + " " + startEnd);
         out.flush();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
             for (String line = in.readLine(); line != null; line = in.readLine()) {
@@ -143,7 +148,7 @@ public final class ChildNode {
                         .connectTimeout(millis(o, "connectTimeout", 1000)).build()))
                 .onMembership(e -> out.println("EVENT " + kind(e) + " " + e.member().host() + ":" + e.member().port()
                         + " " + (e instanceof MembershipEvent.Left l ? Boolean.toString(l.graceful()) : "-") + " "
-                        + e.view().size()))
+                        + e.view().size() + " " + System.nanoTime()))
                 .start();
         return new Member0() {
             @Override
@@ -190,13 +195,13 @@ public final class ChildNode {
             @Override
             public void memberAdded(Member m) {
                 out.println("EVENT JOINED " + stockAddress(m) + " - "
-                        + (channel.getMembers().length + 1));
+                        + (channel.getMembers().length + 1) + " " + System.nanoTime());
             }
 
             @Override
             public void memberDisappeared(Member m) {
                 out.println("EVENT LEFT " + stockAddress(m) + " - "
-                        + (channel.getMembers().length + 1));
+                        + (channel.getMembers().length + 1) + " " + System.nanoTime());
             }
         });
         channel.start(org.apache.catalina.tribes.Channel.DEFAULT);
