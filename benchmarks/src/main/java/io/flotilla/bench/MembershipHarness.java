@@ -61,8 +61,10 @@ import org.apache.catalina.tribes.group.GroupChannel;
  * <p>Usage (the JVM needs {@code -Djava.net.preferIPv4Stack=true} for stock Tribes on 127.0.0.1):
  * <pre>
  * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/target/benchmarks.jar \
- *     io.flotilla.bench.MembershipHarness [--rounds 3] [--out membership-harness.txt] [--csv membership.csv]
+ *     io.flotilla.bench.MembershipHarness [--rounds 3] [--out membership-harness.txt] [--csv membership.csv] \
+ *     [--impl flotilla|stock] [-v]
  * </pre>
+ * ({@code --impl}: one side only; {@code -v}: the members' own INFO logs on stderr).
  * It prints a table, writes {@code --out} as harness lines ({@code <metric> <flotilla|stock> <value>}, the input
  * {@link ResultsTable} takes with {@code --harness}) and, with {@code --csv}, the rows as
  * {@code metric,unit,better,flotilla,stock}. {@code ./bench.sh} runs it after JMH. It needs multicast on {@code lo}
@@ -92,6 +94,8 @@ public final class MembershipHarness {
 
     public static void main(String[] args) throws Exception {
         int rounds = 3;
+        List<String> impls = List.of("flotilla", "stock");
+        boolean verbose = false;
         Path out = null;
         Path csv = null;
         for (int i = 0; i < args.length; i++) {
@@ -100,6 +104,11 @@ public final class MembershipHarness {
                 case "--rounds" -> rounds = Integer.parseInt(require(v, "--rounds"));
                 case "--out" -> out = Path.of(require(v, "--out"));
                 case "--csv" -> csv = Path.of(require(v, "--csv"));
+                case "--impl" -> impls = List.of(require(v, "--impl"));
+                case "-v" -> {
+                    verbose = true;
+                    i--; // no value
+                }
                 default -> usage("unknown option " + args[i]);
             }
             i++;
@@ -108,13 +117,14 @@ public final class MembershipHarness {
             usage("run with -Djava.net.preferIPv4Stack=true (stock Tribes cannot use 127.0.0.1 otherwise)");
         }
         Logger root = Logger.getLogger("");
-        root.setLevel(Level.SEVERE); // Tribes and Flotilla log every join and leave; the harness prints its own
+        Level level = verbose ? Level.INFO : Level.SEVERE; // both log every join and leave; the harness prints its own
+        root.setLevel(level);
         for (var h : root.getHandlers()) {
-            h.setLevel(Level.SEVERE);
+            h.setLevel(level);
         }
         MembershipHarness h = new MembershipHarness();
         for (int r = 1; r <= rounds; r++) {
-            for (String impl : List.of("flotilla", "stock")) {
+            for (String impl : impls) {
                 h.log.printf("round %d/%d, %s%n", r, rounds, impl);
                 h.round(impl);
             }
@@ -143,7 +153,7 @@ public final class MembershipHarness {
     private static void usage(String why) {
         System.err.println(why);
         System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp benchmarks.jar "
-                + "io.flotilla.bench.MembershipHarness [--rounds N] [--out harness.txt] [--csv out.csv]");
+                + "io.flotilla.bench.MembershipHarness [--rounds N] [--out harness.txt] [--csv out.csv] [--impl flotilla|stock] [-v]");
         System.exit(2);
     }
 
