@@ -70,8 +70,15 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Starts {@code command} (e.g. from {@link #command}); {@code label} names it in messages. */
     public static ChildJvm start(String label, List<String> command) {
+        return start(label, command, java.util.Map.of());
+    }
+
+    /** As {@link #start(String, List)}, with {@code env} added to the child's environment. */
+    public static ChildJvm start(String label, List<String> command, java.util.Map<String, String> env) {
         try {
-            Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            ProcessBuilder b = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+            b.environment().putAll(env);
+            Process p = b.start();
             return new ChildJvm(p, label);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + label + ": " + command, e);
