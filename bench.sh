@@ -13,7 +13,8 @@
 # <mode>-harness.txt), and turns both into benchmarks/results/latest.csv (metric,unit,better,flotilla,stock)
 # and a table with ratios (io.flotilla.bench.ResultsTable).
 #
-# Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID.
+# Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID. The
+# membership harness (MembershipHarness) runs after JMH: multicast on lo with TTL 0, child JVMs stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -67,4 +68,19 @@ if [[ $status -ne 0 ]]; then
 fi
 
 java -cp "$jar" io.flotilla.bench.WireSizes > "$harness"
-java -cp "$jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" --csv "$csv"
+
+# Membership: join, kill -9, SIGSTOP and graceful-leave times of Flotilla and stock McastService +
+# TcpFailureDetector, with child JVMs on loopback (multicast on lo, TTL 0). Skipped with MEMBERSHIP=0.
+membership=$results/$mode-membership.txt
+rounds=3
+[[ $mode == smoke ]] && rounds=1
+if [[ ${MEMBERSHIP:-1} != 0 ]]; then
+  if ! timeout --kill-after=30s 15m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$jar" \
+      io.flotilla.bench.MembershipHarness --rounds "$rounds" --out "$membership" 2>>"$log"; then
+    echo "MembershipHarness failed; see $log" >&2
+    exit 1
+  fi
+fi
+extra=()
+[[ -f $membership ]] && extra=(--harness "$membership")
+java -cp "$jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" "${extra[@]}" --csv "$csv"

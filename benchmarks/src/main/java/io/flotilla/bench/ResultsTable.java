@@ -98,7 +98,21 @@ public final class ResultsTable {
             new Row("delta.graph.alloc_B_per_op", "B", Better.LOWER, NONE, allocation(STOCK_CODEC, "change=graph")),
             new Row("delta.integer.bytes", "B", Better.LOWER, NONE, harness("delta.integer.bytes", "stock")),
             new Row("delta.ten.bytes", "B", Better.LOWER, NONE, harness("delta.ten.bytes", "stock")),
-            new Row("delta.graph.bytes", "B", Better.LOWER, NONE, harness("delta.graph.bytes", "stock")));
+            new Row("delta.graph.bytes", "B", Better.LOWER, NONE, harness("delta.graph.bytes", "stock")),
+            // MembershipHarness (median ms of its rounds), Flotilla and stock measured in the same run.
+            membership("join.start.ms"),
+            membership("join.seen.ms"),
+            membership("join.sees.ms"),
+            membership("detect.kill9.idle.ms"),
+            membership("detect.kill9.traffic.ms"),
+            membership("detect.hung.ms"),
+            membership("leave.graceful.ms"));
+
+    /** A row of {@link MembershipHarness}: {@code membership.<metric>} in ms, lower is better, both sides. */
+    private static Row membership(String metric) {
+        String name = "membership." + metric;
+        return new Row(name, "ms", Better.LOWER, harness(name, "flotilla"), harness(name, "stock"));
+    }
 
     /** The CSV header, exactly. */
     static final String CSV_HEADER = "metric,unit,better,flotilla,stock";

@@ -541,6 +541,12 @@ public final class DefaultNode implements Node {
                 memberGone(left.member(), left.graceful() ? "member left" : "member removed as failed");
             } else if (e instanceof MembershipEvent.Joined joined) {
                 departed.remove(joined.member().id());
+                if (!closed.get()) {
+                    // Open a pooled connection at once (the PING is answered by the peer's transport): a member
+                    // that crashes breaks it, and the transport's LOST makes it a suspect within milliseconds even
+                    // when no message was ever sent to it, instead of after dropTime of silent heartbeats.
+                    transport.send(joined.member(), Frame.control(io.flotilla.wire.FrameType.PING, 0));
+                }
             }
             for (MembershipListener l : membershipListeners) {
                 try {

@@ -292,4 +292,16 @@ class DeliveryProtocolTest {
             assertTrue(e.getMessage().contains("maxFrameBytes"), e.getMessage());
         }
     }
+
+    @Test
+    void connectsToAJoinedMemberAtOnceSoItsCrashIsSuspectedWithoutAnyMessage() {
+        try (InMemoryCluster c = new InMemoryCluster(2, 7, config(Duration.ofSeconds(5), 1))) {
+            c.runUntil(() -> false, Duration.ofMillis(10), 5); // no message is ever sent
+            c.network().breakConnections(c.member(1)); // as a kill -9 would: no goodbye
+            c.runUntil(() -> !c.membership(0).suspicions.isEmpty(), Duration.ofMillis(10), 10);
+            List<String> suspicions = c.membership(0).suspicions;
+            assertTrue(!suspicions.isEmpty() && suspicions.stream().allMatch(s -> s.contains("connection lost")),
+                    "suspicions: " + suspicions);
+        }
+    }
 }

@@ -175,6 +175,14 @@ public final class InMemoryNetwork {
                 return;
             }
             delivered++;
+            // Pings are the transport's business, as in a real transport: answered here, never seen by the engine.
+            if (frame.type() == io.flotilla.wire.FrameType.PING) {
+                send(Frame.control(io.flotilla.wire.FrameType.PONG, frame.messageId()));
+                return;
+            }
+            if (frame.type() == io.flotilla.wire.FrameType.PONG) {
+                return;
+            }
             owner.ctx.inbound().onFrame(this, frame);
             owner.ctx.inbound().onReadComplete(this);
         }

@@ -10,6 +10,7 @@ import io.flotilla.spi.Scheduler;
 import io.flotilla.wire.WireException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -80,6 +81,7 @@ final class HeartbeatEngine {
     private final long dropTimeNanos;
     private final long probeRetryNanos;
     private final long probeGuardNanos;
+    private final long connectTimeoutNanos;
     private final RateLimitedLog refusedLog;
     private final RateLimitedLog sendLog;
     private final ViewKeeper views;
@@ -117,6 +119,7 @@ final class HeartbeatEngine {
         this.dropTimeNanos = config.dropTime().toNanos();
         this.probeRetryNanos = 2 * frequencyNanos;
         this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
+        this.connectTimeoutNanos = config.connectTimeout().toNanos();
         this.refusedLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.sendLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         if (cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
@@ -327,17 +330,24 @@ final class HeartbeatEngine {
         long probeId = ++probeCounter;
         p.probeId = probeId;
         MemberId id = p.member.id();
+        // A suspect gets connectTimeout: it has been silent for dropTime already, and a short timeout is what makes a
+        // hung member's removal quick. A newcomer gets up to dropTime: it is not in the view, so waiting costs
+        // nothing, while a JVM that just started can take a second or more to answer its first connection on a busy
+        // host; a timeout there would start over after a retry pause (2 x frequency) and delay the join by seconds.
+        long timeoutNanos = p.state == State.JOINING ? Math.max(connectTimeoutNanos, dropTimeNanos)
+                : connectTimeoutNanos;
+        long guardNanos = timeoutNanos + probeGuardNanos - connectTimeoutNanos;
         CompletionStage<Member> stage;
         try {
-            stage = context.probe(p.member.address(), config.connectTimeout());
+            stage = context.probe(p.member.address(), Duration.ofNanos(timeoutNanos));
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }
         stage.whenComplete((answered, error) -> post(() -> onProbeResult(id, probeId, answered, error)));
-        // The transport promises an answer within connectTimeout; this guard keeps a lost answer from leaving the
+        // The transport promises an answer within the timeout; this guard keeps a lost answer from leaving the
         // member undecided forever.
         scheduler.schedule(() -> post(() -> onProbeResult(id, probeId, null, new TimeoutException(
-                "no probe answer within " + probeGuardNanos / 1_000_000 + " ms"))), probeGuardNanos);
+                "no probe answer within " + guardNanos / 1_000_000 + " ms"))), guardNanos);
     }
 
     private void onProbeResult(MemberId id, long probeId, Member answered, Throwable error) {

@@ -83,8 +83,12 @@ final class FakeMembershipContext implements MembershipContext {
         };
     }
 
+    /** The timeout of every probe asked for, in order. */
+    final List<Duration> probeTimeouts = new java.util.concurrent.CopyOnWriteArrayList<>();
+
     @Override
     public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
+        probeTimeouts.add(timeout);
         return network.probe(address);
     }
 

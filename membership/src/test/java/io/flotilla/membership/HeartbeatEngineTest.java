@@ -382,4 +382,15 @@ class HeartbeatEngineTest {
         engine.close(false);
         assertTrue(sent.stream().noneMatch(d -> d.type() == Datagram.Type.LEAVE));
     }
+
+    @Test
+    void newcomerProbeWaitsUpToDropTimeWhileSuspectProbeWaitsConnectTimeout() {
+        start(MulticastMembershipConfig.builder().ttl(0).bind("lo").frequency(FREQUENCY).dropTime(DROP_TIME)
+                .connectTimeout(Duration.ofMillis(100)).build());
+        join(b);
+        assertEquals(List.of(DROP_TIME), context.probeTimeouts, "a freshly started JVM may answer slowly");
+        clock.advance(DROP_TIME);
+        assertEquals(List.of(DROP_TIME, Duration.ofMillis(100)), context.probeTimeouts,
+                "a silent member is verified within connectTimeout");
+    }
 }
