@@ -1,5 +1,6 @@
 package io.flotilla.transport.netty;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.spi.Disconnect;
@@ -50,6 +51,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
 
     private final NettyTransport transport;
     private final TransportContext context;
+    /** The cluster secret the handshake proves, or null when the network is trusted. */
+    private final ClusterSecret secret;
     private final TransportMeters meters;
     private final EventLoop loop;
     private final FrameDecoder decoder;
@@ -80,6 +83,12 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private ScheduledFuture<?> handshakeTimer;
     private long receivedFrames;
     private long receivedBytes;
+    /** With a secret, the handshake frames the proofs cover; dropped once it is done. */
+    private Frame sentHello;
+    private Frame receivedHello;
+    private Frame sentAck;
+    /** Inbound with a secret: HELLO_ACK sent, the peer's AUTH not yet checked; the peer it claims to be. */
+    private Member claimed;
 
     /** An inbound connection, accepted by the receiver. */
     Connection(NettyTransport transport, Channel channel, FrameDecoder decoder) {
@@ -92,6 +101,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             NettyTransport.MemberPool pool, int slot) {
         this.transport = transport;
         this.context = transport.context();
+        this.secret = context.secret().orElse(null);
         this.meters = transport.meters();
         this.loop = loop;
         this.decoder = decoder;
@@ -241,7 +251,9 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         handshakeTimer = loop.schedule(this::handshakeTimedOut,
                 transport.config().handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
         if (outbound()) {
-            writeNow(Handshake.hello(context.clusterName(), context.localMember()));
+            byte[] nonce = secret == null ? null : Handshake.newNonce(transport.random());
+            sentHello = Handshake.hello(context.clusterName(), context.localMember(), false, nonce);
+            writeNow(sentHello);
         } else if (ctx.channel().remoteAddress() instanceof InetSocketAddress isa) {
             countedAddress = isa.getAddress();
             int n = transport.acquireAddress(countedAddress);
@@ -312,6 +324,10 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         boolean wasOpen = handshaken && state != State.CLOSED;
+        if (state == State.HANDSHAKING && !outbound() && !transport.isClosing()) {
+            // The peer went away before proving anything: a scan, a client that gave up, or a wrong secret.
+            meters.refused("closed_in_handshake").increment();
+        }
         state = State.CLOSED;
         open = false;
         dead = true;
@@ -351,19 +367,27 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         if (outbound()) {
             switch (f.type()) {
                 case HELLO_ACK -> {
-                    Member m;
+                    Handshake.HelloAck ack;
                     try {
-                        m = Handshake.readHelloAck(f);
+                        ack = Handshake.readHelloAck(f);
                     } catch (WireException e) {
                         refuse(e.reason(), "bad HELLO_ACK: " + e.getMessage());
                         return;
                     }
+                    if (!checkServerProof(ack, f)) {
+                        return;
+                    }
+                    Member m = ack.member();
                     if (!m.id().equals(target.id())) {
                         failConnect(new FlotillaException("the node at " + target.host() + ":" + target.port()
                                 + " is " + m.describe() + ", not " + target.describe()
                                 + " (restarted or replaced)"));
                         return;
                     }
+                    if (secret != null) {
+                        writeNow(Handshake.auth(sentHello, f, secret));
+                    }
+                    sentHello = null;
                     remote = m;
                     handshakeDone();
                 }
@@ -371,6 +395,10 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                         + Handshake.readRefuse(f)));
                 default -> refuse("no_handshake", "expected HELLO_ACK from " + describe() + " but got " + f.type());
             }
+            return;
+        }
+        if (claimed != null) {
+            onAuth(f);
             return;
         }
         if (f.type() != FrameType.HELLO) {
@@ -389,9 +417,68 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                     + hello.clusterName() + "\", this node to \"" + context.clusterName() + "\"");
             return;
         }
-        remote = hello.member();
+        if (secret == null && hello.authenticated()) {
+            refuse("secret_mismatch", hello.member().describe() + " proves a cluster secret but this node has "
+                    + "none: configure the same secret on every member");
+            return;
+        }
+        if (secret != null && !hello.authenticated()) {
+            refuse("auth_required", hello.member().describe() + " has no cluster secret and this node requires "
+                    + "one: configure the same secret on every member");
+            return;
+        }
         probe = (f.flags() & Frame.FLAG_PROBE) != 0;
+        if (secret != null) {
+            // Challenge and prove; the peer is only known after its AUTH checks out.
+            claimed = hello.member();
+            receivedHello = f;
+            sentAck = Handshake.helloAck(context.localMember(), f, Handshake.newNonce(transport.random()), secret);
+            writeNow(sentAck);
+            return;
+        }
+        remote = hello.member();
         writeNow(Handshake.helloAck(context.localMember()));
+        handshakeDone();
+    }
+
+    /** Outbound: checks the accepting side's proof of the secret (or that neither side has one). */
+    private boolean checkServerProof(Handshake.HelloAck ack, Frame f) {
+        if (secret == null) {
+            if (ack.authenticated()) {
+                refuse("secret_mismatch", target.describe() + " proves a cluster secret but this node has none: "
+                        + "configure the same secret on every member");
+                return false;
+            }
+            return true;
+        }
+        if (!ack.authenticated()) {
+            refuse("auth_required", target.describe() + " has no cluster secret and this node requires one: "
+                    + "configure the same secret on every member");
+            return false;
+        }
+        if (!Handshake.verifyServerProof(sentHello, f, secret)) {
+            refuse("bad_proof", "the node at " + target.host() + ":" + target.port() + " does not prove the "
+                    + "cluster secret: one of the two has a different secret");
+            return false;
+        }
+        return true;
+    }
+
+    /** Inbound with a secret: the connecting side's AUTH is the last step; nothing else is taken before it. */
+    private void onAuth(Frame f) {
+        if (f.type() != FrameType.AUTH) {
+            refuse("no_auth", "expected AUTH from " + describe() + " but got " + f.type());
+            return;
+        }
+        if (!Handshake.verifyClientProof(receivedHello, sentAck, f, secret)) {
+            refuse("bad_proof", describe() + " (claiming to be " + claimed.describe() + ") does not prove the "
+                    + "cluster secret: wrong secret, or not a member");
+            return;
+        }
+        remote = claimed;
+        claimed = null;
+        receivedHello = null;
+        sentAck = null;
         handshakeDone();
     }
 

@@ -42,6 +42,7 @@ import java.net.SocketException;
 import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
 import java.nio.channels.ServerSocketChannel;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -96,6 +97,8 @@ public final class NettyTransport implements Transport {
     private final ConcurrentMap<MemberId, MemberPool> pools = new ConcurrentHashMap<>();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ConcurrentMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
+    /** Handshake nonces. */
+    private final SecureRandom random = new SecureRandom();
 
     // Written once under 'lifecycle', read after start from any thread.
     private InetSocketAddress boundAddress;
@@ -342,7 +345,7 @@ public final class NettyTransport implements Transport {
             return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
                     + " failed: timeout must be positive, was " + timeout));
         }
-        ProbeHandler probe = new ProbeHandler(ctx, address, timeout, ThreadLocalRandom.current().nextLong());
+        ProbeHandler probe = new ProbeHandler(ctx, address, timeout, ThreadLocalRandom.current().nextLong(), random);
         EventLoop loop = group.next();
         long connectMillis = Math.max(1, Math.min(config.connectTimeout().toMillis(), timeout.toMillis()));
         Bootstrap b = clientBootstrap.clone(loop)
@@ -486,6 +489,10 @@ public final class NettyTransport implements Transport {
 
     boolean isClosing() {
         return closing;
+    }
+
+    SecureRandom random() {
+        return random;
     }
 
     /** Counts one more inbound connection from {@code a}; returns how many are open now. */
