@@ -81,6 +81,9 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private boolean active;
     private InetAddress countedAddress;
     private ScheduledFuture<?> handshakeTimer;
+    private ScheduledFuture<?> idleTimer;
+    /** When the last read burst completed, on the context's clock; checked by the idle timer, not per frame. */
+    private long lastReadNanos;
     private long receivedFrames;
     private long receivedBytes;
     /** With a secret, the handshake frames the proofs cover; dropped once it is done. */
@@ -285,6 +288,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        lastReadNanos = context.clock().nanoTime();
         if (receivedFrames > 0) {
             meters.framesReceived.increment(receivedFrames);
             meters.bytesReceived.increment(receivedBytes);
@@ -333,6 +337,9 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         dead = true;
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
+        }
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
         }
         if (active) {
             active = false;
@@ -490,6 +497,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         state = State.OPEN;
         decoder.maxFrameBytes(context.maxFrameBytes());
         open = true;
+        lastReadNanos = context.clock().nanoTime();
+        scheduleIdleCheck();
         if (!probe) {
             try {
                 context.inbound().onConnected(this);
@@ -498,6 +507,42 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             }
         }
         drain();
+    }
+
+    private void scheduleIdleCheck() {
+        idleTimer = loop.schedule(this::idleCheck, transport.config().idleTimeout().toNanos() / 3,
+                TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Every third of {@code idleTimeout}: closes a connection that received nothing for the whole of it (or sits
+     * on a partial frame), and on connections this node opened sends a keepalive PING once they are idle for a
+     * third, so the peer's check sees traffic and ours sees its PONG.
+     */
+    private void idleCheck() {
+        if (state != State.OPEN) {
+            return;
+        }
+        long idleNanos = transport.config().idleTimeout().toNanos();
+        long now = context.clock().nanoTime();
+        if (!channel.config().isAutoRead()) {
+            lastReadNanos = now; // paused by our own back-pressure: the silence is ours, not the peer's
+        }
+        long idle = now - lastReadNanos;
+        if (idle >= idleNanos) {
+            long ms = transport.config().idleTimeout().toMillis();
+            if (decoder.bufferedBytes() > 0) {
+                refuse("truncated", "incomplete frame (" + decoder.bufferedBytes() + " bytes) from " + describe()
+                        + " and nothing more within idleTimeout=" + ms + " ms");
+            } else {
+                refuse("idle_timeout", "nothing received from " + describe() + " within idleTimeout=" + ms + " ms");
+            }
+            return;
+        }
+        if (outbound() && idle >= idleNanos / 3) {
+            send(Frame.control(FrameType.PING, 0));
+        }
+        scheduleIdleCheck();
     }
 
     private void handshakeTimedOut() {

@@ -26,6 +26,8 @@ import java.util.Objects;
  * @param writeBufferLowWaterMark bytes below which a connection that stopped writing becomes writable again
  * @param writeBufferHighWaterMark bytes written but not yet on the socket above which a connection stops taking
  *     frames from its queue
+ * @param idleTimeout how long a handshaken connection may receive nothing (or sit on a partial frame) before it is
+ *     closed; the connecting side sends a keepalive {@code PING} after a third of it, so a live peer never hits it
  */
 public record NettyTransportConfig(
         String address,
@@ -40,7 +42,8 @@ public record NettyTransportConfig(
         Duration selectorTimeout,
         int sendQueueFrames,
         int writeBufferLowWaterMark,
-        int writeBufferHighWaterMark) {
+        int writeBufferHighWaterMark,
+        Duration idleTimeout) {
 
     /** The value of {@link #address()} that picks the first non-loopback IPv4 address of an up interface. */
     public static final String AUTO = "auto";
@@ -64,6 +67,10 @@ public record NettyTransportConfig(
         }
         checkPositive("connectTimeout", connectTimeout, Duration.ofMinutes(10));
         checkPositive("handshakeTimeout", handshakeTimeout, Duration.ofMinutes(10));
+        checkPositive("idleTimeout", idleTimeout, Duration.ofHours(1));
+        if (idleTimeout.compareTo(Duration.ofMillis(30)) < 0) {
+            throw ConfigurationException.invalid("idleTimeout", idleTimeout, "at least 30 ms (keepalives go every third)");
+        }
         if (ioThreads < 1 || ioThreads > 1024) {
             throw ConfigurationException.invalid("ioThreads", ioThreads, "1-1024");
         }
@@ -121,6 +128,7 @@ public record NettyTransportConfig(
         private int sendQueueFrames = 65_536;
         private int writeBufferLowWaterMark = 1 << 20;
         private int writeBufferHighWaterMark = 4 << 20;
+        private Duration idleTimeout = Duration.ofSeconds(60);
 
         private Builder() {
         }
@@ -230,11 +238,23 @@ public record NettyTransportConfig(
             return this;
         }
 
+        /**
+         * Default 60 s: a handshaken connection that receives nothing for this long, or stops in the middle of a
+         * frame, is closed and counted ({@code idle_timeout}, {@code truncated}), so a peer cannot hold sockets and
+         * buffers open by going silent. The connecting side sends a keepalive {@code PING} on a connection idle for
+         * a third of it (one 22-byte frame per 20 s), so live members never reach it; a connection paused by
+         * back-pressure is not idle.
+         */
+        public Builder idleTimeout(Duration v) {
+            idleTimeout = v;
+            return this;
+        }
+
         /** @throws ConfigurationException naming the first attribute that is out of range */
         public NettyTransportConfig build() {
             return new NettyTransportConfig(address, port, autoBind, poolSize, connectTimeout, handshakeTimeout,
                     ioThreads, maxConnectionsPerAddress, nativeTransport, selectorTimeout, sendQueueFrames,
-                    writeBufferLowWaterMark, writeBufferHighWaterMark);
+                    writeBufferLowWaterMark, writeBufferHighWaterMark, idleTimeout);
         }
     }
 }
