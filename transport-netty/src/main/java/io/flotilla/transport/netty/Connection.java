@@ -19,6 +19,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -30,6 +32,7 @@ import java.util.Queue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
 
 /**
  * One connection, in either direction: the handshake state machine, the batched writer and the handler that
@@ -313,7 +316,43 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
+            // An untrusted certificate, no certificate, not TLS at all, or a timeout: the SslHandler closes.
+            tlsFailed(e.cause());
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    private void tlsFailed(Throwable cause) {
+        if (state == State.CLOSING || state == State.CLOSED) {
+            return;
+        }
+        State before = state;
+        state = State.CLOSING;
+        dead = true;
+        meters.refused("tls_handshake").increment();
+        transport.refusalLog().warn("tls_handshake", "closing connection " + (outbound() ? "to " : "from ")
+                + describe() + " [tls_handshake]: " + cause);
+        decoder.discardInput();
+        if (outbound() && before == State.HANDSHAKING) {
+            failConnect(new FlotillaException("TLS handshake with " + target.describe() + " failed: " + cause,
+                    cause));
+        }
+        channel.close();
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
+            // Already counted and logged as tls_handshake, or bad TLS records after it: closing is the answer.
+            transport.logger().log(Level.DEBUG, () -> "TLS error on " + this + ": " + cause.getCause());
+            if (state != State.CLOSING && state != State.CLOSED) {
+                tlsFailed(cause.getCause());
+            }
+            ctx.close();
+            return;
+        }
         if (cause instanceof IOException) {
             transport.logger().log(Level.DEBUG, () -> "I/O error on " + this + ": " + cause);
         } else {

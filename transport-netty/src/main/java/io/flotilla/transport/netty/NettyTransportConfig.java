@@ -28,6 +28,7 @@ import java.util.Objects;
  *     frames from its queue
  * @param idleTimeout how long a handshaken connection may receive nothing (or sit on a partial frame) before it is
  *     closed; the connecting side sends a keepalive {@code PING} after a third of it, so a live peer never hits it
+ * @param tls mutual TLS on every connection, or null for plain TCP
  */
 public record NettyTransportConfig(
         String address,
@@ -43,7 +44,8 @@ public record NettyTransportConfig(
         int sendQueueFrames,
         int writeBufferLowWaterMark,
         int writeBufferHighWaterMark,
-        Duration idleTimeout) {
+        Duration idleTimeout,
+        TransportTls tls) {
 
     /** The value of {@link #address()} that picks the first non-loopback IPv4 address of an up interface. */
     public static final String AUTO = "auto";
@@ -129,6 +131,7 @@ public record NettyTransportConfig(
         private int writeBufferLowWaterMark = 1 << 20;
         private int writeBufferHighWaterMark = 4 << 20;
         private Duration idleTimeout = Duration.ofSeconds(60);
+        private TransportTls tls;
 
         private Builder() {
         }
@@ -250,11 +253,22 @@ public record NettyTransportConfig(
             return this;
         }
 
+        /**
+         * Default null: plain TCP. With {@link TransportTls#pkcs12} or {@link TransportTls#pem}, every connection
+         * (probes too) runs mutual TLS 1.3 and a peer whose certificate the truststore does not trust is refused
+         * before it sends a byte of Flotilla's protocol. It adds to a cluster secret, it does not replace it for
+         * heartbeats.
+         */
+        public Builder tls(TransportTls v) {
+            tls = v;
+            return this;
+        }
+
         /** @throws ConfigurationException naming the first attribute that is out of range */
         public NettyTransportConfig build() {
             return new NettyTransportConfig(address, port, autoBind, poolSize, connectTimeout, handshakeTimeout,
                     ioThreads, maxConnectionsPerAddress, nativeTransport, selectorTimeout, sendQueueFrames,
-                    writeBufferLowWaterMark, writeBufferHighWaterMark, idleTimeout);
+                    writeBufferLowWaterMark, writeBufferHighWaterMark, idleTimeout, tls);
         }
     }
 }
