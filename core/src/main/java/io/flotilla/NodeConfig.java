@@ -27,6 +27,8 @@ import java.util.regex.Pattern;
  *     before reading from it pauses (back-pressure)
  * @param deliveryThreads threads that run message listeners
  * @param meterRegistry where the node's meters go; null for a private registry (never a global one)
+ * @param secret the cluster secret every member must prove it knows (heartbeat tags, connection handshakes); null
+ *     for none, in which case the node trusts its network (see {@code docs/security.md})
  */
 public record NodeConfig(
         String clusterName,
@@ -40,7 +42,8 @@ public record NodeConfig(
         int maxFrameBytes,
         long maxReceiveBufferBytes,
         int deliveryThreads,
-        MeterRegistry meterRegistry) {
+        MeterRegistry meterRegistry,
+        ClusterSecret secret) {
 
     private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
@@ -104,7 +107,7 @@ public record NodeConfig(
                 .memberPayload(memberPayload).timeout(timeout).maxRetryAttempts(maxRetryAttempts)
                 .maxQueuedMessages(maxQueuedMessages).maxQueuedBytes(maxQueuedBytes).maxFrameBytes(maxFrameBytes)
                 .maxReceiveBufferBytes(maxReceiveBufferBytes).deliveryThreads(deliveryThreads)
-                .meterRegistry(meterRegistry);
+                .meterRegistry(meterRegistry).secret(secret);
     }
 
     /**
@@ -125,6 +128,7 @@ public record NodeConfig(
         private long maxReceiveBufferBytes = 64L << 20;
         private int deliveryThreads = Math.max(2, Runtime.getRuntime().availableProcessors());
         private MeterRegistry meterRegistry;
+        private ClusterSecret secret;
 
         private Builder() {
         }
@@ -201,11 +205,21 @@ public record NodeConfig(
             return this;
         }
 
+        /**
+         * Default null: no secret, the node trusts every host that can reach its ports and its multicast group, and
+         * says so in a WARN line at start. Set one with {@link ClusterSecret#fromFile},
+         * {@link ClusterSecret#fromEnvironment} or {@link ClusterSecret#fromString}; every member needs the same.
+         */
+        public Builder secret(ClusterSecret v) {
+            secret = v;
+            return this;
+        }
+
         /** @throws ConfigurationException naming the first bad attribute */
         public NodeConfig build() {
             return new NodeConfig(clusterName, memberName, domain, memberPayload, timeout, maxRetryAttempts,
                     maxQueuedMessages, maxQueuedBytes, maxFrameBytes, maxReceiveBufferBytes, deliveryThreads,
-                    meterRegistry);
+                    meterRegistry, secret);
         }
     }
 }

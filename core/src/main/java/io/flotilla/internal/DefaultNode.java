@@ -1,5 +1,6 @@
 package io.flotilla.internal;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.Delivery;
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
@@ -36,6 +37,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -158,8 +160,26 @@ public final class DefaultNode implements Node {
         transport.start(new TransportCtx());
         membership.start(new MembershipCtx());
         tick = scheduler.schedule(this::onTick, tickNanos);
+        logTrustModel();
         LOG.log(Level.INFO, () -> "node " + local.describe() + " started in cluster '" + config.clusterName()
                 + "'" + (local.domain().isEmpty() ? "" : " domain '" + local.domain() + "'"));
+    }
+
+    /** One line at start saying what the node trusts; never the secret itself. */
+    private void logTrustModel() {
+        boolean tls = transport.authenticatesPeers();
+        if (config.secret() != null) {
+            LOG.log(Level.INFO, () -> "cluster secret from " + config.secret().source()
+                    + ": heartbeats and connections are authenticated" + (tls ? "; connections use mutual TLS" : ""));
+        } else if (tls) {
+            LOG.log(Level.WARNING, "no cluster secret: connections are authenticated by mutual TLS, but membership "
+                    + "datagrams are not, so a host on the multicast group can make members suspect or remove one "
+                    + "with a forged leave; set a secret (see docs/security.md)");
+        } else {
+            LOG.log(Level.WARNING, () -> "no cluster secret and no TLS: this node trusts its network. Any host that "
+                    + "can reach port " + local.port() + " or the membership group can join, send messages and "
+                    + "remove members. Set secretFile or secretEnv (see docs/security.md)");
+        }
     }
 
     @Override
@@ -586,6 +606,11 @@ public final class DefaultNode implements Node {
 
     private final class TransportCtx implements TransportContext {
         private final Inbound handler = new Inbound();
+        @Override
+        public Optional<ClusterSecret> secret() {
+            return Optional.ofNullable(config.secret());
+        }
+
 
         @Override
         public String clusterName() {
@@ -624,6 +649,11 @@ public final class DefaultNode implements Node {
     }
 
     private final class MembershipCtx implements MembershipContext {
+        @Override
+        public Optional<ClusterSecret> secret() {
+            return Optional.ofNullable(config.secret());
+        }
+
         @Override
         public Member localMember() {
             return local;

@@ -1,11 +1,13 @@
 package io.flotilla.spi;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.Member;
 import io.flotilla.MembershipEvent;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadFactory;
 
@@ -27,6 +29,14 @@ public interface MembershipContext {
     MeterRegistry meters();
 
     ThreadFactory threadFactory(String role);
+
+    /**
+     * The cluster secret members prove they know, or empty when none is configured (the network is trusted).
+     * Implementations written before it existed have none.
+     */
+    default Optional<ClusterSecret> secret() {
+        return Optional.empty();
+    }
 
     /** Verifies over the transport that a receiver is alive (connect, handshake, ping) within {@code timeout}. */
     CompletionStage<Member> probe(InetSocketAddress address, Duration timeout);

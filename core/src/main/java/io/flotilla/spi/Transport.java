@@ -46,6 +46,14 @@ public interface Transport extends AutoCloseable {
     CompletionStage<Member> probe(InetSocketAddress address, Duration timeout);
 
     /**
+     * True when the transport authenticates its peers by itself (mutual TLS), with or without a cluster secret.
+     * The node uses it to tell at start whether it trusts its network.
+     */
+    default boolean authenticatesPeers() {
+        return false;
+    }
+
+    /**
      * Closes this node's connections to {@code member} with a goodbye that does not mean leaving (the member was
      * removed from the view; the member sees {@link Disconnect#CLOSED}).
      */

@@ -1,7 +1,9 @@
 package io.flotilla.spi;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.Member;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 
 /**
@@ -26,6 +28,14 @@ public interface TransportContext {
 
     /** Named daemon threads for {@code role}: {@code flotilla-<cluster>-<role>-<n>}. */
     ThreadFactory threadFactory(String role);
+
+    /**
+     * The cluster secret members prove they know, or empty when none is configured (the network is trusted).
+     * Implementations written before it existed have none.
+     */
+    default Optional<ClusterSecret> secret() {
+        return Optional.empty();
+    }
 
     /** Frames larger than this many bytes (header included) are refused before any allocation. */
     int maxFrameBytes();

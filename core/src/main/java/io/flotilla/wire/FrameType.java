@@ -4,9 +4,9 @@ package io.flotilla.wire;
  * The kinds of frame on a Flotilla connection, with their wire codes.
  */
 public enum FrameType {
-    /** Opens a connection: payload is the cluster name and the sender's member. */
+    /** Opens a connection: payload is the cluster name, the sender's member and, with a secret, its nonce. */
     HELLO(1),
-    /** Accepts a {@link #HELLO}: payload is the receiver's member. */
+    /** Accepts a {@link #HELLO}: payload is the receiver's member (and its nonce and proof with a secret). */
     HELLO_ACK(2),
     /** Refuses a connection (wrong cluster, bad frame): payload is the reason as UTF-8; the sender then closes. */
     REFUSE(3),
@@ -22,9 +22,14 @@ public enum FrameType {
     PING(8),
     PONG(9),
     /** A clean close of the connection; with {@link Frame#FLAG_LEAVING} the peer leaves the cluster. */
-    GOODBYE(10);
+    GOODBYE(10),
+    /**
+     * The connecting side's proof of the cluster secret, the last step of an authenticated handshake: payload is
+     * its HMAC over the handshake transcript (see {@link Handshake}). Nothing else is accepted before it.
+     */
+    AUTH(11);
 
-    private static final FrameType[] BY_CODE = new FrameType[11];
+    private static final FrameType[] BY_CODE = new FrameType[12];
 
     static {
         for (FrameType t : values()) {

@@ -84,7 +84,7 @@ class FrameCodecTest {
         Handshake.Hello hello = Handshake.readHello(Handshake.hello("prod.eu-1", MEMBER));
         assertEquals("prod.eu-1", hello.clusterName());
         assertTrue(hello.member().sameDescription(MEMBER));
-        assertTrue(Handshake.readHelloAck(Handshake.helloAck(MEMBER)).sameDescription(MEMBER));
+        assertTrue(Handshake.readHelloAck(Handshake.helloAck(MEMBER)).member().sameDescription(MEMBER));
         assertEquals("go away", Handshake.readRefuse(Handshake.refuse("go away")));
     }
 

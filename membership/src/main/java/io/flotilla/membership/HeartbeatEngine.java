@@ -1,5 +1,6 @@
 package io.flotilla.membership;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
@@ -20,6 +21,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import javax.crypto.Mac;
 
 /**
  * The heartbeat protocol and the member table of {@link MulticastMembership}, without the socket: datagrams come in
@@ -52,19 +54,47 @@ final class HeartbeatEngine {
 
     private enum State { JOINING, ALIVE, SUSPECT }
 
+    /** Sequence numbers a peer's datagrams may arrive out of order by; older ones are stale. */
+    static final int REPLAY_WINDOW = 64;
+
     private static final class Peer {
         final Member member;
         final FailureDetector detector;
         State state = State.JOINING;
-        long lastSequence;
+        /** The highest sequence number accepted, and a bit per number below it (bit 0: highest itself). */
+        long highestSequence;
+        long seen = 1L;
         long probeId;
         long nextProbeAtNanos;
 
         Peer(Member member, FailureDetector detector, long sequence, long nowNanos) {
             this.member = member;
             this.detector = detector;
-            this.lastSequence = sequence;
+            this.highestSequence = sequence;
             this.nextProbeAtNanos = nowNanos;
+        }
+
+        /**
+         * The sliding replay window: accepts each sequence number once, newer ones and ones at most
+         * {@link #REPLAY_WINDOW} - 1 behind the highest (reordered); returns null or why it is refused.
+         */
+        String admit(long sequence) {
+            if (sequence > highestSequence) {
+                long shift = sequence - highestSequence;
+                seen = shift >= REPLAY_WINDOW ? 1L : (seen << shift) | 1L;
+                highestSequence = sequence;
+                return null;
+            }
+            long behind = highestSequence - sequence;
+            if (behind >= REPLAY_WINDOW) {
+                return "stale";
+            }
+            long bit = 1L << behind;
+            if ((seen & bit) != 0) {
+                return "replayed";
+            }
+            seen |= bit;
+            return null;
         }
     }
 
@@ -85,6 +115,9 @@ final class HeartbeatEngine {
     private final RateLimitedLog refusedLog;
     private final RateLimitedLog sendLog;
     private final ViewKeeper views;
+    /** With a cluster secret: tags datagrams sent (loop only) and checks those received (receiver only). */
+    private final Mac sendMac;
+    private final Mac receiveMac;
 
     // Loop-owned state.
     private final Map<MemberId, Peer> peers = new HashMap<>();
@@ -125,7 +158,10 @@ final class HeartbeatEngine {
         if (cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
             throw ConfigurationException.invalid("clusterName", cluster, "use at most 255 UTF-8 bytes");
         }
-        int size = new Datagram(Datagram.Type.HEARTBEAT, cluster, 0, local).encodedLength();
+        ClusterSecret secret = context.secret().orElse(null);
+        this.sendMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
+        this.receiveMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
+        int size = new Datagram(Datagram.Type.HEARTBEAT, cluster, 0, local).encodedLength(secret != null);
         if (size > config.maxDatagramBytes()) {
             throw ConfigurationException.invalid("maxDatagramBytes", config.maxDatagramBytes(),
                     "the local member's heartbeat needs " + size + " bytes: raise it or shorten the payload");
@@ -158,7 +194,7 @@ final class HeartbeatEngine {
                 throw new WireException("too_large", "datagram of " + bytes.remaining() + " bytes or more exceeds "
                         + "maxDatagramBytes=" + config.maxDatagramBytes());
             }
-            d = Datagram.decode(bytes);
+            d = Datagram.decode(bytes, receiveMac);
         } catch (WireException e) {
             meters.refused(e.reason());
             refusedLog.log(System.Logger.Level.WARNING, () -> "Refused a membership datagram (" + e.reason()
@@ -225,11 +261,18 @@ final class HeartbeatEngine {
             meters.ignored("left");
             return;
         }
+        Peer p = peers.get(id);
+        if (p != null) {
+            String refused = p.admit(d.sequence());
+            if (refused != null) {
+                meters.ignored(refused);
+                return;
+            }
+        }
         if (d.type() == Datagram.Type.LEAVE) {
             onLeave(id, "leave datagram");
             return;
         }
-        Peer p = peers.get(id);
         if (p == null) {
             if (peers.size() >= MAX_PEERS) {
                 meters.ignored("table_full");
@@ -245,11 +288,6 @@ final class HeartbeatEngine {
             armExpiry();
             return;
         }
-        if (d.sequence() <= p.lastSequence) {
-            meters.ignored("stale");
-            return;
-        }
-        p.lastSequence = d.sequence();
         p.detector.heartbeat(arrivalNanos);
         if (p.state == State.JOINING && p.probeId == 0 && clock.nanoTime() - p.nextProbeAtNanos >= 0) {
             startProbe(p);
@@ -315,8 +353,8 @@ final class HeartbeatEngine {
 
     private void send(Datagram.Type type) {
         Datagram d = new Datagram(type, cluster, ++sequence, local);
-        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength());
-        d.encode(buffer);
+        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength(sendMac != null));
+        d.encode(buffer, sendMac);
         buffer.flip();
         try {
             sink.send(buffer);

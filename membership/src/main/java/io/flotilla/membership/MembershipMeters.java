@@ -18,9 +18,10 @@ import java.util.function.IntSupplier;
  *   <li>{@code flotilla.membership.probes} [result = alive | failed | timeout | mismatch]: TCP verifications;
  *   <li>{@code flotilla.membership.datagrams.sent} [type]: datagrams sent;
  *   <li>{@code flotilla.membership.datagrams.received}: datagrams read from the socket;
- *   <li>{@code flotilla.membership.datagrams.refused} [reason]: datagrams that failed to parse;
+ *   <li>{@code flotilla.membership.datagrams.refused} [reason]: datagrams that failed to parse or to
+ *       authenticate ({@code unauthenticated}, {@code bad_mac}, {@code secret_mismatch} with a cluster secret);
  *   <li>{@code flotilla.membership.datagrams.ignored} [reason = other_cluster | other_domain | self | stale |
- *       left | overloaded | table_full]: well-formed datagrams not acted upon;
+ *       replayed | left | overloaded | table_full]: well-formed datagrams not acted upon;
  *   <li>{@code flotilla.membership.commands.dropped}: commands the loop's full queue refused.
  * </ul>
  *

@@ -1,5 +1,6 @@
 package io.flotilla.membership;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
@@ -12,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -34,6 +36,18 @@ final class FakeMembershipContext implements MembershipContext {
     private final Set<String> publishThreads = ConcurrentHashMap.newKeySet();
     private final AtomicInteger threads = new AtomicInteger();
     private volatile boolean throwOnPublish;
+    private volatile ClusterSecret secret;
+
+    /** Gives the service {@code s} as the cluster secret (before it starts). */
+    FakeMembershipContext withSecret(ClusterSecret s) {
+        secret = s;
+        return this;
+    }
+
+    @Override
+    public Optional<ClusterSecret> secret() {
+        return Optional.ofNullable(secret);
+    }
 
     FakeMembershipContext(Member local, String cluster, Clock clock, Scheduler scheduler, FakeNetwork network) {
         this.local = local;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.Member;
 import io.flotilla.MembershipEvent;
 import io.flotilla.MembershipEvent.Joined;
@@ -18,6 +19,7 @@ import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import javax.crypto.Mac;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -37,6 +39,10 @@ class HeartbeatEngineTest {
     private FakeMembershipContext context;
     private HeartbeatEngine engine;
     private final java.util.Map<io.flotilla.MemberId, Long> sequences = new java.util.HashMap<>();
+    /** The secret the test's members tag their datagrams with; null for none. */
+    private ClusterSecret senderSecret;
+    private static final ClusterSecret SECRET = ClusterSecret.fromString("membership-test-secret-1");
+    private static final ClusterSecret WRONG = ClusterSecret.fromString("membership-test-secret-2");
 
     @BeforeEach
     void setUp() {
@@ -45,8 +51,13 @@ class HeartbeatEngineTest {
     }
 
     private void start(MulticastMembershipConfig config) {
-        context = new FakeMembershipContext(local, CLUSTER, clock, clock, network);
-        engine = new HeartbeatEngine(context, config, loop, datagram -> sent.add(Datagram.decode(datagram)),
+        start(config, null);
+    }
+
+    private void start(MulticastMembershipConfig config, ClusterSecret secret) {
+        context = new FakeMembershipContext(local, CLUSTER, clock, clock, network).withSecret(secret);
+        Mac sinkMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
+        engine = new HeartbeatEngine(context, config, loop, datagram -> sent.add(Datagram.decode(datagram, sinkMac)),
                 new MembershipMeters(context.meters(), CLUSTER, "multicast"));
         engine.start();
     }
@@ -56,11 +67,26 @@ class HeartbeatEngineTest {
     }
 
     private ByteBuffer encode(Datagram.Type type, String cluster, Member from) {
+        return encode(type, cluster, from, senderSecret);
+    }
+
+    private ByteBuffer encode(Datagram.Type type, String cluster, Member from, ClusterSecret secret) {
         long seq = sequences.merge(from.id(), 1L, Long::sum);
-        Datagram d = new Datagram(type, cluster, seq, from);
-        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength());
-        d.encode(buffer);
+        return encode(new Datagram(type, cluster, seq, from), secret);
+    }
+
+    private static ByteBuffer encode(Datagram d, ClusterSecret secret) {
+        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength(secret != null));
+        d.encode(buffer, secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP));
         return buffer.flip();
+    }
+
+    private double ignored(String reason) {
+        return context.counter("flotilla.membership.datagrams.ignored", "reason", reason);
+    }
+
+    private double refused(String reason) {
+        return context.counter("flotilla.membership.datagrams.refused", "reason", reason);
     }
 
     /** Heartbeats from {@code from} every frequency for {@code d}, advancing the clock. */
@@ -349,7 +375,69 @@ class HeartbeatEngineTest {
         ByteBuffer hb = encode(Datagram.Type.HEARTBEAT, CLUSTER, b);
         engine.receive(hb.duplicate(), clock.nanoTime());
         engine.receive(hb.duplicate(), clock.nanoTime());
-        assertEquals(1.0, context.counter("flotilla.membership.datagrams.ignored", "reason", "stale"));
+        assertEquals(1.0, ignored("replayed"));
+    }
+
+    private void startWithSecret() {
+        start(MulticastMembershipConfig.builder().ttl(0).bind("lo").frequency(FREQUENCY).dropTime(DROP_TIME)
+                .build(), SECRET);
+        senderSecret = SECRET;
+    }
+
+    @Test
+    void withASecretOnlyTaggedHeartbeatsJoinAndForgedLeavesRemoveNobody() {
+        startWithSecret();
+        assertTrue(!sent.isEmpty(), "own heartbeats are tagged and verify with the secret");
+        join(b);
+        network.put(c, Mode.ALIVE);
+        int probesBefore = network.probes();
+        engine.receive(encode(Datagram.Type.HEARTBEAT, CLUSTER, c, null), clock.nanoTime());
+        engine.receive(encode(Datagram.Type.HEARTBEAT, CLUSTER, c, WRONG), clock.nanoTime());
+        assertFalse(engine.view().contains(c.id()), "c did not join without the secret");
+        assertEquals(probesBefore, network.probes(), "an unauthenticated datagram is not even probed");
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b, null), clock.nanoTime());
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b, WRONG), clock.nanoTime());
+        ByteBuffer tampered = encode(Datagram.Type.LEAVE, CLUSTER, b, SECRET);
+        tampered.put(tampered.limit() - 40, (byte) (tampered.get(tampered.limit() - 40) ^ 1));
+        engine.receive(tampered, clock.nanoTime());
+        assertTrue(engine.view().contains(b.id()), "forged leaves removed nobody");
+        assertEquals(2.0, refused("unauthenticated"));
+        assertEquals(3.0, refused("bad_mac"));
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b, SECRET), clock.nanoTime());
+        assertFalse(engine.view().contains(b.id()), "the real leave removes b");
+    }
+
+    @Test
+    void withASecretReplaysAreIgnoredAndReorderingWithinTheWindowIsAccepted() {
+        startWithSecret();
+        join(b);
+        List<ByteBuffer> captured = new ArrayList<>();
+        for (int i = 0; i < HeartbeatEngine.REPLAY_WINDOW + 10; i++) {
+            captured.add(encode(Datagram.Type.HEARTBEAT, CLUSTER, b));
+        }
+        // Delivered newest first: the window takes the last 64 numbers, refuses older ones as stale.
+        for (int i = captured.size() - 1; i >= 0; i--) {
+            engine.receive(captured.get(i).duplicate(), clock.nanoTime());
+        }
+        assertEquals(10.0, ignored("stale"));
+        for (ByteBuffer d : captured) {
+            engine.receive(d.duplicate(), clock.nanoTime());
+        }
+        assertEquals(20.0, ignored("stale"));
+        assertEquals(HeartbeatEngine.REPLAY_WINDOW, ignored("replayed"));
+        assertTrue(engine.view().contains(b.id()));
+        // A leave carrying a sequence number already used (a heartbeat's) is refused like any replay.
+        engine.receive(encode(new Datagram(Datagram.Type.LEAVE, CLUSTER, 5, b), SECRET), clock.nanoTime());
+        assertTrue(engine.view().contains(b.id()));
+        assertEquals(HeartbeatEngine.REPLAY_WINDOW + 1.0, ignored("replayed") + ignored("stale") - 20.0);
+    }
+
+    @Test
+    void aNodeWithoutASecretRefusesTaggedDatagramsByName() {
+        network.put(b, Mode.ALIVE);
+        engine.receive(encode(Datagram.Type.HEARTBEAT, CLUSTER, b, SECRET), clock.nanoTime());
+        assertEquals(1.0, refused("secret_mismatch"));
+        assertFalse(engine.view().contains(b.id()));
     }
 
     @Test

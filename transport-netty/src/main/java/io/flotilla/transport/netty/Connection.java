@@ -1,5 +1,6 @@
 package io.flotilla.transport.netty;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.spi.Disconnect;
@@ -18,6 +19,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -29,6 +32,7 @@ import java.util.Queue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLException;
 
 /**
  * One connection, in either direction: the handshake state machine, the batched writer and the handler that
@@ -50,6 +54,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
 
     private final NettyTransport transport;
     private final TransportContext context;
+    /** The cluster secret the handshake proves, or null when the network is trusted. */
+    private final ClusterSecret secret;
     private final TransportMeters meters;
     private final EventLoop loop;
     private final FrameDecoder decoder;
@@ -78,8 +84,17 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private boolean active;
     private InetAddress countedAddress;
     private ScheduledFuture<?> handshakeTimer;
+    private ScheduledFuture<?> idleTimer;
+    /** When the last read burst completed, on the context's clock; checked by the idle timer, not per frame. */
+    private long lastReadNanos;
     private long receivedFrames;
     private long receivedBytes;
+    /** With a secret, the handshake frames the proofs cover; dropped once it is done. */
+    private Frame sentHello;
+    private Frame receivedHello;
+    private Frame sentAck;
+    /** Inbound with a secret: HELLO_ACK sent, the peer's AUTH not yet checked; the peer it claims to be. */
+    private Member claimed;
 
     /** An inbound connection, accepted by the receiver. */
     Connection(NettyTransport transport, Channel channel, FrameDecoder decoder) {
@@ -92,6 +107,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             NettyTransport.MemberPool pool, int slot) {
         this.transport = transport;
         this.context = transport.context();
+        this.secret = context.secret().orElse(null);
         this.meters = transport.meters();
         this.loop = loop;
         this.decoder = decoder;
@@ -241,7 +257,9 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         handshakeTimer = loop.schedule(this::handshakeTimedOut,
                 transport.config().handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
         if (outbound()) {
-            writeNow(Handshake.hello(context.clusterName(), context.localMember()));
+            byte[] nonce = secret == null ? null : Handshake.newNonce(transport.random());
+            sentHello = Handshake.hello(context.clusterName(), context.localMember(), false, nonce);
+            writeNow(sentHello);
         } else if (ctx.channel().remoteAddress() instanceof InetSocketAddress isa) {
             countedAddress = isa.getAddress();
             int n = transport.acquireAddress(countedAddress);
@@ -273,6 +291,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        lastReadNanos = context.clock().nanoTime();
         if (receivedFrames > 0) {
             meters.framesReceived.increment(receivedFrames);
             meters.bytesReceived.increment(receivedBytes);
@@ -298,7 +317,43 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
+            // An untrusted certificate, no certificate, not TLS at all, or a timeout: the SslHandler closes.
+            tlsFailed(e.cause());
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    private void tlsFailed(Throwable cause) {
+        if (state == State.CLOSING || state == State.CLOSED) {
+            return;
+        }
+        State before = state;
+        state = State.CLOSING;
+        dead = true;
+        meters.refused("tls_handshake").increment();
+        transport.refusalLog().warn("tls_handshake", "closing connection " + (outbound() ? "to " : "from ")
+                + describe() + " [tls_handshake]: " + cause);
+        decoder.discardInput();
+        if (outbound() && before == State.HANDSHAKING) {
+            failConnect(new FlotillaException("TLS handshake with " + target.describe() + " failed: " + cause,
+                    cause));
+        }
+        channel.close();
+    }
+
+    @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
+            // Already counted and logged as tls_handshake, or bad TLS records after it: closing is the answer.
+            transport.logger().log(Level.DEBUG, () -> "TLS error on " + this + ": " + cause.getCause());
+            if (state != State.CLOSING && state != State.CLOSED) {
+                tlsFailed(cause.getCause());
+            }
+            ctx.close();
+            return;
+        }
         if (cause instanceof IOException) {
             transport.logger().log(Level.DEBUG, () -> "I/O error on " + this + ": " + cause);
         } else {
@@ -313,11 +368,18 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         boolean wasOpen = handshaken && state != State.CLOSED;
+        if (state == State.HANDSHAKING && !outbound() && !transport.isClosing()) {
+            // The peer went away before proving anything: a scan, a client that gave up, or a wrong secret.
+            meters.refused("closed_in_handshake").increment();
+        }
         state = State.CLOSED;
         open = false;
         dead = true;
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
+        }
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
         }
         if (active) {
             active = false;
@@ -352,19 +414,27 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         if (outbound()) {
             switch (f.type()) {
                 case HELLO_ACK -> {
-                    Member m;
+                    Handshake.HelloAck ack;
                     try {
-                        m = Handshake.readHelloAck(f);
+                        ack = Handshake.readHelloAck(f);
                     } catch (WireException e) {
                         refuse(e.reason(), "bad HELLO_ACK: " + e.getMessage());
                         return;
                     }
+                    if (!checkServerProof(ack, f)) {
+                        return;
+                    }
+                    Member m = ack.member();
                     if (!m.id().equals(target.id())) {
                         failConnect(new FlotillaException("the node at " + target.host() + ":" + target.port()
                                 + " is " + m.describe() + ", not " + target.describe()
                                 + " (restarted or replaced)"));
                         return;
                     }
+                    if (secret != null) {
+                        writeNow(Handshake.auth(sentHello, f, secret));
+                    }
+                    sentHello = null;
                     remote = m;
                     handshakeDone();
                 }
@@ -372,6 +442,10 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                         + Handshake.readRefuse(f)));
                 default -> refuse("no_handshake", "expected HELLO_ACK from " + describe() + " but got " + f.type());
             }
+            return;
+        }
+        if (claimed != null) {
+            onAuth(f);
             return;
         }
         if (f.type() != FrameType.HELLO) {
@@ -390,9 +464,68 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                     + hello.clusterName() + "\", this node to \"" + context.clusterName() + "\"");
             return;
         }
-        remote = hello.member();
+        if (secret == null && hello.authenticated()) {
+            refuse("secret_mismatch", hello.member().describe() + " proves a cluster secret but this node has "
+                    + "none: configure the same secret on every member");
+            return;
+        }
+        if (secret != null && !hello.authenticated()) {
+            refuse("auth_required", hello.member().describe() + " has no cluster secret and this node requires "
+                    + "one: configure the same secret on every member");
+            return;
+        }
         probe = (f.flags() & Frame.FLAG_PROBE) != 0;
+        if (secret != null) {
+            // Challenge and prove; the peer is only known after its AUTH checks out.
+            claimed = hello.member();
+            receivedHello = f;
+            sentAck = Handshake.helloAck(context.localMember(), f, Handshake.newNonce(transport.random()), secret);
+            writeNow(sentAck);
+            return;
+        }
+        remote = hello.member();
         writeNow(Handshake.helloAck(context.localMember()));
+        handshakeDone();
+    }
+
+    /** Outbound: checks the accepting side's proof of the secret (or that neither side has one). */
+    private boolean checkServerProof(Handshake.HelloAck ack, Frame f) {
+        if (secret == null) {
+            if (ack.authenticated()) {
+                refuse("secret_mismatch", target.describe() + " proves a cluster secret but this node has none: "
+                        + "configure the same secret on every member");
+                return false;
+            }
+            return true;
+        }
+        if (!ack.authenticated()) {
+            refuse("auth_required", target.describe() + " has no cluster secret and this node requires one: "
+                    + "configure the same secret on every member");
+            return false;
+        }
+        if (!Handshake.verifyServerProof(sentHello, f, secret)) {
+            refuse("bad_proof", "the node at " + target.host() + ":" + target.port() + " does not prove the "
+                    + "cluster secret: one of the two has a different secret");
+            return false;
+        }
+        return true;
+    }
+
+    /** Inbound with a secret: the connecting side's AUTH is the last step; nothing else is taken before it. */
+    private void onAuth(Frame f) {
+        if (f.type() != FrameType.AUTH) {
+            refuse("no_auth", "expected AUTH from " + describe() + " but got " + f.type());
+            return;
+        }
+        if (!Handshake.verifyClientProof(receivedHello, sentAck, f, secret)) {
+            refuse("bad_proof", describe() + " (claiming to be " + claimed.describe() + ") does not prove the "
+                    + "cluster secret: wrong secret, or not a member");
+            return;
+        }
+        remote = claimed;
+        claimed = null;
+        receivedHello = null;
+        sentAck = null;
         handshakeDone();
     }
 
@@ -404,6 +537,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         state = State.OPEN;
         decoder.maxFrameBytes(context.maxFrameBytes());
         open = true;
+        lastReadNanos = context.clock().nanoTime();
+        scheduleIdleCheck();
         if (!probe) {
             try {
                 context.inbound().onConnected(this);
@@ -412,6 +547,42 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             }
         }
         drain();
+    }
+
+    private void scheduleIdleCheck() {
+        idleTimer = loop.schedule(this::idleCheck, transport.config().idleTimeout().toNanos() / 3,
+                TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Every third of {@code idleTimeout}: closes a connection that received nothing for the whole of it (or sits
+     * on a partial frame), and on connections this node opened sends a keepalive PING once they are idle for a
+     * third, so the peer's check sees traffic and ours sees its PONG.
+     */
+    private void idleCheck() {
+        if (state != State.OPEN) {
+            return;
+        }
+        long idleNanos = transport.config().idleTimeout().toNanos();
+        long now = context.clock().nanoTime();
+        if (!channel.config().isAutoRead()) {
+            lastReadNanos = now; // paused by our own back-pressure: the silence is ours, not the peer's
+        }
+        long idle = now - lastReadNanos;
+        if (idle >= idleNanos) {
+            long ms = transport.config().idleTimeout().toMillis();
+            if (decoder.bufferedBytes() > 0) {
+                refuse("truncated", "incomplete frame (" + decoder.bufferedBytes() + " bytes) from " + describe()
+                        + " and nothing more within idleTimeout=" + ms + " ms");
+            } else {
+                refuse("idle_timeout", "nothing received from " + describe() + " within idleTimeout=" + ms + " ms");
+            }
+            return;
+        }
+        if (outbound() && idle >= idleNanos / 3) {
+            send(Frame.control(FrameType.PING, 0));
+        }
+        scheduleIdleCheck();
     }
 
     private void handshakeTimedOut() {

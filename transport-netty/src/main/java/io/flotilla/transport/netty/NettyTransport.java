@@ -29,6 +29,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.Socket;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
@@ -42,6 +43,7 @@ import java.net.SocketException;
 import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
 import java.nio.channels.ServerSocketChannel;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -96,6 +98,8 @@ public final class NettyTransport implements Transport {
     private final ConcurrentMap<MemberId, MemberPool> pools = new ConcurrentHashMap<>();
     private final Set<Connection> connections = ConcurrentHashMap.newKeySet();
     private final ConcurrentMap<InetAddress, Integer> perAddress = new ConcurrentHashMap<>();
+    /** Handshake nonces. */
+    private final SecureRandom random = new SecureRandom();
 
     // Written once under 'lifecycle', read after start from any thread.
     private InetSocketAddress boundAddress;
@@ -251,6 +255,7 @@ public final class NettyTransport implements Transport {
                             FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES);
                             Connection c = new Connection(NettyTransport.this, ch, decoder);
                             connections.add(c);
+                            addTls(ch, true);
                             ch.pipeline().addLast(decoder, c);
                         }
                     })
@@ -261,8 +266,9 @@ public final class NettyTransport implements Transport {
                 throw new FlotillaException("cannot start the receiver on " + boundAddress + ": "
                         + registered.cause(), registered.cause());
             }
-            LOG.log(Level.INFO, "transport started: receiver {0}, {1} I/O threads, pool of {2} per member",
-                    boundAddress, config.ioThreads(), config.poolSize());
+            LOG.log(Level.INFO, "transport started: receiver {0}, {1} I/O threads, pool of {2} per member, {3}",
+                    boundAddress, config.ioThreads(), config.poolSize(),
+                    config.tls() == null ? "plain TCP" : config.tls().toString());
         }
     }
 
@@ -311,6 +317,7 @@ public final class NettyTransport implements Transport {
                 Bootstrap b = clientBootstrap.clone(loop).handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        addTls(ch, false);
                         ch.pipeline().addLast(fresh.decoderHandler(), fresh);
                     }
                 });
@@ -321,6 +328,22 @@ public final class NettyTransport implements Transport {
                 return fresh;
             }
         }
+    }
+
+    /** With TLS configured, puts its handler first in the pipeline; its handshake counts against handshakeTimeout. */
+    private void addTls(Channel ch, boolean server) {
+        TransportTls tls = config.tls();
+        if (tls == null) {
+            return;
+        }
+        SslHandler h = (server ? tls.server() : tls.client()).newHandler(ch.alloc());
+        h.setHandshakeTimeoutMillis(config.handshakeTimeout().toMillis());
+        ch.pipeline().addLast("tls", h);
+    }
+
+    @Override
+    public boolean authenticatesPeers() {
+        return config.tls() != null;
     }
 
     private static InetSocketAddress socketAddress(Member m) {
@@ -342,7 +365,7 @@ public final class NettyTransport implements Transport {
             return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
                     + " failed: timeout must be positive, was " + timeout));
         }
-        ProbeHandler probe = new ProbeHandler(ctx, address, timeout, ThreadLocalRandom.current().nextLong());
+        ProbeHandler probe = new ProbeHandler(ctx, address, timeout, ThreadLocalRandom.current().nextLong(), random);
         EventLoop loop = group.next();
         long connectMillis = Math.max(1, Math.min(config.connectTimeout().toMillis(), timeout.toMillis()));
         Bootstrap b = clientBootstrap.clone(loop)
@@ -350,6 +373,7 @@ public final class NettyTransport implements Transport {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        addTls(ch, false);
                         ch.pipeline().addLast(new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES), probe);
                     }
                 });
@@ -486,6 +510,10 @@ public final class NettyTransport implements Transport {
 
     boolean isClosing() {
         return closing;
+    }
+
+    SecureRandom random() {
+        return random;
     }
 
     /** Counts one more inbound connection from {@code a}; returns how many are open now. */

@@ -26,6 +26,9 @@ import java.util.Objects;
  * @param writeBufferLowWaterMark bytes below which a connection that stopped writing becomes writable again
  * @param writeBufferHighWaterMark bytes written but not yet on the socket above which a connection stops taking
  *     frames from its queue
+ * @param idleTimeout how long a handshaken connection may receive nothing (or sit on a partial frame) before it is
+ *     closed; the connecting side sends a keepalive {@code PING} after a third of it, so a live peer never hits it
+ * @param tls mutual TLS on every connection, or null for plain TCP
  */
 public record NettyTransportConfig(
         String address,
@@ -40,7 +43,9 @@ public record NettyTransportConfig(
         Duration selectorTimeout,
         int sendQueueFrames,
         int writeBufferLowWaterMark,
-        int writeBufferHighWaterMark) {
+        int writeBufferHighWaterMark,
+        Duration idleTimeout,
+        TransportTls tls) {
 
     /** The value of {@link #address()} that picks the first non-loopback IPv4 address of an up interface. */
     public static final String AUTO = "auto";
@@ -64,6 +69,10 @@ public record NettyTransportConfig(
         }
         checkPositive("connectTimeout", connectTimeout, Duration.ofMinutes(10));
         checkPositive("handshakeTimeout", handshakeTimeout, Duration.ofMinutes(10));
+        checkPositive("idleTimeout", idleTimeout, Duration.ofHours(1));
+        if (idleTimeout.compareTo(Duration.ofMillis(30)) < 0) {
+            throw ConfigurationException.invalid("idleTimeout", idleTimeout, "at least 30 ms (keepalives go every third)");
+        }
         if (ioThreads < 1 || ioThreads > 1024) {
             throw ConfigurationException.invalid("ioThreads", ioThreads, "1-1024");
         }
@@ -121,6 +130,8 @@ public record NettyTransportConfig(
         private int sendQueueFrames = 65_536;
         private int writeBufferLowWaterMark = 1 << 20;
         private int writeBufferHighWaterMark = 4 << 20;
+        private Duration idleTimeout = Duration.ofSeconds(60);
+        private TransportTls tls;
 
         private Builder() {
         }
@@ -230,11 +241,34 @@ public record NettyTransportConfig(
             return this;
         }
 
+        /**
+         * Default 60 s: a handshaken connection that receives nothing for this long, or stops in the middle of a
+         * frame, is closed and counted ({@code idle_timeout}, {@code truncated}), so a peer cannot hold sockets and
+         * buffers open by going silent. The connecting side sends a keepalive {@code PING} on a connection idle for
+         * a third of it (one 22-byte frame per 20 s), so live members never reach it; a connection paused by
+         * back-pressure is not idle.
+         */
+        public Builder idleTimeout(Duration v) {
+            idleTimeout = v;
+            return this;
+        }
+
+        /**
+         * Default null: plain TCP. With {@link TransportTls#pkcs12} or {@link TransportTls#pem}, every connection
+         * (probes too) runs mutual TLS 1.3 and a peer whose certificate the truststore does not trust is refused
+         * before it sends a byte of Flotilla's protocol. It adds to a cluster secret, it does not replace it for
+         * heartbeats.
+         */
+        public Builder tls(TransportTls v) {
+            tls = v;
+            return this;
+        }
+
         /** @throws ConfigurationException naming the first attribute that is out of range */
         public NettyTransportConfig build() {
             return new NettyTransportConfig(address, port, autoBind, poolSize, connectTimeout, handshakeTimeout,
                     ioThreads, maxConnectionsPerAddress, nativeTransport, selectorTimeout, sendQueueFrames,
-                    writeBufferLowWaterMark, writeBufferHighWaterMark);
+                    writeBufferLowWaterMark, writeBufferHighWaterMark, idleTimeout, tls);
         }
     }
 }

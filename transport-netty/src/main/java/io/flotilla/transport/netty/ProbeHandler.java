@@ -1,5 +1,6 @@
 package io.flotilla.transport.netty;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.spi.TransportContext;
@@ -14,6 +15,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -31,12 +33,18 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     private final InetSocketAddress address;
     private final Duration timeout;
     private final long nonce;
+    private final ClusterSecret secret;
+    private final SecureRandom random;
+    private Frame hello;
     private ScheduledFuture<?> timer;
     private Member member;
     private String stage = "connecting";
 
-    ProbeHandler(TransportContext context, InetSocketAddress address, Duration timeout, long nonce) {
+    ProbeHandler(TransportContext context, InetSocketAddress address, Duration timeout, long nonce,
+            SecureRandom random) {
         this.context = context;
+        this.secret = context.secret().orElse(null);
+        this.random = random;
         this.address = address;
         this.timeout = timeout;
         this.nonce = nonce;
@@ -66,8 +74,13 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         stage = "waiting for the handshake";
-        write(ctx, Handshake.hello(context.clusterName(), context.localMember(), true));
-        write(ctx, Frame.control(FrameType.PING, nonce));
+        hello = Handshake.hello(context.clusterName(), context.localMember(), true,
+                secret == null ? null : Handshake.newNonce(random));
+        write(ctx, hello);
+        if (secret == null) {
+            // Nothing to prove: the PING goes with the HELLO. With a secret it waits for the peer's proof.
+            write(ctx, Frame.control(FrameType.PING, nonce));
+        }
         ctx.flush();
     }
 
@@ -91,8 +104,24 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
         switch (f.type()) {
             case HELLO_ACK -> {
                 try {
-                    member = Handshake.readHelloAck(f);
+                    Handshake.HelloAck ack = Handshake.readHelloAck(f);
+                    String problem = secret == null
+                            ? ack.authenticated() ? "the peer proves a cluster secret but this node has none" : null
+                            : !ack.authenticated() ? "the peer has no cluster secret and this node requires one"
+                            : !Handshake.verifyServerProof(hello, f, secret)
+                            ? "the peer does not prove the cluster secret (a different secret)" : null;
+                    if (problem != null) {
+                        fail(problem, null);
+                        ctx.close();
+                        return;
+                    }
+                    member = ack.member();
                     stage = "waiting for PONG from " + member.describe();
+                    if (secret != null) {
+                        write(ctx, Handshake.auth(hello, f, secret));
+                        write(ctx, Frame.control(FrameType.PING, nonce));
+                        ctx.flush();
+                    }
                 } catch (WireException e) {
                     fail("bad HELLO_ACK: " + e.getMessage(), e);
                     ctx.close();

@@ -52,7 +52,7 @@ final class RawClient implements AutoCloseable {
             throw new IOException("expected HELLO_ACK, got " + ack.type() + ": "
                     + (ack.type() == FrameType.REFUSE ? Handshake.readRefuse(ack) : ""));
         }
-        return Handshake.readHelloAck(ack);
+        return Handshake.readHelloAck(ack).member();
     }
 
     Frame readFrame() throws IOException {

@@ -32,7 +32,7 @@ final class RecordingInbound implements InboundHandler {
         return this;
     }
 
-    /** Stops keeping frames (for high-volume tests that only count). */
+    /** Stops keeping frames and connections (for high-volume tests that only count). */
     RecordingInbound countingOnly() {
         record = false;
         return this;
@@ -42,7 +42,9 @@ final class RecordingInbound implements InboundHandler {
 
     @Override
     public void onConnected(PeerConnection connection) {
-        connected.add(connection);
+        if (record) {
+            connected.add(connection);
+        }
     }
 
     @Override
@@ -61,7 +63,9 @@ final class RecordingInbound implements InboundHandler {
 
     @Override
     public void onDisconnected(PeerConnection connection, io.flotilla.spi.Disconnect reason) {
-        disconnects.add(new Disconnect(connection, reason));
+        if (record) {
+            disconnects.add(new Disconnect(connection, reason));
+        }
     }
 
     @Override

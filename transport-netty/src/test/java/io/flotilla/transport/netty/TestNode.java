@@ -1,5 +1,6 @@
 package io.flotilla.transport.netty;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.wire.Frame;
@@ -20,13 +21,14 @@ final class TestNode implements AutoCloseable {
     final Member member;
     final InetSocketAddress address;
 
-    private TestNode(String cluster, String name, NettyTransportConfig config, RecordingInbound inbound) {
+    private TestNode(String cluster, String name, NettyTransportConfig config, RecordingInbound inbound,
+            ClusterSecret secret) {
         this.transport = (NettyTransport) NettyTransport.factory(config).create();
         this.inbound = inbound;
         this.address = transport.bind();
         this.member = new Member(MemberId.random(), name, "127.0.0.1", address.getPort(), "", new byte[0],
                 System.currentTimeMillis());
-        transport.start(new TestTransportContext(cluster, member, inbound, meters, MAX_FRAME_BYTES));
+        transport.start(new TestTransportContext(cluster, member, inbound, meters, MAX_FRAME_BYTES, secret));
     }
 
     /** The configuration tests start from: loopback, ephemeral port, one I/O thread, short handshake timeout. */
@@ -40,7 +42,18 @@ final class TestNode implements AutoCloseable {
     }
 
     static TestNode start(String cluster, String name, NettyTransportConfig config, RecordingInbound inbound) {
-        return new TestNode(cluster, name, config, inbound);
+        return new TestNode(cluster, name, config, inbound, null);
+    }
+
+    /** A node whose handshakes prove {@code secret} (null: none). */
+    static TestNode start(String cluster, String name, NettyTransportConfig config, RecordingInbound inbound,
+            ClusterSecret secret) {
+        return new TestNode(cluster, name, config, inbound, secret);
+    }
+
+    /** Every refusal, whatever its reason. */
+    double refusedTotal() {
+        return meters.find(TransportMeters.REFUSED).counters().stream().mapToDouble(Counter::count).sum();
     }
 
     double refused(String reason) {

@@ -1,16 +1,23 @@
 package io.flotilla.transport.netty;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.Member;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.InboundHandler;
 import io.flotilla.spi.TransportContext;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Optional;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /** A {@link TransportContext} for tests: system clock, the given registry, named daemon threads. */
 record TestTransportContext(String clusterName, Member localMember, InboundHandler inbound, MeterRegistry meters,
-        int maxFrameBytes) implements TransportContext {
+        int maxFrameBytes, ClusterSecret clusterSecret) implements TransportContext {
+
+    @Override
+    public Optional<ClusterSecret> secret() {
+        return Optional.ofNullable(clusterSecret);
+    }
 
     @Override
     public Clock clock() {
