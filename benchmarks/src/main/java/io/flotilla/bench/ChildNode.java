@@ -78,13 +78,16 @@ public final class ChildNode {
             h.setLevel(Level.WARNING);
         }
         long lifetimeSeconds = Long.parseLong(opts.getOrDefault("lifetime", "600"));
-        Thread reaper = new Thread(() -> {
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(lifetimeSeconds));
+        java.util.concurrent.ScheduledExecutorService reaper = java.util.concurrent.Executors
+                .newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "child-lifetime");
+                    t.setDaemon(true);
+                    return t;
+                });
+        reaper.schedule(() -> {
             System.err.println("ChildNode: lifetime of " + lifetimeSeconds + " s over, halting");
             Runtime.getRuntime().halt(3);
-        }, "child-lifetime");
-        reaper.setDaemon(true);
-        reaper.start();
+        }, lifetimeSeconds, TimeUnit.SECONDS);
 
         PrintStream out = System.out;
         long startBegin = System.nanoTime();

@@ -222,6 +222,7 @@ public final class MembershipHarness {
                             killed);
                 } finally {
                     stop.set(true);
+                    child.waitFor(Duration.ofSeconds(5)); // killed: reaped before close() looks at it
                 }
                 log.printf("  %s traffic: %d messages acknowledged before the kill%n", impl, sent.get());
             }
@@ -320,7 +321,7 @@ public final class MembershipHarness {
                 }
             }
         }
-        notes.forEach(n -> lines.add("# " + n));
+        groupedNotes().forEach(n -> lines.add("# " + n));
         return lines;
     }
 
@@ -350,7 +351,16 @@ public final class MembershipHarness {
                     Double.isNaN(f) || Double.isNaN(s) || f <= 0 ? "-" : String.format(Locale.ROOT, "%.1fx", s / f),
                     runs(m, "flotilla"), runs(m, "stock"));
         }
-        notes.forEach(n -> out.println("note: " + n));
+        groupedNotes().forEach(n -> out.println("note: " + n));
+    }
+
+    /** Each distinct note once, with how many times it happened. */
+    private List<String> groupedNotes() {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        notes.forEach(n -> counts.merge(n, 1, Integer::sum));
+        List<String> out = new ArrayList<>();
+        counts.forEach((n, c) -> out.add(c == 1 ? n : n + " (" + c + " times)"));
+        return out;
     }
 
     private String runs(String metric, String impl) {
