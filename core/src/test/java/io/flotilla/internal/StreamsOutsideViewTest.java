@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 /** Connections with made-up identities cannot make the engine keep unbounded per-sender state. */
 class StreamsOutsideViewTest {
     /** A transport that only hands the engine's inbound handler to the test. */
-    private static final class CapturingTransport implements Transport {
+    static final class CapturingTransport implements Transport {
         TransportContext context;
 
         @Override
