@@ -101,6 +101,8 @@ public final class DefaultNode implements Node {
     /** Set when close() stopped waiting for acknowledgements: timers and retries stop. */
     private volatile boolean stopped;
     private volatile Member local;
+    /** Senders outside the view the engine keeps streams for, at most (joining members, for a moment). */
+    static final int MAX_STREAMS_OUTSIDE_VIEW = 64;
     private volatile View view;
     private volatile Scheduler.Cancellable tick;
 
@@ -405,7 +407,7 @@ public final class DefaultNode implements Node {
             switch (frame.type()) {
                 case DATA -> {
                     InboundStream s = inboundStream(from);
-                    if (s.onData(conn, frame) == InboundStream.Outcome.QUEUED_AND_SCHEDULE) {
+                    if (s != null && s.onData(conn, frame) == InboundStream.Outcome.QUEUED_AND_SCHEDULE) {
                         scheduleDelivery(s);
                     }
                 }
@@ -424,7 +426,7 @@ public final class DefaultNode implements Node {
                 }
                 case SYNC -> {
                     InboundStream s = inboundStream(from);
-                    if (s.onSync(frame.messageId())) {
+                    if (s != null && s.onSync(frame.messageId())) {
                         scheduleDelivery(s);
                     }
                 }
@@ -465,14 +467,39 @@ public final class DefaultNode implements Node {
         }
     }
 
+    /**
+     * The stream of {@code from}, created on its first frame; null (the frame is dropped, unacknowledged, and
+     * counted) when {@code from} is not in the view and {@link #MAX_STREAMS_OUTSIDE_VIEW} streams of senders outside
+     * it exist already. Members join the view soon after they connect, so this only bounds what connections with
+     * made-up identities can make the engine hold; their senders retry once they are in the view.
+     */
     private InboundStream inboundStream(Member from) {
         InboundStream s = inbound.get(from.id());
         if (s == null) {
+            if (!view.contains(from.id()) && streamsOutsideView() >= MAX_STREAMS_OUTSIDE_VIEW) {
+                meters.outsideView.increment();
+                warnings.log(Level.WARNING, "outside-view", "dropped a frame from " + from.describe()
+                        + ": not in the view and " + MAX_STREAMS_OUTSIDE_VIEW + " senders outside the view are "
+                        + "tracked already");
+                return null;
+            }
             int maxAhead = Math.max(1024, config.maxQueuedMessages() * 2);
             s = inbound.computeIfAbsent(from.id(), id -> new InboundStream(from, config.maxReceiveBufferBytes(),
                     maxAhead, 65_536, meters));
         }
         return s;
+    }
+
+    /** Streams of senders not in the current view; only counted when a new stream is about to be made. */
+    private int streamsOutsideView() {
+        View v = view;
+        int n = 0;
+        for (MemberId id : inbound.keySet()) {
+            if (!v.contains(id)) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private void scheduleDelivery(InboundStream s) {

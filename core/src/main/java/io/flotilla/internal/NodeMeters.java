@@ -28,6 +28,7 @@ public final class NodeMeters {
     final Counter timedOut;
     final Counter listenerErrors;
     final Counter unhandled;
+    final Counter outsideView;
     final Counter skipped;
     final Counter outOfWindow;
     final Counter queueFull;
@@ -54,6 +55,8 @@ public final class NodeMeters {
         timedOut = counter(registry, "flotilla.messages.timeouts", "sends whose guarantee was not met in timeout");
         listenerErrors = counter(registry, "flotilla.listener.errors", "message listeners that threw");
         unhandled = counter(registry, "flotilla.messages.unhandled", "messages for a topic with no listener");
+        outsideView = counter(registry, "flotilla.messages.outside.view",
+                "frames dropped because their sender is not in the view and too many such senders are tracked");
         skipped = counter(registry, "flotilla.messages.skipped",
                 "sequence numbers the sender gave up on, skipped by the receiver");
         outOfWindow = counter(registry, "flotilla.messages.out_of_window",

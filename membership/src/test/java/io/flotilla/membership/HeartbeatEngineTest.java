@@ -433,6 +433,13 @@ class HeartbeatEngineTest {
     }
 
     @Test
+    void datagramsOverMaxDatagramBytesAreRefusedBeforeParsing() {
+        ByteBuffer big = ByteBuffer.allocate(MulticastMembershipConfig.builder().build().maxDatagramBytes() + 1);
+        engine.receive(big, clock.nanoTime());
+        assertEquals(1.0, refused("too_large"));
+    }
+
+    @Test
     void aNodeWithoutASecretRefusesTaggedDatagramsByName() {
         network.put(b, Mode.ALIVE);
         engine.receive(encode(Datagram.Type.HEARTBEAT, CLUSTER, b, SECRET), clock.nanoTime());

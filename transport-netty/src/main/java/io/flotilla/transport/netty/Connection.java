@@ -115,8 +115,9 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         this.pool = pool;
         this.slot = slot;
         this.remote = target;
+        // The chunk must be smaller than the bound (Netty refuses equal ones): any sendQueueFrames <= 1024 failed.
         this.queue = io.netty.util.internal.PlatformDependent.newMpscQueue(
-                Math.min(1024, transport.config().sendQueueFrames()), transport.config().sendQueueFrames());
+                Math.min(1024, transport.config().sendQueueFrames() / 2), transport.config().sendQueueFrames());
     }
 
     FrameDecoder decoderHandler() {

@@ -1,0 +1,123 @@
+package io.flotilla.internal;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.NodeConfig;
+import io.flotilla.spi.PeerConnection;
+import io.flotilla.spi.Transport;
+import io.flotilla.spi.TransportContext;
+import io.flotilla.testing.FixedMembership;
+import io.flotilla.testing.ManualClock;
+import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameType;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** Connections with made-up identities cannot make the engine keep unbounded per-sender state. */
+class StreamsOutsideViewTest {
+    /** A transport that only hands the engine's inbound handler to the test. */
+    static final class CapturingTransport implements Transport {
+        TransportContext context;
+
+        @Override
+        public InetSocketAddress bind() {
+            return new InetSocketAddress("127.0.0.1", 4000);
+        }
+
+        @Override
+        public void start(TransportContext ctx) {
+            context = ctx;
+        }
+
+        @Override
+        public void send(Member member, Frame frame) {
+            // Acks go nowhere: the test looks at what the engine keeps, not at what it answers.
+        }
+
+        @Override
+        public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
+            return CompletableFuture.failedFuture(new IllegalStateException("no probes here"));
+        }
+
+        @Override
+        public void disconnect(Member member) {
+            // Nothing is connected.
+        }
+
+        @Override
+        public void close() {
+            // Nothing to close.
+        }
+    }
+
+    private static PeerConnection connectionOf(Member m) {
+        return new PeerConnection() {
+            @Override
+            public Member remote() {
+                return m;
+            }
+
+            @Override
+            public void send(Frame frame) {
+                // Acks are not looked at.
+            }
+
+            @Override
+            public void pauseReading() {
+                // Never paused: payloads are tiny.
+            }
+
+            @Override
+            public void resumeReading() {
+                // Never paused.
+            }
+
+            @Override
+            public boolean isOpen() {
+                return true;
+            }
+        };
+    }
+
+    private static Member member(int i) {
+        return new Member(MemberId.random(), "m" + i, "127.0.0.1", 5000 + i, "", new byte[0], i);
+    }
+
+    @Test
+    void sendersOutsideTheViewAreCappedAndMembersOfTheViewAlwaysServed() {
+        ManualClock clock = new ManualClock();
+        CapturingTransport transport = new CapturingTransport();
+        FixedMembership membership = new FixedMembership();
+        AtomicInteger delivered = new AtomicInteger();
+        DefaultNode node = new DefaultNode(NodeConfig.builder().clusterName("t").build(), clock, clock, transport,
+                membership, Runnable::run);
+        node.addMessageListener(0, m -> delivered.incrementAndGet());
+        node.start();
+        try {
+            int strangers = DefaultNode.MAX_STREAMS_OUTSIDE_VIEW + 36;
+            for (int i = 0; i < strangers; i++) {
+                Member m = member(i);
+                transport.context.inbound().onFrame(connectionOf(m), data(1));
+            }
+            assertEquals(DefaultNode.MAX_STREAMS_OUTSIDE_VIEW, delivered.get(), "only the first 64 strangers");
+            assertEquals(36.0, node.meterRegistry().find("flotilla.messages.outside.view").counter().count());
+            Member joined = member(1000);
+            membership.join(joined);
+            transport.context.inbound().onFrame(connectionOf(joined), data(1));
+            assertEquals(DefaultNode.MAX_STREAMS_OUTSIDE_VIEW + 1, delivered.get(), "a member of the view is served");
+        } finally {
+            node.close();
+        }
+    }
+
+    private static Frame data(long seq) {
+        return new Frame(FrameType.DATA, 0, 0, 1, seq, ByteBuffer.wrap(new byte[] {1}));
+    }
+}
