@@ -31,10 +31,14 @@ final class TestNode implements AutoCloseable {
         transport.start(new TestTransportContext(cluster, member, inbound, meters, MAX_FRAME_BYTES, secret));
     }
 
-    /** The configuration tests start from: loopback, ephemeral port, one I/O thread, short handshake timeout. */
+    /**
+     * The configuration tests start from: loopback, ephemeral port, one I/O thread. Handshake and connect timeouts
+     * are generous so a loaded 2-core CI machine cannot fail a legitimate handshake (which would drop every frame
+     * queued on that connection: the transport does not retry); tests of the timeouts set short ones themselves.
+     */
     static NettyTransportConfig.Builder config() {
         return NettyTransportConfig.builder().address("127.0.0.1").port(0).ioThreads(1)
-                .handshakeTimeout(Duration.ofSeconds(2)).connectTimeout(Duration.ofSeconds(1));
+                .handshakeTimeout(Duration.ofSeconds(10)).connectTimeout(Duration.ofSeconds(5));
     }
 
     static TestNode start(String name) {

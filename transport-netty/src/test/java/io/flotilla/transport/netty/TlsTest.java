@@ -52,7 +52,7 @@ class TlsTest {
     }
 
     private TestNode node(String name, TransportTls tls, ClusterSecret secret) {
-        TestNode n = TestNode.start("test", name, TestNode.config().tls(tls).handshakeTimeout(Duration.ofSeconds(2))
+        TestNode n = TestNode.start("test", name, TestNode.config().tls(tls).handshakeTimeout(Duration.ofSeconds(10))
                 .build(), new RecordingInbound(), secret);
         nodes.add(n);
         return n;
