@@ -115,7 +115,7 @@ class NettyTransportTest {
             pool.shutdownNow();
         }
         await("all frames at b", WAIT, () -> b.inbound.frames.size() == threads * perThread,
-                () -> "got " + b.inbound.frames.size());
+                () -> "got " + b.inbound.frames.size() + "; send failures at a: " + a.inbound.sendFailures);
         long[] next = new long[threads];
         for (RecordingInbound.Received r : b.inbound.frames) {
             int topic = r.frame().topic();
