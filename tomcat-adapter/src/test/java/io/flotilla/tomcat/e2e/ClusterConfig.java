@@ -182,7 +182,7 @@ public interface ClusterConfig {
             try (JarFile file = new JarFile(jar.toFile())) {
                 if (file.getEntry(CLUSTER_CLASS_ENTRY) == null) {
                     return Optional.of("io.flotilla.tomcat.FlotillaCluster is not in " + jar.getFileName()
-                            + " yet (the adapter has not landed); this test runs as soon as it is");
+                            + " yet: the adapter has not landed");
                 }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + jar, e);
