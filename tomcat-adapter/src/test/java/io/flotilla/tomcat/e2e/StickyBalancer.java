@@ -1,0 +1,94 @@
+package io.flotilla.tomcat.e2e;
+
+import java.io.IOException;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A load balancer in the test JVM, as mod_jk or HAProxy do it for Tomcat: a request with a session goes to the node
+ * named by the {@code .route} suffix of its session id; a new one to the user's home node; when a node does not take
+ * the connection (or drops it), the request is sent to the next node. It only knows what the sockets tell it.
+ *
+ * <p>Threading: safe for concurrent use, as long as each {@link SimulatedUser} is used by one thread at a time.
+ */
+public final class StickyBalancer {
+    private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(15);
+
+    private final List<TomcatNode> nodes;
+    private final HttpClient client;
+
+    public StickyBalancer(TomcatCluster cluster) {
+        this.nodes = cluster.nodes();
+        this.client = cluster.client();
+    }
+
+    /** The answer of one request and which node gave it. */
+    public record Reply(int status, String body, TomcatNode node, boolean failedOver) {
+    }
+
+    /** {@code /counter} for {@code user}, booked on the user. */
+    public Reply increment(SimulatedUser user) throws IOException {
+        Reply r = send(user, "/counter");
+        user.counted(r.status(), r.body());
+        return r;
+    }
+
+    /** Sends {@code path} for {@code user}, sticky, failing over on connection errors. */
+    public Reply send(SimulatedUser user, String path) throws IOException {
+        int first = firstChoice(user);
+        IOException last = null;
+        for (int attempt = 0; attempt < nodes.size(); attempt++) {
+            TomcatNode node = nodes.get((first + attempt) % nodes.size());
+            try {
+                HttpResponse<String> r = client.send(request(node, path, user.sessionId()),
+                        HttpResponse.BodyHandlers.ofString());
+                r.headers().allValues("Set-Cookie").stream()
+                        .filter(c -> c.startsWith("JSESSIONID="))
+                        .findFirst()
+                        .ifPresent(c -> user.cookie(c.substring("JSESSIONID=".length()).split(";", 2)[0]));
+                return new Reply(r.statusCode(), r.body(), node, attempt > 0);
+            } catch (IOException e) {
+                last = e; // refused, reset or timed out: like a balancer, try the next node
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+        }
+        throw new IOException("no node answered " + path + " for " + user, last);
+    }
+
+    /** Sends {@code path} straight to {@code node} with the user's cookie (no balancing, no failover). */
+    public Reply direct(TomcatNode node, SimulatedUser user, String path) throws IOException {
+        try {
+            HttpResponse<String> r = client.send(request(node, path, user.sessionId()),
+                    HttpResponse.BodyHandlers.ofString());
+            return new Reply(r.statusCode(), r.body(), node, false);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    private int firstChoice(SimulatedUser user) {
+        String route = user.route();
+        if (route != null) {
+            for (int i = 0; i < nodes.size(); i++) {
+                if (nodes.get(i).route().equals(route)) {
+                    return i;
+                }
+            }
+        }
+        return user.homeNode() % nodes.size();
+    }
+
+    private static HttpRequest request(TomcatNode node, String path, String sessionId) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(node.uri(path)).timeout(REQUEST_TIMEOUT).GET();
+        if (sessionId != null) {
+            b.header("Cookie", "JSESSIONID=" + sessionId);
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,80 @@
+package io.flotilla.tomcat.e2e;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Assembles the exploded test webapp ({@code io.flotilla.tomcat.e2e.app.CounterServlet} and its package, compiled with the tests) under a
+ * {@code CATALINA_BASE}'s {@code webapps}: {@code WEB-INF/web.xml} marked {@code <distributable/>} and
+ * {@code metadata-complete} (no annotation scan), and a {@code META-INF/context.xml} that skips the jar scan, so a node
+ * starts in a second or two.
+ *
+ * <p>Threading: stateless.
+ */
+final class Webapp {
+    /** By name, not by class literal: the demo runs the harness without the servlet API on its class path. */
+    private static final String SERVLET_CLASS = "io.flotilla.tomcat.e2e.app.CounterServlet";
+    private static final String PACKAGE_PATH = "io/flotilla/tomcat/e2e/app";
+    private static final List<String> MAPPINGS = List.of("/ping", "/counter", "/get", "/set-bad");
+
+    private Webapp() {
+    }
+
+    /** Writes the webapp into {@code appDir} (e.g. {@code base/webapps/app}). */
+    static void write(Path appDir) throws IOException {
+        Path classes = testClasses();
+        Path source = classes.resolve(PACKAGE_PATH);
+        if (!Files.isDirectory(source)) {
+            throw new IllegalStateException("the webapp's classes are not compiled in " + source);
+        }
+        Path target = appDir.resolve("WEB-INF/classes").resolve(PACKAGE_PATH);
+        Files.createDirectories(target);
+        try (Stream<Path> files = Files.list(source)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (f.toString().endsWith(".class")) {
+                    Files.copy(f, target.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+        StringBuilder mappings = new StringBuilder();
+        for (String m : MAPPINGS) {
+            mappings.append("  <servlet-mapping><servlet-name>counter</servlet-name><url-pattern>").append(m)
+                    .append("</url-pattern></servlet-mapping>\n");
+        }
+        Files.writeString(appDir.resolve("WEB-INF/web.xml"), """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <web-app xmlns="https://jakarta.ee/xml/ns/jakartaee"
+                         xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+                         xsi:schemaLocation="https://jakarta.ee/xml/ns/jakartaee https://jakarta.ee/xml/ns/jakartaee/web-app_6_0.xsd"
+                         version="6.0" metadata-complete="true">
+                  <display-name>Flotilla e2e counter</display-name>
+                  <distributable/>
+                  <servlet><servlet-name>counter</servlet-name><servlet-class>%s</servlet-class></servlet>
+                %s  <session-config><session-timeout>30</session-timeout></session-config>
+                </web-app>
+                """.formatted(SERVLET_CLASS, mappings));
+        Files.createDirectories(appDir.resolve("META-INF"));
+        Files.writeString(appDir.resolve("META-INF/context.xml"), """
+                <?xml version="1.0" encoding="UTF-8"?>
+                <Context>
+                  <JarScanner scanClassPath="false" scanManifest="false"/>
+                </Context>
+                """);
+    }
+
+    /** Where the tests' classes are: system property {@code e2e.webapp.classes}, else where this class came from. */
+    private static Path testClasses() {
+        String configured = System.getProperty("e2e.webapp.classes");
+        if (configured != null) {
+            return Path.of(configured);
+        }
+        try {
+            return Path.of(Webapp.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException("cannot locate the test classes", e);
+        }
+    }
+}
