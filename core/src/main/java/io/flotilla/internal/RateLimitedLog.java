@@ -4,6 +4,7 @@ import io.flotilla.spi.Clock;
 import java.lang.System.Logger.Level;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * Logs at most one line per key per interval, and tells in the next line how many were suppressed. For
@@ -34,6 +35,19 @@ public final class RateLimitedLog {
 
     /** Logs {@code message} under {@code key} unless a line with that key was logged within the interval. */
     public void log(Level level, String key, String message, Throwable cause) {
+        log(level, key, () -> message, cause);
+    }
+
+    public void log(Level level, String key, String message) {
+        log(level, key, () -> message, null);
+    }
+
+    /** For a limiter that guards one kind of message; the text is built only when a line is written. */
+    public void log(Level level, Supplier<String> message) {
+        log(level, "", message, null);
+    }
+
+    private void log(Level level, String key, Supplier<String> message, Throwable cause) {
         if (!logger.isLoggable(level)) {
             return;
         }
@@ -45,15 +59,12 @@ public final class RateLimitedLog {
             return;
         }
         long suppressed = slot.suppressed.getAndSet(0);
-        String text = suppressed == 0 ? message : message + " (" + suppressed + " similar suppressed)";
+        String text = message.get();
+        text = suppressed == 0 ? text : text + " (" + suppressed + " similar suppressed)";
         if (cause == null) {
             logger.log(level, text);
         } else {
             logger.log(level, text, cause);
         }
-    }
-
-    public void log(Level level, String key, String message) {
-        log(level, key, message, null);
     }
 }

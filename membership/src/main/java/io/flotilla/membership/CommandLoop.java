@@ -1,5 +1,6 @@
 package io.flotilla.membership;
 
+import io.flotilla.internal.RateLimitedLog;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;

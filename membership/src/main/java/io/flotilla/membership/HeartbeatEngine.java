@@ -1,5 +1,6 @@
 package io.flotilla.membership;
 
+import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.ClusterSecret;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Member;

@@ -1,5 +1,6 @@
 package io.flotilla.membership;
 
+import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.spi.MembershipContext;

@@ -1,5 +1,6 @@
 package io.flotilla.membership;
 
+import io.flotilla.internal.RateLimitedLog;
 import static io.flotilla.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
