@@ -99,8 +99,18 @@ public class FlotillaManager extends ManagerBase {
                 .register(r);
         Gauge.builder("flotilla.tomcat.sessions", this, m -> m.sessions.size()).tag("context", namespace)
                 .description("Tomcat sessions owned here").register(r);
-        ReplicationEngine e = ReplicationEngine.builder(c.node())
-                .config(s.replicationConfig(namespace, loader, r)).onExpired(this::expiredByEngine).start();
+        // The engine's timer thread must not hold the web application's class loader (Tomcat reports that as a
+        // leak, and it would pin the loader after a redeploy): start it under Flotilla's own loader.
+        Thread current = Thread.currentThread();
+        ClassLoader previous = current.getContextClassLoader();
+        ReplicationEngine e;
+        try {
+            current.setContextClassLoader(FlotillaManager.class.getClassLoader());
+            e = ReplicationEngine.builder(c.node()).config(s.replicationConfig(namespace, loader, r))
+                    .onExpired(this::expiredByEngine).start();
+        } finally {
+            current.setContextClassLoader(previous);
+        }
         engine = e;
         c.started(namespace, this);
         StateTransfer t = e.stateTransfer();
