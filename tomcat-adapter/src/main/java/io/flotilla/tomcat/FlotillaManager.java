@@ -190,6 +190,11 @@ public class FlotillaManager extends ManagerBase {
     @Override
     public Session findSession(String id) throws IOException {
         Session s = super.findSession(id);
+        if (s instanceof FlotillaSession fs && fs.primary() != null && fs.primary().isInvalidated()) {
+            // the engine ended it (expired, or handed to an older owner after a healed split): Tomcat follows
+            fs.expireLocally();
+            s = null;
+        }
         if (s != null || id == null) {
             return s;
         }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.management.ManagementFactory;
 import java.net.CookieManager;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,6 +19,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -119,6 +122,14 @@ class TomcatClusterIT {
             assertEquals(Integer.toString(expected + 1), c.count(a).group(1), "no increment lost on the owner");
             await("the replica converges to the owner's value", WAIT,
                     () -> Integer.valueOf(expected + 1).equals(replicaValue(b, id)), () -> "replica " + replicaValue(b, id));
+
+            // JMX under Tomcat's registry (both embedded Tomcats share the engine name, so one of each registers)
+            MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
+            ObjectName cluster = jmx.queryNames(new ObjectName("*:type=Cluster,*"), null).iterator().next();
+            assertEquals(2, jmx.getAttribute(cluster, "memberCount"));
+            ObjectName manager = jmx.queryNames(new ObjectName("*:type=Manager,context=/app,*"), null).iterator().next();
+            assertTrue(((Number) jmx.getAttribute(manager, "primarySessions")).intValue()
+                    + ((Number) jmx.getAttribute(manager, "replicaSessions")).intValue() >= 1);
         }
     }
 
