@@ -35,6 +35,9 @@ import java.util.Objects;
  * @param stateTransferTimeout how long a joiner waits for the next chunk before it asks another member
  * @param stateTransferLogEvery sessions between two progress lines of a state transfer
  * @param meterRegistry where the {@code flotilla.replication.*} meters go; null for the node's registry
+ * @param namespace which replication stream of the node this engine is: engines with different namespaces share a
+ *     node and its topics without seeing each other's messages (a servlet container runs one engine per web
+ *     application); empty for the plain stream. Also a {@code namespace} tag on the engine's meters.
  */
 public record ReplicationConfig(
         int replicationTopic,
@@ -57,7 +60,8 @@ public record ReplicationConfig(
         int stateTransferWindow,
         Duration stateTransferTimeout,
         int stateTransferLogEvery,
-        MeterRegistry meterRegistry) {
+        MeterRegistry meterRegistry,
+        String namespace) {
 
     /** Whether attributes changed without a new {@code setAttribute} are replicated. */
     public enum MutationDetection {
@@ -123,6 +127,9 @@ public record ReplicationConfig(
         if (stateTransferLogEvery < 1) {
             throw ConfigurationException.invalid("stateTransferLogEvery", stateTransferLogEvery, "1 or more");
         }
+        if (namespace == null || namespace.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            throw ConfigurationException.invalid("namespace", namespace, "a text of at most 255 UTF-8 bytes");
+        }
     }
 
     private static void checkTopic(String name, int topic) {
@@ -179,6 +186,7 @@ public record ReplicationConfig(
         private Duration stateTransferTimeout = Duration.ofSeconds(60);
         private int stateTransferLogEvery = 10_000;
         private MeterRegistry meterRegistry;
+        private String namespace = "";
 
         private Builder() {
         }
@@ -321,12 +329,21 @@ public record ReplicationConfig(
             return this;
         }
 
+        /**
+         * Default empty: the node's plain replication stream. Engines on one node with different namespaces (one
+         * per web application) share its topics; each sees only the messages of its own namespace, on every member.
+         */
+        public Builder namespace(String v) {
+            namespace = v;
+            return this;
+        }
+
         public ReplicationConfig build() {
             return new ReplicationConfig(replicationTopic, stateTransferTopic, delivery, placement, codec, classLoader,
                     mutationDetection, onUnserializable, accessInterval, gapTimeout, maxBufferedPerSession,
                     maxBufferedTotal, maxTombstones, tickInterval, expiryInterval, stateTransferOnStart,
                     stateTransferChunkBytes, stateTransferWindow, stateTransferTimeout, stateTransferLogEvery,
-                    meterRegistry);
+                    meterRegistry, namespace);
         }
     }
 }

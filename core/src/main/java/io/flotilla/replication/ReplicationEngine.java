@@ -17,10 +17,12 @@ import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.Scheduler;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.System.Logger.Level;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -93,6 +95,7 @@ public final class ReplicationEngine implements AutoCloseable {
     private final RateLimitedLog rateLog;
     private final Member self;
     private final Delivery wireDelivery;
+    private final byte[] namespace;
 
     private final ConcurrentHashMap<String, PrimarySession> primaries = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MemberId> owners = new ConcurrentHashMap<>();
@@ -136,7 +139,10 @@ public final class ReplicationEngine implements AutoCloseable {
                 config.maxTombstones(), config.gapTimeout(), clock, this::requestFull);
         MeterRegistry registry = config.meterRegistry() != null ? config.meterRegistry()
                 : node instanceof DefaultNode dn ? dn.meterRegistry() : new SimpleMeterRegistry();
-        this.meters = new ReplicationMeters(registry, store, primaries::size, () -> store.ids().size());
+        this.meters = new ReplicationMeters(registry,
+                config.namespace().isEmpty() ? Tags.empty() : Tags.of("namespace", config.namespace()), store,
+                primaries::size, () -> store.ids().size());
+        this.namespace = config.namespace().getBytes(StandardCharsets.UTF_8);
         this.rateLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         // ASYNC callers do not wait, but the engine still learns which deltas the node abandoned (for repairs).
         this.wireDelivery = config.delivery() == Delivery.ASYNC ? Delivery.RECEIVED : config.delivery();
@@ -428,7 +434,10 @@ public final class ReplicationEngine implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ replica side
 
     private void onReplicationMessage(Message m) {
-        ByteBuffer in = m.payload().duplicate();
+        ByteBuffer in = ReplicationMessages.unwrapNamespace(m.payload().duplicate(), namespace);
+        if (in == null) {
+            return; // another engine's stream on this node (another web application)
+        }
         try {
             byte kind = in.get();
             switch (kind) {
@@ -642,7 +651,10 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     private void onTransferMessage(Message m) {
-        ByteBuffer in = m.payload().duplicate();
+        ByteBuffer in = ReplicationMessages.unwrapNamespace(m.payload().duplicate(), namespace);
+        if (in == null) {
+            return; // another engine's stream on this node (another web application)
+        }
         try {
             byte kind = in.get();
             switch (kind) {
@@ -855,7 +867,7 @@ public final class ReplicationEngine implements AutoCloseable {
 
     private CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery) {
         try {
-            return node.send(to, topic, msg, delivery);
+            return node.send(to, topic, ReplicationMessages.wrapNamespace(msg, namespace), delivery);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -26,9 +26,44 @@ final class ReplicationMessages {
     static final byte TRANSFER_CHUNK = 11;
     static final byte TRANSFER_DONE = 12;
 
+    // either topic: the message of an engine with a namespace follows (ReplicationConfig.namespace)
+    static final byte NAMESPACED = 0x7F;
+
     private static final int MAX_ID_BYTES = 1024;
 
     private ReplicationMessages() {
+    }
+
+    /** {@code msg} unchanged for the plain stream; else NAMESPACED, the namespace (u8 length, UTF-8), msg. */
+    static ByteBuffer wrapNamespace(ByteBuffer msg, byte[] namespace) {
+        if (namespace.length == 0) {
+            return msg;
+        }
+        ByteBuffer b = ByteBuffer.allocate(2 + namespace.length + msg.remaining());
+        b.put(NAMESPACED).put((byte) namespace.length).put(namespace).put(msg.duplicate()).flip();
+        return b;
+    }
+
+    /** The message after the namespace header when it is for {@code namespace}; null when it is another's. */
+    static ByteBuffer unwrapNamespace(ByteBuffer in, byte[] namespace) {
+        boolean namespaced = in.hasRemaining() && in.get(in.position()) == NAMESPACED;
+        if (!namespaced) {
+            return namespace.length == 0 ? in : null;
+        }
+        if (in.remaining() < 2) {
+            return null;
+        }
+        int len = in.get(in.position() + 1) & 0xFF;
+        if (len != namespace.length || in.remaining() < 2 + len) {
+            return null;
+        }
+        for (int i = 0; i < len; i++) {
+            if (in.get(in.position() + 2 + i) != namespace[i]) {
+                return null;
+            }
+        }
+        in.position(in.position() + 2 + len);
+        return in;
     }
 
     static ByteBuffer wrap(byte kind, byte[] body) {

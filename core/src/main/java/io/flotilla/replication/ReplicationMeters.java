@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import java.util.EnumMap;
 import java.util.Locale;
 import java.util.Map;
@@ -50,11 +51,15 @@ final class ReplicationMeters {
     final DistributionSummary transferChunkBytes;
     final Counter callbackErrors;
     private final Map<EngineDrop, AtomicLong> engineDrops = new EnumMap<>(EngineDrop.class);
+    private final Tags tags;
 
-    ReplicationMeters(MeterRegistry r, ReplicaStore store, Supplier<Number> primaries, Supplier<Number> replicas) {
+    /** With {@code tags} on every meter (the engine's namespace, so engines can share one registry). */
+    ReplicationMeters(MeterRegistry r, Tags tags, ReplicaStore store, Supplier<Number> primaries,
+            Supplier<Number> replicas) {
+        this.tags = tags;
         deltasSent = counter(r, "flotilla.replication.deltas.sent", "deltas sent, one per replication (not per member)");
         deltaBytes = DistributionSummary.builder("flotilla.replication.delta.bytes").baseUnit("bytes")
-                .description("encoded delta sizes").register(r);
+                .description("encoded delta sizes").tags(tags).register(r);
         deltasReceived = counter(r, "flotilla.replication.deltas.received", "deltas received from owners");
         fullRequestsSent = counter(r, "flotilla.replication.full.requests.sent",
                 "full sessions asked of an owner after a gap");
@@ -68,9 +73,9 @@ final class ReplicationMeters {
         ownershipChanges = counter(r, "flotilla.replication.ownership.changes",
                 "announcements that another member owns a session now");
         expiredPrimary = Counter.builder("flotilla.replication.expired").tag("side", "primary")
-                .description("sessions expired").register(r);
+                .description("sessions expired").tags(tags).register(r);
         expiredReplica = Counter.builder("flotilla.replication.expired").tag("side", "replica")
-                .description("sessions expired").register(r);
+                .description("sessions expired").tags(tags).register(r);
         attributesSkipped = counter(r, "flotilla.replication.attributes.skipped",
                 "attribute values not replicated because they could not be encoded (onUnserializable=SKIP)");
         mutationsDetected = counter(r, "flotilla.replication.mutations.detected",
@@ -81,26 +86,26 @@ final class ReplicationMeters {
         transferSessionsReceived = counter(r, "flotilla.replication.transfer.sessions.received",
                 "sessions received by state transfer");
         transferChunkBytes = DistributionSummary.builder("flotilla.replication.transfer.chunk.bytes").baseUnit("bytes")
-                .description("state-transfer chunk sizes").register(r);
+                .description("state-transfer chunk sizes").tags(tags).register(r);
         callbackErrors = counter(r, "flotilla.replication.callback.errors", "application callbacks that threw");
         for (ReplicaStore.DropReason reason : ReplicaStore.DropReason.values()) {
             FunctionCounter.builder("flotilla.replication.dropped", store, s -> s.dropped(reason))
                     .tag("reason", reason.name().toLowerCase(Locale.ROOT))
-                    .description("incoming updates not applied, by reason").register(r);
+                    .description("incoming updates not applied, by reason").tags(tags).register(r);
         }
         for (EngineDrop reason : EngineDrop.values()) {
             AtomicLong n = new AtomicLong();
             engineDrops.put(reason, n);
             FunctionCounter.builder("flotilla.replication.dropped", n, AtomicLong::get)
                     .tag("reason", reason.name().toLowerCase(Locale.ROOT))
-                    .description("incoming updates not applied, by reason").register(r);
+                    .description("incoming updates not applied, by reason").tags(tags).register(r);
         }
         Gauge.builder("flotilla.replication.sessions", primaries).tag("side", "primary")
-                .description("sessions held").register(r);
+                .description("sessions held").tags(tags).register(r);
         Gauge.builder("flotilla.replication.sessions", replicas).tag("side", "replica")
-                .description("sessions held").register(r);
+                .description("sessions held").tags(tags).register(r);
         Gauge.builder("flotilla.replication.buffered", store, ReplicaStore::buffered)
-                .description("early deltas waiting for a gap to close").register(r);
+                .description("early deltas waiting for a gap to close").tags(tags).register(r);
     }
 
     void drop(EngineDrop reason) {
@@ -111,7 +116,7 @@ final class ReplicationMeters {
         return engineDrops.get(reason).get();
     }
 
-    private static Counter counter(MeterRegistry r, String name, String description) {
-        return Counter.builder(name).description(description).register(r);
+    private Counter counter(MeterRegistry r, String name, String description) {
+        return Counter.builder(name).description(description).tags(tags).register(r);
     }
 }

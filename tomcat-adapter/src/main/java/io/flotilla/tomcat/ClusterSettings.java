@@ -1,0 +1,299 @@
+package io.flotilla.tomcat;
+
+import io.flotilla.ConfigurationException;
+import io.flotilla.Delivery;
+import io.flotilla.membership.MulticastMembership;
+import io.flotilla.membership.MulticastMembershipConfig;
+import io.flotilla.membership.StaticMembership;
+import io.flotilla.membership.StaticMembershipConfig;
+import io.flotilla.replication.ClassAllowlist;
+import io.flotilla.replication.CodecConfig;
+import io.flotilla.replication.ReplicationConfig;
+import io.flotilla.spi.MembershipFactory;
+import io.flotilla.transport.netty.NettyTransportConfig;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * The {@code <Cluster>} attributes, checked once: every value parsed, every range checked, and the first bad one
+ * reported as a {@link ConfigurationException} naming the attribute, the value and what is allowed. Attribute
+ * names and units are Tomcat's (milliseconds for {@code frequency}, {@code dropTime}, {@code timeout} and
+ * {@code selectorTimeout}; seconds for {@code stateTransferTimeout}).
+ *
+ * <p>Threading: immutable once built, safe to share.
+ */
+final class ClusterSettings {
+    /** Every attribute with its default, in the order the effective configuration is logged. */
+    static final Map<String, String> DEFAULTS;
+
+    static {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("clusterName", "flotilla");
+        d.put("membership", "multicast");
+        d.put("address", "228.0.0.4");
+        d.put("port", "45564");
+        d.put("frequency", "500");
+        d.put("dropTime", "3000");
+        d.put("ttl", "1");
+        d.put("bind", "");
+        d.put("membershipDomain", "");
+        d.put("staticMembers", "");
+        d.put("receiverAddress", "auto");
+        d.put("receiverPort", "4000");
+        d.put("autoBind", "100");
+        d.put("selectorTimeout", "5000");
+        d.put("poolSize", "2");
+        d.put("timeout", "3000");
+        d.put("maxRetryAttempts", "1");
+        d.put("channelSendOptions", "8");
+        d.put("stateTransferTimeout", "60");
+        d.put("notifyListenersOnReplication", "true");
+        d.put("sessionAttributeNameFilter", "");
+        d.put("sessionAttributeValueClassNameFilter", "");
+        d.put("allowedClasses", "");
+        d.put("onUnserializable", "fail");
+        d.put("mutationDetection", "off");
+        d.put("failRequestOnReplicationError", "true");
+        DEFAULTS = java.util.Collections.unmodifiableMap(d);
+    }
+
+    private static final Pattern ESCAPED_NAME = Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]*(\\\\\\.[A-Za-z_$][A-Za-z0-9_$]*)*");
+
+    final Map<String, String> effective;
+    final String clusterName;
+    final boolean multicast;
+    final MulticastMembershipConfig multicastConfig;
+    final StaticMembershipConfig staticConfig;
+    final NettyTransportConfig transport;
+    final String domain;
+    final Duration timeout;
+    final int maxRetryAttempts;
+    final Delivery delivery;
+    final Duration stateTransferTimeout;
+    final boolean notifyListenersOnReplication;
+    final Pattern attributeNameFilter;
+    final List<String> allowedClasses;
+    final ReplicationConfig.OnUnserializable onUnserializable;
+    final ReplicationConfig.MutationDetection mutationDetection;
+    final boolean failRequestOnReplicationError;
+
+    private ClusterSettings(Map<String, String> v) {
+        this.effective = v;
+        clusterName = v.get("clusterName");
+        String m = v.get("membership").trim().toLowerCase(Locale.ROOT);
+        if (!m.equals("multicast") && !m.equals("static")) {
+            throw ConfigurationException.invalid("membership", v.get("membership"), "multicast or static");
+        }
+        multicast = m.equals("multicast");
+        Duration frequency = millis(v, "frequency", 10, 60_000);
+        Duration dropTime = millis(v, "dropTime", 20, 3_600_000);
+        if (dropTime.compareTo(frequency) <= 0) {
+            throw ConfigurationException.invalid("dropTime", v.get("dropTime"),
+                    "more than frequency (" + frequency.toMillis() + " ms)");
+        }
+        domain = v.get("membershipDomain");
+        List<String> members = list(v.get("staticMembers"));
+        if (multicast) {
+            MulticastMembershipConfig.Builder b = MulticastMembershipConfig.builder().address(v.get("address"))
+                    .port(integer(v, "port", 1, 65535)).frequency(frequency).dropTime(dropTime)
+                    .ttl(integer(v, "ttl", 0, 255)).bind(v.get("bind").trim());
+            multicastConfig = b.build();
+            staticConfig = null;
+            if (!members.isEmpty()) {
+                throw ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                        "empty with membership=multicast; set membership=\"static\" to use a member list");
+            }
+        } else {
+            if (members.isEmpty()) {
+                throw ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                        "a list of host:port with membership=static, e.g. \"10.0.0.1:4000,10.0.0.2:4000\"");
+            }
+            for (String s : members) {
+                if (!s.matches("[^:\\s]+:\\d{1,5}")) {
+                    throw ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                            "host:port entries separated by commas; '" + s + "' is not one");
+                }
+            }
+            staticConfig = StaticMembershipConfig.builder().members(members).frequency(frequency).dropTime(dropTime)
+                    .build();
+            multicastConfig = null;
+        }
+        transport = NettyTransportConfig.builder().address(v.get("receiverAddress").trim())
+                .port(integer(v, "receiverPort", 0, 65535)).autoBind(integer(v, "autoBind", 0, 65535))
+                .poolSize(integer(v, "poolSize", 1, 64)).selectorTimeout(millis(v, "selectorTimeout", 1, 600_000))
+                .nativeTransport(false).build();
+        timeout = millis(v, "timeout", 1, 3_600_000);
+        maxRetryAttempts = integer(v, "maxRetryAttempts", 0, 100);
+        delivery = Delivery.fromTomcatSendOptions(v.get("channelSendOptions"));
+        stateTransferTimeout = Duration.ofSeconds(integer(v, "stateTransferTimeout", 1, 86_400));
+        notifyListenersOnReplication = bool(v, "notifyListenersOnReplication");
+        String nameFilter = v.get("sessionAttributeNameFilter");
+        try {
+            attributeNameFilter = nameFilter.isEmpty() ? null : Pattern.compile(nameFilter);
+        } catch (PatternSyntaxException e) {
+            throw ConfigurationException.invalid("sessionAttributeNameFilter", nameFilter,
+                    "a Java regular expression (" + e.getDescription() + ")");
+        }
+        List<String> allowed = new ArrayList<>(list(v.get("allowedClasses")));
+        allowed.addAll(classFilterToAllowlist(v.get("sessionAttributeValueClassNameFilter")));
+        for (String p : allowed) {
+            try {
+                ClassAllowlist.of(List.of(p));
+            } catch (ConfigurationException e) {
+                throw ConfigurationException.invalid("allowedClasses", p,
+                        "a class name (com.example.Cart), a package (com.example.*) or a package tree (com.example.**)");
+            }
+        }
+        allowedClasses = List.copyOf(allowed);
+        onUnserializable = switch (v.get("onUnserializable").trim().toLowerCase(Locale.ROOT)) {
+            case "fail" -> ReplicationConfig.OnUnserializable.FAIL;
+            case "skip" -> ReplicationConfig.OnUnserializable.SKIP;
+            default -> throw ConfigurationException.invalid("onUnserializable", v.get("onUnserializable"),
+                    "fail or skip");
+        };
+        mutationDetection = switch (v.get("mutationDetection").trim().toLowerCase(Locale.ROOT)) {
+            case "off" -> ReplicationConfig.MutationDetection.OFF;
+            case "mutable_types", "mutable" -> ReplicationConfig.MutationDetection.MUTABLE_TYPES;
+            case "always" -> ReplicationConfig.MutationDetection.ALWAYS;
+            default -> throw ConfigurationException.invalid("mutationDetection", v.get("mutationDetection"),
+                    "off, mutable_types or always");
+        };
+        failRequestOnReplicationError = bool(v, "failRequestOnReplicationError");
+    }
+
+    /**
+     * Checks the raw attribute values over the defaults.
+     *
+     * @throws ConfigurationException naming the first bad attribute, its value and what is allowed
+     */
+    static ClusterSettings parse(Map<String, String> raw) {
+        Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        for (Map.Entry<String, String> e : raw.entrySet()) {
+            if (!DEFAULTS.containsKey(e.getKey())) {
+                throw ConfigurationException.invalid(e.getKey(), e.getValue(), "not a FlotillaCluster attribute");
+            }
+            v.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
+        }
+        return new ClusterSettings(java.util.Collections.unmodifiableMap(v));
+    }
+
+    MembershipFactory membershipFactory() {
+        return multicast ? MulticastMembership.factory(multicastConfig) : StaticMembership.factory(staticConfig);
+    }
+
+    /** The engine settings of one web application: its namespace, class loader and the cluster's registry. */
+    ReplicationConfig replicationConfig(String namespace, ClassLoader loader,
+            io.micrometer.core.instrument.MeterRegistry registry) {
+        return ReplicationConfig.builder().namespace(namespace).classLoader(loader).delivery(delivery)
+                .codec(CodecConfig.builder().allow(allowedClasses).build()).onUnserializable(onUnserializable)
+                .mutationDetection(mutationDetection).stateTransferTimeout(stateTransferTimeout)
+                .meterRegistry(registry).build();
+    }
+
+    /** One line: every attribute and its effective value, for the start-up log. */
+    String describe() {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, String> e : effective.entrySet()) {
+            boolean irrelevant = multicast ? e.getKey().equals("staticMembers")
+                    : Arrays.asList("address", "port", "ttl", "bind").contains(e.getKey());
+            if (irrelevant) {
+                continue;
+            }
+            sb.append(sb.length() == 0 ? "" : ", ").append(e.getKey()).append('=').append(e.getValue());
+        }
+        return sb.append(", delivery=").append(delivery).toString();
+    }
+
+    /**
+     * Tomcat's {@code sessionAttributeValueClassNameFilter} is a regular expression over class names; Flotilla's
+     * allowlist takes class, package and package-tree patterns. Each {@code |} alternative of the form
+     * {@code com\.example\.Cart}, {@code com\.example\..*} or {@code com\.example\.[^.]*} maps to one pattern;
+     * anything else is refused with a pointer to {@code allowedClasses}.
+     */
+    static List<String> classFilterToAllowlist(String regex) {
+        if (regex == null || regex.isBlank()) {
+            return List.of();
+        }
+        String r = regex.trim();
+        if (r.startsWith("^")) {
+            r = r.substring(1);
+        }
+        if (r.endsWith("$")) {
+            r = r.substring(0, r.length() - 1);
+        }
+        if (r.startsWith("(?:") && r.endsWith(")") || r.startsWith("(") && r.endsWith(")")) {
+            r = r.substring(r.startsWith("(?:") ? 3 : 1, r.length() - 1);
+        }
+        List<String> out = new ArrayList<>();
+        for (String alt : r.split("\\|")) {
+            String a = alt.trim();
+            String pattern = null;
+            if (a.endsWith("\\..*") && ESCAPED_NAME.matcher(a.substring(0, a.length() - 4)).matches()) {
+                pattern = a.substring(0, a.length() - 4).replace("\\.", ".") + ".**";
+            } else if (a.endsWith("\\.[^.]*") && ESCAPED_NAME.matcher(a.substring(0, a.length() - 7)).matches()) {
+                pattern = a.substring(0, a.length() - 7).replace("\\.", ".") + ".*";
+            } else if (ESCAPED_NAME.matcher(a).matches()) {
+                pattern = a.replace("\\.", ".");
+            }
+            if (pattern == null) {
+                throw ConfigurationException.invalid("sessionAttributeValueClassNameFilter", regex,
+                        "alternatives separated by | of the forms com\\.example\\.Cart, com\\.example\\..* or "
+                                + "com\\.example\\.[^.]* ('" + a + "' is none of them); or list the classes in "
+                                + "allowedClasses (com.example.Cart, com.example.*, com.example.**)");
+            }
+            out.add(pattern);
+        }
+        return out;
+    }
+
+    private static List<String> list(String s) {
+        List<String> out = new ArrayList<>();
+        for (String part : s.split("[,\\s]+")) {
+            if (!part.isBlank()) {
+                out.add(part.trim());
+            }
+        }
+        return out;
+    }
+
+    private static int integer(Map<String, String> v, String name, int min, int max) {
+        String s = v.get(name).trim();
+        try {
+            int i = Integer.parseInt(s);
+            if (i >= min && i <= max) {
+                return i;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the allowed range
+        }
+        throw ConfigurationException.invalid(name, v.get(name), "a whole number from " + min + " to " + max);
+    }
+
+    private static Duration millis(Map<String, String> v, String name, int min, int max) {
+        String s = v.get(name).trim();
+        try {
+            long i = Long.parseLong(s);
+            if (i >= min && i <= max) {
+                return Duration.ofMillis(i);
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the allowed range
+        }
+        throw ConfigurationException.invalid(name, v.get(name), "milliseconds from " + min + " to " + max);
+    }
+
+    private static boolean bool(Map<String, String> v, String name) {
+        String s = v.get(name).trim().toLowerCase(Locale.ROOT);
+        if (s.equals("true") || s.equals("false")) {
+            return Boolean.parseBoolean(s);
+        }
+        throw ConfigurationException.invalid(name, v.get(name), "true or false");
+    }
+}

@@ -1,0 +1,391 @@
+package io.flotilla.tomcat;
+
+import io.flotilla.replication.PrimarySession;
+import io.flotilla.replication.ReplicationEngine;
+import io.flotilla.replication.SessionMetadata;
+import io.flotilla.replication.SessionRecord;
+import io.flotilla.replication.StateTransfer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.io.IOException;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.apache.catalina.Cluster;
+import org.apache.catalina.Context;
+import org.apache.catalina.LifecycleException;
+import org.apache.catalina.LifecycleState;
+import org.apache.catalina.Session;
+import org.apache.catalina.session.ManagerBase;
+import org.apache.catalina.session.StandardSession;
+import org.apache.juli.logging.Log;
+import org.apache.juli.logging.LogFactory;
+
+/**
+ * The session manager of a {@code <distributable/>} web application on a {@link FlotillaCluster}: what
+ * {@link FlotillaCluster#createManager} returns, or named in a context's own {@code <Manager
+ * className="io.flotilla.tomcat.FlotillaManager"/>} (a Flotilla cluster must then be configured on its Host or
+ * Engine). Each web application has its own replication engine on the cluster's node, namespaced by host and context
+ * name, so applications share the node but never each other's sessions.
+ *
+ * <p>Sessions are {@link FlotillaSession}s owned by this member. {@link #findSession} of an id this member holds
+ * only as a replica takes the session over when its owner has left the view (failover), its values decoded with
+ * the web application's class loader; while the owner is alive it returns null (route requests to the owner with
+ * {@code jvmRoute}). Expiry by the engine ends the Tomcat session with its listeners; a node that stops ends its
+ * sessions locally only, the others keep them.
+ *
+ * <p>Threading: safe from any thread, as Tomcat's managers are.
+ */
+public class FlotillaManager extends ManagerBase {
+    private static final Log log = LogFactory.getLog(FlotillaManager.class);
+
+    private volatile FlotillaCluster cluster;
+    private volatile ReplicationEngine engine;
+    private volatile String namespace = "";
+    private volatile Pattern nameFilter;
+    private volatile boolean notifyListenersOnReplication = true;
+    private final Object takeOver = new Object();
+    private Counter replications;
+    private Counter failures;
+    private Counter refusedCounter;
+    private Timer waits;
+
+    void setCluster(FlotillaCluster c) {
+        this.cluster = c;
+    }
+
+    @Override
+    public String getName() {
+        return "FlotillaManager[" + namespace + "]";
+    }
+
+    // ------------------------------------------------------------------------------------------ lifecycle
+
+    @Override
+    protected void startInternal() throws LifecycleException {
+        super.startInternal();
+        Context ctx = getContext();
+        FlotillaCluster c = cluster;
+        if (c == null) {
+            Cluster found = ctx.getCluster();
+            if (!(found instanceof FlotillaCluster fc)) {
+                throw new LifecycleException("FlotillaManager of context '" + ctx.getName() + "' needs a <Cluster "
+                        + "className=\"io.flotilla.tomcat.FlotillaCluster\"/> on its Host or Engine; found "
+                        + (found == null ? "none" : found.getClass().getName()));
+            }
+            c = fc;
+            cluster = c;
+        }
+        ClusterSettings s = c.settings();
+        namespace = (ctx.getParent() == null ? "" : ctx.getParent().getName()) + "#" + ctx.getName();
+        nameFilter = s.attributeNameFilter;
+        notifyListenersOnReplication = s.notifyListenersOnReplication;
+        ClassLoader loader = ctx.getLoader() != null && ctx.getLoader().getClassLoader() != null
+                ? ctx.getLoader().getClassLoader() : FlotillaManager.class.getClassLoader();
+        MeterRegistry r = c.registry();
+        replications = Counter.builder("flotilla.tomcat.replications").tag("context", namespace)
+                .description("requests whose session changes were handed to the engine").register(r);
+        failures = Counter.builder("flotilla.tomcat.replication.failures").tag("context", namespace)
+                .description("synchronous replications that failed or timed out").register(r);
+        refusedCounter = Counter.builder("flotilla.tomcat.attributes.refused").tag("context", namespace)
+                .description("setAttribute calls refused because the value cannot be replicated").register(r);
+        waits = Timer.builder("flotilla.tomcat.replication.wait").tag("context", namespace)
+                .publishPercentiles(0.5, 0.99).description("time requests waited for RECEIVED/PROCESSED replication")
+                .register(r);
+        Gauge.builder("flotilla.tomcat.sessions", this, m -> m.sessions.size()).tag("context", namespace)
+                .description("Tomcat sessions owned here").register(r);
+        // The engine's timer thread must not hold the web application's class loader (Tomcat reports that as a
+        // leak, and it would pin the loader after a redeploy): start it under Flotilla's own loader.
+        Thread current = Thread.currentThread();
+        ClassLoader previous = current.getContextClassLoader();
+        ReplicationEngine e;
+        try {
+            current.setContextClassLoader(FlotillaManager.class.getClassLoader());
+            e = ReplicationEngine.builder(c.node()).config(s.replicationConfig(namespace, loader, r))
+                    .onExpired(this::expiredByEngine).start();
+        } finally {
+            current.setContextClassLoader(previous);
+        }
+        engine = e;
+        c.started(namespace, this);
+        StateTransfer t = e.stateTransfer();
+        try {
+            t.completion().toCompletableFuture().get(s.stateTransferTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            log.info("FlotillaManager " + namespace + " started: " + t);
+        } catch (java.util.concurrent.TimeoutException ex) {
+            log.warn("FlotillaManager " + namespace + ": state transfer not done after "
+                    + s.stateTransferTimeout.toSeconds() + " s (" + t + "); serving requests, sessions keep arriving");
+        } catch (java.util.concurrent.ExecutionException ex) {
+            log.warn("FlotillaManager " + namespace + ": state transfer failed: " + ex.getCause());
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new LifecycleException("interrupted while waiting for the state transfer of " + namespace, ex);
+        }
+        setState(LifecycleState.STARTING);
+    }
+
+    @Override
+    protected void stopInternal() throws LifecycleException {
+        setState(LifecycleState.STOPPING);
+        for (Session s : findSessions()) {
+            if (s instanceof FlotillaSession fs) {
+                try {
+                    fs.expireLocally();
+                } catch (RuntimeException e) {
+                    log.warn("session could not be ended locally at stop", e);
+                }
+            }
+        }
+        ReplicationEngine e = engine;
+        engine = null;
+        if (e != null) {
+            e.close();
+        }
+        FlotillaCluster c = cluster;
+        if (c != null) {
+            c.stopped(namespace, this);
+        }
+        super.stopInternal();
+    }
+
+    /** Nothing to load: the sessions live in the cluster. */
+    @Override
+    public void load() {
+    }
+
+    /** Nothing to save: the other members keep the sessions. */
+    @Override
+    public void unload() {
+    }
+
+    // ------------------------------------------------------------------------------------------ sessions
+
+    @Override
+    protected StandardSession getNewSession() {
+        return new FlotillaSession(this);
+    }
+
+    @Override
+    public Session createSession(String sessionId) {
+        ReplicationEngine e = requireEngine();
+        Session s = super.createSession(sessionId);
+        PrimarySession p;
+        try {
+            p = e.create(s.getIdInternal(), s.getMaxInactiveInterval());
+        } catch (IllegalStateException exists) {
+            // the requested id is a session another member owns: never reuse it, draw a fresh one
+            ((FlotillaSession) s).expireLocally();
+            s = super.createSession(null);
+            p = e.create(s.getIdInternal(), s.getMaxInactiveInterval());
+        }
+        ((FlotillaSession) s).attach(p, true);
+        return s;
+    }
+
+    @Override
+    public Session findSession(String id) throws IOException {
+        Session s = super.findSession(id);
+        if (s instanceof FlotillaSession fs && fs.primary() != null && fs.primary().isInvalidated()) {
+            // the engine ended it (expired, or handed to an older owner after a healed split): Tomcat follows
+            fs.expireLocally();
+            s = null;
+        }
+        if (s != null || id == null) {
+            return s;
+        }
+        ReplicationEngine e = engine;
+        if (e == null) {
+            return null;
+        }
+        synchronized (takeOver) {
+            s = super.findSession(id);
+            if (s != null) {
+                return s;
+            }
+            SessionMetadata md = e.replica(id).map(SessionRecord::metadata).orElse(null);
+            Optional<PrimarySession> p = e.find(id);
+            if (p.isEmpty() || p.get().isInvalidated()) {
+                return null;
+            }
+            FlotillaSession fs = new FlotillaSession(this);
+            fs.restore(p.get(), md);
+            fs.setId(id, false);
+            log.info("FlotillaManager " + namespace + ": took over session " + redact(id)
+                    + " at version " + p.get().version());
+            fs.activate();
+            if (notifyListenersOnReplication) {
+                fs.tellNew();
+            }
+            return fs;
+        }
+    }
+
+    @Override
+    protected void changeSessionId(Session session, String newId, boolean notifySessionListeners,
+            boolean notifyContainerListeners) {
+        if (session instanceof FlotillaSession fs && fs.primary() != null && !fs.primary().isInvalidated()) {
+            fs.primary().changeId(newId); // replicas follow with the next delta
+        }
+        super.changeSessionId(session, newId, notifySessionListeners, notifyContainerListeners);
+    }
+
+    /** The first characters of a session id, for logs (never a whole id). */
+    static String redact(String id) {
+        return id.length() <= 6 ? "…" : id.substring(0, 6) + "…";
+    }
+
+    private void expiredByEngine(String id) {
+        Session s = sessions.get(id);
+        if (s != null) {
+            s.expire(); // Tomcat's listeners; the primary is already invalidated
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ per request
+
+    /**
+     * Hands the changes of {@code session} in this request to the engine as one delta.
+     *
+     * @return completes per {@code channelSendOptions}: at once for async
+     */
+    CompletionStage<Void> replicate(Session session) {
+        if (!(session instanceof FlotillaSession fs) || fs.primary() == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        replications.increment();
+        return fs.primary().replicate();
+    }
+
+    /** Replicates the session of this id, if owned here (the end of an async request). */
+    CompletionStage<Void> replicate(String id) {
+        ReplicationEngine e = engine;
+        return e == null || id == null ? CompletableFuture.completedFuture(null) : e.replicate(id);
+    }
+
+    boolean waitsForReplication() {
+        FlotillaCluster c = cluster;
+        return c != null && c.settings().delivery != io.flotilla.Delivery.ASYNC;
+    }
+
+    long timeoutMillis() {
+        return cluster.settings().timeout.toMillis();
+    }
+
+    boolean failRequestOnReplicationError() {
+        return cluster.settings().failRequestOnReplicationError;
+    }
+
+    void waited(long nanos, boolean ok) {
+        waits.record(nanos, TimeUnit.NANOSECONDS);
+        if (!ok) {
+            failures.increment();
+        }
+    }
+
+    void refused() {
+        Counter c = refusedCounter;
+        if (c != null) {
+            c.increment();
+        }
+    }
+
+    boolean replicatesName(String name) {
+        Pattern p = nameFilter;
+        return p == null || p.matcher(name).matches();
+    }
+
+    private ReplicationEngine requireEngine() {
+        ReplicationEngine e = engine;
+        if (e == null) {
+            throw new IllegalStateException("FlotillaManager " + namespace + " is not started");
+        }
+        return e;
+    }
+
+    ReplicationEngine engine() {
+        return engine;
+    }
+
+    // ------------------------------------------------------------------------------------------ JMX attributes
+
+    /** Host and context this manager replicates ({@code host#/path}). */
+    public String getNamespace() {
+        return namespace;
+    }
+
+    public int getPrimarySessions() {
+        ReplicationEngine e = engine;
+        return e == null ? 0 : e.primaryIds().size();
+    }
+
+    public int getReplicaSessions() {
+        ReplicationEngine e = engine;
+        return e == null ? 0 : e.replicaIds().size();
+    }
+
+    public double getReplications() {
+        return replications == null ? 0 : replications.count();
+    }
+
+    public double getReplicationFailures() {
+        return failures == null ? 0 : failures.count();
+    }
+
+    public double getRefusedAttributes() {
+        return refusedCounter == null ? 0 : refusedCounter.count();
+    }
+
+    public double getSkippedAttributes() {
+        return counter("flotilla.replication.attributes.skipped");
+    }
+
+    public double getDeltasSent() {
+        return counter("flotilla.replication.deltas.sent");
+    }
+
+    public double getDeltasReceived() {
+        return counter("flotilla.replication.deltas.received");
+    }
+
+    public double getTakeovers() {
+        return counter("flotilla.replication.takeovers");
+    }
+
+    /** Sessions received / expected by this application's state transfer, and whether it is done. */
+    public String getStateTransfer() {
+        ReplicationEngine e = engine;
+        return e == null ? "" : e.stateTransfer().toString();
+    }
+
+    public double getReplicationWaitP99Millis() {
+        Timer t = waits;
+        if (t == null) {
+            return 0;
+        }
+        for (var v : t.takeSnapshot().percentileValues()) {
+            if (v.percentile() == 0.99) {
+                return v.value(TimeUnit.MILLISECONDS);
+            }
+        }
+        return 0;
+    }
+
+    private double counter(String name) {
+        FlotillaCluster c = cluster;
+        MeterRegistry r = c == null ? null : c.registry();
+        if (r == null) {
+            return 0;
+        }
+        Counter counter = r.find(name).tag("namespace", namespace).counter();
+        if (counter != null) {
+            return counter.count();
+        }
+        FunctionCounter fc = r.find(name).tag("namespace", namespace).functionCounter();
+        return fc == null ? 0 : fc.count();
+    }
+}

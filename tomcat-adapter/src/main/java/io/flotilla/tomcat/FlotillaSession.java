@@ -1,0 +1,276 @@
+package io.flotilla.tomcat;
+
+import io.flotilla.replication.AttributeCodecException;
+import io.flotilla.replication.PrimarySession;
+import io.flotilla.replication.SessionMetadata;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.Principal;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.catalina.Manager;
+import org.apache.catalina.realm.GenericPrincipal;
+import org.apache.catalina.session.StandardSession;
+import org.apache.juli.logging.Log;
+import org.apache.juli.logging.LogFactory;
+
+/**
+ * A Tomcat session that records its changes into the replication engine's {@link PrimarySession}: attributes set and
+ * removed, max inactive interval, principal and auth type, and access. Tomcat's own attribute map stays the live
+ * copy the web application reads; the primary holds the same values and their encoded form for the next delta, which
+ * {@link ReplicationValve} hands to the engine when the request completes.
+ *
+ * <p>Threading: safe under concurrent requests on one session. A value is encoded before Tomcat stores it (so a
+ * refused value leaves the session unchanged); after Tomcat stored it, {@link #reconcile} records whatever the map
+ * holds at that moment under {@link #lock}, so when two requests set one name at once the replicated value is the one
+ * Tomcat kept.
+ */
+final class FlotillaSession extends StandardSession {
+    private static final long serialVersionUID = 1L;
+    private static final Log log = LogFactory.getLog(FlotillaSession.class);
+
+    private final transient Object lock = new Object();
+    private transient volatile PrimarySession primary;
+    private transient volatile boolean localExpiry;
+
+    FlotillaSession(Manager manager) {
+        super(manager);
+    }
+
+    PrimarySession primary() {
+        return primary;
+    }
+
+    /** Starts recording into {@code p}; attributes set before (by a session listener) are recorded now. */
+    void attach(PrimarySession p, boolean recordCurrent) {
+        synchronized (lock) {
+            primary = p;
+            if (recordCurrent) {
+                for (String name : keys()) {
+                    reconcile(name);
+                }
+            }
+        }
+    }
+
+    /** Restores the Tomcat side from a primary taken over from a replica (no listener runs). */
+    void restore(PrimarySession p, SessionMetadata md) {
+        setValid(true);
+        setCreationTime(p.creationTime());
+        this.lastAccessedTime = p.lastAccessedTime();
+        this.thisAccessedTime = p.lastAccessedTime();
+        this.maxInactiveInterval = p.maxInactiveInterval();
+        this.isNew = p.isNew();
+        for (String name : p.attributeNames()) {
+            try {
+                Object v = p.getAttribute(name);
+                if (v != null) {
+                    attributes.put(name, v);
+                }
+            } catch (RuntimeException e) {
+                log.warn("session attribute '" + name + "' could not be restored after failover: " + e.getMessage());
+            }
+        }
+        if (md != null) {
+            this.principal = decodePrincipal(md.principal());
+            byte[] auth = md.authType();
+            this.authType = auth == null ? null : new String(auth, StandardCharsets.UTF_8);
+        }
+        primary = p;
+    }
+
+    // ------------------------------------------------------------------------------------------ attributes
+
+    @Override
+    public boolean isAttributeDistributable(String name, Object value) {
+        return true; // the codec and its allowlist decide, with a clearer message than "not Serializable"
+    }
+
+    @Override
+    protected boolean exclude(String name, Object value) {
+        if (super.exclude(name, value)) {
+            return true;
+        }
+        return getManager() instanceof FlotillaManager fm && !fm.replicatesName(name);
+    }
+
+    @Override
+    public void setAttribute(String name, Object value, boolean notify) {
+        if (name == null || value == null) {
+            super.setAttribute(name, value, notify);
+            return;
+        }
+        PrimarySession p = primary;
+        boolean record = p != null && isValidInternal() && !exclude(name, value);
+        if (record) {
+            synchronized (lock) {
+                try {
+                    p.setAttribute(name, value);
+                } catch (AttributeCodecException e) {
+                    if (getManager() instanceof FlotillaManager fm) {
+                        fm.refused();
+                    }
+                    throw new IllegalArgumentException(e.getMessage(), e);
+                } catch (IllegalStateException handedOver) {
+                    record = false; // the primary is gone (invalidated or handed to an older owner)
+                }
+            }
+        }
+        super.setAttribute(name, value, notify);
+        if (record) {
+            reconcile(name);
+        }
+    }
+
+    @Override
+    public void removeAttribute(String name, boolean notify) {
+        super.removeAttribute(name, notify);
+        reconcile(name);
+    }
+
+    /** Records what Tomcat's map holds for {@code name} now, when it differs from what the primary has. */
+    private void reconcile(String name) {
+        PrimarySession p = primary;
+        if (p == null || name == null) {
+            return;
+        }
+        synchronized (lock) {
+            Object current = attributes.get(name);
+            try {
+                if (current == null) {
+                    if (p.attributeNames().contains(name)) {
+                        p.removeAttribute(name);
+                    }
+                } else if (!exclude(name, current) && p.getAttribute(name) != current) {
+                    p.setAttribute(name, current);
+                }
+            } catch (IllegalStateException gone) {
+                // invalidated meanwhile: nothing more replicates for this session
+            } catch (AttributeCodecException e) {
+                log.warn("session attribute '" + name + "' not replicated: " + e.getMessage());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ metadata
+
+    @Override
+    public void setMaxInactiveInterval(int interval) {
+        super.setMaxInactiveInterval(interval);
+        PrimarySession p = primary;
+        if (p != null) {
+            try {
+                p.maxInactiveInterval(interval);
+            } catch (IllegalStateException gone) {
+                // invalidated: nothing more replicates
+            }
+        }
+    }
+
+    @Override
+    public void setPrincipal(Principal principal) {
+        super.setPrincipal(principal);
+        recordPrincipal();
+    }
+
+    @Override
+    public void setAuthType(String authType) {
+        super.setAuthType(authType);
+        recordPrincipal();
+    }
+
+    private void recordPrincipal() {
+        PrimarySession p = primary;
+        if (p != null) {
+            try {
+                p.principal(encodePrincipal(getPrincipal()),
+                        getAuthType() == null ? null : getAuthType().getBytes(StandardCharsets.UTF_8));
+            } catch (IllegalStateException gone) {
+                // invalidated: nothing more replicates
+            }
+        }
+    }
+
+    @Override
+    public void access() {
+        super.access();
+        recordAccess();
+    }
+
+    @Override
+    public void endAccess() {
+        super.endAccess();
+        recordAccess();
+    }
+
+    private void recordAccess() {
+        PrimarySession p = primary;
+        if (p != null && isValidInternal()) {
+            try {
+                p.access(isNew);
+            } catch (IllegalStateException gone) {
+                // invalidated meanwhile
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ expiry
+
+    @Override
+    public void expire(boolean notify) {
+        super.expire(notify);
+        PrimarySession p = primary;
+        if (p != null && !localExpiry) {
+            p.invalidate(); // replicates the end of the session (asynchronously)
+        }
+    }
+
+    /** Ends the session here only (the node stops; the others keep it). */
+    void expireLocally() {
+        localExpiry = true;
+        expire(true);
+    }
+
+    // ------------------------------------------------------------------------------------------ principal bytes
+
+    /** A principal as its name and roles: what Tomcat's realms put in a {@link GenericPrincipal}. */
+    static byte[] encodePrincipal(Principal p) {
+        if (p == null) {
+            return null;
+        }
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.writeUTF(p.getName());
+            String[] roles = p instanceof GenericPrincipal gp ? gp.getRoles() : new String[0];
+            out.writeShort(roles.length);
+            for (String r : roles) {
+                out.writeUTF(r);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("in-memory stream", e);
+        }
+        return bytes.toByteArray();
+    }
+
+    static Principal decodePrincipal(byte[] b) {
+        if (b == null) {
+            return null;
+        }
+        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(b))) {
+            String name = in.readUTF();
+            int n = in.readUnsignedShort();
+            List<String> roles = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                roles.add(in.readUTF());
+            }
+            return new GenericPrincipal(name, roles);
+        } catch (IOException e) {
+            log.warn("replicated principal could not be read (" + e.getMessage() + "); the session is anonymous");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package io.flotilla.tomcat;
+
+import jakarta.servlet.AsyncEvent;
+import jakarta.servlet.AsyncListener;
+import jakarta.servlet.ServletException;
+import java.io.IOException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.apache.catalina.Context;
+import org.apache.catalina.Session;
+import org.apache.catalina.connector.Request;
+import org.apache.catalina.connector.Response;
+import org.apache.catalina.valves.ValveBase;
+import org.apache.juli.logging.Log;
+import org.apache.juli.logging.LogFactory;
+
+/**
+ * Hands the session changes of each request to the replication engine when the request completes (for an async
+ * request: when its async cycle completes). Requests whose URI matches {@code filter} (by default static resources,
+ * as stock) are not replicated. With {@code channelSendOptions} 2 or 6 the request waits for the replicas, bounded
+ * by the cluster's {@code timeout}; a failure is logged and counted and, with {@code failRequestOnReplicationError}
+ * (the default), answered with 500 while the response is not yet committed.
+ *
+ * <p>{@code primaryIndicator}: the request attribute {@code primaryIndicatorName} is set to whether the requested
+ * session is owned here (after a failover: taken over here).
+ *
+ * <p>Threading: one instance serves all requests concurrently; its settings are for the configuration thread.
+ */
+public final class ReplicationValve extends ValveBase {
+    private static final Log log = LogFactory.getLog(ReplicationValve.class);
+    /** Stock's documented filter for static resources. */
+    static final String DEFAULT_FILTER = ".*\\.gif|.*\\.js|.*\\.jpeg|.*\\.jpg|.*\\.png|.*\\.htm|.*\\.html|.*\\.css|.*\\.txt";
+
+    private volatile Pattern filter = Pattern.compile(DEFAULT_FILTER);
+    private volatile boolean primaryIndicator;
+    private volatile String primaryIndicatorName = "org.apache.catalina.ha.tcp.isPrimarySession";
+    private final LongAdder requests = new LongAdder();
+    private final LongAdder filtered = new LongAdder();
+    private final LongAdder replicated = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+    private final LongAdder asyncRequests = new LongAdder();
+
+    public ReplicationValve() {
+        super(true);
+    }
+
+    /** Regex over the decoded request URI; matching requests are not replicated. Empty: replicate all. */
+    public void setFilter(String regex) {
+        if (regex == null || regex.isEmpty()) {
+            filter = null;
+            return;
+        }
+        try {
+            filter = Pattern.compile(regex);
+        } catch (PatternSyntaxException e) {
+            throw new IllegalArgumentException("ReplicationValve filter=" + regex + " is invalid: a Java regular "
+                    + "expression over the request URI (" + e.getDescription() + ")", e);
+        }
+    }
+
+    public String getFilter() {
+        Pattern p = filter;
+        return p == null ? "" : p.pattern();
+    }
+
+    public void setPrimaryIndicator(boolean v) {
+        primaryIndicator = v;
+    }
+
+    public boolean getPrimaryIndicator() {
+        return primaryIndicator;
+    }
+
+    public void setPrimaryIndicatorName(String v) {
+        primaryIndicatorName = v;
+    }
+
+    public String getPrimaryIndicatorName() {
+        return primaryIndicatorName;
+    }
+
+    public long getRequestCount() {
+        return requests.sum();
+    }
+
+    public long getFilteredRequestCount() {
+        return filtered.sum();
+    }
+
+    public long getReplicatedRequestCount() {
+        return replicated.sum();
+    }
+
+    public long getFailedRequestCount() {
+        return failed.sum();
+    }
+
+    public long getAsyncRequestCount() {
+        return asyncRequests.sum();
+    }
+
+    @Override
+    public void invoke(Request request, Response response) throws IOException, ServletException {
+        FlotillaManager manager = manager(request);
+        if (manager == null) {
+            getNext().invoke(request, response);
+            return;
+        }
+        requests.increment();
+        if (primaryIndicator && request.getRequestedSessionId() != null) {
+            Session s = manager.findSession(request.getRequestedSessionId());
+            request.setAttribute(primaryIndicatorName, s != null ? Boolean.TRUE : Boolean.FALSE);
+        }
+        try {
+            getNext().invoke(request, response);
+        } finally {
+            afterRequest(manager, request, response);
+        }
+    }
+
+    private void afterRequest(FlotillaManager manager, Request request, Response response) throws IOException {
+        Pattern f = filter;
+        String uri = request.getDecodedRequestURI();
+        if (f != null && uri != null && f.matcher(uri).matches()) {
+            filtered.increment();
+            return;
+        }
+        if (request.isAsync()) {
+            asyncRequests.increment();
+            Session s = request.getSessionInternal(false);
+            String id = s == null ? null : s.getIdInternal();
+            request.getAsyncContext().addListener(new AsyncListener() {
+                @Override
+                public void onComplete(AsyncEvent event) {
+                    replicateAtEndOfAsync(manager, request, id);
+                }
+
+                @Override
+                public void onTimeout(AsyncEvent event) {
+                    // onComplete follows
+                }
+
+                @Override
+                public void onError(AsyncEvent event) {
+                    // onComplete follows
+                }
+
+                @Override
+                public void onStartAsync(AsyncEvent event) {
+                    event.getAsyncContext().addListener(this);
+                }
+            });
+            return;
+        }
+        Session session = request.getSessionInternal(false);
+        if (session == null) {
+            return;
+        }
+        replicated.increment();
+        long start = System.nanoTime();
+        java.util.concurrent.CompletableFuture<Void> f2 = manager.replicate(session).toCompletableFuture();
+        if (!manager.waitsForReplication()) {
+            return;
+        }
+        Throwable error = null;
+        try {
+            f2.get(manager.timeoutMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            error = e.getCause() == null ? e : e.getCause();
+        } catch (TimeoutException e) {
+            error = e;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            error = e;
+        }
+        manager.waited(System.nanoTime() - start, error == null);
+        if (error == null) {
+            return;
+        }
+        failed.increment();
+        String msg = "replication of the session of " + request.getMethod() + " " + uri + " in "
+                + manager.getNamespace() + " failed: " + error;
+        if (!manager.failRequestOnReplicationError()) {
+            log.warn(msg + " (the response stands: failRequestOnReplicationError=false)");
+        } else if (response.isCommitted()) {
+            log.warn(msg + " (the response was already committed; it stands)");
+        } else {
+            log.warn(msg + "; answering 500");
+            response.reset();
+            response.sendError(500, "session replication failed");
+        }
+    }
+
+    private void replicateAtEndOfAsync(FlotillaManager manager, Request request, String id) {
+        Session current = request.getSessionInternal(false);
+        String target = current != null ? current.getIdInternal() : id;
+        manager.replicate(target).whenComplete((v, e) -> {
+            if (e != null) {
+                failed.increment();
+                manager.waited(0, false);
+                log.warn("replication at the end of an async request in " + manager.getNamespace() + " failed: " + e);
+            } else {
+                replicated.increment();
+            }
+        });
+    }
+
+    private static FlotillaManager manager(Request request) {
+        Context ctx = request.getContext();
+        return ctx != null && ctx.getManager() instanceof FlotillaManager fm ? fm : null;
+    }
+}

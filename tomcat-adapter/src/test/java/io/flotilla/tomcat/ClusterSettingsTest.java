@@ -1,0 +1,71 @@
+package io.flotilla.tomcat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.ConfigurationException;
+import io.flotilla.Delivery;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ClusterSettingsTest {
+    private static String refusal(Map<String, String> raw) {
+        return assertThrows(ConfigurationException.class, () -> ClusterSettings.parse(raw)).getMessage();
+    }
+
+    @Test
+    void defaultsAreTomcatsMulticastBlock() {
+        ClusterSettings s = ClusterSettings.parse(Map.of());
+        assertTrue(s.multicast);
+        assertEquals("228.0.0.4", s.multicastConfig.address().getHostAddress());
+        assertEquals(45564, s.multicastConfig.port());
+        assertEquals(Duration.ofMillis(500), s.multicastConfig.frequency());
+        assertEquals(Duration.ofMillis(3000), s.multicastConfig.dropTime());
+        assertEquals(4000, s.transport.port());
+        assertEquals(100, s.transport.autoBind());
+        assertEquals(Delivery.ASYNC, s.delivery);
+        assertEquals(Duration.ofSeconds(60), s.stateTransferTimeout);
+        assertTrue(s.failRequestOnReplicationError);
+        assertTrue(s.describe().contains("channelSendOptions=8"), s.describe());
+    }
+
+    @Test
+    void eachBadValueNamesTheAttributeTheValueAndWhatIsAllowed() {
+        assertEquals("receiverPort=70000 is invalid: a whole number from 0 to 65535",
+                refusal(Map.of("receiverPort", "70000")));
+        assertEquals("membership=dns is invalid: multicast or static", refusal(Map.of("membership", "dns")));
+        assertTrue(refusal(Map.of("channelSendOptions", "7x")).startsWith("channelSendOptions=7x is invalid"));
+        assertTrue(refusal(Map.of("dropTime", "400")).contains("more than frequency (500 ms)"));
+        assertTrue(refusal(Map.of("membership", "static")).contains("staticMembers= is invalid"));
+        assertTrue(refusal(Map.of("membership", "static", "staticMembers", "a:1,b")).contains("'b' is not one"));
+        assertEquals("onUnserializable=drop is invalid: fail or skip", refusal(Map.of("onUnserializable", "drop")));
+        assertEquals("notifyListenersOnReplication=yes is invalid: true or false",
+                refusal(Map.of("notifyListenersOnReplication", "yes")));
+        assertTrue(refusal(Map.of("sessionAttributeNameFilter", "(")).startsWith("sessionAttributeNameFilter=( is"));
+        assertTrue(refusal(Map.of("allowedClasses", "com.example.Cart, not valid!")).startsWith("allowedClasses="));
+        assertEquals("frobnicate=1 is invalid: not a FlotillaCluster attribute", refusal(Map.of("frobnicate", "1")));
+    }
+
+    @Test
+    void staticMembershipAndSynchronousReplicationParse() {
+        ClusterSettings s = ClusterSettings.parse(Map.of("membership", "static", "staticMembers",
+                "10.0.0.1:4000, 10.0.0.2:4000", "channelSendOptions", "use_ack,synchronized_ack", "timeout", "5000"));
+        assertFalse(s.multicast);
+        assertEquals(List.of("10.0.0.1:4000", "10.0.0.2:4000"), s.staticConfig.members());
+        assertEquals(Delivery.PROCESSED, s.delivery);
+        assertEquals(Duration.ofSeconds(5), s.timeout);
+    }
+
+    @Test
+    void tomcatsClassNameFilterBecomesAllowlistPatterns() {
+        assertEquals(List.of("com.example.**", "java.lang.String", "org.shop.*"),
+                ClusterSettings.classFilterToAllowlist("^(?:com\\.example\\..*|java\\.lang\\.String|org\\.shop\\.[^.]*)$"));
+        String msg = assertThrows(ConfigurationException.class,
+                () -> ClusterSettings.classFilterToAllowlist("com\\.ex.+Cart")).getMessage();
+        assertTrue(msg.contains("'com\\.ex.+Cart' is none of them") && msg.contains("allowedClasses"), msg);
+    }
+}

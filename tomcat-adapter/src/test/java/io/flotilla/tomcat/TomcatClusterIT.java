@@ -1,0 +1,170 @@
+package io.flotilla.tomcat;
+
+import static io.flotilla.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.management.ManagementFactory;
+import java.net.CookieManager;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** Two embedded Tomcats with a FlotillaCluster each, static membership on 127.0.0.1, a distributable counter. */
+class TomcatClusterIT {
+    private static final Pattern BODY = Pattern.compile("n=(\\d+) id=(\\S+) original=(\\S+)");
+    private static final Duration WAIT = Duration.ofSeconds(20);
+
+    private static final class Client {
+        final HttpClient http = HttpClient.newBuilder().cookieHandler(new CookieManager())
+                .connectTimeout(Duration.ofSeconds(5)).build();
+
+        HttpResponse<String> get(EmbeddedNode node, String path) throws Exception {
+            HttpRequest r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.httpPort() + "/app/" + path))
+                    .timeout(Duration.ofSeconds(20)).build();
+            return http.send(r, HttpResponse.BodyHandlers.ofString());
+        }
+
+        Matcher count(EmbeddedNode node) throws Exception {
+            HttpResponse<String> r = get(node, "count");
+            assertEquals(200, r.statusCode(), r.body());
+            Matcher m = BODY.matcher(r.body());
+            assertTrue(m.matches(), r.body());
+            return m;
+        }
+    }
+
+    private static EmbeddedNode[] pair(String sendOptions) throws Exception {
+        List<Integer> ports = List.of(EmbeddedNode.freePort(), EmbeddedNode.freePort());
+        EmbeddedNode a = new EmbeddedNode("a", ports.get(0), ports, sendOptions).start();
+        EmbeddedNode b = new EmbeddedNode("b", ports.get(1), ports, sendOptions).start();
+        await("both nodes see each other", WAIT,
+                () -> a.cluster.getMemberCount() == 2 && b.cluster.getMemberCount() == 2,
+                () -> a.cluster.getMembers() + " / " + b.cluster.getMembers());
+        return new EmbeddedNode[] {a, b};
+    }
+
+    private static Object replicaValue(EmbeddedNode node, String id) {
+        var engine = node.manager().engine();
+        return engine.replica(id).map(r -> r.attribute("n", engine.codec(), TomcatClusterIT.class.getClassLoader()))
+                .orElse(null);
+    }
+
+    @Test
+    @Timeout(120)
+    void aSessionSurvivesItsNodeAndMovesToTheLocalRoute() throws Exception {
+        EmbeddedNode[] n = pair("8");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            Client c = new Client();
+            Matcher m = null;
+            for (int i = 1; i <= 3; i++) {
+                m = c.count(a);
+                assertEquals(Integer.toString(i), m.group(1));
+            }
+            String id = m.group(2);
+            assertTrue(id.endsWith(".a"), id);
+            await("b holds the replica at n=3", WAIT, () -> Integer.valueOf(3).equals(replicaValue(b, id)));
+
+            a.stop();
+            await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
+
+            Matcher after = c.count(b);
+            assertEquals("4", after.group(1), "the count goes on from the replicated session");
+            String newId = after.group(2);
+            assertEquals(id.substring(0, id.length() - 2) + ".b", newId, "the session moved to b's route");
+            assertEquals(id, after.group(3), "the original id is in the request attribute");
+            assertEquals("5", c.count(b).group(1), "the new cookie names the session on b");
+            assertTrue(b.manager().getTakeovers() >= 1);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void concurrentRequestsOnOneSessionLoseNoUpdate() throws Exception {
+        EmbeddedNode[] n = pair("8");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            Client c = new Client();
+            String id = c.count(a).group(2);
+            int threads = 8;
+            int each = 25;
+            ExecutorService pool = Executors.newFixedThreadPool(threads);
+            try {
+                List<Future<?>> fs = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    fs.add(pool.submit(() -> {
+                        for (int i = 0; i < each; i++) {
+                            c.count(a);
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : fs) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            int expected = 1 + threads * each;
+            assertEquals(Integer.toString(expected + 1), c.count(a).group(1), "no increment lost on the owner");
+            await("the replica converges to the owner's value", WAIT,
+                    () -> Integer.valueOf(expected + 1).equals(replicaValue(b, id)), () -> "replica " + replicaValue(b, id));
+
+            // JMX under Tomcat's registry (both embedded Tomcats share the engine name, so one of each registers)
+            MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
+            ObjectName cluster = jmx.queryNames(new ObjectName("*:type=Cluster,*"), null).iterator().next();
+            assertEquals(2, jmx.getAttribute(cluster, "memberCount"));
+            ObjectName manager = jmx.queryNames(new ObjectName("*:type=Manager,context=/app,*"), null).iterator().next();
+            assertTrue(((Number) jmx.getAttribute(manager, "primarySessions")).intValue()
+                    + ((Number) jmx.getAttribute(manager, "replicaSessions")).intValue() >= 1);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aValueOfANonAllowedClassIsRefusedWithTheEnginesMessage() throws Exception {
+        EmbeddedNode[] n = pair("8");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            HttpResponse<String> r = new Client().get(a, "bad");
+            assertEquals(200, r.statusCode());
+            String body = r.body();
+            assertTrue(body.startsWith("refused: "), body);
+            assertTrue(body.contains("cart") && body.contains(EmbeddedNode.Unlisted.class.getName())
+                    && body.contains("allowedClasses"), body);
+            assertEquals(1.0, a.manager().getRefusedAttributes());
+            await("the session itself still replicates, without the refused value", WAIT,
+                    () -> b.manager().getReplicaSessions() == 1);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void withProcessedReplicationNoAcknowledgedIncrementIsLost() throws Exception {
+        EmbeddedNode[] n = pair("6");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            Client c = new Client();
+            int acknowledged = 0;
+            for (int i = 0; i < 30; i++) {
+                acknowledged = Integer.parseInt(c.count(a).group(1));
+            }
+            a.stop(); // right after the last acknowledged response, no waiting for replication
+            await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
+            Matcher after = c.count(b);
+            assertEquals(Integer.toString(acknowledged + 1), after.group(1), "every acknowledged increment is on b");
+            assertNotEquals("null", after.group(3), "b took the session over and moved it to its route");
+        }
+    }
+}
