@@ -66,6 +66,14 @@ public interface Node extends AutoCloseable {
         return send(view().othersThan(localMember().id()), topic, payload, delivery);
     }
 
+    /**
+     * Asks the membership to verify {@code member} now, as a broken connection would: it is probed over TCP and
+     * removed from the view (a {@link MembershipEvent.Left}, not graceful) if it does not answer; if it answers it
+     * stays. For callers with evidence that a member is gone, such as a request for a session it owns arriving
+     * elsewhere. Returns at once; the outcome shows in the view and in membership events.
+     */
+    void suspect(Member member, String reason);
+
     /** Subscribes to one topic. Several listeners may share a topic; each gets every message. */
     Registration addMessageListener(int topic, MessageListener listener);
 

@@ -557,6 +557,14 @@ public final class DefaultNode implements Node {
     // ---------------------------------------------------------------- listeners and membership
 
     @Override
+    public void suspect(Member member, String reason) {
+        Objects.requireNonNull(member, "member");
+        if (!member.id().equals(local.id()) && !closed.get()) {
+            membership.suspect(member.id(), reason);
+        }
+    }
+
+    @Override
     public Registration addMessageListener(int topic, MessageListener listener) {
         Objects.requireNonNull(listener, "listener");
         if (topic < 0 || topic >= TOPICS) {

@@ -24,6 +24,8 @@ import java.util.Objects;
  * @param onUnserializable what a value that cannot be encoded does
  * @param accessInterval least time between two access-only deltas of one session
  * @param gapTimeout how long a replica waits for a missing delta before it asks the owner for the full session
+ * @param departureWait how long a {@code RECEIVED}/{@code PROCESSED} replication whose target stopped answering
+ *     waits for that target to leave the view (then it does not count) before the replication fails
  * @param maxBufferedPerSession early deltas a replica keeps per session while a gap is open
  * @param maxBufferedTotal early deltas a replica keeps in all
  * @param maxTombstones expired or renamed ids a replica remembers to refuse their late deltas
@@ -50,6 +52,7 @@ public record ReplicationConfig(
         OnUnserializable onUnserializable,
         Duration accessInterval,
         Duration gapTimeout,
+        Duration departureWait,
         int maxBufferedPerSession,
         int maxBufferedTotal,
         int maxTombstones,
@@ -104,6 +107,7 @@ public record ReplicationConfig(
             throw ConfigurationException.invalid("accessInterval", accessInterval, "zero (every access) or more");
         }
         checkPositive("gapTimeout", gapTimeout);
+        checkPositive("departureWait", departureWait);
         if (maxBufferedPerSession < 1 || maxBufferedPerSession > 1024) {
             throw ConfigurationException.invalid("maxBufferedPerSession", maxBufferedPerSession, "1-1024");
         }
@@ -175,6 +179,7 @@ public record ReplicationConfig(
         private OnUnserializable onUnserializable = OnUnserializable.FAIL;
         private Duration accessInterval = Duration.ofSeconds(60);
         private Duration gapTimeout = Duration.ofSeconds(2);
+        private Duration departureWait = Duration.ofSeconds(3);
         private int maxBufferedPerSession = 16;
         private int maxBufferedTotal = 100_000;
         private int maxTombstones = 100_000;
@@ -263,6 +268,16 @@ public record ReplicationConfig(
             return this;
         }
 
+        /**
+         * Default 3 s (Tomcat's sender {@code timeout}): a member that crashed is suspected within milliseconds of
+         * its connection breaking and removed once a probe fails, well within this; a member that stays in the view
+         * (alive but not answering) still fails the replication.
+         */
+        public Builder departureWait(Duration v) {
+            departureWait = v;
+            return this;
+        }
+
         /** Default 16 early deltas per session; more and the replica asks for the full session at once. */
         public Builder maxBufferedPerSession(int v) {
             maxBufferedPerSession = v;
@@ -340,7 +355,7 @@ public record ReplicationConfig(
 
         public ReplicationConfig build() {
             return new ReplicationConfig(replicationTopic, stateTransferTopic, delivery, placement, codec, classLoader,
-                    mutationDetection, onUnserializable, accessInterval, gapTimeout, maxBufferedPerSession,
+                    mutationDetection, onUnserializable, accessInterval, gapTimeout, departureWait, maxBufferedPerSession,
                     maxBufferedTotal, maxTombstones, tickInterval, expiryInterval, stateTransferOnStart,
                     stateTransferChunkBytes, stateTransferWindow, stateTransferTimeout, stateTransferLogEvery,
                     meterRegistry, namespace);

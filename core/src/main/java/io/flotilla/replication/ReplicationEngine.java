@@ -23,6 +23,7 @@ import java.lang.System.Logger.Level;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
@@ -34,7 +35,9 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -82,6 +85,11 @@ public final class ReplicationEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicationEngine.class.getName());
     private static final MemberId UNKNOWN_OWNER = new MemberId(0, 0);
 
+    /**
+     * Members whose departure someone waits for (an owner being verified, a replication target that stopped
+     * answering): completed true when the member left the view, false when it was verified alive.
+     */
+    private final ConcurrentHashMap<MemberId, CompletableFuture<Boolean>> departures = new ConcurrentHashMap<>();
     private final Node node;
     private final ReplicationConfig config;
     private final Clock clock;
@@ -242,6 +250,98 @@ public final class ReplicationEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes sure a replica held here can be taken over by {@link #find}: when its owner is still in the view, asks
+     * the membership to verify the owner now (a request for its session arriving here suggests it is gone: with
+     * sticky routing, requests reach another member only when the owner failed) and waits up to {@code timeout}
+     * for it to leave the view. Call it before {@link #find} on a request thread, outside any lock.
+     *
+     * @return true when the session has no live owner elsewhere (it can be taken over, or is already owned here);
+     *     false when there is no replica, or the owner answered and stays
+     */
+    public boolean verifyOwner(String id, Duration timeout) {
+        if (primaries.containsKey(id)) {
+            return true;
+        }
+        MemberId owner = owners.get(id);
+        if (store.get(id).isEmpty()) {
+            return false;
+        }
+        Optional<Member> alive = owner == null ? Optional.empty() : node.view().find(owner);
+        if (alive.isEmpty()) {
+            return true;
+        }
+        CompletableFuture<Boolean> gone = departure(alive.get(), "a request for its session "
+                + SessionRecord.redact(id) + " arrived at " + self.describe());
+        try {
+            return gone.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /**
+     * Has {@code member} verified now and returns its verdict: true once it left the view (at once if it is not in
+     * it), false if it answered. The future is shared by everyone waiting for that member.
+     */
+    private CompletableFuture<Boolean> departure(Member member, String reason) {
+        CompletableFuture<Boolean> gone = departures.computeIfAbsent(member.id(), k -> new CompletableFuture<>());
+        gone.whenComplete((v, e) -> departures.remove(member.id(), gone));
+        if (!node.view().contains(member.id())) {
+            gone.complete(true);
+        } else {
+            node.suspect(member, reason);
+        }
+        return gone;
+    }
+
+    /**
+     * The outcome of a RECEIVED or PROCESSED replication: a target that stopped answering (unreachable or timed out)
+     * does not fail it if that target leaves the view within the timeout, since the session is then safe on the
+     * members that remain; any other failure, or a target verified alive, fails it with the original exception.
+     */
+    private CompletionStage<Void> discountDeparted(CompletionStage<Void> stage) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        stage.whenComplete((v, e) -> {
+            if (e == null) {
+                result.complete(null);
+                return;
+            }
+            Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                    ? e.getCause() : e;
+            List<Throwable> all = new ArrayList<>();
+            all.add(t);
+            all.addAll(List.of(t.getSuppressed()));
+            List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
+            for (Throwable x : all) {
+                if ((x instanceof MemberUnreachableException || x instanceof io.flotilla.DeliveryTimeoutException)
+                        && ((io.flotilla.DeliveryException) x).member() != null) {
+                    verdicts.add(departure(((io.flotilla.DeliveryException) x).member(),
+                            "replication to it failed: " + x.getMessage()));
+                } else {
+                    result.completeExceptionally(t);
+                    return;
+                }
+            }
+            // Timed on the engine's scheduler (its injected clock), not the JDK's.
+            Scheduler.Cancellable deadline = scheduler.schedule(() -> result.completeExceptionally(t),
+                    config.departureWait().toNanos());
+            CompletableFuture.allOf(verdicts.toArray(CompletableFuture[]::new)).whenComplete((ok, x) -> {
+                deadline.cancel();
+                if (x == null && verdicts.stream().allMatch(CompletableFuture::join)) {
+                    meters.departedTargets.increment(verdicts.size());
+                    result.complete(null);
+                } else {
+                    result.completeExceptionally(t);
+                }
+            });
+        });
+        return result;
+    }
+
     /** The replica held here (read-only; values stay bytes), if any. */
     public Optional<SessionRecord> replica(String id) {
         return store.get(id);
@@ -307,7 +407,7 @@ public final class ReplicationEngine implements AutoCloseable {
                 }
             });
         }
-        return config.delivery() == Delivery.ASYNC ? CompletableFuture.completedFuture(null) : stage;
+        return config.delivery() == Delivery.ASYNC ? CompletableFuture.completedFuture(null) : discountDeparted(stage);
     }
 
     void rename(PrimarySession ps, String newId) {
@@ -827,6 +927,12 @@ public final class ReplicationEngine implements AutoCloseable {
     // ------------------------------------------------------------------------------------------ membership
 
     private void onMembership(MembershipEvent event) {
+        CompletableFuture<Boolean> verdict = departures.get(event.member().id());
+        if (verdict != null && event instanceof MembershipEvent.Left) {
+            verdict.complete(true);
+        } else if (verdict != null && event instanceof MembershipEvent.Unsuspected) {
+            verdict.complete(false);
+        }
         if (event instanceof MembershipEvent.Left left) {
             synchronized (transferLock) {
                 if (!transfer.isDone() && left.member().equals(transferSource)) {

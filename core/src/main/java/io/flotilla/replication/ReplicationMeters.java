@@ -39,6 +39,7 @@ final class ReplicationMeters {
     final Counter fullSent;
     final Counter fullReceived;
     final Counter repairs;
+    final Counter departedTargets;
     final Counter takeovers;
     final Counter ownershipChanges;
     final Counter expiredPrimary;
@@ -67,6 +68,8 @@ final class ReplicationMeters {
                 "full sessions other members asked for");
         fullSent = counter(r, "flotilla.replication.full.sent", "full sessions sent (answers and repairs)");
         fullReceived = counter(r, "flotilla.replication.full.received", "full sessions received");
+        departedTargets = counter(r, "flotilla.replication.departed_targets",
+                "replication targets that stopped answering and left the view, so did not fail the replication");
         repairs = counter(r, "flotilla.replication.repairs",
                 "full sessions pushed to a member whose delta the node abandoned");
         takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");

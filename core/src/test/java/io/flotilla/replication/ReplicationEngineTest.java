@@ -49,6 +49,68 @@ class ReplicationEngineTest {
     }
 
     @Test
+    void aProcessedReplicationIsNotFailedByATargetThatCrashedAndLeftTheView() throws Exception {
+        try (EngineHarness h = new EngineHarness(3, 5, EngineHarness.nodeConfig(1))) {
+            ReplicationConfig cfg = config().delivery(Delivery.PROCESSED).departureWait(Duration.ofSeconds(30)).build();
+            for (int i = 0; i < 3; i++) {
+                h.start(i, cfg);
+            }
+            h.engine(0).create(ID, 1800).setAttribute("n", 1);
+            h.cluster.network().partition(h.cluster.member(0), h.cluster.member(2));
+            CompletableFuture<Void> f = h.engine(0).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(() -> !h.cluster.membership(0).suspicions.isEmpty(), 10_000),
+                    "member 2 stopped answering and was reported");
+            assertFalse(f.isDone(), "waits for member 2's verdict");
+            h.cluster.membership(0).remove(h.cluster.member(2), false);
+            assertTrue(h.runUntil(f::isDone, 10_000));
+            f.get(0, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(h.engine(1).replica(ID).isPresent(), "the member that remains holds the session");
+        }
+    }
+
+    @Test
+    void aProcessedReplicationFailsWhenTheTargetThatStoppedAnsweringStaysInTheView() {
+        try (EngineHarness h = new EngineHarness(2, 6, EngineHarness.nodeConfig(1))) {
+            ReplicationConfig cfg = config().delivery(Delivery.PROCESSED).departureWait(Duration.ofMillis(50)).build();
+            h.start(0, cfg);
+            h.start(1, cfg);
+            h.engine(0).create(ID, 1800).setAttribute("n", 1);
+            h.cluster.network().partition(h.cluster.member(0), h.cluster.member(1));
+            CompletableFuture<Void> f = h.engine(0).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, 10_000), "fails within the retries plus departureWait");
+            Throwable t = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> f.get(0, java.util.concurrent.TimeUnit.SECONDS)).getCause();
+            assertTrue(t instanceof MemberUnreachableException, String.valueOf(t));
+        }
+    }
+
+    @Test
+    void verifyingTheOwnerSuspectsItAndAllowsTheTakeOverOnlyOnceItLeftTheView() throws Exception {
+        try (EngineHarness h = new EngineHarness(2, 3, EngineHarness.nodeConfig(100))) {
+            h.start(0, config().build());
+            h.start(1, config().build());
+            h.engine(0).create(ID, 1800).setAttribute("n", 1);
+            h.engine(0).replicate(ID);
+            assertTrue(h.runUntil(() -> h.engine(1).replica(ID).isPresent(), 1000));
+
+            assertFalse(h.engine(1).verifyOwner(ID, Duration.ofMillis(50)), "the owner stays: no take-over");
+            assertEquals(1, h.cluster.membership(1).suspicions.size(), "the owner was reported for verification");
+            assertTrue(h.cluster.membership(1).suspicions.get(0).contains("a request for its session"));
+
+            CompletableFuture<Boolean> verdict = CompletableFuture.supplyAsync(
+                    () -> h.engine(1).verifyOwner(ID, Duration.ofSeconds(30)));
+            io.flotilla.testing.Await.await("the owner reported again", Duration.ofSeconds(10),
+                    () -> h.cluster.membership(1).suspicions.size() == 2);
+            assertFalse(verdict.isDone(), "waits for the verdict");
+            h.cluster.membership(1).remove(h.cluster.member(0), false);
+            assertTrue(verdict.get(10, java.util.concurrent.TimeUnit.SECONDS), "the owner left: take over");
+            assertTrue(h.engine(1).find(ID).isPresent());
+            assertFalse(h.engine(1).verifyOwner("0000000000000000000000000000FFFF", Duration.ofMillis(10)),
+                    "no replica, nothing to take over");
+        }
+    }
+
+    @Test
     void aReplicaTakesOverWhenTheOwnerLeavesAndTheOtherReplicaFollowsTheNewOwner() {
         try (EngineHarness h = new EngineHarness(3, 2, EngineHarness.nodeConfig(100))) {
             for (int i = 0; i < 3; i++) {

@@ -193,7 +193,7 @@ final class ClusterSettings {
             io.micrometer.core.instrument.MeterRegistry registry) {
         return ReplicationConfig.builder().namespace(namespace).classLoader(loader).delivery(delivery)
                 .codec(CodecConfig.builder().allow(allowedClasses).build()).onUnserializable(onUnserializable)
-                .mutationDetection(mutationDetection).stateTransferTimeout(stateTransferTimeout)
+                .mutationDetection(mutationDetection).stateTransferTimeout(stateTransferTimeout).departureWait(timeout)
                 .meterRegistry(registry).build();
     }
 

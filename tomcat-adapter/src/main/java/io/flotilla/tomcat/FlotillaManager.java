@@ -202,6 +202,11 @@ public class FlotillaManager extends ManagerBase {
         if (e == null) {
             return null;
         }
+        // A request for a session whose owner is still in the view: with sticky routing it came here because the
+        // owner failed. Have the owner verified now rather than wait for failure detection (bounded by timeout).
+        if (!e.verifyOwner(id, cluster.settings().timeout)) {
+            return null;
+        }
         synchronized (takeOver) {
             s = super.findSession(id);
             if (s != null) {

@@ -168,7 +168,9 @@ public final class ReplicationValve extends ValveBase {
         }
         Throwable error = null;
         try {
-            f2.get(manager.timeoutMillis() + 1000, TimeUnit.MILLISECONDS);
+            // The engine answers within timeout (the targets' acknowledgements) plus timeout again when a target
+            // stopped answering and is being verified (it does not count once it left the view); 1 s of slack.
+            f2.get(2 * manager.timeoutMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             error = e.getCause() == null ? e : e.getCause();
         } catch (TimeoutException e) {
