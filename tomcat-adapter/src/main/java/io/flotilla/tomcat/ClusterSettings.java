@@ -1,5 +1,6 @@
 package io.flotilla.tomcat;
 
+import io.flotilla.ClusterSecret;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
 import io.flotilla.membership.MulticastMembership;
@@ -11,6 +12,8 @@ import io.flotilla.replication.CodecConfig;
 import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.spi.MembershipFactory;
 import io.flotilla.transport.netty.NettyTransportConfig;
+import io.flotilla.transport.netty.TransportTls;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -32,6 +35,19 @@ import java.util.regex.PatternSyntaxException;
 final class ClusterSettings {
     /** Every attribute with its default, in the order the effective configuration is logged. */
     static final Map<String, String> DEFAULTS;
+    /** Never logged or exposed: the secret itself and the key store passwords. */
+    static final List<String> SENSITIVE = List.of("secret", "tlsKeyStorePassword", "tlsTrustStorePassword");
+    private static final List<String> SECRET_ATTRIBUTES = List.of("secret", "secretFile", "secretEnv");
+    private static final List<String> PKCS12_ATTRIBUTES =
+            List.of("tlsKeyStore", "tlsKeyStorePassword", "tlsTrustStore", "tlsTrustStorePassword");
+    private static final List<String> PEM_ATTRIBUTES = List.of("tlsCertificate", "tlsKey", "tlsTrustedCertificates");
+    private static final List<String> TLS_ATTRIBUTES;
+
+    static {
+        List<String> tls = new ArrayList<>(PKCS12_ATTRIBUTES);
+        tls.addAll(PEM_ATTRIBUTES);
+        TLS_ATTRIBUTES = List.copyOf(tls);
+    }
 
     static {
         Map<String, String> d = new LinkedHashMap<>();
@@ -61,6 +77,13 @@ final class ClusterSettings {
         d.put("onUnserializable", "fail");
         d.put("mutationDetection", "off");
         d.put("failRequestOnReplicationError", "true");
+        // Security (docs/security.md): at most one secret source; PKCS12 or PEM files for mutual TLS.
+        for (String name : SECRET_ATTRIBUTES) {
+            d.put(name, "");
+        }
+        for (String name : TLS_ATTRIBUTES) {
+            d.put(name, "");
+        }
         DEFAULTS = java.util.Collections.unmodifiableMap(d);
     }
 
@@ -83,6 +106,8 @@ final class ClusterSettings {
     final ReplicationConfig.OnUnserializable onUnserializable;
     final ReplicationConfig.MutationDetection mutationDetection;
     final boolean failRequestOnReplicationError;
+    /** Null when no secret is configured. */
+    final ClusterSecret secret;
 
     private ClusterSettings(Map<String, String> v) {
         this.effective = v;
@@ -125,10 +150,11 @@ final class ClusterSettings {
                     .build();
             multicastConfig = null;
         }
+        secret = secret(v);
         transport = NettyTransportConfig.builder().address(v.get("receiverAddress").trim())
                 .port(integer(v, "receiverPort", 0, 65535)).autoBind(integer(v, "autoBind", 0, 65535))
                 .poolSize(integer(v, "poolSize", 1, 64)).selectorTimeout(millis(v, "selectorTimeout", 1, 600_000))
-                .nativeTransport(false).build();
+                .nativeTransport(false).tls(tls(v)).build();
         timeout = millis(v, "timeout", 1, 3_600_000);
         maxRetryAttempts = integer(v, "maxRetryAttempts", 0, 100);
         delivery = Delivery.fromTomcatSendOptions(v.get("channelSendOptions"));
@@ -184,6 +210,46 @@ final class ClusterSettings {
         return new ClusterSettings(java.util.Collections.unmodifiableMap(v));
     }
 
+    /** The cluster secret from {@code secret}, {@code secretFile} or {@code secretEnv} (at most one), or null. */
+    private static ClusterSecret secret(Map<String, String> v) {
+        List<String> set = SECRET_ATTRIBUTES.stream().filter(a -> !v.get(a).isEmpty()).toList();
+        if (set.size() > 1) {
+            throw ConfigurationException.invalid(set.get(1), "(set)", "only one of secret, secretFile and secretEnv;"
+                    + " prefer secretFile or secretEnv so the secret stays out of server.xml");
+        }
+        if (set.isEmpty()) {
+            return null;
+        }
+        String value = v.get(set.get(0)).trim();
+        return switch (set.get(0)) {
+            case "secretFile" -> ClusterSecret.fromFile(Path.of(value));
+            case "secretEnv" -> ClusterSecret.fromEnvironment(value);
+            default -> ClusterSecret.fromString(value);
+        };
+    }
+
+    /** Mutual TLS from PKCS12 stores or PEM files (all of one set, none of the other), or null. */
+    private static TransportTls tls(Map<String, String> v) {
+        boolean pkcs12 = PKCS12_ATTRIBUTES.stream().anyMatch(a -> !v.get(a).isEmpty());
+        boolean pem = PEM_ATTRIBUTES.stream().anyMatch(a -> !v.get(a).isEmpty());
+        if (pkcs12 && pem) {
+            throw ConfigurationException.invalid("tlsCertificate", v.get("tlsCertificate"),
+                    "either the PKCS12 attributes (tlsKeyStore...) or the PEM ones (tlsCertificate...), not both");
+        }
+        List<String> needed = pkcs12 ? PKCS12_ATTRIBUTES : pem ? PEM_ATTRIBUTES : List.of();
+        for (String a : needed) {
+            if (v.get(a).isEmpty()) {
+                throw ConfigurationException.invalid(a, "", "set together with " + String.join(", ", needed));
+            }
+        }
+        if (pkcs12) {
+            return TransportTls.pkcs12(Path.of(v.get("tlsKeyStore").trim()), v.get("tlsKeyStorePassword"),
+                    Path.of(v.get("tlsTrustStore").trim()), v.get("tlsTrustStorePassword"));
+        }
+        return pem ? TransportTls.pem(Path.of(v.get("tlsCertificate").trim()), Path.of(v.get("tlsKey").trim()),
+                Path.of(v.get("tlsTrustedCertificates").trim())) : null;
+    }
+
     MembershipFactory membershipFactory() {
         return multicast ? MulticastMembership.factory(multicastConfig) : StaticMembership.factory(staticConfig);
     }
@@ -203,10 +269,12 @@ final class ClusterSettings {
         for (Map.Entry<String, String> e : effective.entrySet()) {
             boolean irrelevant = multicast ? e.getKey().equals("staticMembers")
                     : Arrays.asList("address", "port", "ttl", "bind").contains(e.getKey());
-            if (irrelevant) {
+            if (irrelevant || (e.getValue().isEmpty() && (SECRET_ATTRIBUTES.contains(e.getKey())
+                    || TLS_ATTRIBUTES.contains(e.getKey())))) {
                 continue;
             }
-            sb.append(sb.length() == 0 ? "" : ", ").append(e.getKey()).append('=').append(e.getValue());
+            String value = SENSITIVE.contains(e.getKey()) ? "(set)" : e.getValue();
+            sb.append(sb.length() == 0 ? "" : ", ").append(e.getKey()).append('=').append(value);
         }
         return sb.append(", delivery=").append(delivery).toString();
     }

@@ -135,7 +135,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         try {
             NodeConfig nc = NodeConfig.builder().clusterName(settings.clusterName)
                     .memberName(route == null ? "" : route).domain(settings.domain).timeout(settings.timeout)
-                    .maxRetryAttempts(settings.maxRetryAttempts).meterRegistry(registry).build();
+                    .maxRetryAttempts(settings.maxRetryAttempts).meterRegistry(registry).secret(settings.secret).build();
             node = Node.builder().config(nc).transport(NettyTransport.factory(settings.transport))
                     .membership(settings.membershipFactory()).onMembership(this::onMembership).start();
         } catch (FlotillaException | IllegalArgumentException e) {
@@ -532,5 +532,56 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getFailRequestOnReplicationError() {
         return get("failRequestOnReplicationError");
+    }
+
+    // Security (docs/security.md). Setters only: the digester needs no getter, and a getter would make the secret
+    // and the passwords readable as MBean attributes.
+
+    /** The cluster secret itself; prefer {@link #setSecretFile} or {@link #setSecretEnv} (out of server.xml). */
+    public void setSecret(String v) {
+        set("secret", v);
+    }
+
+    /** A file whose first line is the cluster secret (readable by the Tomcat user only). */
+    public void setSecretFile(String v) {
+        set("secretFile", v);
+    }
+
+    /** An environment variable that holds the cluster secret. */
+    public void setSecretEnv(String v) {
+        set("secretEnv", v);
+    }
+
+    /** Mutual TLS from PKCS12: this node's key store. */
+    public void setTlsKeyStore(String v) {
+        set("tlsKeyStore", v);
+    }
+
+    public void setTlsKeyStorePassword(String v) {
+        set("tlsKeyStorePassword", v);
+    }
+
+    /** Mutual TLS from PKCS12: the trust store that decides which peers are members. */
+    public void setTlsTrustStore(String v) {
+        set("tlsTrustStore", v);
+    }
+
+    public void setTlsTrustStorePassword(String v) {
+        set("tlsTrustStorePassword", v);
+    }
+
+    /** Mutual TLS from PEM: this node's certificate chain. */
+    public void setTlsCertificate(String v) {
+        set("tlsCertificate", v);
+    }
+
+    /** Mutual TLS from PEM: this node's unencrypted PKCS#8 private key. */
+    public void setTlsKey(String v) {
+        set("tlsKey", v);
+    }
+
+    /** Mutual TLS from PEM: the trusted certificates. */
+    public void setTlsTrustedCertificates(String v) {
+        set("tlsTrustedCertificates", v);
     }
 }

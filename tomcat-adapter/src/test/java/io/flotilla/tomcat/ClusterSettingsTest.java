@@ -68,4 +68,34 @@ class ClusterSettingsTest {
                 () -> ClusterSettings.classFilterToAllowlist("com\\.ex.+Cart")).getMessage();
         assertTrue(msg.contains("'com\\.ex.+Cart' is none of them") && msg.contains("allowedClasses"), msg);
     }
+
+    @Test
+    void theClusterSecretComesFromOneSourceAndIsNeverInTheLoggedConfiguration() throws Exception {
+        String value = "k7#Qv9!mZ2@xL5$w";
+        ClusterSettings direct = ClusterSettings.parse(Map.of("secret", value));
+        assertTrue(direct.secret != null);
+        assertTrue(!direct.describe().contains(value) && direct.describe().contains("secret=(set)"),
+                direct.describe());
+
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("flotilla", ".secret");
+        try {
+            java.nio.file.Files.writeString(file, value + "\n");
+            assertTrue(ClusterSettings.parse(Map.of("secretFile", file.toString())).secret != null);
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+        assertTrue(refusal(Map.of("secret", value, "secretEnv", "X")).contains("only one of secret, secretFile"),
+                "two sources");
+        String missing = "FLOTILLA_TEST_SECRET_THAT_IS_NOT_SET_" + System.nanoTime();
+        assertTrue(refusal(Map.of("secretEnv", missing)).contains(missing), "names the variable");
+        assertTrue(ClusterSettings.parse(Map.of()).secret == null, "no secret by default");
+    }
+
+    @Test
+    void tlsNeedsAWholeSetOfFilesAndOnlyOneKind() {
+        assertTrue(refusal(Map.of("tlsKeyStore", "/k.p12")).startsWith("tlsKeyStorePassword= is invalid: set together"),
+                refusal(Map.of("tlsKeyStore", "/k.p12")));
+        assertTrue(refusal(Map.of("tlsKeyStore", "/k.p12", "tlsCertificate", "/c.pem")).contains("not both"));
+        assertTrue(!ClusterSettings.parse(Map.of()).describe().contains("tls"), "unset TLS attributes are not listed");
+    }
 }
