@@ -159,8 +159,9 @@ public final class DefaultNode implements Node {
         local = new Member(MemberId.random(), name, host, bound.getPort(), config.domain(), config.memberPayload(),
                 clock.currentTimeMillis());
         view = new View(0, List.of(local));
-        transport.start(new TransportCtx());
-        membership.start(new MembershipCtx());
+        Contexts contexts = new Contexts();
+        transport.start(contexts);
+        membership.start(contexts);
         tick = scheduler.schedule(this::onTick, tickNanos);
         logTrustModel();
         LOG.log(Level.INFO, () -> "node " + local.describe() + " started in cluster '" + config.clusterName()
@@ -639,13 +640,14 @@ public final class DefaultNode implements Node {
         transport.disconnect(m);
     }
 
-    private final class TransportCtx implements TransportContext {
+    /** What the transport and the membership service get from this node: one view of it for both. */
+    private final class Contexts implements TransportContext, MembershipContext {
         private final Inbound handler = new Inbound();
+
         @Override
         public Optional<ClusterSecret> secret() {
             return Optional.ofNullable(config.secret());
         }
-
 
         @Override
         public String clusterName() {
@@ -655,6 +657,21 @@ public final class DefaultNode implements Node {
         @Override
         public Member localMember() {
             return local;
+        }
+
+        @Override
+        public Clock clock() {
+            return clock;
+        }
+
+        @Override
+        public MeterRegistry meters() {
+            return registry;
+        }
+
+        @Override
+        public ThreadFactory threadFactory(String role) {
+            return threads.factory(role);
         }
 
         @Override
@@ -663,60 +680,13 @@ public final class DefaultNode implements Node {
         }
 
         @Override
-        public Clock clock() {
-            return clock;
-        }
-
-        @Override
-        public MeterRegistry meters() {
-            return registry;
-        }
-
-        @Override
-        public ThreadFactory threadFactory(String role) {
-            return threads.factory(role);
-        }
-
-        @Override
         public int maxFrameBytes() {
             return config.maxFrameBytes();
-        }
-    }
-
-    private final class MembershipCtx implements MembershipContext {
-        @Override
-        public Optional<ClusterSecret> secret() {
-            return Optional.ofNullable(config.secret());
-        }
-
-        @Override
-        public Member localMember() {
-            return local;
-        }
-
-        @Override
-        public String clusterName() {
-            return config.clusterName();
-        }
-
-        @Override
-        public Clock clock() {
-            return clock;
         }
 
         @Override
         public Scheduler scheduler() {
             return scheduler;
-        }
-
-        @Override
-        public MeterRegistry meters() {
-            return registry;
-        }
-
-        @Override
-        public ThreadFactory threadFactory(String role) {
-            return threads.factory(role);
         }
 
         @Override
