@@ -18,6 +18,7 @@ import java.util.List;
  * <p>Threading: one instance per channel, used only on its event loop.
  */
 final class FrameDecoder extends ByteToMessageDecoder {
+    private final ByteBuffer headerBytes = ByteBuffer.allocate(FrameCodec.HEADER_BYTES);
     private int maxFrameBytes;
     private FrameCodec.Header header;
     private boolean failed;
@@ -50,8 +51,11 @@ final class FrameDecoder extends ByteToMessageDecoder {
                     return;
                 }
                 try {
-                    header = FrameCodec.readHeader(in.nioBuffer(in.readerIndex(), FrameCodec.HEADER_BYTES),
-                            maxFrameBytes);
+                    // Into a reused heap buffer: no view object per frame over the (direct) cumulation buffer.
+                    headerBytes.clear();
+                    in.getBytes(in.readerIndex(), headerBytes);
+                    headerBytes.flip();
+                    header = FrameCodec.readHeader(headerBytes, maxFrameBytes);
                 } catch (WireException e) {
                     discardInput();
                     in.skipBytes(in.readableBytes());
@@ -64,10 +68,9 @@ final class FrameDecoder extends ByteToMessageDecoder {
             if (in.readableBytes() < length) {
                 return;
             }
-            ByteBuffer payload = ByteBuffer.allocate(length);
+            byte[] payload = new byte[length];
             in.readBytes(payload);
-            payload.flip();
-            out.add(header.withPayload(payload));
+            out.add(header.withPayload(ByteBuffer.wrap(payload)));
             header = null;
             if (out.size() >= 64) {
                 // Hand frames on in bounded groups; ByteToMessageDecoder calls decode again for the rest.
