@@ -46,6 +46,18 @@ public record MemberId(long mostSignificant, long leastSignificant) implements C
         return c != 0 ? c : Long.compareUnsigned(leastSignificant, o.leastSignificant);
     }
 
+    // Written out rather than left to the record's generated methods: ids are map keys looked up for every frame
+    // received, and these two compile to a few instructions.
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof MemberId m && m.mostSignificant == mostSignificant && m.leastSignificant == leastSignificant;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * Long.hashCode(mostSignificant) + Long.hashCode(leastSignificant);
+    }
+
     /** The first 8 hex digits: enough to tell members apart in a log line. */
     public String shortString() {
         return toString().substring(0, 8);

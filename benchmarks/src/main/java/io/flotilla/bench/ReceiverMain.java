@@ -13,7 +13,7 @@ import java.util.concurrent.locks.LockSupport;
  * Main class of the receiver JVM of a channel benchmark; started and stopped by {@link ReceiverProcess}.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.flotilla.bench.ReceiverMain <kind> <maxLifetimeSeconds>}, where
- * kind is {@code stock} (or, once it exists, {@code flotilla}).
+ * kind is {@code stock} or {@code flotilla}.
  *
  * <p>Protocol, one line per message, UTF-8:
  * <ul>
@@ -36,11 +36,13 @@ public final class ReceiverMain {
     private ReceiverMain() {
     }
 
-    /** The receiver of each kind; the Flotilla side adds one line here. */
+    /** The receiver of each kind. */
     static PeerReceiver create(String kind) {
         return switch (kind) {
             case "stock" -> new StockTribesReceiver();
-            default -> throw new IllegalArgumentException("unknown receiver kind '" + kind + "'; expected stock");
+            case "flotilla" -> new FlotillaReceiver();
+            default -> throw new IllegalArgumentException("unknown receiver kind '" + kind
+                    + "'; expected stock or flotilla");
         };
     }
 

@@ -20,9 +20,8 @@ import java.util.function.ToDoubleFunction;
  * (one row per figure measured), and a printed table with the ratio of Flotilla to stock.
  *
  * <p><b>The mapping lives in {@link #ROWS}</b>: one line per metric, naming where its Flotilla and stock
- * figures come from. The Flotilla column is {@link #NONE} until the Flotilla benchmarks exist; adding them
- * is replacing {@code NONE} by the same source with the Flotilla benchmark name (e.g.
- * {@code perSecond(FLOTILLA_ASYNC, "size=1024")}), one line per row.
+ * figures come from: the same source on each side, with the Flotilla or the stock benchmark name (e.g.
+ * {@code perSecond(FLOTILLA_ASYNC, "size=1024")}); {@link #NONE} marks a side not measured.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.flotilla.bench.ResultsTable --json run.json [--json more.json]
  * [--harness harness.txt] --csv benchmarks/results/latest.csv}. Rows with no figure on either side are
@@ -61,7 +60,7 @@ public final class ResultsTable {
     static final String STOCK_SYNC_LATENCY_8 = PKG + "StockChannelSyncBenchmark.latency8Threads";
     static final String STOCK_SYNC_THROUGHPUT_8 = PKG + "StockChannelSyncBenchmark.throughput8Threads";
     static final String STOCK_CODEC = PKG + "StockDeltaCodecBenchmark.encodeDecode";
-    // The Flotilla side, once written: the same benchmarks under these names.
+    // The Flotilla side: the same benchmarks under these names.
     static final String FLOTILLA_ASYNC = PKG + "FlotillaChannelAsyncBenchmark.send";
     static final String FLOTILLA_SYNC_LATENCY_1 = PKG + "FlotillaChannelSyncBenchmark.latency1Thread";
     static final String FLOTILLA_SYNC_LATENCY_8 = PKG + "FlotillaChannelSyncBenchmark.latency8Threads";
@@ -73,32 +72,32 @@ public final class ResultsTable {
 
     /** Every metric of the table, in print order: metric, unit, better, flotilla source, stock source. */
     static final List<Row> ROWS = List.of(
-            new Row("channel.async.100B.msgs_per_s", "msgs/s", Better.HIGHER, NONE, perSecond(STOCK_ASYNC, "size=100")),
-            new Row("channel.async.1KiB.msgs_per_s", "msgs/s", Better.HIGHER, NONE, perSecond(STOCK_ASYNC, "size=1024")),
-            new Row("channel.async.16KiB.msgs_per_s", "msgs/s", Better.HIGHER, NONE, perSecond(STOCK_ASYNC, "size=16384")),
-            new Row("channel.async.100B.MB_per_s", "MB/s", Better.HIGHER, NONE, megabytesPerSecond(STOCK_ASYNC, 100)),
-            new Row("channel.async.1KiB.MB_per_s", "MB/s", Better.HIGHER, NONE, megabytesPerSecond(STOCK_ASYNC, 1024)),
-            new Row("channel.async.16KiB.MB_per_s", "MB/s", Better.HIGHER, NONE, megabytesPerSecond(STOCK_ASYNC, 16384)),
-            new Row("channel.async.out_of_order", "%", Better.LOWER, NONE, outOfOrderPercent(STOCK_ASYNC)),
-            new Row("channel.sync.1KiB.p50_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_1, RECEIVED_1K, "50.0")),
-            new Row("channel.sync.1KiB.p99_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_1, RECEIVED_1K, "99.0")),
-            new Row("channel.sync.1KiB.8threads.p50_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_8, RECEIVED_1K, "50.0")),
-            new Row("channel.sync.1KiB.8threads.p99_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_8, RECEIVED_1K, "99.0")),
-            new Row("channel.sync.1KiB.8threads.msgs_per_s", "msgs/s", Better.HIGHER, NONE, perSecond(STOCK_SYNC_THROUGHPUT_8, RECEIVED_1K)),
-            new Row("channel.processed.1KiB.p50_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_1, PROCESSED_1K, "50.0")),
-            new Row("channel.processed.1KiB.p99_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_1, PROCESSED_1K, "99.0")),
-            new Row("channel.processed.1KiB.8threads.p50_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_8, PROCESSED_1K, "50.0")),
-            new Row("channel.processed.1KiB.8threads.p99_us", "us", Better.LOWER, NONE, micros(STOCK_SYNC_LATENCY_8, PROCESSED_1K, "99.0")),
-            new Row("channel.processed.1KiB.8threads.msgs_per_s", "msgs/s", Better.HIGHER, NONE, perSecond(STOCK_SYNC_THROUGHPUT_8, PROCESSED_1K)),
-            new Row("delta.integer.ns_per_op", "ns", Better.LOWER, NONE, nanos(STOCK_CODEC, "change=integer")),
-            new Row("delta.ten.ns_per_op", "ns", Better.LOWER, NONE, nanos(STOCK_CODEC, "change=ten")),
-            new Row("delta.graph.ns_per_op", "ns", Better.LOWER, NONE, nanos(STOCK_CODEC, "change=graph")),
-            new Row("delta.integer.alloc_B_per_op", "B", Better.LOWER, NONE, allocation(STOCK_CODEC, "change=integer")),
-            new Row("delta.ten.alloc_B_per_op", "B", Better.LOWER, NONE, allocation(STOCK_CODEC, "change=ten")),
-            new Row("delta.graph.alloc_B_per_op", "B", Better.LOWER, NONE, allocation(STOCK_CODEC, "change=graph")),
-            new Row("delta.integer.bytes", "B", Better.LOWER, NONE, harness("delta.integer.bytes", "stock")),
-            new Row("delta.ten.bytes", "B", Better.LOWER, NONE, harness("delta.ten.bytes", "stock")),
-            new Row("delta.graph.bytes", "B", Better.LOWER, NONE, harness("delta.graph.bytes", "stock")),
+            new Row("channel.async.100B.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_ASYNC, "size=100"), perSecond(STOCK_ASYNC, "size=100")),
+            new Row("channel.async.1KiB.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_ASYNC, "size=1024"), perSecond(STOCK_ASYNC, "size=1024")),
+            new Row("channel.async.16KiB.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_ASYNC, "size=16384"), perSecond(STOCK_ASYNC, "size=16384")),
+            new Row("channel.async.100B.MB_per_s", "MB/s", Better.HIGHER, megabytesPerSecond(FLOTILLA_ASYNC, 100), megabytesPerSecond(STOCK_ASYNC, 100)),
+            new Row("channel.async.1KiB.MB_per_s", "MB/s", Better.HIGHER, megabytesPerSecond(FLOTILLA_ASYNC, 1024), megabytesPerSecond(STOCK_ASYNC, 1024)),
+            new Row("channel.async.16KiB.MB_per_s", "MB/s", Better.HIGHER, megabytesPerSecond(FLOTILLA_ASYNC, 16384), megabytesPerSecond(STOCK_ASYNC, 16384)),
+            new Row("channel.async.out_of_order", "%", Better.LOWER, outOfOrderPercent(FLOTILLA_ASYNC), outOfOrderPercent(STOCK_ASYNC)),
+            new Row("channel.sync.1KiB.p50_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_1, RECEIVED_1K, "50.0"), micros(STOCK_SYNC_LATENCY_1, RECEIVED_1K, "50.0")),
+            new Row("channel.sync.1KiB.p99_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_1, RECEIVED_1K, "99.0"), micros(STOCK_SYNC_LATENCY_1, RECEIVED_1K, "99.0")),
+            new Row("channel.sync.1KiB.8threads.p50_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_8, RECEIVED_1K, "50.0"), micros(STOCK_SYNC_LATENCY_8, RECEIVED_1K, "50.0")),
+            new Row("channel.sync.1KiB.8threads.p99_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_8, RECEIVED_1K, "99.0"), micros(STOCK_SYNC_LATENCY_8, RECEIVED_1K, "99.0")),
+            new Row("channel.sync.1KiB.8threads.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_SYNC_THROUGHPUT_8, RECEIVED_1K), perSecond(STOCK_SYNC_THROUGHPUT_8, RECEIVED_1K)),
+            new Row("channel.processed.1KiB.p50_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_1, PROCESSED_1K, "50.0"), micros(STOCK_SYNC_LATENCY_1, PROCESSED_1K, "50.0")),
+            new Row("channel.processed.1KiB.p99_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_1, PROCESSED_1K, "99.0"), micros(STOCK_SYNC_LATENCY_1, PROCESSED_1K, "99.0")),
+            new Row("channel.processed.1KiB.8threads.p50_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_8, PROCESSED_1K, "50.0"), micros(STOCK_SYNC_LATENCY_8, PROCESSED_1K, "50.0")),
+            new Row("channel.processed.1KiB.8threads.p99_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_8, PROCESSED_1K, "99.0"), micros(STOCK_SYNC_LATENCY_8, PROCESSED_1K, "99.0")),
+            new Row("channel.processed.1KiB.8threads.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_SYNC_THROUGHPUT_8, PROCESSED_1K), perSecond(STOCK_SYNC_THROUGHPUT_8, PROCESSED_1K)),
+            new Row("delta.integer.ns_per_op", "ns", Better.LOWER, nanos(FLOTILLA_CODEC, "change=integer"), nanos(STOCK_CODEC, "change=integer")),
+            new Row("delta.ten.ns_per_op", "ns", Better.LOWER, nanos(FLOTILLA_CODEC, "change=ten"), nanos(STOCK_CODEC, "change=ten")),
+            new Row("delta.graph.ns_per_op", "ns", Better.LOWER, nanos(FLOTILLA_CODEC, "change=graph"), nanos(STOCK_CODEC, "change=graph")),
+            new Row("delta.integer.alloc_B_per_op", "B", Better.LOWER, allocation(FLOTILLA_CODEC, "change=integer"), allocation(STOCK_CODEC, "change=integer")),
+            new Row("delta.ten.alloc_B_per_op", "B", Better.LOWER, allocation(FLOTILLA_CODEC, "change=ten"), allocation(STOCK_CODEC, "change=ten")),
+            new Row("delta.graph.alloc_B_per_op", "B", Better.LOWER, allocation(FLOTILLA_CODEC, "change=graph"), allocation(STOCK_CODEC, "change=graph")),
+            new Row("delta.integer.bytes", "B", Better.LOWER, harness("delta.integer.bytes", "flotilla"), harness("delta.integer.bytes", "stock")),
+            new Row("delta.ten.bytes", "B", Better.LOWER, harness("delta.ten.bytes", "flotilla"), harness("delta.ten.bytes", "stock")),
+            new Row("delta.graph.bytes", "B", Better.LOWER, harness("delta.graph.bytes", "flotilla"), harness("delta.graph.bytes", "stock")),
             // MembershipHarness (median ms of its rounds), Flotilla and stock measured in the same run.
             membership("join.start.ms"),
             membership("join.seen.ms"),

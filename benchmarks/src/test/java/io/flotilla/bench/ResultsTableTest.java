@@ -46,7 +46,7 @@ class ResultsTableTest {
                 "channel.sync.1KiB.p99_us,us,lower,,410.5",
                 "delta.integer.ns_per_op,ns,lower,,14540",
                 "delta.integer.alloc_B_per_op,B,lower,,21805",
-                "delta.integer.bytes,B,lower,,714"), csv);
+                "delta.integer.bytes,B,lower,60,714"), csv);
     }
 
     @Test

@@ -66,6 +66,9 @@ public final class DefaultNode implements Node {
     private static final System.Logger LOG = System.getLogger(DefaultNode.class.getName());
     private static final int TOPICS = 256;
     private static final int DELIVERY_BATCH = 256;
+    /** Batches one delivery task takes before it yields the thread to other senders' streams. */
+    private static final int DELIVERY_ROUNDS = 4;
+    private static final Delivery[] DELIVERIES = Delivery.values();
     private static final int STALL_RESEND_MAX = 256;
     /**
      * How long the streams of a member that left are kept. A member removed by mistake comes back with the same
@@ -264,10 +267,14 @@ public final class DefaultNode implements Node {
         }
     }
 
+    /**
+     * The node's own copy of an {@code ASYNC} payload. It stays writable (no one else holds it), so the transport
+     * can copy it out of its backing array in one step; listeners only ever see read-only views.
+     */
     private static ByteBuffer copy(ByteBuffer payload) {
         ByteBuffer c = ByteBuffer.allocate(payload.remaining());
         c.put(payload.duplicate()).flip();
-        return c.asReadOnlyBuffer();
+        return c;
     }
 
     private CompletableFuture<Void> sendOne(Member to, int topic, ByteBuffer body, Delivery delivery) {
@@ -513,20 +520,23 @@ public final class DefaultNode implements Node {
     }
 
     private void deliver(InboundStream s) {
-        List<Frame> batch = s.nextBatch(DELIVERY_BATCH);
-        if (batch.isEmpty()) {
-            return;
-        }
-        for (Frame f : batch) {
-            Delivery d = Delivery.values()[f.flags() & Frame.DELIVERY_MASK];
-            meters.received.get(d).increment();
-            meters.receivedBytes.record(f.payloadLength());
-            String error = dispatch(s.sender, f, d);
-            if (d == Delivery.PROCESSED) {
-                s.completeProcessed(f.messageId(), error);
+        for (int round = 0; round < DELIVERY_ROUNDS; round++) {
+            // An empty batch marks the stream idle: the next message schedules a new task.
+            List<Frame> batch = s.nextBatch(DELIVERY_BATCH);
+            if (batch.isEmpty()) {
+                return;
+            }
+            for (Frame f : batch) {
+                Delivery d = DELIVERIES[f.flags() & Frame.DELIVERY_MASK];
+                meters.received.get(d).increment();
+                meters.receivedBytes.record(f.payloadLength());
+                String error = dispatch(s.sender, f, d);
+                if (d == Delivery.PROCESSED) {
+                    s.completeProcessed(f.messageId(), error);
+                }
             }
         }
-        // Another batch (or the idle mark) in a new task, so one busy sender cannot starve the others.
+        // Still busy: go on in a new task, so one busy sender cannot starve the others.
         scheduleDelivery(s);
     }
 

@@ -51,6 +51,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private static final int MAX_FRAMES_PER_DRAIN = 4096;
     /** Direct payloads larger than this are written as their own buffer instead of being copied. */
     private static final int WRAP_DIRECT_THRESHOLD = 1024;
+    /** Frames up to this size are encoded back to back into shared buffers of this size. */
+    private static final int BATCH_BYTES = 64 * 1024;
 
     private final NettyTransport transport;
     private final TransportContext context;
@@ -726,12 +728,32 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         scheduled.set(false);
         int frames = 0;
         long bytes = 0;
+        ByteBuf batch = null;
         Frame f;
         while ((f = queue.poll()) != null) {
-            bytes += write(ch, f);
+            int length = f.encodedLength();
+            boolean alone = length > BATCH_BYTES || f.payload().isDirect() && f.payloadLength() > WRAP_DIRECT_THRESHOLD;
+            if (batch != null && (alone || batch.writableBytes() < length)) {
+                ch.write(batch, ch.voidPromise());
+                batch = null;
+            }
+            if (alone) {
+                write(ch, f);
+            } else {
+                if (batch == null) {
+                    // A lone frame gets a buffer of its size; a backlog shares buffers of BATCH_BYTES, so the
+                    // channel's outbound buffer and the writev carry one entry per batch instead of one per frame.
+                    batch = ch.alloc().ioBuffer(queue.isEmpty() ? length : BATCH_BYTES);
+                }
+                encode(f, batch);
+            }
+            bytes += length;
             if (++frames >= MAX_FRAMES_PER_DRAIN || !ch.isWritable()) {
                 break;
             }
+        }
+        if (batch != null) {
+            ch.write(batch, ch.voidPromise());
         }
         if (frames == 0) {
             return;
@@ -746,6 +768,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         }
     }
 
+    /** One frame as its own buffer(s): large frames, and direct payloads wrapped instead of copied. */
     private static int write(Channel ch, Frame f) {
         ByteBuffer payload = f.payload();
         int length = payload.remaining();

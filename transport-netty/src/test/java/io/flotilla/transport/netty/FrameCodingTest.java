@@ -80,4 +80,49 @@ class FrameCodingTest {
         assertNull(ch.readInbound(), "still nothing");
         ch.finishAndReleaseAll();
     }
+
+    @Test
+    void decodesFramesWrittenBackToBackIntoOneBufferEachWithItsOwnPayload() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1 << 20));
+        Random random = new Random(7);
+        Frame[] frames = new Frame[300];
+        ByteBuf in = Unpooled.buffer();
+        for (int i = 0; i < frames.length; i++) {
+            // Mostly small frames (decoded in runs), now and then one too large to share an array.
+            frames[i] = sample(i % 50 == 49 ? 20_000 : random.nextInt(300));
+            in.writeBytes(FrameCodec.encode(frames[i]));
+        }
+        ch.writeInbound(in);
+        for (Frame f : frames) {
+            Frame got = ch.readInbound();
+            assertEquals(f.messageId(), got.messageId());
+            assertEquals(f.payloadLength(), got.payloadLength());
+            assertEquals(0, got.payload().position());
+            assertArrayEquals(f.payloadBytes(), got.payloadBytes());
+        }
+        assertNull(ch.readInbound());
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aBadHeaderAmongSmallFramesPassesOnTheFramesBeforeItThenTheErrorAndNothingAfter() {
+        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(1 << 20));
+        ByteBuf in = Unpooled.buffer();
+        for (int i = 0; i < 5; i++) {
+            in.writeBytes(FrameCodec.encode(sample(10 + i)));
+        }
+        byte[] bad = FrameCodec.encode(sample(10));
+        bad[0] = 0x12;
+        in.writeBytes(bad);
+        in.writeBytes(FrameCodec.encode(sample(10)));
+        ch.writeInbound(in);
+        for (int i = 0; i < 5; i++) {
+            Frame got = ch.readInbound();
+            assertEquals(10 + i, got.payloadLength());
+        }
+        Object error = ch.readInbound();
+        assertTrue(error instanceof WireException e && e.reason().equals("bad_magic"), String.valueOf(error));
+        assertNull(ch.readInbound(), "nothing after the error");
+        ch.finishAndReleaseAll();
+    }
 }

@@ -1,0 +1,48 @@
+package io.flotilla.bench;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import io.flotilla.Node;
+import io.flotilla.NodeConfig;
+import io.flotilla.membership.StaticMembership;
+import io.flotilla.membership.StaticMembershipConfig;
+import io.flotilla.transport.netty.NettyTransport;
+import io.flotilla.transport.netty.NettyTransportConfig;
+
+/**
+ * How the Flotilla side of the channel benchmarks builds its two nodes: Netty on 127.0.0.1 with a free port,
+ * static membership (the sender lists the receiver's address; the receiver lists nobody and answers whoever
+ * connects), every other setting at its default, exactly as a user would start a node.
+ *
+ * <p>Threading: stateless.
+ */
+final class FlotillaBench {
+
+    /** The cluster both nodes join. */
+    static final String CLUSTER = "bench";
+    /** The topic benchmark messages travel on. */
+    static final int TOPIC = 1;
+    /** How long the sender waits for the receiver to enter its view. */
+    static final Duration JOIN_TIMEOUT = Duration.ofSeconds(30);
+
+    private FlotillaBench() {
+    }
+
+    /** A node builder on 127.0.0.1, port chosen by the system, that lists {@code peers} as static members. */
+    static Node.Builder node(String name, List<String> peers) {
+        quietLogging();
+        return Node.builder()
+                .config(NodeConfig.builder().clusterName(CLUSTER).memberName(name).build())
+                .transport(NettyTransport.factory(NettyTransportConfig.builder()
+                        .address(BenchJvm.LOOPBACK).port(0).build()))
+                .membership(StaticMembership.factory(StaticMembershipConfig.builder().members(peers).build()));
+    }
+
+    /** Lifecycle INFO lines would interleave with JMH's output; warnings still show. */
+    private static void quietLogging() {
+        Logger.getLogger("io.flotilla").setLevel(Level.WARNING);
+    }
+}

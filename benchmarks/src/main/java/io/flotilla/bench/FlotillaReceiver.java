@@ -1,0 +1,41 @@
+package io.flotilla.bench;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+import io.flotilla.Node;
+
+/**
+ * The Flotilla receiving node: a {@link Node} on 127.0.0.1 (free port) with an empty static member list; it
+ * accepts the sender's connection, and its listener hands each message to the {@link OrderTracker}.
+ *
+ * <p>Only the payload's stream header ({@link ChannelPayload#HEADER_BYTES}) is copied out of the read-only
+ * buffer the node delivers; the tracker reads nothing else.
+ *
+ * <p>Threading: {@link #start}/{@link #close} from one thread; the listener runs on the node's delivery threads
+ * (one at a time per sender, in order) and only touches the thread-safe {@link OrderTracker}.
+ */
+final class FlotillaReceiver implements PeerReceiver {
+
+    private Node node;
+
+    @Override
+    public String start(OrderTracker tracker) {
+        node = FlotillaBench.node("bench-receiver", List.of())
+                .onMessage(FlotillaBench.TOPIC, m -> {
+                    ByteBuffer p = m.payload();
+                    byte[] header = new byte[Math.min(p.remaining(), ChannelPayload.HEADER_BYTES)];
+                    p.duplicate().get(header);
+                    tracker.accept(header, 0, header.length);
+                })
+                .start();
+        return node.localMember().port() + " " + node.localMember().id();
+    }
+
+    @Override
+    public void close() {
+        if (node != null) {
+            node.close();
+        }
+    }
+}
