@@ -228,26 +228,40 @@ public final class DefaultNode implements Node {
         for (Member m : to) {
             all.add(sendOne(m, topic, body.duplicate(), delivery).toCompletableFuture());
         }
-        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).handle((ok, ignored) -> {
+        // The aggregate is completed by our own code on the thread that completed the last send; the caller's
+        // dependents run on the delivery executor.
+        DeliveryFuture<Void> result = new DeliveryFuture<>(this.delivery);
+        CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((ok, ignored) -> {
             Throwable first = null;
             for (CompletableFuture<Void> f : all) {
-                if (f.isCompletedExceptionally()) {
-                    Throwable t = f.handle((v, e) -> e instanceof java.util.concurrent.CompletionException c
-                            ? c.getCause() : e).join();
-                    if (first == null) {
-                        first = t;
-                    } else {
-                        first.addSuppressed(t);
-                    }
+                Throwable t = failure(f);
+                if (t != null && first == null) {
+                    first = t;
+                } else if (t != null) {
+                    first.addSuppressed(t);
                 }
             }
-            if (first instanceof RuntimeException r) {
-                throw r;
-            } else if (first != null) {
-                throw new FlotillaException("send failed", first);
+            if (first == null) {
+                result.complete(null);
+            } else {
+                result.completeExceptionally(first instanceof RuntimeException ? first
+                        : new FlotillaException("send failed", first));
             }
-            return null;
         });
+        return result;
+    }
+
+    /** The failure of a completed future, unwrapped, or null; never blocks and never waits for a dependent. */
+    private static Throwable failure(CompletableFuture<Void> f) {
+        if (!f.isCompletedExceptionally()) {
+            return null;
+        }
+        try {
+            f.join();
+            return null;
+        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+            return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        }
     }
 
     private void checkSend(int topic, ByteBuffer payload, Delivery delivery) {
@@ -286,7 +300,8 @@ public final class DefaultNode implements Node {
                     "cannot send to the local member " + local.describe()));
         }
         OutboundStream stream = outbound.computeIfAbsent(to.id(),
-                id -> new OutboundStream(to, config.maxQueuedMessages(), config.maxQueuedBytes(), clock.nanoTime()));
+                id -> new OutboundStream(to, config.maxQueuedMessages(), config.maxQueuedBytes(), clock.nanoTime(),
+                        this.delivery));
         Pending p;
         try {
             p = stream.enqueue(topic, body, delivery, clock, timeoutNanos);
@@ -303,17 +318,18 @@ public final class DefaultNode implements Node {
         return p.future != null ? p.future : CompletableFuture.completedFuture(null);
     }
 
-    /** Completes or fails futures on the delivery executor, never on the calling (I/O) thread. */
+    /**
+     * Completes or fails futures on the calling thread, often an I/O thread: a caller blocked in {@code get()} wakes
+     * at once, and every dependent stage runs on the delivery executor ({@link DeliveryFuture}).
+     */
     private void settle(List<Settlement> settlements) {
         if (settlements.isEmpty()) {
             return;
         }
-        delivery.execute(() -> {
-            long now = clock.nanoTime();
-            for (Settlement s : settlements) {
-                settleNow(s, now);
-            }
-        });
+        long now = clock.nanoTime();
+        for (Settlement s : settlements) {
+            settleNow(s, now);
+        }
     }
 
     private void settleNow(Settlement s, long now) {

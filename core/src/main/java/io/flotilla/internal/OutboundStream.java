@@ -30,8 +30,8 @@ import java.util.function.Function;
  * numbers the sender gave up on.
  *
  * <p>Threading: every method is safe from any thread; state is guarded by one lock held only for bookkeeping,
- * never while sending or completing futures. Methods return the futures to complete; the caller completes them off
- * the I/O threads.
+ * never while sending or completing futures. Methods return the futures to complete; the caller completes them
+ * (on any thread: they are {@link DeliveryFuture}s, whose dependents run on the delivery executor).
  */
 final class OutboundStream {
     /** A message in flight to this member. */
@@ -65,6 +65,8 @@ final class OutboundStream {
     private final Condition room = lock.newCondition();
     private final int maxMessages;
     private final long maxBytes;
+    /** Where the dependents of this stream's send futures run (the node's delivery executor). */
+    private final java.util.concurrent.Executor completions;
     private final ArrayDeque<Pending> unacked = new ArrayDeque<>();
     // Insertion order is sequence order, so the first key is the oldest message still waiting for a result.
     private final LinkedHashMap<Long, Pending> awaitingResult = new LinkedHashMap<>();
@@ -75,8 +77,10 @@ final class OutboundStream {
     private long lastProgressNanos;
     private boolean closed;
 
-    OutboundStream(Member member, int maxMessages, long maxBytes, long now) {
+    OutboundStream(Member member, int maxMessages, long maxBytes, long now,
+            java.util.concurrent.Executor completions) {
         this.member = member;
+        this.completions = completions;
         this.maxMessages = maxMessages;
         this.maxBytes = maxBytes;
         this.lastProgressNanos = now;
@@ -93,7 +97,7 @@ final class OutboundStream {
     Pending enqueue(int topic, ByteBuffer payload, Delivery delivery, io.flotilla.spi.Clock clock,
             long timeoutNanos) throws InterruptedException {
         int size = payload.remaining();
-        CompletableFuture<Void> future = delivery == Delivery.ASYNC ? null : new CompletableFuture<>();
+        CompletableFuture<Void> future = delivery == Delivery.ASYNC ? null : new DeliveryFuture<>(completions);
         lock.lock();
         try {
             long waitNanos = timeoutNanos;

@@ -228,4 +228,24 @@ class NodeOverNettyTest {
         await("all delivered", WAIT, () -> expected.get() == count, () -> "at " + expected.get());
         assertEquals(0, outOfOrder.get(), "out-of-order deliveries with " + delivery);
     }
+
+    @Test
+    @Timeout(60)
+    void dependentsOfASendNeverRunOnAnIoThreadEvenWhenAttachedWithTheNonAsyncMethods() throws Exception {
+        DefaultNode[] p = pair();
+        p[1].addMessageListener(9, m -> { });
+        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 200; i++) {
+            CompletableFuture<Void> f = p[0].send(p[1].localMember(), 9, ByteBuffer.allocate(8), Delivery.RECEIVED)
+                    .toCompletableFuture();
+            // Attached while in flight: without the executor rule these would run on the I/O thread that completes f.
+            f.thenRun(() -> threads.add(Thread.currentThread().getName()));
+            f.whenComplete((v, e) -> threads.add(Thread.currentThread().getName()));
+            f.get(30, TimeUnit.SECONDS);
+            f.thenApply(v -> threads.add(Thread.currentThread().getName())).get(30, TimeUnit.SECONDS);
+        }
+        await("every dependent ran", WAIT, () -> threads.size() == 600);
+        List<String> offenders = threads.stream().filter(t -> !t.contains("-delivery-")).distinct().toList();
+        assertEquals(List.of(), offenders, "dependents ran outside the delivery threads");
+    }
 }
