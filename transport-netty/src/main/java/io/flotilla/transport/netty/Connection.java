@@ -154,7 +154,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     public void send(Frame frame) {
         if (!queue.offer(frame)) {
             meters.sendDropped.increment();
-            transport.refusalLog().warn("send_queue_full", "send queue of the connection to " + describe()
+            transport.refusalLog().log(Level.WARNING, "send_queue_full", "send queue of the connection to " + describe()
                     + " is full (" + transport.config().sendQueueFrames() + " frames): frame dropped");
             return;
         }
@@ -336,7 +336,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         state = State.CLOSING;
         dead = true;
         meters.refused("tls_handshake").increment();
-        transport.refusalLog().warn("tls_handshake", "closing connection " + (outbound() ? "to " : "from ")
+        transport.refusalLog().log(Level.WARNING, "tls_handshake", "closing connection " + (outbound() ? "to " : "from ")
                 + describe() + " [tls_handshake]: " + cause);
         decoder.discardInput();
         if (outbound() && before == State.HANDSHAKING) {
@@ -655,7 +655,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                 channel.close();
             }
             case REFUSE -> {
-                transport.refusalLog().warn("peer_refused", describe() + " closed the connection: "
+                transport.refusalLog().log(Level.WARNING, "peer_refused", describe() + " closed the connection: "
                         + Handshake.readRefuse(f));
                 state = State.CLOSING;
                 channel.close();
@@ -674,7 +674,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             return;
         }
         meters.refused(reason).increment();
-        transport.refusalLog().warn(reason, "closing connection " + (outbound() ? "to " : "from ") + describe()
+        transport.refusalLog().log(Level.WARNING, reason, "closing connection " + (outbound() ? "to " : "from ") + describe()
                 + " [" + reason + "]: " + message);
         decoder.discardInput();
         State before = state;

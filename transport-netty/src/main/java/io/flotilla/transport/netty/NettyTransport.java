@@ -1,6 +1,7 @@
 package io.flotilla.transport.netty;
 
 import io.flotilla.FlotillaException;
+import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.spi.TransportContext;
