@@ -546,17 +546,25 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.FULL -> onFull(m.from(), sessionCodec.decodeRecord(ReplicationMessages.rest(in)));
                 case ReplicationMessages.GONE -> onGone(m.from(), ReplicationMessages.readIdAndVersion(in).id());
                 case ReplicationMessages.OWNER -> onOwner(m.from(), ReplicationMessages.readIdAndVersion(in));
-                default -> {
-                    meters.drop(ReplicationMeters.EngineDrop.UNKNOWN_KIND);
-                    rateLog.log(Level.WARNING, "kind", "unknown replication message kind " + kind + " from "
-                            + m.from().describe() + "; dropped", null);
-                }
+                default -> dropUnknown("replication", kind, m);
             }
         } catch (CodecException | BufferUnderflowException e) {
-            meters.drop(ReplicationMeters.EngineDrop.MALFORMED);
-            rateLog.log(Level.WARNING, "malformed", "malformed replication message from " + m.from().describe()
-                    + ": " + e.getMessage() + "; dropped", null);
+            dropMalformed("replication", m, e);
         }
+    }
+
+    /** Counts and logs (rate-limited) a message of a kind this version does not know. */
+    private void dropUnknown(String what, int kind, Message m) {
+        meters.drop(ReplicationMeters.EngineDrop.UNKNOWN_KIND);
+        rateLog.log(Level.WARNING, "kind", "unknown " + what + " message kind " + kind + " from "
+                + m.from().describe() + "; dropped", null);
+    }
+
+    /** Counts and logs (rate-limited) a message that does not decode. */
+    private void dropMalformed(String what, Message m, RuntimeException e) {
+        meters.drop(ReplicationMeters.EngineDrop.MALFORMED);
+        rateLog.log(Level.WARNING, "malformed", "malformed " + what + " message from " + m.from().describe() + ": "
+                + e.getMessage() + "; dropped", null);
     }
 
     private void onDelta(Member from, SessionDelta delta) {
@@ -761,16 +769,10 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.TRANSFER_REQUEST -> new TransferSender(m.from(), in.getLong()).pump();
                 case ReplicationMessages.TRANSFER_CHUNK -> onChunk(m.from(), ReplicationMessages.readChunk(in));
                 case ReplicationMessages.TRANSFER_DONE -> onTransferDone(m.from(), in.getLong(), in.getInt());
-                default -> {
-                    meters.drop(ReplicationMeters.EngineDrop.UNKNOWN_KIND);
-                    rateLog.log(Level.WARNING, "kind", "unknown state-transfer message kind " + kind + " from "
-                            + m.from().describe() + "; dropped", null);
-                }
+                default -> dropUnknown("state-transfer", kind, m);
             }
         } catch (CodecException | BufferUnderflowException e) {
-            meters.drop(ReplicationMeters.EngineDrop.MALFORMED);
-            rateLog.log(Level.WARNING, "malformed", "malformed state-transfer message from " + m.from().describe()
-                    + ": " + e.getMessage() + "; dropped", null);
+            dropMalformed("state-transfer", m, e);
         }
     }
 
