@@ -415,22 +415,9 @@ public final class MembershipHarness {
             io.flotilla.Member to = node.view().members().stream()
                     .filter(m -> (m.host() + ":" + m.port()).equals(address)).findFirst()
                     .orElseThrow(() -> new IllegalStateException(address + " is not in " + node.view()));
-            AtomicBoolean stop = new AtomicBoolean();
             byte[] payload = new byte[1024];
-            Thread t = new Thread(() -> {
-                while (!stop.get()) {
-                    try {
-                        node.send(to, 1, ByteBuffer.wrap(payload), Delivery.RECEIVED).toCompletableFuture()
-                                .get(5, TimeUnit.SECONDS);
-                        sent.incrementAndGet();
-                    } catch (Exception e) {
-                        return; // the member is gone: that is the point of the scenario
-                    }
-                }
-            }, "harness-flotilla-traffic");
-            t.setDaemon(true);
-            t.start();
-            return stop;
+            return sendUntilFailure("harness-flotilla-traffic", sent, () -> node.send(to, 1,
+                    ByteBuffer.wrap(payload), Delivery.RECEIVED).toCompletableFuture().get(5, TimeUnit.SECONDS));
         }
 
         @Override
@@ -510,21 +497,9 @@ public final class MembershipHarness {
                 throw new IllegalStateException(address + " never joined the stock observer");
             }
             Member[] to = {(Member) added[3]};
-            AtomicBoolean stop = new AtomicBoolean();
             byte[] payload = new byte[1024];
-            Thread t = new Thread(() -> {
-                while (!stop.get()) {
-                    try {
-                        channel.send(to, new ByteMessage(payload), Channel.SEND_OPTIONS_USE_ACK);
-                        sent.incrementAndGet();
-                    } catch (ChannelException e) {
-                        return; // the member is gone: that is the point of the scenario
-                    }
-                }
-            }, "harness-stock-traffic");
-            t.setDaemon(true);
-            t.start();
-            return stop;
+            return sendUntilFailure("harness-stock-traffic", sent,
+                    () -> channel.send(to, new ByteMessage(payload), Channel.SEND_OPTIONS_USE_ACK));
         }
 
         @Override
@@ -535,5 +510,32 @@ public final class MembershipHarness {
                 System.err.println("stock observer stop failed: " + e);
             }
         }
+    }
+
+    /** One acknowledged send, for the traffic scenarios. */
+    @FunctionalInterface
+    interface AcknowledgedSend {
+        void send() throws Exception;
+    }
+
+    /**
+     * Sends back to back on a daemon thread, counting into {@code sent}, until stopped through the returned flag or
+     * until a send fails: the member is gone, which is the point of the scenario.
+     */
+    static AtomicBoolean sendUntilFailure(String threadName, AtomicLong sent, AcknowledgedSend send) {
+        AtomicBoolean stop = new AtomicBoolean();
+        Thread t = new Thread(() -> {
+            while (!stop.get()) {
+                try {
+                    send.send();
+                    sent.incrementAndGet();
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        }, threadName);
+        t.setDaemon(true);
+        t.start();
+        return stop;
     }
 }

@@ -16,7 +16,7 @@ class ConfigTest {
     @Test
     void multicastDefaultsAreTomcats() {
         MulticastMembershipConfig c = MulticastMembershipConfig.builder().build();
-        assertEquals("228.0.0.4", c.address().getHostAddress());
+        assertEquals("228.0.0.4", c.address().getHostAddress()); // the default only: no socket (loopback rules)
         assertEquals(45564, c.port());
         assertEquals(Duration.ofMillis(500), c.frequency());
         assertEquals(Duration.ofMillis(3000), c.dropTime());

@@ -107,7 +107,7 @@ class DatagramFuzzTest {
         Mac wrong = WRONG.newMac(ClusterSecret.Purpose.MEMBERSHIP);
 
         NetworkInterface lo = NetworkInterface.getByName("lo");
-        InetAddress group = InetAddress.getByName("228.0.0.4");
+        InetAddress group = InetAddress.getByName("228.0.0.4"); // sent only on loopback (lo), TTL 0
         InetSocketAddress to = new InetSocketAddress(group, port);
         try (DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET)) {
             ch.setOption(StandardSocketOptions.SO_REUSEADDR, true).bind(new InetSocketAddress(port));

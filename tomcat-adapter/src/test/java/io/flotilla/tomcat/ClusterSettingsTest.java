@@ -21,7 +21,7 @@ class ClusterSettingsTest {
     void defaultsAreTomcatsMulticastBlock() {
         ClusterSettings s = ClusterSettings.parse(Map.of());
         assertTrue(s.multicast);
-        assertEquals("228.0.0.4", s.multicastConfig.address().getHostAddress());
+        assertEquals("228.0.0.4", s.multicastConfig.address().getHostAddress()); // the default only: no socket (loopback rules)
         assertEquals(45564, s.multicastConfig.port());
         assertEquals(Duration.ofMillis(500), s.multicastConfig.frequency());
         assertEquals(Duration.ofMillis(3000), s.multicastConfig.dropTime());

@@ -25,7 +25,7 @@ class FlotillaClusterTest {
     @Test
     void settersOnlyStoreTextAndGettersShowDefaults() {
         FlotillaCluster c = new FlotillaCluster();
-        assertEquals("228.0.0.4", c.getAddress());
+        assertEquals("228.0.0.4", c.getAddress()); // the default only: no socket (loopback rules)
         assertEquals("8", c.getChannelSendOptions());
         c.setChannelSendOptions("not checked yet");
         assertEquals("not checked yet", c.getChannelSendOptions());
