@@ -26,6 +26,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +75,9 @@ import java.util.function.Consumer;
  * {@code accessInterval} per session, and free with any delta that has real changes.
  *
  * <p><b>State transfer.</b> At start (when configured) the engine asks the oldest other member for every session;
- * see {@link StateTransfer}.
+ * see {@link StateTransfer}. An engine that found no other member at start asks the first member that joins, once
+ * ({@link #stateTransfer()} then returns that new transfer): members started together otherwise miss what the
+ * other created before their views met.
  *
  * <p>Threading: every method is safe from any thread. Incoming messages are handled on the node's delivery
  * threads; timers on the scheduler's thread. Locks: one ownership lock orders take-overs, renames and ownership
@@ -84,6 +87,8 @@ import java.util.function.Consumer;
 public final class ReplicationEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicationEngine.class.getName());
     private static final MemberId UNKNOWN_OWNER = new MemberId(0, 0);
+    /** Transfer requests kept for members outside the view: as many as the node keeps streams for such senders. */
+    private static final int MAX_DEFERRED_TRANSFERS = 64;
 
     /**
      * Members whose departure someone waits for (an owner being verified, a replication target that stopped
@@ -117,7 +122,12 @@ public final class ReplicationEngine implements AutoCloseable {
 
     // state transfer, joiner side; guarded by transferLock
     private final Object transferLock = new Object();
-    private final StateTransfer transfer = new StateTransfer();
+    private volatile StateTransfer transfer = new StateTransfer();
+    // transfer requests from members this member does not see yet, served once they join: served at once, the
+    // snapshot would miss what this member creates before it sees them (it replicates only to its view)
+    private final Map<MemberId, Long> deferredTransfers = new HashMap<>();
+    // the start found no other member: the first member to join is asked once (a member started at the same moment)
+    private boolean startedAlone;
     private long transferId;
     private Member transferSource;
     private long transferLastNanos;
@@ -183,7 +193,7 @@ public final class ReplicationEngine implements AutoCloseable {
         return codec;
     }
 
-    /** The progress of this member's state transfer. */
+    /** The progress of this member's latest state transfer. */
     public StateTransfer stateTransfer() {
         return transfer;
     }
@@ -745,6 +755,7 @@ public final class ReplicationEngine implements AutoCloseable {
         transferLastNanos = clock.nanoTime();
         if (others.isEmpty()) {
             transferSource = null;
+            startedAlone = true;
             LOG.log(Level.INFO, "state transfer: no other member in the view; starting empty");
             transfer.complete();
             return;
@@ -766,7 +777,7 @@ public final class ReplicationEngine implements AutoCloseable {
         try {
             byte kind = in.get();
             switch (kind) {
-                case ReplicationMessages.TRANSFER_REQUEST -> new TransferSender(m.from(), in.getLong()).pump();
+                case ReplicationMessages.TRANSFER_REQUEST -> onTransferRequest(m.from(), in.getLong());
                 case ReplicationMessages.TRANSFER_CHUNK -> onChunk(m.from(), ReplicationMessages.readChunk(in));
                 case ReplicationMessages.TRANSFER_DONE -> onTransferDone(m.from(), in.getLong(), in.getInt());
                 default -> dropUnknown("state-transfer", kind, m);
@@ -774,6 +785,19 @@ public final class ReplicationEngine implements AutoCloseable {
         } catch (CodecException | BufferUnderflowException e) {
             dropMalformed("state-transfer", m, e);
         }
+    }
+
+    private void onTransferRequest(Member from, long tid) {
+        synchronized (transferLock) {
+            if (!node.view().contains(from.id())) {
+                if (deferredTransfers.size() < MAX_DEFERRED_TRANSFERS || deferredTransfers.containsKey(from.id())) {
+                    deferredTransfers.put(from.id(), tid);
+                    LOG.log(Level.INFO, "state transfer to " + from.describe() + " waits until this member sees it");
+                }
+                return;
+            }
+        }
+        new TransferSender(from, tid).pump();
     }
 
     private void onChunk(Member from, ReplicationMessages.Chunk chunk) {
@@ -935,8 +959,25 @@ public final class ReplicationEngine implements AutoCloseable {
         } else if (verdict != null && event instanceof MembershipEvent.Unsuspected) {
             verdict.complete(false);
         }
+        if (event instanceof MembershipEvent.Joined && !closed) {
+            Long deferred;
+            synchronized (transferLock) {
+                deferred = deferredTransfers.remove(event.member().id());
+                if (startedAlone) {
+                    // Members that start together may each find the other missing; without this, what the other
+                    // created before the views met would reach this member only when it next changed.
+                    startedAlone = false;
+                    transfer = new StateTransfer();
+                    startTransferLocked("the first member joined after an empty start");
+                }
+            }
+            if (deferred != null) {
+                new TransferSender(event.member(), deferred).pump();
+            }
+        }
         if (event instanceof MembershipEvent.Left left) {
             synchronized (transferLock) {
+                deferredTransfers.remove(left.member().id());
                 if (!transfer.isDone() && left.member().equals(transferSource)) {
                     LOG.log(Level.WARNING, "state transfer source " + left.member().describe()
                             + " left after " + transfer.received() + " sessions; asking the next oldest member");

@@ -110,6 +110,58 @@ class StateTransferTest {
         }
     }
 
+    @Test
+    void membersThatStartedApartFetchFromTheFirstMemberThatJoins() {
+        try (EngineHarness h = new EngineHarness(2, 24, EngineHarness.nodeConfig(100))) {
+            // each starts alone: the other is not in its view yet
+            h.cluster.membership(0).remove(h.cluster.member(1), false);
+            h.cluster.membership(1).remove(h.cluster.member(0), false);
+            ReplicationEngine owner = h.start(0, small().build());
+            ReplicationEngine other = h.start(1, small().build());
+            assertTrue(owner.stateTransfer().isDone() && other.stateTransfer().isDone(), "nobody to ask");
+            List<PrimarySession> sessions = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("i", i);
+                owner.replicate(s.id()); // no backup in the view: nothing is sent
+                sessions.add(s);
+            }
+            h.cluster.membership(0).join(h.cluster.member(1));
+            h.cluster.membership(1).join(h.cluster.member(0));
+            assertTrue(h.runUntil(() -> other.stateTransfer().isDone() && other.replicaIds().size() == 50, 10_000),
+                    other.stateTransfer() + ", replicas " + other.replicaIds().size());
+            assertEquals(1, other.stateTransfer().attempts(), "a new transfer, asked once");
+            assertEquals(null, equalToPrimaries(h, 1, sessions));
+            // a later join (here: the same member after a crash) does not fetch again
+            long transfers = other.stateTransfer().attempts();
+            h.cluster.membership(1).remove(h.cluster.member(0), false);
+            h.cluster.membership(1).join(h.cluster.member(0));
+            assertEquals(transfers, other.stateTransfer().attempts());
+        }
+    }
+
+    @Test
+    void aRequestFromAMemberTheSourceDoesNotSeeYetIsServedOnceItJoinsWithWhatWasCreatedMeanwhile() {
+        try (EngineHarness h = new EngineHarness(2, 25, EngineHarness.nodeConfig(100))) {
+            h.cluster.membership(0).remove(h.cluster.member(1), false); // the joiner sees the owner, not yet back
+            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false).build());
+            ReplicationEngine joiner = h.start(1, small().build());
+            h.runUntil(() -> false, 200); // the request reaches the owner, which holds it
+            assertTrue(!joiner.stateTransfer().isDone(), joiner.stateTransfer().toString());
+            List<PrimarySession> sessions = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("i", i);
+                owner.replicate(s.id()); // the joiner is not in the owner's view: nothing is sent
+                sessions.add(s);
+            }
+            h.cluster.membership(0).join(h.cluster.member(1));
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            assertEquals(40, joiner.stateTransfer().received());
+            assertEquals(null, equalToPrimaries(h, 1, sessions));
+        }
+    }
+
     private static String equalToPrimaries(EngineHarness h, int node, List<PrimarySession> sessions) {
         for (PrimarySession s : sessions) {
             SessionRecord want;
