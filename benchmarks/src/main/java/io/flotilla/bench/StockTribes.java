@@ -53,17 +53,22 @@ final class StockTribes {
 
     /** A new, unstarted channel with Tomcat's default stack and a static local member on 127.0.0.1. */
     static GroupChannel newChannel(String name) {
+        return newChannel(name, freePort(), uniqueId());
+    }
+
+    /** As {@link #newChannel(String)}, receiving on 127.0.0.1:{@code port}, with the given unique id. */
+    static GroupChannel newChannel(String name, int port, byte[] uniqueId) {
         GroupChannel channel = new GroupChannel();
         channel.setName(name);
         NioReceiver receiver = (NioReceiver) channel.getChannelReceiver();
         receiver.setAddress(BenchJvm.LOOPBACK);
-        receiver.setPort(freePort());
+        receiver.setPort(port);
         channel.addInterceptor(new MessageDispatchInterceptor());
         channel.addInterceptor(new TcpFailureDetector());
         StaticMembershipInterceptor membership = new StaticMembershipInterceptor();
         StaticMember local = new StaticMember();
         local.setHost(BenchJvm.LOOPBACK);
-        local.setUniqueId(uniqueId());
+        local.setUniqueId(uniqueId);
         membership.setLocalMember(local);
         channel.addInterceptor(membership);
         return channel;
@@ -71,9 +76,14 @@ final class StockTribes {
 
     /** The static member for a peer listening on 127.0.0.1:{@code port} with the given unique id. */
     static StaticMember peer(int port, String uniqueIdHex) {
+        return peer(port, HexFormat.of().parseHex(uniqueIdHex));
+    }
+
+    /** The static member for a peer listening on 127.0.0.1:{@code port} with the given unique id. */
+    static StaticMember peer(int port, byte[] uniqueId) {
         try {
             StaticMember peer = new StaticMember(BenchJvm.LOOPBACK, port, 0);
-            peer.setUniqueId(HexFormat.of().parseHex(uniqueIdHex));
+            peer.setUniqueId(uniqueId);
             return peer;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
