@@ -16,7 +16,7 @@ import java.util.function.Function;
  *
  * <p>Threading: as {@link CompletableFuture}.
  */
-final class DeliveryFuture<T> extends CompletableFuture<T> {
+public final class DeliveryFuture<T> extends CompletableFuture<T> {
     private final Executor executor;
 
     DeliveryFuture(Executor executor) {
@@ -88,6 +88,15 @@ final class DeliveryFuture<T> extends CompletableFuture<T> {
     @Override
     public CompletableFuture<T> whenComplete(BiConsumer<? super T, ? super Throwable> action) {
         return whenCompleteAsync(action);
+    }
+
+    /**
+     * Runs {@code action} on the thread that completes this future (an I/O thread, for an acknowledgement), or at
+     * once on the caller's thread if it is complete: for Flotilla's own short, non-blocking bookkeeping only, which
+     * would otherwise cost a hand-off to the delivery executor per message. Never for user code.
+     */
+    public void whenCompleteInline(BiConsumer<? super T, ? super Throwable> action) {
+        super.whenComplete(action);
     }
 
     @Override

@@ -11,6 +11,7 @@ import io.flotilla.Registration;
 import io.flotilla.SendQueueFullException;
 import io.flotilla.View;
 import io.flotilla.internal.DefaultNode;
+import io.flotilla.internal.DeliveryFuture;
 import io.flotilla.internal.DefaultScheduler;
 import io.flotilla.internal.NodeThreads;
 import io.flotilla.internal.RateLimitedLog;
@@ -39,6 +40,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -314,42 +316,61 @@ public final class ReplicationEngine implements AutoCloseable {
      * members that remain; any other failure, or a target verified alive, fails it with the original exception.
      */
     private CompletionStage<Void> discountDeparted(CompletionStage<Void> stage) {
-        CompletableFuture<Void> result = new CompletableFuture<>();
-        stage.whenComplete((v, e) -> {
+        // A future of the same kind as the send's: its dependents never run on the thread that completes it.
+        CompletableFuture<Void> result = stage.toCompletableFuture().newIncompleteFuture();
+        // Success completes the result on the acknowledging thread, so a request waiting on it wakes without a
+        // hand-off; a failure is examined on the delivery executor (it may ask the membership about the target).
+        whenCompleteInline(stage, (v, e) -> {
             if (e == null) {
                 result.complete(null);
-                return;
+            } else {
+                stage.whenComplete((v2, e2) -> discount(e2, result));
             }
-            Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-                    ? e.getCause() : e;
-            List<Throwable> all = new ArrayList<>();
-            all.add(t);
-            all.addAll(List.of(t.getSuppressed()));
-            List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
-            for (Throwable x : all) {
-                if ((x instanceof MemberUnreachableException || x instanceof io.flotilla.DeliveryTimeoutException)
-                        && ((io.flotilla.DeliveryException) x).member() != null) {
-                    verdicts.add(departure(((io.flotilla.DeliveryException) x).member(),
-                            "replication to it failed: " + x.getMessage()));
-                } else {
-                    result.completeExceptionally(t);
-                    return;
-                }
-            }
-            // Timed on the engine's scheduler (its injected clock), not the JDK's.
-            Scheduler.Cancellable deadline = scheduler.schedule(() -> result.completeExceptionally(t),
-                    config.departureWait().toNanos());
-            CompletableFuture.allOf(verdicts.toArray(CompletableFuture[]::new)).whenComplete((ok, x) -> {
-                deadline.cancel();
-                if (x == null && verdicts.stream().allMatch(CompletableFuture::join)) {
-                    meters.departedTargets.increment(verdicts.size());
-                    result.complete(null);
-                } else {
-                    result.completeExceptionally(t);
-                }
-            });
         });
         return result;
+    }
+
+    private void discount(Throwable e, CompletableFuture<Void> result) {
+        Throwable t = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                ? e.getCause() : e;
+        List<Throwable> all = new ArrayList<>();
+        all.add(t);
+        all.addAll(List.of(t.getSuppressed()));
+        List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
+        for (Throwable x : all) {
+            if ((x instanceof MemberUnreachableException || x instanceof io.flotilla.DeliveryTimeoutException)
+                    && ((io.flotilla.DeliveryException) x).member() != null) {
+                verdicts.add(departure(((io.flotilla.DeliveryException) x).member(),
+                        "replication to it failed: " + x.getMessage()));
+            } else {
+                result.completeExceptionally(t);
+                return;
+            }
+        }
+        // Timed on the engine's scheduler (its injected clock), not the JDK's.
+        Scheduler.Cancellable deadline = scheduler.schedule(() -> result.completeExceptionally(t),
+                config.departureWait().toNanos());
+        CompletableFuture.allOf(verdicts.toArray(CompletableFuture[]::new)).whenComplete((ok, x) -> {
+            deadline.cancel();
+            if (x == null && verdicts.stream().allMatch(CompletableFuture::join)) {
+                meters.departedTargets.increment(verdicts.size());
+                result.complete(null);
+            } else {
+                result.completeExceptionally(t);
+            }
+        });
+    }
+
+    /**
+     * Runs the engine's own short, non-blocking {@code hook} on the thread that completes {@code stage} (for a send:
+     * the I/O thread that read the acknowledgement) instead of handing it to the delivery executor.
+     */
+    private static <T> void whenCompleteInline(CompletionStage<T> stage, BiConsumer<? super T, ? super Throwable> hook) {
+        if (stage instanceof DeliveryFuture<T> f) {
+            f.whenCompleteInline(hook);
+        } else {
+            stage.whenComplete(hook);
+        }
     }
 
     /** The replica held here (read-only; values stay bytes), if any. */
@@ -409,7 +430,7 @@ public final class ReplicationEngine implements AutoCloseable {
             stage = send(holders, config.replicationTopic(), ReplicationMessages.wrap(ReplicationMessages.DELTA, bytes),
                     wireDelivery);
             String id = delta.sessionId();
-            stage.whenComplete((v, e) -> {
+            whenCompleteInline(stage, (v, e) -> {
                 if (e != null) {
                     for (MemberId m : abandoned(e)) {
                         repairs.add(new Repair(m, id, ps));
