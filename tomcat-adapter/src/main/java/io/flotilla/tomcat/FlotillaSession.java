@@ -20,7 +20,8 @@ import org.apache.juli.logging.LogFactory;
 
 /**
  * A Tomcat session that records its changes into the replication engine's {@link PrimarySession}: attributes set and
- * removed, max inactive interval, principal and auth type, and access. Tomcat's own attribute map stays the live
+ * removed, max inactive interval, principal and auth type, the authenticators' notes ({@link AuthenticationNotes}:
+ * a FORM login in progress survives a failover), and access. Tomcat's own attribute map stays the live
  * copy the web application reads; the primary holds the same values and their encoded form for the next delta, which
  * {@link ReplicationValve} hands to the engine when the request completes.
  *
@@ -53,6 +54,7 @@ final class FlotillaSession extends StandardSession {
                 for (String name : keys()) {
                     reconcile(name);
                 }
+                recordNotes();
             }
         }
     }
@@ -79,6 +81,12 @@ final class FlotillaSession extends StandardSession {
             this.principal = decodePrincipal(md.principal());
             byte[] auth = md.authType();
             this.authType = auth == null ? null : new String(auth, StandardCharsets.UTF_8);
+            try {
+                notes.putAll(AuthenticationNotes.decode(md.notes()));
+            } catch (IllegalArgumentException e) {
+                log.warn("replicated authentication notes could not be read (" + e.getMessage() + "); a login in "
+                        + "progress on the failed node must start again");
+            }
         }
         primary = p;
     }
@@ -152,6 +160,38 @@ final class FlotillaSession extends StandardSession {
                 // invalidated meanwhile: nothing more replicates for this session
             } catch (AttributeCodecException e) {
                 log.warn("session attribute '" + name + "' not replicated: " + e.getMessage());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ notes
+
+    /** Tomcat's notes stay local, except the authenticators' ({@link AuthenticationNotes}), which replicate. */
+    @Override
+    public void setNote(String name, Object value) {
+        super.setNote(name, value);
+        if (AuthenticationNotes.replicates(name)) {
+            recordNotes();
+        }
+    }
+
+    @Override
+    public void removeNote(String name) {
+        super.removeNote(name);
+        if (AuthenticationNotes.replicates(name)) {
+            recordNotes();
+        }
+    }
+
+    private void recordNotes() {
+        PrimarySession p = primary;
+        if (p != null) {
+            synchronized (lock) {
+                try {
+                    p.notes(AuthenticationNotes.encode(notes::get));
+                } catch (IllegalStateException gone) {
+                    // invalidated: nothing more replicates
+                }
             }
         }
     }

@@ -1,5 +1,7 @@
 package io.flotilla.tomcat;
 
+import static io.flotilla.testing.Await.await;
+
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -9,18 +11,29 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.security.Principal;
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.catalina.Context;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.connector.Connector;
+import org.apache.catalina.authenticator.FormAuthenticator;
+import org.apache.catalina.realm.GenericPrincipal;
+import org.apache.catalina.realm.RealmBase;
 import org.apache.catalina.startup.Tomcat;
+import org.apache.tomcat.util.descriptor.web.LoginConfig;
+import org.apache.tomcat.util.descriptor.web.SecurityCollection;
+import org.apache.tomcat.util.descriptor.web.SecurityConstraint;
 
 /**
  * One embedded Tomcat on 127.0.0.1 (connector on a free port) with a {@link FlotillaCluster} on its Engine (static
- * membership, receiver on 127.0.0.1) and a distributable context {@code /app} whose servlet counts in the session.
+ * membership, receiver on 127.0.0.1) and a distributable context {@code /app} whose servlet counts in the session,
+ * with FORM authentication for {@code /secure/*}.
  */
 final class EmbeddedNode implements AutoCloseable {
     /** A value class no allowlist names. */
@@ -75,8 +88,41 @@ final class EmbeddedNode implements AutoCloseable {
         context.addServletMappingDecoded("/count", "count");
         Tomcat.addServlet(context, "bad", new BadServlet());
         context.addServletMappingDecoded("/bad", "bad");
+        formLogin(context);
         tomcat.start();
         return this;
+    }
+
+    /** Two started nodes on free ports that see each other; {@code configure} runs on each before its start. */
+    static EmbeddedNode[] pair(String sendOptions, Consumer<EmbeddedNode> configure) throws Exception {
+        List<Integer> ports = List.of(freePort(), freePort());
+        EmbeddedNode a = new EmbeddedNode("a", ports.get(0), ports, sendOptions);
+        EmbeddedNode b = new EmbeddedNode("b", ports.get(1), ports, sendOptions);
+        try {
+            configure.accept(a);
+            a.start();
+            configure.accept(b);
+            b.start();
+            await("both nodes see each other", Duration.ofSeconds(20),
+                    () -> a.cluster.getMemberCount() == 2 && b.cluster.getMemberCount() == 2,
+                    () -> a.cluster.getMembers() + " / " + b.cluster.getMembers());
+        } catch (Exception | AssertionError e) {
+            b.close();
+            a.close();
+            throw e;
+        }
+        return new EmbeddedNode[] {a, b};
+    }
+
+    static EmbeddedNode[] pair(String sendOptions) throws Exception {
+        return pair(sendOptions, n -> { });
+    }
+
+    /** The attribute {@code name} of the replica of {@code id} held here, decoded, or null. */
+    Object replicaValue(String id, String name) {
+        var engine = manager().engine();
+        return engine.replica(id).map(r -> r.attribute(name, engine.codec(), EmbeddedNode.class.getClassLoader()))
+                .orElse(null);
     }
 
     int httpPort() {
@@ -101,6 +147,59 @@ final class EmbeddedNode implements AutoCloseable {
         stop();
         try (Stream<Path> files = Files.walk(base)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /**
+     * FORM authentication for {@code /secure/*} (role {@code user}): login page {@code /login}, error page {@code
+     * /login-error}, one user {@code alice}/{@code secret}; {@code /secure/page} names the user and the role check.
+     */
+    private static void formLogin(Context ctx) {
+        ctx.setRealm(new OneUserRealm());
+        ctx.setLoginConfig(new LoginConfig("FORM", null, "/login", "/login-error"));
+        ctx.getPipeline().addValve(new FormAuthenticator());
+        ctx.addSecurityRole("user");
+        SecurityConstraint constraint = new SecurityConstraint();
+        constraint.addAuthRole("user");
+        SecurityCollection collection = new SecurityCollection();
+        collection.addPatternDecoded("/secure/*");
+        constraint.addCollection(collection);
+        ctx.addConstraint(constraint);
+        Tomcat.addServlet(ctx, "login", new TextServlet(req -> "login-form"));
+        ctx.addServletMappingDecoded("/login", "login");
+        Tomcat.addServlet(ctx, "login-error", new TextServlet(req -> "login-error"));
+        ctx.addServletMappingDecoded("/login-error", "login-error");
+        Tomcat.addServlet(ctx, "secure", new TextServlet(req -> "secure " + req.getRequestURI() + " user="
+                + req.getRemoteUser() + " inRole=" + req.isUserInRole("user") + " query=" + req.getQueryString()));
+        ctx.addServletMappingDecoded("/secure/*", "secure");
+    }
+
+    /** {@code alice} with password {@code secret} and role {@code user}. */
+    static final class OneUserRealm extends RealmBase {
+        @Override
+        protected String getPassword(String username) {
+            return "alice".equals(username) ? "secret" : null;
+        }
+
+        @Override
+        protected Principal getPrincipal(String username) {
+            return "alice".equals(username) ? new GenericPrincipal(username, List.of("user")) : null;
+        }
+    }
+
+    /** Answers a text computed from the request. */
+    static final class TextServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+        private final transient Function<HttpServletRequest, String> body;
+
+        TextServlet(Function<HttpServletRequest, String> body) {
+            this.body = body;
+        }
+
+        @Override
+        protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            resp.setContentType("text/plain");
+            resp.getWriter().print(body.apply(req));
         }
     }
 

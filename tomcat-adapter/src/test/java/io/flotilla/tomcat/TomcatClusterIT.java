@@ -49,19 +49,11 @@ class TomcatClusterIT {
     }
 
     private static EmbeddedNode[] pair(String sendOptions) throws Exception {
-        List<Integer> ports = List.of(EmbeddedNode.freePort(), EmbeddedNode.freePort());
-        EmbeddedNode a = new EmbeddedNode("a", ports.get(0), ports, sendOptions).start();
-        EmbeddedNode b = new EmbeddedNode("b", ports.get(1), ports, sendOptions).start();
-        await("both nodes see each other", WAIT,
-                () -> a.cluster.getMemberCount() == 2 && b.cluster.getMemberCount() == 2,
-                () -> a.cluster.getMembers() + " / " + b.cluster.getMembers());
-        return new EmbeddedNode[] {a, b};
+        return EmbeddedNode.pair(sendOptions);
     }
 
     private static Object replicaValue(EmbeddedNode node, String id) {
-        var engine = node.manager().engine();
-        return engine.replica(id).map(r -> r.attribute("n", engine.codec(), TomcatClusterIT.class.getClassLoader()))
-                .orElse(null);
+        return node.replicaValue(id, "n");
     }
 
     @Test
