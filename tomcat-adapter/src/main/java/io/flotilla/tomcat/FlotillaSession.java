@@ -37,6 +37,8 @@ final class FlotillaSession extends StandardSession {
     private final transient Object lock = new Object();
     private transient volatile PrimarySession primary;
     private transient volatile boolean localExpiry;
+    /** A replica's session for its listeners only ({@link ReplicaNotifier}); the manager never holds it. */
+    private transient boolean replicaView;
 
     FlotillaSession(Manager manager) {
         super(manager);
@@ -57,6 +59,42 @@ final class FlotillaSession extends StandardSession {
                 recordNotes();
             }
         }
+    }
+
+    /**
+     * A session standing for a replica held here, for the application's listeners ({@link ReplicaNotifier}): valid,
+     * with the replica's id and times, never registered with the manager, recording nothing.
+     */
+    static FlotillaSession replicaView(Manager manager, String id, SessionMetadata md) {
+        FlotillaSession s = new FlotillaSession(manager);
+        s.replicaView = true;
+        s.setValid(true);
+        s.setCreationTime(md.creationTime());
+        s.id = id;
+        s.isNew = false;
+        s.replicaMetadata(md);
+        return s;
+    }
+
+    boolean isReplicaView() {
+        return replicaView;
+    }
+
+    /** A replica view follows its replica's times and interval. */
+    void replicaMetadata(SessionMetadata md) {
+        this.lastAccessedTime = md.lastAccessedTime();
+        this.thisAccessedTime = md.lastAccessedTime();
+        this.maxInactiveInterval = md.maxInactiveIntervalSeconds();
+    }
+
+    /** A replica view follows its replica's new id (the listeners are told by the caller). */
+    void replicaRenamed(String newId) {
+        this.id = newId;
+    }
+
+    /** Puts a value without listeners (a replica view taken in at its current state). */
+    void putSilently(String name, Object value) {
+        attributes.put(name, value);
     }
 
     /** Restores the Tomcat side from a primary taken over from a replica (no listener runs). */

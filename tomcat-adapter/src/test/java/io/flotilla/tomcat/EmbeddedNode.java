@@ -3,6 +3,11 @@ package io.flotilla.tomcat;
 import static io.flotilla.testing.Await.await;
 
 import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpSessionAttributeListener;
+import jakarta.servlet.http.HttpSessionBindingEvent;
+import jakarta.servlet.http.HttpSessionEvent;
+import jakarta.servlet.http.HttpSessionIdListener;
+import jakarta.servlet.http.HttpSessionListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
@@ -15,6 +20,7 @@ import java.time.Duration;
 import java.security.Principal;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -45,6 +51,8 @@ final class EmbeddedNode implements AutoCloseable {
     final FlotillaCluster cluster = new FlotillaCluster();
     final String route;
     final Path base;
+    /** What this node's session listeners heard, in order ({@link SessionEvents}). */
+    final List<String> events = new CopyOnWriteArrayList<>();
     Context context;
     private boolean stopped;
 
@@ -89,6 +97,9 @@ final class EmbeddedNode implements AutoCloseable {
         Tomcat.addServlet(context, "bad", new BadServlet());
         context.addServletMappingDecoded("/bad", "bad");
         formLogin(context);
+        Tomcat.addServlet(context, "session", new SessionServlet());
+        context.addServletMappingDecoded("/session", "session");
+        context.addServletContainerInitializer((classes, ctx) -> ctx.addListener(new SessionEvents(events)), null);
         tomcat.start();
         return this;
     }
@@ -184,6 +195,70 @@ final class EmbeddedNode implements AutoCloseable {
         @Override
         protected Principal getPrincipal(String username) {
             return "alice".equals(username) ? new GenericPrincipal(username, List.of("user")) : null;
+        }
+    }
+
+    /**
+     * Records every session and attribute event as one line: {@code created ID}, {@code destroyed ID}, {@code
+     * idChanged OLD->NEW}, {@code added NAME=VALUE ID}, {@code replaced NAME=OLD->NEW ID}, {@code removed NAME=VALUE
+     * ID}.
+     */
+    static final class SessionEvents implements HttpSessionListener, HttpSessionAttributeListener, HttpSessionIdListener {
+        private final List<String> out;
+
+        SessionEvents(List<String> out) {
+            this.out = out;
+        }
+
+        @Override
+        public void sessionCreated(HttpSessionEvent se) {
+            out.add("created " + se.getSession().getId());
+        }
+
+        @Override
+        public void sessionDestroyed(HttpSessionEvent se) {
+            out.add("destroyed " + se.getSession().getId());
+        }
+
+        @Override
+        public void sessionIdChanged(HttpSessionEvent se, String oldSessionId) {
+            out.add("idChanged " + oldSessionId + "->" + se.getSession().getId());
+        }
+
+        @Override
+        public void attributeAdded(HttpSessionBindingEvent e) {
+            out.add("added " + e.getName() + "=" + e.getValue() + " " + e.getSession().getId());
+        }
+
+        @Override
+        public void attributeReplaced(HttpSessionBindingEvent e) {
+            out.add("replaced " + e.getName() + "=" + e.getValue() + "->" + e.getSession().getAttribute(e.getName())
+                    + " " + e.getSession().getId());
+        }
+
+        @Override
+        public void attributeRemoved(HttpSessionBindingEvent e) {
+            out.add("removed " + e.getName() + "=" + e.getValue() + " " + e.getSession().getId());
+        }
+    }
+
+    /** {@code ?set=NAME&value=V}, {@code ?remove=NAME} or {@code ?invalidate}; answers the session id. */
+    static final class SessionServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            HttpSession session = req.getSession(true);
+            String id = session.getId();
+            if (req.getParameter("set") != null) {
+                session.setAttribute(req.getParameter("set"), req.getParameter("value"));
+            } else if (req.getParameter("remove") != null) {
+                session.removeAttribute(req.getParameter("remove"));
+            } else if (req.getParameter("invalidate") != null) {
+                session.invalidate();
+            }
+            resp.setContentType("text/plain");
+            resp.getWriter().print(id);
         }
     }
 
