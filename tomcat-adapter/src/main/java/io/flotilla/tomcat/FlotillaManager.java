@@ -314,7 +314,11 @@ public class FlotillaManager extends ManagerBase {
     /** Replicates the session of this id, if owned here (the end of an async request). */
     CompletionStage<Void> replicate(String id) {
         ReplicationEngine e = engine;
-        return e == null || id == null ? CompletableFuture.completedFuture(null) : e.replicate(id);
+        if (e == null || id == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        replications.increment();
+        return e.replicate(id);
     }
 
     boolean waitsForReplication() {

@@ -2,6 +2,7 @@ package io.flotilla.tomcat;
 
 import static io.flotilla.testing.Await.await;
 
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpSessionAttributeListener;
 import jakarta.servlet.http.HttpSessionBindingEvent;
@@ -20,7 +21,9 @@ import java.time.Duration;
 import java.security.Principal;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Collectors;
@@ -53,6 +56,8 @@ final class EmbeddedNode implements AutoCloseable {
     final Path base;
     /** What this node's session listeners heard, in order ({@link SessionEvents}). */
     final List<String> events = new CopyOnWriteArrayList<>();
+    /** Async requests {@code /async} started and left for the test to finish. */
+    final BlockingQueue<AsyncContext> pendingAsync = new LinkedBlockingQueue<>();
     Context context;
     private boolean stopped;
 
@@ -99,6 +104,10 @@ final class EmbeddedNode implements AutoCloseable {
         formLogin(context);
         Tomcat.addServlet(context, "session", new SessionServlet());
         context.addServletMappingDecoded("/session", "session");
+        Tomcat.addServlet(context, "async", new AsyncServlet(pendingAsync)).setAsyncSupported(true);
+        context.addServletMappingDecoded("/async", "async");
+        Tomcat.addServlet(context, "async-done", new AsyncDoneServlet()).setAsyncSupported(true);
+        context.addServletMappingDecoded("/async-done", "async-done");
         context.addServletContainerInitializer((classes, ctx) -> ctx.addListener(new SessionEvents(events)), null);
         tomcat.start();
         return this;
@@ -142,6 +151,16 @@ final class EmbeddedNode implements AutoCloseable {
 
     FlotillaManager manager() {
         return (FlotillaManager) context.getManager();
+    }
+
+    /** The {@link ReplicationValve} the cluster installed in the Engine's pipeline. */
+    ReplicationValve replicationValve() {
+        for (var v : cluster.getValves()) {
+            if (v instanceof ReplicationValve rv) {
+                return rv;
+            }
+        }
+        throw new IllegalStateException("no ReplicationValve installed");
     }
 
     /** Stops this Tomcat: the cluster leaves gracefully. */
@@ -242,7 +261,41 @@ final class EmbeddedNode implements AutoCloseable {
         }
     }
 
-    /** {@code ?set=NAME&value=V}, {@code ?remove=NAME} or {@code ?invalidate}; answers the session id. */
+    /** Sets {@code phase=started}, starts an async cycle and leaves it to the test ({@link #pendingAsync}). */
+    static final class AsyncServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+        private final transient BlockingQueue<AsyncContext> pending;
+
+        AsyncServlet(BlockingQueue<AsyncContext> pending) {
+            this.pending = pending;
+        }
+
+        @Override
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) {
+            req.getSession(true).setAttribute("phase", "started");
+            AsyncContext ac = req.startAsync();
+            ac.setTimeout(60_000);
+            pending.add(ac);
+        }
+    }
+
+    /** Where an async cycle dispatches to: sets {@code dispatched=yes}, answers {@code done ID}. */
+    static final class AsyncDoneServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            HttpSession session = req.getSession(false);
+            session.setAttribute("dispatched", "yes");
+            resp.setContentType("text/plain");
+            resp.getWriter().print("done " + session.getId());
+        }
+    }
+
+    /**
+     * {@code ?set=NAME&value=V}, {@code ?remove=NAME} or {@code ?invalidate}: answers the session id; {@code
+     * ?get=NAME}: the id, a space and the value.
+     */
     static final class SessionServlet extends HttpServlet {
         private static final long serialVersionUID = 1L;
 
@@ -258,7 +311,8 @@ final class EmbeddedNode implements AutoCloseable {
                 session.invalidate();
             }
             resp.setContentType("text/plain");
-            resp.getWriter().print(id);
+            String get = req.getParameter("get");
+            resp.getWriter().print(get == null ? id : id + " " + session.getAttribute(get));
         }
     }
 
