@@ -42,11 +42,16 @@ final class ClusterSettings {
             List.of("tlsKeyStore", "tlsKeyStorePassword", "tlsTrustStore", "tlsTrustStorePassword");
     private static final List<String> PEM_ATTRIBUTES = List.of("tlsCertificate", "tlsKey", "tlsTrustedCertificates");
     private static final List<String> TLS_ATTRIBUTES;
+    /** The secret's and TLS's attributes: setters only, never logged with their values nor shown over JMX. */
+    static final List<String> SECURITY;
 
     static {
         List<String> tls = new ArrayList<>(PKCS12_ATTRIBUTES);
         tls.addAll(PEM_ATTRIBUTES);
         TLS_ATTRIBUTES = List.copyOf(tls);
+        List<String> security = new ArrayList<>(SECRET_ATTRIBUTES);
+        security.addAll(TLS_ATTRIBUTES);
+        SECURITY = List.copyOf(security);
     }
 
     static {

@@ -40,6 +40,9 @@ import org.apache.juli.logging.LogFactory;
  * types ({@code Channel}, {@code Manager}, {@code Deployer}, {@code ClusterListener}) have no meaning here: the
  * digester finds no such method and refuses the file, naming the element's method.
  *
+ * <p>JMX: {@code type=Cluster} in the container's domain, its attributes described in this package's {@code
+ * mbeans-descriptors.xml} and read through {@link ClusterMBean}.
+ *
  * <p>Threading: setters are for the configuration thread before start; {@link #createManager}, {@link
  * #registerManager} and {@link #removeManager} may be called from any thread; the getters (JMX attributes) from any
  * thread.
@@ -269,6 +272,35 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         MeterRegistry r = registry;
         return r == null ? 0
                 : r.find("flotilla.messages.received").counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    /** The attributes {@link ClusterMBean} answers (this package's {@code mbeans-descriptors.xml} lists them). */
+    static final List<String> JMX_RUNTIME = List.of("className", "stateName", "members", "memberCount",
+            "viewId", "localMember", "managerNames", "queueDepth", "messagesSent", "messagesReceived");
+
+    /** Configuration attributes shown over JMX: all but the security ones (secret, key stores, their passwords). */
+    static final List<String> JMX_CONFIGURATION = ClusterSettings.DEFAULTS.keySet().stream()
+            .filter(n -> !ClusterSettings.SECURITY.contains(n)).toList();
+
+    boolean hasJmxAttribute(String name) {
+        return JMX_RUNTIME.contains(name) || JMX_CONFIGURATION.contains(name);
+    }
+
+    /** The value of JMX attribute {@code name} (see {@link ClusterMBean}); null when there is none. */
+    Object jmxAttribute(String name) {
+        return switch (name) {
+            case "className" -> getClass().getName();
+            case "stateName" -> getStateName();
+            case "members" -> getMembers();
+            case "memberCount" -> getMemberCount();
+            case "viewId" -> getViewId();
+            case "localMember" -> getLocalMember();
+            case "managerNames" -> getManagerNames();
+            case "queueDepth" -> getQueueDepth();
+            case "messagesSent" -> getMessagesSent();
+            case "messagesReceived" -> getMessagesReceived();
+            default -> JMX_CONFIGURATION.contains(name) ? get(name) : null;
+        };
     }
 
     /** The meter registry behind the JMX attributes (a private {@code SimpleMeterRegistry}); null before start. */

@@ -416,6 +416,12 @@ public class FlotillaManager extends ManagerBase {
         return e == null ? "" : e.stateTransfer().toString();
     }
 
+    /** Whether the state transfer at start is done (stock {@code DeltaManager}'s {@code stateTransferred}). */
+    public boolean isStateTransferred() {
+        ReplicationEngine e = engine;
+        return e != null && e.stateTransfer().isDone();
+    }
+
     public double getReplicationWaitP99Millis() {
         Timer t = waits;
         if (t == null) {
