@@ -9,9 +9,11 @@ import org.apache.tomcat.util.modeler.BaseModelMBean;
 /**
  * JMX plumbing, not for applications: the model MBean Tomcat's registry creates for a {@link FlotillaCluster} (named
  * by {@code className} in this package's {@code mbeans-descriptors.xml}). It reads the attributes the descriptor
- * lists through {@link FlotillaCluster#jmxAttribute} instead of by reflection, so JMX shows exactly the
- * attributes the descriptor lists. The attributes are read-only: the configuration is read once at start, from
- * {@code server.xml}.
+ * lists through {@link FlotillaCluster#jmxAttribute} instead of by reflection: {@code FlotillaCluster} has setters
+ * typed with {@code catalina-ha} and {@code catalina-tribes} classes (so that a stock nested {@code <Channel>},
+ * {@code <Manager>}, {@code <Deployer>} or {@code <ClusterListener>} gets a clear error), and reflecting on it where
+ * those jars are absent (embedded Tomcat) would fail. The attributes are read-only: the configuration is read once
+ * at start, from {@code server.xml}.
  *
  * <p>Threading: safe from any thread, as the cluster's getters are.
  */

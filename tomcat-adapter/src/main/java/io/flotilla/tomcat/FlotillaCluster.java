@@ -37,8 +37,8 @@ import org.apache.juli.logging.LogFactory;
  * <p>Configuration is by attributes with Tomcat's names (see {@code docs/tomcat.md}); setters only store the text,
  * and {@link #startInternal} checks everything once: a bad value fails the start with a message naming the
  * attribute, the value and what is allowed. The nested elements Tomcat's {@code ClusterRuleSet} binds to Tribes
- * types ({@code Channel}, {@code Manager}, {@code Deployer}, {@code ClusterListener}) have no meaning here: the
- * digester finds no such method and refuses the file, naming the element's method.
+ * types ({@code Channel}, {@code Manager}, {@code Deployer}, {@code ClusterListener}) have no meaning here: the start
+ * fails naming the element and the attributes to use instead. Nested {@code <Valve>} and {@code <Listener>} work.
  *
  * <p>JMX: {@code type=Cluster} in the container's domain, its attributes described in this package's {@code
  * mbeans-descriptors.xml} and read through {@link ClusterMBean}.
@@ -52,6 +52,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     private final Map<String, String> raw = new ConcurrentHashMap<>();
     private final List<Valve> configuredValves = new CopyOnWriteArrayList<>();
+    private final List<String> unsupportedElements = new CopyOnWriteArrayList<>();
     private final List<Valve> installedValves = new CopyOnWriteArrayList<>();
     private final Map<String, FlotillaManager> managers = new ConcurrentHashMap<>();
     private volatile Container container;
@@ -119,6 +120,40 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
+    /**
+     * A nested {@code <Channel>}: Tomcat's {@code ClusterRuleSet} builds a Tribes channel and calls this. Flotilla
+     * has its own membership and transport, configured by attributes: the start fails saying so.
+     */
+    public void setChannel(org.apache.catalina.tribes.Channel channel) {
+        unsupported("Channel", channel, "set the membership and receiver attributes on <Cluster> instead "
+                + "(membership, address, port, frequency, dropTime, bind, staticMembers, receiverAddress, receiverPort, "
+                + "autoBind, timeout, ...)");
+    }
+
+    /** A nested {@code <Manager>} (stock's manager template): refused at start; the options are attributes. */
+    public void setManagerTemplate(org.apache.catalina.ha.ClusterManager manager) {
+        unsupported("Manager", manager, "every <distributable/> application gets a FlotillaManager; set its options "
+                + "as attributes on <Cluster> (notifyListenersOnReplication, stateTransferTimeout, "
+                + "sessionAttributeNameFilter, sessionAttributeValueClassNameFilter, ...)");
+    }
+
+    /** A nested {@code <Deployer>} (stock's {@code FarmWarDeployer}): refused at start. */
+    public void setClusterDeployer(org.apache.catalina.ha.ClusterDeployer deployer) {
+        unsupported("Deployer", deployer, "Flotilla has no farm deployer; deploy the application on every node");
+    }
+
+    /** A nested {@code <ClusterListener>}: refused at start; what stock's listeners do is built in. */
+    public void addClusterListener(org.apache.catalina.ha.ClusterListener listener) {
+        unsupported("ClusterListener", listener, "Flotilla needs none (what ClusterSessionListener does is built "
+                + "in)");
+    }
+
+    private void unsupported(String element, Object bound, String instead) {
+        unsupportedElements.add("<" + element + (bound == null ? "" : " className=\"" + bound.getClass().getName()
+                + "\"") + "> inside a Flotilla <Cluster> is not supported: " + instead
+                + "; then delete the element (see docs/tomcat.md)");
+    }
+
     /** The nested valves, or, once started without any, the default ones it installed. */
     public Valve[] getValves() {
         return (installedValves.isEmpty() ? configuredValves : installedValves).toArray(new Valve[0]);
@@ -128,6 +163,9 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     @Override
     protected void startInternal() throws LifecycleException {
+        if (!unsupportedElements.isEmpty()) {
+            throw new LifecycleException("FlotillaCluster: " + String.join("\n", unsupportedElements));
+        }
         try {
             settings = ClusterSettings.parse(raw);
         } catch (ConfigurationException e) {
