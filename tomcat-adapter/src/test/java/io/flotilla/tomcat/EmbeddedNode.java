@@ -80,6 +80,20 @@ final class EmbeddedNode implements AutoCloseable {
         cluster.setClusterName("it");
     }
 
+    /**
+     * Multicast membership instead of the static list: {@code group}:{@code port} on the loopback interface only
+     * ({@code bind="lo"}, TTL 0), so no datagram leaves the machine.
+     */
+    EmbeddedNode multicast(String group, int port) {
+        cluster.setMembership("multicast");
+        cluster.setStaticMembers(null);
+        cluster.setAddress(group);
+        cluster.setPort(Integer.toString(port));
+        cluster.setBind("lo");
+        cluster.setTtl("0");
+        return this;
+    }
+
     EmbeddedNode start() throws LifecycleException {
         tomcat.setBaseDir(base.toString());
         tomcat.setHostname("localhost");
