@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.catalina.authenticator.Constants;
 import org.apache.catalina.authenticator.SavedRequest;
 import org.apache.tomcat.util.buf.ByteChunk;
@@ -57,7 +58,7 @@ final class AuthenticationNotes {
      *
      * @param notes the session's notes by name (absent ones map to null)
      */
-    static byte[] encode(java.util.function.Function<String, Object> notes) {
+    static byte[] encode(Function<String, Object> notes) {
         Map<Integer, byte[]> entries = new LinkedHashMap<>();
         for (int i = 0; i < NAMES.size(); i++) {
             Object v = notes.apply(NAMES.get(i));

@@ -102,6 +102,8 @@ final class ClusterSettings {
     final NettyTransportConfig transport;
     final String domain;
     final Duration timeout;
+    /** How long a starting node waits for a first other member before its web applications start. */
+    final Duration dropTime;
     final int maxRetryAttempts;
     final Delivery delivery;
     final Duration stateTransferTimeout;
@@ -123,7 +125,7 @@ final class ClusterSettings {
         }
         multicast = m.equals("multicast");
         Duration frequency = millis(v, "frequency", 10, 60_000);
-        Duration dropTime = millis(v, "dropTime", 20, 3_600_000);
+        dropTime = millis(v, "dropTime", 20, 3_600_000);
         if (dropTime.compareTo(frequency) <= 0) {
             throw ConfigurationException.invalid("dropTime", v.get("dropTime"),
                     "more than frequency (" + frequency.toMillis() + " ms)");

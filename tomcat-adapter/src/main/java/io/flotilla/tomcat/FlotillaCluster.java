@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.catalina.Cluster;
 import org.apache.catalina.Container;
@@ -59,6 +61,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     private volatile ClusterSettings settings;
     private volatile MeterRegistry registry;
     private volatile Node node;
+    /** Counted down when the first other member joins (a start waits for it, bounded by dropTime). */
+    private volatile CountDownLatch firstPeer = new CountDownLatch(1);
 
     // ------------------------------------------------------------------------------------------ Cluster
 
@@ -172,6 +176,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             throw new LifecycleException("FlotillaCluster: " + e.getMessage(), e);
         }
         registry = new SimpleMeterRegistry();
+        firstPeer = new CountDownLatch(1);
         String route = jvmRoute();
         try {
             NodeConfig nc = NodeConfig.builder().clusterName(settings.clusterName)
@@ -186,6 +191,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
                 .description("members in the view, this one included").register(registry);
         log.info("FlotillaCluster " + settings.clusterName + " started as " + node.localMember().describe() + " ("
                 + settings.describe() + ")");
+        awaitFirstPeer(settings.dropTime);
         installValves();
         setState(LifecycleState.STARTING);
     }
@@ -224,7 +230,32 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
+    /**
+     * Waits until another member is in the view, at most {@code bound}: the web applications start right after this,
+     * and a state transfer only asks members already in the view. Without the wait a restarted node whose peers had
+     * not joined its view yet would start empty and hold none of their sessions until each changed (stock's
+     * McastService pauses its start for the same reason).
+     */
+    private void awaitFirstPeer(java.time.Duration bound) {
+        long start = System.nanoTime();
+        try {
+            if (!firstPeer.await(bound.toNanos(), TimeUnit.NANOSECONDS)) {
+                log.info("FlotillaCluster " + settings.clusterName + ": no other member after " + bound.toMillis()
+                        + " ms (dropTime); starting as the first one");
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        log.info("FlotillaCluster " + settings.clusterName + ": found " + (node.view().size() - 1)
+                + " other member(s) after " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms");
+    }
+
     private void onMembership(MembershipEvent e) {
+        if (e instanceof MembershipEvent.Joined) {
+            firstPeer.countDown();
+        }
         log.info("FlotillaCluster " + getClusterName() + ": " + e + "; view " + (node == null ? "-" : node.view()));
     }
 

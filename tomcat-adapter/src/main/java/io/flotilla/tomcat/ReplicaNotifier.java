@@ -16,7 +16,6 @@ import io.flotilla.replication.SessionRecord;
 import jakarta.servlet.http.HttpSessionAttributeListener;
 import jakarta.servlet.http.HttpSessionIdListener;
 import jakarta.servlet.http.HttpSessionListener;
-import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
@@ -24,7 +23,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.atomic.LongAdder;
 import org.apache.catalina.Context;
 import org.apache.juli.logging.Log;
 import org.apache.juli.logging.LogFactory;
@@ -46,7 +44,7 @@ import org.apache.juli.logging.LogFactory;
  *
  * <p>Which messages name which session is read from the replication stream's documented framing (the namespace
  * prefix, the message kind, then {@link SessionCodec}'s delta or record, or a GONE's id). A message this class cannot
- * read is passed on to the engine untouched and counted.
+ * read is passed on to the engine untouched (the engine refuses and counts it).
  *
  * <p>Threading: messages arrive on the node's delivery threads, replica expiry on the engine's timer, take-overs on
  * request threads. One lock orders every change of the views and every listener call: listeners for one web
@@ -68,7 +66,6 @@ final class ReplicaNotifier {
     private final ClassLoader loader;
     private final Object lock = new Object();
     private final Map<String, ReplicaView> views = new HashMap<>();
-    private final LongAdder unreadable = new LongAdder();
     private volatile ReplicationEngine engine;
 
     /** One replica as its listeners know it: the Tomcat session and a hash of each attribute's bytes. */
@@ -120,11 +117,6 @@ final class ReplicaNotifier {
         return new WatchingNode(node);
     }
 
-    /** Messages this class could not read (passed on to the engine, which counts its own drops). */
-    long unreadable() {
-        return unreadable.sum();
-    }
-
     // ------------------------------------------------------------------------------------------ messages
 
     private void around(Message m, MessageListener engineListener) throws Exception {
@@ -171,8 +163,11 @@ final class ReplicaNotifier {
                 return new Touch(new String(id, StandardCharsets.UTF_8), null, true);
             }
             return null; // requests and ownership announcements change no replica by themselves
-        } catch (BufferUnderflowException | IllegalArgumentException | io.flotilla.FlotillaException ex) {
-            unreadable.increment();
+        } catch (RuntimeException ex) {
+            // Never in the engine's way: it refuses the same message and counts it (dropped{reason=malformed}).
+            if (log.isDebugEnabled()) {
+                log.debug("a replication message of " + manager.getNamespace() + " could not be read: " + ex);
+            }
             return null;
         }
     }

@@ -57,7 +57,8 @@ class ServerXmlDigesterTest {
                     <Engine name="Catalina" defaultHost="localhost" jvmRoute="n1">
                       <Cluster className="io.flotilla.tomcat.FlotillaCluster" channelSendOptions="6"
                                membership="static" staticMembers="127.0.0.1:%d"
-                               receiverAddress="127.0.0.1" receiverPort="%d" autoBind="0">
+                               receiverAddress="127.0.0.1" receiverPort="%d" autoBind="0"
+                               frequency="100" dropTime="300">
                 %s
                       </Cluster>
                       <Host name="localhost" appBase="webapps" autoDeploy="false"/>
