@@ -42,11 +42,16 @@ final class ClusterSettings {
             List.of("tlsKeyStore", "tlsKeyStorePassword", "tlsTrustStore", "tlsTrustStorePassword");
     private static final List<String> PEM_ATTRIBUTES = List.of("tlsCertificate", "tlsKey", "tlsTrustedCertificates");
     private static final List<String> TLS_ATTRIBUTES;
+    /** The secret's and TLS's attributes: setters only, never logged with their values nor shown over JMX. */
+    static final List<String> SECURITY;
 
     static {
         List<String> tls = new ArrayList<>(PKCS12_ATTRIBUTES);
         tls.addAll(PEM_ATTRIBUTES);
         TLS_ATTRIBUTES = List.copyOf(tls);
+        List<String> security = new ArrayList<>(SECRET_ATTRIBUTES);
+        security.addAll(TLS_ATTRIBUTES);
+        SECURITY = List.copyOf(security);
     }
 
     static {
@@ -97,6 +102,8 @@ final class ClusterSettings {
     final NettyTransportConfig transport;
     final String domain;
     final Duration timeout;
+    /** How long a starting node waits for a first other member before its web applications start. */
+    final Duration dropTime;
     final int maxRetryAttempts;
     final Delivery delivery;
     final Duration stateTransferTimeout;
@@ -118,7 +125,7 @@ final class ClusterSettings {
         }
         multicast = m.equals("multicast");
         Duration frequency = millis(v, "frequency", 10, 60_000);
-        Duration dropTime = millis(v, "dropTime", 20, 3_600_000);
+        dropTime = millis(v, "dropTime", 20, 3_600_000);
         if (dropTime.compareTo(frequency) <= 0) {
             throw ConfigurationException.invalid("dropTime", v.get("dropTime"),
                     "more than frequency (" + frequency.toMillis() + " ms)");

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.apache.catalina.Cluster;
 import org.apache.catalina.Container;
@@ -37,8 +39,11 @@ import org.apache.juli.logging.LogFactory;
  * <p>Configuration is by attributes with Tomcat's names (see {@code docs/tomcat.md}); setters only store the text,
  * and {@link #startInternal} checks everything once: a bad value fails the start with a message naming the
  * attribute, the value and what is allowed. The nested elements Tomcat's {@code ClusterRuleSet} binds to Tribes
- * types ({@code Channel}, {@code Manager}, {@code Deployer}, {@code ClusterListener}) have no meaning here: the
- * digester finds no such method and refuses the file, naming the element's method.
+ * types ({@code Channel}, {@code Manager}, {@code Deployer}, {@code ClusterListener}) have no meaning here: the start
+ * fails naming the element and the attributes to use instead. Nested {@code <Valve>} and {@code <Listener>} work.
+ *
+ * <p>JMX: {@code type=Cluster} in the container's domain, its attributes described in this package's {@code
+ * mbeans-descriptors.xml} and read through {@link ClusterMBean}.
  *
  * <p>Threading: setters are for the configuration thread before start; {@link #createManager}, {@link
  * #registerManager} and {@link #removeManager} may be called from any thread; the getters (JMX attributes) from any
@@ -49,12 +54,15 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     private final Map<String, String> raw = new ConcurrentHashMap<>();
     private final List<Valve> configuredValves = new CopyOnWriteArrayList<>();
+    private final List<String> unsupportedElements = new CopyOnWriteArrayList<>();
     private final List<Valve> installedValves = new CopyOnWriteArrayList<>();
     private final Map<String, FlotillaManager> managers = new ConcurrentHashMap<>();
     private volatile Container container;
     private volatile ClusterSettings settings;
     private volatile MeterRegistry registry;
     private volatile Node node;
+    /** Counted down when the first other member joins (a start waits for it, bounded by dropTime). */
+    private volatile CountDownLatch firstPeer = new CountDownLatch(1);
 
     // ------------------------------------------------------------------------------------------ Cluster
 
@@ -116,6 +124,40 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
+    /**
+     * A nested {@code <Channel>}: Tomcat's {@code ClusterRuleSet} builds a Tribes channel and calls this. Flotilla
+     * has its own membership and transport, configured by attributes: the start fails saying so.
+     */
+    public void setChannel(org.apache.catalina.tribes.Channel channel) {
+        unsupported("Channel", channel, "set the membership and receiver attributes on <Cluster> instead "
+                + "(membership, address, port, frequency, dropTime, bind, staticMembers, receiverAddress, receiverPort, "
+                + "autoBind, timeout, ...)");
+    }
+
+    /** A nested {@code <Manager>} (stock's manager template): refused at start; the options are attributes. */
+    public void setManagerTemplate(org.apache.catalina.ha.ClusterManager manager) {
+        unsupported("Manager", manager, "every <distributable/> application gets a FlotillaManager; set its options "
+                + "as attributes on <Cluster> (notifyListenersOnReplication, stateTransferTimeout, "
+                + "sessionAttributeNameFilter, sessionAttributeValueClassNameFilter, ...)");
+    }
+
+    /** A nested {@code <Deployer>} (stock's {@code FarmWarDeployer}): refused at start. */
+    public void setClusterDeployer(org.apache.catalina.ha.ClusterDeployer deployer) {
+        unsupported("Deployer", deployer, "Flotilla has no farm deployer; deploy the application on every node");
+    }
+
+    /** A nested {@code <ClusterListener>}: refused at start; what stock's listeners do is built in. */
+    public void addClusterListener(org.apache.catalina.ha.ClusterListener listener) {
+        unsupported("ClusterListener", listener, "Flotilla needs none (what ClusterSessionListener does is built "
+                + "in)");
+    }
+
+    private void unsupported(String element, Object bound, String instead) {
+        unsupportedElements.add("<" + element + (bound == null ? "" : " className=\"" + bound.getClass().getName()
+                + "\"") + "> inside a Flotilla <Cluster> is not supported: " + instead
+                + "; then delete the element (see docs/tomcat.md)");
+    }
+
     /** The nested valves, or, once started without any, the default ones it installed. */
     public Valve[] getValves() {
         return (installedValves.isEmpty() ? configuredValves : installedValves).toArray(new Valve[0]);
@@ -125,12 +167,16 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     @Override
     protected void startInternal() throws LifecycleException {
+        if (!unsupportedElements.isEmpty()) {
+            throw new LifecycleException("FlotillaCluster: " + String.join("\n", unsupportedElements));
+        }
         try {
             settings = ClusterSettings.parse(raw);
         } catch (ConfigurationException e) {
             throw new LifecycleException("FlotillaCluster: " + e.getMessage(), e);
         }
         registry = new SimpleMeterRegistry();
+        firstPeer = new CountDownLatch(1);
         String route = jvmRoute();
         try {
             NodeConfig nc = NodeConfig.builder().clusterName(settings.clusterName)
@@ -145,6 +191,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
                 .description("members in the view, this one included").register(registry);
         log.info("FlotillaCluster " + settings.clusterName + " started as " + node.localMember().describe() + " ("
                 + settings.describe() + ")");
+        awaitFirstPeer(settings.dropTime);
         installValves();
         setState(LifecycleState.STARTING);
     }
@@ -183,7 +230,32 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
+    /**
+     * Waits until another member is in the view, at most {@code bound}: the web applications start right after this,
+     * and a state transfer only asks members already in the view. Without the wait a restarted node whose peers had
+     * not joined its view yet would start empty and hold none of their sessions until each changed (stock's
+     * McastService pauses its start for the same reason).
+     */
+    private void awaitFirstPeer(java.time.Duration bound) {
+        long start = System.nanoTime();
+        try {
+            if (!firstPeer.await(bound.toNanos(), TimeUnit.NANOSECONDS)) {
+                log.info("FlotillaCluster " + settings.clusterName + ": no other member after " + bound.toMillis()
+                        + " ms (dropTime); starting as the first one");
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        log.info("FlotillaCluster " + settings.clusterName + ": found " + (node.view().size() - 1)
+                + " other member(s) after " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms");
+    }
+
     private void onMembership(MembershipEvent e) {
+        if (e instanceof MembershipEvent.Joined) {
+            firstPeer.countDown();
+        }
         log.info("FlotillaCluster " + getClusterName() + ": " + e + "; view " + (node == null ? "-" : node.view()));
     }
 
@@ -269,6 +341,35 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         MeterRegistry r = registry;
         return r == null ? 0
                 : r.find("flotilla.messages.received").counters().stream().mapToDouble(c -> c.count()).sum();
+    }
+
+    /** The attributes {@link ClusterMBean} answers (this package's {@code mbeans-descriptors.xml} lists them). */
+    static final List<String> JMX_RUNTIME = List.of("className", "stateName", "members", "memberCount",
+            "viewId", "localMember", "managerNames", "queueDepth", "messagesSent", "messagesReceived");
+
+    /** Configuration attributes shown over JMX: all but the security ones (secret, key stores, their passwords). */
+    static final List<String> JMX_CONFIGURATION = ClusterSettings.DEFAULTS.keySet().stream()
+            .filter(n -> !ClusterSettings.SECURITY.contains(n)).toList();
+
+    boolean hasJmxAttribute(String name) {
+        return JMX_RUNTIME.contains(name) || JMX_CONFIGURATION.contains(name);
+    }
+
+    /** The value of JMX attribute {@code name} (see {@link ClusterMBean}); null when there is none. */
+    Object jmxAttribute(String name) {
+        return switch (name) {
+            case "className" -> getClass().getName();
+            case "stateName" -> getStateName();
+            case "members" -> getMembers();
+            case "memberCount" -> getMemberCount();
+            case "viewId" -> getViewId();
+            case "localMember" -> getLocalMember();
+            case "managerNames" -> getManagerNames();
+            case "queueDepth" -> getQueueDepth();
+            case "messagesSent" -> getMessagesSent();
+            case "messagesReceived" -> getMessagesReceived();
+            default -> JMX_CONFIGURATION.contains(name) ? get(name) : null;
+        };
     }
 
     /** The meter registry behind the JMX attributes (a private {@code SimpleMeterRegistry}); null before start. */

@@ -1,7 +1,9 @@
 package io.flotilla.tomcat;
 
 import io.flotilla.replication.PrimarySession;
+import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.replication.ReplicationEngine;
+import io.flotilla.replication.SessionCodec;
 import io.flotilla.replication.SessionMetadata;
 import io.flotilla.replication.SessionRecord;
 import io.flotilla.replication.StateTransfer;
@@ -49,6 +51,8 @@ public class FlotillaManager extends ManagerBase {
     private volatile String namespace = "";
     private volatile Pattern nameFilter;
     private volatile boolean notifyListenersOnReplication = true;
+    /** Null unless notifyListenersOnReplication and the application has session listeners. */
+    private volatile ReplicaNotifier notifier;
     private final Object takeOver = new Object();
     private Counter replications;
     private Counter failures;
@@ -103,14 +107,23 @@ public class FlotillaManager extends ManagerBase {
         // leak, and it would pin the loader after a redeploy): start it under Flotilla's own loader.
         Thread current = Thread.currentThread();
         ClassLoader previous = current.getContextClassLoader();
+        ReplicationConfig config = s.replicationConfig(namespace, loader, r);
+        ReplicaNotifier n = notifyListenersOnReplication && ReplicaNotifier.hasSessionListeners(ctx)
+                ? new ReplicaNotifier(this, ctx, config.replicationTopic(), namespace, new SessionCodec(config.codec()),
+                        loader)
+                : null;
         ReplicationEngine e;
         try {
             current.setContextClassLoader(FlotillaManager.class.getClassLoader());
-            e = ReplicationEngine.builder(c.node()).config(s.replicationConfig(namespace, loader, r))
+            e = ReplicationEngine.builder(n == null ? c.node() : n.wrap(c.node())).config(config)
                     .onExpired(this::expiredByEngine).start();
         } finally {
             current.setContextClassLoader(previous);
         }
+        if (n != null) {
+            n.engine(e);
+        }
+        notifier = n;
         engine = e;
         c.started(namespace, this);
         StateTransfer t = e.stateTransfer();
@@ -145,6 +158,11 @@ public class FlotillaManager extends ManagerBase {
         engine = null;
         if (e != null) {
             e.close();
+        }
+        ReplicaNotifier n = notifier;
+        notifier = null;
+        if (n != null) {
+            n.stop();
         }
         FlotillaCluster c = cluster;
         if (c != null) {
@@ -223,8 +241,10 @@ public class FlotillaManager extends ManagerBase {
             log.info("FlotillaManager " + namespace + ": took over session " + redact(id)
                     + " at version " + p.get().version());
             fs.activate();
-            if (notifyListenersOnReplication) {
-                fs.tellNew();
+            ReplicaNotifier n = notifier;
+            boolean announced = n != null && n.takenOver(id);
+            if (notifyListenersOnReplication && !announced) {
+                fs.tellNew(); // the listeners here had not heard of it (it came by state transfer, or none listen)
             }
             return fs;
         }
@@ -249,6 +269,31 @@ public class FlotillaManager extends ManagerBase {
         if (s != null) {
             s.expire(); // Tomcat's listeners; the primary is already invalidated
         }
+        ReplicaNotifier n = notifier;
+        if (n != null) {
+            n.replicaExpired(id);
+        }
+    }
+
+    /** Replica views ({@link ReplicaNotifier}) are never the manager's: requests must not find them. */
+    @Override
+    public void add(Session session) {
+        if (!(session instanceof FlotillaSession fs && fs.isReplicaView())) {
+            super.add(session);
+        }
+    }
+
+    @Override
+    public void remove(Session session, boolean update) {
+        if (!(session instanceof FlotillaSession fs && fs.isReplicaView())) {
+            super.remove(session, update);
+        }
+    }
+
+    /** Replicas whose listeners were told of them (0 unless notifyListenersOnReplication and listeners exist). */
+    int replicaViews() {
+        ReplicaNotifier n = notifier;
+        return n == null ? 0 : n.size();
     }
 
     // ------------------------------------------------------------------------------------------ per request
@@ -269,7 +314,11 @@ public class FlotillaManager extends ManagerBase {
     /** Replicates the session of this id, if owned here (the end of an async request). */
     CompletionStage<Void> replicate(String id) {
         ReplicationEngine e = engine;
-        return e == null || id == null ? CompletableFuture.completedFuture(null) : e.replicate(id);
+        if (e == null || id == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        replications.increment();
+        return e.replicate(id);
     }
 
     boolean waitsForReplication() {
@@ -365,6 +414,12 @@ public class FlotillaManager extends ManagerBase {
     public String getStateTransfer() {
         ReplicationEngine e = engine;
         return e == null ? "" : e.stateTransfer().toString();
+    }
+
+    /** Whether the state transfer at start is done (stock {@code DeltaManager}'s {@code stateTransferred}). */
+    public boolean isStateTransferred() {
+        ReplicationEngine e = engine;
+        return e != null && e.stateTransfer().isDone();
     }
 
     public double getReplicationWaitP99Millis() {

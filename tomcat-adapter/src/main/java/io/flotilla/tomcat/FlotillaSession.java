@@ -20,7 +20,8 @@ import org.apache.juli.logging.LogFactory;
 
 /**
  * A Tomcat session that records its changes into the replication engine's {@link PrimarySession}: attributes set and
- * removed, max inactive interval, principal and auth type, and access. Tomcat's own attribute map stays the live
+ * removed, max inactive interval, principal and auth type, the authenticators' notes ({@link AuthenticationNotes}:
+ * a FORM login in progress survives a failover), and access. Tomcat's own attribute map stays the live
  * copy the web application reads; the primary holds the same values and their encoded form for the next delta, which
  * {@link ReplicationValve} hands to the engine when the request completes.
  *
@@ -36,6 +37,8 @@ final class FlotillaSession extends StandardSession {
     private final transient Object lock = new Object();
     private transient volatile PrimarySession primary;
     private transient volatile boolean localExpiry;
+    /** A replica's session for its listeners only ({@link ReplicaNotifier}); the manager never holds it. */
+    private transient boolean replicaView;
 
     FlotillaSession(Manager manager) {
         super(manager);
@@ -53,8 +56,45 @@ final class FlotillaSession extends StandardSession {
                 for (String name : keys()) {
                     reconcile(name);
                 }
+                recordNotes();
             }
         }
+    }
+
+    /**
+     * A session standing for a replica held here, for the application's listeners ({@link ReplicaNotifier}): valid,
+     * with the replica's id and times, never registered with the manager, recording nothing.
+     */
+    static FlotillaSession replicaView(Manager manager, String id, SessionMetadata md) {
+        FlotillaSession s = new FlotillaSession(manager);
+        s.replicaView = true;
+        s.setValid(true);
+        s.setCreationTime(md.creationTime());
+        s.id = id;
+        s.isNew = false;
+        s.replicaMetadata(md);
+        return s;
+    }
+
+    boolean isReplicaView() {
+        return replicaView;
+    }
+
+    /** A replica view follows its replica's times and interval. */
+    void replicaMetadata(SessionMetadata md) {
+        this.lastAccessedTime = md.lastAccessedTime();
+        this.thisAccessedTime = md.lastAccessedTime();
+        this.maxInactiveInterval = md.maxInactiveIntervalSeconds();
+    }
+
+    /** A replica view follows its replica's new id (the listeners are told by the caller). */
+    void replicaRenamed(String newId) {
+        this.id = newId;
+    }
+
+    /** Puts a value without listeners (a replica view taken in at its current state). */
+    void putSilently(String name, Object value) {
+        attributes.put(name, value);
     }
 
     /** Restores the Tomcat side from a primary taken over from a replica (no listener runs). */
@@ -79,6 +119,12 @@ final class FlotillaSession extends StandardSession {
             this.principal = decodePrincipal(md.principal());
             byte[] auth = md.authType();
             this.authType = auth == null ? null : new String(auth, StandardCharsets.UTF_8);
+            try {
+                notes.putAll(AuthenticationNotes.decode(md.notes()));
+            } catch (IllegalArgumentException e) {
+                log.warn("replicated authentication notes could not be read (" + e.getMessage() + "); a login in "
+                        + "progress on the failed node must start again");
+            }
         }
         primary = p;
     }
@@ -152,6 +198,38 @@ final class FlotillaSession extends StandardSession {
                 // invalidated meanwhile: nothing more replicates for this session
             } catch (AttributeCodecException e) {
                 log.warn("session attribute '" + name + "' not replicated: " + e.getMessage());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ notes
+
+    /** Tomcat's notes stay local, except the authenticators' ({@link AuthenticationNotes}), which replicate. */
+    @Override
+    public void setNote(String name, Object value) {
+        super.setNote(name, value);
+        if (AuthenticationNotes.replicates(name)) {
+            recordNotes();
+        }
+    }
+
+    @Override
+    public void removeNote(String name) {
+        super.removeNote(name);
+        if (AuthenticationNotes.replicates(name)) {
+            recordNotes();
+        }
+    }
+
+    private void recordNotes() {
+        PrimarySession p = primary;
+        if (p != null) {
+            synchronized (lock) {
+                try {
+                    p.notes(AuthenticationNotes.encode(notes::get));
+                } catch (IllegalStateException gone) {
+                    // invalidated: nothing more replicates
+                }
             }
         }
     }

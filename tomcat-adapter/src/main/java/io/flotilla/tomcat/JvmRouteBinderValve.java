@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.catalina.Context;
 import org.apache.catalina.Session;
+import org.apache.catalina.authenticator.Constants;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ValveBase;
@@ -15,7 +16,8 @@ import org.apache.juli.logging.LogFactory;
  * After a failover, moves a session to the local {@code jvmRoute}: a request whose session id ends in another
  * node's route ({@code ABC.node1} arriving at {@code node2}) gets the session, taken over here, under {@code
  * ABC.node2}; the response carries the new cookie, so the load balancer sticks to this node from now on, and the
- * request attribute {@code sessionIdAttribute} holds the original id. Replicas follow the rename.
+ * request attribute {@code sessionIdAttribute} holds the original id. Replicas follow the rename. A FORM login in
+ * progress (its session id note) follows it too.
  *
  * <p>Threading: one instance serves all requests concurrently; its settings are for the configuration thread.
  */
@@ -86,6 +88,11 @@ public final class JvmRouteBinderValve extends ValveBase {
             return;
         }
         request.changeSessionId(newId);
+        // FORM authentication checks at j_security_check that the session id is the one its login form was shown
+        // under: a login that started on the failed node goes on under the new id (stock does the same).
+        if (id.equals(session.getNote(Constants.SESSION_ID_NOTE))) {
+            session.setNote(Constants.SESSION_ID_NOTE, newId);
+        }
         String attr = sessionIdAttribute;
         if (attr != null && !attr.isEmpty()) {
             request.setAttribute(attr, id);

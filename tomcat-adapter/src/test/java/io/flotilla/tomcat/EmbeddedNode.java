@@ -1,6 +1,14 @@
 package io.flotilla.tomcat;
 
+import static io.flotilla.testing.Await.await;
+
+import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpSessionAttributeListener;
+import jakarta.servlet.http.HttpSessionBindingEvent;
+import jakarta.servlet.http.HttpSessionEvent;
+import jakarta.servlet.http.HttpSessionIdListener;
+import jakarta.servlet.http.HttpSessionListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
@@ -9,18 +17,32 @@ import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.security.Principal;
 import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.catalina.Context;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.connector.Connector;
+import org.apache.catalina.authenticator.FormAuthenticator;
+import org.apache.catalina.realm.GenericPrincipal;
+import org.apache.catalina.realm.RealmBase;
 import org.apache.catalina.startup.Tomcat;
+import org.apache.tomcat.util.descriptor.web.LoginConfig;
+import org.apache.tomcat.util.descriptor.web.SecurityCollection;
+import org.apache.tomcat.util.descriptor.web.SecurityConstraint;
 
 /**
  * One embedded Tomcat on 127.0.0.1 (connector on a free port) with a {@link FlotillaCluster} on its Engine (static
- * membership, receiver on 127.0.0.1) and a distributable context {@code /app} whose servlet counts in the session.
+ * membership, receiver on 127.0.0.1) and a distributable context {@code /app} whose servlet counts in the session,
+ * with FORM authentication for {@code /secure/*}.
  */
 final class EmbeddedNode implements AutoCloseable {
     /** A value class no allowlist names. */
@@ -32,6 +54,10 @@ final class EmbeddedNode implements AutoCloseable {
     final FlotillaCluster cluster = new FlotillaCluster();
     final String route;
     final Path base;
+    /** What this node's session listeners heard, in order ({@link SessionEvents}). */
+    final List<String> events = new CopyOnWriteArrayList<>();
+    /** Async requests {@code /async} started and left for the test to finish. */
+    final BlockingQueue<AsyncContext> pendingAsync = new LinkedBlockingQueue<>();
     Context context;
     private boolean stopped;
 
@@ -52,6 +78,20 @@ final class EmbeddedNode implements AutoCloseable {
         cluster.setChannelSendOptions(sendOptions);
         cluster.setStateTransferTimeout("20");
         cluster.setClusterName("it");
+    }
+
+    /**
+     * Multicast membership instead of the static list: {@code group}:{@code port} on the loopback interface only
+     * ({@code bind="lo"}, TTL 0), so no datagram leaves the machine.
+     */
+    EmbeddedNode multicast(String group, int port) {
+        cluster.setMembership("multicast");
+        cluster.setStaticMembers(null);
+        cluster.setAddress(group);
+        cluster.setPort(Integer.toString(port));
+        cluster.setBind("lo");
+        cluster.setTtl("0");
+        return this;
     }
 
     EmbeddedNode start() throws LifecycleException {
@@ -75,8 +115,48 @@ final class EmbeddedNode implements AutoCloseable {
         context.addServletMappingDecoded("/count", "count");
         Tomcat.addServlet(context, "bad", new BadServlet());
         context.addServletMappingDecoded("/bad", "bad");
+        formLogin(context);
+        Tomcat.addServlet(context, "session", new SessionServlet());
+        context.addServletMappingDecoded("/session", "session");
+        Tomcat.addServlet(context, "async", new AsyncServlet(pendingAsync)).setAsyncSupported(true);
+        context.addServletMappingDecoded("/async", "async");
+        Tomcat.addServlet(context, "async-done", new AsyncDoneServlet()).setAsyncSupported(true);
+        context.addServletMappingDecoded("/async-done", "async-done");
+        context.addServletContainerInitializer((classes, ctx) -> ctx.addListener(new SessionEvents(events)), null);
         tomcat.start();
         return this;
+    }
+
+    /** Two started nodes on free ports that see each other; {@code configure} runs on each before its start. */
+    static EmbeddedNode[] pair(String sendOptions, Consumer<EmbeddedNode> configure) throws Exception {
+        List<Integer> ports = List.of(freePort(), freePort());
+        EmbeddedNode a = new EmbeddedNode("a", ports.get(0), ports, sendOptions);
+        EmbeddedNode b = new EmbeddedNode("b", ports.get(1), ports, sendOptions);
+        try {
+            configure.accept(a);
+            a.start();
+            configure.accept(b);
+            b.start();
+            await("both nodes see each other", Duration.ofSeconds(20),
+                    () -> a.cluster.getMemberCount() == 2 && b.cluster.getMemberCount() == 2,
+                    () -> a.cluster.getMembers() + " / " + b.cluster.getMembers());
+        } catch (Exception | AssertionError e) {
+            b.close();
+            a.close();
+            throw e;
+        }
+        return new EmbeddedNode[] {a, b};
+    }
+
+    static EmbeddedNode[] pair(String sendOptions) throws Exception {
+        return pair(sendOptions, n -> { });
+    }
+
+    /** The attribute {@code name} of the replica of {@code id} held here, decoded, or null. */
+    Object replicaValue(String id, String name) {
+        var engine = manager().engine();
+        return engine.replica(id).map(r -> r.attribute(name, engine.codec(), EmbeddedNode.class.getClassLoader()))
+                .orElse(null);
     }
 
     int httpPort() {
@@ -85,6 +165,16 @@ final class EmbeddedNode implements AutoCloseable {
 
     FlotillaManager manager() {
         return (FlotillaManager) context.getManager();
+    }
+
+    /** The {@link ReplicationValve} the cluster installed in the Engine's pipeline. */
+    ReplicationValve replicationValve() {
+        for (var v : cluster.getValves()) {
+            if (v instanceof ReplicationValve rv) {
+                return rv;
+            }
+        }
+        throw new IllegalStateException("no ReplicationValve installed");
     }
 
     /** Stops this Tomcat: the cluster leaves gracefully. */
@@ -101,6 +191,158 @@ final class EmbeddedNode implements AutoCloseable {
         stop();
         try (Stream<Path> files = Files.walk(base)) {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    /**
+     * FORM authentication for {@code /secure/*} (role {@code user}): login page {@code /login}, error page {@code
+     * /login-error}, one user {@code alice}/{@code secret}; {@code /secure/page} names the user and the role check.
+     */
+    private static void formLogin(Context ctx) {
+        ctx.setRealm(new OneUserRealm());
+        ctx.setLoginConfig(new LoginConfig("FORM", null, "/login", "/login-error"));
+        ctx.getPipeline().addValve(new FormAuthenticator());
+        ctx.addSecurityRole("user");
+        SecurityConstraint constraint = new SecurityConstraint();
+        constraint.addAuthRole("user");
+        SecurityCollection collection = new SecurityCollection();
+        collection.addPatternDecoded("/secure/*");
+        constraint.addCollection(collection);
+        ctx.addConstraint(constraint);
+        Tomcat.addServlet(ctx, "login", new TextServlet(req -> "login-form"));
+        ctx.addServletMappingDecoded("/login", "login");
+        Tomcat.addServlet(ctx, "login-error", new TextServlet(req -> "login-error"));
+        ctx.addServletMappingDecoded("/login-error", "login-error");
+        Tomcat.addServlet(ctx, "secure", new TextServlet(req -> "secure " + req.getRequestURI() + " user="
+                + req.getRemoteUser() + " inRole=" + req.isUserInRole("user") + " query=" + req.getQueryString()));
+        ctx.addServletMappingDecoded("/secure/*", "secure");
+    }
+
+    /** {@code alice} with password {@code secret} and role {@code user}. */
+    static final class OneUserRealm extends RealmBase {
+        @Override
+        protected String getPassword(String username) {
+            return "alice".equals(username) ? "secret" : null;
+        }
+
+        @Override
+        protected Principal getPrincipal(String username) {
+            return "alice".equals(username) ? new GenericPrincipal(username, List.of("user")) : null;
+        }
+    }
+
+    /**
+     * Records every session and attribute event as one line: {@code created ID}, {@code destroyed ID}, {@code
+     * idChanged OLD->NEW}, {@code added NAME=VALUE ID}, {@code replaced NAME=OLD->NEW ID}, {@code removed NAME=VALUE
+     * ID}.
+     */
+    static final class SessionEvents implements HttpSessionListener, HttpSessionAttributeListener, HttpSessionIdListener {
+        private final List<String> out;
+
+        SessionEvents(List<String> out) {
+            this.out = out;
+        }
+
+        @Override
+        public void sessionCreated(HttpSessionEvent se) {
+            out.add("created " + se.getSession().getId());
+        }
+
+        @Override
+        public void sessionDestroyed(HttpSessionEvent se) {
+            out.add("destroyed " + se.getSession().getId());
+        }
+
+        @Override
+        public void sessionIdChanged(HttpSessionEvent se, String oldSessionId) {
+            out.add("idChanged " + oldSessionId + "->" + se.getSession().getId());
+        }
+
+        @Override
+        public void attributeAdded(HttpSessionBindingEvent e) {
+            out.add("added " + e.getName() + "=" + e.getValue() + " " + e.getSession().getId());
+        }
+
+        @Override
+        public void attributeReplaced(HttpSessionBindingEvent e) {
+            out.add("replaced " + e.getName() + "=" + e.getValue() + "->" + e.getSession().getAttribute(e.getName())
+                    + " " + e.getSession().getId());
+        }
+
+        @Override
+        public void attributeRemoved(HttpSessionBindingEvent e) {
+            out.add("removed " + e.getName() + "=" + e.getValue() + " " + e.getSession().getId());
+        }
+    }
+
+    /** Sets {@code phase=started}, starts an async cycle and leaves it to the test ({@link #pendingAsync}). */
+    static final class AsyncServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+        private final transient BlockingQueue<AsyncContext> pending;
+
+        AsyncServlet(BlockingQueue<AsyncContext> pending) {
+            this.pending = pending;
+        }
+
+        @Override
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) {
+            req.getSession(true).setAttribute("phase", "started");
+            AsyncContext ac = req.startAsync();
+            ac.setTimeout(60_000);
+            pending.add(ac);
+        }
+    }
+
+    /** Where an async cycle dispatches to: sets {@code dispatched=yes}, answers {@code done ID}. */
+    static final class AsyncDoneServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            HttpSession session = req.getSession(false);
+            session.setAttribute("dispatched", "yes");
+            resp.setContentType("text/plain");
+            resp.getWriter().print("done " + session.getId());
+        }
+    }
+
+    /**
+     * {@code ?set=NAME&value=V}, {@code ?remove=NAME} or {@code ?invalidate}: answers the session id; {@code
+     * ?get=NAME}: the id, a space and the value.
+     */
+    static final class SessionServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            HttpSession session = req.getSession(true);
+            String id = session.getId();
+            if (req.getParameter("set") != null) {
+                session.setAttribute(req.getParameter("set"), req.getParameter("value"));
+            } else if (req.getParameter("remove") != null) {
+                session.removeAttribute(req.getParameter("remove"));
+            } else if (req.getParameter("invalidate") != null) {
+                session.invalidate();
+            }
+            resp.setContentType("text/plain");
+            String get = req.getParameter("get");
+            resp.getWriter().print(get == null ? id : id + " " + session.getAttribute(get));
+        }
+    }
+
+    /** Answers a text computed from the request. */
+    static final class TextServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+        private final transient Function<HttpServletRequest, String> body;
+
+        TextServlet(Function<HttpServletRequest, String> body) {
+            this.body = body;
+        }
+
+        @Override
+        protected void service(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            resp.setContentType("text/plain");
+            resp.getWriter().print(body.apply(req));
         }
     }
 

@@ -3,6 +3,7 @@ package io.flotilla.tomcat;
 import static io.flotilla.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.management.ManagementFactory;
@@ -13,12 +14,16 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.management.Attribute;
+import javax.management.AttributeNotFoundException;
+import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
@@ -49,19 +54,25 @@ class TomcatClusterIT {
     }
 
     private static EmbeddedNode[] pair(String sendOptions) throws Exception {
-        List<Integer> ports = List.of(EmbeddedNode.freePort(), EmbeddedNode.freePort());
-        EmbeddedNode a = new EmbeddedNode("a", ports.get(0), ports, sendOptions).start();
-        EmbeddedNode b = new EmbeddedNode("b", ports.get(1), ports, sendOptions).start();
-        await("both nodes see each other", WAIT,
-                () -> a.cluster.getMemberCount() == 2 && b.cluster.getMemberCount() == 2,
-                () -> a.cluster.getMembers() + " / " + b.cluster.getMembers());
-        return new EmbeddedNode[] {a, b};
+        return EmbeddedNode.pair(sendOptions);
     }
 
     private static Object replicaValue(EmbeddedNode node, String id) {
-        var engine = node.manager().engine();
-        return engine.replica(id).map(r -> r.attribute("n", engine.codec(), TomcatClusterIT.class.getClassLoader()))
-                .orElse(null);
+        return node.replicaValue(id, "n");
+    }
+
+    private static String description(MBeanServer jmx, ObjectName name, String attribute) throws Exception {
+        return attributeInfo(jmx, name, attribute).getDescription();
+    }
+
+    private static String type(MBeanServer jmx, ObjectName name, String attribute) throws Exception {
+        return attributeInfo(jmx, name, attribute).getType();
+    }
+
+    private static MBeanAttributeInfo attributeInfo(MBeanServer jmx, ObjectName name, String attribute)
+            throws Exception {
+        return Arrays.stream(jmx.getMBeanInfo(name).getAttributes()).filter(a -> a.getName().equals(attribute))
+                .findFirst().orElseThrow(() -> new AssertionError("no JMX attribute " + attribute + " on " + name));
     }
 
     @Test
@@ -124,12 +135,31 @@ class TomcatClusterIT {
                     () -> Integer.valueOf(expected + 1).equals(replicaValue(b, id)), () -> "replica " + replicaValue(b, id));
 
             // JMX under Tomcat's registry (both embedded Tomcats share the engine name, so one of each registers)
+            // with the names, types and descriptions of mbeans-descriptors.xml
             MBeanServer jmx = ManagementFactory.getPlatformMBeanServer();
             ObjectName cluster = jmx.queryNames(new ObjectName("*:type=Cluster,*"), null).iterator().next();
             assertEquals(2, jmx.getAttribute(cluster, "memberCount"));
+            assertTrue(((String) jmx.getAttribute(cluster, "members")).contains("a@127.0.0.1"));
+            assertEquals("8", jmx.getAttribute(cluster, "channelSendOptions"));
+            assertEquals("static", jmx.getAttribute(cluster, "membership"));
+            assertTrue(((Number) jmx.getAttribute(cluster, "messagesSent")).doubleValue()
+                    + ((Number) jmx.getAttribute(cluster, "messagesReceived")).doubleValue() > 0,
+                    "a's deltas were sent, or received if this is b's MBean (both register under one name)");
+            assertEquals("Members in the current view, this one included", description(jmx, cluster, "memberCount"));
+            assertEquals("int", type(jmx, cluster, "memberCount"));
+            assertThrows(AttributeNotFoundException.class,
+                    () -> jmx.setAttribute(cluster, new Attribute("membership", "multicast")), "read-only");
             ObjectName manager = jmx.queryNames(new ObjectName("*:type=Manager,context=/app,*"), null).iterator().next();
-            assertTrue(((Number) jmx.getAttribute(manager, "primarySessions")).intValue()
-                    + ((Number) jmx.getAttribute(manager, "replicaSessions")).intValue() >= 1);
+            int primaries = ((Number) jmx.getAttribute(manager, "primarySessions")).intValue();
+            int replicas = ((Number) jmx.getAttribute(manager, "replicaSessions")).intValue();
+            assertEquals(1, primaries + replicas, "the one session, owned on a, a replica on b");
+            assertEquals(primaries, jmx.getAttribute(manager, "activeSessions"));
+            assertEquals(Boolean.TRUE, jmx.getAttribute(manager, "stateTransferred"));
+            assertTrue(((Number) jmx.getAttribute(manager, primaries == 1 ? "deltasSent" : "deltasReceived"))
+                    .doubleValue() > 0, "concurrent requests may share a delta, but there were deltas");
+            assertEquals("Replicas of other members' sessions held here", description(jmx, manager, "replicaSessions"));
+            String ids = (String) jmx.invoke(manager, "listSessionIds", new Object[0], new String[0]);
+            assertEquals(primaries == 1 ? id : "", ids.trim(), "an operation of the descriptor");
         }
     }
 

@@ -1,0 +1,51 @@
+package io.flotilla.tomcat;
+
+import javax.management.Attribute;
+import javax.management.AttributeNotFoundException;
+import javax.management.MBeanException;
+import javax.management.ReflectionException;
+import org.apache.tomcat.util.modeler.BaseModelMBean;
+
+/**
+ * JMX plumbing, not for applications: the model MBean Tomcat's registry creates for a {@link FlotillaCluster} (named
+ * by {@code className} in this package's {@code mbeans-descriptors.xml}). It reads the attributes the descriptor
+ * lists through {@link FlotillaCluster#jmxAttribute} instead of by reflection: {@code FlotillaCluster} has setters
+ * typed with {@code catalina-ha} and {@code catalina-tribes} classes (so that a stock nested {@code <Channel>},
+ * {@code <Manager>}, {@code <Deployer>} or {@code <ClusterListener>} gets a clear error), and reflecting on it where
+ * those jars are absent (embedded Tomcat) would fail. The attributes are read-only: the configuration is read once
+ * at start, from {@code server.xml}.
+ *
+ * <p>Threading: safe from any thread, as the cluster's getters are.
+ */
+public final class ClusterMBean extends BaseModelMBean {
+    private static final String MODELER_TYPE = "modelerType";
+
+    /** For Tomcat's registry, which instantiates the class the descriptor names. */
+    public ClusterMBean() {
+    }
+
+    @Override
+    public Object getAttribute(String name) throws AttributeNotFoundException, MBeanException, ReflectionException {
+        if (name != null && resource instanceof FlotillaCluster c) {
+            if (MODELER_TYPE.equals(name)) {
+                return getModelerType(); // the one attribute Tomcat's registry adds to every descriptor
+            }
+            if (!c.hasJmxAttribute(name)) {
+                throw new AttributeNotFoundException("FlotillaCluster has no attribute '" + name + "'");
+            }
+            return c.jmxAttribute(name);
+        }
+        return super.getAttribute(name);
+    }
+
+    @Override
+    public void setAttribute(Attribute attribute) throws AttributeNotFoundException {
+        throw new AttributeNotFoundException("FlotillaCluster attribute '" + (attribute == null ? null
+                : attribute.getName()) + "' is read-only: set it on <Cluster> in server.xml; it is read at start");
+    }
+
+    @Override
+    public Object invoke(String name, Object[] params, String[] signature) throws ReflectionException {
+        throw new ReflectionException(new NoSuchMethodException(name), "FlotillaCluster has no JMX operations");
+    }
+}

@@ -1,0 +1,94 @@
+package io.flotilla.tomcat;
+
+import static io.flotilla.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.replication.SessionRecord;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import org.apache.catalina.authenticator.Constants;
+import org.apache.catalina.authenticator.SavedRequest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * FORM authentication across a failover, on two embedded Tomcats ({@link EmbeddedNode}: {@code /secure/*} needs
+ * role {@code user}; {@code alice}/{@code secret}). The saved request, the login form's session id and the
+ * principal replicate, so neither a login in progress nor a finished one is lost with its node.
+ */
+class FormLoginFailoverIT {
+    private static final Duration WAIT = Duration.ofSeconds(20);
+    private static final String CREDENTIALS = "j_username=alice&j_password=secret";
+
+    private static Map<String, Object> replicaNotes(EmbeddedNode node, String id) {
+        return node.manager().engine().replica(id).map(SessionRecord::metadata)
+                .map(md -> AuthenticationNotes.decode(md.notes())).orElse(Map.of());
+    }
+
+    @Test
+    @Timeout(120)
+    void aLoginStartedOnANodeThatDiesEndsOnTheOtherAtTheOriginallyRequestedPage() throws Exception {
+        EmbeddedNode[] n = EmbeddedNode.pair("8");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            TestClient c = new TestClient();
+            HttpResponse<String> form = c.get(a, "secure/page?item=42");
+            assertEquals(200, form.statusCode());
+            assertEquals("login-form", form.body(), "a asks for the login first");
+            String id = c.sessionId();
+            assertTrue(id != null && id.endsWith(".a"), id);
+            await("b holds the saved request and the login form's session id", WAIT, () -> {
+                Map<String, Object> notes = replicaNotes(b, id);
+                return notes.get(Constants.FORM_REQUEST_NOTE) instanceof SavedRequest saved
+                        && "/app/secure/page".equals(saved.getDecodedRequestURI())
+                        && id.equals(notes.get(Constants.SESSION_ID_NOTE));
+            }, () -> "notes on b: " + replicaNotes(b, id).keySet());
+
+            a.stop();
+            await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
+
+            HttpResponse<String> login = c.post(b, "j_security_check", CREDENTIALS);
+            assertEquals(303, login.statusCode(), "j_security_check on b redirects to the saved request: "
+                    + login.body());
+            String location = login.headers().firstValue("Location").orElseThrow();
+            assertTrue(location.endsWith("/app/secure/page?item=42"), location);
+            assertTrue(c.sessionId().endsWith(".b"), "the session moved to b: " + c.sessionId());
+
+            HttpResponse<String> page = c.send(java.net.http.HttpRequest.newBuilder(
+                    TestClient.uri(b, "").resolve(location)).timeout(WAIT).build());
+            assertEquals(200, page.statusCode(), page.body());
+            assertEquals("secure /app/secure/page user=alice inRole=true query=item=42", page.body(),
+                    "b restored the request a saved, logged in");
+            assertEquals("secure /app/secure/page user=alice inRole=true query=null",
+                    c.get(b, "secure/page").body(), "and the login holds for the next request");
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void aUserLoggedInOnANodeThatDiesIsStillLoggedInOnTheOther() throws Exception {
+        EmbeddedNode[] n = EmbeddedNode.pair("8");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            TestClient c = new TestClient();
+            assertEquals("login-form", c.get(a, "secure/page").body());
+            HttpResponse<String> login = c.post(a, "j_security_check", CREDENTIALS);
+            assertEquals(303, login.statusCode(), login.body());
+            assertEquals("secure /app/secure/page user=alice inRole=true query=null", c.get(a, "secure/page").body());
+            String id = c.sessionId();
+            await("b holds the principal without the finished login's notes", WAIT,
+                    () -> b.manager().engine().replica(id).map(r -> r.metadata().principal() != null).orElse(false)
+                            && replicaNotes(b, id).isEmpty(), () -> "notes on b: " + replicaNotes(b, id).keySet());
+
+            a.stop();
+            await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
+
+            HttpResponse<String> page = c.get(b, "secure/page");
+            assertEquals(200, page.statusCode());
+            assertEquals("secure /app/secure/page user=alice inRole=true query=null", page.body(),
+                    "no login form on b: the principal and its role came with the session");
+            assertNotEquals(id, c.sessionId(), "the session moved to b's route");
+        }
+    }
+}
