@@ -253,6 +253,21 @@ public final class HttpHarness {
         System.exit(0);
     }
 
+    /**
+     * Runs the harness with {@code args} as {@link #main} would, logging progress to {@code log}, without printing
+     * the table or exiting: for tests. Returns the harness lines; throws at the first failure.
+     */
+    public static List<String> runToLines(List<String> args, PrintStream log) {
+        HttpHarness h = new HttpHarness(Options.parse(args.toArray(new String[0])), log);
+        h.run();
+        return h.harnessLines();
+    }
+
+    /** Adds a measurement as {@link #run} would: for tests of the figures. */
+    void add(Measurement m) {
+        measurements.add(m);
+    }
+
     /** Runs every round of every variant; throws {@link HarnessFailure} at the first failure. */
     void run() {
         comment(String.format(Locale.ROOT, "HttpHarness mode %s: %d round(s) x (%d s warm-up + %d s measured), "
@@ -410,11 +425,53 @@ public final class HttpHarness {
 
     // ---------------------------------------------------------------- the client
 
-    /** One session of the client: its id once created, the counter it last saw, its request bytes. */
-    private static final class ClientSession {
+    /**
+     * One session of the client: its id once created, the counter it last saw, and the bytes of its next request.
+     *
+     * <p>Threading: owned by one client thread.
+     */
+    static final class ClientSession {
+        private final int port;
         String id;
         int counter;
         byte[] request;
+
+        ClientSession(int port) {
+            this.port = port;
+            this.request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, null);
+        }
+
+        /**
+         * Takes {@code r} as this session's next answer: null if it is one (status 200, the counter one more than the
+         * last, the session's cookie set by its first answer and never changed), else what is wrong with it.
+         */
+        String accept(KeepAliveClient.Response r) {
+            String who = "session " + (id == null ? "(new)" : id) + " after " + counter;
+            if (r.status() != 200) {
+                return who + ": status " + r.status() + ", body " + r.body();
+            }
+            int value;
+            try {
+                value = Integer.parseInt(r.body().trim());
+            } catch (NumberFormatException e) {
+                return who + ": body is not a counter: '" + r.body() + "'";
+            }
+            if (value != counter + 1) {
+                return who + ": counter " + value + ", expected " + (counter + 1)
+                        + (value == 1 ? " (the session was reset)" : " (an update was lost)");
+            }
+            if (id == null) {
+                if (r.setSessionId() == null) {
+                    return who + ": the first response set no JSESSIONID cookie";
+                }
+                id = r.setSessionId();
+                request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, id);
+            } else if (r.setSessionId() != null && !r.setSessionId().equals(id)) {
+                return who + ": the session id changed to " + r.setSessionId();
+            }
+            counter = value;
+            return null;
+        }
     }
 
     /**
@@ -452,8 +509,7 @@ public final class HttpHarness {
             Thread[] running = new Thread[threads];
             ClientSession[] all = new ClientSession[sessions];
             for (int s = 0; s < sessions; s++) {
-                all[s] = new ClientSession();
-                all[s].request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, null);
+                all[s] = new ClientSession(port);
             }
             for (int t = 0; t < threads; t++) {
                 List<ClientSession> mine = new ArrayList<>();
@@ -556,7 +612,9 @@ public final class HttpHarness {
                         next = next + 1 == mine.length ? 0 : next + 1;
                         KeepAliveClient.Response r = client.exchange(s.request);
                         long t1 = System.nanoTime();
-                        if (!check(s, r, name)) {
+                        String wrong = s.accept(r);
+                        if (wrong != null) {
+                            error(name + ", " + wrong);
                             return;
                         }
                         if (t1 - windowStart >= 0 && t1 - windowEnd < 0) {
@@ -568,40 +626,6 @@ public final class HttpHarness {
                 } catch (IOException | RuntimeException e) {
                     error(name + ": " + e);
                 }
-            }
-
-            /** True if {@code r} is the next answer of session {@code s}; records an error otherwise. */
-            private boolean check(ClientSession s, KeepAliveClient.Response r, String name) {
-                String who = name + ", session " + (s.id == null ? "(new)" : s.id) + " after " + s.counter;
-                if (r.status() != 200) {
-                    error(who + ": status " + r.status() + ", body " + r.body());
-                    return false;
-                }
-                int value;
-                try {
-                    value = Integer.parseInt(r.body().trim());
-                } catch (NumberFormatException e) {
-                    error(who + ": body is not a counter: '" + r.body() + "'");
-                    return false;
-                }
-                if (value != s.counter + 1) {
-                    error(who + ": counter " + value + ", expected " + (s.counter + 1)
-                            + (value == 1 ? " (the session was reset)" : " (an update was lost)"));
-                    return false;
-                }
-                if (s.id == null) {
-                    if (r.setSessionId() == null) {
-                        error(who + ": the first response set no JSESSIONID cookie");
-                        return false;
-                    }
-                    s.id = r.setSessionId();
-                    s.request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, s.id);
-                } else if (r.setSessionId() != null && !r.setSessionId().equals(s.id)) {
-                    error(who + ": the session id changed to " + r.setSessionId());
-                    return false;
-                }
-                s.counter = value;
-                return true;
             }
 
             private void record(long nanos) {
