@@ -56,7 +56,8 @@ import java.util.function.Predicate;
  * </pre>
  * Modes: {@code full} 2 rounds of 10 s warm-up + 15 s measured per variant (about 6 minutes), {@code quick} 1 round
  * of 3 + 5 s, {@code smoke} 1 round of 1 + 1 s (proves it runs; no figure to quote). {@code --jfr DIR} records a
- * JFR profile ({@code settings=profile}) of every node A into {@code DIR}. It writes {@code --out} as harness lines
+ * JFR profile ({@code settings=profile}, a stack sample every millisecond) of every node into
+ * {@code DIR/<variant>-r<round>-<a|b>.jfr}. It writes {@code --out} as harness lines
  * ({@code <metric> <flotilla|stock|plain> <value>}, which {@link ResultsTable} reads with {@code --harness}), prints a
  * table, and exits 1 if any request failed or a node misbehaved, 2 on bad usage.
  *
@@ -72,6 +73,8 @@ public final class HttpHarness {
             "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
             "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
             "--add-opens=java.rmi/sun.rmi.transport=ALL-UNNAMED");
+    /** With {@code --jfr}: a Java stack sample every millisecond (the profile's default, 10 ms, gives too few). */
+    static final String JFR_SAMPLING = "jdk.ExecutionSample#period=1ms";
     private static final Duration START_PATIENCE = Duration.ofSeconds(120);
     private static final Duration PATIENCE = Duration.ofSeconds(60);
     private static final int READ_TIMEOUT_MILLIS = 30_000;
@@ -357,9 +360,9 @@ public final class HttpHarness {
         List<String> cmd = new ArrayList<>();
         cmd.add(ChildJvm.javaBinary());
         cmd.addAll(NODE_JVM);
-        if (options.jfr() != null && route.equals("a")) {
-            Path file = options.jfr().resolve(v + "-r" + round + "-a.jfr").toAbsolutePath();
-            cmd.add("-XX:StartFlightRecording=settings=profile,dumponexit=true,filename=" + file);
+        if (options.jfr() != null) {
+            Path file = options.jfr().resolve(v + "-r" + round + "-" + route + ".jfr").toAbsolutePath();
+            cmd.add("-XX:StartFlightRecording=settings=profile," + JFR_SAMPLING + ",dumponexit=true,filename=" + file);
         }
         cmd.addAll(List.of("-cp", ChildJvm.classPath(), TomcatNodeMain.class.getName(), "route=" + route,
                 "kind=" + v.side(), "sync=" + v.sync(), "lifetime=" + lifetimeSeconds));
@@ -526,12 +529,20 @@ public final class HttpHarness {
                 long cpuA0 = cpu(a);
                 long cpuB0 = b == null ? 0 : cpu(b);
                 long self0 = selfCpu();
+                long machine0 = machineBusyNanos();
                 if (parkUntil(windowEnd)) {
                     long cpuA = cpu(a) - cpuA0;
                     long cpuB = b == null ? 0 : cpu(b) - cpuB0;
                     long self = selfCpu() - self0;
+                    long machine = machineBusyNanos() - machine0;
                     long n = Arrays.stream(workers).mapToLong(w -> w.count).sum(); // racy, for the CPU ratio only
                     cpu = cpuText(cpuA, b == null ? -1 : cpuB, self, n);
+                    if (machine0 >= 0) {
+                        // What other processes took from the cores during the window: a run to repeat if large.
+                        double cores = Runtime.getRuntime().availableProcessors() * (double) measure.toNanos();
+                        cpu += String.format(Locale.ROOT, "; machine busy %.0f%%, others %.0f%%", 100 * machine / cores,
+                                100 * Math.max(0, machine - cpuA - cpuB - self) / cores);
+                    }
                 }
             }
             long joinDeadline = windowEnd + TimeUnit.MILLISECONDS.toNanos(2L * READ_TIMEOUT_MILLIS);
@@ -654,6 +665,22 @@ public final class HttpHarness {
             return os.getProcessCpuTime();
         }
         return -1;
+    }
+
+    /** Busy CPU time of the whole machine (every core, every process; Linux {@code /proc/stat}), or -1. */
+    static long machineBusyNanos() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long ticks = 0;
+            for (int i = 1; i < Math.min(f.length, 9); i++) {
+                if (i != 4 && i != 5) { // idle, iowait
+                    ticks += Long.parseLong(f[i]);
+                }
+            }
+            return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** The 1, 5 and 15 minute load averages, or "unknown" off Linux. */
