@@ -84,7 +84,7 @@ if [[ ${MEMBERSHIP:-1} != 0 ]]; then
 fi
 
 # End to end over HTTP: two Tomcats in child JVMs (no cluster, stock, Flotilla; async and sync), keep-alive load
-# from 8 threads over 200 sessions, on 127.0.0.1 (HttpHarness, about 6 minutes in full). Skipped with HTTP=0.
+# from 8 threads over 200 sessions, on 127.0.0.1 (HttpHarness, about 7 minutes in full). Skipped with HTTP=0.
 http=$results/$mode-http.txt
 if [[ ${HTTP:-1} != 0 ]]; then
   if ! timeout --kill-after=30s 20m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$jar" \

@@ -54,7 +54,7 @@ import java.util.function.Predicate;
  *     [--mode full|quick|smoke] [--rounds N] [--warmup SECONDS] [--measure SECONDS] [--impl flotilla|stock|both] \
  *     [--sync async|sync|both] [--threads 8] [--sessions 200] [--out http-harness.txt] [--jfr DIR]
  * </pre>
- * Modes: {@code full} 2 rounds of 10 s warm-up + 15 s measured per variant (about 6 minutes), {@code quick} 1 round
+ * Modes: {@code full} 2 rounds of 15 s warm-up + 15 s measured per variant (about 7 minutes), {@code quick} 1 round
  * of 3 + 5 s, {@code smoke} 1 round of 1 + 1 s (proves it runs; no figure to quote). {@code --jfr DIR} records a
  * JFR profile ({@code settings=profile}, a stack sample every millisecond) of every node into
  * {@code DIR/<variant>-r<round>-<a|b>.jfr}. It writes {@code --out} as harness lines
@@ -84,7 +84,9 @@ public final class HttpHarness {
 
     /** The run's durations. */
     enum Mode {
-        FULL(2, 10, 15), QUICK(1, 3, 5), SMOKE(1, 1, 1);
+        // 15 s of warm-up in full: with three JVMs on two cores, C2 still compiles Tomcat's and the cluster's hot
+        // paths 10 s into the load (JFR's compilation events), which would land in the measured window.
+        FULL(2, 15, 15), QUICK(1, 3, 5), SMOKE(1, 1, 1);
 
         final int rounds;
         final int warmupSeconds;
@@ -348,7 +350,8 @@ public final class HttpHarness {
             }
             return new Measurement(v, round, r.requests(), r.seconds(), r.percentile(50), r.percentile(99), r.cpu());
         } finally {
-            // B first: A's own leave is then not the last event B sees; each stop is bounded and by PID.
+            // B first: a backup that leaves costs A nothing, whereas A leaving first would have B take over every
+            // session while it shuts down. Each stop is bounded and by PID.
             for (int i = nodes.size() - 1; i >= 0; i--) {
                 nodes.get(i).close();
             }

@@ -54,7 +54,7 @@ class HttpHarnessTest {
     @Test
     void modesSetRoundsAndDurationsAndOptionsOverrideThem() {
         Options full = Options.parse(new String[] {"--mode", "full"});
-        assertEquals(List.of(2, 10, 15, 8, 200), List.of(full.rounds(), full.warmupSeconds(), full.measureSeconds(),
+        assertEquals(List.of(2, 15, 15, 8, 200), List.of(full.rounds(), full.warmupSeconds(), full.measureSeconds(),
                 full.threads(), full.sessions()));
         assertEquals("[plain, stock-async, flotilla-async, stock-sync, flotilla-sync]", full.variants().toString());
 
