@@ -15,6 +15,7 @@
 #
 # Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID. The
 # membership harness (MembershipHarness) runs after JMH: multicast on lo with TTL 0, child JVMs stopped by PID.
+# The HTTP harness (HttpHarness) follows it: Tomcats in child JVMs on 127.0.0.1, stopped by PID (HTTP=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -81,6 +82,19 @@ if [[ ${MEMBERSHIP:-1} != 0 ]]; then
     exit 1
   fi
 fi
+
+# End to end over HTTP: two Tomcats in child JVMs (no cluster, stock, Flotilla; async and sync), keep-alive load
+# from 8 threads over 200 sessions, on 127.0.0.1 (HttpHarness, about 7 minutes in full). Skipped with HTTP=0.
+http=$results/$mode-http.txt
+if [[ ${HTTP:-1} != 0 ]]; then
+  if ! timeout --kill-after=30s 20m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$jar" \
+      io.flotilla.bench.HttpHarness --mode "$mode" --out "$http" 2>>"$log"; then
+    echo "HttpHarness failed; see $log" >&2
+    exit 1
+  fi
+fi
+
 extra=()
 [[ -f $membership ]] && extra=(--harness "$membership")
+[[ -f $http ]] && extra+=(--harness "$http")
 java -cp "$jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" "${extra[@]}" --csv "$csv"

@@ -106,7 +106,31 @@ public final class ResultsTable {
             membership("detect.kill9.idle.ms"),
             membership("detect.kill9.traffic.ms"),
             membership("detect.hung.ms"),
-            membership("leave.graceful.ms"));
+            membership("leave.graceful.ms"),
+            // HttpHarness (medians of its rounds): the no-cluster baseline, in both columns, then each cluster mode.
+            e2ePlain("requests_per_s", "req/s", Better.HIGHER),
+            e2ePlain("p50_us", "us", Better.LOWER),
+            e2ePlain("p99_us", "us", Better.LOWER),
+            e2e("async.requests_per_s", "req/s", Better.HIGHER),
+            e2e("async.p50_us", "us", Better.LOWER),
+            e2e("async.p99_us", "us", Better.LOWER),
+            e2e("async.ratio_to_plain", "x", Better.HIGHER),
+            e2e("sync.requests_per_s", "req/s", Better.HIGHER),
+            e2e("sync.p50_us", "us", Better.LOWER),
+            e2e("sync.p99_us", "us", Better.LOWER),
+            e2e("sync.ratio_to_plain", "x", Better.HIGHER));
+
+    /** A row of {@link HttpHarness}: {@code e2e.<metric>}, both sides. */
+    private static Row e2e(String metric, String unit, Better better) {
+        String name = "e2e." + metric;
+        return new Row(name, unit, better, harness(name, "flotilla"), harness(name, "stock"));
+    }
+
+    /** A baseline row of {@link HttpHarness} ({@code e2e.plain.<metric>}, side {@code plain}), shown in both columns. */
+    private static Row e2ePlain(String metric, String unit, Better better) {
+        String name = "e2e.plain." + metric;
+        return new Row(name, unit, better, harness(name, "plain"), harness(name, "plain"));
+    }
 
     /** A row of {@link MembershipHarness}: {@code <metric>} in ms, lower is better, both sides. */
     private static Row membership(String metric) {

@@ -1,0 +1,772 @@
+package io.flotilla.bench;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
+
+/**
+ * End to end over HTTP: two embedded Tomcats, each in its own JVM ({@link TomcatNodeMain}), a servlet that sets one
+ * {@code Integer} attribute per request ({@link BenchTomcat}), and keep-alive load from this JVM: requests/s and
+ * p50/p99 latency with no cluster, with the stock cluster ({@code SimpleTcpCluster} + {@code DeltaManager}) and
+ * with Flotilla ({@code FlotillaCluster}), asynchronous ({@code channelSendOptions} 8) and synchronous (6).
+ *
+ * <p>How one variant is measured:
+ * <ol>
+ *   <li>Node A (route {@code a}) and, for a cluster, node B (route {@code b}) start in child JVMs with the same flags
+ *       ({@link #NODE_JVM}); cluster receivers on 127.0.0.1 at ports free at run time, static membership. The
+ *       baseline ({@code plain}) is node A alone with a non-distributable context.
+ *   <li>Before any load, both members must list each other ({@code MEMBERS}), and one probe session created on A
+ *       must show up on B: a session created before the views meet would be a different test.
+ *   <li>{@code --threads} (8) client threads, each with one persistent HTTP/1.1 connection to A
+ *       ({@link KeepAliveClient}: all load on A, sticky; B is the backup), share {@code --sessions} (200) sessions
+ *       round-robin (25 each); each session's first request creates it and its {@code JSESSIONID} is sent from then
+ *       on. Every response must be 200 and carry the session's counter, one more than the last: a lost update, a
+ *       reset or a changed session id is an error, and any error fails the run.
+ *   <li>Warm-up, then a measured window: requests/s = requests completed in the window / the window; latency (write
+ *       of the request to the end of the response) of each of those requests, p50 and p99 exact (sorted). The CPU
+ *       time of A, B and this JVM over the window is logged per request.
+ *   <li>After the load, B must hold every session (polled, bounded); both JVMs are closed ({@code CLOSE}) and
+ *       killed by PID after a bounded wait if they do not exit.
+ * </ol>
+ * The variants run interleaved, in one order in odd rounds and reversed in even ones; each figure is the median of
+ * its rounds, and {@code e2e.<mode>.ratio_to_plain} is the median requests/s of the cluster divided by the median
+ * requests/s of {@code plain} of the same run.
+ *
+ * <p>Usage:
+ * <pre>
+ * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/target/benchmarks.jar io.flotilla.bench.HttpHarness \
+ *     [--mode full|quick|smoke] [--rounds N] [--warmup SECONDS] [--measure SECONDS] [--impl flotilla|stock|both] \
+ *     [--sync async|sync|both] [--threads 8] [--sessions 200] [--out http-harness.txt] [--jfr DIR]
+ * </pre>
+ * Modes: {@code full} 2 rounds of 15 s warm-up + 15 s measured per variant (about 7 minutes), {@code quick} 1 round
+ * of 3 + 5 s, {@code smoke} 1 round of 1 + 1 s (proves it runs; no figure to quote). {@code --jfr DIR} records a
+ * JFR profile ({@code settings=profile}, a stack sample every millisecond) of every node into
+ * {@code DIR/<variant>-r<round>-<a|b>.jfr}. It writes {@code --out} as harness lines
+ * ({@code <metric> <flotilla|stock|plain> <value>}, which {@link ResultsTable} reads with {@code --harness}), prints a
+ * table, and exits 1 if any request failed or a node misbehaved, 2 on bad usage.
+ *
+ * <p>Threading: a program; the main thread drives the nodes, {@code --threads} threads run the client.
+ */
+public final class HttpHarness {
+    /**
+     * JVM flags of every Tomcat node, whatever its variant (the flags of {@code --jfr} aside): a fixed 512 MiB G1 heap,
+     * and the {@code --add-opens} that Tomcat's {@code catalina.sh} gives every Tomcat on Java 17 (its class loader's
+     * leak protection needs them at undeploy).
+     */
+    static final List<String> NODE_JVM = List.of("-Xms512m", "-Xmx512m", "-XX:+UseG1GC", BenchJvm.IPV4,
+            "--add-opens=java.base/java.lang=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
+            "--add-opens=java.base/java.util=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+            "--add-opens=java.rmi/sun.rmi.transport=ALL-UNNAMED");
+    /** With {@code --jfr}: a Java stack sample every millisecond (the profile's default, 10 ms, gives too few). */
+    static final String JFR_SAMPLING = "jdk.ExecutionSample#period=1ms";
+    private static final Duration START_PATIENCE = Duration.ofSeconds(120);
+    private static final Duration PATIENCE = Duration.ofSeconds(60);
+    private static final int READ_TIMEOUT_MILLIS = 30_000;
+    private static final String PATH = "/app/set";
+    /** Latencies kept per client thread; beyond, requests are counted but not timed (never reached in practice). */
+    private static final int MAX_SAMPLES_PER_THREAD = 4_000_000;
+
+    /** The run's durations. */
+    enum Mode {
+        // 15 s of warm-up in full: with three JVMs on two cores, C2 still compiles Tomcat's and the cluster's hot
+        // paths 10 s into the load (JFR's compilation events), which would land in the measured window.
+        FULL(2, 15, 15), QUICK(1, 3, 5), SMOKE(1, 1, 1);
+
+        final int rounds;
+        final int warmupSeconds;
+        final int measureSeconds;
+
+        Mode(int rounds, int warmupSeconds, int measureSeconds) {
+            this.rounds = rounds;
+            this.warmupSeconds = warmupSeconds;
+            this.measureSeconds = measureSeconds;
+        }
+    }
+
+    /** One configuration measured: {@code plain}, or a cluster kind in a send mode. */
+    record Variant(BenchTomcat.Kind kind, boolean sync) {
+        static final Variant PLAIN = new Variant(BenchTomcat.Kind.PLAIN, false);
+
+        /** {@code async} or {@code sync}; {@code plain} for the baseline. */
+        String mode() {
+            return kind == BenchTomcat.Kind.PLAIN ? "plain" : sync ? "sync" : "async";
+        }
+
+        /** The side in the harness lines: {@code flotilla}, {@code stock} or {@code plain}. */
+        String side() {
+            return kind.name().toLowerCase(Locale.ROOT);
+        }
+
+        @Override
+        public String toString() {
+            return kind == BenchTomcat.Kind.PLAIN ? "plain" : side() + "-" + mode();
+        }
+    }
+
+    /** The options of a run. */
+    record Options(Mode mode, int rounds, int warmupSeconds, int measureSeconds, List<BenchTomcat.Kind> impls,
+            List<Boolean> syncModes, int threads, int sessions, Path out, Path jfr) {
+
+        /** The variants of one round, in the order of odd rounds: the baseline first, async before sync. */
+        List<Variant> variants() {
+            List<Variant> v = new ArrayList<>();
+            v.add(Variant.PLAIN);
+            for (boolean sync : syncModes) {
+                for (BenchTomcat.Kind k : impls) {
+                    v.add(new Variant(k, sync));
+                }
+            }
+            return v;
+        }
+
+        static Options parse(String[] args) {
+            Mode mode = Mode.QUICK;
+            Integer rounds = null;
+            Integer warmup = null;
+            Integer measure = null;
+            List<BenchTomcat.Kind> impls = List.of(BenchTomcat.Kind.STOCK, BenchTomcat.Kind.FLOTILLA);
+            List<Boolean> sync = List.of(false, true);
+            int threads = 8;
+            int sessions = 200;
+            Path out = null;
+            Path jfr = null;
+            for (int i = 0; i < args.length; i += 2) {
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("missing value after " + args[i]);
+                }
+                String v = args[i + 1];
+                switch (args[i]) {
+                    case "--mode" -> mode = Mode.valueOf(v.toUpperCase(Locale.ROOT));
+                    case "--rounds" -> rounds = positive("--rounds", v);
+                    case "--warmup" -> warmup = positive("--warmup", v);
+                    case "--measure" -> measure = positive("--measure", v);
+                    case "--impl" -> impls = switch (v) {
+                        case "both" -> List.of(BenchTomcat.Kind.STOCK, BenchTomcat.Kind.FLOTILLA);
+                        case "stock" -> List.of(BenchTomcat.Kind.STOCK);
+                        case "flotilla" -> List.of(BenchTomcat.Kind.FLOTILLA);
+                        default -> throw new IllegalArgumentException("--impl flotilla|stock|both, got " + v);
+                    };
+                    case "--sync" -> sync = switch (v) {
+                        case "both" -> List.of(false, true);
+                        case "async" -> List.of(false);
+                        case "sync" -> List.of(true);
+                        default -> throw new IllegalArgumentException("--sync async|sync|both, got " + v);
+                    };
+                    case "--threads" -> threads = positive("--threads", v);
+                    case "--sessions" -> sessions = positive("--sessions", v);
+                    case "--out" -> out = Path.of(v);
+                    case "--jfr" -> jfr = Path.of(v);
+                    default -> throw new IllegalArgumentException("unknown option " + args[i]);
+                }
+            }
+            if (sessions < threads) {
+                throw new IllegalArgumentException("--sessions " + sessions + " must be at least --threads " + threads);
+            }
+            return new Options(mode, rounds == null ? mode.rounds : rounds,
+                    warmup == null ? mode.warmupSeconds : warmup, measure == null ? mode.measureSeconds : measure,
+                    impls, sync, threads, sessions, out, jfr);
+        }
+
+        private static int positive(String flag, String v) {
+            int n = Integer.parseInt(v);
+            if (n <= 0 || n > 100_000) {
+                throw new IllegalArgumentException(flag + " must be in 1..100000, got " + v);
+            }
+            return n;
+        }
+    }
+
+    /** One variant measured once. */
+    record Measurement(Variant variant, int round, long requests, double seconds, long p50Nanos, long p99Nanos,
+            String cpu) {
+        double requestsPerSecond() {
+            return requests / seconds;
+        }
+    }
+
+    /** A run that went wrong: a failed request, a lost update, a node that did not start or replicate. */
+    static final class HarnessFailure extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        HarnessFailure(String message) {
+            super(message);
+        }
+
+        HarnessFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private final Options options;
+    private final PrintStream log;
+    private final List<Measurement> measurements = new ArrayList<>();
+    private final List<String> comments = new ArrayList<>();
+
+    HttpHarness(Options options, PrintStream log) {
+        this.options = options;
+        this.log = log;
+    }
+
+    public static void main(String[] args) throws IOException {
+        Options o;
+        try {
+            o = Options.parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println(e.getMessage());
+            System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp benchmarks.jar io.flotilla.bench.HttpHarness"
+                    + " [--mode full|quick|smoke] [--rounds N] [--warmup S] [--measure S] [--impl flotilla|stock|both]"
+                    + " [--sync async|sync|both] [--threads 8] [--sessions 200] [--out harness.txt] [--jfr DIR]");
+            System.exit(2);
+            return;
+        }
+        HttpHarness h = new HttpHarness(o, System.err);
+        try {
+            h.run();
+        } catch (HarnessFailure e) {
+            System.err.println("HttpHarness FAILED: " + e.getMessage());
+            if (e.getCause() != null) {
+                e.getCause().printStackTrace();
+            }
+            if (o.out() != null) {
+                List<String> lines = new ArrayList<>(h.harnessLines());
+                lines.add("# FAILED: " + e.getMessage().replace('\n', ' '));
+                Files.write(o.out(), lines, StandardCharsets.UTF_8);
+            }
+            System.exit(1);
+        }
+        h.printTable(System.out);
+        if (o.out() != null) {
+            Files.write(o.out(), h.harnessLines(), StandardCharsets.UTF_8);
+            System.out.println("Wrote " + o.out());
+        }
+        System.exit(0);
+    }
+
+    /**
+     * Runs the harness with {@code args} as {@link #main} would, logging progress to {@code log}, without printing
+     * the table or exiting: for tests. Returns the harness lines; throws at the first failure.
+     */
+    public static List<String> runToLines(List<String> args, PrintStream log) {
+        HttpHarness h = new HttpHarness(Options.parse(args.toArray(new String[0])), log);
+        h.run();
+        return h.harnessLines();
+    }
+
+    /** Adds a measurement as {@link #run} would: for tests of the figures. */
+    void add(Measurement m) {
+        measurements.add(m);
+    }
+
+    /** Runs every round of every variant; throws {@link HarnessFailure} at the first failure. */
+    void run() {
+        comment(String.format(Locale.ROOT, "HttpHarness mode %s: %d round(s) x (%d s warm-up + %d s measured), "
+                + "%d threads, %d sessions, node JVM %s; load average at start %s", options.mode().name()
+                .toLowerCase(Locale.ROOT), options.rounds(), options.warmupSeconds(), options.measureSeconds(),
+                options.threads(), options.sessions(), String.join(" ", NODE_JVM.subList(0, 3)), loadAverage()));
+        if (options.jfr() != null) {
+            try {
+                Files.createDirectories(options.jfr());
+            } catch (IOException e) {
+                throw new HarnessFailure("cannot create --jfr " + options.jfr(), e);
+            }
+        }
+        List<Variant> order = options.variants();
+        for (int round = 1; round <= options.rounds(); round++) {
+            List<Variant> thisRound = new ArrayList<>(order);
+            if (round % 2 == 0) {
+                java.util.Collections.reverse(thisRound);
+            }
+            for (Variant v : thisRound) {
+                log.printf("round %d/%d, %s%n", round, options.rounds(), v);
+                Measurement m = measure(v, round);
+                measurements.add(m);
+                log.printf(Locale.ROOT, "  %-15s %10.0f requests/s  p50 %7.0f us  p99 %7.0f us  (%d requests in %.1f s;"
+                        + " %s)%n", v, m.requestsPerSecond(), m.p50Nanos() / 1e3, m.p99Nanos() / 1e3, m.requests(),
+                        m.seconds(), m.cpu());
+                comment(String.format(Locale.ROOT, "round %d %s: %.0f requests/s, p50 %.0f us, p99 %.0f us; %s",
+                        round, v, m.requestsPerSecond(), m.p50Nanos() / 1e3, m.p99Nanos() / 1e3, m.cpu()));
+            }
+        }
+        comment("load average at end " + loadAverage());
+    }
+
+    // ---------------------------------------------------------------- one variant
+
+    private Measurement measure(Variant v, int round) {
+        List<ChildJvm> nodes = new ArrayList<>();
+        try {
+            ChildJvm a;
+            ChildJvm b = null;
+            long lifetime = options.warmupSeconds() + options.measureSeconds() + 3 * START_PATIENCE.toSeconds();
+            if (v.kind() == BenchTomcat.Kind.PLAIN) {
+                a = startNode(nodes, v, round, "a", 0, List.of(), lifetime);
+            } else {
+                int portA = BenchTomcat.freePort();
+                int portB = BenchTomcat.freePort();
+                a = startNode(nodes, v, round, "a", portA, List.of(portA, portB), lifetime);
+                b = startNode(nodes, v, round, "b", portB, List.of(portA, portB), lifetime);
+                awaitValue(a, "MEMBERS", n -> n >= 2, PATIENCE, v + ": node A does not see node B");
+                awaitValue(b, "MEMBERS", n -> n >= 2, PATIENCE, v + ": node B does not see node A");
+            }
+            int httpPort = httpPort(a);
+            int probes = 0;
+            if (b != null) {
+                probe(httpPort, v);
+                probes = 1;
+                awaitValue(b, "SESSIONS", n -> n >= 1, PATIENCE, v + ": the probe session created on A never "
+                        + "reached B");
+            }
+            Load load = new Load(httpPort, options.threads(), options.sessions());
+            Load.Result r = load.run(Duration.ofSeconds(options.warmupSeconds()),
+                    Duration.ofSeconds(options.measureSeconds()), a, b);
+            if (!r.errors().isEmpty()) {
+                throw new HarnessFailure(v + " round " + round + ": " + r.errors().size() + " error(s) under load, "
+                        + "first: " + String.join("; ", r.errors().subList(0, Math.min(5, r.errors().size()))));
+            }
+            if (r.requests() == 0) {
+                throw new HarnessFailure(v + " round " + round + ": no request completed in the measured window");
+            }
+            if (b != null) {
+                int expected = options.sessions() + probes;
+                awaitValue(b, "SESSIONS", n -> n >= expected, PATIENCE, v + ": the backup does not hold all "
+                        + expected + " sessions");
+                log.printf("  A: %s%n  B: %s%n", ask(a, "STATS"), ask(b, "STATS"));
+            }
+            return new Measurement(v, round, r.requests(), r.seconds(), r.percentile(50), r.percentile(99), r.cpu());
+        } finally {
+            // B first: a backup that leaves costs A nothing, whereas A leaving first would have B take over every
+            // session while it shuts down. Each stop is bounded and by PID.
+            for (int i = nodes.size() - 1; i >= 0; i--) {
+                nodes.get(i).close();
+            }
+        }
+    }
+
+    private ChildJvm startNode(List<ChildJvm> nodes, Variant v, int round, String route, int receiverPort,
+            List<Integer> members, long lifetimeSeconds) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ChildJvm.javaBinary());
+        cmd.addAll(NODE_JVM);
+        if (options.jfr() != null) {
+            Path file = options.jfr().resolve(v + "-r" + round + "-" + route + ".jfr").toAbsolutePath();
+            cmd.add("-XX:StartFlightRecording=settings=profile," + JFR_SAMPLING + ",dumponexit=true,filename=" + file);
+        }
+        cmd.addAll(List.of("-cp", ChildJvm.classPath(), TomcatNodeMain.class.getName(), "route=" + route,
+                "kind=" + v.side(), "sync=" + v.sync(), "lifetime=" + lifetimeSeconds));
+        if (!members.isEmpty()) {
+            cmd.add("receiverPort=" + receiverPort);
+            cmd.add("members=" + members.stream().map(String::valueOf).reduce((x, y) -> x + "," + y).orElse(""));
+        }
+        ChildJvm c = ChildJvm.start(v + "-" + route, cmd);
+        nodes.add(c);
+        c.await("READY", l -> l.startsWith("READY "), START_PATIENCE);
+        return c;
+    }
+
+    private static int httpPort(ChildJvm node) {
+        return Integer.parseInt(node.await("READY", l -> l.startsWith("READY "), Duration.ZERO).text().split(" ")[1]);
+    }
+
+    /** One request on a fresh connection: creates a session on A, which must reach B before the load starts. */
+    private static void probe(int port, Variant v) {
+        try (KeepAliveClient c = new KeepAliveClient(BenchJvm.LOOPBACK, port, READ_TIMEOUT_MILLIS)) {
+            KeepAliveClient.Response r = c.exchange(KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, null));
+            if (r.status() != 200 || !"1".equals(r.body()) || r.setSessionId() == null) {
+                throw new HarnessFailure(v + ": the probe request got " + r);
+            }
+        } catch (IOException e) {
+            throw new HarnessFailure(v + ": the probe request failed", e);
+        }
+    }
+
+    private final AtomicInteger tags = new AtomicInteger();
+
+    /** Sends {@code VERB tag} to a node and returns the rest of its {@code VERB tag ...} answer. */
+    private String ask(ChildJvm node, String verb) {
+        String tag = Integer.toString(tags.incrementAndGet());
+        String prefix = verb + " " + tag + " ";
+        node.command(verb + " " + tag);
+        return node.await(verb, l -> l.startsWith(prefix), PATIENCE).text().substring(prefix.length());
+    }
+
+    /** Asks {@code verb} until its number satisfies {@code ok}, at most {@code timeout}; fails with {@code what}. */
+    private void awaitValue(ChildJvm node, String verb, Predicate<Integer> ok, Duration timeout, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        long pause = 1_000_000;
+        String last = "";
+        for (int i = 0; i < 100_000; i++) {
+            last = ask(node, verb);
+            if (ok.test(Integer.valueOf(last.trim()))) {
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                break;
+            }
+            LockSupport.parkNanos(pause); // polling another process: no event to wait on
+            pause = Math.min(2 * pause, 100_000_000);
+        }
+        throw new HarnessFailure(what + " within " + timeout.toSeconds() + " s (" + verb + " " + last + ")");
+    }
+
+    /** CPU time of a node JVM (nanoseconds), as it reports it. */
+    private long cpu(ChildJvm node) {
+        return Long.parseLong(ask(node, "CPU").trim());
+    }
+
+    // ---------------------------------------------------------------- the client
+
+    /**
+     * One session of the client: its id once created, the counter it last saw, and the bytes of its next request.
+     *
+     * <p>Threading: owned by one client thread.
+     */
+    static final class ClientSession {
+        private final int port;
+        String id;
+        int counter;
+        byte[] request;
+
+        ClientSession(int port) {
+            this.port = port;
+            this.request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, null);
+        }
+
+        /**
+         * Takes {@code r} as this session's next answer: null if it is one (status 200, the counter one more than the
+         * last, the session's cookie set by its first answer and never changed), else what is wrong with it.
+         */
+        String accept(KeepAliveClient.Response r) {
+            String who = "session " + (id == null ? "(new)" : id) + " after " + counter;
+            if (r.status() != 200) {
+                return who + ": status " + r.status() + ", body " + r.body();
+            }
+            int value;
+            try {
+                value = Integer.parseInt(r.body().trim());
+            } catch (NumberFormatException e) {
+                return who + ": body is not a counter: '" + r.body() + "'";
+            }
+            if (value != counter + 1) {
+                return who + ": counter " + value + ", expected " + (counter + 1)
+                        + (value == 1 ? " (the session was reset)" : " (an update was lost)");
+            }
+            if (id == null) {
+                if (r.setSessionId() == null) {
+                    return who + ": the first response set no JSESSIONID cookie";
+                }
+                id = r.setSessionId();
+                request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, id);
+            } else if (r.setSessionId() != null && !r.setSessionId().equals(id)) {
+                return who + ": the session id changed to " + r.setSessionId();
+            }
+            counter = value;
+            return null;
+        }
+    }
+
+    /**
+     * The load: {@code threads} threads, each with a {@link KeepAliveClient} to node A and its share of the sessions,
+     * sending back to back; an error anywhere stops every thread.
+     */
+    private final class Load {
+        private final int port;
+        private final int threads;
+        private final int sessions;
+        private final AtomicBoolean failed = new AtomicBoolean();
+        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+
+        record Result(long requests, double seconds, long[] sortedLatencies, List<String> errors, String cpu) {
+            long percentile(double p) {
+                if (sortedLatencies.length == 0) {
+                    return 0;
+                }
+                int rank = (int) Math.ceil(p / 100 * sortedLatencies.length);
+                return sortedLatencies[Math.max(0, Math.min(sortedLatencies.length - 1, rank - 1))];
+            }
+        }
+
+        Load(int port, int threads, int sessions) {
+            this.port = port;
+            this.threads = threads;
+            this.sessions = sessions;
+        }
+
+        Result run(Duration warmup, Duration measure, ChildJvm a, ChildJvm b) {
+            long start = System.nanoTime();
+            long windowStart = start + warmup.toNanos();
+            long windowEnd = windowStart + measure.toNanos();
+            Worker[] workers = new Worker[threads];
+            Thread[] running = new Thread[threads];
+            ClientSession[] all = new ClientSession[sessions];
+            for (int s = 0; s < sessions; s++) {
+                all[s] = new ClientSession(port);
+            }
+            for (int t = 0; t < threads; t++) {
+                List<ClientSession> mine = new ArrayList<>();
+                for (int s = t; s < sessions; s += threads) {
+                    mine.add(all[s]);
+                }
+                workers[t] = new Worker(mine.toArray(new ClientSession[0]), windowStart, windowEnd);
+                running[t] = new Thread(workers[t], "http-harness-client-" + t);
+                running[t].setDaemon(true);
+                running[t].start();
+            }
+            String cpu = "";
+            if (parkUntil(windowStart)) {
+                long cpuA0 = cpu(a);
+                long cpuB0 = b == null ? 0 : cpu(b);
+                long self0 = selfCpu();
+                long machine0 = machineBusyNanos();
+                if (parkUntil(windowEnd)) {
+                    long cpuA = cpu(a) - cpuA0;
+                    long cpuB = b == null ? 0 : cpu(b) - cpuB0;
+                    long self = selfCpu() - self0;
+                    long machine = machineBusyNanos() - machine0;
+                    long n = Arrays.stream(workers).mapToLong(w -> w.count).sum(); // racy, for the CPU ratio only
+                    cpu = cpuText(cpuA, b == null ? -1 : cpuB, self, n);
+                    if (machine0 >= 0) {
+                        // What other processes took from the cores during the window: a run to repeat if large.
+                        double cores = Runtime.getRuntime().availableProcessors() * (double) measure.toNanos();
+                        cpu += String.format(Locale.ROOT, "; machine busy %.0f%%, others %.0f%%", 100 * machine / cores,
+                                100 * Math.max(0, machine - cpuA - cpuB - self) / cores);
+                    }
+                }
+            }
+            long joinDeadline = windowEnd + TimeUnit.MILLISECONDS.toNanos(2L * READ_TIMEOUT_MILLIS);
+            for (Thread t : running) {
+                long left = joinDeadline - System.nanoTime();
+                try {
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new HarnessFailure("interrupted waiting for the client threads", e);
+                }
+                if (t.isAlive()) {
+                    failed.set(true);
+                    errors.add(t.getName() + " did not finish " + (2 * READ_TIMEOUT_MILLIS / 1000)
+                            + " s after the window");
+                }
+            }
+            long requests = 0;
+            int samples = 0;
+            for (Worker w : workers) {
+                requests += w.count;
+                samples += w.samples;
+            }
+            long[] latencies = new long[samples];
+            int at = 0;
+            for (Worker w : workers) {
+                System.arraycopy(w.latencies, 0, latencies, at, w.samples);
+                at += w.samples;
+            }
+            Arrays.sort(latencies);
+            return new Result(requests, measure.toNanos() / 1e9, latencies, new ArrayList<>(errors), cpu);
+        }
+
+        /** Parks until {@code deadline} (a timer, not a synchronisation); false if the load failed meanwhile. */
+        private boolean parkUntil(long deadline) {
+            for (long left = deadline - System.nanoTime(); left > 0 && !failed.get();
+                    left = deadline - System.nanoTime()) {
+                LockSupport.parkNanos(Math.min(left, 50_000_000));
+            }
+            return !failed.get();
+        }
+
+        private void error(String message) {
+            if (errors.size() < 100) {
+                errors.add(message);
+            }
+            failed.set(true);
+        }
+
+        /** One client thread. Its counters are read by the main thread after {@link Thread#join}. */
+        private final class Worker implements Runnable {
+            private final ClientSession[] mine;
+            private final long windowStart;
+            private final long windowEnd;
+            volatile long count;
+            int samples;
+            long[] latencies = new long[1024];
+
+            Worker(ClientSession[] mine, long windowStart, long windowEnd) {
+                this.mine = mine;
+                this.windowStart = windowStart;
+                this.windowEnd = windowEnd;
+            }
+
+            @Override
+            public void run() {
+                String name = Thread.currentThread().getName();
+                try (KeepAliveClient client = new KeepAliveClient(BenchJvm.LOOPBACK, port, READ_TIMEOUT_MILLIS)) {
+                    int next = 0;
+                    long counted = 0;
+                    // Bounded by time: each exchange is bounded by the read timeout, the loop by windowEnd.
+                    while (!failed.get()) {
+                        long t0 = System.nanoTime();
+                        if (t0 - windowEnd >= 0) {
+                            break;
+                        }
+                        ClientSession s = mine[next];
+                        next = next + 1 == mine.length ? 0 : next + 1;
+                        KeepAliveClient.Response r = client.exchange(s.request);
+                        long t1 = System.nanoTime();
+                        String wrong = s.accept(r);
+                        if (wrong != null) {
+                            error(name + ", " + wrong);
+                            return;
+                        }
+                        if (t1 - windowStart >= 0 && t1 - windowEnd < 0) {
+                            counted++;
+                            count = counted;
+                            record(t1 - t0);
+                        }
+                    }
+                } catch (IOException | RuntimeException e) {
+                    error(name + ": " + e);
+                }
+            }
+
+            private void record(long nanos) {
+                if (samples == latencies.length) {
+                    if (samples >= MAX_SAMPLES_PER_THREAD) {
+                        return;
+                    }
+                    latencies = Arrays.copyOf(latencies, Math.min(MAX_SAMPLES_PER_THREAD, 2 * samples));
+                }
+                latencies[samples++] = nanos;
+            }
+        }
+    }
+
+    private static String cpuText(long cpuA, long cpuB, long client, long requests) {
+        if (requests <= 0) {
+            return "no requests";
+        }
+        return String.format(Locale.ROOT, "CPU us/request: A %.1f, B %s, client %.1f", cpuA / 1e3 / requests,
+                cpuB < 0 ? "-" : String.format(Locale.ROOT, "%.1f", cpuB / 1e3 / requests), client / 1e3 / requests);
+    }
+
+    /** CPU time of this JVM (every thread), nanoseconds; -1 where the JVM cannot tell. */
+    private static long selfCpu() {
+        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+            return os.getProcessCpuTime();
+        }
+        return -1;
+    }
+
+    /** Busy CPU time of the whole machine (every core, every process; Linux {@code /proc/stat}), or -1. */
+    static long machineBusyNanos() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long ticks = 0;
+            for (int i = 1; i < Math.min(f.length, 9); i++) {
+                if (i != 4 && i != 5) { // idle, iowait
+                    ticks += Long.parseLong(f[i]);
+                }
+            }
+            return ticks * 10_000_000L; // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The 1, 5 and 15 minute load averages, or "unknown" off Linux. */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return f[0] + " " + f[1] + " " + f[2] + " (" + Runtime.getRuntime().availableProcessors() + " cores)";
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    private void comment(String text) {
+        comments.add(text);
+    }
+
+    // ---------------------------------------------------------------- output
+
+    /** Every metric this harness writes, for a run with both sides and both modes. */
+    static final List<String> METRICS = List.of("e2e.plain.requests_per_s", "e2e.plain.p50_us", "e2e.plain.p99_us",
+            "e2e.async.requests_per_s", "e2e.async.p50_us", "e2e.async.p99_us", "e2e.async.ratio_to_plain",
+            "e2e.sync.requests_per_s", "e2e.sync.p50_us", "e2e.sync.p99_us", "e2e.sync.ratio_to_plain");
+
+    private double median(Variant v, java.util.function.ToDoubleFunction<Measurement> f) {
+        return MembershipHarness.median(measurements.stream().filter(m -> m.variant().equals(v))
+                .map(m -> f.applyAsDouble(m)).toList());
+    }
+
+    /** The figures: metric name to side to value (medians of the rounds). */
+    Map<String, Map<String, Double>> figures() {
+        Map<String, Map<String, Double>> out = new LinkedHashMap<>();
+        double plain = median(Variant.PLAIN, Measurement::requestsPerSecond);
+        for (Variant v : options.variants()) {
+            String prefix = "e2e." + v.mode() + ".";
+            double rps = median(v, Measurement::requestsPerSecond);
+            if (Double.isNaN(rps)) {
+                continue;
+            }
+            put(out, prefix + "requests_per_s", v.side(), rps);
+            put(out, prefix + "p50_us", v.side(), median(v, m -> m.p50Nanos() / 1e3));
+            put(out, prefix + "p99_us", v.side(), median(v, m -> m.p99Nanos() / 1e3));
+            if (v.kind() != BenchTomcat.Kind.PLAIN && !Double.isNaN(plain) && plain > 0) {
+                put(out, prefix + "ratio_to_plain", v.side(), rps / plain);
+            }
+        }
+        return out;
+    }
+
+    private static void put(Map<String, Map<String, Double>> out, String metric, String side, double v) {
+        out.computeIfAbsent(metric, k -> new LinkedHashMap<>()).put(side, v);
+    }
+
+    /** Harness lines for {@link ResultsTable}, comments first. */
+    List<String> harnessLines() {
+        List<String> lines = new ArrayList<>();
+        comments.forEach(c -> lines.add("# " + c));
+        figures().forEach((metric, sides) -> sides.forEach((side, v) -> lines.add(String.format(Locale.ROOT,
+                metric.endsWith("ratio_to_plain") ? "%s %s %.4f" : "%s %s %.1f", metric, side, v))));
+        return lines;
+    }
+
+    private void printTable(PrintStream out) {
+        Map<String, Map<String, Double>> f = figures();
+        out.printf("End to end over HTTP, %d threads, %d sessions, keep-alive, all load on node A; medians of %d"
+                + " round(s) of %d s (after %d s warm-up)%n", options.threads(), options.sessions(), options.rounds(),
+                options.measureSeconds(), options.warmupSeconds());
+        out.printf("%-28s %12s %12s %12s%n", "metric", "plain", "flotilla", "stock");
+        for (String metric : METRICS) {
+            Map<String, Double> sides = f.getOrDefault(metric, Map.of());
+            if (sides.isEmpty()) {
+                continue;
+            }
+            out.printf("%-28s %12s %12s %12s%n", metric, text(sides.get("plain")), text(sides.get("flotilla")),
+                    text(sides.get("stock")));
+        }
+        out.println("ratio_to_plain: the cluster's requests/s over plain's (aims: Flotilla >= 0.92 async, >= 0.85 sync)");
+        out.println("load average at end: " + loadAverage());
+    }
+
+    private static String text(Double v) {
+        if (v == null || v.isNaN()) {
+            return "-";
+        }
+        return Math.abs(v) < 10 ? String.format(Locale.ROOT, "%.3f", v) : String.format(Locale.ROOT, "%.0f", v);
+    }
+}
