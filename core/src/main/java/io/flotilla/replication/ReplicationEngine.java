@@ -111,6 +111,7 @@ public final class ReplicationEngine implements AutoCloseable {
     private final Member self;
     private final Delivery wireDelivery;
     private final byte[] namespace;
+    private final byte[] deltaHeader;
 
     private final ConcurrentHashMap<String, PrimarySession> primaries = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MemberId> owners = new ConcurrentHashMap<>();
@@ -163,6 +164,7 @@ public final class ReplicationEngine implements AutoCloseable {
                 config.namespace().isEmpty() ? Tags.empty() : Tags.of("namespace", config.namespace()), store,
                 primaries::size, () -> store.ids().size());
         this.namespace = config.namespace().getBytes(StandardCharsets.UTF_8);
+        this.deltaHeader = ReplicationMessages.header(ReplicationMessages.DELTA, namespace);
         this.rateLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         // ASYNC callers do not wait, but the engine still learns which deltas the node abandoned (for repairs).
         this.wireDelivery = config.delivery() == Delivery.ASYNC ? Delivery.RECEIVED : config.delivery();
@@ -420,15 +422,15 @@ public final class ReplicationEngine implements AutoCloseable {
                 primaries.remove(ps.recorder().id(), ps);
                 primaries.remove(delta.sessionId(), ps);
             }
-            byte[] bytes = sessionCodec.encodeDelta(delta);
+            // Namespace header, kind and delta in one array: no copy between encoding and the node.
+            byte[] msg = sessionCodec.encodeDelta(delta, deltaHeader);
             meters.deltasSent.increment();
-            meters.deltaBytes.record(bytes.length);
+            meters.deltaBytes.record(msg.length - deltaHeader.length);
             List<Member> holders = config.placement().holders(delta.sessionId(), self, node.view());
             if (holders.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
-            stage = send(holders, config.replicationTopic(), ReplicationMessages.wrap(ReplicationMessages.DELTA, bytes),
-                    wireDelivery);
+            stage = sendWrapped(holders, config.replicationTopic(), ByteBuffer.wrap(msg), wireDelivery);
             String id = delta.sessionId();
             whenCompleteInline(stage, (v, e) -> {
                 if (e != null) {
@@ -1036,8 +1038,13 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     private CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery) {
+        return sendWrapped(to, topic, ReplicationMessages.wrapNamespace(msg, namespace), delivery);
+    }
+
+    /** Sends a message that already starts with this engine's namespace header. */
+    private CompletionStage<Void> sendWrapped(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery) {
         try {
-            return node.send(to, topic, ReplicationMessages.wrapNamespace(msg, namespace), delivery);
+            return node.send(to, topic, msg, delivery);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -66,6 +66,14 @@ final class ReplicationMessages {
         return in;
     }
 
+    /** What {@link #wrapNamespace} and {@link #wrap} put before a body of {@code kind}: built once per engine. */
+    static byte[] header(byte kind, byte[] namespace) {
+        ByteBuffer h = wrapNamespace(ByteBuffer.wrap(new byte[] {kind}), namespace);
+        byte[] out = new byte[h.remaining()];
+        h.get(out);
+        return out;
+    }
+
     static ByteBuffer wrap(byte kind, byte[] body) {
         ByteBuffer b = ByteBuffer.allocate(1 + body.length);
         b.put(kind).put(body).flip();

@@ -1,10 +1,10 @@
 package io.flotilla.replication;
 
 import io.flotilla.replication.CodecException.Reason;
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -31,6 +31,7 @@ import java.util.Objects;
 public final class SessionCodec {
     static final int DELTA = 0x01;
     static final int RECORD = 0x02;
+    private static final byte[] NO_PREFIX = {};
     /** The longest session id, attribute name or auth type accepted, in bytes. */
     public static final int MAX_NAME_BYTES = 4096;
 
@@ -44,7 +45,13 @@ public final class SessionCodec {
     }
 
     public byte[] encodeDelta(SessionDelta delta) {
-        Sink out = new Sink(64);
+        return encodeDelta(delta, NO_PREFIX);
+    }
+
+    /** {@link #encodeDelta(SessionDelta)} after {@code prefix} (a message header), in one array. */
+    byte[] encodeDelta(SessionDelta delta, byte[] prefix) {
+        Sink out = new Sink(prefix.length + 64);
+        out.writeBytes(prefix);
         out.write(DELTA);
         writeId(out, delta.sessionId());
         out.varlong(delta.baseVersion());
@@ -243,18 +250,39 @@ public final class SessionCodec {
         return (v >>> 1) ^ -(v & 1);
     }
 
-    /** A growable output. */
-    private static final class Sink extends ByteArrayOutputStream {
-        Sink(int size) {
-            super(size);
+    /** A growable output; unsynchronized (one encoding, one thread), unlike {@code ByteArrayOutputStream}. */
+    private static final class Sink {
+        private byte[] buf;
+        private int size;
+
+        Sink(int capacity) {
+            buf = new byte[capacity];
+        }
+
+        private void ensure(int extra) {
+            if (size + extra > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + extra));
+            }
+        }
+
+        void write(int b) {
+            ensure(1);
+            buf[size++] = (byte) b;
+        }
+
+        void writeBytes(byte[] b) {
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, size, b.length);
+            size += b.length;
         }
 
         void varlong(long v) {
+            ensure(10);
             while ((v & ~0x7FL) != 0) {
-                write((int) ((v & 0x7F) | 0x80));
+                buf[size++] = (byte) ((v & 0x7F) | 0x80);
                 v >>>= 7;
             }
-            write((int) v);
+            buf[size++] = (byte) v;
         }
 
         void bytes(byte[] b) {
@@ -273,6 +301,10 @@ public final class SessionCodec {
 
         void string(String s) {
             bytes(s.getBytes(StandardCharsets.UTF_8));
+        }
+
+        byte[] toByteArray() {
+            return size == buf.length ? buf : Arrays.copyOf(buf, size);
         }
     }
 

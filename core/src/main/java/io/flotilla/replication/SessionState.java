@@ -62,7 +62,8 @@ final class SessionState {
         }
     }
 
+    /** The record of this state; it takes the attribute map over, so the state must not be used afterwards. */
     SessionRecord toRecord(long version) {
-        return SessionRecord.owning(id, version, metadata, new LinkedHashMap<>(attributes));
+        return SessionRecord.owning(id, version, metadata, attributes);
     }
 }
