@@ -57,7 +57,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * nodes' I/O threads and B applying the change.
  *
  * <p>No fast number from a broken cluster: at the end of each trial B must hold, for every session, the value A holds
- * (sync: at once, as the last request already waited for it; async: within 30 s), else the trial fails.
+ * (sync: at once, as the last request already waited for it; async: within 30 s), else the trial fails. Stock async
+ * is the one exception, because Tribes' async mode may apply two deltas of one session out of order: there every
+ * delta A sent must have reached B ({@code DeltaManager}'s own counters), and the sessions B holds at an older value
+ * are printed as a {@code NOTE} line (seen in every stock async trial: most of the 64 sessions). (Stock only:
+ * the set-up waits until B knows each new session before its first request, because {@code DeltaManager} sends a
+ * session's create and its first delta as two messages that Tribes' async mode may reorder, and B drops a delta for a
+ * session it does not know: seen in about one set-up in two without the wait.)
  *
  * <p>Run: {@code java -jar benchmarks/target/benchmarks.jar 'Replication' -f 1 -wi 3 -w 2s -i 5 -r 2s -prof gc}, or
  * {@code ./bench.sh quick ReplicationBenchmark} for both sides in one run.
@@ -86,6 +92,8 @@ public abstract class AbstractReplicationBenchmark {
     private int next;
     /** B's values of the sessions, in creation order, once the tear-down verified them (for tests). */
     volatile List<Object> verified = List.of();
+    /** Sessions B held at an older value than A once every delta arrived (stock async only; for tests). */
+    volatile int staleAtEnd;
 
     /** The cluster both nodes run. */
     protected abstract BenchTomcat.Kind kind();
@@ -107,8 +115,14 @@ public abstract class AbstractReplicationBenchmark {
             driver = new ReplicationValveDriver(a, new IncrementValve());
             ids = new String[SESSIONS];
             for (int i = 0; i < SESSIONS; i++) {
-                ids[i] = a.manager().createSession(null).getIdInternal();
-                driver.run(ids[i]); // the first request: n = 1, replicated with the session
+                String id = a.manager().createSession(null).getIdInternal();
+                ids[i] = id;
+                if (kind() == BenchTomcat.Kind.STOCK) {
+                    // DeltaManager sends the create and the first delta as two messages, which Tribes' async mode
+                    // may reorder: B drops a delta for a session it does not know yet. Wait for the create.
+                    await("B knows session " + i, () -> primaryValueOrAbsent(b, id) != ABSENT, () -> "absent");
+                }
+                driver.run(id); // the first request: n = 1
             }
             await("B holds every session with n = 1", () -> stale().isEmpty(), () -> "stale on B: " + stale());
         } catch (Exception | Error e) {
@@ -124,11 +138,30 @@ public abstract class AbstractReplicationBenchmark {
                 List<String> stale = stale();
                 if (!stale.isEmpty()) {
                     throw new IllegalStateException(kind() + " sync: requests returned before B applied their change; "
-                            + stale);
+                            + "A " + counts(a) + ", B " + counts(b) + "; stale on B (A's value/B's): " + stale);
+                }
+            } else if (kind() == BenchTomcat.Kind.STOCK) {
+                // Tribes' async mode may apply two deltas of one session out of order on B (several connections,
+                // several receiver threads): B can end on an older value although every delta arrived. Required:
+                // every delta arrived; reported: the sessions left on an older value.
+                await("B received every delta A sent", () -> stale().isEmpty() || allDeltasArrived(),
+                        () -> "A " + counts(a) + ", B " + counts(b) + "; stale on B (A's value/B's): " + stale());
+                // B counts a delta before it applies it: give the last ones time to land.
+                long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (!stale().isEmpty() && System.nanoTime() - settle < 0) {
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+                }
+                List<String> stale = stale();
+                staleAtEnd = stale.size();
+                if (!stale.isEmpty()) {
+                    System.out.println("NOTE: stock async: every delta arrived (A " + counts(a) + ", B " + counts(b)
+                            + "), yet " + stale.size() + " of " + SESSIONS + " sessions end on an older value on B "
+                            + "(deltas applied out of order; A's value/B's): " + stale);
                 }
             } else {
+                // Flotilla applies each session's deltas in version order: B must end on A's value.
                 await("B holds A's latest value of every session", () -> stale().isEmpty(),
-                        () -> "stale on B: " + stale());
+                        () -> "A " + counts(a) + ", B " + counts(b) + "; stale on B (A's value/B's): " + stale());
             }
             List<Object> values = new ArrayList<>();
             for (String id : ids) {
@@ -208,6 +241,23 @@ public abstract class AbstractReplicationBenchmark {
         }
     }
 
+    /** Stock: B received as many deltas as A sent. */
+    private boolean allDeltasArrived() {
+        var sent = (org.apache.catalina.ha.session.DeltaManager) a.manager();
+        var received = (org.apache.catalina.ha.session.DeltaManager) b.manager();
+        return received.getCounterReceive_EVT_SESSION_DELTA() >= sent.getCounterSend_EVT_SESSION_DELTA();
+    }
+
+    /** The deltas a node sent and received, by its manager's own counters. */
+    static String counts(BenchTomcat node) {
+        if (node.manager() instanceof org.apache.catalina.ha.session.DeltaManager m) {
+            return "sent " + m.getCounterSend_EVT_SESSION_DELTA() + " deltas, received "
+                    + m.getCounterReceive_EVT_SESSION_DELTA();
+        }
+        io.flotilla.tomcat.FlotillaManager m = (io.flotilla.tomcat.FlotillaManager) node.manager();
+        return "sent " + (long) m.getDeltasSent() + " deltas, received " + (long) m.getDeltasReceived();
+    }
+
     /** Other members a node sees. */
     static int others(BenchTomcat node) {
         Cluster c = node.context().getParent().getParent().getCluster();
@@ -219,9 +269,17 @@ public abstract class AbstractReplicationBenchmark {
 
     /** The value of {@link BenchTomcat#ATTRIBUTE} in the session A owns. */
     static Object primaryValue(BenchTomcat node, String id) {
+        Object v = primaryValueOrAbsent(node, id);
+        return v == ABSENT ? null : v;
+    }
+
+    /** What {@link #primaryValueOrAbsent} returns for a session the node does not hold. */
+    private static final Object ABSENT = new Object();
+
+    private static Object primaryValueOrAbsent(BenchTomcat node, String id) {
         try {
             Session s = node.manager().findSession(id);
-            return s == null ? null : ((StandardSession) s).getAttribute(BenchTomcat.ATTRIBUTE);
+            return s == null ? ABSENT : ((StandardSession) s).getAttribute(BenchTomcat.ATTRIBUTE);
         } catch (IOException e) {
             throw new IllegalStateException("session " + id + " on the owner", e);
         }
