@@ -223,8 +223,9 @@ public abstract class AbstractReplicationBenchmark {
 
     /**
      * Tomcat, Tribes and Flotilla log every start at INFO: the output keeps WARNING and above, and SEVERE only from
-     * the embedded Tomcat's leak checks (they want {@code --add-opens}) and Tribes' notes on the static membership
-     * and its JMX names, which say nothing about replication. The loggers go into {@code holder}: JUL forgets the
+     * the embedded Tomcat's leak checks (they want {@code --add-opens}), Tribes' notes on the static membership
+     * and its JMX names, and Flotilla's note that a node without secret trusts its network (loopback here), which
+     * say nothing about replication. The loggers go into {@code holder}: JUL forgets the
      * level of a logger nobody references.
      */
     static void quietLogging(List<Logger> holder) {
@@ -234,7 +235,8 @@ public abstract class AbstractReplicationBenchmark {
             holder.add(l);
         }
         for (String name : List.of("org.apache.catalina.loader", "org.apache.catalina.tribes.jmx",
-                "org.apache.catalina.tribes.group.interceptors.StaticMembershipInterceptor")) {
+                "org.apache.catalina.tribes.group.interceptors.StaticMembershipInterceptor",
+                "io.flotilla.internal.DefaultNode")) {
             Logger l = Logger.getLogger(name);
             l.setLevel(java.util.logging.Level.SEVERE);
             holder.add(l);
