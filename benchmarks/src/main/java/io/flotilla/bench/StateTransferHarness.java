@@ -39,10 +39,10 @@ import java.util.concurrent.TimeUnit;
  * missing session fails the run (exit 1) with the reason. {@code <N>} is written {@code 10k}, {@code 100k} for
  * multiples of 1,000. With {@code --rounds} above 1 each figure is the median.
  *
- * <p>Usage (the JVM needs {@code -Djava.net.preferIPv4Stack=true}, passed on to the children, for stock Tribes on
- * 127.0.0.1):
+ * <p>Usage (the children get {@code -Djava.net.preferIPv4Stack=true}, which stock Tribes needs on 127.0.0.1; this JVM
+ * only picks free ports):
  * <pre>
- * java -Xmx128m -Djava.net.preferIPv4Stack=true -cp benchmarks/target/benchmarks.jar \
+ * java -Xmx128m -cp benchmarks/target/benchmarks.jar \
  *     io.flotilla.bench.StateTransferHarness [--sessions 10000,100000] [--rounds 1] [--impl flotilla|stock] \
  *     [--out statetransfer.txt]
  * </pre>
@@ -67,6 +67,15 @@ public final class StateTransferHarness {
     }
 
     public static void main(String[] args) throws IOException {
+        System.exit(run(args));
+    }
+
+    /**
+     * Runs the harness (the arguments of {@link #main}) in this JVM, the nodes in child JVMs.
+     *
+     * @return the exit status: 0 when every measurement ran and checked, 1 when one failed, 2 for bad arguments
+     */
+    public static int run(String... args) throws IOException {
         List<Integer> counts = List.of(10_000, 100_000);
         List<String> impls = List.of("flotilla", "stock");
         int rounds = 1;
@@ -74,7 +83,7 @@ public final class StateTransferHarness {
         for (int i = 0; i < args.length; i += 2) {
             String v = i + 1 < args.length ? args[i + 1] : null;
             if (v == null) {
-                usage("missing value after " + args[i]);
+                return usage("missing value after " + args[i]);
             }
             switch (args[i]) {
                 case "--sessions" -> {
@@ -87,11 +96,10 @@ public final class StateTransferHarness {
                 case "--rounds" -> rounds = Integer.parseInt(v);
                 case "--impl" -> impls = List.of(v);
                 case "--out" -> out = Path.of(v);
-                default -> usage("unknown option " + args[i]);
+                default -> {
+                    return usage("unknown option " + args[i]);
+                }
             }
-        }
-        if (!"true".equals(System.getProperty("java.net.preferIPv4Stack"))) {
-            usage("run with -Djava.net.preferIPv4Stack=true (stock Tribes cannot use 127.0.0.1 otherwise)");
         }
         StateTransferHarness h = new StateTransferHarness();
         boolean failed = false;
@@ -115,14 +123,14 @@ public final class StateTransferHarness {
             Files.write(out, lines, StandardCharsets.UTF_8);
             System.out.println("Wrote " + out);
         }
-        System.exit(failed ? 1 : 0);
+        return failed ? 1 : 0;
     }
 
-    private static void usage(String why) {
+    private static int usage(String why) {
         System.err.println(why);
         System.err.println("usage: StateTransferHarness [--sessions 10000,100000] [--rounds 1] "
-                + "[--impl flotilla|stock] [--out file]   (with -Djava.net.preferIPv4Stack=true)");
-        System.exit(2);
+                + "[--impl flotilla|stock] [--out file]");
+        return 2;
     }
 
     /** {@code 10k} for 10,000; plain digits when not a multiple of 1,000. */
