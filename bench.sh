@@ -15,6 +15,7 @@
 #
 # Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID. The
 # membership harness (MembershipHarness) runs after JMH: multicast on lo with TTL 0, child JVMs stopped by PID.
+# The state-transfer harness (StateTransferHarness) follows: child JVMs on 127.0.0.1, stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -39,7 +40,7 @@ fi
 
 jar=benchmarks/target/benchmarks.jar
 results=benchmarks/results
-if [[ ! -f $jar ]] || [[ -n "$(find pom.xml core membership transport-netty benchmarks/pom.xml benchmarks/src \
+if [[ ! -f $jar ]] || [[ -n "$(find pom.xml core membership transport-netty tomcat-adapter benchmarks/pom.xml benchmarks/src \
       \( -name '*.java' -o -name 'pom.xml' -o -path '*/resources/*' \) -newer "$jar" -print -quit 2>/dev/null)" ]]; then
   echo "Building $jar ..."
   mvn -B -q -pl benchmarks -am package -DskipTests
@@ -81,6 +82,25 @@ if [[ ${MEMBERSHIP:-1} != 0 ]]; then
     exit 1
   fi
 fi
+
+# State transfer: a joining Tomcat until it holds N sessions of a running one, Flotilla and stock DeltaManager, each
+# node in its own child JVM (-Xmx1g), stopped by PID. Skipped with STATETRANSFER=0.
+statetransfer=$results/$mode-statetransfer.txt
+rm -f "$statetransfer"
+case "$mode" in
+  full)  st_opts=(--sessions 10000,100000 --rounds 3) ;;
+  quick) st_opts=(--sessions 10000,100000 --rounds 1) ;;
+  smoke) st_opts=(--sessions 1000 --rounds 1) ;;
+esac
+if [[ ${STATETRANSFER:-1} != 0 ]]; then
+  if ! timeout --kill-after=30s 30m java -Xmx128m -cp "$jar" io.flotilla.bench.StateTransferHarness \
+      "${st_opts[@]}" --out "$statetransfer" 2>>"$log"; then
+    echo "StateTransferHarness failed; see $log" >&2
+    exit 1
+  fi
+fi
+
 extra=()
 [[ -f $membership ]] && extra=(--harness "$membership")
+[[ -f $statetransfer ]] && extra+=(--harness "$statetransfer")
 java -cp "$jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" "${extra[@]}" --csv "$csv"
