@@ -44,8 +44,9 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * java -Xmx128m -cp benchmarks/target/benchmarks.jar \
  *     io.flotilla.bench.StateTransferHarness [--sessions 10000,100000] [--rounds 1] [--impl flotilla|stock] \
- *     [--out statetransfer.txt]
+ *     [--out statetransfer.txt] [-v]
  * </pre>
+ * ({@code -v}: the nodes' own INFO logs on stderr.)
  * It prints a table and writes {@code --out} as harness lines ({@code <metric> <flotilla|stock> <value>} and
  * {@code #} notes), the input {@link ResultsTable} takes with {@code --harness}. {@code ./bench.sh} runs it after
  * JMH ({@code STATETRANSFER=0} skips it). Every child JVM is stopped by its PID ({@link ChildJvm#close}), and halts
@@ -63,7 +64,10 @@ public final class StateTransferHarness {
     private final Map<String, List<Double>> figures = new LinkedHashMap<>();
     private final List<String> notes = new ArrayList<>();
 
-    private StateTransferHarness() {
+    private final boolean verbose;
+
+    private StateTransferHarness(boolean verbose) {
+        this.verbose = verbose;
     }
 
     public static void main(String[] args) throws IOException {
@@ -80,7 +84,13 @@ public final class StateTransferHarness {
         List<String> impls = List.of("flotilla", "stock");
         int rounds = 1;
         Path out = null;
+        boolean verbose = false;
         for (int i = 0; i < args.length; i += 2) {
+            if (args[i].equals("-v")) {
+                verbose = true;
+                i--; // no value
+                continue;
+            }
             String v = i + 1 < args.length ? args[i + 1] : null;
             if (v == null) {
                 return usage("missing value after " + args[i]);
@@ -101,7 +111,7 @@ public final class StateTransferHarness {
                 }
             }
         }
-        StateTransferHarness h = new StateTransferHarness();
+        StateTransferHarness h = new StateTransferHarness(verbose);
         boolean failed = false;
         for (int n : counts) {
             for (int r = 1; r <= rounds; r++) {
@@ -129,7 +139,7 @@ public final class StateTransferHarness {
     private static int usage(String why) {
         System.err.println(why);
         System.err.println("usage: StateTransferHarness [--sessions 10000,100000] [--rounds 1] "
-                + "[--impl flotilla|stock] [--out file]");
+                + "[--impl flotilla|stock] [--out file] [-v]");
         return 2;
     }
 
@@ -142,7 +152,7 @@ public final class StateTransferHarness {
         int portA = BenchTomcat.freePort();
         int portB = BenchTomcat.freePort();
         String members = portA + "," + portB;
-        try (ChildJvm owner = ChildJvm.start("owner " + impl, command("owner", impl, n, portA, members))) {
+        try (ChildJvm owner = ChildJvm.start("owner " + impl, command("owner", impl, n, portA, members, verbose))) {
             ChildJvm.Line ready = owner.await("READY", l -> l.startsWith("READY ") || l.startsWith("FAILED "),
                     OWNER_READY);
             if (!ready.text().startsWith("READY ")) {
@@ -150,7 +160,7 @@ public final class StateTransferHarness {
             }
             log.printf("statetransfer: owner %s created %,d sessions in %s ms%n", impl, n,
                     ready.text().split(" ")[2]);
-            try (ChildJvm joiner = ChildJvm.start("joiner " + impl, command("joiner", impl, n, portB, members))) {
+            try (ChildJvm joiner = ChildJvm.start("joiner " + impl, command("joiner", impl, n, portB, members, verbose))) {
                 ChildJvm.Line result = joiner.await("RESULT", l -> l.startsWith("RESULT ") || l.startsWith("FAILED "),
                         JOIN_TIMEOUT.plusMinutes(1));
                 if (!result.text().startsWith("RESULT ")) {
@@ -175,11 +185,12 @@ public final class StateTransferHarness {
         }
     }
 
-    private static List<String> command(String role, String impl, int n, int self, String members) {
+    private static List<String> command(String role, String impl, int n, int self, String members,
+            boolean verbose) {
         return List.of(ChildJvm.javaBinary(), CHILD_HEAP, "-XX:+UseG1GC", BenchJvm.IPV4, "-cp", ChildJvm.classPath(),
                 StateTransferNode.class.getName(), "role=" + role, "impl=" + impl, "sessions=" + n, "self=" + self,
                 "members=" + members, "timeout=" + JOIN_TIMEOUT.toSeconds(),
-                "lifetime=" + TimeUnit.MINUTES.toSeconds(15));
+                "lifetime=" + TimeUnit.MINUTES.toSeconds(15), "verbose=" + verbose);
     }
 
     private void add(String metric, String impl, double v) {

@@ -43,7 +43,8 @@ import org.apache.catalina.valves.ValveBase;
  * key=value ...} with {@code role} ({@code owner} or {@code joiner}), {@code impl} ({@code stock} or
  * {@code flotilla}), {@code sessions} (N), {@code self} (this node's cluster receiver port on 127.0.0.1),
  * {@code members} (both receiver ports, comma-separated), {@code timeout} (seconds the joiner waits for the sessions,
- * 300) and {@code lifetime} (seconds after which the JVM halts whatever happens, 900).
+ * 300), {@code lifetime} (seconds after which the JVM halts whatever happens, 900) and {@code verbose} ({@code true}:
+ * Tomcat's, Tribes' and Flotilla's INFO logs on stderr; default false, WARNING and above).
  *
  * <ul>
  *   <li>owner: starts alone, creates N sessions through its manager ({@code createSession}, then
@@ -95,7 +96,9 @@ public final class StateTransferNode {
             Runtime.getRuntime().halt(3);
         }, lifetime, TimeUnit.SECONDS);
         List<Logger> quiet = new ArrayList<>();
-        AbstractReplicationBenchmark.quietLogging(quiet);
+        if (!Boolean.parseBoolean(o.getOrDefault("verbose", "false"))) {
+            AbstractReplicationBenchmark.quietLogging(quiet);
+        }
 
         String role = require(o, "role");
         BenchTomcat.Kind kind = BenchTomcat.Kind.parse(require(o, "impl"));
