@@ -142,7 +142,8 @@ public final class ResultsTable {
                         micros(STOCK_REPLICATION_LATENCY, params, pct));
             }
             case "ops_per_s" -> new Row(name, "ops/s", Better.HIGHER,
-                    perSecond(FLOTILLA_REPLICATION_THROUGHPUT, params), perSecond(STOCK_REPLICATION_THROUGHPUT, params));
+                    perSecond(FLOTILLA_REPLICATION_THROUGHPUT, params),
+                    perSecond(STOCK_REPLICATION_THROUGHPUT, params));
             case "alloc_B_per_op" -> new Row(name, "B", Better.LOWER,
                     allocation(FLOTILLA_REPLICATION_THROUGHPUT, params),
                     allocation(STOCK_REPLICATION_THROUGHPUT, params));

@@ -36,8 +36,10 @@ import java.util.concurrent.TimeUnit;
  *       in all), divided by N.
  * </ul>
  * B then checks every session (N sessions, each {@code count} exactly once, {@code user} matching): a wrong or
- * missing session fails the run (exit 1) with the reason. {@code <N>} is written {@code 10k}, {@code 100k} for
- * multiples of 1,000. With {@code --rounds} above 1 each figure is the median.
+ * missing session fails the run (exit 1) with the reason. One stock failure is repeated instead, up to
+ * {@value #ATTEMPTS} tries, and noted: a joiner whose {@code DeltaManager} never asked for the sessions because no
+ * member was listed yet when its context started ({@link NoStateRequest}). {@code <N>} is written {@code 10k},
+ * {@code 100k} for multiples of 1,000. With {@code --rounds} above 1 each figure is the median.
  *
  * <p>Usage (the children get {@code -Djava.net.preferIPv4Stack=true}, which stock Tribes needs on 127.0.0.1; this JVM
  * only picks free ports):
@@ -59,6 +61,8 @@ public final class StateTransferHarness {
     static final String CHILD_HEAP = "-Xmx1g";
     private static final Duration OWNER_READY = Duration.ofMinutes(5);
     private static final Duration JOIN_TIMEOUT = Duration.ofMinutes(5);
+    /** Tries of one measurement when stock's joiner never asked for the sessions (see {@link NoStateRequest}). */
+    private static final int ATTEMPTS = 3;
 
     private final PrintStream log = System.err;
     private final Map<String, List<Double>> figures = new LinkedHashMap<>();
@@ -117,12 +121,23 @@ public final class StateTransferHarness {
             for (int r = 1; r <= rounds; r++) {
                 for (String impl : impls) {
                     h.log.printf("statetransfer: %s, %,d sessions, round %d/%d%n", impl, n, r, rounds);
-                    try {
-                        h.measure(impl, n);
-                    } catch (RuntimeException | AssertionError e) {
-                        failed = true;
-                        h.log.println("statetransfer: " + impl + " " + n + " FAILED: " + e.getMessage());
-                        h.notes.add("# " + label(n) + " " + impl + " FAILED: " + e.getMessage());
+                    for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
+                        try {
+                            h.measure(impl, n);
+                            break;
+                        } catch (NoStateRequest e) {
+                            h.notes.add("# statetransfer." + label(n) + " " + impl + ", round " + r + ", attempt "
+                                    + attempt + ": " + e.getMessage() + (attempt < ATTEMPTS ? "; round repeated" : ""));
+                            h.log.println("statetransfer: " + impl + " " + n + ": " + e.getMessage());
+                            if (attempt == ATTEMPTS) {
+                                failed = true;
+                            }
+                        } catch (RuntimeException | AssertionError e) {
+                            failed = true;
+                            h.log.println("statetransfer: " + impl + " " + n + " FAILED: " + e.getMessage());
+                            h.notes.add("# statetransfer." + label(n) + " " + impl + " FAILED: " + e.getMessage());
+                            break;
+                        }
                     }
                 }
             }
@@ -160,9 +175,14 @@ public final class StateTransferHarness {
             }
             log.printf("statetransfer: owner %s created %,d sessions in %s ms%n", impl, n,
                     ready.text().split(" ")[2]);
-            try (ChildJvm joiner = ChildJvm.start("joiner " + impl, command("joiner", impl, n, portB, members, verbose))) {
+            List<String> joinerCommand = command("joiner", impl, n, portB, members, verbose);
+            try (ChildJvm joiner = ChildJvm.start("joiner " + impl, joinerCommand)) {
                 ChildJvm.Line result = joiner.await("RESULT", l -> l.startsWith("RESULT ") || l.startsWith("FAILED "),
                         JOIN_TIMEOUT.plusMinutes(1));
+                if (result.text().startsWith("FAILED " + StateTransferNode.NO_REQUEST)) {
+                    throw new NoStateRequest(result.text().substring(("FAILED " + StateTransferNode.NO_REQUEST)
+                            .length()).trim());
+                }
                 if (!result.text().startsWith("RESULT ")) {
                     throw new IllegalStateException("joiner: " + result.text());
                 }
@@ -182,6 +202,20 @@ public final class StateTransferHarness {
                 log.printf(Locale.ROOT, "statetransfer: %s %,d: all held %.0f ms, start returned %.0f ms, %.1f bytes "
                         + "per session%n", impl, n, allMs, startMs, bytesPerSession);
             }
+        }
+    }
+
+    /**
+     * Stock's joiner never asked for the sessions: its {@code DeltaManager} asks once, when its context starts, and
+     * only if the channel lists a member by then; {@code StaticMembershipInterceptor} adds its members on Tribes'
+     * utility executor, which on a busy machine can come later (the joiner then stays empty for good). Not a wrong
+     * transfer: the measurement is repeated in fresh JVMs and the harness output notes it.
+     */
+    static final class NoStateRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NoStateRequest(String message) {
+            super(message);
         }
     }
 

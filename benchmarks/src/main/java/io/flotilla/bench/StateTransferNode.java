@@ -60,7 +60,9 @@ import org.apache.catalina.valves.ValveBase;
  *       all N held> <ns until the Tomcat start returned> <bytes received> <N>}, times from just before the start,
  *       bytes: every frame the node's transport received since its start, headers included (stock: a byte counter at
  *       the bottom of the channel's interceptor stack, {@code ChannelData}'s package length; Flotilla: the transport's
- *       {@code flotilla.transport.bytes.received}). A failed check prints {@code FAILED <why>} and exits 1.</li>
+ *       {@code flotilla.transport.bytes.received}). A failed check prints {@code FAILED <why>} and exits 1; a stock
+ *       joiner whose {@code DeltaManager} never asked for the sessions (no member listed yet when its context
+ *       started) prints {@code FAILED no-request: ...} at once instead of waiting.</li>
  * </ul>
  * Then each waits for {@code CLOSE} on stdin (or its end), stops its Tomcat, prints {@code CLOSED} and exits 0.
  *
@@ -70,6 +72,8 @@ public final class StateTransferNode {
     /** The attributes each session gets. */
     static final String USER = "user";
     static final String COUNT = "count";
+    /** How a stock joiner's {@code FAILED} line starts when its {@code DeltaManager} never asked for the sessions. */
+    static final String NO_REQUEST = "no-request:";
 
     private final PrintStream out = System.out;
 
@@ -215,6 +219,13 @@ public final class StateTransferNode {
             watcher.start();
         });
         long started = System.nanoTime();
+        if (tomcat.manager() instanceof org.apache.catalina.ha.session.DeltaManager dm && allHeld.get() < 0
+                && dm.getCounterSend_EVT_GET_ALL_SESSIONS() == 0) {
+            // DeltaManager asks for the sessions once, when its context starts, and only if the channel already
+            // lists a member: static members are added on Tribes' utility executor, which may come too late.
+            return fail(tomcat, NO_REQUEST + " B's DeltaManager saw no member when its context started and never "
+                    + "asked for the sessions (it asks once, at start)");
+        }
         watcher.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) + 1000);
         long all = allHeld.get();
         if (all < 0) {
