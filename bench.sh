@@ -15,7 +15,8 @@
 #
 # Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID. The
 # membership harness (MembershipHarness) runs after JMH: multicast on lo with TTL 0, child JVMs stopped by PID.
-# The HTTP harness (HttpHarness) follows it: Tomcats in child JVMs on 127.0.0.1, stopped by PID (HTTP=0 skips it).
+# The HTTP harness (HttpHarness) follows it: Tomcats in child JVMs on 127.0.0.1, stopped by PID (HTTP=0 skips it);
+# then the state-transfer harness (StateTransferHarness): child JVMs on 127.0.0.1, stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,7 +41,7 @@ fi
 
 jar=benchmarks/target/benchmarks.jar
 results=benchmarks/results
-if [[ ! -f $jar ]] || [[ -n "$(find pom.xml core membership transport-netty benchmarks/pom.xml benchmarks/src \
+if [[ ! -f $jar ]] || [[ -n "$(find pom.xml core membership transport-netty tomcat-adapter benchmarks/pom.xml benchmarks/src \
       \( -name '*.java' -o -name 'pom.xml' -o -path '*/resources/*' \) -newer "$jar" -print -quit 2>/dev/null)" ]]; then
   echo "Building $jar ..."
   mvn -B -q -pl benchmarks -am package -DskipTests
@@ -86,6 +87,7 @@ fi
 # End to end over HTTP: two Tomcats in child JVMs (no cluster, stock, Flotilla; async and sync), keep-alive load
 # from 8 threads over 200 sessions, on 127.0.0.1 (HttpHarness, about 7 minutes in full). Skipped with HTTP=0.
 http=$results/$mode-http.txt
+rm -f "$http"
 if [[ ${HTTP:-1} != 0 ]]; then
   if ! timeout --kill-after=30s 20m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$jar" \
       io.flotilla.bench.HttpHarness --mode "$mode" --out "$http" 2>>"$log"; then
@@ -94,7 +96,25 @@ if [[ ${HTTP:-1} != 0 ]]; then
   fi
 fi
 
+# State transfer: a joining Tomcat until it holds N sessions of a running one, Flotilla and stock DeltaManager, each
+# node in its own child JVM (-Xmx1g), stopped by PID. Skipped with STATETRANSFER=0.
+statetransfer=$results/$mode-statetransfer.txt
+rm -f "$statetransfer"
+case "$mode" in
+  full)  st_opts=(--sessions 10000,100000 --rounds 3) ;;
+  quick) st_opts=(--sessions 10000,100000 --rounds 1) ;;
+  smoke) st_opts=(--sessions 1000 --rounds 1) ;;
+esac
+if [[ ${STATETRANSFER:-1} != 0 ]]; then
+  if ! timeout --kill-after=30s 30m java -Xmx128m -cp "$jar" io.flotilla.bench.StateTransferHarness \
+      "${st_opts[@]}" --out "$statetransfer" 2>>"$log"; then
+    echo "StateTransferHarness failed; see $log" >&2
+    exit 1
+  fi
+fi
+
 extra=()
 [[ -f $membership ]] && extra=(--harness "$membership")
 [[ -f $http ]] && extra+=(--harness "$http")
+[[ -f $statetransfer ]] && extra+=(--harness "$statetransfer")
 java -cp "$jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" "${extra[@]}" --csv "$csv"

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.catalina.Context;
@@ -86,6 +87,16 @@ public final class BenchTomcat implements AutoCloseable {
      */
     public BenchTomcat(String route, Kind kind, boolean sync, int receiverPort, List<Integer> members)
             throws LifecycleException {
+        this(route, kind, sync, receiverPort, members, c -> { });
+    }
+
+    /**
+     * As {@link #BenchTomcat(String, Kind, boolean, int, List)}, with {@code beforeStart} run on the configured context
+     * just before the Tomcat starts (its cluster is {@code context.getParent().getParent().getCluster()}): to watch the
+     * start from another thread, or to add a stock channel interceptor.
+     */
+    public BenchTomcat(String route, Kind kind, boolean sync, int receiverPort, List<Integer> members,
+            Consumer<Context> beforeStart) throws LifecycleException {
         try {
             base = Files.createTempDirectory("flotilla-bench-tomcat-" + route);
             Files.createDirectories(base.resolve("app"));
@@ -109,6 +120,7 @@ public final class BenchTomcat implements AutoCloseable {
         context.setDistributable(kind != Kind.PLAIN);
         Tomcat.addServlet(context, "set", new SetServlet());
         context.addServletMappingDecoded("/set", "set");
+        beforeStart.accept(context);
         tomcat.start();
     }
 

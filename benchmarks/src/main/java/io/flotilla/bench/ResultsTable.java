@@ -66,6 +66,11 @@ public final class ResultsTable {
     static final String FLOTILLA_SYNC_LATENCY_8 = PKG + "FlotillaChannelSyncBenchmark.latency8Threads";
     static final String FLOTILLA_SYNC_THROUGHPUT_8 = PKG + "FlotillaChannelSyncBenchmark.throughput8Threads";
     static final String FLOTILLA_CODEC = PKG + "FlotillaDeltaCodecBenchmark.encodeDecode";
+    // Replication per request (AbstractReplicationBenchmark), both sides.
+    static final String STOCK_REPLICATION_LATENCY = PKG + "StockReplicationBenchmark.latency";
+    static final String STOCK_REPLICATION_THROUGHPUT = PKG + "StockReplicationBenchmark.throughput";
+    static final String FLOTILLA_REPLICATION_LATENCY = PKG + "FlotillaReplicationBenchmark.latency";
+    static final String FLOTILLA_REPLICATION_THROUGHPUT = PKG + "FlotillaReplicationBenchmark.throughput";
 
     private static final String RECEIVED_1K = "delivery=RECEIVED,size=1024";
     private static final String PROCESSED_1K = "delivery=PROCESSED,size=1024";
@@ -118,7 +123,53 @@ public final class ResultsTable {
             e2e("sync.requests_per_s", "req/s", Better.HIGHER),
             e2e("sync.p50_us", "us", Better.LOWER),
             e2e("sync.p99_us", "us", Better.LOWER),
-            e2e("sync.ratio_to_plain", "x", Better.HIGHER));
+            e2e("sync.ratio_to_plain", "x", Better.HIGHER),
+            // AbstractReplicationBenchmark: one request's session work + its end-of-request replication.
+            replication("async", "p50_us"),
+            replication("async", "p99_us"),
+            replication("async", "ops_per_s"),
+            replication("async", "alloc_B_per_op"),
+            replication("sync", "p50_us"),
+            replication("sync", "p99_us"),
+            replication("sync", "ops_per_s"),
+            replication("sync", "alloc_B_per_op"),
+            // StateTransferHarness: a joining node until it holds N sessions.
+            stateTransfer("10k.ms"),
+            stateTransfer("100k.ms"),
+            stateTransfer("10k.start_ms"),
+            stateTransfer("100k.start_ms"),
+            stateTransfer("10k.bytes_per_session"),
+            stateTransfer("100k.bytes_per_session"));
+
+    /**
+     * A row of the replication benchmarks, {@code replication.<mode>.<figure>}: p50/p99 of {@code latency}, ops/s and
+     * bytes allocated per request of {@code throughput}.
+     */
+    private static Row replication(String mode, String figure) {
+        String params = "mode=" + mode;
+        String name = "replication." + mode + "." + figure;
+        return switch (figure) {
+            case "p50_us", "p99_us" -> {
+                String pct = figure.equals("p50_us") ? "50.0" : "99.0";
+                yield new Row(name, "us", Better.LOWER, micros(FLOTILLA_REPLICATION_LATENCY, params, pct),
+                        micros(STOCK_REPLICATION_LATENCY, params, pct));
+            }
+            case "ops_per_s" -> new Row(name, "ops/s", Better.HIGHER,
+                    perSecond(FLOTILLA_REPLICATION_THROUGHPUT, params),
+                    perSecond(STOCK_REPLICATION_THROUGHPUT, params));
+            case "alloc_B_per_op" -> new Row(name, "B", Better.LOWER,
+                    allocation(FLOTILLA_REPLICATION_THROUGHPUT, params),
+                    allocation(STOCK_REPLICATION_THROUGHPUT, params));
+            default -> throw new IllegalArgumentException(figure);
+        };
+    }
+
+    /** A row of {@link StateTransferHarness}: {@code statetransfer.<metric>}, lower is better, both sides. */
+    private static Row stateTransfer(String metric) {
+        String name = "statetransfer." + metric;
+        return new Row(name, metric.endsWith("bytes_per_session") ? "B" : "ms", Better.LOWER,
+                harness(name, "flotilla"), harness(name, "stock"));
+    }
 
     /** A row of {@link HttpHarness}: {@code e2e.<metric>}, both sides. */
     private static Row e2e(String metric, String unit, Better better) {

@@ -81,4 +81,33 @@ class ResultsTableTest {
                 () -> ResultsTable.parseJmh("[ { \"benchmark\" : } ]"));
         assertEquals("bad JSON at offset 18: expected a value", e.getMessage());
     }
+
+    @Test
+    void replicationAndStateTransferRowsTakeTheirSidesFromTheirOwnSources() {
+        Map<String, Object> flotillaLatency = Map.of("score", 30.0, "scoreUnit", "us/op",
+                "scorePercentiles", Map.of("50.0", 60.0, "99.0", 200.0));
+        Map<String, Object> stockLatency = Map.of("score", 150.0, "scoreUnit", "us/op",
+                "scorePercentiles", Map.of("50.0", 120.0, "99.0", 1300.0));
+        Map<String, Object> alloc = Map.of("gc.alloc.rate.norm", Map.of("score", 6000.0));
+        List<ResultsTable.Entry> entries = List.of(
+                new ResultsTable.Entry(ResultsTable.FLOTILLA_REPLICATION_LATENCY, Map.of("mode", "sync"),
+                        flotillaLatency, Map.of()),
+                new ResultsTable.Entry(ResultsTable.STOCK_REPLICATION_LATENCY, Map.of("mode", "sync"), stockLatency,
+                        Map.of()),
+                new ResultsTable.Entry(ResultsTable.FLOTILLA_REPLICATION_THROUGHPUT, Map.of("mode", "sync"),
+                        Map.of("score", 17.5, "scoreUnit", "ops/ms"), alloc));
+        Results results = new Results(entries, ResultsTable.parseHarness(List.of(
+                "statetransfer.100k.ms flotilla 900.5", "statetransfer.100k.ms stock 2558.6",
+                "# statetransfer.100k stock: the joining web application's start was blocked")));
+
+        List<String> csv = ResultsTable.csv(ResultsTable.ROWS, results);
+
+        assertEquals(List.of(
+                "metric,unit,better,flotilla,stock",
+                "replication.sync.p50_us,us,lower,60,120",
+                "replication.sync.p99_us,us,lower,200,1300",
+                "replication.sync.ops_per_s,ops/s,higher,17500,",
+                "replication.sync.alloc_B_per_op,B,lower,6000,",
+                "statetransfer.100k.ms,ms,lower,900.5,2559"), csv);
+    }
 }
