@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Flotilla's benchmark suite: Flotilla and stock Tomcat (Tribes, DeltaManager) measured in the same run.
 #
-#   ./bench.sh                 full suite (about 15 minutes on 2 cores once both sides exist)
+#   ./bench.sh                 full suite (about 26 minutes on 2 cores: JMH 15, membership 2, HTTP 7, state transfer 2)
 #   ./bench.sh quick           a short pass (fewer, shorter iterations)
 #   ./bench.sh smoke           1 fork, 1 iteration, tiny durations: proves every benchmark still runs
 #                              (CI); never asserts a speed, and writes smoke.csv, not latest.csv
