@@ -8,6 +8,7 @@ import io.flotilla.replication.SessionMetadata;
 import io.flotilla.replication.SessionRecord;
 import io.flotilla.replication.StateTransfer;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -422,17 +423,34 @@ public class FlotillaManager extends ManagerBase {
         return e != null && e.stateTransfer().isDone();
     }
 
+    public double getReplicationWaitP50Millis() {
+        return waitPercentileMillis(0.5);
+    }
+
     public double getReplicationWaitP99Millis() {
+        return waitPercentileMillis(0.99);
+    }
+
+    private double waitPercentileMillis(double percentile) {
         Timer t = waits;
         if (t == null) {
             return 0;
         }
         for (var v : t.takeSnapshot().percentileValues()) {
-            if (v.percentile() == 0.99) {
+            if (v.percentile() == percentile) {
                 return v.value(TimeUnit.MILLISECONDS);
             }
         }
         return 0;
+    }
+
+    /** Bytes of the deltas this application's sessions sent (encoded, before framing). */
+    public double getDeltaBytesSent() {
+        FlotillaCluster c = cluster;
+        MeterRegistry r = c == null ? null : c.registry();
+        DistributionSummary d = r == null ? null
+                : r.find("flotilla.replication.delta.bytes").tag("namespace", namespace).summary();
+        return d == null ? 0 : d.totalAmount();
     }
 
     private double counter(String name) {

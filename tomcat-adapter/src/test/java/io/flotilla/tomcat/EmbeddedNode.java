@@ -30,6 +30,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.catalina.Context;
 import org.apache.catalina.LifecycleException;
+import org.apache.catalina.Manager;
 import org.apache.catalina.connector.Connector;
 import org.apache.catalina.authenticator.FormAuthenticator;
 import org.apache.catalina.realm.GenericPrincipal;
@@ -59,6 +60,8 @@ final class EmbeddedNode implements AutoCloseable {
     /** Async requests {@code /async} started and left for the test to finish. */
     final BlockingQueue<AsyncContext> pendingAsync = new LinkedBlockingQueue<>();
     Context context;
+    /** The context's own {@code <Manager>}, or null for what the cluster creates. */
+    private Manager contextManager;
     private boolean stopped;
 
     EmbeddedNode(String route, int receiverPort, List<Integer> allReceiverPorts, String sendOptions) {
@@ -94,6 +97,12 @@ final class EmbeddedNode implements AutoCloseable {
         return this;
     }
 
+    /** Names {@code m} as the context's own manager, as a {@code <Manager>} in {@code context.xml} does. */
+    EmbeddedNode contextManager(Manager m) {
+        contextManager = m;
+        return this;
+    }
+
     EmbeddedNode start() throws LifecycleException {
         tomcat.setBaseDir(base.toString());
         tomcat.setHostname("localhost");
@@ -123,6 +132,9 @@ final class EmbeddedNode implements AutoCloseable {
         Tomcat.addServlet(context, "async-done", new AsyncDoneServlet()).setAsyncSupported(true);
         context.addServletMappingDecoded("/async-done", "async-done");
         context.addServletContainerInitializer((classes, ctx) -> ctx.addListener(new SessionEvents(events)), null);
+        if (contextManager != null) {
+            context.setManager(contextManager);
+        }
         tomcat.start();
         return this;
     }
