@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -81,14 +80,7 @@ public final class StateTransferNode {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (String a : args) {
-            int eq = a.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("arguments are key=value, not " + a);
-            }
-            o.put(a.substring(0, eq), a.substring(eq + 1));
-        }
+        Map<String, String> o = ChildArgs.parse(args);
         long lifetime = Long.parseLong(o.getOrDefault("lifetime", "900"));
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "statetransfer-lifetime");
@@ -104,12 +96,12 @@ public final class StateTransferNode {
             AbstractReplicationBenchmark.quietLogging(quiet);
         }
 
-        String role = require(o, "role");
-        BenchTomcat.Kind kind = BenchTomcat.Kind.parse(require(o, "impl"));
-        int n = Integer.parseInt(require(o, "sessions"));
-        int self = Integer.parseInt(require(o, "self"));
+        String role = ChildArgs.require(o, "role");
+        BenchTomcat.Kind kind = BenchTomcat.Kind.parse(ChildArgs.require(o, "impl"));
+        int n = Integer.parseInt(ChildArgs.require(o, "sessions"));
+        int self = Integer.parseInt(ChildArgs.require(o, "self"));
         List<Integer> members = new ArrayList<>();
-        for (String p : require(o, "members").split(",")) {
+        for (String p : ChildArgs.require(o, "members").split(",")) {
             members.add(Integer.parseInt(p.trim()));
         }
         Duration timeout = Duration.ofSeconds(Long.parseLong(o.getOrDefault("timeout", "300")));
@@ -138,14 +130,6 @@ public final class StateTransferNode {
         node.out.println("CLOSED");
         node.out.flush();
         System.exit(ok ? 0 : 1);
-    }
-
-    private static String require(Map<String, String> o, String key) {
-        String v = o.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("missing " + key + "=...");
-        }
-        return v;
     }
 
     // ------------------------------------------------------------------------------------------ owner

@@ -9,7 +9,6 @@ import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -51,7 +50,7 @@ public final class TomcatNodeMain {
     }
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opts = parse(args);
+        Map<String, String> opts = ChildArgs.parse(args);
         Logger root = Logger.getLogger("");
         root.setLevel(Level.WARNING);
         for (var h : root.getHandlers()) {
@@ -68,7 +67,7 @@ public final class TomcatNodeMain {
             Runtime.getRuntime().halt(3);
         }, lifetimeSeconds, TimeUnit.SECONDS);
 
-        BenchTomcat.Kind kind = BenchTomcat.Kind.parse(require(opts, "kind"));
+        BenchTomcat.Kind kind = BenchTomcat.Kind.parse(ChildArgs.require(opts, "kind"));
         boolean sync = Boolean.parseBoolean(opts.getOrDefault("sync", "false"));
         int receiverPort = Integer.parseInt(opts.getOrDefault("receiverPort", "0"));
         List<Integer> members = opts.containsKey("members")
@@ -79,7 +78,7 @@ public final class TomcatNodeMain {
                     + "listing it; got receiverPort=" + receiverPort + " members=" + members);
         }
         PrintStream out = System.out;
-        BenchTomcat tomcat = new BenchTomcat(require(opts, "route"), kind, sync, receiverPort, members);
+        BenchTomcat tomcat = new BenchTomcat(ChildArgs.require(opts, "route"), kind, sync, receiverPort, members);
         out.println("READY " + tomcat.httpPort() + " " + ProcessHandle.current().pid());
         out.flush();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -110,26 +109,6 @@ public final class TomcatNodeMain {
             out.flush();
             System.exit(0);
         }
-    }
-
-    static Map<String, String> parse(String[] args) {
-        Map<String, String> opts = new LinkedHashMap<>();
-        for (String a : args) {
-            int eq = a.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("expected key=value, got " + a);
-            }
-            opts.put(a.substring(0, eq), a.substring(eq + 1));
-        }
-        return opts;
-    }
-
-    private static String require(Map<String, String> opts, String key) {
-        String v = opts.get(key);
-        if (v == null || v.isEmpty()) {
-            throw new IllegalArgumentException(key + "=<value> is required");
-        }
-        return v;
     }
 
     /** CPU time of this JVM, every thread, in nanoseconds; -1 where the JVM cannot tell. */

@@ -1,31 +1,19 @@
 package io.flotilla.it;
 
-import static io.flotilla.testing.Await.await;
-
 import io.flotilla.MembershipListener;
 import io.flotilla.Node;
 import io.flotilla.NodeConfig;
 import io.flotilla.membership.MulticastMembership;
 import io.flotilla.membership.MulticastMembershipConfig;
+import io.flotilla.testing.LoopbackMulticast;
 import io.flotilla.transport.netty.NettyTransport;
 import io.flotilla.transport.netty.NettyTransportConfig;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
-import java.net.StandardProtocolFamily;
-import java.net.StandardSocketOptions;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * What the loopback integration tests share: the network rule (TCP on 127.0.0.1, multicast on {@code lo} with TTL
@@ -44,42 +32,11 @@ final class Loopback {
 
     /** Skips the calling test class unless multicast with TTL 0 loops back on {@code lo} here. */
     static void assumeMulticastOnLoopback() {
-        try {
-            NetworkInterface lo = NetworkInterface.getByName("lo");
-            Assumptions.assumeTrue(lo != null, "no interface named lo: loopback multicast tests skipped");
-            int port = freeUdpPort();
-            InetAddress group = InetAddress.getByName("228.0.0.4");
-            try (DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET)) {
-                ch.setOption(StandardSocketOptions.SO_REUSEADDR, true).bind(new InetSocketAddress(port));
-                ch.setOption(StandardSocketOptions.IP_MULTICAST_IF, lo)
-                        .setOption(StandardSocketOptions.IP_MULTICAST_TTL, 0)
-                        .setOption(StandardSocketOptions.IP_MULTICAST_LOOP, true);
-                ch.join(group, lo);
-                ch.configureBlocking(false);
-                ch.send(ByteBuffer.wrap(new byte[] {42}), new InetSocketAddress(group, port));
-                try {
-                    await("a multicast datagram looped back on lo", Duration.ofSeconds(3), () -> {
-                        try {
-                            return ch.receive(ByteBuffer.allocate(16)) != null;
-                        } catch (IOException e) {
-                            throw new UncheckedIOException(e);
-                        }
-                    });
-                } catch (AssertionError e) {
-                    Assumptions.abort("multicast on lo with TTL 0 does not loop back here: " + e.getMessage());
-                }
-            }
-        } catch (IOException e) {
-            Assumptions.abort("cannot join a multicast group on lo: " + e);
-        }
+        LoopbackMulticast.assumeLoopsBack("228.0.0.4", freeUdpPort());
     }
 
     static int freeUdpPort() {
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return LoopbackMulticast.freeUdpPort();
     }
 
     /** A cluster name no other test run shares. */

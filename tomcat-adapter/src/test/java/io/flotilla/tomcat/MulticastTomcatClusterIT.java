@@ -4,18 +4,9 @@ import static io.flotilla.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
-import java.net.StandardProtocolFamily;
-import java.net.StandardSocketOptions;
-import java.nio.ByteBuffer;
-import java.nio.channels.DatagramChannel;
+import io.flotilla.testing.LoopbackMulticast;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,35 +22,11 @@ class MulticastTomcatClusterIT {
     private static int port;
 
     @BeforeAll
-    static void multicastOnLoopbackWorks() throws IOException {
-        NetworkInterface lo = NetworkInterface.getByName("lo");
-        Assumptions.assumeTrue(lo != null, "no interface named lo: the multicast Tomcat test is skipped");
+    static void multicastOnLoopbackWorks() {
         ThreadLocalRandom random = ThreadLocalRandom.current();
         group = "239.255." + random.nextInt(1, 255) + "." + random.nextInt(1, 255);
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
-        try (DatagramChannel ch = DatagramChannel.open(StandardProtocolFamily.INET)) {
-            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true).bind(new InetSocketAddress(port));
-            ch.setOption(StandardSocketOptions.IP_MULTICAST_IF, lo).setOption(StandardSocketOptions.IP_MULTICAST_TTL, 0)
-                    .setOption(StandardSocketOptions.IP_MULTICAST_LOOP, true);
-            ch.join(InetAddress.getByName(group), lo);
-            ch.configureBlocking(false);
-            ch.send(ByteBuffer.wrap(new byte[] {42}), new InetSocketAddress(group, port));
-            try {
-                await("a multicast datagram looped back on lo", Duration.ofSeconds(3), () -> {
-                    try {
-                        return ch.receive(ByteBuffer.allocate(16)) != null;
-                    } catch (IOException e) {
-                        throw new IllegalStateException(e);
-                    }
-                });
-            } catch (AssertionError e) {
-                Assumptions.abort("multicast on lo with TTL 0 does not loop back on this host: " + e.getMessage());
-            }
-        } catch (IOException e) {
-            Assumptions.abort("cannot join a multicast group on lo on this host: " + e);
-        }
+        port = LoopbackMulticast.freeUdpPort();
+        LoopbackMulticast.assumeLoopsBack(group, port);
     }
 
     @Test
