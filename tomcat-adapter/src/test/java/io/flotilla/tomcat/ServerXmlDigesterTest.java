@@ -130,8 +130,10 @@ class ServerXmlDigesterTest {
         refused("""
                 <Channel className="org.apache.catalina.tribes.group.GroupChannel">
                   <Membership className="org.apache.catalina.tribes.membership.McastService"
-                              address="228.0.0.4" port="45564" frequency="500" dropTime="3000"/>
-                  <Receiver className="org.apache.catalina.tribes.transport.nio.NioReceiver" address="auto" port="4000"/>
+                              address="228.0.0.4" port="45564" bind="127.0.0.1" ttl="0"
+                              frequency="500" dropTime="3000"/>
+                  <Receiver className="org.apache.catalina.tribes.transport.nio.NioReceiver" address="127.0.0.1"
+                            port="4000"/>
                 </Channel>
                 """, "<Channel className=\"org.apache.catalina.tribes.group.GroupChannel\"> inside a Flotilla <Cluster> "
                 + "is not supported: set the membership and receiver attributes on <Cluster> instead (membership, "
