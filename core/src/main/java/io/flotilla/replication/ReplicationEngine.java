@@ -89,6 +89,8 @@ import java.util.function.Consumer;
 public final class ReplicationEngine implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ReplicationEngine.class.getName());
     private static final MemberId UNKNOWN_OWNER = new MemberId(0, 0);
+    /** How long a joiner waits for the first chunk before asking again (then {@code stateTransferTimeout} applies). */
+    private static final long FIRST_ANSWER_WAIT = TimeUnit.SECONDS.toNanos(2);
     /** Transfer requests kept for members outside the view: as many as the node keeps streams for such senders. */
     private static final int MAX_DEFERRED_TRANSFERS = 64;
 
@@ -129,6 +131,8 @@ public final class ReplicationEngine implements AutoCloseable {
     // transfer requests from members this member does not see yet, served once they join: served at once, the
     // snapshot would miss what this member creates before it sees them (it replicates only to its view)
     private final Map<MemberId, Long> deferredTransfers = new HashMap<>();
+    // state transfer, source side: the stream to each requester (a re-ask replaces it)
+    private final Map<MemberId, TransferSender> senders = new ConcurrentHashMap<>();
     // the start found no other member: the first member to join is asked once (a member started at the same moment)
     private boolean startedAlone;
     private long transferId;
@@ -521,10 +525,16 @@ public final class ReplicationEngine implements AutoCloseable {
         }
         runRepairs();
         synchronized (transferLock) {
-            if (!transfer.isDone() && now - transferLastNanos >= config.stateTransferTimeout().toNanos()) {
+            long silent = now - transferLastNanos;
+            if (!transfer.isDone() && silent >= config.stateTransferTimeout().toNanos()) {
                 LOG.log(Level.WARNING, "state transfer from " + describe(transferSource) + " silent for "
                         + config.stateTransferTimeout().toMillis() + " ms; asking again");
                 startTransferLocked("silence");
+            } else if (!transfer.isDone() && transfer.expected() < 0 && silent >= FIRST_ANSWER_WAIT) {
+                // Not a chunk yet: the source's application may not have been listening when the request came
+                // (members starting together); its node drops such messages, so ask again soon.
+                LOG.log(Level.INFO, "state transfer: no answer from " + describe(transferSource) + " yet; asking again");
+                startTransferLocked("no answer");
             }
         }
     }
@@ -820,7 +830,17 @@ public final class ReplicationEngine implements AutoCloseable {
                 return;
             }
         }
-        new TransferSender(from, tid).pump();
+        serve(from, tid);
+    }
+
+    /** Streams every session to {@code to}; a newer request from the same member stops the older stream. */
+    private void serve(Member to, long tid) {
+        TransferSender sender = new TransferSender(to, tid);
+        TransferSender previous = senders.put(to.id(), sender);
+        if (previous != null) {
+            previous.stop();
+        }
+        sender.pump();
     }
 
     private void onChunk(Member from, ReplicationMessages.Chunk chunk) {
@@ -893,6 +913,10 @@ public final class ReplicationEngine implements AutoCloseable {
             LOG.log(Level.INFO, "state transfer to " + to.describe() + ": " + ids.size() + " sessions");
         }
 
+        synchronized void stop() {
+            failed = true;
+        }
+
         void pump() {
             synchronized (this) {
                 if (pumping) {
@@ -909,6 +933,7 @@ public final class ReplicationEngine implements AutoCloseable {
                             msg = nextChunk();
                         } else if (inflight == 0) {
                             finished = true;
+                            senders.remove(to.id(), this);
                             msg = ReplicationMessages.transferDone(tid, sent);
                             LOG.log(Level.INFO, "state transfer to " + to.describe() + " sent " + sent + " sessions");
                         }
@@ -995,10 +1020,14 @@ public final class ReplicationEngine implements AutoCloseable {
                 }
             }
             if (deferred != null) {
-                new TransferSender(event.member(), deferred).pump();
+                serve(event.member(), deferred);
             }
         }
         if (event instanceof MembershipEvent.Left left) {
+            TransferSender sending = senders.remove(left.member().id());
+            if (sending != null) {
+                sending.stop();
+            }
             synchronized (transferLock) {
                 deferredTransfers.remove(left.member().id());
                 if (!transfer.isDone() && left.member().equals(transferSource)) {

@@ -162,6 +162,28 @@ class StateTransferTest {
         }
     }
 
+    @Test
+    void aRequestThatCameBeforeTheSourcesEngineListenedIsAskedAgainWithinSeconds() {
+        try (EngineHarness h = new EngineHarness(2, 26, EngineHarness.nodeConfig(100))) {
+            ReplicationEngine joiner = h.start(1, small().build());
+            long asked = h.cluster.clock().nanoTime();
+            // the request arrives at node 0, which has no engine listening yet and drops it
+            assertTrue(h.runUntil(() -> h.cluster.node(0).meterRegistry().counter("flotilla.messages.unhandled")
+                    .count() >= 1, 1000), "node 0 dropped the request");
+            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false).build());
+            for (int i = 0; i < 30; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("i", i);
+                owner.replicate(s.id());
+            }
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            long tookMillis = (h.cluster.clock().nanoTime() - asked) / 1_000_000;
+            assertTrue(tookMillis < 5_000, "asked again within seconds, not after stateTransferTimeout: " + tookMillis);
+            assertEquals(2, joiner.stateTransfer().attempts());
+            assertEquals(30, joiner.stateTransfer().received());
+        }
+    }
+
     private static String equalToPrimaries(EngineHarness h, int node, List<PrimarySession> sessions) {
         for (PrimarySession s : sessions) {
             SessionRecord want;
