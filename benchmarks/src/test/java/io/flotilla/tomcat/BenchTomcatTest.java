@@ -18,7 +18,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * The two-node clusters the replication benchmarks measure really replicate: stock and Flotilla, async and sync,
  * the backup holds the session with the attribute the servlet set, so no benchmark measures a cluster that does
- * nothing. (In package {@code io.flotilla.tomcat} to read a Flotilla backup's replica.)
+ * nothing. (In package {@code io.flotilla.tomcat} to read a Flotilla backup's state.)
  */
 class BenchTomcatTest {
     private static final Duration WAIT = Duration.ofSeconds(30);
@@ -59,10 +59,8 @@ class BenchTomcatTest {
 
     /** The backup's value, read without taking the session over (Flotilla's findSession on a backup would). */
     private static Object attribute(BenchTomcat node, String id) {
-        if (node.manager() instanceof FlotillaManager m) {
-            var engine = m.engine();
-            return engine.replica(id).map(r -> r.attribute(BenchTomcat.ATTRIBUTE, engine.codec(),
-                    BenchTomcatTest.class.getClassLoader())).orElse(null);
+        if (node.manager() instanceof FlotillaManager) {
+            return BenchReplicas.attribute(node.manager(), id, BenchTomcat.ATTRIBUTE);
         }
         try {
             Session s = node.manager().findSession(id);
