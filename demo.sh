@@ -27,16 +27,21 @@ cluster=flotilla
 [[ " $* " == *" stock "* ]] && cluster=stock
 line=10.1
 [[ " $* " == *" 11.0 "* ]] && line=11.0
-jar=$(ls tomcat-adapter/target/flotilla-tomcat-*.jar 2>/dev/null | head -1)
-if [[ -z $jar || ! -d tomcat-adapter/target/test-classes/io/flotilla/tomcat/e2e \
+# nullglob: on a fresh clone nothing is built yet, and a failed `ls` would end the script under pipefail.
+shopt -s nullglob
+jars=(tomcat-adapter/target/flotilla-tomcat-*.jar)
+core_tests=(core/target/flotilla-core-*-tests.jar)
+jar=${jars[0]-}
+if [[ -z $jar || ${#core_tests[@]} -eq 0 || ! -d tomcat-adapter/target/test-classes/io/flotilla/tomcat/e2e \
       || -n "$(find core membership transport-netty tomcat-adapter/src -newer "$jar" -name '*.java' -print -quit)" ]]; then
   echo "Building the drop-in jar and the test webapp (first run takes a minute or two)..."
   mvn -B -q -DskipTests -pl tomcat-adapter -am package
+  core_tests=(core/target/flotilla-core-*-tests.jar)
 fi
 if [[ ! -f tomcat-adapter/target/tomcat-$line/bin/catalina.sh ]]; then
   echo "Unpacking Tomcat $line from Maven..."
   mvn -B -q -pl tomcat-adapter "dependency:unpack@tomcat-$line"
 fi
 cd tomcat-adapter
-exec java -Xmx128m -cp "target/test-classes:$(ls ../core/target/flotilla-core-*-tests.jar | head -1)" \
+exec java -Xmx128m -cp "target/test-classes:../${core_tests[0]}" \
   io.flotilla.tomcat.e2e.TomcatClusterDemo "$cluster" "$line"
