@@ -5,9 +5,11 @@
 # a summary is printed, and everything started is stopped. Builds what it needs on first run (JDK 17 + Maven; the
 # Tomcat distribution comes through Maven). About a minute.
 #
-#   ./demo.sh              Flotilla on Tomcat 10.1
+#   ./demo.sh              Flotilla on Tomcat 10.1, behind a real HAProxy on 127.0.0.1 (installed from Debian's
+#                          packages when missing and this runs as root; otherwise the routing client below)
 #   ./demo.sh 11.0         Flotilla on Tomcat 11.0
 #   ./demo.sh stock        the same story with stock SimpleTcpCluster + DeltaManager, for comparison
+#   ./demo.sh client       users go through a sticky routing client in the demo's JVM instead of HAProxy
 #   ./demo.sh embedded     no Tomcat: three Flotilla nodes in one JVM (multicast on lo, TTL 0) exchanging messages
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -42,6 +44,20 @@ if [[ ! -f tomcat-adapter/target/tomcat-$line/bin/catalina.sh ]]; then
   echo "Unpacking Tomcat $line from Maven..."
   mvn -B -q -pl tomcat-adapter "dependency:unpack@tomcat-$line"
 fi
+balancer=haproxy
+[[ " $* " == *" client "* ]] && balancer=client
+if [[ $balancer == haproxy ]] && ! command -v haproxy >/dev/null && [[ ! -x /usr/sbin/haproxy ]]; then
+  if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+    echo "Installing HAProxy from Debian's packages, to put a real load balancer in front of the nodes..."
+    apt_log=$(mktemp)
+    if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends haproxy; } \
+        >"$apt_log" 2>&1; then
+      echo "Could not install haproxy (see $apt_log); the demo uses its routing client instead."
+    fi
+  fi
+fi
+demo_args=("$cluster" "$line")
+[[ $balancer == client ]] && demo_args+=(client)
 cd tomcat-adapter
 exec java -Xmx128m -cp "target/test-classes:../${core_tests[0]}" \
-  io.flotilla.tomcat.e2e.TomcatClusterDemo "$cluster" "$line"
+  io.flotilla.tomcat.e2e.TomcatClusterDemo "${demo_args[@]}"

@@ -50,7 +50,7 @@ public record ClusterLayout(List<NodePorts> nodes, String multicastAddress, int 
         return new ClusterLayout(nodes, group, freeUdpPort());
     }
 
-    private static int freeTcpPort(Set<Integer> taken) {
+    static int freeTcpPort(Set<Integer> taken) {
         for (int attempt = 0; attempt < 50; attempt++) {
             try (ServerSocket s = new ServerSocket()) {
                 s.setReuseAddress(false);

@@ -91,12 +91,23 @@ public final class FailoverScenario {
         }
     }
 
-    /** Runs the story on {@code cluster} (started here, at least two nodes); {@code out} gets one line per step. */
+    /** Runs the story with the routing client in this JVM ({@link StickyBalancer}) in front. */
     public static Report run(TomcatCluster cluster, Settings s, PrintStream out) throws IOException, InterruptedException {
+        try (StickyBalancer lb = new StickyBalancer(cluster)) {
+            return run(cluster, lb, s, out);
+        }
+    }
+
+    /**
+     * Runs the story on {@code cluster} (started here, at least two nodes), the users' requests going through
+     * {@code lb}; {@code out} gets one line per step.
+     */
+    public static Report run(TomcatCluster cluster, Balancer lb, Settings s, PrintStream out)
+            throws IOException, InterruptedException {
         long started = System.nanoTime();
         List<TomcatNode> nodes = cluster.nodes();
         TomcatNode victim = nodes.get(0);
-        StickyBalancer lb = new StickyBalancer(cluster);
+        StickyBalancer direct = new StickyBalancer(cluster); // requests to one chosen node, past the balancer
 
         out.printf("starting %d %s nodes (%s cluster) on 127.0.0.1%n", nodes.size(), cluster.line(), cluster.config().name());
         cluster.startAll();
@@ -111,7 +122,7 @@ public final class FailoverScenario {
         int sticky = 0;
         for (int round = 0; round < s.warmupIncrements(); round++) {
             for (SimulatedUser u : users) {
-                StickyBalancer.Reply r = lb.increment(u);
+                Balancer.Reply r = lb.increment(u);
                 if (!r.node().route().equals(u.route())) {
                     sticky++;
                 }
@@ -123,15 +134,16 @@ public final class FailoverScenario {
         // Concurrent requests on one session of the node that will be killed: its serving node must lose nothing, and
         // the failover later shows whether the replicas got every one of them.
         SimulatedUser busy = users.get(0);
-        TomcatNode busyNode = nodes.get(busy.homeNode() % nodes.size());
-        int expected = busy.lastCount() + concurrent(lb, busyNode, busy, s);
-        int seen = count(lb.direct(busyNode, busy, "/get").body());
+        TomcatNode busyNode = nodes.stream().filter(n -> n.route().equals(busy.route())).findFirst()
+                .orElseThrow(() -> new IllegalStateException(busy + " has no node's route"));
+        int expected = busy.lastCount() + concurrent(direct, busyNode, busy, s);
+        int seen = count(direct.direct(busyNode, busy, "/get").body());
         busy.resync(seen);
         out.printf("%d concurrent requests on %s's session at %s: count %d, expected %d%n",
                 s.concurrentThreads() * s.concurrentPerThread(), busy.name(), busyNode.route(), seen, expected);
 
         SimulatedUser bad = new SimulatedUser("bad-attribute-user", 1);
-        StickyBalancer.Reply badReply = lb.send(bad, "/set-bad");
+        Balancer.Reply badReply = lb.send(bad, "/set-bad");
         out.printf("a non-allowlisted attribute class: HTTP %d %s%n", badReply.status(), badReply.body());
 
         // Load, kill -9, load goes on.
@@ -200,6 +212,7 @@ public final class FailoverScenario {
                 n.kill9();
             }
         }
+        lb.awaitRoutingTo(List.of(victim));
         long lostBeforeRestart = lost(users);
         int sessionsBeforeRestart = sessionsLost(users);
         int errorsBeforeRestart = errors(users);
@@ -251,7 +264,7 @@ public final class FailoverScenario {
         return ok.get();
     }
 
-    private static void clickUntil(AtomicBoolean stop, StickyBalancer lb, List<SimulatedUser> mine, AtomicInteger errors) {
+    private static void clickUntil(AtomicBoolean stop, Balancer lb, List<SimulatedUser> mine, AtomicInteger errors) {
         // Bounded: at most 10,000 rounds, far more than the awaited clicks need.
         for (int round = 0; round < 10_000 && !stop.get(); round++) {
             for (SimulatedUser u : mine) {

@@ -14,7 +14,7 @@ import java.util.List;
  *
  * <p>Threading: safe for concurrent use, as long as each {@link SimulatedUser} is used by one thread at a time.
  */
-public final class StickyBalancer {
+public final class StickyBalancer implements Balancer {
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(15);
 
     private final List<TomcatNode> nodes;
@@ -25,18 +25,8 @@ public final class StickyBalancer {
         this.client = cluster.client();
     }
 
-    /** The answer of one request and which node gave it. */
-    public record Reply(int status, String body, TomcatNode node, boolean failedOver) {
-    }
-
-    /** {@code /counter} for {@code user}, booked on the user. */
-    public Reply increment(SimulatedUser user) throws IOException {
-        Reply r = send(user, "/counter");
-        user.counted(r.status(), r.body());
-        return r;
-    }
-
     /** Sends {@code path} for {@code user}, sticky, failing over on connection errors. */
+    @Override
     public Reply send(SimulatedUser user, String path) throws IOException {
         int first = firstChoice(user);
         IOException last = null;
@@ -70,6 +60,21 @@ public final class StickyBalancer {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         }
+    }
+
+    /** Nothing to wait for: it tries the nodes in turn and learns from each connection. */
+    @Override
+    public void awaitRoutingTo(List<TomcatNode> up) {
+    }
+
+    @Override
+    public String describe() {
+        return "a routing client in the demo's JVM (sticky by jvmRoute, next node on a connection error)";
+    }
+
+    @Override
+    public void close() {
+        // Nothing of its own: the HTTP client is the cluster's.
     }
 
     private int firstChoice(SimulatedUser user) {

@@ -10,9 +10,14 @@ import java.util.Optional;
  * killed with {@code kill -9} under load, the sessions going on elsewhere, the node restarting and rejoining, and a
  * summary; every Tomcat it started is stopped by PID at the end (also on Ctrl-C).
  *
+ * <p>The users' requests go through a real HAProxy on 127.0.0.1 ({@link HaproxyBalancer}, sticky on the
+ * {@code jvmRoute}), as an operator would run it, when the {@code haproxy} program is installed ({@code demo.sh}
+ * installs Debian's package when it can); otherwise, or with the argument {@code client}, through the routing client
+ * in this JVM ({@link StickyBalancer}), and the demo says so.
+ *
  * <p>Arguments: {@code stock|flotilla} (which {@code <Cluster>}; {@code demo.sh} passes its one default), then
- * optionally {@code 10.1|11.0}. Exit status 0 when the story ran, 1 when it failed, 2 when the chosen cluster is not
- * available (the Flotilla adapter is not in the drop-in jar yet).
+ * optionally {@code 10.1|11.0} and {@code client}. Exit status 0 when the story ran, 1 when it failed, 2 when the
+ * chosen cluster is not available.
  *
  * <p>Threading: a program; one main thread plus the scenario's own.
  */
@@ -38,11 +43,25 @@ public final class TomcatClusterDemo {
         out.printf("Tomcat cluster demo: %s, %s cluster, everything on 127.0.0.1%s%n", line, which,
                 which.equals("stock") ? " (Tribes multicast on lo, TTL 0)" : "");
         TomcatCluster cluster = TomcatCluster.create(line, config, 3, Path.of("target", "demo"));
-        Thread stopper = new Thread(cluster::close, "tomcat-demo-stop");
+        Optional<Path> haproxy = a.contains("client") ? Optional.empty() : HaproxyBalancer.binary();
+        if (haproxy.isEmpty() && !a.contains("client")) {
+            out.println("No haproxy program is installed (demo.sh installs Debian's package when run as root with "
+                    + "apt-get): the users go through the routing client in this JVM instead of a real balancer.");
+        }
+        Balancer[] lb = new Balancer[1];
+        Thread stopper = new Thread(() -> {
+            if (lb[0] != null) {
+                lb[0].close();
+            }
+            cluster.close();
+        }, "tomcat-demo-stop");
         Runtime.getRuntime().addShutdownHook(stopper);
         boolean ok = false;
         try {
-            FailoverScenario.Report report = FailoverScenario.run(cluster, FailoverScenario.Settings.small(), out);
+            lb[0] = haproxy.<Balancer>map(bin -> HaproxyBalancer.start(cluster, bin, cluster.node(0).base().getParent()))
+                    .orElseGet(() -> new StickyBalancer(cluster));
+            out.println("balancer: " + lb[0].describe());
+            FailoverScenario.Report report = FailoverScenario.run(cluster, lb[0], FailoverScenario.Settings.small(), out);
             out.println();
             out.println("Summary (" + which + " cluster, " + line + "):");
             report.summary().lines().forEach(l -> out.println("  " + l));
@@ -53,7 +72,10 @@ public final class TomcatClusterDemo {
                 out.println(n.logTail(10));
             }
         } finally {
-            out.println("stopping every Tomcat this demo started; logs stay in " + cluster.node(0).base().getParent());
+            out.println("stopping every process this demo started; logs stay in " + cluster.node(0).base().getParent());
+            if (lb[0] != null) {
+                lb[0].close();
+            }
             cluster.close();
             Runtime.getRuntime().removeShutdownHook(stopper);
         }
