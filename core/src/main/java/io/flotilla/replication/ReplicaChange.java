@@ -1,5 +1,7 @@
 package io.flotilla.replication;
 
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.Optional;
 import java.util.Set;
 
@@ -27,7 +29,7 @@ public final class ReplicaChange {
         this.previousId = previousId;
         this.before = before;
         this.after = after;
-        this.changedNames = Set.copyOf(changedNames);
+        this.changedNames = Collections.unmodifiableSet(new LinkedHashSet<>(changedNames));
         this.codec = codec;
         this.loader = loader;
     }
@@ -57,7 +59,7 @@ public final class ReplicaChange {
     }
 
     /**
-     * The attributes set to a different value or removed by this change (every attribute for {@link
+     * The attributes set to a different value or removed by this change, in the order the change made them (every attribute for {@link
      * ReplicaCause#CREATED}; none for a removal).
      */
     public Set<String> changedNames() {
