@@ -203,7 +203,7 @@ public final class ReplicationValve extends ValveBase {
         manager.replicate(target).whenComplete((v, e) -> {
             if (e != null) {
                 failed.increment();
-                manager.waited(0, false);
+                manager.replicationFailed();
                 log.warn("replication at the end of an async request in " + manager.getNamespace() + " failed: " + e);
             } else {
                 replicated.increment();
