@@ -125,7 +125,7 @@ public final class ReplicationEngine implements AutoCloseable {
         // The store's gap requests go to the replicator, which is built after the table on the store.
         ReplicaStore store = new ReplicaStore(config.maxBufferedPerSession(), config.maxBufferedTotal(),
                 config.maxTombstones(), config.gapTimeout(), clock, this::requestFull, events);
-        this.table = new SessionTable(out.self().id(), store);
+        this.table = new SessionTable(out.self().id(), store, config);
         this.meters = new ReplicationMeters(registry, tags, store, table::primaryCount, () -> store.ids().size());
         this.rateLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.departures = new Departures(out, scheduler, config.departureWait(), meters);

@@ -35,6 +35,7 @@ final class SessionTable {
 
     private final MemberId self;
     private final ReplicaStore store;
+    private final ReplicationConfig config;
     private final ConcurrentHashMap<String, PrimarySession> primaries = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MemberId> owners = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> awaitingFull = new ConcurrentHashMap<>();
@@ -50,9 +51,10 @@ final class SessionTable {
         CONTESTED
     }
 
-    SessionTable(MemberId self, ReplicaStore store) {
+    SessionTable(MemberId self, ReplicaStore store, ReplicationConfig config) {
         this.self = self;
         this.store = store;
+        this.config = config;
     }
 
     // ------------------------------------------------------------------------------------------ reads
@@ -92,7 +94,10 @@ final class SessionTable {
         return new ArrayList<>(all);
     }
 
-    /** The latest record of {@code id} and its owner, or null: a primary's last replicated state, or the replica. */
+    /**
+     * The record of {@code id} at a delta boundary and its owner, or null: a primary's last replicated state (what a
+     * full-copy request gets: the owner's next delta applies to it exactly), or the replica.
+     */
     Held held(String id) {
         PrimarySession ps = primaries.get(id);
         if (ps != null) {
@@ -104,6 +109,26 @@ final class SessionTable {
         }
         SessionRecord r = store.get(id).orElse(null);
         return r == null ? null : new Held(r, owners.getOrDefault(id, UNKNOWN_OWNER), false);
+    }
+
+    /**
+     * The record of {@code id} as it is now, for a state transfer: a primary's current state, its changes not yet
+     * replicated included (completed first as a replication would: detected mutations, a due access), or the replica.
+     */
+    Held heldNow(String id) {
+        PrimarySession ps = primaries.get(id);
+        if (ps == null) {
+            return held(id);
+        }
+        SessionRecord r;
+        synchronized (ps) {
+            if (ps.handedOver()) {
+                return null;
+            }
+            ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis());
+            r = ps.recorder().current();
+        }
+        return r == null ? null : new Held(r, self, true);
     }
 
     /** A session's record as held here, with its owner. */
@@ -270,9 +295,8 @@ final class SessionTable {
 
     /**
      * {@code from} claims {@code id} at {@code version}. A primary here is contested; an older live owner keeps it;
-     * otherwise the claimant is the owner, and a replica at another version goes (the caller asks for a full copy).
-     *
-     * @return whether the replica must be fetched in full
+     * otherwise the claimant is the owner, and a replica at another version goes ({@code refetch} asks for the
+     * claimant's copy).
      */
     Verdict claim(View view, Member from, String id, long version, Consumer<PrimarySession> contest,
             Runnable refetch) {

@@ -4,13 +4,16 @@ import io.flotilla.Member;
 import io.flotilla.spi.Clock;
 import java.lang.System.Logger.Level;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The joining side of state transfer: asks the oldest other member for every session, takes the chunks into the
  * {@link SessionTable} (a transferred copy never replaces a newer replica, nor a session owned here), and starts
- * again from the next oldest member when its source leaves or falls silent. Progress is the {@link StateTransfer}
- * it exposes.
+ * again from the next oldest member when its source leaves or falls silent for {@code stateTransferTimeout}. A
+ * source that sent no chunk 2 s after the request is asked again for the same transfer (it may not have been
+ * listening; if it was, it ignores the repeat), so a slow first chunk never restarts the stream. Progress is the
+ * {@link StateTransfer} it exposes.
  *
  * <p>Threading: safe from any thread. One lock ({@code lock}) guards the transfer's state (id, source, times);
  * chunks are decoded and applied outside it. Chunks arrive on the node's delivery threads, the liveness check on
@@ -32,9 +35,12 @@ final class TransferClient {
     private volatile StateTransfer transfer = new StateTransfer();
     // the start found no other member: the first member to join is asked once (a member started at the same moment)
     private boolean startedAlone;
-    private long transferId;
+    // random start: an engine started again on the same node (a web application reloaded) must not repeat an id
+    // its predecessor asked the same source for (the source ignores a repeated id)
+    private long transferId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE / 2);
     private Member source;
     private long lastNanos;
+    private long askedNanos;
     private long startNanos;
     private long nextLog;
 
@@ -70,6 +76,7 @@ final class TransferClient {
         List<Member> others = out.view().othersThan(out.self().id());
         transferId++;
         lastNanos = clock.nanoTime();
+        askedNanos = lastNanos;
         if (others.isEmpty()) {
             source = null;
             startedAlone = true;
@@ -132,11 +139,15 @@ final class TransferClient {
                 LOG.log(Level.WARNING, "state transfer from " + describe(source) + " silent for "
                         + config.stateTransferTimeout().toMillis() + " ms; asking again");
                 startLocked("silence");
-            } else if (!transfer.isDone() && transfer.expected() < 0 && silent >= FIRST_ANSWER_WAIT) {
+            } else if (!transfer.isDone() && transfer.expected() < 0 && source != null
+                    && clock.nanoTime() - askedNanos >= FIRST_ANSWER_WAIT) {
                 // Not a chunk yet: the source's application may not have been listening when the request came
-                // (members starting together); its node drops such messages, so ask again soon.
+                // (members starting together; its node drops such messages), so ask again soon. The same transfer:
+                // a source already streaming it (a slow first chunk) ignores the repeat instead of starting over.
                 LOG.log(Level.INFO, "state transfer: no answer from " + describe(source) + " yet; asking again");
-                startLocked("no answer");
+                askedNanos = clock.nanoTime();
+                out.sendQuietly(List.of(source), config.stateTransferTopic(),
+                        ReplicationMessages.transferRequest(transferId));
             }
         }
     }

@@ -14,11 +14,13 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * The serving side of state transfer: streams every session held here (primaries and replicas) to a joiner that
  * asks, in chunks of at most {@code stateTransferChunkBytes}, at most {@code stateTransferWindow} unacknowledged.
- * A request from a member not yet in this member's view waits until it joins (at most 64 such members); a newer
- * request from the same member stops its older stream.
+ * Each session goes as it is when its chunk is built, changes not yet replicated included, once per transfer. A
+ * request from a member not yet in this member's view waits until it joins (at most 64 such members); a repeated
+ * request for the same transfer is ignored; a request for a newer transfer from the same member stops the older
+ * stream.
  *
- * <p>Threading: safe from any thread. One lock ({@code lock}) guards the requests that wait for their member to
- * join; each {@link Stream} has its own lock for its position and window. Requests arrive on the node's delivery
+ * <p>Threading: safe from any thread. One lock ({@code lock}) guards the requests (the last per member, those that
+ * wait for their member to join); each {@link Stream} has its own lock for its position and window. Requests arrive on the node's delivery
  * threads, acknowledgements on the thread that completes a chunk's send, membership events on the membership
  * listener's thread.
  */
@@ -36,8 +38,10 @@ final class TransferSource {
     // transfer requests from members this member does not see yet, served once they join: served at once, the
     // snapshot would miss what this member creates before it sees them (it replicates only to its view)
     private final Map<MemberId, Long> deferred = new HashMap<>();
-    // the stream to each requester (a re-ask replaces it)
+    // the stream to each requester (a newer transfer replaces it)
     private final Map<MemberId, Stream> streams = new ConcurrentHashMap<>();
+    // the transfer each member asked for last (served, being served or deferred): a repeat of it is ignored
+    private final Map<MemberId, Long> requested = new HashMap<>();
 
     TransferSource(Outbox out, ReplicationConfig config, SessionCodec sessionCodec, SessionTable table,
             ReplicationMeters meters) {
@@ -50,13 +54,19 @@ final class TransferSource {
 
     void onRequest(Member from, long tid) {
         synchronized (lock) {
+            Long last = requested.get(from.id());
+            if (last != null && last == tid) {
+                return; // asked again before its first chunk arrived: the stream is under way (or done)
+            }
             if (!out.view().contains(from.id())) {
                 if (deferred.size() < MAX_DEFERRED || deferred.containsKey(from.id())) {
                     deferred.put(from.id(), tid);
+                    requested.put(from.id(), tid);
                     LOG.log(Level.INFO, "state transfer to " + from.describe() + " waits until this member sees it");
                 }
                 return;
             }
+            requested.put(from.id(), tid);
         }
         serve(from, tid);
     }
@@ -78,6 +88,7 @@ final class TransferSource {
         }
         synchronized (lock) {
             deferred.remove(member.id());
+            requested.remove(member.id());
         }
     }
 
@@ -165,7 +176,7 @@ final class TransferSource {
             List<ReplicationMessages.Entry> entries = new ArrayList<>();
             int bytes = 0;
             while (next < ids.size() && (entries.isEmpty() || bytes < config.stateTransferChunkBytes())) {
-                SessionTable.Held held = table.held(ids.get(next));
+                SessionTable.Held held = table.heldNow(ids.get(next));
                 if (held != null) {
                     byte[] enc = sessionCodec.encodeRecord(held.record());
                     if (!entries.isEmpty() && bytes + enc.length + MemberId.BYTES + 4 > config.stateTransferChunkBytes()) {
