@@ -1,7 +1,7 @@
 package io.flotilla.replication;
 
-import io.flotilla.DeliveryException;
 import io.flotilla.Delivery;
+import io.flotilla.DeliveryException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.MemberUnreachableException;

@@ -59,8 +59,8 @@ public final class ReplicaChange {
     }
 
     /**
-     * The attributes set to a different value or removed by this change, in the order the change made them (every attribute for {@link
-     * ReplicaCause#CREATED}; none for a removal).
+     * The attributes set to a different value or removed by this change, in the order the change made them (every
+     * attribute for {@link ReplicaCause#CREATED}; none for a removal).
      */
     public Set<String> changedNames() {
         return changedNames;

@@ -336,6 +336,9 @@ public final class ReplicaStore {
             if (already != null && already.version() >= next.version()) {
                 // The new id arrived first as a newer full session: the rename is already part of it.
                 drop(DropReason.SUPERSEDED);
+                if (current != null) {
+                    events.add(ReplicaCause.REMOVED, id, null, current, null, Set.of());
+                }
                 return;
             }
             sessions.put(state.id, next);
@@ -356,8 +359,8 @@ public final class ReplicaStore {
         }
         Set<String> names = new LinkedHashSet<>();
         for (SessionOp op : delta.ops()) {
-            if (op instanceof SessionOp.SetAttribute a && (before == null
-                    || !Arrays.equals(before.attributesUnsafe().get(a.name()), after.attributesUnsafe().get(a.name())))) {
+            if (op instanceof SessionOp.SetAttribute a && (before == null || !Arrays.equals(
+                    before.attributesUnsafe().get(a.name()), after.attributesUnsafe().get(a.name())))) {
                 names.add(a.name());
             } else if (op instanceof SessionOp.RemoveAttribute r && before != null
                     && before.attributesUnsafe().containsKey(r.name())) {

@@ -286,8 +286,10 @@ public final class ReplicationEngine implements AutoCloseable {
                         ReplicationMessages.readIdAndVersion(in));
                 case ReplicationMessages.FULL -> replicator.onFull(m.from(),
                         sessionCodec.decodeRecord(ReplicationMessages.rest(in)));
-                case ReplicationMessages.GONE -> replicator.onGone(m.from(), ReplicationMessages.readIdAndVersion(in).id());
-                case ReplicationMessages.OWNER -> replicator.onOwner(m.from(), ReplicationMessages.readIdAndVersion(in));
+                case ReplicationMessages.GONE -> replicator.onGone(m.from(),
+                        ReplicationMessages.readIdAndVersion(in).id());
+                case ReplicationMessages.OWNER -> replicator.onOwner(m.from(),
+                        ReplicationMessages.readIdAndVersion(in));
                 default -> dropUnknown("replication", kind, m);
             }
         } catch (CodecException | BufferUnderflowException e) {
@@ -305,7 +307,8 @@ public final class ReplicationEngine implements AutoCloseable {
             byte kind = in.get();
             switch (kind) {
                 case ReplicationMessages.TRANSFER_REQUEST -> transferSource.onRequest(m.from(), in.getLong());
-                case ReplicationMessages.TRANSFER_CHUNK -> transferClient.onChunk(m.from(), ReplicationMessages.readChunk(in));
+                case ReplicationMessages.TRANSFER_CHUNK -> transferClient.onChunk(m.from(),
+                        ReplicationMessages.readChunk(in));
                 case ReplicationMessages.TRANSFER_DONE -> transferClient.onDone(m.from(), in.getLong(), in.getInt());
                 default -> dropUnknown("state-transfer", kind, m);
             }

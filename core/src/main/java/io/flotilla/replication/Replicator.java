@@ -240,7 +240,8 @@ final class Replicator implements PrimaryHost {
                 msg = ReplicationMessages.idAndVersion(ReplicationMessages.GONE, r.id(), 0);
             }
             if (live && !snap.id().equals(r.id())) {
-                out.sendQuietly(List.of(m.get()), ReplicationMessages.idAndVersion(ReplicationMessages.GONE, r.id(), 0));
+                out.sendQuietly(List.of(m.get()),
+                        ReplicationMessages.idAndVersion(ReplicationMessages.GONE, r.id(), 0));
             }
             out.send(List.of(m.get()), config.replicationTopic(), msg, Delivery.RECEIVED).whenComplete((v, e) -> {
                 if (e != null && !Outbox.abandoned(e).isEmpty()) {
@@ -313,7 +314,8 @@ final class Replicator implements PrimaryHost {
             SessionRecord snap = mine.recorder().snapshot();
             version = snap == null ? 0 : snap.version();
         }
-        out.sendQuietly(List.of(other), ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, mine.id(), version));
+        out.sendQuietly(List.of(other),
+                ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, mine.id(), version));
     }
 
     /** Asks the owner (or, when unknown or gone, the oldest other member) for the full session. */

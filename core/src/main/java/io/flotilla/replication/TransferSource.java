@@ -20,9 +20,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * stream.
  *
  * <p>Threading: safe from any thread. One lock ({@code lock}) guards the requests (the last per member, those that
- * wait for their member to join); each {@link Stream} has its own lock for its position and window. Requests arrive on the node's delivery
- * threads, acknowledgements on the thread that completes a chunk's send, membership events on the membership
- * listener's thread.
+ * wait for their member to join); each {@link Stream} has its own lock for its position and window. Requests arrive
+ * on the node's delivery threads, acknowledgements on the thread that completes a chunk's send, membership events on
+ * the membership listener's thread.
  */
 final class TransferSource {
     private static final System.Logger LOG = System.getLogger(TransferSource.class.getName());
@@ -164,7 +164,8 @@ final class TransferSource {
                         inflight--;
                         if (e != null && !failed) {
                             failed = true;
-                            LOG.log(Level.WARNING, "state transfer to " + to.describe() + " stopped: " + e.getMessage());
+                            LOG.log(Level.WARNING, "state transfer to " + to.describe() + " stopped: "
+                                    + e.getMessage());
                         }
                     }
                     pump();
@@ -179,7 +180,8 @@ final class TransferSource {
                 SessionTable.Held held = table.heldNow(ids.get(next));
                 if (held != null) {
                     byte[] enc = sessionCodec.encodeRecord(held.record());
-                    if (!entries.isEmpty() && bytes + enc.length + MemberId.BYTES + 4 > config.stateTransferChunkBytes()) {
+                    int size = enc.length + MemberId.BYTES + 4;
+                    if (!entries.isEmpty() && bytes + size > config.stateTransferChunkBytes()) {
                         break;
                     }
                     ReplicationMessages.Entry e = new ReplicationMessages.Entry(held.owner(), enc);
