@@ -69,10 +69,10 @@ import java.util.function.Consumer;
  * replicas held here, with its {@link ReplicaCause}, in the order the store applied them.
  *
  * <p>Parts: this class wires them and routes messages by kind; each has one job and says how it is used from
- * threads. {@link SessionTable} (every session held here and the ownership rules, one lock), {@link Replicator}
- * (deltas, full copies and claims on the replication topic), {@link TransferClient} and {@link TransferSource} (the
- * two sides of state transfer, one lock each), {@link Departures} (verdicts on members that stopped answering),
- * {@link ReplicaEvents} (the listener's calls, in apply order), {@link Outbox} (the node, namespaced).
+ * threads. {@code SessionTable} (every session held here and the ownership rules, one lock), {@code Replicator}
+ * (deltas, full copies and claims on the replication topic), {@code TransferClient} and {@code TransferSource} (the
+ * two sides of state transfer, one lock each), {@code Departures} (verdicts on members that stopped answering),
+ * {@code ReplicaEvents} (the listener's calls, in apply order), {@code Outbox} (the node, namespaced).
  *
  * <p>Threading: every method is safe from any thread. Incoming messages are handled on the node's delivery
  * threads; timers on the scheduler's thread. This class holds no lock; the parts' locks are never held while
