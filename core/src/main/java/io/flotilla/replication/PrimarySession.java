@@ -24,7 +24,7 @@ public final class PrimarySession {
     /** A value taken over from a replica and not yet decoded. */
     private static final Object UNDECODED = new Object();
 
-    private final ReplicationEngine engine;
+    private final PrimaryHost engine;
     private final SessionRecorder recorder;
     private final Map<String, Object> values = new LinkedHashMap<>();
     private final Map<String, byte[]> encodedOnTakeOver;
@@ -38,7 +38,7 @@ public final class PrimarySession {
     private boolean invalidated;
     private boolean handedOver;
 
-    PrimarySession(ReplicationEngine engine, SessionRecorder recorder, SessionMetadata metadata,
+    PrimarySession(PrimaryHost engine, SessionRecorder recorder, SessionMetadata metadata,
             Map<String, byte[]> replicated) {
         this.engine = engine;
         this.recorder = recorder;

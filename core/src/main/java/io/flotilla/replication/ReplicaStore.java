@@ -4,10 +4,12 @@ import io.flotilla.ConfigurationException;
 import io.flotilla.spi.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -25,6 +27,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * every drop is counted by {@link DropReason}.
  *
  * <p>An expired or renamed session leaves a bounded tombstone, so its late deltas are recognised and dropped.
+ *
+ * <p>Each change of a replica (created, updated, renamed, ended, removed) is queued on the engine's {@link
+ * ReplicaEvents} under the lock, so a {@link ReplicaListener} hears them in apply order.
  *
  * <p>Threading: safe from any thread. One lock orders all updates, so updates of one session never overtake each
  * other; the requester is called after the lock is released, on the thread that found the gap.
@@ -74,6 +79,7 @@ public final class ReplicaStore {
     private final long gapTimeoutNanos;
     private final Clock clock;
     private final FullSessionRequester requester;
+    private final ReplicaEvents events;
 
     private final Object lock = new Object();
     private final Map<String, SessionRecord> sessions = new HashMap<>();
@@ -99,6 +105,13 @@ public final class ReplicaStore {
      */
     public ReplicaStore(int maxBufferedPerSession, int maxBufferedTotal, int maxTombstones, Duration gapTimeout,
             Clock clock, FullSessionRequester requester) {
+        this(maxBufferedPerSession, maxBufferedTotal, maxTombstones, gapTimeout, clock, requester,
+                new ReplicaEvents(null, null, null, () -> { }));
+    }
+
+    /** As above, queueing every change of a replica on {@code events} (under this store's lock, in apply order). */
+    ReplicaStore(int maxBufferedPerSession, int maxBufferedTotal, int maxTombstones, Duration gapTimeout,
+            Clock clock, FullSessionRequester requester, ReplicaEvents events) {
         if (maxBufferedPerSession < 1 || maxBufferedPerSession > 1024) {
             throw ConfigurationException.invalid("maxBufferedPerSession", maxBufferedPerSession, "1-1024");
         }
@@ -118,6 +131,7 @@ public final class ReplicaStore {
         this.gapTimeoutNanos = gapTimeout.toNanos();
         this.clock = Objects.requireNonNull(clock, "clock");
         this.requester = Objects.requireNonNull(requester, "requester");
+        this.events = events;
         this.tombstones = new LinkedHashMap<>(16, 0.75f, false) {
             private static final long serialVersionUID = 1L;
 
@@ -144,6 +158,11 @@ public final class ReplicaStore {
 
     /** Replaces the replica with {@code record} when it is newer, then applies the buffered deltas that follow. */
     public Outcome applyFull(SessionRecord record) {
+        return applyFull(record, false);
+    }
+
+    /** As {@link #applyFull(SessionRecord)}; {@code transferred}: it came by state transfer (told as such). */
+    Outcome applyFull(SessionRecord record, boolean transferred) {
         List<Request> requests = new ArrayList<>(1);
         synchronized (lock) {
             String id = record.id();
@@ -157,6 +176,10 @@ public final class ReplicaStore {
             }
             tombstones.remove(id);
             sessions.put(id, record);
+            if (events.enabled()) {
+                events.add(transferred ? ReplicaCause.TRANSFERRED : current == null ? ReplicaCause.CREATED
+                        : ReplicaCause.UPDATED, id, null, current, record, differing(current, record));
+            }
             Gap gap = gaps.get(id);
             if (gap != null) {
                 Iterator<SessionDelta> it = gap.byBase.values().iterator();
@@ -213,8 +236,16 @@ public final class ReplicaStore {
 
     /** Removes a session without a tombstone (the engine decided it is gone, e.g. its owner left long ago). */
     public void remove(String id) {
+        remove(id, ReplicaCause.REMOVED);
+    }
+
+    /** As {@link #remove(String)}, told to the listener with {@code cause} when a replica was held. */
+    void remove(String id, ReplicaCause cause) {
         synchronized (lock) {
-            sessions.remove(id);
+            SessionRecord was = sessions.remove(id);
+            if (was != null) {
+                events.add(cause, id, null, was, null, Set.of());
+            }
             Gap g = gaps.remove(id);
             if (g != null) {
                 bufferedTotal -= g.byBase.size();
@@ -291,6 +322,9 @@ public final class ReplicaStore {
             sessions.remove(id);
             tombstone(id, delta.version());
             discardGap(id);
+            if (current != null) {
+                events.add(ReplicaCause.ENDED, id, null, current, null, Set.of());
+            }
             return;
         }
         SessionRecord next = state.toRecord(delta.version());
@@ -302,15 +336,57 @@ public final class ReplicaStore {
             if (already != null && already.version() >= next.version()) {
                 // The new id arrived first as a newer full session: the rename is already part of it.
                 drop(DropReason.SUPERSEDED);
+                if (current != null) {
+                    events.add(ReplicaCause.REMOVED, id, null, current, null, Set.of());
+                }
                 return;
             }
             sessions.put(state.id, next);
             tombstones.remove(state.id);
+            told(current, next, delta, id);
             drainBuffered(state.id, requests);
             return;
         }
         sessions.put(id, next);
+        told(current, next, delta, null);
         drainBuffered(id, requests);
+    }
+
+    /** Queues the change {@code delta} made: the attributes it set to other bytes or removed. */
+    private void told(SessionRecord before, SessionRecord after, SessionDelta delta, String previousId) {
+        if (!events.enabled()) {
+            return;
+        }
+        Set<String> names = new LinkedHashSet<>();
+        for (SessionOp op : delta.ops()) {
+            if (op instanceof SessionOp.SetAttribute a && (before == null || !Arrays.equals(
+                    before.attributesUnsafe().get(a.name()), after.attributesUnsafe().get(a.name())))) {
+                names.add(a.name());
+            } else if (op instanceof SessionOp.RemoveAttribute r && before != null
+                    && before.attributesUnsafe().containsKey(r.name())) {
+                names.add(r.name());
+            }
+        }
+        events.add(before == null ? ReplicaCause.CREATED : ReplicaCause.UPDATED, after.id(), previousId, before, after,
+                names);
+    }
+
+    /** The attributes whose bytes differ between two copies of a session (every one of {@code b} when a is null). */
+    private static Set<String> differing(SessionRecord a, SessionRecord b) {
+        Set<String> names = new LinkedHashSet<>();
+        for (Map.Entry<String, byte[]> e : b.attributesUnsafe().entrySet()) {
+            if (a == null || !Arrays.equals(a.attributesUnsafe().get(e.getKey()), e.getValue())) {
+                names.add(e.getKey());
+            }
+        }
+        if (a != null) {
+            for (String name : a.attributeNames()) {
+                if (!b.attributesUnsafe().containsKey(name)) {
+                    names.add(name);
+                }
+            }
+        }
+        return names;
     }
 
     private void drainBuffered(String id, List<Request> requests) {

@@ -111,6 +111,17 @@ final class ReplicationMeters {
                 .description("early deltas waiting for a gap to close").tags(tags).register(r);
     }
 
+    /** The figures a host shows, read now. */
+    ReplicationStats stats(long primaries, long replicas) {
+        return new ReplicationStats(primaries, replicas, count(deltasSent), (long) deltaBytes.totalAmount(),
+                count(deltasReceived), count(fullSent), count(fullReceived), count(takeovers), count(expiredPrimary),
+                count(expiredReplica), count(attributesSkipped), count(transferSessionsReceived));
+    }
+
+    private static long count(Counter c) {
+        return (long) c.count();
+    }
+
     void drop(EngineDrop reason) {
         engineDrops.get(reason).incrementAndGet();
     }

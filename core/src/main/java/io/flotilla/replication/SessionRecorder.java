@@ -128,6 +128,26 @@ public final class SessionRecorder {
         }
     }
 
+    /**
+     * The state including the changes not yet drained (what a joining member should get now: a change made outside
+     * a request is otherwise replicated only with the next drain); null when the session ended. Unlike {@link
+     * #snapshot()} it may sit between two deltas: a replica holding it treats the next delta as a duplicate when
+     * that delta ends at this version, and asks for the full session when it ends later.
+     */
+    public SessionRecord current() {
+        synchronized (lock) {
+            if (pending.isEmpty()) {
+                return committed;
+            }
+            if (expired) {
+                return null;
+            }
+            SessionState state = SessionState.of(baseId, committed);
+            state.apply(pending);
+            return state.toRecord(version);
+        }
+    }
+
     /** The version including changes not yet drained. */
     public long version() {
         synchronized (lock) {

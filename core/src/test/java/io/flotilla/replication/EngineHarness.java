@@ -33,9 +33,18 @@ final class EngineHarness implements AutoCloseable {
     }
 
     ReplicationEngine start(int i, ReplicationConfig config) {
+        return start(i, config, null);
+    }
+
+    /** Starts engine {@code i}; {@code listener} (may be null) hears its replica changes. */
+    ReplicationEngine start(int i, ReplicationConfig config, ReplicaListener listener) {
         List<String> sink = expired.get(i);
-        ReplicationEngine e = ReplicationEngine.builder(cluster.node(i)).config(config).clock(cluster.clock())
-                .scheduler(cluster.clock()).onExpired(sink::add).start();
+        ReplicationEngine.Builder b = ReplicationEngine.builder(cluster.node(i)).config(config).clock(cluster.clock())
+                .scheduler(cluster.clock()).onExpired(sink::add);
+        if (listener != null) {
+            b.replicaListener(listener);
+        }
+        ReplicationEngine e = b.start();
         engines.set(i, e);
         return e;
     }

@@ -30,6 +30,29 @@ class ReplicaStoreTest {
     }
 
     @Test
+    void aGapFilledTellsEachBufferedDeltaAsItsOwnChangeInVersionOrder() {
+        List<ReplicaChange> heard = new ArrayList<>();
+        ReplicaEvents events = new ReplicaEvents(heard::add, new AttributeCodec(CodecConfig.defaults()),
+                getClass().getClassLoader(), () -> { });
+        ReplicaStore told = new ReplicaStore(4, 100, 1000, Duration.ofSeconds(2), clock, (id, have) -> { }, events);
+        SessionRecorder r = SessionRecorder.create("S", META);
+        List<SessionDelta> d = deltas(r, 4);
+        told.apply(d.get(2));
+        told.apply(d.get(3));
+        told.apply(d.get(1));
+        events.deliver();
+        assertTrue(heard.isEmpty(), "nothing applied yet");
+        told.apply(d.get(0));
+        events.deliver();
+        assertEquals(List.of("CREATED 1 []", "UPDATED 2 [a1]", "UPDATED 3 [a2]", "UPDATED 4 [a3]"),
+                heard.stream().map(c -> c.cause() + " " + c.after().version() + " " + c.changedNames()).toList());
+        told.remove("S");
+        events.deliver();
+        assertEquals(ReplicaCause.REMOVED, heard.get(4).cause());
+        assertEquals(4, heard.get(4).before().version());
+    }
+
+    @Test
     void appliesInOrder() {
         SessionRecorder r = SessionRecorder.create("S", META);
         for (SessionDelta d : deltas(r, 5)) {

@@ -3,10 +3,12 @@ package io.flotilla.replication;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.NodeConfig;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -179,9 +181,66 @@ class StateTransferTest {
             assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
             long tookMillis = (h.cluster.clock().nanoTime() - asked) / 1_000_000;
             assertTrue(tookMillis < 5_000, "asked again within seconds, not after stateTransferTimeout: " + tookMillis);
-            assertEquals(2, joiner.stateTransfer().attempts());
+            assertEquals(1, joiner.stateTransfer().attempts(), "asked again for the same transfer, not a new one");
             assertEquals(30, joiner.stateTransfer().received());
         }
+    }
+
+    @Test
+    void aJoinerGetsTheCurrentStateOfSessionsChangedOrCreatedOutsideARequest() {
+        try (EngineHarness h = new EngineHarness(2, 27, EngineHarness.nodeConfig(100))) {
+            AtomicBoolean replicating = new AtomicBoolean(); // off: only the transfer reaches the joiner
+            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false)
+                    .placement((id, self, view) -> replicating.get() ? view.othersThan(self.id()) : List.of()).build());
+            PrimarySession changed = owner.create(id(1), 1800);
+            changed.setAttribute("i", 1);
+            owner.replicate(changed.id());
+            changed.setAttribute("i", 2); // by a background thread: no end of request, no replication
+            PrimarySession created = owner.create(id(2), 1800); // through the Manager API: never replicated
+            created.setAttribute("i", 3);
+
+            ReplicationEngine joiner = h.start(1, small().build());
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            assertEquals(2, value(joiner, id(1)), "the value as it is now, not as of the last replication");
+            assertEquals(3, value(joiner, id(2)), "a session never replicated is transferred too");
+
+            replicating.set(true); // later replications land on the transferred state
+            changed.setAttribute("i", 4);
+            owner.replicate(changed.id());
+            owner.replicate(created.id());
+            assertTrue(h.runUntil(() -> Integer.valueOf(4).equals(value(joiner, id(1))), 10_000),
+                    "the joiner follows the next change: " + joiner.replica(id(1)));
+            assertEquals(null, equalToPrimaries(h, 1, List.of(changed, created)));
+        }
+    }
+
+    @Test
+    void aSlowFirstChunkDoesNotRestartTheTransferAndEverySessionIsSentOnce() {
+        NodeConfig slowNet = NodeConfig.builder().clusterName("r").timeout(Duration.ofSeconds(30)).maxRetryAttempts(100)
+                .build();
+        try (EngineHarness h = new EngineHarness(2, 28, slowNet)) {
+            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false).build());
+            int n = 200;
+            for (int i = 0; i < n; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("i", i);
+                owner.replicate(s.id()); // node 1 has no engine yet: its node drops these
+            }
+            // every message takes 2.5 s: the first chunk comes 5 s after the request, after the joiner asked again
+            h.cluster.network().delay(Duration.ofMillis(2500), Duration.ofMillis(2600));
+            ReplicationEngine joiner = h.start(1, small().build());
+            assertTrue(h.cluster.runUntil(() -> joiner.stateTransfer().isDone(), Duration.ofMillis(10), 6_000),
+                    joiner.stateTransfer().toString());
+            assertEquals(1, joiner.stateTransfer().attempts(), "one transfer, never restarted");
+            assertEquals(n, joiner.stateTransfer().received());
+            assertEquals(n, h.cluster.node(0).meterRegistry().counter("flotilla.replication.transfer.sessions.sent")
+                    .count(), "each session streamed once");
+        }
+    }
+
+    private static Object value(ReplicationEngine e, String id) {
+        return e.replica(id).map(r -> r.attribute("i", e.codec(), ReplicationConfig.class.getClassLoader()))
+                .orElse(null);
     }
 
     private static String equalToPrimaries(EngineHarness h, int node, List<PrimarySession> sessions) {

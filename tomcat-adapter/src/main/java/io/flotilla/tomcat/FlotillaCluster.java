@@ -187,8 +187,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         } catch (FlotillaException | IllegalArgumentException e) {
             throw new LifecycleException("FlotillaCluster could not start its node: " + e.getMessage(), e);
         }
-        Gauge.builder("flotilla.tomcat.members", () -> node == null ? 0 : node.view().size())
-                .description("members in the view, this one included").register(registry);
+        TomcatMeters.members(registry, () -> node == null ? 0 : node.view().size());
         log.info("FlotillaCluster " + settings.clusterName + " started as " + node.localMember().describe() + " ("
                 + settings.describe() + ")");
         awaitFirstPeer(settings.dropTime);

@@ -3,16 +3,11 @@ package io.flotilla.tomcat;
 import io.flotilla.replication.PrimarySession;
 import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.replication.ReplicationEngine;
-import io.flotilla.replication.SessionCodec;
+import io.flotilla.replication.ReplicationStats;
 import io.flotilla.replication.SessionMetadata;
 import io.flotilla.replication.SessionRecord;
 import io.flotilla.replication.StateTransfer;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.DistributionSummary;
-import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -55,10 +50,7 @@ public class FlotillaManager extends ManagerBase {
     /** Null unless notifyListenersOnReplication and the application has session listeners. */
     private volatile ReplicaNotifier notifier;
     private final Object takeOver = new Object();
-    private Counter replications;
-    private Counter failures;
-    private Counter refusedCounter;
-    private Timer waits;
+    private volatile TomcatMeters meters;
 
     void setCluster(FlotillaCluster c) {
         this.cluster = c;
@@ -93,38 +85,27 @@ public class FlotillaManager extends ManagerBase {
         ClassLoader loader = ctx.getLoader() != null && ctx.getLoader().getClassLoader() != null
                 ? ctx.getLoader().getClassLoader() : FlotillaManager.class.getClassLoader();
         MeterRegistry r = c.registry();
-        replications = Counter.builder("flotilla.tomcat.replications").tag("context", namespace)
-                .description("requests whose session changes were handed to the engine").register(r);
-        failures = Counter.builder("flotilla.tomcat.replication.failures").tag("context", namespace)
-                .description("synchronous replications that failed or timed out").register(r);
-        refusedCounter = Counter.builder("flotilla.tomcat.attributes.refused").tag("context", namespace)
-                .description("setAttribute calls refused because the value cannot be replicated").register(r);
-        waits = Timer.builder("flotilla.tomcat.replication.wait").tag("context", namespace)
-                .publishPercentiles(0.5, 0.99).description("time requests waited for RECEIVED/PROCESSED replication")
-                .register(r);
-        Gauge.builder("flotilla.tomcat.sessions", this, m -> m.sessions.size()).tag("context", namespace)
-                .description("Tomcat sessions owned here").register(r);
+        meters = new TomcatMeters(r, namespace, sessions::size);
         // The engine's timer thread must not hold the web application's class loader (Tomcat reports that as a
         // leak, and it would pin the loader after a redeploy): start it under Flotilla's own loader.
         Thread current = Thread.currentThread();
         ClassLoader previous = current.getContextClassLoader();
         ReplicationConfig config = s.replicationConfig(namespace, loader, r);
         ReplicaNotifier n = notifyListenersOnReplication && ReplicaNotifier.hasSessionListeners(ctx)
-                ? new ReplicaNotifier(this, ctx, config.replicationTopic(), namespace, new SessionCodec(config.codec()),
-                        loader)
-                : null;
+                ? new ReplicaNotifier(this, ctx) : null;
+        notifier = n;
         ReplicationEngine e;
         try {
             current.setContextClassLoader(FlotillaManager.class.getClassLoader());
-            e = ReplicationEngine.builder(n == null ? c.node() : n.wrap(c.node())).config(config)
-                    .onExpired(this::expiredByEngine).start();
+            ReplicationEngine.Builder b = ReplicationEngine.builder(c.node()).config(config)
+                    .onExpired(this::expiredByEngine);
+            if (n != null) {
+                b.replicaListener(n);
+            }
+            e = b.start();
         } finally {
             current.setContextClassLoader(previous);
         }
-        if (n != null) {
-            n.engine(e);
-        }
-        notifier = n;
         engine = e;
         c.started(namespace, this);
         StateTransfer t = e.stateTransfer();
@@ -268,11 +249,7 @@ public class FlotillaManager extends ManagerBase {
     private void expiredByEngine(String id) {
         Session s = sessions.get(id);
         if (s != null) {
-            s.expire(); // Tomcat's listeners; the primary is already invalidated
-        }
-        ReplicaNotifier n = notifier;
-        if (n != null) {
-            n.replicaExpired(id);
+            s.expire(); // Tomcat's listeners; the primary is already invalidated (replicas: the notifier was told)
         }
     }
 
@@ -308,7 +285,7 @@ public class FlotillaManager extends ManagerBase {
         if (!(session instanceof FlotillaSession fs) || fs.primary() == null) {
             return CompletableFuture.completedFuture(null);
         }
-        replications.increment();
+        meters.replicated();
         return fs.primary().replicate();
     }
 
@@ -318,7 +295,7 @@ public class FlotillaManager extends ManagerBase {
         if (e == null || id == null) {
             return CompletableFuture.completedFuture(null);
         }
-        replications.increment();
+        meters.replicated();
         return e.replicate(id);
     }
 
@@ -335,17 +312,20 @@ public class FlotillaManager extends ManagerBase {
         return cluster.settings().failRequestOnReplicationError;
     }
 
+    /** A request waited {@code nanos} for its replication. */
     void waited(long nanos, boolean ok) {
-        waits.record(nanos, TimeUnit.NANOSECONDS);
-        if (!ok) {
-            failures.increment();
-        }
+        meters.waited(nanos, ok);
+    }
+
+    /** The replication at the end of an async request failed (nobody waited for it). */
+    void replicationFailed() {
+        meters.failed();
     }
 
     void refused() {
-        Counter c = refusedCounter;
-        if (c != null) {
-            c.increment();
+        TomcatMeters m = meters;
+        if (m != null) {
+            m.refused();
         }
     }
 
@@ -374,41 +354,42 @@ public class FlotillaManager extends ManagerBase {
     }
 
     public int getPrimarySessions() {
-        ReplicationEngine e = engine;
-        return e == null ? 0 : e.primaryIds().size();
+        return (int) stats().primarySessions();
     }
 
     public int getReplicaSessions() {
-        ReplicationEngine e = engine;
-        return e == null ? 0 : e.replicaIds().size();
+        return (int) stats().replicaSessions();
     }
 
     public double getReplications() {
-        return replications == null ? 0 : replications.count();
+        TomcatMeters m = meters;
+        return m == null ? 0 : m.replications();
     }
 
     public double getReplicationFailures() {
-        return failures == null ? 0 : failures.count();
+        TomcatMeters m = meters;
+        return m == null ? 0 : m.failures();
     }
 
     public double getRefusedAttributes() {
-        return refusedCounter == null ? 0 : refusedCounter.count();
+        TomcatMeters m = meters;
+        return m == null ? 0 : m.refusedCount();
     }
 
     public double getSkippedAttributes() {
-        return counter("flotilla.replication.attributes.skipped");
+        return stats().attributesSkipped();
     }
 
     public double getDeltasSent() {
-        return counter("flotilla.replication.deltas.sent");
+        return stats().deltasSent();
     }
 
     public double getDeltasReceived() {
-        return counter("flotilla.replication.deltas.received");
+        return stats().deltasReceived();
     }
 
     public double getTakeovers() {
-        return counter("flotilla.replication.takeovers");
+        return stats().takeovers();
     }
 
     /** Sessions received / expected by this application's state transfer, and whether it is done. */
@@ -432,38 +413,20 @@ public class FlotillaManager extends ManagerBase {
     }
 
     private double waitPercentileMillis(double percentile) {
-        Timer t = waits;
-        if (t == null) {
-            return 0;
-        }
-        for (var v : t.takeSnapshot().percentileValues()) {
-            if (v.percentile() == percentile) {
-                return v.value(TimeUnit.MILLISECONDS);
-            }
-        }
-        return 0;
+        TomcatMeters m = meters;
+        return m == null ? 0 : m.waitPercentileMillis(percentile);
     }
 
     /** Bytes of the deltas this application's sessions sent (encoded, before framing). */
     public double getDeltaBytesSent() {
-        FlotillaCluster c = cluster;
-        MeterRegistry r = c == null ? null : c.registry();
-        DistributionSummary d = r == null ? null
-                : r.find("flotilla.replication.delta.bytes").tag("namespace", namespace).summary();
-        return d == null ? 0 : d.totalAmount();
+        return stats().deltaBytesSent();
     }
 
-    private double counter(String name) {
-        FlotillaCluster c = cluster;
-        MeterRegistry r = c == null ? null : c.registry();
-        if (r == null) {
-            return 0;
-        }
-        Counter counter = r.find(name).tag("namespace", namespace).counter();
-        if (counter != null) {
-            return counter.count();
-        }
-        FunctionCounter fc = r.find(name).tag("namespace", namespace).functionCounter();
-        return fc == null ? 0 : fc.count();
+    /** The engine's figures; zeros while it is not running. */
+    private ReplicationStats stats() {
+        ReplicationEngine e = engine;
+        return e == null ? ZERO : e.stats();
     }
+
+    private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 }

@@ -97,7 +97,7 @@ final class FlotillaSession extends StandardSession {
         attributes.put(name, value);
     }
 
-    /** Restores the Tomcat side from a primary taken over from a replica (no listener runs). */
+    /** Restores the Tomcat side from a primary taken over from a replica (no listener runs, nothing is decoded). */
     void restore(PrimarySession p, SessionMetadata md) {
         setValid(true);
         setCreationTime(p.creationTime());
@@ -105,16 +105,7 @@ final class FlotillaSession extends StandardSession {
         this.thisAccessedTime = p.lastAccessedTime();
         this.maxInactiveInterval = p.maxInactiveInterval();
         this.isNew = p.isNew();
-        for (String name : p.attributeNames()) {
-            try {
-                Object v = p.getAttribute(name);
-                if (v != null) {
-                    attributes.put(name, v);
-                }
-            } catch (RuntimeException e) {
-                log.warn("session attribute '" + name + "' could not be restored after failover: " + e.getMessage());
-            }
-        }
+        this.attributes = new TakenOverAttributes(p); // every name now, each value decoded when first read
         if (md != null) {
             this.principal = decodePrincipal(md.principal());
             byte[] auth = md.authType();

@@ -4,12 +4,16 @@ import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ServletException;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.ToDoubleFunction;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.apache.catalina.Container;
 import org.apache.catalina.Context;
 import org.apache.catalina.Session;
 import org.apache.catalina.connector.Request;
@@ -40,8 +44,6 @@ public final class ReplicationValve extends ValveBase {
     private volatile String primaryIndicatorName = "org.apache.catalina.ha.tcp.isPrimarySession";
     private final LongAdder requests = new LongAdder();
     private final LongAdder filtered = new LongAdder();
-    private final LongAdder replicated = new LongAdder();
-    private final LongAdder failed = new LongAdder();
     private final LongAdder asyncRequests = new LongAdder();
 
     public ReplicationValve() {
@@ -91,12 +93,31 @@ public final class ReplicationValve extends ValveBase {
         return filtered.sum();
     }
 
+    /** Requests whose session changes were handed to the engine, in the web applications below this valve. */
     public long getReplicatedRequestCount() {
-        return replicated.sum();
+        return (long) sumOverManagers(FlotillaManager::getReplications);
     }
 
+    /** Replications that failed or timed out, in the web applications below this valve. */
     public long getFailedRequestCount() {
-        return failed.sum();
+        return (long) sumOverManagers(FlotillaManager::getReplicationFailures);
+    }
+
+    /** The managers count these events ({@link TomcatMeters}); the valve only adds them up, never counts again. */
+    private double sumOverManagers(ToDoubleFunction<FlotillaManager> figure) {
+        double sum = 0;
+        List<Container> todo = new ArrayList<>();
+        if (getContainer() != null) {
+            todo.add(getContainer());
+        }
+        while (!todo.isEmpty()) {
+            Container c = todo.remove(todo.size() - 1);
+            if (c instanceof Context ctx && ctx.getManager() instanceof FlotillaManager fm) {
+                sum += figure.applyAsDouble(fm);
+            }
+            todo.addAll(List.of(c.findChildren()));
+        }
+        return sum;
     }
 
     public long getAsyncRequestCount() {
@@ -160,7 +181,6 @@ public final class ReplicationValve extends ValveBase {
         if (session == null) {
             return;
         }
-        replicated.increment();
         long start = System.nanoTime();
         java.util.concurrent.CompletableFuture<Void> f2 = manager.replicate(session).toCompletableFuture();
         if (!manager.waitsForReplication()) {
@@ -183,7 +203,6 @@ public final class ReplicationValve extends ValveBase {
         if (error == null) {
             return;
         }
-        failed.increment();
         String msg = "replication of the session of " + request.getMethod() + " " + uri + " in "
                 + manager.getNamespace() + " failed: " + error;
         if (!manager.failRequestOnReplicationError()) {
@@ -202,11 +221,8 @@ public final class ReplicationValve extends ValveBase {
         String target = current != null ? current.getIdInternal() : id;
         manager.replicate(target).whenComplete((v, e) -> {
             if (e != null) {
-                failed.increment();
-                manager.waited(0, false);
+                manager.replicationFailed();
                 log.warn("replication at the end of an async request in " + manager.getNamespace() + " failed: " + e);
-            } else {
-                replicated.increment();
             }
         });
     }

@@ -190,6 +190,12 @@ class TomcatClusterIT {
             for (int i = 0; i < 30; i++) {
                 acknowledged = Integer.parseInt(c.count(a).group(1));
             }
+            ReplicationValve valve = (ReplicationValve) Arrays.stream(a.tomcat.getEngine().getPipeline().getValves())
+                    .filter(v -> v instanceof ReplicationValve).findFirst().orElseThrow();
+            long replicated = valve.getReplicatedRequestCount();
+            assertTrue(replicated >= 30, "30 requests replicated: " + replicated);
+            assertEquals((long) a.manager().getReplications(), replicated,
+                    "the valve adds up its applications' count; it does not count the same requests again");
             a.stop(); // right after the last acknowledged response, no waiting for replication
             await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
             Matcher after = c.count(b);

@@ -1,0 +1,137 @@
+package io.flotilla.replication;
+
+import io.flotilla.Delivery;
+import io.flotilla.DeliveryException;
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.MemberUnreachableException;
+import io.flotilla.Message;
+import io.flotilla.Node;
+import io.flotilla.SendQueueFullException;
+import io.flotilla.View;
+import io.flotilla.internal.DeliveryFuture;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.BiConsumer;
+
+/**
+ * One engine's way onto its node: its member, the view, and the sends on its two topics with the engine's namespace
+ * header (see {@link ReplicationMessages}). Every part of the engine sends through it; none holds the node.
+ *
+ * <p>Threading: safe from any thread; holds no lock (the node's sends only enqueue). {@link #close()} makes later
+ * quiet sends do nothing.
+ */
+final class Outbox {
+    private final Node node;
+    private final Member self;
+    private final ReplicationConfig config;
+    private final byte[] namespace;
+    private final byte[] deltaHeader;
+    private volatile boolean closed;
+
+    Outbox(Node node, ReplicationConfig config) {
+        this.node = node;
+        this.self = node.localMember();
+        this.config = config;
+        this.namespace = config.namespace().getBytes(StandardCharsets.UTF_8);
+        this.deltaHeader = ReplicationMessages.header(ReplicationMessages.DELTA, namespace);
+    }
+
+    Node node() {
+        return node;
+    }
+
+    Member self() {
+        return self;
+    }
+
+    View view() {
+        return node.view();
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    void close() {
+        closed = true;
+    }
+
+    /** The namespace header and the DELTA kind, which a delta is encoded behind (no copy before the node). */
+    byte[] deltaHeader() {
+        return deltaHeader;
+    }
+
+    /** The message after this engine's namespace header; null when it is another engine's. */
+    ByteBuffer unwrap(Message m) {
+        return ReplicationMessages.unwrapNamespace(m.payload().duplicate(), namespace);
+    }
+
+    CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery) {
+        return sendWrapped(to, topic, ReplicationMessages.wrapNamespace(msg, namespace), delivery);
+    }
+
+    /** Sends a message that already starts with this engine's namespace header. */
+    CompletionStage<Void> sendWrapped(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery) {
+        try {
+            return node.send(to, topic, msg, delivery);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** An ASYNC replication message; nothing when there is nobody to send to or the engine is closed. */
+    void sendQuietly(Collection<Member> to, ByteBuffer msg) {
+        sendQuietly(to, config.replicationTopic(), msg);
+    }
+
+    void sendQuietly(Collection<Member> to, int topic, ByteBuffer msg) {
+        if (to.isEmpty() || closed) {
+            return;
+        }
+        send(to, topic, msg, Delivery.ASYNC);
+    }
+
+    /** The cause of a failed stage, and the failures suppressed in it (one per member of a multi-member send). */
+    static List<Throwable> failures(Throwable e) {
+        Throwable t = cause(e);
+        List<Throwable> all = new ArrayList<>();
+        all.add(t);
+        all.addAll(List.of(t.getSuppressed()));
+        return all;
+    }
+
+    static Throwable cause(Throwable e) {
+        return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    }
+
+    /** The members a failed send gave up on (abandoned or refused), for repairs. */
+    static List<MemberId> abandoned(Throwable e) {
+        List<MemberId> out = new ArrayList<>();
+        for (Throwable x : failures(e)) {
+            if ((x instanceof MemberUnreachableException || x instanceof SendQueueFullException)
+                    && ((DeliveryException) x).member() != null) {
+                out.add(((DeliveryException) x).member().id());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Runs the engine's own short, non-blocking {@code hook} on the thread that completes {@code stage} (for a send:
+     * the I/O thread that read the acknowledgement) instead of handing it to the delivery executor.
+     */
+    static <T> void whenCompleteInline(CompletionStage<T> stage, BiConsumer<? super T, ? super Throwable> hook) {
+        if (stage instanceof DeliveryFuture<T> f) {
+            f.whenCompleteInline(hook);
+        } else {
+            stage.whenComplete(hook);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+package io.flotilla.replication;
+
+/**
+ * A snapshot of one engine's figures ({@link ReplicationEngine#stats()}): what a host shows (JMX, logs) without
+ * reading meters by name. The same figures are meters in the engine's registry (see {@code ReplicationMeters}).
+ *
+ * <p>Threading: an immutable record; its counts were read one after another without a lock, so they may be a moment
+ * apart.
+ *
+ * @param primarySessions sessions owned here
+ * @param replicaSessions replicas held here
+ * @param deltasSent deltas sent (one per replication, not per member)
+ * @param deltaBytesSent encoded bytes of those deltas
+ * @param deltasReceived deltas received from owners
+ * @param fullSent full copies sent (answers and repairs)
+ * @param fullReceived full copies received
+ * @param takeovers sessions taken over here after their owner left
+ * @param expiredPrimaries primaries expired here
+ * @param expiredReplicas replicas expired here (owner gone, idle)
+ * @param attributesSkipped values not replicated because they could not be encoded ({@code onUnserializable=SKIP})
+ * @param transferSessionsReceived sessions received by state transfer
+ */
+public record ReplicationStats(long primarySessions, long replicaSessions, long deltasSent, long deltaBytesSent,
+        long deltasReceived, long fullSent, long fullReceived, long takeovers, long expiredPrimaries,
+        long expiredReplicas, long attributesSkipped, long transferSessionsReceived) {
+}

@@ -1,0 +1,334 @@
+package io.flotilla.replication;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.View;
+import io.flotilla.internal.RateLimitedLog;
+import io.flotilla.spi.Clock;
+import java.lang.System.Logger.Level;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Replication proper, on the replication topic: the owner's side (a primary's changes as one delta to its holders,
+ * repairs of deltas the node abandoned, answers to full-copy requests, ownership claims at take-over) and the
+ * holder's side (deltas, full copies, GONE and OWNER messages into the {@link SessionTable}, full copies asked for
+ * on a gap). It is the {@link PrimaryHost} of every primary.
+ *
+ * <p>Threading: safe from any thread; no lock of its own. A primary's delta is encoded and handed to the node under
+ * that session's lock, so one session's deltas leave in version order; ownership changes take the table's lock.
+ * Messages arrive on the node's delivery threads, the periodic checks on the scheduler's thread, {@link
+ * #replicate} and take-overs on request threads. The set of pending repairs is concurrent.
+ */
+final class Replicator implements PrimaryHost {
+    private static final System.Logger LOG = System.getLogger(Replicator.class.getName());
+
+    private final Outbox out;
+    private final ReplicationConfig config;
+    private final Clock clock;
+    private final AttributeCodec codec;
+    private final SessionCodec sessionCodec;
+    private final ReplicationMeters meters;
+    private final RateLimitedLog rateLog;
+    private final Departures departures;
+    private final Delivery wireDelivery;
+    private final Set<Repair> repairs = ConcurrentHashMap.newKeySet();
+    private SessionTable table;
+
+    /** A member that missed a delta (the node abandoned it); the owner pushes the full session when it can. */
+    private record Repair(MemberId member, String id, PrimarySession session) {
+    }
+
+    Replicator(Outbox out, ReplicationConfig config, Clock clock, AttributeCodec codec, SessionCodec sessionCodec,
+            ReplicationMeters meters, Departures departures) {
+        this.out = out;
+        this.config = config;
+        this.clock = clock;
+        this.codec = codec;
+        this.sessionCodec = sessionCodec;
+        this.meters = meters;
+        this.departures = departures;
+        this.rateLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
+        // ASYNC callers do not wait, but the engine still learns which deltas the node abandoned (for repairs).
+        this.wireDelivery = config.delivery() == Delivery.ASYNC ? Delivery.RECEIVED : config.delivery();
+    }
+
+    /** The table is built on the store, whose gap requests come here: set once, before any message. */
+    void table(SessionTable t) {
+        this.table = t;
+    }
+
+    // ------------------------------------------------------------------------------------------ PrimaryHost
+
+    @Override
+    public AttributeCodec codec() {
+        return codec;
+    }
+
+    @Override
+    public ReplicationConfig config() {
+        return config;
+    }
+
+    @Override
+    public Clock clock() {
+        return clock;
+    }
+
+    @Override
+    public ReplicationMeters meters() {
+        return meters;
+    }
+
+    @Override
+    public byte[] encodeQuietly(String name, Object value) {
+        try {
+            return codec.encode(name, value);
+        } catch (AttributeCodecException e) {
+            skipped(name, e);
+            return null;
+        }
+    }
+
+    @Override
+    public void skipped(String name, AttributeCodecException e) {
+        meters.attributesSkipped.increment();
+        rateLog.log(Level.WARNING, "skip:" + e.className(), "attribute '" + name + "' not replicated: "
+                + e.getMessage(), null);
+    }
+
+    @Override
+    public void rename(PrimarySession ps, String newId) {
+        table.rename(ps, newId);
+    }
+
+    @Override
+    public CompletionStage<Void> replicate(PrimarySession ps) {
+        CompletionStage<Void> stage;
+        synchronized (ps) {
+            if (ps.handedOver()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis())) {
+                meters.accessOnlyDeltas.increment();
+            }
+            Optional<SessionDelta> drained = ps.recorder().drain();
+            if (drained.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            SessionDelta delta = drained.get();
+            if (delta.expires()) {
+                table.ended(ps, delta.sessionId());
+            }
+            // Namespace header, kind and delta in one array: no copy between encoding and the node.
+            byte[] header = out.deltaHeader();
+            byte[] msg = sessionCodec.encodeDelta(delta, header);
+            meters.deltasSent.increment();
+            meters.deltaBytes.record(msg.length - header.length);
+            List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), out.view());
+            if (holders.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            stage = out.sendWrapped(holders, config.replicationTopic(), ByteBuffer.wrap(msg), wireDelivery);
+            String id = delta.sessionId();
+            Outbox.whenCompleteInline(stage, (v, e) -> {
+                if (e != null) {
+                    for (MemberId m : Outbox.abandoned(e)) {
+                        repairs.add(new Repair(m, id, ps));
+                    }
+                }
+            });
+        }
+        return config.delivery() == Delivery.ASYNC ? CompletableFuture.completedFuture(null)
+                : departures.discount(stage);
+    }
+
+    // ------------------------------------------------------------------------------------------ owner side
+
+    PrimarySession create(String id, int maxInactiveIntervalSeconds) {
+        SessionMetadata md = SessionMetadata.created(clock.currentTimeMillis(), maxInactiveIntervalSeconds);
+        PrimarySession ps = new PrimarySession(this, SessionRecorder.create(id, md), md, Map.of());
+        table.create(id, ps);
+        return ps;
+    }
+
+    /** The primary of {@code id}, or the replica taken over when its owner left the view; null otherwise. */
+    PrimarySession find(String id) {
+        View view = out.view();
+        return table.primaryOrTakeOver(id, view,
+                r -> new PrimarySession(this, SessionRecorder.resume(r), r.metadata(), r.attributesUnsafe()),
+                ps -> {
+                    meters.takeovers.increment();
+                    out.sendQuietly(config.placement().holders(id, out.self(), view),
+                            ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, id, ps.recorder().version()));
+                });
+    }
+
+    /** See {@link ReplicationEngine#verifyOwner}. */
+    boolean verifyOwner(String id, Duration timeout) {
+        if (table.primary(id) != null) {
+            return true;
+        }
+        MemberId owner = table.owner(id);
+        if (table.replica(id).isEmpty()) {
+            return false;
+        }
+        Optional<Member> alive = owner == null ? Optional.empty() : out.view().find(owner);
+        return alive.isEmpty() || departures.awaitGone(alive.get(), "a request for its session "
+                + SessionRecord.redact(id) + " arrived at " + out.self().describe(), timeout);
+    }
+
+    /** Expires the primaries idle at {@code nowMillis} and replicates their end; the ids expired. */
+    List<String> expirePrimaries(long nowMillis) {
+        List<String> expired = new ArrayList<>();
+        for (PrimarySession ps : table.primaries()) {
+            String id = ps.id();
+            if (ps.expireIfIdle(nowMillis)) {
+                replicate(ps);
+                meters.expiredPrimary.increment();
+                expired.add(id);
+            }
+        }
+        return expired;
+    }
+
+    /** Full copies asked for long ago are asked for again; repairs are pushed. */
+    void tick() {
+        long now = clock.nanoTime();
+        for (String id : table.overdueFull(now, config.gapTimeout().toNanos())) {
+            requestFull(id, table.replicaVersion(id));
+        }
+        runRepairs();
+    }
+
+    void left(MemberId member) {
+        repairs.removeIf(r -> r.member().equals(member));
+    }
+
+    private void runRepairs() {
+        if (repairs.isEmpty()) {
+            return;
+        }
+        View view = out.view();
+        for (Repair r : List.copyOf(repairs)) {
+            repairs.remove(r);
+            Optional<Member> m = view.find(r.member());
+            if (m.isEmpty()) {
+                continue; // gone: it will get the sessions by state transfer if it comes back
+            }
+            meters.repairs.increment();
+            ByteBuffer msg;
+            SessionRecord snap;
+            synchronized (r.session()) {
+                snap = r.session().recorder().snapshot();
+            }
+            boolean live = table.primary(r.session().id()) == r.session() && snap != null;
+            if (live) {
+                meters.fullSent.increment();
+                msg = ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(snap));
+            } else {
+                msg = ReplicationMessages.idAndVersion(ReplicationMessages.GONE, r.id(), 0);
+            }
+            if (live && !snap.id().equals(r.id())) {
+                out.sendQuietly(List.of(m.get()),
+                        ReplicationMessages.idAndVersion(ReplicationMessages.GONE, r.id(), 0));
+            }
+            out.send(List.of(m.get()), config.replicationTopic(), msg, Delivery.RECEIVED).whenComplete((v, e) -> {
+                if (e != null && !Outbox.abandoned(e).isEmpty()) {
+                    repairs.add(r);
+                }
+            });
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ holder side
+
+    void onDelta(Member from, SessionDelta delta) {
+        meters.deltasReceived.increment();
+        switch (table.applyDelta(out.view(), from, delta)) {
+            case CONTESTED -> {
+                meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+                PrimarySession mine = table.primary(delta.sessionId());
+                if (mine != null) {
+                    contest(from, mine);
+                }
+            }
+            case NOT_OWNER -> meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+            case ACCEPTED -> { }
+        }
+    }
+
+    void onFullRequest(Member from, ReplicationMessages.IdAndVersion req) {
+        meters.fullRequestsReceived.increment();
+        String id = req.id();
+        SessionTable.Held held = table.held(id);
+        if (held == null && table.primary(id) != null) {
+            return; // created but never replicated: its first delta is still to come
+        }
+        if (held == null) {
+            out.sendQuietly(List.of(from), ReplicationMessages.idAndVersion(ReplicationMessages.GONE, id, 0));
+            return;
+        }
+        meters.fullSent.increment();
+        out.sendQuietly(List.of(from), ReplicationMessages.wrap(ReplicationMessages.FULL,
+                sessionCodec.encodeRecord(held.record())));
+    }
+
+    void onFull(Member from, SessionRecord record) {
+        meters.fullReceived.increment();
+        if (!table.applyFull(out.view(), from, record)) {
+            meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+        }
+    }
+
+    void onGone(Member from, String id) {
+        table.gone(out.view(), from, id);
+    }
+
+    void onOwner(Member from, ReplicationMessages.IdAndVersion claim) {
+        SessionTable.Verdict v = table.claim(out.view(), from, claim.id(), claim.version(),
+                mine -> contest(from, mine), () -> requestFull(claim.id(), 0));
+        if (v == SessionTable.Verdict.ACCEPTED) {
+            meters.ownershipChanges.increment();
+        }
+    }
+
+    /** Another member acts as owner of a session this member owns: the older member in the view keeps it. */
+    private void contest(Member other, PrimarySession mine) {
+        if (table.contest(out.view(), other, mine)) {
+            requestFull(mine.id(), 0);
+            return;
+        }
+        long version;
+        synchronized (mine) {
+            SessionRecord snap = mine.recorder().snapshot();
+            version = snap == null ? 0 : snap.version();
+        }
+        out.sendQuietly(List.of(other),
+                ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, mine.id(), version));
+    }
+
+    /** Asks the owner (or, when unknown or gone, the oldest other member) for the full session. */
+    void requestFull(String id, long have) {
+        if (out.closed()) {
+            return;
+        }
+        Member target = table.fullSource(out.view(), id);
+        if (target == null) {
+            return;
+        }
+        table.awaitingFull(id, clock.nanoTime());
+        meters.fullRequestsSent.increment();
+        out.sendQuietly(List.of(target), ReplicationMessages.idAndVersion(ReplicationMessages.FULL_REQUEST, id, have));
+    }
+}

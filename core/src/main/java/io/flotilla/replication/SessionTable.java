@@ -1,0 +1,402 @@
+package io.flotilla.replication;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.View;
+import java.lang.System.Logger.Level;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Every session this member knows, in one place, and the ownership rules: the primaries it owns, the replicas it
+ * holds ({@link ReplicaStore}), the owner of each replica, and the full copies it waits for. Each change of who
+ * owns what (create, take-over, rename, a claim by another member, a hand-over to an older owner, a replica that
+ * ends) is one method here, under one lock.
+ *
+ * <p>Rules: the member that creates a session owns it; a replica's owner is the sender of its deltas, an
+ * ownership claim, or the state transfer's entry; a replica is taken over only when its owner is not in the view;
+ * when two members own one session (a healed split), the older member by {@link View#AGE_ORDER} keeps it.
+ *
+ * <p>Threading: safe from any thread. One lock ({@code lock}) orders every change of ownership, then a session's own
+ * lock ({@link PrimarySession}), then the store's; reads go to the concurrent maps without it. Sends made under it
+ * only enqueue. Replica changes are queued on the store's {@link ReplicaEvents}; the caller delivers them after.
+ */
+final class SessionTable {
+    private static final System.Logger LOG = System.getLogger(SessionTable.class.getName());
+    /** The owner of a transferred replica whose source did not know it. */
+    static final MemberId UNKNOWN_OWNER = new MemberId(0, 0);
+
+    private final MemberId self;
+    private final ReplicaStore store;
+    private final ReplicationConfig config;
+    private final ConcurrentHashMap<String, PrimarySession> primaries = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, MemberId> owners = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Long> awaitingFull = new ConcurrentHashMap<>();
+    private final Object lock = new Object();
+
+    /** What became of a claim or a delta from another member. */
+    enum Verdict {
+        /** Accepted: the sender owns the session (now). */
+        ACCEPTED,
+        /** The sender is not the owner; dropped. */
+        NOT_OWNER,
+        /** This member owns it: the older of the two keeps it ({@link #contest}). */
+        CONTESTED
+    }
+
+    SessionTable(MemberId self, ReplicaStore store, ReplicationConfig config) {
+        this.self = self;
+        this.store = store;
+        this.config = config;
+    }
+
+    // ------------------------------------------------------------------------------------------ reads
+
+    PrimarySession primary(String id) {
+        return primaries.get(id);
+    }
+
+    Optional<SessionRecord> replica(String id) {
+        return store.get(id);
+    }
+
+    Set<String> primaryIds() {
+        return Set.copyOf(primaries.keySet());
+    }
+
+    int primaryCount() {
+        return primaries.size();
+    }
+
+    Iterable<PrimarySession> primaries() {
+        return primaries.values();
+    }
+
+    Set<String> replicaIds() {
+        return store.ids();
+    }
+
+    MemberId owner(String id) {
+        return owners.get(id);
+    }
+
+    /** Every session held here, primaries first, for a state transfer's list. */
+    List<String> allIds() {
+        Set<String> all = new LinkedHashSet<>(primaries.keySet());
+        all.addAll(store.ids());
+        return new ArrayList<>(all);
+    }
+
+    /**
+     * The record of {@code id} at a delta boundary and its owner, or null: a primary's last replicated state (what a
+     * full-copy request gets: the owner's next delta applies to it exactly), or the replica.
+     */
+    Held held(String id) {
+        PrimarySession ps = primaries.get(id);
+        if (ps != null) {
+            SessionRecord r;
+            synchronized (ps) {
+                r = ps.recorder().snapshot();
+            }
+            return r == null ? null : new Held(r, self, true);
+        }
+        SessionRecord r = store.get(id).orElse(null);
+        return r == null ? null : new Held(r, owners.getOrDefault(id, UNKNOWN_OWNER), false);
+    }
+
+    /**
+     * The record of {@code id} as it is now, for a state transfer: a primary's current state, its changes not yet
+     * replicated included (completed first as a replication would: detected mutations, a due access), or the replica.
+     */
+    Held heldNow(String id) {
+        PrimarySession ps = primaries.get(id);
+        if (ps == null) {
+            return held(id);
+        }
+        SessionRecord r;
+        synchronized (ps) {
+            if (ps.handedOver()) {
+                return null;
+            }
+            ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis());
+            r = ps.recorder().current();
+        }
+        return r == null ? null : new Held(r, self, true);
+    }
+
+    /** A session's record as held here, with its owner. */
+    record Held(SessionRecord record, MemberId owner, boolean primary) {
+    }
+
+    // ------------------------------------------------------------------------------------------ primaries
+
+    /** Registers a session created here; throws when the id is known here. */
+    void create(String id, PrimarySession ps) {
+        synchronized (lock) {
+            if (primaries.putIfAbsent(id, ps) != null || store.get(id).isPresent()) {
+                primaries.remove(id, ps);
+                throw new IllegalStateException("session " + SessionRecord.redact(id) + " already exists");
+            }
+        }
+    }
+
+    /**
+     * The primary of {@code id}, taking a replica over when its owner is not in {@code view}: the replica leaves the
+     * store ({@link ReplicaCause#TAKEN_OVER}) and {@code resume} builds the primary; {@code announce} runs under the
+     * new primary's lock, so its claim leaves before any of its deltas.
+     *
+     * @return null when nothing is held, or the owner is alive
+     */
+    PrimarySession primaryOrTakeOver(String id, View view, Function<SessionRecord, PrimarySession> resume,
+            Consumer<PrimarySession> announce) {
+        PrimarySession ps = primaries.get(id);
+        if (ps != null) {
+            return ps;
+        }
+        synchronized (lock) {
+            ps = primaries.get(id);
+            if (ps != null) {
+                return ps;
+            }
+            Optional<SessionRecord> replica = store.get(id);
+            if (replica.isEmpty()) {
+                return null;
+            }
+            MemberId owner = owners.get(id);
+            if (owner != null && !owner.equals(UNKNOWN_OWNER) && view.contains(owner)) {
+                return null;
+            }
+            SessionRecord r = replica.get();
+            forget(id, ReplicaCause.TAKEN_OVER);
+            ps = resume.apply(r);
+            synchronized (ps) {
+                primaries.put(id, ps);
+                LOG.log(Level.INFO, "took over session " + SessionRecord.redact(id) + " at version " + r.version()
+                        + (owner == null ? " (owner unknown)" : " from departed member " + owner.shortString()));
+                announce.accept(ps);
+            }
+            return ps;
+        }
+    }
+
+    /** Renames a primary; throws when the new id is known here. */
+    void rename(PrimarySession ps, String newId) {
+        synchronized (lock) {
+            if (primaries.containsKey(newId) || store.get(newId).isPresent()) {
+                throw new IllegalStateException("session " + SessionRecord.redact(newId) + " already exists");
+            }
+            String old = ps.renameLocked(newId);
+            primaries.remove(old, ps);
+            primaries.put(newId, ps);
+        }
+    }
+
+    /** A primary's last delta ended it: it is no longer owned here. */
+    void ended(PrimarySession ps, String id) {
+        primaries.remove(ps.recorder().id(), ps);
+        primaries.remove(id, ps);
+    }
+
+    /**
+     * Another member acts as owner of {@code mine}: the older member in the view keeps it. When that is the other,
+     * this member hands the session over (its handle dies) and returns true: the caller asks for the other's copy.
+     */
+    boolean contest(View view, Member other, PrimarySession mine) {
+        synchronized (lock) {
+            if (!older(view, other.id(), self)) {
+                return false;
+            }
+            String id = mine.id();
+            synchronized (mine) {
+                primaries.remove(id, mine);
+                mine.handOver();
+            }
+            owners.put(id, other.id());
+            store.remove(id, ReplicaCause.REMOVED);
+            LOG.log(Level.WARNING, "session " + SessionRecord.redact(id) + " is also owned by older member "
+                    + other.describe() + "; handing it over (changes here since the split are lost)");
+            return true;
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ replicas
+
+    /** A delta from {@code from}: applied when it comes from the owner (or the owner is gone or unknown). */
+    Verdict applyDelta(View view, Member from, SessionDelta delta) {
+        String id = delta.sessionId();
+        if (primaries.containsKey(id)) {
+            return Verdict.CONTESTED;
+        }
+        MemberId known = owners.get(id);
+        if (known == null || known.equals(UNKNOWN_OWNER) || !view.contains(known)) {
+            owners.put(id, from.id());
+        } else if (!known.equals(from.id())) {
+            return Verdict.NOT_OWNER;
+        }
+        for (SessionOp op : delta.ops()) {
+            if (op instanceof SessionOp.ChangeId c) {
+                owners.put(c.newId(), from.id());
+            }
+        }
+        store.apply(delta);
+        if (delta.expires()) {
+            owners.remove(id);
+            awaitingFull.remove(id);
+        }
+        return Verdict.ACCEPTED;
+    }
+
+    /** A full copy asked of {@code from}; false when the session is owned here. */
+    boolean applyFull(View view, Member from, SessionRecord record) {
+        String id = record.id();
+        if (primaries.containsKey(id)) {
+            return false;
+        }
+        awaitingFull.remove(id);
+        MemberId known = owners.get(id);
+        if (known == null || known.equals(UNKNOWN_OWNER) || !view.contains(known)) {
+            owners.put(id, from.id());
+        }
+        store.applyFull(record);
+        return true;
+    }
+
+    /** A transferred copy: kept unless owned here or older than the replica. */
+    void applyTransferred(SessionRecord r, MemberId owner) {
+        synchronized (lock) {
+            if (primaries.containsKey(r.id())) {
+                return; // owned here: the local copy is the truth
+            }
+            if (store.applyFull(r, true) == ReplicaStore.Outcome.APPLIED) {
+                owners.put(r.id(), owner);
+            }
+        }
+    }
+
+    /** {@code from} says it does not know {@code id}: the replica goes, unless another live member owns it. */
+    void gone(View view, Member from, String id) {
+        MemberId known = owners.get(id);
+        if (known != null && !known.equals(from.id()) && view.contains(known)) {
+            return; // a member that is not the owner does not know this session; the owner does
+        }
+        synchronized (lock) {
+            if (!primaries.containsKey(id)) {
+                forget(id, ReplicaCause.REMOVED);
+            }
+        }
+    }
+
+    /**
+     * {@code from} claims {@code id} at {@code version}. A primary here is contested; an older live owner keeps it;
+     * otherwise the claimant is the owner, and a replica at another version goes ({@code refetch} asks for the
+     * claimant's copy).
+     */
+    Verdict claim(View view, Member from, String id, long version, Consumer<PrimarySession> contest,
+            Runnable refetch) {
+        synchronized (lock) {
+            PrimarySession mine = primaries.get(id);
+            if (mine != null) {
+                contest.accept(mine);
+                return Verdict.CONTESTED;
+            }
+            MemberId known = owners.get(id);
+            if (known != null && !known.equals(from.id()) && view.contains(known) && older(view, known, from.id())) {
+                return Verdict.NOT_OWNER; // the older live owner keeps it; it answers the claimant itself
+            }
+            owners.put(id, from.id());
+            long have = store.get(id).map(SessionRecord::version).orElse(-1L);
+            if (have != version) {
+                store.remove(id, ReplicaCause.REMOVED);
+                refetch.run();
+            }
+            return Verdict.ACCEPTED;
+        }
+    }
+
+    /**
+     * Replicas whose owner left {@code view} and that stayed idle for twice their max inactive interval at {@code
+     * nowMillis} leave ({@link ReplicaCause#EXPIRED}); owners of sessions no longer held are forgotten.
+     *
+     * @return the ids expired
+     */
+    List<String> expireReplicas(View view, long nowMillis) {
+        List<String> expired = new ArrayList<>();
+        for (String id : store.ids()) {
+            MemberId owner = owners.get(id);
+            if (owner != null && view.contains(owner)) {
+                continue;
+            }
+            SessionRecord r = store.get(id).orElse(null);
+            if (r == null) {
+                continue;
+            }
+            int max = r.metadata().maxInactiveIntervalSeconds();
+            if (max > 0 && nowMillis - r.metadata().lastAccessedTime() >= 2L * max * 1000L) {
+                synchronized (lock) {
+                    if (store.get(id).map(x -> x.version() == r.version()).orElse(false)) {
+                        forget(id, ReplicaCause.EXPIRED);
+                        expired.add(id);
+                    }
+                }
+            }
+        }
+        owners.keySet().removeIf(id -> !primaries.containsKey(id) && store.get(id).isEmpty()
+                && !awaitingFull.containsKey(id));
+        return expired;
+    }
+
+    /** A replica, its owner and a pending full request go together (under the lock). */
+    private void forget(String id, ReplicaCause cause) {
+        store.remove(id, cause);
+        owners.remove(id);
+        awaitingFull.remove(id);
+    }
+
+    // ------------------------------------------------------------------------------------------ full copies
+
+    /** Whom to ask for the full copy of {@code id}: its owner, or when unknown or gone the oldest other member. */
+    Member fullSource(View view, String id) {
+        MemberId owner = owners.get(id);
+        Member target = owner == null ? null : view.find(owner).orElse(null);
+        if (target == null) {
+            List<Member> others = view.othersThan(self);
+            return others.isEmpty() ? null : others.get(0);
+        }
+        return target;
+    }
+
+    void awaitingFull(String id, long nanos) {
+        awaitingFull.put(id, nanos);
+    }
+
+    /** The ids whose full copy was asked for at least {@code timeoutNanos} before {@code nowNanos}. */
+    List<String> overdueFull(long nowNanos, long timeoutNanos) {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, Long> e : awaitingFull.entrySet()) {
+            if (nowNanos - e.getValue() >= timeoutNanos) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
+    }
+
+    long replicaVersion(String id) {
+        return store.get(id).map(SessionRecord::version).orElse(0L);
+    }
+
+    static boolean older(View view, MemberId a, MemberId b) {
+        Optional<Member> ma = view.find(a);
+        Optional<Member> mb = view.find(b);
+        if (ma.isPresent() && mb.isPresent()) {
+            return View.AGE_ORDER.compare(ma.get(), mb.get()) < 0;
+        }
+        return ma.isPresent(); // a member in the view beats one that is not
+    }
+}
