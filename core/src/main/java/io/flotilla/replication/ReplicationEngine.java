@@ -401,7 +401,9 @@ public final class ReplicationEngine implements AutoCloseable {
      * @return completes per the configured {@link Delivery}: at once for {@code ASYNC}; for {@code RECEIVED} and
      *     {@code PROCESSED} when every holder has it, or fails with the node's {@link io.flotilla.DeliveryException}
      *     (timeout from the node's configuration). Completes at once when there was nothing to send or the
-     *     session is not owned here.
+     *     session is not owned here. Fails with an {@link AttributeCodecException}, in every delivery mode, while
+     *     the session holds a value that cannot be encoded ({@code onUnserializable=FAIL}; see {@link
+     *     PrimarySession}); the rest of the delta is sent first.
      */
     public CompletionStage<Void> replicate(String id) {
         PrimarySession ps = primaries.get(id);
@@ -409,6 +411,10 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     CompletionStage<Void> replicate(PrimarySession ps) {
+        return ps.failIfUnencodable(drainAndSend(ps));
+    }
+
+    private CompletionStage<Void> drainAndSend(PrimarySession ps) {
         CompletionStage<Void> stage;
         synchronized (ps) {
             if (ps.handedOver()) {
@@ -1050,14 +1056,9 @@ public final class ReplicationEngine implements AutoCloseable {
         return meters;
     }
 
-    /** Encodes for mutation detection; a value that cannot be encoded is left as it was last replicated. */
-    byte[] encodeQuietly(String name, Object value) {
-        try {
-            return codec.encode(name, value);
-        } catch (AttributeCodecException e) {
-            skipped(name, e);
-            return null;
-        }
+    /** A WARN line, at most one per {@code key} every 10 s (attribute values: one per class). */
+    void warn(String key, String message) {
+        rateLog.log(Level.WARNING, key, message, null);
     }
 
     void skipped(String name, AttributeCodecException e) {
