@@ -237,7 +237,7 @@ public class FlotillaManager extends ManagerBase {
                 return null;
             }
             FlotillaSession fs = new FlotillaSession(this);
-            fs.restore(p.get(), md);
+            fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
             log.info("FlotillaManager " + namespace + ": took over session " + redact(id)
                     + " at version " + p.get().version());
@@ -397,6 +397,16 @@ public class FlotillaManager extends ManagerBase {
 
     public double getSkippedAttributes() {
         return counter("flotilla.replication.attributes.skipped");
+    }
+
+    /** Values that could not be encoded at the end of a request (onUnserializable=fail): those requests failed. */
+    public double getUnencodableAttributes() {
+        return counter("flotilla.replication.attributes.unencodable");
+    }
+
+    /** Values a take-over could not decode here: their sessions answer 500 and keep the replicated bytes. */
+    public double getUndecodableAttributes() {
+        return counter("flotilla.replication.attributes.undecodable");
     }
 
     public double getDeltasSent() {

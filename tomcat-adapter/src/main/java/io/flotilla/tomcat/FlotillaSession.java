@@ -25,10 +25,13 @@ import org.apache.juli.logging.LogFactory;
  * copy the web application reads; the primary holds the same values and their encoded form for the next delta, which
  * {@link ReplicationValve} hands to the engine when the request completes.
  *
- * <p>Threading: safe under concurrent requests on one session. A value is encoded before Tomcat stores it (so a
- * refused value leaves the session unchanged); after Tomcat stored it, {@link #reconcile} records whatever the map
- * holds at that moment under {@link #lock}, so when two requests set one name at once the replicated value is the one
- * Tomcat kept.
+ * <p>A value's class is checked against the allowlist before Tomcat stores it (so a refused class leaves the
+ * session unchanged and the application gets the exception at {@code setAttribute}); the value itself is encoded
+ * when the request ends, so changes made to it later in the request replicate ({@link PrimarySession}).
+ *
+ * <p>Threading: safe under concurrent requests on one session. After Tomcat stored a value, {@link #reconcile}
+ * records whatever the map holds at that moment under {@link #lock}, so when two requests set one name at once the
+ * replicated value is the one Tomcat kept.
  */
 final class FlotillaSession extends StandardSession {
     private static final long serialVersionUID = 1L;
@@ -97,7 +100,11 @@ final class FlotillaSession extends StandardSession {
         attributes.put(name, value);
     }
 
-    /** Restores the Tomcat side from a primary taken over from a replica (no listener runs). */
+    /**
+     * Restores the Tomcat side from a primary taken over from a replica (no listener runs).
+     *
+     * @throws SessionRestoreException when a value does not decode here; this session must then not be used
+     */
     void restore(PrimarySession p, SessionMetadata md) {
         setValid(true);
         setCreationTime(p.creationTime());
@@ -105,15 +112,27 @@ final class FlotillaSession extends StandardSession {
         this.thisAccessedTime = p.lastAccessedTime();
         this.maxInactiveInterval = p.maxInactiveInterval();
         this.isNew = p.isNew();
+        String failedName = null;
+        AttributeCodecException failure = null;
+        int otherFailures = 0;
         for (String name : p.attributeNames()) {
             try {
                 Object v = p.getAttribute(name);
                 if (v != null) {
                     attributes.put(name, v);
                 }
-            } catch (RuntimeException e) {
-                log.warn("session attribute '" + name + "' could not be restored after failover: " + e.getMessage());
+            } catch (AttributeCodecException e) {
+                // never served without it: the engine counted and logged it (once), the bytes stay replicated
+                if (failure == null) {
+                    failedName = name;
+                    failure = e;
+                } else {
+                    otherFailures++;
+                }
             }
+        }
+        if (failure != null) {
+            throw new SessionRestoreException(failedName, failure, otherFailures);
         }
         if (md != null) {
             this.principal = decodePrincipal(md.principal());
