@@ -132,7 +132,7 @@ public final class PrimarySession {
                 engine.meters().attributesUndecodable.increment();
                 engine.warn("undecodable:" + e.className(), "session attribute '" + name + "' of session "
                         + SessionRecord.redact(recorder.id()) + " could not be decoded at take-over: " + e.getMessage()
-                        + "; its bytes are kept and its requests fail until every member admits the class");
+                        + "; its bytes are kept, and its requests fail until this member can decode it");
                 throw e;
             }
             values.put(name, v);

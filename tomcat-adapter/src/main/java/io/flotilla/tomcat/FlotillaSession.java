@@ -22,8 +22,8 @@ import org.apache.juli.logging.LogFactory;
  * A Tomcat session that records its changes into the replication engine's {@link PrimarySession}: attributes set and
  * removed, max inactive interval, principal and auth type, the authenticators' notes ({@link AuthenticationNotes}:
  * a FORM login in progress survives a failover), and access. Tomcat's own attribute map stays the live
- * copy the web application reads; the primary holds the same values and their encoded form for the next delta, which
- * {@link ReplicationValve} hands to the engine when the request completes.
+ * copy the web application reads; the primary holds the same values and encodes the changed ones into the next delta,
+ * which {@link ReplicationValve} has the engine make when the request completes.
  *
  * <p>A value's class is checked against the allowlist before Tomcat stores it (so a refused class leaves the
  * session unchanged and the application gets the exception at {@code setAttribute}); the value itself is encoded

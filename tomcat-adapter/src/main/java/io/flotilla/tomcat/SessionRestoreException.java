@@ -12,17 +12,10 @@ import io.flotilla.replication.AttributeCodecException;
  */
 final class SessionRestoreException extends IllegalStateException {
     private static final long serialVersionUID = 1L;
-    private final String attributeName;
 
     SessionRestoreException(String attributeName, AttributeCodecException cause, int others) {
         super("session attribute '" + attributeName + "'" + (others > 0 ? " (and " + others + " more)" : "")
                 + " could not be restored after failover: " + cause.getMessage() + "; the session is kept as "
                 + "replicated, and its requests fail until this node can decode it", cause);
-        this.attributeName = attributeName;
-    }
-
-    /** The (first) attribute that could not be decoded. */
-    String attributeName() {
-        return attributeName;
     }
 }
