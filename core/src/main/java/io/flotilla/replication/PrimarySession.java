@@ -85,7 +85,10 @@ public final class PrimarySession {
         return recorder.id();
     }
 
-    /** The version including changes not yet replicated. */
+    /**
+     * The version including changes recorded but not yet replicated; values set since the last replication are
+     * recorded (and counted) when the next one encodes them.
+     */
     public synchronized long version() {
         return recorder.version();
     }
