@@ -70,6 +70,26 @@ public final class AttributeCodec {
     }
 
     /**
+     * Checks, without encoding anything, that the allowlist admits the class {@code value} would be written as
+     * (as {@link #encode} resolves it: an enum constant's enum, an {@code EnumSet}'s base class); cheap after the
+     * first value of a class. Classes nested inside the value are checked when it is encoded.
+     *
+     * @throws AttributeCodecException naming the attribute and the class when it does not
+     */
+    public void checkClass(String attributeName, Object value) {
+        KryoSlot slot = pool.obtain();
+        boolean reusable = false;
+        try {
+            slot.kryo.getRegistration(value.getClass());
+            reusable = true;
+        } catch (RuntimeException e) {
+            throw failure(attributeName, value.getClass().getName(), e, true);
+        } finally {
+            release(slot, reusable);
+        }
+    }
+
+    /**
      * Decodes one attribute value, loading classes with {@code classLoader}.
      *
      * @throws AttributeCodecException when the bytes name a class outside the allowlist, exceed a cap or are

@@ -21,8 +21,8 @@ interface PrimaryHost {
 
     ReplicationMeters meters();
 
-    /** Encodes for mutation detection; a value that cannot be encoded is counted, logged and null. */
-    byte[] encodeQuietly(String name, Object value);
+    /** A WARN line, at most one per {@code key} every 10 s (attribute values: one per class). */
+    void warn(String key, String message);
 
     /** Counts and logs (rate-limited) a value not replicated ({@code onUnserializable=SKIP}). */
     void skipped(String name, AttributeCodecException e);

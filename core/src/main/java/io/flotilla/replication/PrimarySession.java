@@ -3,11 +3,13 @@ package io.flotilla.replication;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -16,9 +18,25 @@ import java.util.concurrent.CompletionStage;
  * member owned, from {@link ReplicationEngine#find} (a failover take-over: values are decoded from the replicated
  * bytes on first use, with the configured class loader).
  *
+ * <p><b>End-of-request encoding.</b> {@link #setAttribute} checks only the value's class against the allowlist (so
+ * a refused class still fails at the call); the value is encoded when the delta is made ({@link #replicate()}, at
+ * the end of the request), so what the application did to it after {@code setAttribute} within the request is
+ * replicated, as stock {@code DeltaManager} does. Each changed attribute is encoded once per replication: the bytes
+ * serve both the delta and mutation detection's hash. A value that cannot be encoded then (a nested class outside
+ * the allowlist, a value Kryo cannot write, a size cap) is never dropped silently: with {@code onUnserializable=FAIL}
+ * the replicas drop their older copy, {@code flotilla.replication.attributes.unencodable} counts it, a WARN names
+ * the attribute, the class and the fix, and every replication of the session fails with the {@link
+ * AttributeCodecException} (the rest of the delta is sent first) until the value encodes or is replaced or removed;
+ * with {@code SKIP} it is kept on this member only, as before.
+ *
+ * <p><b>Values a take-over cannot decode.</b> {@link #getAttribute} throws the {@link AttributeCodecException} (the
+ * same one on every later call), counts {@code flotilla.replication.attributes.undecodable} once and WARNs once
+ * (rate-limited) with the fix. The bytes are kept: nothing is recorded for that attribute, so the replicas and this
+ * member's snapshot still hold them, and a member whose allowlist admits the class can take the session over
+ * whole. The application replacing or removing the attribute ends that.
+ *
  * <p>Threading: safe from any thread; every method holds this session's lock briefly. Encoding a value happens
- * under it (the value must not change while it is encoded); {@link #replicate()} sends under it, so one session's
- * deltas leave in version order.
+ * under it; {@link #replicate()} sends under it, so one session's deltas leave in version order.
  */
 public final class PrimarySession {
     /** A value taken over from a replica and not yet decoded. */
@@ -28,7 +46,14 @@ public final class PrimarySession {
     private final SessionRecorder recorder;
     private final Map<String, Object> values = new LinkedHashMap<>();
     private final Map<String, byte[]> encodedOnTakeOver;
+    /** Hashes of the bytes the replicas hold, per attribute (absent: they hold none). */
     private final Map<String, Long> hashes = new HashMap<>();
+    /** Set since the last drain: encoded and recorded at the next one. */
+    private final Set<String> pending = new HashSet<>();
+    /** Values the last drain could not encode ({@code onUnserializable=FAIL}): every replication fails meanwhile. */
+    private final Map<String, AttributeCodecException> unencodable = new LinkedHashMap<>();
+    /** Values taken over whose bytes do not decode here. */
+    private final Map<String, AttributeCodecException> undecodable = new HashMap<>();
     private final long creationTime;
     private long lastAccessedTime;
     private boolean isNew;
@@ -60,7 +85,10 @@ public final class PrimarySession {
         return recorder.id();
     }
 
-    /** The version including changes not yet replicated. */
+    /**
+     * The version including changes recorded but not yet replicated; values set since the last replication are
+     * recorded (and counted) when the next one encodes them.
+     */
     public synchronized long version() {
         return recorder.version();
     }
@@ -86,27 +114,47 @@ public final class PrimarySession {
         return invalidated;
     }
 
-    /** The value of {@code name}, decoded on first use after a take-over; null when absent. */
+    /**
+     * The value of {@code name}, decoded on first use after a take-over; null when absent.
+     *
+     * @throws AttributeCodecException when the replicated bytes of a taken-over value do not decode here (the
+     *     allowlist refuses its class, the class is missing, the bytes are malformed): the same exception on every
+     *     call, the bytes kept (see the class comment)
+     */
     public synchronized Object getAttribute(String name) {
         Object v = values.get(name);
         if (v == UNDECODED) {
-            v = engine.codec().decode(name, encodedOnTakeOver.get(name), engine.config().classLoader());
+            AttributeCodecException failed = undecodable.get(name);
+            if (failed != null) {
+                throw failed;
+            }
+            try {
+                v = engine.codec().decode(name, encodedOnTakeOver.get(name), engine.config().classLoader());
+            } catch (AttributeCodecException e) {
+                undecodable.put(name, e);
+                engine.meters().attributesUndecodable.increment();
+                engine.warn("undecodable:" + e.className(), "session attribute '" + name + "' of session "
+                        + SessionRecord.redact(recorder.id()) + " could not be decoded at take-over: " + e.getMessage()
+                        + "; its bytes are kept, and its requests fail until this member can decode it");
+                throw e;
+            }
             values.put(name, v);
             encodedOnTakeOver.remove(name);
         }
         return v;
     }
 
-    /** The attribute names, a copy. */
+    /** The attribute names, a copy (values a take-over could not decode included). */
     public synchronized Set<String> attributeNames() {
         return Set.copyOf(values.keySet());
     }
 
     /**
-     * Sets {@code name} to {@code value} (null removes it) and records the change for the next replication.
+     * Sets {@code name} to {@code value} (null removes it); the value is encoded and recorded at the next
+     * replication, so later changes to it within the request are replicated too.
      *
-     * @throws AttributeCodecException when the value cannot be encoded and {@code onUnserializable=FAIL}; the
-     *     session is then unchanged
+     * @throws AttributeCodecException when the allowlist refuses the value's class and {@code onUnserializable=FAIL};
+     *     the session is then unchanged
      */
     public synchronized void setAttribute(String name, Object value) {
         Objects.requireNonNull(name, "name");
@@ -115,23 +163,21 @@ public final class PrimarySession {
             return;
         }
         checkLive();
-        byte[] bytes = encodeOrSkip(name, value);
+        boolean allowed = checkClass(name, value);
+        forget(name);
         values.put(name, value);
-        encodedOnTakeOver.remove(name);
-        if (bytes == null) {
-            hashes.remove(name);
-            recorder.removeAttribute(name); // replicas must not keep serving an older value
-            return;
+        if (allowed) {
+            pending.add(name);
+        } else {
+            dropReplicated(name);
         }
-        hashes.put(name, hash(bytes));
-        recorder.setAttribute(name, bytes);
     }
 
     public synchronized void removeAttribute(String name) {
         Objects.requireNonNull(name, "name");
         checkLive();
         if (values.remove(name) != null) {
-            encodedOnTakeOver.remove(name);
+            forget(name);
             hashes.remove(name);
             recorder.removeAttribute(name);
         }
@@ -184,7 +230,10 @@ public final class PrimarySession {
         return engine.replicate(this);
     }
 
-    /** Same as {@link ReplicationEngine#replicate(String)} with this session's id. */
+    /**
+     * Same as {@link ReplicationEngine#replicate(String)} with this session's id; it also fails, after sending the
+     * rest of the delta, while the session holds a value that cannot be encoded ({@code onUnserializable=FAIL}).
+     */
     public CompletionStage<Void> replicate() {
         return engine.replicate(this);
     }
@@ -224,8 +273,9 @@ public final class PrimarySession {
     }
 
     /**
-     * Completes the pending changes before a drain: detected in-place mutations, and the last access when there
-     * are other changes or {@code accessInterval} has passed since the last one replicated.
+     * Completes the pending changes before a drain: the values set since the last one and those that could not be
+     * encoded then are encoded now (once each), detected in-place mutations, and the last access when there are
+     * other changes or {@code accessInterval} has passed since the last one replicated.
      *
      * @return true when an access-only delta was made (for the meter)
      */
@@ -233,24 +283,28 @@ public final class PrimarySession {
         if (invalidated) {
             return false;
         }
-        if (detection != ReplicationConfig.MutationDetection.OFF) {
-            for (Map.Entry<String, Object> e : values.entrySet()) {
-                Object v = e.getValue();
-                if (v == UNDECODED || (detection == ReplicationConfig.MutationDetection.MUTABLE_TYPES && immutable(v))) {
-                    continue;
-                }
-                byte[] bytes = engine.encodeQuietly(e.getKey(), v);
-                if (bytes == null) {
-                    continue;
-                }
-                long h = hash(bytes);
-                Long before = hashes.put(e.getKey(), h);
-                if (before == null || before != h) {
+        for (Map.Entry<String, Object> e : values.entrySet()) {
+            String name = e.getKey();
+            Object v = e.getValue();
+            boolean set = pending.contains(name) || unencodable.containsKey(name);
+            if (v == UNDECODED || !set && (detection == ReplicationConfig.MutationDetection.OFF
+                    || detection == ReplicationConfig.MutationDetection.MUTABLE_TYPES && immutable(v))) {
+                continue;
+            }
+            byte[] bytes = encodeAtDrain(name, v);
+            if (bytes == null) {
+                continue;
+            }
+            long h = hash(bytes);
+            Long before = hashes.put(name, h);
+            if (set || before == null || before != h) {
+                if (!set) {
                     engine.meters().mutationsDetected.increment();
-                    recorder.setAttribute(e.getKey(), bytes);
                 }
+                recorder.setAttribute(name, bytes);
             }
         }
+        pending.clear();
         boolean accessChanged = lastAccessedTime != recordedAccessTime || isNew != recordedIsNew;
         if (!accessChanged) {
             return false;
@@ -266,16 +320,70 @@ public final class PrimarySession {
         return false;
     }
 
-    private byte[] encodeOrSkip(String name, Object value) {
+    /**
+     * {@code replicated}, or a stage failed with the first value that could not be encoded at the last drain (after
+     * {@code replicated} completes: the rest of the delta is sent either way).
+     */
+    CompletionStage<Void> failIfUnencodable(CompletionStage<Void> replicated) {
+        AttributeCodecException first;
+        synchronized (this) {
+            first = invalidated || unencodable.isEmpty() ? null : unencodable.values().iterator().next();
+        }
+        return first == null ? replicated : replicated.thenCompose(v -> CompletableFuture.failedFuture(first));
+    }
+
+    /** The value's bytes, or null when it cannot be encoded (counted, logged, the replicas' older copy dropped). */
+    private byte[] encodeAtDrain(String name, Object value) {
         try {
-            return engine.codec().encode(name, value);
+            byte[] bytes = engine.codec().encode(name, value);
+            unencodable.remove(name);
+            return bytes;
+        } catch (AttributeCodecException e) {
+            if (engine.config().onUnserializable() == ReplicationConfig.OnUnserializable.FAIL) {
+                unencodable.put(name, e);
+                engine.meters().attributesUnencodable.increment();
+                engine.warn("unencodable:" + e.className(), "session attribute '" + name + "' could not be encoded "
+                        + "at the end of the request: " + e.getMessage() + "; the request fails (onUnserializable=fail)"
+                        + " until the value can be replicated, is replaced or is removed");
+            } else {
+                engine.skipped(name, e);
+            }
+            dropReplicated(name);
+            return null;
+        }
+    }
+
+    /**
+     * Whether the allowlist admits the value's class (the codec's class check only; nothing is encoded).
+     *
+     * @throws AttributeCodecException when it does not and {@code onUnserializable=FAIL}
+     */
+    private boolean checkClass(String name, Object value) {
+        try {
+            engine.codec().checkClass(name, value);
+            return true;
         } catch (AttributeCodecException e) {
             if (engine.config().onUnserializable() == ReplicationConfig.OnUnserializable.FAIL) {
                 throw e;
             }
             engine.skipped(name, e);
-            return null;
+            return false;
         }
+    }
+
+    /** The replicas must not keep serving an older value of {@code name} than this member's. */
+    private void dropReplicated(String name) {
+        if (hashes.remove(name) != null) {
+            recorder.removeAttribute(name);
+        }
+    }
+
+    /** The application replaced or removed {@code name}: what was pending or failed for it no longer is. */
+    private void forget(String name) {
+        pending.remove(name);
+        encodedOnTakeOver.remove(name);
+        unencodable.remove(name);
+        undecodable.remove(name);
     }
 
     private void checkLive() {

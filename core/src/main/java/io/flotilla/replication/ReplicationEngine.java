@@ -229,7 +229,9 @@ public final class ReplicationEngine implements AutoCloseable {
      * @return completes per the configured {@link io.flotilla.Delivery}: at once for {@code ASYNC}; for {@code
      *     RECEIVED} and {@code PROCESSED} when every holder has it, or fails with the node's {@link
      *     io.flotilla.DeliveryException} (timeout from the node's configuration). Completes at once when there was
-     *     nothing to send or the session is not owned here.
+     *     nothing to send or the session is not owned here. Fails with an {@link AttributeCodecException}, in every
+     *     delivery mode, while the session holds a value that cannot be encoded ({@code onUnserializable=FAIL}; see
+     *     {@link PrimarySession}); the rest of the delta is sent first.
      */
     public CompletionStage<Void> replicate(String id) {
         PrimarySession ps = table.primary(id);

@@ -45,6 +45,8 @@ final class ReplicationMeters {
     final Counter expiredPrimary;
     final Counter expiredReplica;
     final Counter attributesSkipped;
+    final Counter attributesUnencodable;
+    final Counter attributesUndecodable;
     final Counter mutationsDetected;
     final Counter accessOnlyDeltas;
     final Counter transferSessionsSent;
@@ -81,6 +83,11 @@ final class ReplicationMeters {
                 .description("sessions expired").tags(tags).register(r);
         attributesSkipped = counter(r, "flotilla.replication.attributes.skipped",
                 "attribute values not replicated because they could not be encoded (onUnserializable=SKIP)");
+        attributesUnencodable = counter(r, "flotilla.replication.attributes.unencodable",
+                "attribute values that could not be encoded at the end of a request (onUnserializable=FAIL): the "
+                        + "request's replication failed");
+        attributesUndecodable = counter(r, "flotilla.replication.attributes.undecodable",
+                "taken-over attribute values that could not be decoded here (their bytes are kept)");
         mutationsDetected = counter(r, "flotilla.replication.mutations.detected",
                 "attributes changed in place found by mutation detection");
         accessOnlyDeltas = counter(r, "flotilla.replication.access.deltas",
@@ -115,7 +122,8 @@ final class ReplicationMeters {
     ReplicationStats stats(long primaries, long replicas) {
         return new ReplicationStats(primaries, replicas, count(deltasSent), (long) deltaBytes.totalAmount(),
                 count(deltasReceived), count(fullSent), count(fullReceived), count(takeovers), count(expiredPrimary),
-                count(expiredReplica), count(attributesSkipped), count(transferSessionsReceived));
+                count(expiredReplica), count(attributesSkipped), count(attributesUnencodable),
+                count(attributesUndecodable), count(transferSessionsReceived));
     }
 
     private static long count(Counter c) {

@@ -18,9 +18,13 @@ package io.flotilla.replication;
  * @param expiredPrimaries primaries expired here
  * @param expiredReplicas replicas expired here (owner gone, idle)
  * @param attributesSkipped values not replicated because they could not be encoded ({@code onUnserializable=SKIP})
+ * @param attributesUnencodable values that could not be encoded when their request ended ({@code
+ *     onUnserializable=FAIL}): those replications failed
+ * @param attributesUndecodable values a take-over could not decode here (each counted once; its bytes are kept)
  * @param transferSessionsReceived sessions received by state transfer
  */
 public record ReplicationStats(long primarySessions, long replicaSessions, long deltasSent, long deltaBytesSent,
         long deltasReceived, long fullSent, long fullReceived, long takeovers, long expiredPrimaries,
-        long expiredReplicas, long attributesSkipped, long transferSessionsReceived) {
+        long expiredReplicas, long attributesSkipped, long attributesUnencodable, long attributesUndecodable,
+        long transferSessionsReceived) {
 }

@@ -91,13 +91,8 @@ final class Replicator implements PrimaryHost {
     }
 
     @Override
-    public byte[] encodeQuietly(String name, Object value) {
-        try {
-            return codec.encode(name, value);
-        } catch (AttributeCodecException e) {
-            skipped(name, e);
-            return null;
-        }
+    public void warn(String key, String message) {
+        rateLog.log(Level.WARNING, key, message, null);
     }
 
     @Override
@@ -114,6 +109,10 @@ final class Replicator implements PrimaryHost {
 
     @Override
     public CompletionStage<Void> replicate(PrimarySession ps) {
+        return ps.failIfUnencodable(drainAndSend(ps));
+    }
+
+    private CompletionStage<Void> drainAndSend(PrimarySession ps) {
         CompletionStage<Void> stage;
         synchronized (ps) {
             if (ps.handedOver()) {

@@ -218,7 +218,7 @@ public class FlotillaManager extends ManagerBase {
                 return null;
             }
             FlotillaSession fs = new FlotillaSession(this);
-            fs.restore(p.get(), md);
+            fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
             log.info("FlotillaManager " + namespace + ": took over session " + redact(id)
                     + " at version " + p.get().version());
@@ -380,6 +380,16 @@ public class FlotillaManager extends ManagerBase {
         return stats().attributesSkipped();
     }
 
+    /** Values that could not be encoded at the end of a request (onUnserializable=fail): those requests failed. */
+    public double getUnencodableAttributes() {
+        return stats().attributesUnencodable();
+    }
+
+    /** Values a take-over could not decode here: requests that read them answer 500; the bytes are kept. */
+    public double getUndecodableAttributes() {
+        return stats().attributesUndecodable();
+    }
+
     public double getDeltasSent() {
         return stats().deltasSent();
     }
@@ -428,5 +438,5 @@ public class FlotillaManager extends ManagerBase {
         return e == null ? ZERO : e.stats();
     }
 
-    private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 }

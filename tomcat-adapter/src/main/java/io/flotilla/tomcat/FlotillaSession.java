@@ -22,13 +22,16 @@ import org.apache.juli.logging.LogFactory;
  * A Tomcat session that records its changes into the replication engine's {@link PrimarySession}: attributes set and
  * removed, max inactive interval, principal and auth type, the authenticators' notes ({@link AuthenticationNotes}:
  * a FORM login in progress survives a failover), and access. Tomcat's own attribute map stays the live
- * copy the web application reads; the primary holds the same values and their encoded form for the next delta, which
- * {@link ReplicationValve} hands to the engine when the request completes.
+ * copy the web application reads; the primary holds the same values and encodes the changed ones into the next delta,
+ * which {@link ReplicationValve} has the engine make when the request completes.
  *
- * <p>Threading: safe under concurrent requests on one session. A value is encoded before Tomcat stores it (so a
- * refused value leaves the session unchanged); after Tomcat stored it, {@link #reconcile} records whatever the map
- * holds at that moment under {@link #lock}, so when two requests set one name at once the replicated value is the one
- * Tomcat kept.
+ * <p>A value's class is checked against the allowlist before Tomcat stores it (so a refused class leaves the
+ * session unchanged and the application gets the exception at {@code setAttribute}); the value itself is encoded
+ * when the request ends, so changes made to it later in the request replicate ({@link PrimarySession}).
+ *
+ * <p>Threading: safe under concurrent requests on one session. After Tomcat stored a value, {@link #reconcile}
+ * records whatever the map holds at that moment under {@link #lock}, so when two requests set one name at once the
+ * replicated value is the one Tomcat kept.
  */
 final class FlotillaSession extends StandardSession {
     private static final long serialVersionUID = 1L;
@@ -97,7 +100,12 @@ final class FlotillaSession extends StandardSession {
         attributes.put(name, value);
     }
 
-    /** Restores the Tomcat side from a primary taken over from a replica (no listener runs, nothing is decoded). */
+    /**
+     * Restores the Tomcat side from a primary taken over from a replica (no listener runs). Every value is decoded
+     * here: Tomcat's activation of the session reads each one anyway (for activation listeners).
+     *
+     * @throws SessionRestoreException when a value does not decode here; this session must then not be used
+     */
     void restore(PrimarySession p, SessionMetadata md) {
         setValid(true);
         setCreationTime(p.creationTime());
@@ -105,7 +113,28 @@ final class FlotillaSession extends StandardSession {
         this.thisAccessedTime = p.lastAccessedTime();
         this.maxInactiveInterval = p.maxInactiveInterval();
         this.isNew = p.isNew();
-        this.attributes = new TakenOverAttributes(p); // every name now, each value decoded when first read
+        String failedName = null;
+        AttributeCodecException failure = null;
+        int otherFailures = 0;
+        for (String name : p.attributeNames()) {
+            try {
+                Object v = p.getAttribute(name);
+                if (v != null) {
+                    attributes.put(name, v);
+                }
+            } catch (AttributeCodecException e) {
+                // never served without it: the engine counted and logged it (once), the bytes stay replicated
+                if (failure == null) {
+                    failedName = name;
+                    failure = e;
+                } else {
+                    otherFailures++;
+                }
+            }
+        }
+        if (failure != null) {
+            throw new SessionRestoreException(failedName, failure, otherFailures);
+        }
         if (md != null) {
             this.principal = decodePrincipal(md.principal());
             byte[] auth = md.authType();

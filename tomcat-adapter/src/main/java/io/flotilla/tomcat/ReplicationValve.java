@@ -1,5 +1,6 @@
 package io.flotilla.tomcat;
 
+import io.flotilla.replication.AttributeCodecException;
 import jakarta.servlet.AsyncEvent;
 import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ServletException;
@@ -27,7 +28,11 @@ import org.apache.juli.logging.LogFactory;
  * request: when its async cycle completes). Requests whose URI matches {@code filter} (by default static resources,
  * as stock) are not replicated. With {@code channelSendOptions} 2 or 6 the request waits for the replicas, bounded
  * by the cluster's {@code timeout}; a failure is logged and counted and, with {@code failRequestOnReplicationError}
- * (the default), answered with 500 while the response is not yet committed.
+ * (the default), answered with 500 while the response is not yet committed. In every mode, so is a session value that
+ * cannot be encoded when the request ends ({@code onUnserializable=fail}: the value was accepted at {@code
+ * setAttribute}, where only its class is checked), and a request for a session taken over here whose values do not
+ * all decode ({@link SessionRestoreException}: 500 naming the attribute, whatever {@code
+ * failRequestOnReplicationError} says, since serving the session without the value would lose it silently).
  *
  * <p>{@code primaryIndicator}: the request attribute {@code primaryIndicatorName} is set to whether the requested
  * session is owned here (after a failover: taken over here).
@@ -132,15 +137,45 @@ public final class ReplicationValve extends ValveBase {
             return;
         }
         requests.increment();
-        if (primaryIndicator && request.getRequestedSessionId() != null) {
-            Session s = manager.findSession(request.getRequestedSessionId());
-            request.setAttribute(primaryIndicatorName, s != null ? Boolean.TRUE : Boolean.FALSE);
-        }
+        boolean restored = true;
         try {
+            if (primaryIndicator && request.getRequestedSessionId() != null) {
+                Session s = manager.findSession(request.getRequestedSessionId());
+                request.setAttribute(primaryIndicatorName, s != null ? Boolean.TRUE : Boolean.FALSE);
+            }
             getNext().invoke(request, response);
+        } catch (SessionRestoreException e) {
+            restored = false;
+            notRestored(response, e);
         } finally {
-            afterRequest(manager, request, response);
+            if (restored) {
+                afterRequest(manager, request, response);
+            }
         }
+    }
+
+    /**
+     * The requested session was taken over here but holds a value this node cannot decode: never served without it.
+     * The engine counted the value once ({@code undecodableAttributes}) and logged the fix; the request gets 500
+     * naming the attribute and class.
+     */
+    private static void notRestored(Response response, SessionRestoreException e) throws IOException {
+        if (response.isCommitted()) {
+            log.warn(e.getMessage() + " (the response was already committed)");
+            return;
+        }
+        answer500(response, e.getMessage());
+    }
+
+    /**
+     * A 500 with {@code text} as its plain-text body: this valve runs outside the Host's, so Tomcat's error page
+     * would not be rendered.
+     */
+    private static void answer500(Response response, String text) throws IOException {
+        response.reset();
+        response.setStatus(500);
+        response.setContentType("text/plain;charset=UTF-8");
+        response.getWriter().print(text);
     }
 
     private void afterRequest(FlotillaManager manager, Request request, Response response) throws IOException {
@@ -177,14 +212,20 @@ public final class ReplicationValve extends ValveBase {
             });
             return;
         }
-        Session session = request.getSessionInternal(false);
+        Session session;
+        try {
+            session = request.getSessionInternal(false);
+        } catch (SessionRestoreException e) {
+            return; // the request did not use the session; the next one that does is answered 500
+        }
         if (session == null) {
             return;
         }
         long start = System.nanoTime();
         java.util.concurrent.CompletableFuture<Void> f2 = manager.replicate(session).toCompletableFuture();
-        if (!manager.waitsForReplication()) {
-            return;
+        boolean waits = manager.waitsForReplication();
+        if (!waits && !f2.isCompletedExceptionally()) {
+            return; // async: a value that cannot be encoded is the only failure known now
         }
         Throwable error = null;
         try {
@@ -199,7 +240,9 @@ public final class ReplicationValve extends ValveBase {
             Thread.currentThread().interrupt();
             error = e;
         }
-        manager.waited(System.nanoTime() - start, error == null);
+        if (waits) {
+            manager.waited(System.nanoTime() - start, error == null);
+        }
         if (error == null) {
             return;
         }
@@ -211,8 +254,9 @@ public final class ReplicationValve extends ValveBase {
             log.warn(msg + " (the response was already committed; it stands)");
         } else {
             log.warn(msg + "; answering 500");
-            response.reset();
-            response.sendError(500, "session replication failed");
+            answer500(response, error instanceof AttributeCodecException a
+                    ? "session attribute '" + a.attributeName() + "' (" + a.className() + ") cannot be replicated"
+                    : "session replication failed");
         }
     }
 

@@ -122,6 +122,8 @@ final class EmbeddedNode implements AutoCloseable {
         context.setDistributable(true);
         Tomcat.addServlet(context, "count", new CountServlet());
         context.addServletMappingDecoded("/count", "count");
+        Tomcat.addServlet(context, "cart", new CartServlet());
+        context.addServletMappingDecoded("/cart", "cart");
         Tomcat.addServlet(context, "bad", new BadServlet());
         context.addServletMappingDecoded("/bad", "bad");
         formLogin(context);
@@ -380,6 +382,35 @@ final class EmbeddedNode implements AutoCloseable {
             resp.setContentType("text/plain");
             resp.getWriter().print("n=" + n + " id=" + session.getId() + " original="
                     + req.getAttribute("org.apache.catalina.ha.session.JvmRouteOriginalSessionID"));
+        }
+    }
+
+    /**
+     * The {@code jsp:useBean} + {@code jsp:setProperty} pattern: {@code ?add=ITEM} finds the session's {@code cart}
+     * (a list), or creates it ({@code ?fresh}: always) and sets it at once, then adds the item to it; {@code
+     * ?addUnlisted} adds an {@link
+     * Unlisted} (a list is allowed, so {@code setAttribute} takes it; the value cannot be encoded when the request
+     * ends). Answers the cart's items.
+     */
+    static final class CartServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        @SuppressWarnings("unchecked")
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            HttpSession session = req.getSession(true);
+            List<Object> cart = (List<Object>) session.getAttribute("cart");
+            if (cart == null || req.getParameter("fresh") != null) {
+                cart = new java.util.ArrayList<>();
+                session.setAttribute("cart", cart);
+            }
+            if (req.getParameter("add") != null) {
+                cart.add(req.getParameter("add"));
+            } else if (req.getParameter("addUnlisted") != null) {
+                cart.add(new Unlisted());
+            }
+            resp.setContentType("text/plain");
+            resp.getWriter().print(cart);
         }
     }
 

@@ -63,7 +63,8 @@ public final class TomcatCluster implements AutoCloseable {
         return new TomcatCluster(line, config, layout, nodes);
     }
 
-    private static List<String> javaOpts(String route) {
+    /** The JVM options of node {@code route}: small heap and stacks, C1 only, serial GC, IPv4 sockets. */
+    static List<String> javaOpts(String route) {
         return List.of("-Xmx256m", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 // Stock Tribes' MulticastSocket on the loopback interface needs IPv4 sockets; harmless otherwise.
                 "-Djava.net.preferIPv4Stack=true",
@@ -90,6 +91,15 @@ public final class TomcatCluster implements AutoCloseable {
     }
 
     private static void makeBase(Path home, Path base, String serverXml, List<Path> libJars) throws IOException {
+        layBase(home, base, serverXml, libJars);
+        Webapp.write(base.resolve("webapps").resolve(CONTEXT_PATH.substring(1)));
+    }
+
+    /**
+     * A {@code CATALINA_BASE} without web applications: its folders, the distribution's {@code conf} files except
+     * {@code server.xml}, which is {@code serverXml}, and {@code libJars} in {@code lib}.
+     */
+    static void layBase(Path home, Path base, String serverXml, List<Path> libJars) throws IOException {
         for (String dir : List.of("conf", "logs", "temp", "work", "webapps", "lib")) {
             Files.createDirectories(base.resolve(dir));
         }
@@ -104,7 +114,6 @@ public final class TomcatCluster implements AutoCloseable {
         for (Path jar : libJars) {
             Files.copy(jar, base.resolve("lib").resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
         }
-        Webapp.write(base.resolve("webapps").resolve(CONTEXT_PATH.substring(1)));
     }
 
     public TomcatLine line() {
