@@ -65,8 +65,17 @@ final class HeartbeatEngine {
         /** The highest sequence number accepted, and a bit per number below it (bit 0: highest itself). */
         long highestSequence;
         long seen = 1L;
+        /**
+         * Without a cluster secret: the last sequence number refused for lying outside the window, or 0. A second
+         * datagram just after it confirms it as the sender's true position (see {@link #admit}).
+         */
+        long outlier;
         long probeId;
+        long probeStartedNanos;
         long nextProbeAtNanos;
+        /** Probes in a row that failed (attempts towards removal) or proved nothing (a local pause overlapped them). */
+        int failedProbes;
+        int inconclusiveProbes;
 
         Peer(Member member, FailureDetector detector, long sequence, long nowNanos) {
             this.member = member;
@@ -78,15 +87,35 @@ final class HeartbeatEngine {
         /**
          * The sliding replay window: accepts each sequence number once, newer ones and ones at most
          * {@link #REPLAY_WINDOW} - 1 behind the highest (reordered); returns null or why it is refused.
+         *
+         * <p>With a cluster secret every accepted number is genuine, so any newer one moves the window. Without one
+         * ({@code trusted}) anyone can forge a datagram, and a single one numbered near 2<sup>63</sup> would make
+         * every later genuine datagram look stale for good. So a number more than {@link #REPLAY_WINDOW} ahead (or
+         * behind) is refused as an {@code outlier}; it becomes the new position only when the very next refused
+         * datagram follows it within the window, as a sender's own stream does after a long gap (datagrams lost,
+         * this node paused) and as a single forged datagram cannot. A genuine datagram in the window in between
+         * forgets the outlier.
          */
-        String admit(long sequence) {
-            if (sequence > highestSequence) {
-                long shift = sequence - highestSequence;
-                seen = shift >= REPLAY_WINDOW ? 1L : (seen << shift) | 1L;
+        String admit(long sequence, boolean trusted) {
+            long ahead = sequence - highestSequence; // both are positive: no overflow
+            if (trusted && (ahead > REPLAY_WINDOW || ahead <= -REPLAY_WINDOW)) {
+                long afterOutlier = sequence - outlier;
+                if (outlier != 0 && afterOutlier > 0 && afterOutlier < REPLAY_WINDOW) {
+                    highestSequence = sequence;
+                    seen = 1L | (1L << afterOutlier);
+                    outlier = 0;
+                    return null;
+                }
+                outlier = sequence;
+                return "out_of_window";
+            }
+            if (ahead > 0) {
+                seen = ahead >= REPLAY_WINDOW ? 1L : (seen << ahead) | 1L;
                 highestSequence = sequence;
+                outlier = 0;
                 return null;
             }
-            long behind = highestSequence - sequence;
+            long behind = -ahead;
             if (behind >= REPLAY_WINDOW) {
                 return "stale";
             }
@@ -95,6 +124,7 @@ final class HeartbeatEngine {
                 return "replayed";
             }
             seen |= bit;
+            outlier = 0;
             return null;
         }
     }
@@ -264,7 +294,7 @@ final class HeartbeatEngine {
         }
         Peer p = peers.get(id);
         if (p != null) {
-            String refused = p.admit(d.sequence());
+            String refused = p.admit(d.sequence(), receiveMac == null);
             if (refused != null) {
                 meters.ignored(refused);
                 return;

@@ -21,7 +21,8 @@ import java.util.function.IntSupplier;
  *   <li>{@code flotilla.membership.datagrams.refused} [reason]: datagrams that failed to parse or to
  *       authenticate ({@code unauthenticated}, {@code bad_mac}, {@code secret_mismatch} with a cluster secret);
  *   <li>{@code flotilla.membership.datagrams.ignored} [reason = other_cluster | other_domain | self | stale |
- *       replayed | left | overloaded | table_full]: well-formed datagrams not acted upon;
+ *       replayed | out_of_window | left | overloaded | table_full]: well-formed datagrams not acted upon
+ *       ({@code out_of_window}: without a cluster secret, a sequence number far from the sender's last one);
  *   <li>{@code flotilla.membership.commands.dropped}: commands the loop's full queue refused.
  * </ul>
  *

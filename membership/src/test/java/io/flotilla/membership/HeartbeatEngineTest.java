@@ -378,6 +378,73 @@ class HeartbeatEngineTest {
         assertEquals(1.0, ignored("replayed"));
     }
 
+    private List<Class<?>> kindsAbout(Member m) {
+        return eventsAbout(m).stream().<Class<?>>map(Object::getClass).toList();
+    }
+
+    @Test
+    void withoutASecretOneForgedHeartbeatNearTheTopOfTheSequenceSpaceDoesNotMakeGenuineOnesStale() {
+        join(b);
+        heartbeatsFor(b, Duration.ofSeconds(1));
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, Long.MAX_VALUE - 1, b), null),
+                clock.nanoTime());
+        heartbeatsFor(b, Duration.ofSeconds(20));
+        assertEquals(List.of(Joined.class), kindsAbout(b), "b's genuine heartbeats go on counting");
+        assertEquals(1.0, ignored("out_of_window"));
+        assertEquals(0.0, ignored("stale"));
+    }
+
+    @Test
+    void withoutASecretAForgedFirstHeartbeatOfANewcomerDoesNotMakeItsGenuineOnesStale() {
+        network.put(c, Mode.ALIVE);
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, Long.MAX_VALUE, c), null),
+                clock.nanoTime());
+        assertTrue(engine.view().contains(c.id()), "c answers over TCP: it joins");
+        heartbeatsFor(c, Duration.ofSeconds(20));
+        assertEquals(List.of(Joined.class), kindsAbout(c), "two genuine heartbeats in a row move the window back");
+        assertEquals(1.0, ignored("out_of_window"));
+    }
+
+    @Test
+    void withoutASecretALongGapInTheSequenceIsAcceptedFromItsSecondDatagram() {
+        join(b);
+        sequences.put(b.id(), 10_000L); // e.g. 10,000 datagrams lost
+        heartbeat(b);
+        assertEquals(1.0, ignored("out_of_window"));
+        heartbeatsFor(b, Duration.ofSeconds(20));
+        assertEquals(1.0, ignored("out_of_window"), "the next one confirmed the new position");
+        assertEquals(List.of(Joined.class), kindsAbout(b));
+        // A leave after such a gap is honoured too: its first copy is refused, the second confirms it.
+        sequences.put(b.id(), 50_000L);
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b), clock.nanoTime());
+        assertTrue(engine.view().contains(b.id()));
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b), clock.nanoTime());
+        assertFalse(engine.view().contains(b.id()));
+    }
+
+    @Test
+    void withASecretAJumpInTheSequenceIsAcceptedAtOnce() {
+        startWithSecret();
+        join(b);
+        sequences.put(b.id(), 10_000L);
+        heartbeat(b);
+        sequences.put(b.id(), 1L); // an old number: stale, never a new position
+        heartbeat(b);
+        heartbeat(b);
+        assertEquals(0.0, ignored("out_of_window"));
+        assertEquals(2.0, ignored("stale"));
+    }
+
+    @Test
+    void nonPositiveSequenceNumbersAreRefused() {
+        network.put(b, Mode.ALIVE);
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, 0, b), null), clock.nanoTime());
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, Long.MIN_VALUE, b), null),
+                clock.nanoTime());
+        assertEquals(2.0, refused("bad_sequence"));
+        assertFalse(engine.view().contains(b.id()));
+    }
+
     private void startWithSecret() {
         start(MulticastMembershipConfig.builder().ttl(0).bind("lo").frequency(FREQUENCY).dropTime(DROP_TIME)
                 .build(), SECRET);
