@@ -33,8 +33,13 @@ import javax.crypto.Mac;
  * <p>A member goes through three states. JOINING: heard, not in the view, a TCP probe decides (a member whose
  * receiver does not answer is never added; the probe is retried at most every {@link #probeRetryNanos} while its
  * heartbeats go on). ALIVE: in the view. SUSPECT: in the view, silent for the failure detector's time or reported
- * by the transport, a probe decides (alive: stays, Unsuspected; not alive: removed as failed). A leave datagram or
- * {@link #left} removes it as graceful and its id is never accepted again (ids are per incarnation).
+ * by the transport, a probe decides (alive: stays, Unsuspected; {@code probeAttempts} probes in a row not alive, or
+ * another incarnation answering: removed as failed). A leave datagram or {@link #left} removes it as graceful and its
+ * id is never accepted again (ids are per incarnation).
+ *
+ * <p>When this process itself was paused ({@link LocalPause}), the members' silence during the pause is not counted
+ * and a probe that was in flight is repeated instead of counting as failed (at most {@code probeAttempts} times per
+ * verification, so pauses that keep recurring cannot keep a dead member forever).
  *
  * <p>Threading: {@link #start}, {@link #accept}, {@link #suspect}, {@link #left}, {@link #close} and
  * {@link #view} are safe from any thread; the rest runs on the loop.
@@ -72,6 +77,7 @@ final class HeartbeatEngine {
         long outlier;
         long probeId;
         long probeStartedNanos;
+        long probeGuardNanos;
         long nextProbeAtNanos;
         /** Probes in a row that failed (attempts towards removal) or proved nothing (a local pause overlapped them). */
         int failedProbes;
@@ -143,6 +149,9 @@ final class HeartbeatEngine {
     private final long probeRetryNanos;
     private final long probeGuardNanos;
     private final long connectTimeoutNanos;
+    private final int probeAttempts;
+    private final LocalPause pause;
+    private final RateLimitedLog pauseLog;
     private final RateLimitedLog refusedLog;
     private final RateLimitedLog sendLog;
     private final ViewKeeper views;
@@ -184,6 +193,9 @@ final class HeartbeatEngine {
         this.probeRetryNanos = 2 * frequencyNanos;
         this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
         this.connectTimeoutNanos = config.connectTimeout().toNanos();
+        this.probeAttempts = config.probeAttempts();
+        this.pause = new LocalPause(frequencyNanos, clock.nanoTime());
+        this.pauseLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.refusedLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.sendLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         if (cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
@@ -275,6 +287,10 @@ final class HeartbeatEngine {
     /** Runs one command on the loop and publishes the events it produced. */
     private void command(Runnable body) {
         try {
+            long paused = pause.observe(clock.nanoTime());
+            if (paused > 0) {
+                onLocalPause(paused);
+            }
             body.run();
         } finally {
             views.flush();
@@ -282,6 +298,19 @@ final class HeartbeatEngine {
     }
 
     // ---- Everything below runs on the loop. ----
+
+    /** This process did not run for {@code pausedNanos}: the members' silence in that time is ours, not theirs. */
+    private void onLocalPause(long pausedNanos) {
+        long now = clock.nanoTime();
+        meters.localPause();
+        pauseLog.log(System.Logger.Level.WARNING, () -> "This node did not run for about " + pausedNanos / 1_000_000
+                + " ms (stopped, or a long GC pause): other members' silence and probe failures in that time are not "
+                + "held against them; probes in flight are repeated");
+        for (Peer p : peers.values()) {
+            p.detector.localPause(pausedNanos, now);
+        }
+        armExpiry();
+    }
 
     private void onDatagram(Datagram d, long arrivalNanos) {
         if (closed) {
@@ -406,6 +435,8 @@ final class HeartbeatEngine {
         long timeoutNanos = p.state == State.JOINING ? Math.max(connectTimeoutNanos, dropTimeNanos)
                 : connectTimeoutNanos;
         long guardNanos = timeoutNanos + probeGuardNanos - connectTimeoutNanos;
+        p.probeStartedNanos = clock.nanoTime();
+        p.probeGuardNanos = guardNanos;
         CompletionStage<Member> stage;
         try {
             stage = context.probe(p.member.address(), Duration.ofNanos(timeoutNanos));
@@ -427,9 +458,21 @@ final class HeartbeatEngine {
         p.probeId = 0;
         long now = clock.nanoTime();
         boolean alive = error == null && answered != null && answered.id().equals(id);
+        boolean otherIncarnation = error == null && answered != null && !alive;
+        if (!alive && !otherIncarnation && p.inconclusiveProbes < probeAttempts
+                && pause.spoiled(p.probeStartedNanos, now, p.probeGuardNanos)) {
+            p.inconclusiveProbes++;
+            meters.probe("inconclusive");
+            LOG.log(System.Logger.Level.INFO, () -> "A probe of " + p.member.describe() + " failed while this node "
+                    + "was paused; it proves nothing, probing again (" + error + ")");
+            startProbe(p);
+            return;
+        }
         meters.probe(alive ? "alive" : error instanceof TimeoutException ? "timeout"
                 : error == null ? "mismatch" : "failed");
         if (alive) {
+            p.failedProbes = 0;
+            p.inconclusiveProbes = 0;
             if (now - p.detector.suspectAtNanos() >= 0) {
                 p.detector.restartSilence(now); // TCP says alive: count the silence from now
             }
@@ -443,11 +486,26 @@ final class HeartbeatEngine {
         } else {
             String why = error != null ? String.valueOf(error) : answered == null ? "no answer"
                     : "another incarnation answers there: " + answered.describe();
+            p.failedProbes++;
+            if (p.state == State.SUSPECT && !otherIncarnation && p.failedProbes < probeAttempts) {
+                // One lost SYN or a busy peer must not remove it: a fresh connection restarts the kernel's
+                // retransmission at 1 s.
+                int attempt = p.failedProbes;
+                LOG.log(System.Logger.Level.DEBUG, () -> "Probe " + attempt + " of " + probeAttempts + " of "
+                        + p.member.describe() + " failed (" + why + "); probing again");
+                startProbe(p);
+                return;
+            }
+            int attempts = p.failedProbes;
+            p.failedProbes = 0;
+            p.inconclusiveProbes = 0;
             p.nextProbeAtNanos = now + probeRetryNanos;
             if (p.state == State.JOINING) {
                 LOG.log(System.Logger.Level.INFO, () -> "Not adding " + p.member.describe()
                         + ": its receiver does not answer over TCP (" + why + ")");
             } else {
+                LOG.log(System.Logger.Level.DEBUG, () -> "Removing " + p.member.describe() + " after " + attempts
+                        + " failed probe(s): " + why);
                 p.state = State.JOINING;
                 views.leave(p.member, false, "failed");
             }

@@ -15,7 +15,10 @@ import java.util.function.IntSupplier;
  *   <li>{@code flotilla.membership.views}: views published;
  *   <li>{@code flotilla.membership.suspicions} [cause = silence | transport]: members suspected;
  *   <li>{@code flotilla.membership.removals} [cause = leave | failed | replaced]: members removed;
- *   <li>{@code flotilla.membership.probes} [result = alive | failed | timeout | mismatch]: TCP verifications;
+ *   <li>{@code flotilla.membership.probes} [result = alive | failed | timeout | mismatch | inconclusive]: TCP
+ *       verifications ({@code inconclusive}: failed while this process was paused, repeated);
+ *   <li>{@code flotilla.membership.local.pauses}: times this process was found not to have run for more than
+ *       about 1.5 heartbeat (or probe) periods ({@link LocalPause});
  *   <li>{@code flotilla.membership.datagrams.sent} [type]: datagrams sent;
  *   <li>{@code flotilla.membership.datagrams.received}: datagrams read from the socket;
  *   <li>{@code flotilla.membership.datagrams.refused} [reason]: datagrams that failed to parse or to
@@ -54,6 +57,10 @@ final class MembershipMeters {
 
     void removal(String cause) {
         registry.counter("flotilla.membership.removals", tags.and("cause", cause)).increment();
+    }
+
+    void localPause() {
+        registry.counter("flotilla.membership.local.pauses", tags).increment();
     }
 
     void probe(String result) {
