@@ -33,8 +33,9 @@ import javax.crypto.Mac;
  * <p>A member goes through three states. JOINING: heard, not in the view, a TCP probe decides (a member whose
  * receiver does not answer is never added; the probe is retried at most every {@link #probeRetryNanos} while its
  * heartbeats go on). ALIVE: in the view. SUSPECT: in the view, silent for the failure detector's time or reported
- * by the transport, a probe decides (alive: stays, Unsuspected; {@code probeAttempts} probes in a row not alive, or
- * another incarnation answering: removed as failed). A leave datagram or {@link #left} removes it as graceful and its
+ * by the transport, a probe decides (alive: stays, Unsuspected; removed as failed after {@code probeAttempts} probes
+ * in a row not alive, or after one when its heartbeats have also been silent for {@code dropTime}, or when another
+ * incarnation answers). A leave datagram or {@link #left} removes it as graceful and its
  * id is never accepted again (ids are per incarnation).
  *
  * <p>When this process itself was paused ({@link LocalPause}), the members' silence during the pause is not counted
@@ -79,6 +80,8 @@ final class HeartbeatEngine {
         long probeStartedNanos;
         long probeGuardNanos;
         long nextProbeAtNanos;
+        /** When its last heartbeat arrived (moved forward by local pauses). */
+        long lastHeardNanos;
         /** Probes in a row that failed (attempts towards removal) or proved nothing (a local pause overlapped them). */
         int failedProbes;
         int inconclusiveProbes;
@@ -88,6 +91,7 @@ final class HeartbeatEngine {
             this.detector = detector;
             this.highestSequence = sequence;
             this.nextProbeAtNanos = nowNanos;
+            this.lastHeardNanos = nowNanos;
         }
 
         /**
@@ -308,6 +312,7 @@ final class HeartbeatEngine {
                 + "held against them; probes in flight are repeated");
         for (Peer p : peers.values()) {
             p.detector.localPause(pausedNanos, now);
+            p.lastHeardNanos = Math.min(now, p.lastHeardNanos + pausedNanos);
         }
         armExpiry();
     }
@@ -349,6 +354,7 @@ final class HeartbeatEngine {
             return;
         }
         p.detector.heartbeat(arrivalNanos);
+        p.lastHeardNanos = Math.max(p.lastHeardNanos, arrivalNanos);
         if (p.state == State.JOINING && p.probeId == 0 && clock.nanoTime() - p.nextProbeAtNanos >= 0) {
             startProbe(p);
         }
@@ -487,9 +493,10 @@ final class HeartbeatEngine {
             String why = error != null ? String.valueOf(error) : answered == null ? "no answer"
                     : "another incarnation answers there: " + answered.describe();
             p.failedProbes++;
-            if (p.state == State.SUSPECT && !otherIncarnation && p.failedProbes < probeAttempts) {
-                // One lost SYN or a busy peer must not remove it: a fresh connection restarts the kernel's
-                // retransmission at 1 s.
+            boolean silent = now - p.lastHeardNanos >= dropTimeNanos;
+            if (p.state == State.SUSPECT && !otherIncarnation && !silent && p.failedProbes < probeAttempts) {
+                // Its heartbeats still arrive: one lost SYN or a busy peer must not remove it. A fresh connection
+                // restarts the kernel's retransmission at 1 s. (Silent over UDP too: two channels agree, it goes.)
                 int attempt = p.failedProbes;
                 LOG.log(System.Logger.Level.DEBUG, () -> "Probe " + attempt + " of " + probeAttempts + " of "
                         + p.member.describe() + " failed (" + why + "); probing again");

@@ -31,12 +31,12 @@ import java.util.Objects;
  *     1500 ms; a newcomer's may take up to {@code dropTime}). Linux retransmits a lost SYN after 1 s (its initial
  *     retransmission timeout), so a timeout of 1 s or less fails the probe on one lost packet; 1.5 s leaves room for
  *     that retransmission and the handshake's round trips. Tomcat's {@code TcpFailureDetector} uses 1000 ms
- * @param probeAttempts how many verifications in a row must fail before a suspect is removed, 1-10 (default 3).
- *     Each is a fresh connection, so it restarts the kernel's retransmission at 1 s instead of waiting for its
- *     doubled retry; at 5% packet loss one probe fails about once in a hundred, three in a row about once in a
- *     million. A member whose address refuses the connection fails them all within milliseconds; a hung one is
- *     removed after {@code dropTime} + {@code probeAttempts} x ({@code connectTimeout} + {@code frequency}) at most.
- *     An answer from another incarnation at the address removes the suspect at once
+ * @param probeAttempts how many verifications in a row must fail before a suspect whose heartbeats still arrive
+ *     is removed, 1-10 (default 3). Each is a fresh connection, so it restarts the kernel's retransmission at 1 s
+ *     instead of waiting for its doubled retry; at 5% packet loss one probe fails about once in a hundred, three in a
+ *     row about once in a million. A member whose address refuses the connection fails them all within milliseconds.
+ *     One failure suffices for a suspect that was also silent for {@code dropTime} (a hung or cut-off member: UDP and
+ *     TCP agree), and an answer from another incarnation at the address removes the suspect at once
  * @param failureDetection the fixed {@code dropTime} rule (default) or phi accrual
  */
 public record MulticastMembershipConfig(InetAddress address, int port, Duration frequency, Duration dropTime,

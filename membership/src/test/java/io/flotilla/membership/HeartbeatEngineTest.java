@@ -244,14 +244,25 @@ class HeartbeatEngineTest {
     @Test
     void probesThatNeverAnswerCountAsFailedAfterTheirGuardTimeAndRemoveAfterProbeAttempts() {
         join(b);
-        network.set(b, Mode.HANG);
+        network.set(b, Mode.HANG); // its receiver hangs while its heartbeats go on
         engine.suspect(b.id(), "connection reset");
-        clock.advance(GUARD.multipliedBy(ATTEMPTS).minusNanos(1));
+        heartbeatsFor(GUARD.multipliedBy(ATTEMPTS).minus(FREQUENCY), b);
         assertTrue(engine.view().contains(b.id()));
         assertEquals(ATTEMPTS - 1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
-        clock.advance(Duration.ofNanos(1));
+        heartbeatsFor(FREQUENCY, b);
         assertFalse(engine.view().contains(b.id()));
         assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "timeout"));
+    }
+
+    @Test
+    void aSuspectSilentForDropTimeIsRemovedAfterOneFailedProbe() {
+        join(b);
+        network.set(b, Mode.HANG); // hung: no heartbeats, no answer
+        clock.advance(DROP_TIME.plus(GUARD).minusNanos(1));
+        assertTrue(engine.view().contains(b.id()));
+        clock.advance(Duration.ofNanos(1));
+        assertFalse(engine.view().contains(b.id()), "silent over UDP and TCP: no second attempt");
+        assertEquals(1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
     }
 
     @Test
@@ -259,7 +270,7 @@ class HeartbeatEngineTest {
         join(b);
         network.hangNext(b, ATTEMPTS - 1); // e.g. lost SYNs at 5% packet loss
         engine.suspect(b.id(), "connection reset");
-        clock.advance(GUARD.multipliedBy(ATTEMPTS));
+        heartbeatsFor(GUARD.multipliedBy(ATTEMPTS), b);
         assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class), kindsAbout(b));
         assertEquals(ATTEMPTS - 1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
         assertEquals(2.0, context.counter("flotilla.membership.probes", "result", "alive"),
