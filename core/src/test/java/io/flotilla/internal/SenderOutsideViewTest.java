@@ -9,7 +9,7 @@ import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.NodeConfig;
 import io.flotilla.internal.StreamsOutsideViewTest.CapturingTransport;
-import io.flotilla.spi.PeerConnection;
+import io.flotilla.internal.StreamsOutsideViewTest.RecordingConnection;
 import io.flotilla.testing.FixedMembership;
 import io.flotilla.testing.InMemoryNetwork;
 import io.flotilla.testing.ManualClock;
@@ -119,51 +119,6 @@ class SenderOutsideViewTest {
                 assertTrue(second.stream().allMatch(f -> f.isDone() && !f.isCompletedExceptionally()),
                         "seed " + seed);
             }
-        }
-    }
-
-    /** A connection that records what the engine sends on it. */
-    private static final class RecordingConnection implements PeerConnection {
-        final Member remote;
-        final List<Frame> sent = new ArrayList<>();
-
-        RecordingConnection(Member remote) {
-            this.remote = remote;
-        }
-
-        @Override
-        public Member remote() {
-            return remote;
-        }
-
-        @Override
-        public void send(Frame frame) {
-            sent.add(frame);
-        }
-
-        @Override
-        public void pauseReading() {
-            // Payloads are small.
-        }
-
-        @Override
-        public void resumeReading() {
-            // Never paused.
-        }
-
-        @Override
-        public boolean isOpen() {
-            return true;
-        }
-
-        long lastAck() {
-            long ack = 0;
-            for (Frame f : sent) {
-                if (f.type() == FrameType.ACK) {
-                    ack = f.messageId();
-                }
-            }
-            return ack;
         }
     }
 

@@ -15,6 +15,8 @@ import io.flotilla.wire.FrameType;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -60,33 +62,49 @@ class StreamsOutsideViewTest {
         }
     }
 
-    private static PeerConnection connectionOf(Member m) {
-        return new PeerConnection() {
-            @Override
-            public Member remote() {
-                return m;
-            }
+    /** A connection that records what the engine sends on it. */
+    static final class RecordingConnection implements PeerConnection {
+        final Member remote;
+        final List<Frame> sent = new ArrayList<>();
 
-            @Override
-            public void send(Frame frame) {
-                // Acks are not looked at.
-            }
+        RecordingConnection(Member remote) {
+            this.remote = remote;
+        }
 
-            @Override
-            public void pauseReading() {
-                // Never paused: payloads are tiny.
-            }
+        @Override
+        public Member remote() {
+            return remote;
+        }
 
-            @Override
-            public void resumeReading() {
-                // Never paused.
-            }
+        @Override
+        public void send(Frame frame) {
+            sent.add(frame);
+        }
 
-            @Override
-            public boolean isOpen() {
-                return true;
+        @Override
+        public void pauseReading() {
+            // Payloads are small.
+        }
+
+        @Override
+        public void resumeReading() {
+            // Never paused.
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        long lastAck() {
+            long ack = 0;
+            for (Frame f : sent) {
+                if (f.type() == FrameType.ACK) {
+                    ack = f.messageId();
+                }
             }
-        };
+            return ack;
+        }
     }
 
     private static Member member(int i) {
@@ -107,7 +125,7 @@ class StreamsOutsideViewTest {
             int strangers = DefaultNode.MAX_STREAMS_OUTSIDE_VIEW + 36;
             for (int i = 0; i < strangers; i++) {
                 Member m = member(i);
-                transport.context.inbound().onFrame(connectionOf(m), data(1));
+                transport.context.inbound().onFrame(new RecordingConnection(m), data(1));
             }
             assertEquals(0, delivered.get(), "no stranger's message reaches a listener");
             assertEquals(36.0, node.meterRegistry().find("flotilla.messages.outside.view").counter().count());
@@ -115,7 +133,7 @@ class StreamsOutsideViewTest {
                     .counter().count(), "the first 64 strangers' messages are held");
             Member joined = member(1000);
             membership.join(joined);
-            transport.context.inbound().onFrame(connectionOf(joined), data(1));
+            transport.context.inbound().onFrame(new RecordingConnection(joined), data(1));
             assertEquals(1, delivered.get(), "a member of the view is served");
         } finally {
             node.close();

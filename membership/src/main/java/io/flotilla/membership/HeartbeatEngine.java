@@ -155,7 +155,6 @@ final class HeartbeatEngine {
     private final long connectTimeoutNanos;
     private final int probeAttempts;
     private final LocalPause pause;
-    private final RateLimitedLog pauseLog;
     private final RateLimitedLog refusedLog;
     private final RateLimitedLog sendLog;
     private final ViewKeeper views;
@@ -198,8 +197,7 @@ final class HeartbeatEngine {
         this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
         this.connectTimeoutNanos = config.connectTimeout().toNanos();
         this.probeAttempts = config.probeAttempts();
-        this.pause = new LocalPause(frequencyNanos, clock.nanoTime());
-        this.pauseLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
+        this.pause = new LocalPause(frequencyNanos, clock, meters);
         this.refusedLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.sendLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         if (cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
@@ -306,10 +304,6 @@ final class HeartbeatEngine {
     /** This process did not run for {@code pausedNanos}: the members' silence in that time is ours, not theirs. */
     private void onLocalPause(long pausedNanos) {
         long now = clock.nanoTime();
-        meters.localPause();
-        pauseLog.log(System.Logger.Level.WARNING, () -> "This node did not run for about " + pausedNanos / 1_000_000
-                + " ms (stopped, or a long GC pause): other members' silence and probe failures in that time are not "
-                + "held against them; probes in flight are repeated");
         for (Peer p : peers.values()) {
             p.detector.localPause(pausedNanos, now);
             p.lastHeardNanos = Math.min(now, p.lastHeardNanos + pausedNanos);

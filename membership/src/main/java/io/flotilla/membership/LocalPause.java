@@ -1,5 +1,7 @@
 package io.flotilla.membership;
 
+import io.flotilla.internal.RateLimitedLog;
+import io.flotilla.spi.Clock;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,24 +18,30 @@ import java.util.concurrent.TimeUnit;
  * <p>Threading: not thread-safe; owned by the membership loop.
  */
 final class LocalPause {
+    private static final System.Logger LOG = System.getLogger(LocalPause.class.getName());
     /** The least gap beyond one tick that counts as a pause: scheduling jitter on a busy host stays below it. */
     static final long MIN_SLACK_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final long tickNanos;
     private final long thresholdNanos;
+    private final MembershipMeters meters;
+    private final RateLimitedLog log;
     private long lastRunNanos;
     private long lastPauseEndNanos;
     private boolean paused;
 
-    LocalPause(long tickNanos, long nowNanos) {
+    LocalPause(long tickNanos, Clock clock, MembershipMeters meters) {
         this.tickNanos = tickNanos;
         this.thresholdNanos = tickNanos + Math.max(tickNanos / 2, MIN_SLACK_NANOS);
-        this.lastRunNanos = nowNanos;
+        this.lastRunNanos = clock.nanoTime();
+        this.meters = meters;
+        this.log = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
     }
 
     /**
      * Called at the start of every loop command. Returns how long the process was paused before {@code nowNanos}
-     * (at least; the gap less the one tick the loop may legitimately sleep), or 0 when it ran normally.
+     * (at least; the gap less the one tick the loop may legitimately sleep), or 0 when it ran normally. A pause is
+     * counted ({@code flotilla.membership.local.pauses}) and logged (WARN, rate-limited).
      */
     long observe(long nowNanos) {
         long gap = nowNanos - lastRunNanos;
@@ -43,7 +51,12 @@ final class LocalPause {
         }
         paused = true;
         lastPauseEndNanos = nowNanos;
-        return gap - tickNanos;
+        long pausedNanos = gap - tickNanos;
+        meters.localPause();
+        log.log(System.Logger.Level.WARNING, () -> "This node did not run for about " + pausedNanos / 1_000_000
+                + " ms (stopped, or a long GC pause): other members' silence and probe failures in that time are not "
+                + "held against them; probes in flight are repeated");
+        return pausedNanos;
     }
 
     /**

@@ -3,7 +3,6 @@ package io.flotilla.membership;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
-import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.Scheduler;
@@ -12,7 +11,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -59,7 +57,6 @@ final class StaticEngine {
     private final long probeGuardNanos;
     private final int probeAttempts;
     private final LocalPause pause;
-    private final RateLimitedLog pauseLog;
     private final ViewKeeper views;
     private final List<Target> targets = new ArrayList<>();
     private long probeCounter;
@@ -78,8 +75,7 @@ final class StaticEngine {
         this.dropTimeNanos = config.dropTime().toNanos();
         this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
         this.probeAttempts = config.probeAttempts();
-        this.pause = new LocalPause(frequencyNanos, clock.nanoTime());
-        this.pauseLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
+        this.pause = new LocalPause(frequencyNanos, clock, meters);
         for (StaticAddress a : config.addresses()) {
             if (a.host().equals(local.host()) && a.port() == local.port()) {
                 continue; // the local member's own entry: one list for the whole cluster
@@ -134,10 +130,6 @@ final class StaticEngine {
     /** This process did not run for {@code pausedNanos}: unanswered probes in that time are not the members'. */
     private void onLocalPause(long pausedNanos) {
         long now = clock.nanoTime();
-        meters.localPause();
-        pauseLog.log(System.Logger.Level.WARNING, () -> "This node did not run for about " + pausedNanos / 1_000_000
-                + " ms (stopped, or a long GC pause): probe failures in that time are not held against the members; "
-                + "probes in flight are repeated");
         for (Target t : targets) {
             t.lastAliveNanos = Math.min(now, t.lastAliveNanos + pausedNanos);
         }
