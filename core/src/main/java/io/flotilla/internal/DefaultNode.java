@@ -495,7 +495,9 @@ public final class DefaultNode implements Node {
      * The stream of {@code from}, created on its first frame; null (the frame is dropped, unacknowledged, and
      * counted) when {@code from} is not in the view and {@link #MAX_STREAMS_OUTSIDE_VIEW} streams of senders outside
      * it exist already. Members join the view soon after they connect, so this only bounds what connections with
-     * made-up identities can make the engine hold; their senders retry once they are in the view.
+     * made-up identities can make the engine hold; their senders retry once they are in the view. A stream holds
+     * the messages of a sender outside the view, unacknowledged and undelivered, until it joins
+     * ({@link InboundStream#viewChanged}).
      */
     private InboundStream inboundStream(Member from) {
         InboundStream s = inbound.get(from.id());
@@ -509,7 +511,12 @@ public final class DefaultNode implements Node {
             }
             int maxAhead = Math.max(1024, config.maxQueuedMessages() * 2);
             s = inbound.computeIfAbsent(from.id(), id -> new InboundStream(from, config.maxReceiveBufferBytes(),
-                    maxAhead, 65_536, meters));
+                    maxAhead, 65_536, meters, () -> view.contains(id)));
+            // Read the view after the stream is in the map: a join published meanwhile either finds the stream in
+            // the map (onMembershipEvents) or is seen here.
+            if (s.viewChanged()) {
+                scheduleDelivery(s);
+            }
         }
         return s;
     }
@@ -619,6 +626,13 @@ public final class DefaultNode implements Node {
             }
             view = v;
             LOG.log(Level.INFO, () -> describe(e));
+            if (e instanceof MembershipEvent.Joined || e instanceof MembershipEvent.Left) {
+                // A sender's messages are delivered only while it is a member: release or hold them.
+                InboundStream s = inbound.get(e.member().id());
+                if (s != null && s.viewChanged()) {
+                    scheduleDelivery(s);
+                }
+            }
             if (e instanceof MembershipEvent.Left left) {
                 memberGone(left.member(), left.graceful() ? "member left" : "member removed as failed");
             } else if (e instanceof MembershipEvent.Joined joined) {

@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * The messages this node receives from one member: puts them in sequence order, drops duplicates, queues them for
@@ -23,6 +24,12 @@ import java.util.Set;
  *
  * <p>A message is acknowledged (cumulatively) once everything before it arrived; it is then delivered to listeners
  * in sequence order by one task at a time on the delivery executor.
+ *
+ * <p>Only while the sender is a member of this node's view. Messages that arrive while it is not (it connected but
+ * has not joined yet, or it was removed) are held, in order and unacknowledged, at most {@link #MAX_HELD_BYTES};
+ * further ones are dropped unacknowledged and the sender sends them again. When it joins (again), the held messages
+ * are acknowledged and delivered. Messages acknowledged before it left are still delivered: their sender was told
+ * they arrived.
  *
  * <p>Threading: {@link #onData}, {@link #onSync} and {@link #ackIfDue} run on I/O threads, concurrently for the
  * pool's connections; {@link #nextBatch} on a delivery thread. State is guarded by this object's monitor, held only
@@ -34,18 +41,27 @@ final class InboundStream {
     /** A byte in a {@code RESULT} payload: the listener threw; UTF-8 error text follows. */
     static final byte RESULT_FAILED = 1;
     private static final int MAX_ERROR_BYTES = 1024;
+    /** Payload bytes held at most for a sender outside the view; beyond, its messages are dropped unacknowledged. */
+    static final long MAX_HELD_BYTES = 1 << 20;
 
     /** What {@link #onData} decided. */
-    enum Outcome { QUEUED_AND_SCHEDULE, QUEUED, BUFFERED, DUPLICATE, OUT_OF_WINDOW }
+    enum Outcome { QUEUED_AND_SCHEDULE, QUEUED, BUFFERED, DUPLICATE, OUT_OF_WINDOW, HELD_FULL }
 
     final Member sender;
     private final long maxBufferedBytes;
     private final int maxAhead;
     private final int maxResults;
     private final NodeMeters meters;
+    private final BooleanSupplier inView;
     private long expected = 1;
     private final HashMap<Long, Frame> early = new HashMap<>();
     private final ArrayDeque<Frame> ready = new ArrayDeque<>();
+    /** In-order messages that arrived while the sender was outside the view: not acknowledged, not delivered. */
+    private final ArrayDeque<Frame> held = new ArrayDeque<>();
+    /** Whether the sender is in the view, as of the last {@link #viewChanged}. */
+    private boolean member;
+    /** While the sender is outside the view: the highest sequence number acknowledged before it left. */
+    private long ackLimit;
     /** Results of delivered {@code PROCESSED} messages, in sequence order; null value for success. */
     private final LinkedHashMap<Long, String> results = new LinkedHashMap<>();
     private final Set<PeerConnection> paused = new HashSet<>();
@@ -55,12 +71,48 @@ final class InboundStream {
     private boolean scheduled;
     private PeerConnection replyTo;
 
-    InboundStream(Member sender, long maxBufferedBytes, int maxAhead, int maxResults, NodeMeters meters) {
+    /**
+     * @param inView whether the sender is in this node's current view; read on {@link #viewChanged} only (the
+     *     stream starts outside the view until the first call)
+     */
+    InboundStream(Member sender, long maxBufferedBytes, int maxAhead, int maxResults, NodeMeters meters,
+            BooleanSupplier inView) {
         this.sender = sender;
         this.maxBufferedBytes = maxBufferedBytes;
         this.maxAhead = maxAhead;
         this.maxResults = maxResults;
         this.meters = meters;
+        this.inView = inView;
+    }
+
+    /**
+     * Reads whether the sender is in the view now. On joining, its held messages become deliverable and are
+     * acknowledged; on leaving, acknowledgements stop where they are. Returns true when the caller must run
+     * {@link #nextBatch} on the delivery executor.
+     */
+    boolean viewChanged() {
+        PeerConnection ackOn = null;
+        boolean schedule = false;
+        synchronized (this) {
+            boolean now = inView.getAsBoolean();
+            if (now && !member) {
+                member = true;
+                ready.addAll(held);
+                held.clear();
+                ackOn = replyTo;
+            } else if (!now && member) {
+                member = false;
+                ackLimit = expected - 1;
+            }
+            if (!ready.isEmpty() && !scheduled) {
+                scheduled = true;
+                schedule = true;
+            }
+        }
+        if (ackOn != null) {
+            ackIfDue(ackOn);
+        }
+        return schedule;
     }
 
     /**
@@ -87,6 +139,9 @@ final class InboundStream {
                 // A duplicate means our ack was lost or late: acknowledge again.
                 ackForced = true;
                 outcome = Outcome.DUPLICATE;
+            } else if (!member && bufferedBytes + frame.payloadLength() > MAX_HELD_BYTES) {
+                meters.outsideView.increment();
+                outcome = Outcome.HELD_FULL;
             } else if (seq == expected) {
                 enqueueReady(frame);
                 expected++;
@@ -132,14 +187,24 @@ final class InboundStream {
     }
 
     private void enqueueReady(Frame frame) {
-        ready.addLast(frame);
+        release(frame);
         bufferedBytes += frame.payloadLength();
+    }
+
+    /** An in-order message: deliverable while the sender is a member, held otherwise. */
+    private void release(Frame frame) {
+        if (member) {
+            ready.addLast(frame);
+        } else {
+            held.addLast(frame);
+            meters.held.increment();
+        }
     }
 
     private void drainEarly() {
         Frame next;
         while ((next = early.remove(expected)) != null) {
-            ready.addLast(next);
+            release(next);
             expected++;
         }
     }
@@ -153,7 +218,7 @@ final class InboundStream {
         }
         below.sort(null);
         for (Long seq : below) {
-            ready.addLast(early.remove(seq));
+            release(early.remove(seq));
         }
         meters.skipped.increment((lowWater - expected) - below.size());
         expected = lowWater;
@@ -173,7 +238,7 @@ final class InboundStream {
     void ackIfDue(PeerConnection conn) {
         long upTo;
         synchronized (this) {
-            upTo = expected - 1;
+            upTo = member ? expected - 1 : Math.min(expected - 1, ackLimit);
             if (upTo <= lastAcked && !ackForced) {
                 return;
             }

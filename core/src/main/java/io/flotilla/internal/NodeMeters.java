@@ -29,6 +29,7 @@ public final class NodeMeters {
     final Counter listenerErrors;
     final Counter unhandled;
     final Counter outsideView;
+    final Counter held;
     final Counter skipped;
     final Counter outOfWindow;
     final Counter queueFull;
@@ -55,8 +56,10 @@ public final class NodeMeters {
         timedOut = counter(registry, "flotilla.messages.timeouts", "sends whose guarantee was not met in timeout");
         listenerErrors = counter(registry, "flotilla.listener.errors", "message listeners that threw");
         unhandled = counter(registry, "flotilla.messages.unhandled", "messages for a topic with no listener");
-        outsideView = counter(registry, "flotilla.messages.outside.view",
-                "frames dropped because their sender is not in the view and too many such senders are tracked");
+        outsideView = counter(registry, "flotilla.messages.outside.view", "frames dropped unacknowledged because "
+                + "their sender is not in the view and too many such senders are tracked or it holds too much");
+        held = counter(registry, "flotilla.messages.held",
+                "messages from a sender not (yet) in the view, held unacknowledged until it joins");
         skipped = counter(registry, "flotilla.messages.skipped",
                 "sequence numbers the sender gave up on, skipped by the receiver");
         outOfWindow = counter(registry, "flotilla.messages.out_of_window",

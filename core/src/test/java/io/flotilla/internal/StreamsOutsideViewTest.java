@@ -15,12 +15,17 @@ import io.flotilla.wire.FrameType;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** Connections with made-up identities cannot make the engine keep unbounded per-sender state. */
+/**
+ * Connections with made-up identities cannot make the engine keep unbounded per-sender state, and nothing from a
+ * sender outside the view reaches a listener or is acknowledged until it joins.
+ */
 class StreamsOutsideViewTest {
     /** A transport that only hands the engine's inbound handler to the test. */
     static final class CapturingTransport implements Transport {
@@ -57,33 +62,49 @@ class StreamsOutsideViewTest {
         }
     }
 
-    private static PeerConnection connectionOf(Member m) {
-        return new PeerConnection() {
-            @Override
-            public Member remote() {
-                return m;
-            }
+    /** A connection that records what the engine sends on it. */
+    static final class RecordingConnection implements PeerConnection {
+        final Member remote;
+        final List<Frame> sent = new ArrayList<>();
 
-            @Override
-            public void send(Frame frame) {
-                // Acks are not looked at.
-            }
+        RecordingConnection(Member remote) {
+            this.remote = remote;
+        }
 
-            @Override
-            public void pauseReading() {
-                // Never paused: payloads are tiny.
-            }
+        @Override
+        public Member remote() {
+            return remote;
+        }
 
-            @Override
-            public void resumeReading() {
-                // Never paused.
-            }
+        @Override
+        public void send(Frame frame) {
+            sent.add(frame);
+        }
 
-            @Override
-            public boolean isOpen() {
-                return true;
+        @Override
+        public void pauseReading() {
+            // Payloads are small.
+        }
+
+        @Override
+        public void resumeReading() {
+            // Never paused.
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        long lastAck() {
+            long ack = 0;
+            for (Frame f : sent) {
+                if (f.type() == FrameType.ACK) {
+                    ack = f.messageId();
+                }
             }
-        };
+            return ack;
+        }
     }
 
     private static Member member(int i) {
@@ -104,14 +125,16 @@ class StreamsOutsideViewTest {
             int strangers = DefaultNode.MAX_STREAMS_OUTSIDE_VIEW + 36;
             for (int i = 0; i < strangers; i++) {
                 Member m = member(i);
-                transport.context.inbound().onFrame(connectionOf(m), data(1));
+                transport.context.inbound().onFrame(new RecordingConnection(m), data(1));
             }
-            assertEquals(DefaultNode.MAX_STREAMS_OUTSIDE_VIEW, delivered.get(), "only the first 64 strangers");
+            assertEquals(0, delivered.get(), "no stranger's message reaches a listener");
             assertEquals(36.0, node.meterRegistry().find("flotilla.messages.outside.view").counter().count());
+            assertEquals(DefaultNode.MAX_STREAMS_OUTSIDE_VIEW, node.meterRegistry().find("flotilla.messages.held")
+                    .counter().count(), "the first 64 strangers' messages are held");
             Member joined = member(1000);
             membership.join(joined);
-            transport.context.inbound().onFrame(connectionOf(joined), data(1));
-            assertEquals(DefaultNode.MAX_STREAMS_OUTSIDE_VIEW + 1, delivered.get(), "a member of the view is served");
+            transport.context.inbound().onFrame(new RecordingConnection(joined), data(1));
+            assertEquals(1, delivered.get(), "a member of the view is served");
         } finally {
             node.close();
         }

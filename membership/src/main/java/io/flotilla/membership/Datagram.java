@@ -158,6 +158,10 @@ record Datagram(Type type, String cluster, long sequence, Member member) {
             in.get(name);
             String cluster = decodeUtf8(name);
             long sequence = in.getLong();
+            if (sequence <= 0) {
+                throw new WireException("bad_sequence", "sequence number " + sequence + " is not positive (senders "
+                        + "count from 1)");
+            }
             Member member = MemberCodec.read(in);
             if (in.hasRemaining()) {
                 throw new WireException("trailing_bytes", in.remaining() + " unexpected bytes after the member");

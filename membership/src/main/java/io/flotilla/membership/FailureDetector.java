@@ -6,8 +6,15 @@ package io.flotilla.membership;
  * <p>Threading: not thread-safe; owned by the membership loop.
  */
 interface FailureDetector {
-    /** A heartbeat arrived at {@code nowNanos}. */
+    /** A heartbeat arrived at {@code nowNanos}; one stamped before the last heartbeat or restart changes nothing. */
     void heartbeat(long nowNanos);
+
+    /**
+     * This process did not run for {@code pausedNanos} before {@code nowNanos} ({@link LocalPause}): that silence is
+     * not the member's, so it is not counted, and heartbeats read in the burst just after it are not taken as
+     * intervals.
+     */
+    void localPause(long pausedNanos, long nowNanos);
 
     /**
      * A TCP verification answered at {@code nowNanos}: count silence from now on, without taking the probe into the
@@ -39,7 +46,12 @@ final class DropTimeDetector implements FailureDetector {
 
     @Override
     public void heartbeat(long nowNanos) {
-        lastNanos = nowNanos;
+        lastNanos = Math.max(lastNanos, nowNanos);
+    }
+
+    @Override
+    public void localPause(long pausedNanos, long nowNanos) {
+        lastNanos = Math.min(nowNanos, lastNanos + pausedNanos);
     }
 
     @Override

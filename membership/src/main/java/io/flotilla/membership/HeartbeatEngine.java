@@ -33,8 +33,14 @@ import javax.crypto.Mac;
  * <p>A member goes through three states. JOINING: heard, not in the view, a TCP probe decides (a member whose
  * receiver does not answer is never added; the probe is retried at most every {@link #probeRetryNanos} while its
  * heartbeats go on). ALIVE: in the view. SUSPECT: in the view, silent for the failure detector's time or reported
- * by the transport, a probe decides (alive: stays, Unsuspected; not alive: removed as failed). A leave datagram or
- * {@link #left} removes it as graceful and its id is never accepted again (ids are per incarnation).
+ * by the transport, a probe decides (alive: stays, Unsuspected; removed as failed after {@code probeAttempts} probes
+ * in a row not alive, or after one when its heartbeats have also been silent for {@code dropTime}, or when another
+ * incarnation answers). A leave datagram or {@link #left} removes it as graceful and its
+ * id is never accepted again (ids are per incarnation).
+ *
+ * <p>When this process itself was paused ({@link LocalPause}), the members' silence during the pause is not counted
+ * and a probe that was in flight is repeated instead of counting as failed (at most {@code probeAttempts} times per
+ * verification, so pauses that keep recurring cannot keep a dead member forever).
  *
  * <p>Threading: {@link #start}, {@link #accept}, {@link #suspect}, {@link #left}, {@link #close} and
  * {@link #view} are safe from any thread; the rest runs on the loop.
@@ -65,28 +71,61 @@ final class HeartbeatEngine {
         /** The highest sequence number accepted, and a bit per number below it (bit 0: highest itself). */
         long highestSequence;
         long seen = 1L;
+        /**
+         * Without a cluster secret: the last sequence number refused for lying outside the window, or 0. A second
+         * datagram just after it confirms it as the sender's true position (see {@link #admit}).
+         */
+        long outlier;
         long probeId;
+        long probeStartedNanos;
+        long probeGuardNanos;
         long nextProbeAtNanos;
+        /** When its last heartbeat arrived (moved forward by local pauses). */
+        long lastHeardNanos;
+        /** Probes in a row that failed (attempts towards removal) or proved nothing (a local pause overlapped them). */
+        int failedProbes;
+        int inconclusiveProbes;
 
         Peer(Member member, FailureDetector detector, long sequence, long nowNanos) {
             this.member = member;
             this.detector = detector;
             this.highestSequence = sequence;
             this.nextProbeAtNanos = nowNanos;
+            this.lastHeardNanos = nowNanos;
         }
 
         /**
          * The sliding replay window: accepts each sequence number once, newer ones and ones at most
          * {@link #REPLAY_WINDOW} - 1 behind the highest (reordered); returns null or why it is refused.
+         *
+         * <p>With a cluster secret every accepted number is genuine, so any newer one moves the window. Without one
+         * ({@code trusted}) anyone can forge a datagram, and a single one numbered near 2<sup>63</sup> would make
+         * every later genuine datagram look stale for good. So a number more than {@link #REPLAY_WINDOW} ahead (or
+         * behind) is refused as an {@code outlier}; it becomes the new position only when the very next refused
+         * datagram follows it within the window, as a sender's own stream does after a long gap (datagrams lost,
+         * this node paused) and as a single forged datagram cannot. A genuine datagram in the window in between
+         * forgets the outlier.
          */
-        String admit(long sequence) {
-            if (sequence > highestSequence) {
-                long shift = sequence - highestSequence;
-                seen = shift >= REPLAY_WINDOW ? 1L : (seen << shift) | 1L;
+        String admit(long sequence, boolean trusted) {
+            long ahead = sequence - highestSequence; // both are positive: no overflow
+            if (trusted && (ahead > REPLAY_WINDOW || ahead <= -REPLAY_WINDOW)) {
+                long afterOutlier = sequence - outlier;
+                if (outlier != 0 && afterOutlier > 0 && afterOutlier < REPLAY_WINDOW) {
+                    highestSequence = sequence;
+                    seen = 1L | (1L << afterOutlier);
+                    outlier = 0;
+                    return null;
+                }
+                outlier = sequence;
+                return "out_of_window";
+            }
+            if (ahead > 0) {
+                seen = ahead >= REPLAY_WINDOW ? 1L : (seen << ahead) | 1L;
                 highestSequence = sequence;
+                outlier = 0;
                 return null;
             }
-            long behind = highestSequence - sequence;
+            long behind = -ahead;
             if (behind >= REPLAY_WINDOW) {
                 return "stale";
             }
@@ -95,6 +134,7 @@ final class HeartbeatEngine {
                 return "replayed";
             }
             seen |= bit;
+            outlier = 0;
             return null;
         }
     }
@@ -113,6 +153,8 @@ final class HeartbeatEngine {
     private final long probeRetryNanos;
     private final long probeGuardNanos;
     private final long connectTimeoutNanos;
+    private final int probeAttempts;
+    private final LocalPause pause;
     private final RateLimitedLog refusedLog;
     private final RateLimitedLog sendLog;
     private final ViewKeeper views;
@@ -154,6 +196,8 @@ final class HeartbeatEngine {
         this.probeRetryNanos = 2 * frequencyNanos;
         this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
         this.connectTimeoutNanos = config.connectTimeout().toNanos();
+        this.probeAttempts = config.probeAttempts();
+        this.pause = new LocalPause(frequencyNanos, clock, meters);
         this.refusedLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.sendLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         if (cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
@@ -245,6 +289,10 @@ final class HeartbeatEngine {
     /** Runs one command on the loop and publishes the events it produced. */
     private void command(Runnable body) {
         try {
+            long paused = pause.observe(clock.nanoTime());
+            if (paused > 0) {
+                onLocalPause(paused);
+            }
             body.run();
         } finally {
             views.flush();
@@ -252,6 +300,16 @@ final class HeartbeatEngine {
     }
 
     // ---- Everything below runs on the loop. ----
+
+    /** This process did not run for {@code pausedNanos}: the members' silence in that time is ours, not theirs. */
+    private void onLocalPause(long pausedNanos) {
+        long now = clock.nanoTime();
+        for (Peer p : peers.values()) {
+            p.detector.localPause(pausedNanos, now);
+            p.lastHeardNanos = Math.min(now, p.lastHeardNanos + pausedNanos);
+        }
+        armExpiry();
+    }
 
     private void onDatagram(Datagram d, long arrivalNanos) {
         if (closed) {
@@ -264,7 +322,7 @@ final class HeartbeatEngine {
         }
         Peer p = peers.get(id);
         if (p != null) {
-            String refused = p.admit(d.sequence());
+            String refused = p.admit(d.sequence(), receiveMac == null);
             if (refused != null) {
                 meters.ignored(refused);
                 return;
@@ -290,6 +348,7 @@ final class HeartbeatEngine {
             return;
         }
         p.detector.heartbeat(arrivalNanos);
+        p.lastHeardNanos = Math.max(p.lastHeardNanos, arrivalNanos);
         if (p.state == State.JOINING && p.probeId == 0 && clock.nanoTime() - p.nextProbeAtNanos >= 0) {
             startProbe(p);
         }
@@ -376,6 +435,8 @@ final class HeartbeatEngine {
         long timeoutNanos = p.state == State.JOINING ? Math.max(connectTimeoutNanos, dropTimeNanos)
                 : connectTimeoutNanos;
         long guardNanos = timeoutNanos + probeGuardNanos - connectTimeoutNanos;
+        p.probeStartedNanos = clock.nanoTime();
+        p.probeGuardNanos = guardNanos;
         CompletionStage<Member> stage;
         try {
             stage = context.probe(p.member.address(), Duration.ofNanos(timeoutNanos));
@@ -397,9 +458,21 @@ final class HeartbeatEngine {
         p.probeId = 0;
         long now = clock.nanoTime();
         boolean alive = error == null && answered != null && answered.id().equals(id);
+        boolean otherIncarnation = error == null && answered != null && !alive;
+        if (!alive && !otherIncarnation && p.inconclusiveProbes < probeAttempts
+                && pause.spoiled(p.probeStartedNanos, now, p.probeGuardNanos)) {
+            p.inconclusiveProbes++;
+            meters.probe("inconclusive");
+            LOG.log(System.Logger.Level.INFO, () -> "A probe of " + p.member.describe() + " failed while this node "
+                    + "was paused; it proves nothing, probing again (" + error + ")");
+            startProbe(p);
+            return;
+        }
         meters.probe(alive ? "alive" : error instanceof TimeoutException ? "timeout"
                 : error == null ? "mismatch" : "failed");
         if (alive) {
+            p.failedProbes = 0;
+            p.inconclusiveProbes = 0;
             if (now - p.detector.suspectAtNanos() >= 0) {
                 p.detector.restartSilence(now); // TCP says alive: count the silence from now
             }
@@ -413,11 +486,27 @@ final class HeartbeatEngine {
         } else {
             String why = error != null ? String.valueOf(error) : answered == null ? "no answer"
                     : "another incarnation answers there: " + answered.describe();
+            p.failedProbes++;
+            boolean silent = now - p.lastHeardNanos >= dropTimeNanos;
+            if (p.state == State.SUSPECT && !otherIncarnation && !silent && p.failedProbes < probeAttempts) {
+                // Its heartbeats still arrive: one lost SYN or a busy peer must not remove it. A fresh connection
+                // restarts the kernel's retransmission at 1 s. (Silent over UDP too: two channels agree, it goes.)
+                int attempt = p.failedProbes;
+                LOG.log(System.Logger.Level.DEBUG, () -> "Probe " + attempt + " of " + probeAttempts + " of "
+                        + p.member.describe() + " failed (" + why + "); probing again");
+                startProbe(p);
+                return;
+            }
+            int attempts = p.failedProbes;
+            p.failedProbes = 0;
+            p.inconclusiveProbes = 0;
             p.nextProbeAtNanos = now + probeRetryNanos;
             if (p.state == State.JOINING) {
                 LOG.log(System.Logger.Level.INFO, () -> "Not adding " + p.member.describe()
                         + ": its receiver does not answer over TCP (" + why + ")");
             } else {
+                LOG.log(System.Logger.Level.DEBUG, () -> "Removing " + p.member.describe() + " after " + attempts
+                        + " failed probe(s): " + why);
                 p.state = State.JOINING;
                 views.leave(p.member, false, "failed");
             }

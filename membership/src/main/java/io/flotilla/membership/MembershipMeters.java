@@ -15,13 +15,17 @@ import java.util.function.IntSupplier;
  *   <li>{@code flotilla.membership.views}: views published;
  *   <li>{@code flotilla.membership.suspicions} [cause = silence | transport]: members suspected;
  *   <li>{@code flotilla.membership.removals} [cause = leave | failed | replaced]: members removed;
- *   <li>{@code flotilla.membership.probes} [result = alive | failed | timeout | mismatch]: TCP verifications;
+ *   <li>{@code flotilla.membership.probes} [result = alive | failed | timeout | mismatch | inconclusive]: TCP
+ *       verifications ({@code inconclusive}: failed while this process was paused, repeated);
+ *   <li>{@code flotilla.membership.local.pauses}: times this process was found not to have run for more than
+ *       about 1.5 heartbeat (or probe) periods ({@link LocalPause});
  *   <li>{@code flotilla.membership.datagrams.sent} [type]: datagrams sent;
  *   <li>{@code flotilla.membership.datagrams.received}: datagrams read from the socket;
  *   <li>{@code flotilla.membership.datagrams.refused} [reason]: datagrams that failed to parse or to
  *       authenticate ({@code unauthenticated}, {@code bad_mac}, {@code secret_mismatch} with a cluster secret);
  *   <li>{@code flotilla.membership.datagrams.ignored} [reason = other_cluster | other_domain | self | stale |
- *       replayed | left | overloaded | table_full]: well-formed datagrams not acted upon;
+ *       replayed | out_of_window | left | overloaded | table_full]: well-formed datagrams not acted upon
+ *       ({@code out_of_window}: without a cluster secret, a sequence number far from the sender's last one);
  *   <li>{@code flotilla.membership.commands.dropped}: commands the loop's full queue refused.
  * </ul>
  *
@@ -53,6 +57,10 @@ final class MembershipMeters {
 
     void removal(String cause) {
         registry.counter("flotilla.membership.removals", tags.and("cause", cause)).increment();
+    }
+
+    void localPause() {
+        registry.counter("flotilla.membership.local.pauses", tags).increment();
     }
 
     void probe(String result) {

@@ -25,7 +25,9 @@ import java.util.concurrent.TimeUnit;
  * member within one round trip and they learn it as soon as its first heartbeat arrives. A newcomer joins the view
  * once a TCP probe ({@link MembershipContext#probe}) reaches its receiver. A member silent for {@code dropTime} (or
  * per the phi accrual detector), or reported by the transport through {@link #suspect}, is probed: if it answers it
- * stays, otherwise it is removed as failed. {@link #close} multicasts a leave, which others see as a graceful
+ * stays; after {@code probeAttempts} failed probes in a row (one, if its heartbeats were silent for {@code dropTime}
+ * too) it is removed as failed. Silence and probe failures while this process itself was paused (SIGSTOP, a long GC
+ * pause) are not held against anyone. {@link #close} multicasts a leave, which others see as a graceful
  * leave at once. Members of another cluster or domain, and malformed datagrams, are ignored and counted.
  *
  * <pre>{@code

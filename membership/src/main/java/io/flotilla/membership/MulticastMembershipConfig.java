@@ -27,13 +27,21 @@ import java.util.Objects;
  *     false, Tomcat's): leave it false when several members share a host
  * @param maxDatagramBytes the largest datagram sent or accepted (default 2048: a member of the largest size fits);
  *     512-65507
- * @param connectTimeout how long the TCP verification of a suspect or a newcomer may take (default 1000 ms, the
- *     {@code connectTimeout} of Tomcat's {@code TcpFailureDetector})
+ * @param connectTimeout how long one TCP verification (connect, handshake, ping) of a suspect may take (default
+ *     1500 ms; a newcomer's may take up to {@code dropTime}). Linux retransmits a lost SYN after 1 s (its initial
+ *     retransmission timeout), so a timeout of 1 s or less fails the probe on one lost packet; 1.5 s leaves room for
+ *     that retransmission and the handshake's round trips. Tomcat's {@code TcpFailureDetector} uses 1000 ms
+ * @param probeAttempts how many verifications in a row must fail before a suspect whose heartbeats still arrive
+ *     is removed, 1-10 (default 3). Each is a fresh connection, so it restarts the kernel's retransmission at 1 s
+ *     instead of waiting for its doubled retry; at 5% packet loss one probe fails about once in a hundred, three in a
+ *     row about once in a million. A member whose address refuses the connection fails them all within milliseconds.
+ *     One failure suffices for a suspect that was also silent for {@code dropTime} (a hung or cut-off member: UDP and
+ *     TCP agree), and an answer from another incarnation at the address removes the suspect at once
  * @param failureDetection the fixed {@code dropTime} rule (default) or phi accrual
  */
 public record MulticastMembershipConfig(InetAddress address, int port, Duration frequency, Duration dropTime,
         int ttl, String bind, boolean localLoopbackDisabled, int maxDatagramBytes, Duration connectTimeout,
-        FailureDetection failureDetection) {
+        int probeAttempts, FailureDetection failureDetection) {
 
     /** Fixed part of a datagram: magic, version, type, cluster name (length + at most 255 bytes), sequence. */
     static final int HEADER_MAX_BYTES = 4 + 1 + 1 + 1 + 255 + 8;
@@ -66,7 +74,10 @@ public record MulticastMembershipConfig(InetAddress address, int port, Duration 
             throw ConfigurationException.invalid("maxDatagramBytes", maxDatagramBytes, "use 512-65507, e.g. 2048");
         }
         if (connectTimeout.toMillis() < 1 || connectTimeout.compareTo(Duration.ofMinutes(1)) > 0) {
-            throw ConfigurationException.invalid("connectTimeout", connectTimeout, "use 1 ms - 1 min, e.g. 1000 ms");
+            throw ConfigurationException.invalid("connectTimeout", connectTimeout, "use 1 ms - 1 min, e.g. 1500 ms");
+        }
+        if (probeAttempts < 1 || probeAttempts > 10) {
+            throw ConfigurationException.invalid("probeAttempts", probeAttempts, "use 1-10, e.g. 3");
         }
     }
 
@@ -94,7 +105,8 @@ public record MulticastMembershipConfig(InetAddress address, int port, Duration 
         private String bind = "";
         private boolean localLoopbackDisabled;
         private int maxDatagramBytes = 2048;
-        private Duration connectTimeout = Duration.ofMillis(1000);
+        private Duration connectTimeout = Duration.ofMillis(1500);
+        private int probeAttempts = 3;
         private FailureDetection failureDetection = FailureDetection.dropTime();
 
         private Builder() {
@@ -167,6 +179,11 @@ public record MulticastMembershipConfig(InetAddress address, int port, Duration 
             return this;
         }
 
+        public Builder probeAttempts(int value) {
+            this.probeAttempts = value;
+            return this;
+        }
+
         public Builder failureDetection(FailureDetection value) {
             this.failureDetection = value;
             return this;
@@ -174,7 +191,7 @@ public record MulticastMembershipConfig(InetAddress address, int port, Duration 
 
         public MulticastMembershipConfig build() {
             return new MulticastMembershipConfig(address, port, frequency, dropTime, ttl, bind,
-                    localLoopbackDisabled, maxDatagramBytes, connectTimeout, failureDetection);
+                    localLoopbackDisabled, maxDatagramBytes, connectTimeout, probeAttempts, failureDetection);
         }
     }
 }

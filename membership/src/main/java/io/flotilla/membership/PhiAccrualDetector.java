@@ -24,6 +24,8 @@ final class PhiAccrualDetector implements FailureDetector {
     private double sumOfSquares;
     private long lastNanos;
     private long suspectAtNanos;
+    /** After a local pause: heartbeats before this time only mark the member heard (they were queued meanwhile). */
+    private long historyResumesAtNanos;
     private boolean stale = true;
 
     PhiAccrualDetector(FailureDetection.PhiAccrual config, double firstEstimateMillis, long nowNanos) {
@@ -32,6 +34,7 @@ final class PhiAccrualDetector implements FailureDetector {
         this.acceptablePauseMillis = config.acceptableHeartbeatPause().toNanos() / 1e6;
         this.intervals = new double[config.windowSize()];
         this.lastNanos = nowNanos;
+        this.historyResumesAtNanos = nowNanos;
         double deviation = firstEstimateMillis / 4;
         add(firstEstimateMillis - deviation);
         add(firstEstimateMillis + deviation);
@@ -53,8 +56,21 @@ final class PhiAccrualDetector implements FailureDetector {
 
     @Override
     public void heartbeat(long nowNanos) {
-        add((nowNanos - lastNanos) / 1e6);
+        if (nowNanos - lastNanos <= 0) {
+            return; // stamped before the last heartbeat or restart (it waited in the loop's queue)
+        }
+        if (nowNanos - historyResumesAtNanos >= 0) {
+            add((nowNanos - lastNanos) / 1e6);
+        }
         lastNanos = nowNanos;
+        stale = true;
+    }
+
+    @Override
+    public void localPause(long pausedNanos, long nowNanos) {
+        lastNanos = Math.min(nowNanos, lastNanos + pausedNanos);
+        // The member's heartbeats of the pause are read back to back now: their spacing says nothing about it.
+        historyResumesAtNanos = nowNanos + (long) (meanMillis() * 1e6 / 2);
         stale = true;
     }
 

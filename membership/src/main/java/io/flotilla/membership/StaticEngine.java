@@ -16,8 +16,11 @@ import java.util.concurrent.TimeoutException;
 /**
  * The member table of {@link StaticMembership}: every {@code frequency} each configured address is probed over the
  * transport. An answer adds the member it names (the id is learned from the probe, or checked against the
- * configured one); probes that keep failing for {@code dropTime} remove it; after {@link #suspect} a single failed
- * probe does. An address that answers with a new incarnation replaces the old one at once.
+ * configured one); probes that keep failing for {@code dropTime}, and at least {@code probeAttempts} of them in a
+ * row, remove it; after {@link #suspect} the attempts follow each other at once and {@code dropTime} is not waited
+ * for. An address that answers with a new incarnation replaces the old one at once. As in {@link HeartbeatEngine},
+ * a pause of this process ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is
+ * repeated (at most {@code probeAttempts} times in a row) instead of counting as failed.
  *
  * <p>Threading: {@link #start}, {@link #suspect}, {@link #left}, {@link #close} and {@link #view} are safe from any
  * thread; the rest runs on the {@code loop} executor (the {@link CommandLoop}, or the test's thread).
@@ -31,6 +34,9 @@ final class StaticEngine {
         MemberId leftId;
         long lastAliveNanos;
         long probeId;
+        long probeStartedNanos;
+        int failedProbes;
+        int inconclusiveProbes;
         boolean suspected;
         boolean self;
 
@@ -49,6 +55,8 @@ final class StaticEngine {
     private final long frequencyNanos;
     private final long dropTimeNanos;
     private final long probeGuardNanos;
+    private final int probeAttempts;
+    private final LocalPause pause;
     private final ViewKeeper views;
     private final List<Target> targets = new ArrayList<>();
     private long probeCounter;
@@ -66,6 +74,8 @@ final class StaticEngine {
         this.frequencyNanos = config.frequency().toNanos();
         this.dropTimeNanos = config.dropTime().toNanos();
         this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
+        this.probeAttempts = config.probeAttempts();
+        this.pause = new LocalPause(frequencyNanos, clock, meters);
         for (StaticAddress a : config.addresses()) {
             if (a.host().equals(local.host()) && a.port() == local.port()) {
                 continue; // the local member's own entry: one list for the whole cluster
@@ -104,6 +114,10 @@ final class StaticEngine {
     private void post(Runnable body) {
         loop.execute(() -> {
             try {
+                long paused = pause.observe(clock.nanoTime());
+                if (paused > 0) {
+                    onLocalPause(paused);
+                }
                 body.run();
             } finally {
                 views.flush();
@@ -112,6 +126,14 @@ final class StaticEngine {
     }
 
     // ---- Everything below runs on the loop. ----
+
+    /** This process did not run for {@code pausedNanos}: unanswered probes in that time are not the members'. */
+    private void onLocalPause(long pausedNanos) {
+        long now = clock.nanoTime();
+        for (Target t : targets) {
+            t.lastAliveNanos = Math.min(now, t.lastAliveNanos + pausedNanos);
+        }
+    }
 
     private void round() {
         if (closed) {
@@ -128,6 +150,7 @@ final class StaticEngine {
     private void startProbe(Target t) {
         long probeId = ++probeCounter;
         t.probeId = probeId;
+        t.probeStartedNanos = clock.nanoTime();
         CompletionStage<Member> stage;
         try {
             stage = context.probe(t.address.address(), config.connectTimeout());
@@ -157,14 +180,23 @@ final class StaticEngine {
         if (refusal == null) {
             meters.probe("alive");
             alive(t, answered, now);
+        } else if (error != null && t.member != null && t.inconclusiveProbes < probeAttempts
+                && pause.spoiled(t.probeStartedNanos, now, probeGuardNanos)) {
+            t.inconclusiveProbes++;
+            meters.probe("inconclusive");
+            LOG.log(System.Logger.Level.INFO, () -> "A probe of " + t.member.describe() + " failed while this node "
+                    + "was paused; it proves nothing, probing again (" + refusal + ")");
+            startProbe(t);
         } else {
             meters.probe(error instanceof TimeoutException ? "timeout" : error == null ? "mismatch" : "failed");
-            failed(t, now, refusal);
+            failed(t, now, refusal, error == null);
         }
     }
 
     private void alive(Target t, Member answered, long now) {
         t.lastAliveNanos = now;
+        t.failedProbes = 0;
+        t.inconclusiveProbes = 0;
         if (t.member != null && !t.member.id().equals(answered.id())) {
             Member old = t.member;
             LOG.log(System.Logger.Level.INFO, () -> t.address + " answers as a new incarnation: "
@@ -182,16 +214,23 @@ final class StaticEngine {
         }
     }
 
-    private void failed(Target t, long now, String why) {
+    /** A probe failed; {@code conclusive} when the address answered as someone else. */
+    private void failed(Target t, long now, String why, boolean conclusive) {
         if (t.member == null) {
             LOG.log(System.Logger.Level.DEBUG, () -> "Static member " + t.address + " is not reachable: " + why);
             return;
         }
-        if (t.suspected || now - t.lastAliveNanos >= dropTimeNanos) {
+        t.failedProbes++;
+        boolean enough = conclusive || t.failedProbes >= probeAttempts;
+        if (enough && (t.suspected || now - t.lastAliveNanos >= dropTimeNanos)) {
             Member gone = t.member;
             t.member = null;
             t.suspected = false;
+            t.failedProbes = 0;
+            t.inconclusiveProbes = 0;
             views.leave(gone, false, "failed");
+        } else if (t.suspected && !enough) {
+            startProbe(t); // the next attempt at once: one lost SYN must not remove a suspect
         }
     }
 

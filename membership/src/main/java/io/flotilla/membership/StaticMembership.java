@@ -14,8 +14,10 @@ import java.util.concurrent.TimeUnit;
  * Membership from a fixed list of addresses, like Tomcat's static "TCP/IP" setup, for networks where multicast is
  * absent or blocked. Liveness comes from the transport: every {@code frequency} each address is probed (connect,
  * handshake, ping, {@link MembershipContext#probe}); an address that answers adds the member it names, and a member
- * whose probes fail for {@code dropTime} (or once, after the transport reported it through {@link #suspect}) is
- * removed as failed. A goodbye on the connection ({@link #left}) removes it as a graceful leave.
+ * whose probes fail for {@code dropTime} and {@code probeAttempts} times in a row (or {@code probeAttempts} times in
+ * a row at once, after the transport reported it through {@link #suspect}) is removed as failed. A goodbye on the
+ * connection ({@link #left}) removes it as a graceful leave. Probe failures while this process itself was paused
+ * are not counted.
  *
  * <pre>{@code
  * MembershipFactory membership = StaticMembership.factory(StaticMembershipConfig.builder()

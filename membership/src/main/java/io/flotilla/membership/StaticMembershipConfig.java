@@ -19,11 +19,16 @@ import java.util.Set;
  * @param frequency time between two probes of each address (default 500 ms, like the multicast heartbeat)
  * @param dropTime how long the probes of a member may fail before it is removed (default 3000 ms, Tomcat's
  *     {@code dropTime}); larger than {@code frequency}
- * @param connectTimeout how long one probe (connect, handshake, ping) may take (default 1000 ms, Tomcat's
- *     {@code TcpFailureDetector}); probes of one address never overlap, so it may exceed {@code frequency}
+ * @param connectTimeout how long one probe (connect, handshake, ping) may take (default 1500 ms: above the 1 s after
+ *     which Linux retransmits a lost SYN, so one lost packet does not fail a probe; Tomcat's
+ *     {@code TcpFailureDetector} uses 1000 ms); probes of one address never overlap, so it may exceed
+ *     {@code frequency}
+ * @param probeAttempts how many probes in a row must fail, besides {@code dropTime} without an answer, before a
+ *     member is removed, 1-10 (default 3; after a suspicion from the transport, the attempts follow each other at
+ *     once). At 5% packet loss one probe fails about once in a hundred, three in a row about once in a million
  */
 public record StaticMembershipConfig(List<String> members, Duration frequency, Duration dropTime,
-        Duration connectTimeout) {
+        Duration connectTimeout, int probeAttempts) {
     /** The most addresses a static list may hold. */
     public static final int MAX_MEMBERS = 1024;
 
@@ -52,7 +57,10 @@ public record StaticMembershipConfig(List<String> members, Duration frequency, D
                     "use more than frequency (" + frequency.toMillis() + " ms) and at most 1 h, e.g. 3000 ms");
         }
         if (connectTimeout.toMillis() < 1 || connectTimeout.compareTo(Duration.ofMinutes(1)) > 0) {
-            throw ConfigurationException.invalid("connectTimeout", connectTimeout, "use 1 ms - 1 min, e.g. 1000 ms");
+            throw ConfigurationException.invalid("connectTimeout", connectTimeout, "use 1 ms - 1 min, e.g. 1500 ms");
+        }
+        if (probeAttempts < 1 || probeAttempts > 10) {
+            throw ConfigurationException.invalid("probeAttempts", probeAttempts, "use 1-10, e.g. 3");
         }
     }
 
@@ -77,7 +85,8 @@ public record StaticMembershipConfig(List<String> members, Duration frequency, D
         private final List<String> members = new ArrayList<>();
         private Duration frequency = Duration.ofMillis(500);
         private Duration dropTime = Duration.ofMillis(3000);
-        private Duration connectTimeout = Duration.ofMillis(1000);
+        private Duration connectTimeout = Duration.ofMillis(1500);
+        private int probeAttempts = 3;
 
         private Builder() {
         }
@@ -108,8 +117,13 @@ public record StaticMembershipConfig(List<String> members, Duration frequency, D
             return this;
         }
 
+        public Builder probeAttempts(int value) {
+            this.probeAttempts = value;
+            return this;
+        }
+
         public StaticMembershipConfig build() {
-            return new StaticMembershipConfig(members, frequency, dropTime, connectTimeout);
+            return new StaticMembershipConfig(members, frequency, dropTime, connectTimeout, probeAttempts);
         }
     }
 }

@@ -14,13 +14,16 @@ import org.junit.jupiter.api.Test;
 class ConfigTest {
 
     @Test
-    void multicastDefaultsAreTomcats() {
+    void multicastDefaultsAreTomcatsExceptTheProbe() {
         MulticastMembershipConfig c = MulticastMembershipConfig.builder().build();
         assertEquals("228.0.0.4", c.address().getHostAddress()); // the default only: no socket (loopback rules)
         assertEquals(45564, c.port());
         assertEquals(Duration.ofMillis(500), c.frequency());
         assertEquals(Duration.ofMillis(3000), c.dropTime());
-        assertEquals(Duration.ofMillis(1000), c.connectTimeout());
+        // Above Linux's first SYN retransmission (1 s), so one lost SYN does not fail a probe; Tomcat has 1000 ms.
+        assertEquals(Duration.ofMillis(1500), c.connectTimeout());
+        assertTrue(c.connectTimeout().compareTo(Duration.ofSeconds(1)) > 0);
+        assertEquals(3, c.probeAttempts());
         assertEquals(false, c.localLoopbackDisabled());
         assertEquals(new FailureDetection.DropTime(), c.failureDetection());
         assertTrue(c.fitsLargestMember(), "the largest member fits the default datagram size");
@@ -38,6 +41,7 @@ class ConfigTest {
                 .frequency(Duration.ofMillis(1)).build());
         assertMessage("maxDatagramBytes=100", () -> MulticastMembershipConfig.builder().maxDatagramBytes(100)
                 .build());
+        assertMessage("probeAttempts=0", () -> MulticastMembershipConfig.builder().probeAttempts(0).build());
         assertMessage("phi.threshold=0.0", () -> FailureDetection.phiAccrual().withThreshold(0));
         assertMessage("phi.windowSize=1", () -> FailureDetection.phiAccrual().withWindowSize(1));
     }
@@ -52,6 +56,8 @@ class ConfigTest {
         assertEquals(new StaticAddress(id, "host-b", 4001), c.addresses().get(1));
         assertEquals(new StaticAddress(null, "::1", 4002), c.addresses().get(2));
         assertEquals(Duration.ofMillis(3000), c.dropTime());
+        assertTrue(c.connectTimeout().compareTo(Duration.ofSeconds(1)) > 0, "above the first SYN retransmission");
+        assertEquals(3, c.probeAttempts());
     }
 
     @Test
@@ -63,6 +69,7 @@ class ConfigTest {
         assertMessage("members=h:1", () -> StaticMembershipConfig.builder().member("h:1", "h:1").build());
         assertMessage("dropTime=PT0.1S", () -> StaticMembershipConfig.builder().dropTime(Duration.ofMillis(100))
                 .build());
+        assertMessage("probeAttempts=11", () -> StaticMembershipConfig.builder().probeAttempts(11).build());
     }
 
     private static void assertMessage(String start, org.junit.jupiter.api.function.Executable e) {

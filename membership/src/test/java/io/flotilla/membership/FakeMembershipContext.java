@@ -160,6 +160,7 @@ final class FakeMembershipContext implements MembershipContext {
 
         private final ConcurrentHashMap<String, Entry> receivers = new ConcurrentHashMap<>();
         private final AtomicInteger probes = new AtomicInteger();
+        private final ConcurrentHashMap<String, AtomicInteger> hangs = new ConcurrentHashMap<>();
 
         void put(Member member, Mode mode) {
             receivers.put(key(member.host(), member.port()), new Entry(member, mode));
@@ -169,12 +170,21 @@ final class FakeMembershipContext implements MembershipContext {
             put(member, mode);
         }
 
+        /** The next {@code n} probes of {@code member}'s address never answer (lost SYNs), whatever its mode. */
+        void hangNext(Member member, int n) {
+            hangs.put(key(member.host(), member.port()), new AtomicInteger(n));
+        }
+
         int probes() {
             return probes.get();
         }
 
         CompletionStage<Member> probe(InetSocketAddress address) {
             probes.incrementAndGet();
+            AtomicInteger hang = hangs.get(key(address.getHostString(), address.getPort()));
+            if (hang != null && hang.getAndDecrement() > 0) {
+                return new CompletableFuture<>();
+            }
             Entry e = receivers.get(key(address.getHostString(), address.getPort()));
             if (e == null || e.mode() == Mode.DEAD) {
                 return CompletableFuture.failedFuture(new java.net.ConnectException("connection refused: "

@@ -237,17 +237,162 @@ class HeartbeatEngineTest {
                 eventsAbout(b).stream().map(Object::getClass).toList());
     }
 
+    /** A suspect's probe that never answers fails after connectTimeout + frequency. */
+    private static final Duration GUARD = Duration.ofMillis(1500 + 500);
+    private static final int ATTEMPTS = 3;
+
     @Test
-    void probeThatNeverAnswersCountsAsFailedAfterItsGuardTime() {
+    void probesThatNeverAnswerCountAsFailedAfterTheirGuardTimeAndRemoveAfterProbeAttempts() {
         join(b);
-        network.set(b, Mode.HANG);
+        network.set(b, Mode.HANG); // its receiver hangs while its heartbeats go on
         engine.suspect(b.id(), "connection reset");
-        clock.advance(Duration.ofMillis(1000 + 500).minusNanos(1)); // connectTimeout + frequency
+        heartbeatsFor(GUARD.multipliedBy(ATTEMPTS).minus(FREQUENCY), b);
+        assertTrue(engine.view().contains(b.id()));
+        assertEquals(ATTEMPTS - 1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
+        heartbeatsFor(FREQUENCY, b);
+        assertFalse(engine.view().contains(b.id()));
+        assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "timeout"));
+    }
+
+    @Test
+    void aSuspectSilentForDropTimeIsRemovedAfterOneFailedProbe() {
+        join(b);
+        network.set(b, Mode.HANG); // hung: no heartbeats, no answer
+        clock.advance(DROP_TIME.plus(GUARD).minusNanos(1));
         assertTrue(engine.view().contains(b.id()));
         clock.advance(Duration.ofNanos(1));
-        assertFalse(engine.view().contains(b.id()));
+        assertFalse(engine.view().contains(b.id()), "silent over UDP and TCP: no second attempt");
         assertEquals(1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
     }
+
+    @Test
+    void probesLostOnTheNetworkDoNotRemoveASuspectThatAnswersALaterAttempt() {
+        join(b);
+        network.hangNext(b, ATTEMPTS - 1); // e.g. lost SYNs at 5% packet loss
+        engine.suspect(b.id(), "connection reset");
+        heartbeatsFor(GUARD.multipliedBy(ATTEMPTS), b);
+        assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class), kindsAbout(b));
+        assertEquals(ATTEMPTS - 1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
+        assertEquals(2.0, context.counter("flotilla.membership.probes", "result", "alive"),
+                "the join's probe and the last attempt answered");
+    }
+
+    @Test
+    void aSuspectWhoseAddressRefusesIsRemovedAtOnceAfterItsAttempts() {
+        join(b);
+        network.set(b, Mode.DEAD);
+        engine.suspect(b.id(), "connection reset");
+        assertFalse(engine.view().contains(b.id()), "refused connections fail every attempt within the instant");
+        assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "failed"));
+    }
+
+    /** Heartbeats from each of {@code from} every frequency for {@code d}, advancing the clock. */
+    private void heartbeatsFor(Duration d, Member... from) {
+        for (long t = 0; t < d.toMillis(); t += FREQUENCY.toMillis()) {
+            clock.advance(FREQUENCY);
+            for (Member m : from) {
+                heartbeat(m);
+            }
+        }
+    }
+
+    @Test
+    void aProbeWhoseTimeoutElapsedWhileThisProcessWasPausedProvesNothing() {
+        join(b);
+        join(c);
+        heartbeatsFor(Duration.ofSeconds(2), b, c);
+        network.set(b, Mode.HANG); // b's answer is on its way when this process stops
+        engine.suspect(b.id(), "connection reset");
+        network.set(b, Mode.ALIVE);
+        clock.jump(Duration.ofSeconds(5)); // SIGSTOP for 5 s: the probe's guard and the expiry timer fire on resume
+        heartbeat(b); // then the datagrams the kernel kept meanwhile
+        heartbeat(c);
+        heartbeatsFor(Duration.ofSeconds(10), b, c);
+        assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class), kindsAbout(b));
+        assertEquals(List.of(Joined.class), kindsAbout(c), "c's silence was this process's pause");
+        assertEquals(1.0, context.counter("flotilla.membership.probes", "result", "inconclusive"));
+        assertEquals(1.0, context.counter("flotilla.membership.local.pauses"));
+    }
+
+    @Test
+    void aPauseShorterThanDropTimeSuspectsNobody() {
+        join(b);
+        join(c);
+        heartbeatsFor(Duration.ofSeconds(2), b, c);
+        clock.advance(Duration.ofMillis(400));
+        clock.jump(DROP_TIME.minusMillis(200)); // 3.2 s since the last heartbeats when the loop runs again
+        heartbeat(b);
+        heartbeat(c);
+        heartbeatsFor(Duration.ofSeconds(10), b, c);
+        assertEquals(List.of(Joined.class), kindsAbout(b));
+        assertEquals(List.of(Joined.class), kindsAbout(c));
+    }
+
+    @Test
+    void afterALongPauseADeadMemberIsStillRemovedAfterDropTimeOfRunning() {
+        join(b);
+        join(c);
+        heartbeatsFor(Duration.ofSeconds(2), b, c);
+        network.set(c, Mode.DEAD); // c crashes, this process stops right after
+        clock.jump(Duration.ofSeconds(30));
+        heartbeat(b);
+        // The pause is taken as the gap less one heartbeat period (the loop may have slept that long legitimately),
+        // so c's silence counts from up to one period before the process stopped.
+        heartbeatsFor(DROP_TIME.minus(FREQUENCY.multipliedBy(2)), b);
+        assertTrue(engine.view().contains(c.id()), "not removed for a silence that was mostly this pause");
+        heartbeatsFor(FREQUENCY.multipliedBy(2), b);
+        assertFalse(engine.view().contains(c.id()), "removed once silent for dropTime of this process's running");
+        assertEquals(List.of(Joined.class), kindsAbout(b));
+    }
+
+    @Test
+    void randomPausesNeverRemoveHealthyMembersAndADeadOneStillGoes() {
+        long seed = Long.getLong("flotilla.test.seed", System.nanoTime());
+        System.out.println("randomPausesNeverRemoveHealthyMembersAndADeadOneStillGoes seed=" + seed
+                + " (rerun with -Dflotilla.test.seed=" + seed + ")");
+        java.util.Random random = new java.util.Random(seed);
+        Member d = FakeMembershipContext.member("d", 10004, "");
+        join(b);
+        join(c);
+        join(d);
+        long runningSinceDeathNanos = -1;
+        for (int step = 0; step < 400; step++) {
+            int what = random.nextInt(20);
+            if (what == 0) {
+                if (random.nextBoolean()) { // a probe in flight when the process stops
+                    network.set(b, Mode.HANG);
+                    engine.suspect(b.id(), "connection reset");
+                    network.set(b, Mode.ALIVE);
+                }
+                clock.jump(Duration.ofMillis(random.nextInt(10_000)));
+            } else {
+                Duration dt = Duration.ofMillis(1 + random.nextInt((int) FREQUENCY.toMillis()));
+                clock.advance(dt);
+                if (runningSinceDeathNanos >= 0) {
+                    runningSinceDeathNanos += dt.toNanos();
+                }
+            }
+            for (Member m : List.of(b, c)) {
+                if (random.nextInt(20) != 0) { // 5% of the datagrams lost
+                    heartbeat(m);
+                }
+            }
+            if (runningSinceDeathNanos < 0 && step == 100) {
+                network.set(d, Mode.DEAD);
+                runningSinceDeathNanos = 0;
+            } else if (runningSinceDeathNanos < 0) {
+                heartbeat(d);
+            }
+            assertTrue(context.eventsOf(Left.class, b.id()).isEmpty(), "b removed; seed " + seed);
+            assertTrue(context.eventsOf(Left.class, c.id()).isEmpty(), "c removed; seed " + seed);
+            if (runningSinceDeathNanos > DROP_TIME.plus(FREQUENCY.multipliedBy(2)).toNanos()) {
+                assertFalse(engine.view().contains(d.id()), "dead d still in the view after "
+                        + runningSinceDeathNanos / 1_000_000 + " ms of running; seed " + seed);
+            }
+        }
+        assertTrue(runningSinceDeathNanos > DROP_TIME.plus(FREQUENCY.multipliedBy(2)).toNanos(), "seed " + seed);
+    }
+
 
     @Test
     void leaveDatagramIsAGracefulLeaveAndTheIdNeverComesBack() {
@@ -376,6 +521,73 @@ class HeartbeatEngineTest {
         engine.receive(hb.duplicate(), clock.nanoTime());
         engine.receive(hb.duplicate(), clock.nanoTime());
         assertEquals(1.0, ignored("replayed"));
+    }
+
+    private List<Class<?>> kindsAbout(Member m) {
+        return eventsAbout(m).stream().<Class<?>>map(Object::getClass).toList();
+    }
+
+    @Test
+    void withoutASecretOneForgedHeartbeatNearTheTopOfTheSequenceSpaceDoesNotMakeGenuineOnesStale() {
+        join(b);
+        heartbeatsFor(b, Duration.ofSeconds(1));
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, Long.MAX_VALUE - 1, b), null),
+                clock.nanoTime());
+        heartbeatsFor(b, Duration.ofSeconds(20));
+        assertEquals(List.of(Joined.class), kindsAbout(b), "b's genuine heartbeats go on counting");
+        assertEquals(1.0, ignored("out_of_window"));
+        assertEquals(0.0, ignored("stale"));
+    }
+
+    @Test
+    void withoutASecretAForgedFirstHeartbeatOfANewcomerDoesNotMakeItsGenuineOnesStale() {
+        network.put(c, Mode.ALIVE);
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, Long.MAX_VALUE, c), null),
+                clock.nanoTime());
+        assertTrue(engine.view().contains(c.id()), "c answers over TCP: it joins");
+        heartbeatsFor(c, Duration.ofSeconds(20));
+        assertEquals(List.of(Joined.class), kindsAbout(c), "two genuine heartbeats in a row move the window back");
+        assertEquals(1.0, ignored("out_of_window"));
+    }
+
+    @Test
+    void withoutASecretALongGapInTheSequenceIsAcceptedFromItsSecondDatagram() {
+        join(b);
+        sequences.put(b.id(), 10_000L); // e.g. 10,000 datagrams lost
+        heartbeat(b);
+        assertEquals(1.0, ignored("out_of_window"));
+        heartbeatsFor(b, Duration.ofSeconds(20));
+        assertEquals(1.0, ignored("out_of_window"), "the next one confirmed the new position");
+        assertEquals(List.of(Joined.class), kindsAbout(b));
+        // A leave after such a gap is honoured too: its first copy is refused, the second confirms it.
+        sequences.put(b.id(), 50_000L);
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b), clock.nanoTime());
+        assertTrue(engine.view().contains(b.id()));
+        engine.receive(encode(Datagram.Type.LEAVE, CLUSTER, b), clock.nanoTime());
+        assertFalse(engine.view().contains(b.id()));
+    }
+
+    @Test
+    void withASecretAJumpInTheSequenceIsAcceptedAtOnce() {
+        startWithSecret();
+        join(b);
+        sequences.put(b.id(), 10_000L);
+        heartbeat(b);
+        sequences.put(b.id(), 1L); // an old number: stale, never a new position
+        heartbeat(b);
+        heartbeat(b);
+        assertEquals(0.0, ignored("out_of_window"));
+        assertEquals(2.0, ignored("stale"));
+    }
+
+    @Test
+    void nonPositiveSequenceNumbersAreRefused() {
+        network.put(b, Mode.ALIVE);
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, 0, b), null), clock.nanoTime());
+        engine.receive(encode(new Datagram(Datagram.Type.HEARTBEAT, CLUSTER, Long.MIN_VALUE, b), null),
+                clock.nanoTime());
+        assertEquals(2.0, refused("bad_sequence"));
+        assertFalse(engine.view().contains(b.id()));
     }
 
     private void startWithSecret() {

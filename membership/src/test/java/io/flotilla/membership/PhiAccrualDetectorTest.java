@@ -43,6 +43,24 @@ class PhiAccrualDetectorTest {
     }
 
     @Test
+    void aLocalPauseIsNotCountedAsSilenceAndTheBurstAfterItIsNotHistory() {
+        PhiAccrualDetector d = regular(FailureDetection.phiAccrual(), repeat(500, 20));
+        long last = 20 * 500 * MS;
+        long resumed = last + 5_300 * MS; // this process stopped 100 ms after the last heartbeat, for 5.2 s
+        d.localPause(5_200 * MS, resumed);
+        assertEquals(1022.5987, (d.suspectAtNanos() - last - 5_200 * MS) / 1e6, 1e-3, "the pause does not count");
+        for (int i = 0; i < 10; i++) {
+            d.heartbeat(resumed + i * MS); // the heartbeats the kernel kept, read back to back
+        }
+        d.heartbeat(resumed - MS); // one stamped before the last: changes nothing
+        double deviation = d.stdDeviationMillis();
+        assertEquals(500.0, d.meanMillis(), 1e-9);
+        d.heartbeat(resumed + (9 + 532) * MS); // regular ones count again: 22 intervals (2 estimates) and this one
+        assertEquals((22 * 500.0 + 532) / 23, d.meanMillis(), 1e-9);
+        assertTrue(d.stdDeviationMillis() < deviation + 10, "no zero-length intervals were taken in");
+    }
+
+    @Test
     void jitteryHeartbeatsWidenTheDistributionAndDelaySuspicion() {
         long[] jitter = new long[20];
         for (int i = 0; i < jitter.length; i++) {

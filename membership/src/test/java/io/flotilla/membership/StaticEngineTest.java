@@ -121,13 +121,69 @@ class StaticEngineTest {
         }
     }
 
+    /** connectTimeout + frequency: when a probe that never answers counts as failed. */
+    private static final Duration GUARD = Duration.ofMillis(1500 + 500);
+    private static final int ATTEMPTS = 3;
+
     @Test
-    void hangingProbeCountsAsFailed() {
+    void hangingProbesCountAsFailedAndRemoveASuspectAfterProbeAttempts() {
         network.put(b, Mode.ALIVE);
         startAll();
         network.set(b, Mode.HANG);
         engine.suspect(b.id(), "x");
-        clock.advance(Duration.ofMillis(1500)); // connectTimeout + frequency
+        clock.advance(GUARD.multipliedBy(ATTEMPTS).minusNanos(1));
+        assertTrue(engine.view().contains(b.id()));
+        clock.advance(Duration.ofNanos(1));
+        assertFalse(engine.view().contains(b.id()));
+        assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "timeout"));
+    }
+
+    @Test
+    void twoProbesLostInARowDoNotRemoveAMemberEvenAfterDropTime() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        network.hangNext(b, ATTEMPTS - 1); // lost SYNs at 5% packet loss: 4 s without an answer
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(List.of(Joined.class), kinds(b));
+        assertEquals(ATTEMPTS - 1.0, context.counter("flotilla.membership.probes", "result", "timeout"));
+    }
+
+    @Test
+    void aSuspectThatAnswersALaterAttemptStays() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        network.hangNext(b, ATTEMPTS - 1);
+        engine.suspect(b.id(), "connection reset");
+        clock.advance(GUARD.multipliedBy(ATTEMPTS));
+        assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class), kinds(b));
+    }
+
+    @Test
+    void aProbeInFlightWhileThisProcessWasPausedProvesNothing() {
+        network.put(b, Mode.ALIVE);
+        network.put(c, Mode.ALIVE);
+        startAll();
+        clock.advance(Duration.ofSeconds(2));
+        network.hangNext(b, 1); // the answer to this round's probe is on its way when the process stops
+        network.hangNext(c, 1);
+        clock.advance(FREQUENCY);
+        clock.jump(Duration.ofSeconds(5)); // SIGSTOP: the probes' guards fire on resume, 5.5 s after the last answer
+        clock.advance(Duration.ofSeconds(10));
+        assertEquals(List.of(Joined.class), kinds(b));
+        assertEquals(List.of(Joined.class), kinds(c));
+        assertEquals(2.0, context.counter("flotilla.membership.probes", "result", "inconclusive"));
+        assertEquals(1.0, context.counter("flotilla.membership.local.pauses"));
+    }
+
+    @Test
+    void afterAPauseADeadMemberIsStillRemoved() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        clock.advance(Duration.ofSeconds(2));
+        network.set(b, Mode.DEAD);
+        clock.jump(Duration.ofSeconds(30));
+        assertTrue(engine.view().contains(b.id()), "one refused probe right after a pause removes nobody");
+        clock.advance(DROP_TIME);
         assertFalse(engine.view().contains(b.id()));
     }
 
