@@ -256,6 +256,17 @@ final class ClusterSettings {
      */
     static ClusterSettings parse(Map<String, String> raw) {
         List<String> problems = new ArrayList<>();
+        ClusterSettings s = parse(raw, problems);
+        if (s == null) {
+            throw new ConfigurationException(problems.size() == 1 ? problems.get(0)
+                    : problems.size() + " attributes are invalid: " + String.join("; ", problems));
+        }
+        return s;
+    }
+
+    /** As {@link #parse(Map)}, adding every refusal to {@code problems}; null when there is one. */
+    static ClusterSettings parse(Map<String, String> raw, List<String> problems) {
+        int before = problems.size();
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
         for (Map.Entry<String, String> e : raw.entrySet()) {
             if (!DEFAULTS.containsKey(e.getKey())) {
@@ -266,11 +277,7 @@ final class ClusterSettings {
             }
         }
         ClusterSettings s = new ClusterSettings(java.util.Collections.unmodifiableMap(v), problems);
-        if (!problems.isEmpty()) {
-            throw new ConfigurationException(problems.size() == 1 ? problems.get(0)
-                    : problems.size() + " attributes are invalid: " + String.join("; ", problems));
-        }
-        return s;
+        return problems.size() == before ? s : null;
     }
 
     /** What an unknown attribute's message says: the closest known name when one is close. */

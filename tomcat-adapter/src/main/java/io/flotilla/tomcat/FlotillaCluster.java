@@ -184,17 +184,11 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         StockTranslation.Result translation = translate();
         List<String> problems = new ArrayList<>();
         translation.notes(StockTranslation.Kind.REFUSED).forEach(n -> problems.add(n.text()));
-        ConfigurationException invalid = null;
-        try {
-            settings = ClusterSettings.parse(translation.attributes());
-        } catch (ConfigurationException e) {
-            invalid = e;
-            problems.add(e.getMessage());
-        }
+        settings = ClusterSettings.parse(translation.attributes(), problems);
         if (!problems.isEmpty()) { // everything at once: every refused element and every invalid attribute
             throw new LifecycleException("FlotillaCluster: " + (problems.size() == 1 ? problems.get(0)
                     : "the configuration has " + problems.size() + " problems: " + String.join("; ", problems)),
-                    problems.size() == 1 ? invalid : null);
+                    problems.size() == 1 ? new ConfigurationException(problems.get(0)) : null);
         }
         logTranslation(translation);
         registry = new SimpleMeterRegistry();
@@ -247,7 +241,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
      * The {@code <Cluster>} with its attributes and nested stock elements, as {@link StockTranslation} sees it; the
      * configured valves are read too, so that stock ones are replaced by Flotilla's.
      */
-    private StockTranslation.Result translate() {
+    StockTranslation.Result translate() {
         List<StockElement> children = new ArrayList<>();
         for (Map.Entry<String, Object> e : stockElements) {
             children.add(e.getKey().equals("Channel") ? StockObjects.channel(e.getValue())

@@ -112,6 +112,14 @@ final class StockObjects {
                     || out.containsKey(property)) {
                 continue;
             }
+            if (elementName.equals("Receiver") && property.equals("address")) {
+                // Tribes' getAddress() resolves "auto" in place: read the text the digester set instead
+                Object value = field(o, "host");
+                if (value != null && !value.equals(field(fresh, "host"))) {
+                    out.put(property, value.toString());
+                }
+                continue;
+            }
             Method getter = getter(o.getClass(), n.substring(3));
             if (getter == null) {
                 continue;
@@ -152,6 +160,22 @@ final class StockObjects {
         } catch (ReflectiveOperationException | RuntimeException e) {
             return null; // a property that cannot be read is not an attribute the operator can have set
         }
+    }
+
+    /** A declared field of {@code o}'s class or a superclass, or null. */
+    private static Object field(Object o, String name) {
+        for (Class<?> c = o == null ? null : o.getClass(); c != null; c = c.getSuperclass()) {
+            try {
+                java.lang.reflect.Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f.get(o);
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                return null;
+            }
+        }
+        return null;
     }
 
     private static Object call(Object target, String method) {

@@ -224,7 +224,9 @@ final class StockTranslation {
             switch (a.getKey()) {
                 case "address" -> put("receiverAddress", a.getValue(), r);
                 case "port" -> put("receiverPort", a.getValue(), r);
-                case "autoBind", "selectorTimeout" -> put(a.getKey(), a.getValue(), r);
+                // stock's autoBind counts the ports tried, 0 and 1 meaning the given one only
+                case "autoBind" -> put("autoBind", a.getValue().trim().matches("-?[01]|-\\d+") ? "0" : a.getValue(), r);
+                case "selectorTimeout" -> put(a.getKey(), a.getValue(), r);
                 default -> tuning(r, List.of(a.getKey()), "Flotilla's receiver runs on its own event loops and "
                         + "buffers");
             }
@@ -359,6 +361,9 @@ final class StockTranslation {
                 ? Set.of("filter", "primaryIndicator", "primaryIndicatorName", "asyncSupported")
                 : Set.of("enabled", "sessionIdAttribute", "asyncSupported");
         Map<String, String> attributes = new LinkedHashMap<>();
+        if (target.equals(FLOTILLA_REPLICATION_VALVE)) {
+            attributes.put("filter", ""); // stock's valve has no filter unless given one (Flotilla's has stock's list)
+        }
         for (Map.Entry<String, String> a : v.attributes().entrySet()) {
             if (kept.contains(a.getKey())) {
                 attributes.put(a.getKey(), a.getValue());
