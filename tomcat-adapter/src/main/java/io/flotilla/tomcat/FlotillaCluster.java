@@ -395,19 +395,22 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     }
 
     /** Unacknowledged messages queued for all members. */
-    public double getQueueDepth() {
-        return gauge("flotilla.send.queue.depth");
+    public long getQueueDepth() {
+        return Math.round(gauge("flotilla.send.queue.depth"));
     }
 
-    public double getMessagesSent() {
-        MeterRegistry r = registry;
-        return r == null ? 0 : r.find("flotilla.messages.sent").counters().stream().mapToDouble(c -> c.count()).sum();
+    public long getMessagesSent() {
+        return count("flotilla.messages.sent");
     }
 
-    public double getMessagesReceived() {
+    public long getMessagesReceived() {
+        return count("flotilla.messages.received");
+    }
+
+    /** The sum of the counters named {@code name}, as the whole number it counts. */
+    private long count(String name) {
         MeterRegistry r = registry;
-        return r == null ? 0
-                : r.find("flotilla.messages.received").counters().stream().mapToDouble(c -> c.count()).sum();
+        return r == null ? 0 : Math.round(r.find(name).counters().stream().mapToDouble(c -> c.count()).sum());
     }
 
     /** The attributes {@link ClusterMBean} answers (this package's {@code mbeans-descriptors.xml} lists them). */
@@ -418,7 +421,13 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     static final List<String> JMX_CONFIGURATION = ClusterSettings.DEFAULTS.keySet().stream()
             .filter(n -> !ClusterSettings.SECURITY.contains(n)).toList();
 
+    /** Attributes of one kind of membership only: the other kind's are not shown. */
+    private static final List<String> MULTICAST_ONLY = List.of("address", "port", "ttl", "bind", "autoBind");
+
     boolean hasJmxAttribute(String name) {
+        if (MULTICAST_ONLY.contains(name) || name.equals("staticMembers")) {
+            return MULTICAST_ONLY.contains(name) == !"static".equalsIgnoreCase(get("membership").trim());
+        }
         return JMX_RUNTIME.contains(name) || JMX_CONFIGURATION.contains(name);
     }
 
@@ -673,6 +682,18 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getAllowedClasses() {
         return get("allowedClasses");
+    }
+
+    /**
+     * {@code true} (default): classes defined by each web application itself (its {@code WEB-INF/classes}) may be
+     * attribute values too, except known gadget packages; {@code false}: only {@code allowedClasses}.
+     */
+    public void setAllowApplicationClasses(String v) {
+        set("allowApplicationClasses", v);
+    }
+
+    public String getAllowApplicationClasses() {
+        return get("allowApplicationClasses");
     }
 
     /** {@code fail} (default: setAttribute throws) or {@code skip} (kept locally, WARN and a counter). */
