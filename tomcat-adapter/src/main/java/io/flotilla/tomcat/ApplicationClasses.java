@@ -13,7 +13,8 @@ import java.util.stream.Stream;
 import org.apache.catalina.loader.WebappClassLoaderBase;
 
 /**
- * With {@code allowApplicationClasses} (the default): the classes a web application defines itself, those under
+ * With {@code allowApplicationClasses} (set by the translation of a stock block that names no {@code
+ * allowedClasses}): the classes a web application defines itself, those under
  * its {@code /WEB-INF/classes}, are allowed as session attribute values by their exact names, so the application's
  * own session objects (Tomcat's {@code examples} cart, {@code sessions.DummyCart}, for one) replicate as they did
  * with stock, which replicates anything {@code Serializable}. Libraries ({@code /WEB-INF/lib}, {@code

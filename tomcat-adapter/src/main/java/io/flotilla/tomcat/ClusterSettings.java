@@ -81,7 +81,7 @@ final class ClusterSettings {
         d.put("sessionAttributeNameFilter", "");
         d.put("sessionAttributeValueClassNameFilter", "");
         d.put("allowedClasses", "");
-        d.put("allowApplicationClasses", "true");
+        d.put("allowApplicationClasses", "false"); // a translated stock block: true
         d.put("onUnserializable", "fail");
         d.put("mutationDetection", "off");
         d.put("failRequestOnReplicationError", "true");
@@ -206,7 +206,7 @@ final class ClusterSettings {
             }, null);
         }
         allowedClasses = List.copyOf(allowed);
-        allowApplicationClasses = check(problems, () -> bool(v, "allowApplicationClasses"), true);
+        allowApplicationClasses = check(problems, () -> bool(v, "allowApplicationClasses"), false);
         onUnserializable = check(problems, () -> switch (v.get("onUnserializable").trim().toLowerCase(Locale.ROOT)) {
             case "fail" -> ReplicationConfig.OnUnserializable.FAIL;
             case "skip" -> ReplicationConfig.OnUnserializable.SKIP;

@@ -685,8 +685,9 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     }
 
     /**
-     * {@code true} (default): classes defined by each web application itself (its {@code WEB-INF/classes}) may be
-     * attribute values too, except known gadget packages; {@code false}: only {@code allowedClasses}.
+     * {@code true}: classes defined by each web application itself (its {@code WEB-INF/classes}) may be attribute
+     * values too, except known gadget packages; {@code false} (default, but {@code true} for a translated stock block
+     * that names no {@code allowedClasses}): only {@code allowedClasses} and the JDK defaults.
      */
     public void setAllowApplicationClasses(String v) {
         set("allowApplicationClasses", v);

@@ -116,8 +116,10 @@ final class StockTranslation {
         }
         if (stock && !explicit.contains("allowedClasses") && !explicit.contains("sessionAttributeValueClassNameFilter")
                 && !explicit.contains("allowApplicationClasses")) {
-            note(Kind.BUILT_IN, "attribute values of the web applications' own classes (WEB-INF/classes) replicate "
-                    + "(allowApplicationClasses, the default); library classes only when allowedClasses names them");
+            out.put("allowApplicationClasses", "true"); // stock replicates any Serializable: the closest safe rule
+            note(Kind.BUILT_IN, "allowApplicationClasses=\"true\" (no allowedClasses given): the web applications' "
+                    + "own classes (WEB-INF/classes) replicate as with stock; library classes only when allowedClasses "
+                    + "names them");
         }
         Map<String, String> ordered = new LinkedHashMap<>(); // in the order of docs/tomcat.md's table
         ClusterSettings.DEFAULTS.keySet().stream().filter(out::containsKey).forEach(k -> ordered.put(k, out.get(k)));

@@ -64,7 +64,8 @@ class StockTranslationTest {
                          autoBind="100"
                          selectorTimeout="5000"
                          channelSendOptions="8"
-                         notifyListenersOnReplication="true">
+                         notifyListenersOnReplication="true"
+                         allowApplicationClasses="true">
                   <Valve className="io.flotilla.tomcat.ReplicationValve" filter=""/>
                   <Valve className="io.flotilla.tomcat.JvmRouteBinderValve"/>
                 </Cluster>"""), out);
