@@ -481,8 +481,10 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
+    /** The effective value once started (a translated stock block included), before that the text set or the default. */
     private String get(String name) {
-        return raw.getOrDefault(name, ClusterSettings.DEFAULTS.get(name));
+        ClusterSettings s = settings;
+        return s != null ? s.effective.get(name) : raw.getOrDefault(name, ClusterSettings.DEFAULTS.get(name));
     }
 
     /** {@code multicast} (default) or {@code static}. */

@@ -156,6 +156,8 @@ class StockServerXmlIT {
             b.start();
             await("both nodes see each other", WAIT, () -> a.cluster.getMemberCount() == 2
                     && b.cluster.getMemberCount() == 2, () -> a.cluster.getMembers() + " / " + b.cluster.getMembers());
+            assertTrue(a.cluster.getMembers().contains("127.0.0.1:" + a.cluster.getReceiverPort()),
+                    "the getters (and JMX) show the translated receiver: " + a.cluster.getMembers());
             TestClient c = new TestClient();
             for (int i = 1; i <= 3; i++) {
                 assertTrue(c.get(a, "count").body().startsWith("n=" + i + " "));
