@@ -359,6 +359,7 @@ final class StockTranslation {
             return v;
         }
         stock = true;
+        builtIn(v, null, "replaced by " + target + ", with the attributes that carry over");
         Set<String> kept = target.equals(FLOTILLA_REPLICATION_VALVE)
                 ? Set.of("filter", "primaryIndicator", "primaryIndicatorName", "asyncSupported")
                 : Set.of("enabled", "sessionIdAttribute", "asyncSupported");

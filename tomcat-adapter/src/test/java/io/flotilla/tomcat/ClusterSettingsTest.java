@@ -79,6 +79,8 @@ class ClusterSettingsTest {
         assertTrue(refusal(Map.of("allowedClasses", "org.apache.commons.collections.functors.*"))
                 .contains("deserialization"));
         ClusterSettings.parse(Map.of("allowedClasses", "org.apache.shop.**, com.example.Cart"));
+        assertTrue(GadgetClasses.isGadget("org.apache.commons.collections.functors.InvokerTransformer"));
+        assertFalse(GadgetClasses.isGadget("sessions.DummyCart"), "an application's class found in WEB-INF/classes");
     }
 
     @Test
