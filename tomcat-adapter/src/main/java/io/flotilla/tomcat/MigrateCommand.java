@@ -102,7 +102,7 @@ public final class MigrateCommand {
                 unknown);
         section(out, "Dropped: no equivalent, and the behaviour differs", texts(t, StockTranslation.Kind.DROPPED),
                 List.of());
-        section(out, "Dropped: tuning without an equivalent (what replicates does not change)",
+        section(out, "Ignored: no equivalent, and what replicates does not change",
                 texts(t, StockTranslation.Kind.TUNING), List.of());
         section(out, "Built in: nothing to configure", texts(t, StockTranslation.Kind.BUILT_IN), List.of());
         out.println();

@@ -31,7 +31,7 @@ final class StockTranslation {
     enum Kind {
         /** Flotilla does this anyway (or needs nothing for it): nothing is lost. */
         BUILT_IN,
-        /** A tuning knob with no equivalent: ignored, what replicates does not change. */
+        /** No equivalent, ignored (logged at INFO): what replicates and how it fails over do not change. */
         TUNING,
         /** Ignored, and the behaviour differs from stock: the note says how and what to do. */
         DROPPED,
@@ -332,7 +332,9 @@ final class StockTranslation {
             refuse(d, "Flotilla has no farm deployer yet; deploy the application on every node and set "
                     + "watchEnabled=\"false\" or delete the element");
         } else {
-            note(Kind.DROPPED, d.tag() + ": ignored (with watchEnabled=\"false\" this node deploys nothing to the "
+            // INFO, not WARN: the how-to's block carries this one, and it deploys nothing (no member of a Flotilla
+            // cluster would send it a WAR either), so nothing is lost
+            note(Kind.TUNING, d.tag() + ": ignored (with watchEnabled=\"false\" this node deploys nothing to the "
                     + "others); Flotilla has no farm deployer yet: deploy the application on every node" + DO_DELETE);
         }
     }
