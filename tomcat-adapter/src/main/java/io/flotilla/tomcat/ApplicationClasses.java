@@ -25,7 +25,7 @@ import org.apache.catalina.loader.WebappClassLoaderBase;
  * <p>Threading: stateless; called when a web application's manager starts.
  */
 final class ApplicationClasses {
-    /** Legacy JDK collections application session objects commonly hold (stock examples' cart holds a Vector). */
+    /** Legacy JDK collections application session objects commonly hold (Tomcat 9's examples cart: a Vector). */
     static final List<String> LEGACY_COLLECTIONS = List.of("java.util.Vector", "java.util.Stack",
             "java.util.Hashtable");
     private static final String CLASSES = "/WEB-INF/classes/";
