@@ -1,0 +1,112 @@
+package io.flotilla.tomcat.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Issue 14's promise in a real Tomcat 10.1 distribution: the cluster how-to's stock {@code <Cluster>} block with
+ * only its {@code className} changed to {@code io.flotilla.tomcat.FlotillaCluster} (and the drop-in jar in {@code
+ * lib}) runs the failover story of {@link StockTomcatClusterIT} (three nodes, kill -9, restart) with no session lost.
+ * To keep every packet on this machine the block's receiver address is 127.0.0.1 and its multicast group the
+ * layout's random 239.255.x.y on {@code lo} with TTL 0; ports are the layout's free ones.
+ */
+class SwappedStockBlockTomcatIT {
+    /** The how-to's block, className swapped, addresses and ports rewritten for loopback. */
+    record SwappedStockBlock(Path jar) implements ClusterConfig {
+        @Override
+        public String name() {
+            return "stock block on flotilla";
+        }
+
+        @Override
+        public String clusterXml(ClusterLayout layout, int node) {
+            return """
+                    <Cluster className="io.flotilla.tomcat.FlotillaCluster"
+                             channelSendOptions="8">
+                      <Manager className="org.apache.catalina.ha.session.DeltaManager"
+                               expireSessionsOnShutdown="false"
+                               notifyListenersOnReplication="true"/>
+                      <Channel className="org.apache.catalina.tribes.group.GroupChannel">
+                        <Membership className="org.apache.catalina.tribes.membership.McastService"
+                                    address="%s" bind="lo" ttl="0"
+                                    port="%d"
+                                    frequency="500"
+                                    dropTime="3000"/>
+                        <Receiver className="org.apache.catalina.tribes.transport.nio.NioReceiver"
+                                  address="127.0.0.1"
+                                  port="%d"
+                                  autoBind="100"
+                                  selectorTimeout="5000"
+                                  maxThreads="6"/>
+                        <Sender className="org.apache.catalina.tribes.transport.ReplicationTransmitter">
+                          <Transport className="org.apache.catalina.tribes.transport.nio.PooledParallelSender"/>
+                        </Sender>
+                        <Interceptor className="org.apache.catalina.tribes.group.interceptors.TcpFailureDetector"/>
+                        <Interceptor className="org.apache.catalina.tribes.group.interceptors.MessageDispatchInterceptor"/>
+                      </Channel>
+                      <Valve className="org.apache.catalina.ha.tcp.ReplicationValve"
+                             filter=""/>
+                      <Valve className="org.apache.catalina.ha.session.JvmRouteBinderValve"/>
+                      <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer"
+                                tempDir="/tmp/war-temp/"
+                                deployDir="/tmp/war-deploy/"
+                                watchDir="/tmp/war-listen/"
+                                watchEnabled="false"/>
+                      <ClusterListener className="org.apache.catalina.ha.session.ClusterSessionListener"/>
+                    </Cluster>
+                    """.formatted(layout.multicastAddress(), layout.multicastPort(),
+                    layout.nodes().get(node).receiver());
+        }
+
+        @Override
+        public List<Path> libJars() {
+            return List.of(jar);
+        }
+
+        @Override
+        public Optional<String> unavailable() {
+            return ClusterConfig.flotilla(jar, Membership.MULTICAST, 8).unavailable();
+        }
+
+        @Override
+        public Optional<Pattern> sessionsReceivedLine() {
+            return ClusterConfig.flotilla(jar, Membership.MULTICAST, 8).sessionsReceivedLine();
+        }
+    }
+
+    @Test
+    @Timeout(value = 4, unit = TimeUnit.MINUTES)
+    void theHowTosBlockWithOnlyItsClassNameChangedFailsOverInARealTomcat() throws Exception {
+        ClusterConfig config = new SwappedStockBlock(ClusterConfig.dropInJar());
+        Optional<String> unavailable = config.unavailable();
+        assumeTrue(unavailable.isEmpty(), () -> "skipped: " + unavailable.orElse(""));
+
+        FailoverScenario.Report report;
+        try (TomcatCluster cluster = TomcatCluster.create(TomcatLine.TOMCAT_10_1, config, 3,
+                StockTomcatClusterIT.workDir())) {
+            report = FailoverScenario.run(cluster, FailoverScenario.Settings.small(), System.out);
+        }
+        System.out.println("SWAPPED STOCK BLOCK " + TomcatLine.TOMCAT_10_1 + "\n" + report.summary());
+
+        assertEquals(0, report.stickyViolations(), "the balancer sends each session to the node of its route");
+        assertEquals(0, report.warmupLost(), "the stock valves were replaced: every increment replicates");
+        assertEquals(report.concurrentExpected(), report.concurrentSeen(),
+                "concurrent requests on one session lose no update on the node that serves them");
+        assertEquals(200, report.badAttributeStatus(), "as with stock, the application's own class replicates "
+                + "(allowApplicationClasses, set by the translation): " + report.badAttributeBody());
+        assertTrue(report.victimSessions() > 0, "the killed node owned sessions");
+        assertEquals(report.victimSessions(), report.failedOver(), "every session of the killed node went on elsewhere");
+        assertEquals(0, report.sessionsLostOnKill(), "every session intact after kill -9");
+        assertEquals(0, report.errorsOnKill(), "no request failed across the failover (the route valve works)");
+        assertEquals(0, report.sessionsLostAfterRestart(), "the restarted node received every session");
+    }
+}
