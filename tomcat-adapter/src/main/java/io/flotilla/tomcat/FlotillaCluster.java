@@ -273,6 +273,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         if (c == null) {
             return;
         }
+        removeStockValves(c);
         List<Valve> valves = new ArrayList<>();
         for (int i = 0; i < configuredValves.size(); i++) {
             Valve configured = configuredValves.get(i);
@@ -286,6 +287,24 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         for (Valve v : valves) {
             c.getPipeline().addValve(v);
             installedValves.add(v);
+        }
+    }
+
+    /**
+     * A stock cluster valve placed directly in the container's pipeline (not nested in {@code <Cluster>}) does nothing
+     * with a FlotillaCluster: stock's ReplicationValve only warns "No cluster configured for this request" on every
+     * request, its JvmRouteBinderValve ignores Flotilla's managers. Removed, with one WARN saying what to do.
+     */
+    private static void removeStockValves(Container c) {
+        for (Valve v : c.getPipeline().getValves()) {
+            String name = v.getClass().getName();
+            if (name.equals(StockTranslation.STOCK_REPLICATION_VALVE) || name.equals(StockTranslation.STOCK_ROUTE_VALVE)) {
+                c.getPipeline().removeValve(v);
+                log.warn("FlotillaCluster: removed <Valve className=\"" + name + "\"> from the pipeline of "
+                        + c.getName() + ": it does nothing with a FlotillaCluster, which installs its own valves; "
+                        + "delete it from server.xml (to set the filter, nest <Valve className=\""
+                        + StockTranslation.FLOTILLA_REPLICATION_VALVE + "\" filter=\"...\"/> in <Cluster>)");
+            }
         }
     }
 

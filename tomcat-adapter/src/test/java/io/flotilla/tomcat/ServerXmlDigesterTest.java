@@ -137,6 +137,30 @@ class ServerXmlDigesterTest {
     }
 
     @Test
+    @Timeout(60)
+    void stockClusterValvesInTheEnginesOwnPipelineAreRemovedForFlotillasOwn() throws Exception {
+        String xml = serverXml("", EmbeddedNode.freePort()).replace("<Host name", """
+                <Valve className="org.apache.catalina.ha.tcp.ReplicationValve" filter=""/>
+                <Valve className="org.apache.catalina.ha.session.JvmRouteBinderValve"/>
+                <Host name""");
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        assertEquals(2, List.of(c.getContainer().getPipeline().getValves()).stream()
+                .filter(v -> v.getClass().getName().startsWith("org.apache.catalina.ha.")).count(),
+                "the digester put both stock valves there");
+        try {
+            c.start();
+            List<String> classes = List.of(c.getContainer().getPipeline().getValves()).stream()
+                    .map(v -> v.getClass().getName()).toList();
+            assertTrue(classes.stream().noneMatch(n -> n.startsWith("org.apache.catalina.ha.")), classes.toString());
+            assertTrue(classes.contains(ReplicationValve.class.getName())
+                    && classes.contains(JvmRouteBinderValve.class.getName()), classes.toString());
+        } finally {
+            c.stop();
+            c.destroy();
+        }
+    }
+
+    @Test
     void everyProblemFailsTheStartInOneMessage() throws Exception {
         String xml = serverXml("""
                 <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" watchEnabled="true"
