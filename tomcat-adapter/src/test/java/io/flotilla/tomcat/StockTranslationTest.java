@@ -143,6 +143,18 @@ class StockTranslationTest {
     }
 
     @Test
+    void migrateFollowsAnEntityThatIncludesALocalFileAsTomcatDoes(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("cluster.xml"), "<Cluster className=\"org.apache.catalina.ha.tcp."
+                + "SimpleTcpCluster\" channelSendOptions=\"6\"/>");
+        Path xml = dir.resolve("server.xml");
+        Files.writeString(xml, "<?xml version=\"1.0\"?>\n<!DOCTYPE server-xml [<!ENTITY cluster SYSTEM "
+                + "\"cluster.xml\">]>\n<Server><Service><Engine name=\"E\">&cluster;</Engine></Service></Server>");
+        String[] run = migrate(xml);
+        assertEquals("0", run[0], run[1] + run[2]);
+        assertTrue(run[1].contains("channelSendOptions=\"6\""), run[1]);
+    }
+
+    @Test
     void migrateRefusesUnknownAttributesAndBadUsage(@TempDir Path dir) throws Exception {
         Path xml = dir.resolve("server.xml");
         Files.writeString(xml, "<Server><Service><Engine name=\"E\"><Cluster className=\"io.flotilla.tomcat."
