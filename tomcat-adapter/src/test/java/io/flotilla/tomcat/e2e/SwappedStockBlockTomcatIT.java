@@ -9,11 +9,12 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Issue 14's promise in a real Tomcat 10.1 distribution: the cluster how-to's stock {@code <Cluster>} block with
+ * Issue 14's promise in real Tomcat 10.1 and 11.0 distributions: the cluster how-to's stock {@code <Cluster>} block with
  * only its {@code className} changed to {@code io.flotilla.tomcat.FlotillaCluster} (and the drop-in jar in {@code
  * lib}) runs the failover story of {@link StockTomcatClusterIT} (three nodes, kill -9, restart) with no session lost.
  * To keep every packet on this machine the block's receiver address is 127.0.0.1 and its multicast group the
@@ -83,19 +84,20 @@ class SwappedStockBlockTomcatIT {
         }
     }
 
-    @Test
+    @ParameterizedTest
+    @EnumSource(TomcatLine.class)
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
-    void theHowTosBlockWithOnlyItsClassNameChangedFailsOverInARealTomcat() throws Exception {
+    void theHowTosBlockWithOnlyItsClassNameChangedFailsOverInARealTomcat(TomcatLine line) throws Exception {
         ClusterConfig config = new SwappedStockBlock(ClusterConfig.dropInJar());
         Optional<String> unavailable = config.unavailable();
         assumeTrue(unavailable.isEmpty(), () -> "skipped: " + unavailable.orElse(""));
 
         FailoverScenario.Report report;
-        try (TomcatCluster cluster = TomcatCluster.create(TomcatLine.TOMCAT_10_1, config, 3,
+        try (TomcatCluster cluster = TomcatCluster.create(line, config, 3,
                 StockTomcatClusterIT.workDir())) {
             report = FailoverScenario.run(cluster, FailoverScenario.Settings.small(), System.out);
         }
-        System.out.println("SWAPPED STOCK BLOCK " + TomcatLine.TOMCAT_10_1 + "\n" + report.summary());
+        System.out.println("SWAPPED STOCK BLOCK " + line + "\n" + report.summary());
 
         assertEquals(0, report.stickyViolations(), "the balancer sends each session to the node of its route");
         assertEquals(0, report.warmupLost(), "the stock valves were replaced: every increment replicates");
