@@ -78,6 +78,20 @@ class StockTranslationTest {
     }
 
     @Test
+    void theHowTosBackupManagerBlockStartsAndSaysEverySessionGoesToEveryMember() throws Exception {
+        String[] run = migrate(resource("cluster-howto-10.1-backup.xml"));
+        assertEquals("0", run[0], run[1] + run[2]);
+        String out = run[1];
+        for (String line : List.of("receiverPort=\"5000\"", "selectorTimeout=\"100\"", "channelSendOptions=\"6\"",
+                "filter=\".*\\.gif|.*\\.js|.*\\.jpeg|.*\\.jpg|.*\\.png|.*\\.htm|.*\\.html|.*\\.css|.*\\.txt\"")) {
+            assertTrue(out.contains(line), line + " in " + out);
+        }
+        assertTrue(out.contains("BackupManager\">: Flotilla replicates every session to every member"), out);
+        assertTrue(out.contains("mapSendOptions=\"6\": no equivalent"), out);
+        assertTrue(out.contains("ThroughputInterceptor\">: built in"), out);
+    }
+
+    @Test
     void aStaticGuidesBlockBecomesAStaticMemberList() throws Exception {
         String[] run = migrate(resource("static-guide.xml"));
         assertEquals("0", run[0], run[1] + run[2]);
