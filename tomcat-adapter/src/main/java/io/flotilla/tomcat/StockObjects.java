@@ -90,8 +90,15 @@ final class StockObjects {
         return new StockElement(name, o.getClass().getName(), attributes(name, o), children);
     }
 
-    /** The properties of {@code o} whose values differ from those of a new instance of its class. */
+    /**
+     * The properties of {@code o} whose values differ from those of a new instance of its class. Only Tomcat's own
+     * classes are read: an operator's class (a valve of its own, say) is never instantiated here, and its settings
+     * are its own business.
+     */
     static Map<String, String> attributes(String elementName, Object o) {
+        if (!o.getClass().getName().startsWith("org.apache.catalina.")) {
+            return Map.of();
+        }
         Object fresh;
         try {
             fresh = o.getClass().getConstructor().newInstance();
@@ -99,7 +106,12 @@ final class StockObjects {
             fresh = null; // no default to compare with: every readable property counts as set
         }
         Map<String, String> out = new LinkedHashMap<>();
-        Method[] methods = o.getClass().getMethods();
+        Method[] methods;
+        try {
+            methods = o.getClass().getMethods();
+        } catch (LinkageError e) {
+            return out; // a signature names a class that is not here: nothing can be read
+        }
         Arrays.sort(methods, (x, y) -> x.getName().compareTo(y.getName()));
         for (Method setter : methods) {
             String n = setter.getName();
