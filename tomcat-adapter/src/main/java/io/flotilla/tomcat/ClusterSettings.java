@@ -77,6 +77,8 @@ final class ClusterSettings {
         d.put("maxRetryAttempts", "1");
         d.put("channelSendOptions", "8");
         d.put("stateTransferTimeout", "60");
+        d.put("maxActiveSessions", "-1"); // ManagerBase's: no limit
+        d.put("processExpiresFrequency", "6"); // ManagerBase's: expiry checked every 6th background run
         d.put("notifyListenersOnReplication", "true");
         d.put("sessionAttributeNameFilter", "");
         d.put("sessionAttributeValueClassNameFilter", "");
@@ -110,6 +112,9 @@ final class ClusterSettings {
     final int maxRetryAttempts;
     final Delivery delivery;
     final Duration stateTransferTimeout;
+    /** Given to every {@link FlotillaManager} the cluster creates, as stock's {@code <Manager>} template does. */
+    final int maxActiveSessions;
+    final int processExpiresFrequency;
     final boolean notifyListenersOnReplication;
     final Pattern attributeNameFilter;
     final List<String> allowedClasses;
@@ -180,6 +185,8 @@ final class ClusterSettings {
         delivery = check(problems, () -> delivery(v.get("channelSendOptions")), Delivery.ASYNC);
         stateTransferTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "stateTransferTimeout", 1, 86_400),
                 60));
+        maxActiveSessions = check(problems, () -> integer(v, "maxActiveSessions", -1, Integer.MAX_VALUE), -1);
+        processExpiresFrequency = check(problems, () -> integer(v, "processExpiresFrequency", 1, 10_000), 6);
         notifyListenersOnReplication = check(problems, () -> bool(v, "notifyListenersOnReplication"), true);
         String nameFilter = v.get("sessionAttributeNameFilter");
         attributeNameFilter = check(problems, () -> {

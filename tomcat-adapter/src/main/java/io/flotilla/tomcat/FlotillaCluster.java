@@ -96,6 +96,11 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     @Override
     public Manager createManager(String name) {
         FlotillaManager m = new FlotillaManager();
+        ClusterSettings s = settings;
+        if (s != null) { // the manager template's settings (a context's own <Manager> keeps its own)
+            m.setMaxActiveSessions(s.maxActiveSessions);
+            m.setProcessExpiresFrequency(s.processExpiresFrequency);
+        }
         m.setCluster(this);
         return m;
     }
@@ -668,6 +673,24 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getStateTransferTimeout() {
         return get("stateTransferTimeout");
+    }
+
+    /** Sessions each web application may hold at once, default -1 (no limit): stock's manager template's. */
+    public void setMaxActiveSessions(String v) {
+        set("maxActiveSessions", v);
+    }
+
+    public String getMaxActiveSessions() {
+        return get("maxActiveSessions");
+    }
+
+    /** Every how many background runs a web application's sessions are checked for expiry, default 6. */
+    public void setProcessExpiresFrequency(String v) {
+        set("processExpiresFrequency", v);
+    }
+
+    public String getProcessExpiresFrequency() {
+        return get("processExpiresFrequency");
     }
 
     public void setNotifyListenersOnReplication(String v) {

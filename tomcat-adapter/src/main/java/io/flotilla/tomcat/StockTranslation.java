@@ -303,8 +303,8 @@ final class StockTranslation {
             String v = a.getValue().trim();
             switch (a.getKey()) {
                 case "notifyListenersOnReplication", "notifySessionListenersOnReplication" -> { } // above
-                case "stateTransferTimeout", "sessionAttributeNameFilter", "sessionAttributeValueClassNameFilter" ->
-                        put(a.getKey(), a.getValue(), m);
+                case "stateTransferTimeout", "sessionAttributeNameFilter", "sessionAttributeValueClassNameFilter",
+                        "maxActiveSessions", "processExpiresFrequency" -> put(a.getKey(), a.getValue(), m);
                 case "expireSessionsOnShutdown" -> {
                     if (v.equalsIgnoreCase("true")) {
                         note(Kind.DROPPED, attr(m, a) + ": ignored, a stopping Flotilla node never ends the other "
@@ -313,7 +313,7 @@ final class StockTranslation {
                     }
                 }
                 case "persistAuthentication" -> builtIn(m, a.getKey(), "the principal always replicates");
-                case "maxActiveSessions", "processExpiresFrequency", "sessionIdLength", "secureRandomClass",
+                case "sessionIdLength", "secureRandomClass",
                         "secureRandomAlgorithm", "secureRandomProvider", "pathname" ->
                         note(Kind.DROPPED, attr(m, a) + ": set it on each application's <Manager className=\""
                                 + "io.flotilla.tomcat.FlotillaManager\"> in context.xml instead");

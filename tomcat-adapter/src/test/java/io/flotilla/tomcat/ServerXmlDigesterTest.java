@@ -62,7 +62,7 @@ class ServerXmlDigesterTest {
                       <Cluster className="io.flotilla.tomcat.FlotillaCluster" channelSendOptions="6"
                                membership="static" staticMembers="127.0.0.1:%d"
                                receiverAddress="127.0.0.1" receiverPort="%d" autoBind="0"
-                               frequency="100" dropTime="300">
+                               frequency="100" dropTime="300" maxActiveSessions="5">
                 %s
                       </Cluster>
                       <Host name="localhost" appBase="webapps" autoDeploy="false"/>
@@ -107,6 +107,9 @@ class ServerXmlDigesterTest {
             assertTrue(List.of(c.getContainer().getPipeline().getValves()).contains(valve),
                     "the nested valve is in the Engine's pipeline, instead of the default ones");
             assertEquals(1, c.getValves().length);
+            assertEquals(5, ((FlotillaManager) c.createManager("/app")).getMaxActiveSessions(), "<Cluster "
+                    + "maxActiveSessions> reaches the "
+                    + "managers the cluster creates");
         } finally {
             c.stop();
             c.destroy();
