@@ -107,9 +107,8 @@ class ServerXmlDigesterTest {
             assertTrue(List.of(c.getContainer().getPipeline().getValves()).contains(valve),
                     "the nested valve is in the Engine's pipeline, instead of the default ones");
             assertEquals(1, c.getValves().length);
-            assertEquals(5, ((FlotillaManager) c.createManager("/app")).getMaxActiveSessions(), "<Cluster "
-                    + "maxActiveSessions> reaches the "
-                    + "managers the cluster creates");
+            assertEquals(5, ((FlotillaManager) c.createManager("/app")).getMaxActiveSessions(),
+                    "<Cluster maxActiveSessions> reaches the managers the cluster creates");
         } finally {
             c.stop();
             c.destroy();
