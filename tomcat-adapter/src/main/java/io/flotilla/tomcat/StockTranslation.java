@@ -46,7 +46,7 @@ final class StockTranslation {
     /**
      * The translation of one {@code <Cluster>}.
      *
-     * @param attributes the {@code FlotillaCluster} attributes, the ones the {@code <Cluster>} already had first
+     * @param attributes the {@code FlotillaCluster} attributes, in the order of docs/tomcat.md's table (unknown ones last)
      * @param valves the valves to install, stock ones replaced by Flotilla's (foreign ones kept as they are)
      * @param notes every stock setting that did not map one to one, in document order
      * @param stock whether anything stock was translated (a nested stock element or a stock attribute)
