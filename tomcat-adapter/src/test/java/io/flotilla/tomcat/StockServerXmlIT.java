@@ -18,8 +18,8 @@ import org.junit.jupiter.api.Timeout;
  * Stock {@code SimpleTcpCluster} blocks with only the {@code className} changed to {@code FlotillaCluster}, read by
  * Catalina's own start digester from a whole {@code server.xml} (so {@code ClusterRuleSet} builds the stock Tribes
  * objects), each run on two embedded Tomcats (the digested cluster is set on each Engine): sessions replicate and
- * fail over to the other node, with the route moved. The blocks are the how-to's (multicast, nested stock valves,
- * {@code FarmWarDeployer}, {@code ClusterSessionListener}) and two common guides' static ones
+ * fail over to the other node, with the route moved. The blocks are the how-to's ({@link HowToBlock}: multicast,
+ * nested stock valves, {@code FarmWarDeployer}, {@code ClusterSessionListener}) and two common guides' static ones
  * ({@code StaticMembershipService} with {@code <Member>}s and no valves; multicast plus a {@code
  * StaticMembershipInterceptor} with nested valves). To keep every packet on this machine the test rewrites
  * addresses to 127.0.0.1, the multicast group to a random 239.255.x.y joined on {@code lo} with TTL 0, and ports to
@@ -31,49 +31,6 @@ class StockServerXmlIT {
             <Valve className="org.apache.catalina.ha.tcp.ReplicationValve" filter=""/>
             <Valve className="org.apache.catalina.ha.session.JvmRouteBinderValve"/>
             """;
-
-    /** Tomcat 10.1's cluster how-to block; receiver address and multicast group, bind, TTL and ports rewritten. */
-    private static String howTo(String group, int mcastPort, int receiverPort) {
-        return """
-                <Cluster className="io.flotilla.tomcat.FlotillaCluster"
-                         channelSendOptions="8">
-
-                  <Manager className="org.apache.catalina.ha.session.DeltaManager"
-                           expireSessionsOnShutdown="false"
-                           notifyListenersOnReplication="true"/>
-
-                  <Channel className="org.apache.catalina.tribes.group.GroupChannel">
-                    <Membership className="org.apache.catalina.tribes.membership.McastService"
-                                address="%s" bind="lo" ttl="0"
-                                port="%d"
-                                frequency="500"
-                                dropTime="3000"/>
-                    <Receiver className="org.apache.catalina.tribes.transport.nio.NioReceiver"
-                              address="127.0.0.1"
-                              port="%d"
-                              autoBind="100"
-                              selectorTimeout="5000"
-                              maxThreads="6"/>
-
-                    <Sender className="org.apache.catalina.tribes.transport.ReplicationTransmitter">
-                      <Transport className="org.apache.catalina.tribes.transport.nio.PooledParallelSender"/>
-                    </Sender>
-                    <Interceptor className="org.apache.catalina.tribes.group.interceptors.TcpFailureDetector"/>
-                    <Interceptor className="org.apache.catalina.tribes.group.interceptors.MessageDispatchInterceptor"/>
-                  </Channel>
-
-                  %s
-
-                  <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer"
-                            tempDir="/tmp/war-temp/"
-                            deployDir="/tmp/war-deploy/"
-                            watchDir="/tmp/war-listen/"
-                            watchEnabled="false"/>
-
-                  <ClusterListener className="org.apache.catalina.ha.session.ClusterSessionListener"/>
-                </Cluster>
-                """.formatted(group, mcastPort, receiverPort, STOCK_VALVES);
-    }
 
     /** A guide's StaticMembershipService block: both members listed, this node's as LocalMember too. */
     private static String staticService(List<Integer> ports, int own) {
@@ -186,7 +143,7 @@ class StockServerXmlIT {
         int mcastPort = LoopbackMulticast.freeUdpPort();
         LoopbackMulticast.assumeLoopsBack(group, mcastPort);
         List<Integer> ports = List.of(EmbeddedNode.freePort(), EmbeddedNode.freePort());
-        replicatesAndFailsOver(i -> howTo(group, mcastPort, ports.get(i)));
+        replicatesAndFailsOver(i -> HowToBlock.swapped(group, mcastPort, ports.get(i)));
     }
 
     @Test

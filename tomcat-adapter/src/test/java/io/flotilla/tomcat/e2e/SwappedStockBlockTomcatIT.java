@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.flotilla.tomcat.HowToBlock;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -30,41 +31,7 @@ class SwappedStockBlockTomcatIT {
 
         @Override
         public String clusterXml(ClusterLayout layout, int node) {
-            return """
-                    <Cluster className="io.flotilla.tomcat.FlotillaCluster"
-                             channelSendOptions="8">
-                      <Manager className="org.apache.catalina.ha.session.DeltaManager"
-                               expireSessionsOnShutdown="false"
-                               notifyListenersOnReplication="true"/>
-                      <Channel className="org.apache.catalina.tribes.group.GroupChannel">
-                        <Membership className="org.apache.catalina.tribes.membership.McastService"
-                                    address="%s" bind="lo" ttl="0"
-                                    port="%d"
-                                    frequency="500"
-                                    dropTime="3000"/>
-                        <Receiver className="org.apache.catalina.tribes.transport.nio.NioReceiver"
-                                  address="127.0.0.1"
-                                  port="%d"
-                                  autoBind="100"
-                                  selectorTimeout="5000"
-                                  maxThreads="6"/>
-                        <Sender className="org.apache.catalina.tribes.transport.ReplicationTransmitter">
-                          <Transport className="org.apache.catalina.tribes.transport.nio.PooledParallelSender"/>
-                        </Sender>
-                        <Interceptor className="org.apache.catalina.tribes.group.interceptors.TcpFailureDetector"/>
-                        <Interceptor className="org.apache.catalina.tribes.group.interceptors.MessageDispatchInterceptor"/>
-                      </Channel>
-                      <Valve className="org.apache.catalina.ha.tcp.ReplicationValve"
-                             filter=""/>
-                      <Valve className="org.apache.catalina.ha.session.JvmRouteBinderValve"/>
-                      <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer"
-                                tempDir="/tmp/war-temp/"
-                                deployDir="/tmp/war-deploy/"
-                                watchDir="/tmp/war-listen/"
-                                watchEnabled="false"/>
-                      <ClusterListener className="org.apache.catalina.ha.session.ClusterSessionListener"/>
-                    </Cluster>
-                    """.formatted(layout.multicastAddress(), layout.multicastPort(),
+            return HowToBlock.swapped(layout.multicastAddress(), layout.multicastPort(),
                     layout.nodes().get(node).receiver());
         }
 
