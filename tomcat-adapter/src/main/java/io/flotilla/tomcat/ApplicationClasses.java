@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.catalina.loader.WebappClassLoaderBase;
+import org.apache.juli.logging.Log;
+import org.apache.juli.logging.LogFactory;
 
 /**
  * With {@code allowApplicationClasses} (set by the translation of a stock block that names no {@code
@@ -32,6 +34,7 @@ final class ApplicationClasses {
     private static final Pattern NAME = Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*");
     /** Bounds the walk of a pathological tree. */
     private static final int MAX_CLASSES = 200_000;
+    private static final Log log = LogFactory.getLog(ApplicationClasses.class);
 
     private ApplicationClasses() {
     }
@@ -45,8 +48,15 @@ final class ApplicationClasses {
         List<String> out = new ArrayList<>(LEGACY_COLLECTIONS);
         if (loader instanceof WebappClassLoaderBase webapp) {
             for (URL url : webapp.getURLs()) {
-                if (url.getProtocol().equals("file") && url.getPath().endsWith(CLASSES)) {
+                if (!url.getPath().endsWith(CLASSES)) {
+                    continue; // a library jar of WEB-INF/lib: its classes only through allowedClasses
+                }
+                if (url.getProtocol().equals("file")) {
                     collect(url, out);
+                } else {
+                    log.warn("allowApplicationClasses: " + url + " is not a folder (a packed WAR?), so its classes "
+                            + "are not listed; unpack the WAR (unpackWARs=\"true\", Tomcat's default) or name them in "
+                            + "allowedClasses");
                 }
             }
         }
@@ -58,7 +68,8 @@ final class ApplicationClasses {
         try {
             root = Path.of(url.toURI());
         } catch (URISyntaxException | IllegalArgumentException e) {
-            return; // not a plain directory: nothing listed
+            log.warn("allowApplicationClasses: cannot list " + url + " (" + e + "); name the classes in allowedClasses");
+            return;
         }
         try (Stream<Path> files = Files.walk(root)) {
             files.filter(f -> f.getFileName().toString().endsWith(".class")).limit(MAX_CLASSES).forEach(f -> {
@@ -70,7 +81,7 @@ final class ApplicationClasses {
                 }
             });
         } catch (IOException | UncheckedIOException e) {
-            return; // an unreadable folder lists nothing; the codec's refusal then names the class to allow
+            log.warn("allowApplicationClasses: cannot list " + root + " (" + e + "); name the classes in allowedClasses");
         }
     }
 }
