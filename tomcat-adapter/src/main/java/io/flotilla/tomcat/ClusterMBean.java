@@ -1,8 +1,11 @@
 package io.flotilla.tomcat;
 
+import java.util.Arrays;
 import javax.management.Attribute;
 import javax.management.AttributeNotFoundException;
+import javax.management.MBeanAttributeInfo;
 import javax.management.MBeanException;
+import javax.management.MBeanInfo;
 import javax.management.ReflectionException;
 import org.apache.tomcat.util.modeler.BaseModelMBean;
 
@@ -13,7 +16,9 @@ import org.apache.tomcat.util.modeler.BaseModelMBean;
  * typed with {@code catalina-ha} and {@code catalina-tribes} classes (so that a stock nested {@code <Channel>},
  * {@code <Manager>}, {@code <Deployer>} or {@code <ClusterListener>} gets a clear error), and reflecting on it where
  * those jars are absent (embedded Tomcat) would fail. The attributes are read-only: the configuration is read once
- * at start, from {@code server.xml}.
+ * at start, from {@code server.xml}. Only the chosen membership's attributes are shown: {@code staticMembers} with
+ * {@code membership="static"}, the multicast group's ({@code address}, {@code port}, {@code ttl}, {@code bind}) and
+ * {@code autoBind} otherwise.
  *
  * <p>Threading: safe from any thread, as the cluster's getters are.
  */
@@ -36,6 +41,20 @@ public final class ClusterMBean extends BaseModelMBean {
             return c.jmxAttribute(name);
         }
         return super.getAttribute(name);
+    }
+
+    /** The descriptor's attributes without those of the membership kind not chosen (multicast's or static's). */
+    @Override
+    public MBeanInfo getMBeanInfo() {
+        MBeanInfo info = super.getMBeanInfo();
+        if (!(resource instanceof FlotillaCluster c)) {
+            return info;
+        }
+        MBeanAttributeInfo[] shown = Arrays.stream(info.getAttributes())
+                .filter(a -> a.getName().equals(MODELER_TYPE) || c.hasJmxAttribute(a.getName()))
+                .toArray(MBeanAttributeInfo[]::new);
+        return new MBeanInfo(info.getClassName(), info.getDescription(), shown, info.getConstructors(),
+                info.getOperations(), info.getNotifications(), info.getDescriptor());
     }
 
     @Override

@@ -21,12 +21,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * The {@code <Cluster>} attributes, checked once: every value parsed, every range checked, and the first bad one
- * reported as a {@link ConfigurationException} naming the attribute, the value and what is allowed. Attribute
+ * The {@code <Cluster>} attributes, checked once: every value parsed, every range checked, and every bad one
+ * reported in one {@link ConfigurationException} naming each attribute, its value and what is allowed (an unknown
+ * attribute with the closest known name). Attribute
  * names and units are Tomcat's (milliseconds for {@code frequency}, {@code dropTime}, {@code timeout} and
  * {@code selectorTimeout}; seconds for {@code stateTransferTimeout}).
  *
@@ -75,10 +77,13 @@ final class ClusterSettings {
         d.put("maxRetryAttempts", "1");
         d.put("channelSendOptions", "8");
         d.put("stateTransferTimeout", "60");
+        d.put("maxActiveSessions", "-1"); // ManagerBase's: no limit
+        d.put("processExpiresFrequency", "6"); // ManagerBase's: expiry checked every 6th background run
         d.put("notifyListenersOnReplication", "true");
         d.put("sessionAttributeNameFilter", "");
         d.put("sessionAttributeValueClassNameFilter", "");
         d.put("allowedClasses", "");
+        d.put("allowApplicationClasses", "false"); // a translated stock block: true
         d.put("onUnserializable", "fail");
         d.put("mutationDetection", "off");
         d.put("failRequestOnReplicationError", "true");
@@ -107,98 +112,148 @@ final class ClusterSettings {
     final int maxRetryAttempts;
     final Delivery delivery;
     final Duration stateTransferTimeout;
+    /** Given to every {@link FlotillaManager} the cluster creates, as stock's {@code <Manager>} template does. */
+    final int maxActiveSessions;
+    final int processExpiresFrequency;
     final boolean notifyListenersOnReplication;
     final Pattern attributeNameFilter;
     final List<String> allowedClasses;
+    /** Whether each web application's own classes (WEB-INF/classes) are allowed too ({@link ApplicationClasses}). */
+    final boolean allowApplicationClasses;
     final ReplicationConfig.OnUnserializable onUnserializable;
     final ReplicationConfig.MutationDetection mutationDetection;
     final boolean failRequestOnReplicationError;
     /** Null when no secret is configured. */
     final ClusterSecret secret;
 
-    private ClusterSettings(Map<String, String> v) {
+    private ClusterSettings(Map<String, String> v, List<String> problems) {
         this.effective = v;
         clusterName = v.get("clusterName");
         String m = v.get("membership").trim().toLowerCase(Locale.ROOT);
         if (!m.equals("multicast") && !m.equals("static")) {
-            throw ConfigurationException.invalid("membership", v.get("membership"), "multicast or static");
+            problems.add(ConfigurationException.invalid("membership", v.get("membership"), "multicast or static")
+                    .getMessage());
         }
-        multicast = m.equals("multicast");
-        Duration frequency = millis(v, "frequency", 10, 60_000);
-        dropTime = millis(v, "dropTime", 20, 3_600_000);
+        multicast = !m.equals("static");
+        Duration frequency = check(problems, () -> millis(v, "frequency", 10, 60_000), Duration.ofMillis(500));
+        dropTime = check(problems, () -> millis(v, "dropTime", 20, 3_600_000), Duration.ofMillis(3000));
         if (dropTime.compareTo(frequency) <= 0) {
-            throw ConfigurationException.invalid("dropTime", v.get("dropTime"),
-                    "more than frequency (" + frequency.toMillis() + " ms)");
+            problems.add(ConfigurationException.invalid("dropTime", v.get("dropTime"),
+                    "more than frequency (" + frequency.toMillis() + " ms)").getMessage());
         }
         domain = v.get("membershipDomain");
         List<String> members = list(v.get("staticMembers"));
+        MulticastMembershipConfig mc = null;
+        StaticMembershipConfig sc = null;
         if (multicast) {
-            MulticastMembershipConfig.Builder b = MulticastMembershipConfig.builder().address(v.get("address"))
-                    .port(integer(v, "port", 1, 65535)).frequency(frequency).dropTime(dropTime)
-                    .ttl(integer(v, "ttl", 0, 255)).bind(v.get("bind").trim());
-            multicastConfig = b.build();
-            staticConfig = null;
+            int port = check(problems, () -> integer(v, "port", 1, 65535), 45564);
+            int ttl = check(problems, () -> integer(v, "ttl", 0, 255), 1);
+            mc = check(problems, () -> MulticastMembershipConfig.builder().address(v.get("address")).port(port)
+                    .frequency(frequency).dropTime(dropTime).ttl(ttl).bind(v.get("bind").trim()).build(), null);
             if (!members.isEmpty()) {
-                throw ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
-                        "empty with membership=multicast; set membership=\"static\" to use a member list");
+                problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                        "empty with membership=multicast; set membership=\"static\" to use a member list").getMessage());
             }
+        } else if (members.isEmpty()) {
+            problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                    "a list of host:port with membership=static, e.g. \"10.0.0.1:4000,10.0.0.2:4000\"").getMessage());
         } else {
-            if (members.isEmpty()) {
-                throw ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
-                        "a list of host:port with membership=static, e.g. \"10.0.0.1:4000,10.0.0.2:4000\"");
+            String bad = members.stream().filter(s -> !s.matches("[^:\\s]+:\\d{1,5}")).findFirst().orElse(null);
+            if (bad != null) {
+                problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                        "host:port entries separated by commas; '" + bad + "' is not one").getMessage());
+            } else {
+                sc = check(problems, () -> StaticMembershipConfig.builder().members(members).frequency(frequency)
+                        .dropTime(dropTime).build(), null);
             }
-            for (String s : members) {
-                if (!s.matches("[^:\\s]+:\\d{1,5}")) {
-                    throw ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
-                            "host:port entries separated by commas; '" + s + "' is not one");
-                }
-            }
-            staticConfig = StaticMembershipConfig.builder().members(members).frequency(frequency).dropTime(dropTime)
-                    .build();
-            multicastConfig = null;
         }
-        secret = secret(v);
-        transport = NettyTransportConfig.builder().address(v.get("receiverAddress").trim())
-                .port(integer(v, "receiverPort", 0, 65535)).autoBind(integer(v, "autoBind", 0, 65535))
-                .poolSize(integer(v, "poolSize", 1, 64)).selectorTimeout(millis(v, "selectorTimeout", 1, 600_000))
-                .nativeTransport(false).tls(tls(v)).build();
-        timeout = millis(v, "timeout", 1, 3_600_000);
-        maxRetryAttempts = integer(v, "maxRetryAttempts", 0, 100);
-        delivery = Delivery.fromTomcatSendOptions(v.get("channelSendOptions"));
-        stateTransferTimeout = Duration.ofSeconds(integer(v, "stateTransferTimeout", 1, 86_400));
-        notifyListenersOnReplication = bool(v, "notifyListenersOnReplication");
+        multicastConfig = mc;
+        staticConfig = sc;
+        secret = check(problems, () -> secret(v), null);
+        int receiverPort = check(problems, () -> integer(v, "receiverPort", 0, 65535), 4000);
+        // With a static list the others reach this node only at the port their list names: never move elsewhere.
+        int autoBind = check(problems, () -> integer(v, "autoBind", 0, 65535), 100);
+        int poolSize = check(problems, () -> integer(v, "poolSize", 1, 64), 2);
+        Duration selectorTimeout = check(problems, () -> millis(v, "selectorTimeout", 1, 600_000),
+                Duration.ofSeconds(5));
+        TransportTls tls = check(problems, () -> tls(v), null);
+        transport = check(problems, () -> NettyTransportConfig.builder().address(v.get("receiverAddress").trim())
+                .port(receiverPort).autoBind(multicast ? autoBind : 0).poolSize(poolSize)
+                .selectorTimeout(selectorTimeout).nativeTransport(false).tls(tls).build(), null);
+        timeout = check(problems, () -> millis(v, "timeout", 1, 3_600_000), Duration.ofSeconds(3));
+        maxRetryAttempts = check(problems, () -> integer(v, "maxRetryAttempts", 0, 100), 1);
+        delivery = check(problems, () -> delivery(v.get("channelSendOptions")), Delivery.ASYNC);
+        stateTransferTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "stateTransferTimeout", 1, 86_400),
+                60));
+        maxActiveSessions = check(problems, () -> integer(v, "maxActiveSessions", -1, Integer.MAX_VALUE), -1);
+        processExpiresFrequency = check(problems, () -> integer(v, "processExpiresFrequency", 1, 10_000), 6);
+        notifyListenersOnReplication = check(problems, () -> bool(v, "notifyListenersOnReplication"), true);
         String nameFilter = v.get("sessionAttributeNameFilter");
-        try {
-            attributeNameFilter = nameFilter.isEmpty() ? null : Pattern.compile(nameFilter);
-        } catch (PatternSyntaxException e) {
-            throw ConfigurationException.invalid("sessionAttributeNameFilter", nameFilter,
-                    "a Java regular expression (" + e.getDescription() + ")");
-        }
-        List<String> allowed = new ArrayList<>(list(v.get("allowedClasses")));
-        allowed.addAll(classFilterToAllowlist(v.get("sessionAttributeValueClassNameFilter")));
-        for (String p : allowed) {
+        attributeNameFilter = check(problems, () -> {
             try {
-                ClassAllowlist.of(List.of(p));
-            } catch (ConfigurationException e) {
-                throw ConfigurationException.invalid("allowedClasses", p,
-                        "a class name (com.example.Cart), a package (com.example.*) or a package tree (com.example.**)");
+                return nameFilter.isEmpty() ? null : Pattern.compile(nameFilter);
+            } catch (PatternSyntaxException e) {
+                throw ConfigurationException.invalid("sessionAttributeNameFilter", nameFilter,
+                        "a Java regular expression (" + e.getDescription() + ")");
             }
+        }, null);
+        List<String> allowed = new ArrayList<>(list(v.get("allowedClasses")));
+        allowed.addAll(check(problems, () -> classFilterToAllowlist(v.get("sessionAttributeValueClassNameFilter")),
+                List.of()));
+        for (String p : allowed) {
+            check(problems, () -> {
+                try {
+                    ClassAllowlist.of(List.of(p));
+                } catch (ConfigurationException e) {
+                    throw ConfigurationException.invalid("allowedClasses", p, "a class name (com.example.Cart), a "
+                            + "package (com.example.*) or a package tree (com.example.**)");
+                }
+                GadgetClasses.checkPattern(p);
+                return null;
+            }, null);
         }
         allowedClasses = List.copyOf(allowed);
-        onUnserializable = switch (v.get("onUnserializable").trim().toLowerCase(Locale.ROOT)) {
+        allowApplicationClasses = check(problems, () -> bool(v, "allowApplicationClasses"), false);
+        onUnserializable = check(problems, () -> switch (v.get("onUnserializable").trim().toLowerCase(Locale.ROOT)) {
             case "fail" -> ReplicationConfig.OnUnserializable.FAIL;
             case "skip" -> ReplicationConfig.OnUnserializable.SKIP;
             default -> throw ConfigurationException.invalid("onUnserializable", v.get("onUnserializable"),
                     "fail or skip");
-        };
-        mutationDetection = switch (v.get("mutationDetection").trim().toLowerCase(Locale.ROOT)) {
+        }, ReplicationConfig.OnUnserializable.FAIL);
+        mutationDetection = check(problems, () -> switch (v.get("mutationDetection").trim().toLowerCase(Locale.ROOT)) {
             case "off" -> ReplicationConfig.MutationDetection.OFF;
             case "mutable_types", "mutable" -> ReplicationConfig.MutationDetection.MUTABLE_TYPES;
             case "always" -> ReplicationConfig.MutationDetection.ALWAYS;
             default -> throw ConfigurationException.invalid("mutationDetection", v.get("mutationDetection"),
                     "off, mutable_types or always");
-        };
-        failRequestOnReplicationError = bool(v, "failRequestOnReplicationError");
+        }, ReplicationConfig.MutationDetection.OFF);
+        failRequestOnReplicationError = check(problems, () -> bool(v, "failRequestOnReplicationError"), true);
+    }
+
+    /** The value {@code parse} computes, or {@code fallback} with its refusal added to {@code problems}. */
+    private static <T> T check(List<String> problems, java.util.function.Supplier<T> parse, T fallback) {
+        try {
+            return parse.get();
+        } catch (ConfigurationException | IllegalArgumentException e) {
+            problems.add(e.getMessage());
+            return fallback;
+        }
+    }
+
+    /**
+     * Tomcat's documented {@code channelSendOptions}: 8 ({@code async}), 2 ({@code use_ack}) and 6 ({@code
+     * use_ack,synchronized_ack}). Other numbers are bit sets whose extra bits (Tribes' {@code byte_message},
+     * {@code secure}, {@code udp}, ...) would be ignored silently, so they are refused.
+     */
+    static Delivery delivery(String value) {
+        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
+        String names = String.join(",", new java.util.TreeSet<>(list(v)));
+        if (!Set.of("8", "2", "6", "async", "use_ack", "synchronized_ack,use_ack").contains(v.matches("\\d+") ? v
+                : names)) {
+            throw ConfigurationException.invalid("channelSendOptions", value,
+                    "8 (or async), 2 (or use_ack) or 6 (or use_ack,synchronized_ack)");
+        }
+        return Delivery.fromTomcatSendOptions(v);
     }
 
     /**
@@ -207,14 +262,64 @@ final class ClusterSettings {
      * @throws ConfigurationException naming the first bad attribute, its value and what is allowed
      */
     static ClusterSettings parse(Map<String, String> raw) {
+        List<String> problems = new ArrayList<>();
+        ClusterSettings s = parse(raw, problems);
+        if (s == null) {
+            throw new ConfigurationException(problems.size() == 1 ? problems.get(0)
+                    : problems.size() + " attributes are invalid: " + String.join("; ", problems));
+        }
+        return s;
+    }
+
+    /** As {@link #parse(Map)}, adding every refusal to {@code problems}; null when there is one. */
+    static ClusterSettings parse(Map<String, String> raw, List<String> problems) {
+        int before = problems.size();
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
         for (Map.Entry<String, String> e : raw.entrySet()) {
             if (!DEFAULTS.containsKey(e.getKey())) {
-                throw ConfigurationException.invalid(e.getKey(), e.getValue(), "not a FlotillaCluster attribute");
+                problems.add(ConfigurationException.invalid(e.getKey(), e.getValue(), unknown(e.getKey()))
+                        .getMessage());
+            } else {
+                v.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
             }
-            v.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
         }
-        return new ClusterSettings(java.util.Collections.unmodifiableMap(v));
+        ClusterSettings s = new ClusterSettings(java.util.Collections.unmodifiableMap(v), problems);
+        return problems.size() == before ? s : null;
+    }
+
+    /** What an unknown attribute's message says: the closest known name when one is close. */
+    static String unknown(String name) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        for (String known : DEFAULTS.keySet()) {
+            int d = distance(name.toLowerCase(Locale.ROOT), known.toLowerCase(Locale.ROOT));
+            if (d < bestDistance) {
+                best = known;
+                bestDistance = d;
+            }
+        }
+        boolean close = best != null && bestDistance <= Math.max(2, Math.min(name.length(), best.length()) / 3);
+        return "not a FlotillaCluster attribute" + (close ? "; did you mean " + best + "?" : "");
+    }
+
+    /** Levenshtein distance. */
+    private static int distance(String a, String b) {
+        int[] previous = new int[b.length() + 1];
+        int[] current = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) {
+            previous[j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            current[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
+            }
+            int[] t = previous;
+            previous = current;
+            current = t;
+        }
+        return previous[b.length()];
     }
 
     /** The cluster secret from {@code secret}, {@code secretFile} or {@code secretEnv} (at most one), or null. */
@@ -264,8 +369,12 @@ final class ClusterSettings {
     /** The engine settings of one web application: its namespace, class loader and the cluster's registry. */
     ReplicationConfig replicationConfig(String namespace, ClassLoader loader,
             io.micrometer.core.instrument.MeterRegistry registry) {
+        List<String> allowed = new ArrayList<>(allowedClasses);
+        if (allowApplicationClasses) {
+            allowed.addAll(ApplicationClasses.patterns(loader));
+        }
         return ReplicationConfig.builder().namespace(namespace).classLoader(loader).delivery(delivery)
-                .codec(CodecConfig.builder().allow(allowedClasses).build()).onUnserializable(onUnserializable)
+                .codec(CodecConfig.builder().allow(allowed).build()).onUnserializable(onUnserializable)
                 .mutationDetection(mutationDetection).stateTransferTimeout(stateTransferTimeout).departureWait(timeout)
                 .meterRegistry(registry).build();
     }
@@ -275,7 +384,7 @@ final class ClusterSettings {
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, String> e : effective.entrySet()) {
             boolean irrelevant = multicast ? e.getKey().equals("staticMembers")
-                    : Arrays.asList("address", "port", "ttl", "bind").contains(e.getKey());
+                    : Arrays.asList("address", "port", "ttl", "bind", "autoBind").contains(e.getKey());
             if (irrelevant || (e.getValue().isEmpty() && (SECRET_ATTRIBUTES.contains(e.getKey())
                     || TLS_ATTRIBUTES.contains(e.getKey())))) {
                 continue;

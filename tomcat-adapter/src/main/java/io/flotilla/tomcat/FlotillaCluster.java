@@ -26,6 +26,7 @@ import org.apache.catalina.LifecycleState;
 import org.apache.catalina.Manager;
 import org.apache.catalina.Valve;
 import org.apache.catalina.util.LifecycleMBeanBase;
+import org.apache.tomcat.util.IntrospectionUtils;
 import org.apache.juli.logging.Log;
 import org.apache.juli.logging.LogFactory;
 
@@ -38,9 +39,13 @@ import org.apache.juli.logging.LogFactory;
  *
  * <p>Configuration is by attributes with Tomcat's names (see {@code docs/tomcat.md}); setters only store the text,
  * and {@link #startInternal} checks everything once: a bad value fails the start with a message naming the
- * attribute, the value and what is allowed. The nested elements Tomcat's {@code ClusterRuleSet} binds to Tribes
- * types ({@code Channel}, {@code Manager}, {@code Deployer}, {@code ClusterListener}) have no meaning here: the start
- * fails naming the element and the attributes to use instead. Nested {@code <Valve>} and {@code <Listener>} work.
+ * attribute, the value and what is allowed (all of them in one message). A stock {@code SimpleTcpCluster} block
+ * works with only its {@code className} changed: the nested elements Tomcat's {@code ClusterRuleSet} binds to
+ * stock types ({@code Channel} with its children, {@code Manager}, {@code Deployer}, {@code ClusterListener}) and
+ * stock attributes are read at start and mapped to Flotilla's settings ({@link StockTranslation}); what has no
+ * equivalent is logged, or refused when it cannot be honoured. Stock {@code ReplicationValve} and {@code
+ * JvmRouteBinderValve} elements are replaced by Flotilla's with their attributes; other nested {@code <Valve>}s and
+ * {@code <Listener>}s are used as they are.
  *
  * <p>JMX: {@code type=Cluster} in the container's domain, its attributes described in this package's {@code
  * mbeans-descriptors.xml} and read through {@link ClusterMBean}.
@@ -54,7 +59,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     private final Map<String, String> raw = new ConcurrentHashMap<>();
     private final List<Valve> configuredValves = new CopyOnWriteArrayList<>();
-    private final List<String> unsupportedElements = new CopyOnWriteArrayList<>();
+    /** The nested stock elements the digester handed over, by element name, in document order. */
+    private final List<Map.Entry<String, Object>> stockElements = new CopyOnWriteArrayList<>();
     private final List<Valve> installedValves = new CopyOnWriteArrayList<>();
     private final Map<String, FlotillaManager> managers = new ConcurrentHashMap<>();
     private volatile Container container;
@@ -90,6 +96,11 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     @Override
     public Manager createManager(String name) {
         FlotillaManager m = new FlotillaManager();
+        ClusterSettings s = settings;
+        if (s != null) { // the manager template's settings (a context's own <Manager> keeps its own)
+            m.setMaxActiveSessions(s.maxActiveSessions);
+            m.setProcessExpiresFrequency(s.processExpiresFrequency);
+        }
         m.setCluster(this);
         return m;
     }
@@ -125,37 +136,45 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     }
 
     /**
-     * A nested {@code <Channel>}: Tomcat's {@code ClusterRuleSet} builds a Tribes channel and calls this. Flotilla
-     * has its own membership and transport, configured by attributes: the start fails saying so.
+     * A nested {@code <Channel>}: Tomcat's {@code ClusterRuleSet} builds a Tribes channel (with its {@code
+     * Membership}, {@code Receiver}, {@code Sender} and {@code Interceptor}s) and calls this. Its settings are read
+     * and mapped to Flotilla's at start ({@link StockTranslation}); the channel itself is never started.
      */
     public void setChannel(org.apache.catalina.tribes.Channel channel) {
-        unsupported("Channel", channel, "set the membership and receiver attributes on <Cluster> instead "
-                + "(membership, address, port, frequency, dropTime, bind, staticMembers, receiverAddress, receiverPort, "
-                + "autoBind, timeout, ...)");
+        stock("Channel", channel);
     }
 
-    /** A nested {@code <Manager>} (stock's manager template): refused at start; the options are attributes. */
+    /** A nested {@code <Manager>} ({@code DeltaManager}, {@code BackupManager}): its settings are mapped at start. */
     public void setManagerTemplate(org.apache.catalina.ha.ClusterManager manager) {
-        unsupported("Manager", manager, "every <distributable/> application gets a FlotillaManager; set its options "
-                + "as attributes on <Cluster> (notifyListenersOnReplication, stateTransferTimeout, "
-                + "sessionAttributeNameFilter, sessionAttributeValueClassNameFilter, ...)");
+        stock("Manager", manager);
     }
 
-    /** A nested {@code <Deployer>} (stock's {@code FarmWarDeployer}): refused at start. */
+    /** A nested {@code <Deployer>}: ignored with a WARN when it watches nothing, refused at start otherwise. */
     public void setClusterDeployer(org.apache.catalina.ha.ClusterDeployer deployer) {
-        unsupported("Deployer", deployer, "Flotilla has no farm deployer; deploy the application on every node");
+        stock("Deployer", deployer);
     }
 
-    /** A nested {@code <ClusterListener>}: refused at start; what stock's listeners do is built in. */
+    /** A nested {@code <ClusterListener>}: stock's own are built in; any other is refused at start. */
     public void addClusterListener(org.apache.catalina.ha.ClusterListener listener) {
-        unsupported("ClusterListener", listener, "Flotilla needs none (what ClusterSessionListener does is built "
-                + "in)");
+        stock("ClusterListener", listener);
     }
 
-    private void unsupported(String element, Object bound, String instead) {
-        unsupportedElements.add("<" + element + (bound == null ? "" : " className=\"" + bound.getClass().getName()
-                + "\"") + "> inside a Flotilla <Cluster> is not supported: " + instead
-                + "; then delete the element (see docs/tomcat.md)");
+    private void stock(String element, Object bound) {
+        if (bound != null) {
+            stockElements.add(Map.entry(element, bound));
+        }
+    }
+
+    /**
+     * An attribute of {@code <Cluster>} with no setter (Tomcat's digester calls this): a stock {@code
+     * SimpleTcpCluster} attribute is mapped or explained at start, anything else fails the start naming the closest
+     * known attribute.
+     *
+     * @return true: the start reports it (so the digester does not warn a second time)
+     */
+    public boolean setProperty(String name, String value) {
+        set(name, value);
+        return true;
     }
 
     /** The nested valves, or, once started without any, the default ones it installed. */
@@ -167,14 +186,16 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     @Override
     protected void startInternal() throws LifecycleException {
-        if (!unsupportedElements.isEmpty()) {
-            throw new LifecycleException("FlotillaCluster: " + String.join("\n", unsupportedElements));
+        StockTranslation.Result translation = translate();
+        List<String> problems = new ArrayList<>();
+        translation.notes(StockTranslation.Kind.REFUSED).forEach(n -> problems.add(n.text()));
+        settings = ClusterSettings.parse(translation.attributes(), problems);
+        if (!problems.isEmpty()) { // everything at once: every refused element and every invalid attribute
+            throw new LifecycleException("FlotillaCluster: " + (problems.size() == 1 ? problems.get(0)
+                    : "the configuration has " + problems.size() + " problems: " + String.join("; ", problems)),
+                    problems.size() == 1 ? new ConfigurationException(problems.get(0)) : null);
         }
-        try {
-            settings = ClusterSettings.parse(raw);
-        } catch (ConfigurationException e) {
-            throw new LifecycleException("FlotillaCluster: " + e.getMessage(), e);
-        }
+        logTranslation(translation);
         registry = new SimpleMeterRegistry();
         firstPeer = new CountDownLatch(1);
         String route = jvmRoute();
@@ -185,13 +206,20 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             node = Node.builder().config(nc).transport(NettyTransport.factory(settings.transport))
                     .membership(settings.membershipFactory()).onMembership(this::onMembership).start();
         } catch (FlotillaException | IllegalArgumentException e) {
+            if (!settings.multicast && e.getMessage() != null && e.getMessage().startsWith("cannot bind the receiver")) {
+                throw new LifecycleException("FlotillaCluster: receiverPort=" + settings.transport.port() + " on "
+                        + settings.transport.address() + " is taken (" + e.getMessage() + "). With membership="
+                        + "\"static\" the other members reach this node only at the port their staticMembers name, so "
+                        + "it does not move to another port (autoBind applies to multicast only): stop what holds the "
+                        + "port, or change receiverPort here and in staticMembers on every node", e);
+            }
             throw new LifecycleException("FlotillaCluster could not start its node: " + e.getMessage(), e);
         }
         TomcatMeters.members(registry, () -> node == null ? 0 : node.view().size());
         log.info("FlotillaCluster " + settings.clusterName + " started as " + node.localMember().describe() + " ("
                 + settings.describe() + ")");
         awaitFirstPeer(settings.dropTime);
-        installValves();
+        installValves(translation.valves());
         setState(LifecycleState.STARTING);
     }
 
@@ -213,12 +241,49 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
-    private void installValves() {
+    /**
+     * The {@code <Cluster>} with its attributes and nested stock elements, as {@link StockTranslation} sees it; the
+     * configured valves are read too, so that stock ones are replaced by Flotilla's.
+     */
+    StockTranslation.Result translate() {
+        List<StockElement> children = new ArrayList<>();
+        for (Map.Entry<String, Object> e : stockElements) {
+            children.add(e.getKey().equals("Channel") ? StockObjects.channel(e.getValue())
+                    : StockObjects.of(e.getKey(), e.getValue()));
+        }
+        for (Valve v : configuredValves) {
+            children.add(StockObjects.of("Valve", v));
+        }
+        return StockTranslation.translate(new StockElement("Cluster", getClass().getName(), raw, children));
+    }
+
+    private void logTranslation(StockTranslation.Result t) {
+        for (StockTranslation.Note n : t.notes(StockTranslation.Kind.DROPPED)) {
+            log.warn("FlotillaCluster: " + n.text());
+        }
+        if (t.stock()) {
+            List<String> quiet = new ArrayList<>();
+            t.notes(StockTranslation.Kind.BUILT_IN).forEach(n -> quiet.add(n.text()));
+            t.notes(StockTranslation.Kind.TUNING).forEach(n -> quiet.add(n.text()));
+            log.info("FlotillaCluster: read the stock cluster configuration (print its Flotilla form with `java -jar "
+                    + "flotilla-tomcat.jar migrate conf/server.xml`)" + (quiet.isEmpty() ? ""
+                            : "; not needed or without effect: " + String.join("; ", quiet)));
+        }
+    }
+
+    /** Installs the configured valves, a stock cluster valve replaced by Flotilla's, or the two default valves. */
+    private void installValves(List<StockElement> translated) {
         Container c = container;
         if (c == null) {
             return;
         }
-        List<Valve> valves = new ArrayList<>(configuredValves);
+        removeStockValves(c);
+        List<Valve> valves = new ArrayList<>();
+        for (int i = 0; i < configuredValves.size(); i++) {
+            Valve configured = configuredValves.get(i);
+            StockElement t = translated.get(i);
+            valves.add(t.className().equals(configured.getClass().getName()) ? configured : flotillaValve(t));
+        }
         if (valves.isEmpty()) {
             valves.add(new ReplicationValve());
             valves.add(new JvmRouteBinderValve());
@@ -227,6 +292,32 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             c.getPipeline().addValve(v);
             installedValves.add(v);
         }
+    }
+
+    /**
+     * A stock cluster valve placed directly in the container's pipeline (not nested in {@code <Cluster>}) does nothing
+     * with a FlotillaCluster: stock's ReplicationValve only warns "No cluster configured for this request" on every
+     * request, its JvmRouteBinderValve ignores Flotilla's managers. Removed, with one WARN saying what to do.
+     */
+    private static void removeStockValves(Container c) {
+        for (Valve v : c.getPipeline().getValves()) {
+            String name = v.getClass().getName();
+            if (name.equals(StockTranslation.STOCK_REPLICATION_VALVE) || name.equals(StockTranslation.STOCK_ROUTE_VALVE)) {
+                c.getPipeline().removeValve(v);
+                log.warn("FlotillaCluster: removed <Valve className=\"" + name + "\"> from the pipeline of "
+                        + c.getName() + ": it does nothing with a FlotillaCluster, which installs its own valves; "
+                        + "delete it from server.xml (to set the filter, nest <Valve className=\""
+                        + StockTranslation.FLOTILLA_REPLICATION_VALVE + "\" filter=\"...\"/> in <Cluster>)");
+            }
+        }
+    }
+
+    /** Flotilla's valve in place of a stock one, with the stock valve's attributes that carry over. */
+    private static Valve flotillaValve(StockElement t) {
+        Valve v = t.className().equals(StockTranslation.FLOTILLA_REPLICATION_VALVE) ? new ReplicationValve()
+                : new JvmRouteBinderValve();
+        t.attributes().forEach((name, value) -> IntrospectionUtils.setProperty(v, name, value));
+        return v;
     }
 
     /**
@@ -327,19 +418,22 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     }
 
     /** Unacknowledged messages queued for all members. */
-    public double getQueueDepth() {
-        return gauge("flotilla.send.queue.depth");
+    public long getQueueDepth() {
+        return Math.round(gauge("flotilla.send.queue.depth"));
     }
 
-    public double getMessagesSent() {
-        MeterRegistry r = registry;
-        return r == null ? 0 : r.find("flotilla.messages.sent").counters().stream().mapToDouble(c -> c.count()).sum();
+    public long getMessagesSent() {
+        return count("flotilla.messages.sent");
     }
 
-    public double getMessagesReceived() {
+    public long getMessagesReceived() {
+        return count("flotilla.messages.received");
+    }
+
+    /** The sum of the counters named {@code name}, as the whole number it counts. */
+    private long count(String name) {
         MeterRegistry r = registry;
-        return r == null ? 0
-                : r.find("flotilla.messages.received").counters().stream().mapToDouble(c -> c.count()).sum();
+        return r == null ? 0 : Math.round(r.find(name).counters().stream().mapToDouble(c -> c.count()).sum());
     }
 
     /** The attributes {@link ClusterMBean} answers (this package's {@code mbeans-descriptors.xml} lists them). */
@@ -350,7 +444,13 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     static final List<String> JMX_CONFIGURATION = ClusterSettings.DEFAULTS.keySet().stream()
             .filter(n -> !ClusterSettings.SECURITY.contains(n)).toList();
 
+    /** Attributes of one kind of membership only: the other kind's are not shown. */
+    private static final List<String> MULTICAST_ONLY = List.of("address", "port", "ttl", "bind", "autoBind");
+
     boolean hasJmxAttribute(String name) {
+        if (MULTICAST_ONLY.contains(name) || name.equals("staticMembers")) {
+            return MULTICAST_ONLY.contains(name) == !"static".equalsIgnoreCase(get("membership").trim());
+        }
         return JMX_RUNTIME.contains(name) || JMX_CONFIGURATION.contains(name);
     }
 
@@ -404,8 +504,10 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
+    /** The effective value once started (a translated stock block included), before that the text set or the default. */
     private String get(String name) {
-        return raw.getOrDefault(name, ClusterSettings.DEFAULTS.get(name));
+        ClusterSettings s = settings;
+        return s != null ? s.effective.get(name) : raw.getOrDefault(name, ClusterSettings.DEFAULTS.get(name));
     }
 
     /** {@code multicast} (default) or {@code static}. */
@@ -572,6 +674,24 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return get("stateTransferTimeout");
     }
 
+    /** Sessions each web application may hold at once, default -1 (no limit): stock's manager template's. */
+    public void setMaxActiveSessions(String v) {
+        set("maxActiveSessions", v);
+    }
+
+    public String getMaxActiveSessions() {
+        return get("maxActiveSessions");
+    }
+
+    /** Every how many background runs a web application's sessions are checked for expiry, default 6. */
+    public void setProcessExpiresFrequency(String v) {
+        set("processExpiresFrequency", v);
+    }
+
+    public String getProcessExpiresFrequency() {
+        return get("processExpiresFrequency");
+    }
+
     public void setNotifyListenersOnReplication(String v) {
         set("notifyListenersOnReplication", v);
     }
@@ -605,6 +725,19 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getAllowedClasses() {
         return get("allowedClasses");
+    }
+
+    /**
+     * {@code true}: classes defined by each web application itself (its {@code WEB-INF/classes}) may be attribute
+     * values too, except known gadget packages; {@code false} (default, but {@code true} for a translated stock block
+     * that names no {@code allowedClasses}): only {@code allowedClasses} and the JDK defaults.
+     */
+    public void setAllowApplicationClasses(String v) {
+        set("allowApplicationClasses", v);
+    }
+
+    public String getAllowApplicationClasses() {
+        return get("allowApplicationClasses");
     }
 
     /** {@code fail} (default: setAttribute throws) or {@code skip} (kept locally, WARN and a counter). */

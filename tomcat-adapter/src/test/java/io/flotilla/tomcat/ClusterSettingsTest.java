@@ -51,6 +51,47 @@ class ClusterSettingsTest {
     }
 
     @Test
+    void everyBadAttributeIsReportedAtOnceAndAnUnknownOneWithTheClosestName() {
+        String msg = refusal(Map.of("dropTim", "3000", "receiverPort", "70000", "channelSendOptions", "7"));
+        assertTrue(msg.startsWith("3 attributes are invalid: "), msg);
+        assertTrue(msg.contains("dropTim=3000 is invalid: not a FlotillaCluster attribute; did you mean dropTime?"),
+                msg);
+        assertTrue(msg.contains("receiverPort=70000 is invalid"), msg);
+        assertTrue(msg.contains("channelSendOptions=7 is invalid: 8 (or async), 2 (or use_ack) or 6"), msg);
+        assertTrue(refusal(Map.of("zzzzqqq", "1")).endsWith("not a FlotillaCluster attribute"), "nothing is close");
+    }
+
+    @Test
+    void channelSendOptionsTakesTheDocumentedValuesOnly() {
+        for (String ok : List.of("8", "async", "2", "use_ack", "6", "use_ack,synchronized_ack",
+                "synchronized_ack, use_ack")) {
+            ClusterSettings.parse(Map.of("channelSendOptions", ok));
+        }
+        assertEquals(Delivery.PROCESSED, ClusterSettings.parse(Map.of("channelSendOptions", "6")).delivery);
+        for (String bad : List.of("7", "4", "10", "14", "synchronized_ack", "async,use_ack", "byte_message")) {
+            assertTrue(refusal(Map.of("channelSendOptions", bad)).startsWith("channelSendOptions=" + bad), bad);
+        }
+    }
+
+    @Test
+    void anAllowlistPatternCoveringAGadgetPackageIsRefused() {
+        assertTrue(refusal(Map.of("allowedClasses", "org.apache.**")).contains("deserialization"));
+        assertTrue(refusal(Map.of("allowedClasses", "org.apache.commons.collections.functors.*"))
+                .contains("deserialization"));
+        ClusterSettings.parse(Map.of("allowedClasses", "org.apache.shop.**, com.example.Cart"));
+        assertTrue(GadgetClasses.isGadget("org.apache.commons.collections.functors.InvokerTransformer"));
+        assertFalse(GadgetClasses.isGadget("sessions.DummyCart"), "an application's class found in WEB-INF/classes");
+    }
+
+    @Test
+    void withStaticMembershipTheReceiverNeverMovesToAnotherPort() {
+        ClusterSettings s = ClusterSettings.parse(Map.of("membership", "static", "staticMembers", "a:4000",
+                "autoBind", "100"));
+        assertEquals(0, s.transport.autoBind());
+        assertEquals(100, ClusterSettings.parse(Map.of()).transport.autoBind());
+    }
+
+    @Test
     void staticMembershipAndSynchronousReplicationParse() {
         ClusterSettings s = ClusterSettings.parse(Map.of("membership", "static", "staticMembers",
                 "10.0.0.1:4000, 10.0.0.2:4000", "channelSendOptions", "use_ack,synchronized_ack", "timeout", "5000"));

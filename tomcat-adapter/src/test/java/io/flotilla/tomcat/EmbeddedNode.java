@@ -52,7 +52,7 @@ final class EmbeddedNode implements AutoCloseable {
     }
 
     final Tomcat tomcat = new Tomcat();
-    final FlotillaCluster cluster = new FlotillaCluster();
+    final FlotillaCluster cluster;
     final String route;
     final Path base;
     /** What this node's session listeners heard, in order ({@link SessionEvents}). */
@@ -65,12 +65,7 @@ final class EmbeddedNode implements AutoCloseable {
     private boolean stopped;
 
     EmbeddedNode(String route, int receiverPort, List<Integer> allReceiverPorts, String sendOptions) {
-        this.route = route;
-        try {
-            base = Files.createTempDirectory("flotilla-tomcat-" + route);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        this(route, new FlotillaCluster());
         cluster.setMembership("static");
         cluster.setStaticMembers(allReceiverPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(",")));
         cluster.setReceiverAddress("127.0.0.1");
@@ -81,6 +76,30 @@ final class EmbeddedNode implements AutoCloseable {
         cluster.setChannelSendOptions(sendOptions);
         cluster.setStateTransferTimeout("20");
         cluster.setClusterName("it");
+    }
+
+    /** A node whose cluster is configured elsewhere (read from a server.xml by Catalina's digester), as it is. */
+    EmbeddedNode(String route, FlotillaCluster cluster) {
+        this.route = route;
+        this.cluster = cluster;
+        try {
+            base = Files.createTempDirectory("flotilla-tomcat-" + route);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Copies the class file of {@code c} into {@code /app}'s {@code WEB-INF/classes}: the application defines it. */
+    EmbeddedNode applicationClass(Class<?> c) {
+        String file = c.getName().replace('.', '/') + ".class";
+        Path target = base.resolve("app/WEB-INF/classes").resolve(file);
+        try (var in = c.getClassLoader().getResourceAsStream(file)) {
+            Files.createDirectories(target.getParent());
+            Files.copy(in, target);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return this;
     }
 
     /**
@@ -122,13 +141,15 @@ final class EmbeddedNode implements AutoCloseable {
         context.setDistributable(true);
         Tomcat.addServlet(context, "count", new CountServlet());
         context.addServletMappingDecoded("/count", "count");
-        Tomcat.addServlet(context, "cart", new CartServlet());
-        context.addServletMappingDecoded("/cart", "cart");
+        Tomcat.addServlet(context, "dummy-cart", new DummyCartServlet());
+        context.addServletMappingDecoded("/dummy-cart", "dummy-cart");
         Tomcat.addServlet(context, "bad", new BadServlet());
         context.addServletMappingDecoded("/bad", "bad");
         formLogin(context);
         Tomcat.addServlet(context, "session", new SessionServlet());
         context.addServletMappingDecoded("/session", "session");
+        Tomcat.addServlet(context, "cart", new CartServlet());
+        context.addServletMappingDecoded("/cart", "cart");
         Tomcat.addServlet(context, "async", new AsyncServlet(pendingAsync)).setAsyncSupported(true);
         context.addServletMappingDecoded("/async", "async");
         Tomcat.addServlet(context, "async-done", new AsyncDoneServlet()).setAsyncSupported(true);
@@ -388,9 +409,8 @@ final class EmbeddedNode implements AutoCloseable {
     /**
      * The {@code jsp:useBean} + {@code jsp:setProperty} pattern: {@code ?add=ITEM} finds the session's {@code cart}
      * (a list), or creates it ({@code ?fresh}: always) and sets it at once, then adds the item to it; {@code
-     * ?addUnlisted} adds an {@link
-     * Unlisted} (a list is allowed, so {@code setAttribute} takes it; the value cannot be encoded when the request
-     * ends). Answers the cart's items.
+     * ?addUnlisted} adds an {@link Unlisted} (a list is allowed, so {@code setAttribute} takes it; the value cannot be
+     * encoded when the request ends). Answers the cart's items.
      */
     static final class CartServlet extends HttpServlet {
         private static final long serialVersionUID = 1L;
@@ -411,6 +431,37 @@ final class EmbeddedNode implements AutoCloseable {
             }
             resp.setContentType("text/plain");
             resp.getWriter().print(cart);
+        }
+    }
+
+    /**
+     * {@code ?add=ITEM}: adds to the session's {@code sessions.DummyCart}, created through the application's class
+     * loader (so the class is the one in its {@code WEB-INF/classes}), and sets it again so the change replicates;
+     * answers the cart and whether the application's loader defined its class: {@code items=[..] webapp=true}.
+     */
+    static final class DummyCartServlet extends HttpServlet {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected void doGet(HttpServletRequest req, HttpServletResponse resp) throws IOException {
+            HttpSession session = req.getSession(true);
+            ClassLoader webapp = req.getServletContext().getClassLoader();
+            try {
+                Object cart = session.getAttribute("cart");
+                if (cart == null) {
+                    cart = Class.forName("sessions.DummyCart", true, webapp).getConstructor().newInstance();
+                }
+                if (req.getParameter("add") != null) {
+                    cart.getClass().getMethod("add", String.class).invoke(cart, req.getParameter("add"));
+                    session.setAttribute("cart", cart);
+                }
+                resp.setContentType("text/plain");
+                resp.getWriter().print(cart + " webapp=" + (cart.getClass().getClassLoader() == webapp));
+            } catch (ReflectiveOperationException e) {
+                throw new IOException(e);
+            } catch (IllegalArgumentException e) {
+                resp.getWriter().print("refused: " + e.getMessage());
+            }
         }
     }
 

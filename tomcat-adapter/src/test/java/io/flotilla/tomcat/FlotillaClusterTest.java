@@ -31,4 +31,29 @@ class FlotillaClusterTest {
         assertEquals("not checked yet", c.getChannelSendOptions());
         assertTrue(c.createManager("/app") instanceof FlotillaManager);
     }
+
+    @Test
+    void aTakenReceiverPortWithStaticMembershipFailsTheStartInsteadOfMovingWhereNoMemberLooks() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int port = taken.getLocalPort();
+            FlotillaCluster c = new FlotillaCluster();
+            c.setMembership("static");
+            c.setStaticMembers("127.0.0.1:" + port + ",127.0.0.1:" + EmbeddedNode.freePort());
+            c.setReceiverAddress("127.0.0.1");
+            c.setReceiverPort(Integer.toString(port));
+            c.setAutoBind("100"); // a stock Receiver's default: ignored with a static list
+            c.setDropTime("300");
+            c.setFrequency("100");
+            try {
+                LifecycleException e = assertThrows(LifecycleException.class, c::start);
+                assertTrue(e.getMessage().startsWith("FlotillaCluster: receiverPort=" + port + " on 127.0.0.1 is taken"),
+                        e.getMessage());
+                assertTrue(e.getMessage().contains("change receiverPort here and in staticMembers on every node"),
+                        e.getMessage());
+                assertEquals(0, c.getMemberCount());
+            } finally {
+                c.destroy();
+            }
+        }
+    }
 }

@@ -53,6 +53,21 @@ class MBeanDescriptorsTest {
     }
 
     @Test
+    void aStaticClusterShowsItsMemberListAndNoMulticastSettingsAndCountsAreWholeNumbers() throws Exception {
+        FlotillaCluster c = new FlotillaCluster();
+        c.setMembership("static");
+        c.setStaticMembers("127.0.0.1:4000");
+        DynamicMBean mbean = cluster.createMBean(c);
+        Set<String> shown = Arrays.stream(mbean.getMBeanInfo().getAttributes()).map(a -> a.getName())
+                .collect(Collectors.toSet());
+        assertTrue(shown.contains("staticMembers") && !shown.contains("address") && !shown.contains("ttl")
+                && !shown.contains("autoBind"), shown.toString());
+        assertEquals("127.0.0.1:4000", mbean.getAttribute("staticMembers"));
+        assertThrows(AttributeNotFoundException.class, () -> mbean.getAttribute("port"));
+        assertEquals(0L, mbean.getAttribute("messagesSent"), "a count is a whole number, not 0.0");
+    }
+
+    @Test
     void everyClusterAttributeIsDescribedReadOnlyAndAnsweredWithoutReflection() throws Exception {
         assertEquals(ClusterMBean.class.getName(), cluster.getClassName());
         Set<String> expected = new HashSet<>(FlotillaCluster.JMX_RUNTIME);
@@ -71,6 +86,11 @@ class MBeanDescriptorsTest {
             }
             assertFalse(a.getDescription() == null || a.getDescription().isBlank(), a.getName());
             assertFalse(a.isWriteable(), a.getName());
+            if (a.getName().equals("staticMembers")) {
+                assertThrows(AttributeNotFoundException.class, () -> mbean.getAttribute("staticMembers"),
+                        "a multicast cluster shows no static member list");
+                continue;
+            }
             Object v = mbean.getAttribute(a.getName());
             assertNotNull(v, a.getName());
             Class<?> type = PRIMITIVES.getOrDefault(a.getType(), null);

@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.StringReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.catalina.Engine;
 import org.apache.catalina.LifecycleEvent;
@@ -21,8 +24,9 @@ import org.xml.sax.InputSource;
 
 /**
  * A {@code server.xml} read by Tomcat's own start digester ({@link Catalina}'s rules, {@code ClusterRuleSet}
- * included), in process: nested {@code <Valve>} and {@code <Listener>} reach the cluster; the stock elements that
- * have no meaning for Flotilla fail its start with a message naming the element and what to do instead.
+ * included), in process: nested {@code <Valve>} and {@code <Listener>} reach the cluster; the stock elements are
+ * read from the objects the digester built exactly as the migrate command reads them from the file; what cannot be
+ * honoured fails the start, with every problem in one message. {@code StockServerXmlIT} runs such blocks.
  */
 class ServerXmlDigesterTest {
     /** Every lifecycle event it sees, by type. */
@@ -41,7 +45,7 @@ class ServerXmlDigesterTest {
     }
 
     /** Catalina with its start digester reachable. */
-    private static final class Parser extends Catalina {
+    static final class Parser extends Catalina {
         Server parse(String xml) throws Exception {
             Digester d = createStartDigester();
             d.push(this);
@@ -58,7 +62,7 @@ class ServerXmlDigesterTest {
                       <Cluster className="io.flotilla.tomcat.FlotillaCluster" channelSendOptions="6"
                                membership="static" staticMembers="127.0.0.1:%d"
                                receiverAddress="127.0.0.1" receiverPort="%d" autoBind="0"
-                               frequency="100" dropTime="300">
+                               frequency="100" dropTime="300" maxActiveSessions="5">
                 %s
                       </Cluster>
                       <Host name="localhost" appBase="webapps" autoDeploy="false"/>
@@ -103,6 +107,8 @@ class ServerXmlDigesterTest {
             assertTrue(List.of(c.getContainer().getPipeline().getValves()).contains(valve),
                     "the nested valve is in the Engine's pipeline, instead of the default ones");
             assertEquals(1, c.getValves().length);
+            assertEquals(5, ((FlotillaManager) c.createManager("/app")).getMaxActiveSessions(),
+                    "<Cluster maxActiveSessions> reaches the managers the cluster creates");
         } finally {
             c.stop();
             c.destroy();
@@ -111,58 +117,86 @@ class ServerXmlDigesterTest {
                 "after_start", "before_stop", "stop", "after_stop")), RecordingListener.INSTANCES.get(0).events.toString());
     }
 
-    private static void refused(String element, String expectedStart) throws Exception {
-        Server server = new Parser().parse(serverXml(element, EmbeddedNode.freePort()));
-        FlotillaCluster c = cluster(server);
+    @Test
+    void theHowTosStockBlockReadFromTheDigestersObjectsTranslatesAsTheMigrateCommandReadsIt() throws Exception {
+        Path file = Path.of(ServerXmlDigesterTest.class.getResource("/stock/cluster-howto-10.1.xml").toURI());
+        String xml = Files.readString(file).replace("org.apache.catalina.ha.tcp.SimpleTcpCluster",
+                "io.flotilla.tomcat.FlotillaCluster"); // the one change the operator makes
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        StockTranslation.Result fromObjects = c.translate();
+        var doc = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(file.toFile());
+        StockTranslation.Result fromXml = StockTranslation.translate(MigrateCommand.element(
+                (org.w3c.dom.Element) doc.getElementsByTagName("Cluster").item(0)));
+        assertEquals(ClusterSettings.parse(fromXml.attributes()).effective,
+                ClusterSettings.parse(fromObjects.attributes()).effective, "the same effective configuration (the "
+                        + "objects' values equal to stock's defaults are left out: they equal Flotilla's here)");
+        assertEquals("8", fromObjects.attributes().get("channelSendOptions"));
+        assertEquals(List.of("io.flotilla.tomcat.ReplicationValve", "io.flotilla.tomcat.JvmRouteBinderValve"),
+                fromObjects.valves().stream().map(StockElement::className).toList());
+        assertEquals(Map.of("filter", ""), fromObjects.valves().get(0).attributes());
+        assertEquals(fromXml.notes(), fromObjects.notes());
+        assertTrue(fromObjects.notes(StockTranslation.Kind.REFUSED).isEmpty(), fromObjects.notes().toString());
+    }
+
+    @Test
+    @Timeout(60)
+    void stockClusterValvesInTheEnginesOwnPipelineAreRemovedForFlotillasOwn() throws Exception {
+        String xml = serverXml("", EmbeddedNode.freePort()).replace("<Host name", """
+                <Valve className="org.apache.catalina.ha.tcp.ReplicationValve" filter=""/>
+                <Valve className="org.apache.catalina.ha.session.JvmRouteBinderValve"/>
+                <Host name""");
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        assertEquals(2, List.of(c.getContainer().getPipeline().getValves()).stream()
+                .filter(v -> v.getClass().getName().startsWith("org.apache.catalina.ha.")).count(),
+                "the digester put both stock valves there");
         try {
-            LifecycleException e = assertThrows(LifecycleException.class, c::start);
-            String message = rootMessage(e);
-            assertTrue(message.startsWith("FlotillaCluster: " + expectedStart), message);
-            assertTrue(message.endsWith("; then delete the element (see docs/tomcat.md)"), message);
+            c.start();
+            List<String> classes = List.of(c.getContainer().getPipeline().getValves()).stream()
+                    .map(v -> v.getClass().getName()).toList();
+            assertTrue(classes.stream().noneMatch(n -> n.startsWith("org.apache.catalina.ha.")), classes.toString());
+            assertTrue(classes.contains(ReplicationValve.class.getName())
+                    && classes.contains(JvmRouteBinderValve.class.getName()), classes.toString());
+        } finally {
+            c.stop();
+            c.destroy();
+        }
+    }
+
+    @Test
+    void everyProblemFailsTheStartInOneMessage() throws Exception {
+        String xml = serverXml("""
+                <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" watchEnabled="true"
+                          watchDir="/tmp/flotilla-never-watched"/>
+                <ClusterListener className="io.flotilla.tomcat.ServerXmlDigesterTest$CustomClusterListener"/>
+                """, EmbeddedNode.freePort()).replace("frequency=\"100\"", "frequency=\"100\" dropTim=\"3000\"")
+                .replace("channelSendOptions=\"6\"", "channelSendOptions=\"7\"");
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        try {
+            String message = rootMessage(assertThrows(LifecycleException.class, c::start));
+            assertTrue(message.startsWith("FlotillaCluster: the configuration has 4 problems: "), message);
+            assertTrue(message.contains("<Deployer className=\"org.apache.catalina.ha.deploy.FarmWarDeployer\"> "
+                    + "inside a Flotilla <Cluster> is not supported: Flotilla has no farm deployer yet"), message);
+            assertTrue(message.contains("CustomClusterListener\"> inside a Flotilla <Cluster> is not supported"),
+                    message);
+            assertTrue(message.contains("dropTim=3000 is invalid: not a FlotillaCluster attribute; did you mean "
+                    + "dropTime?"), "the digester handed the unknown attribute to setProperty: " + message);
+            assertTrue(message.contains("channelSendOptions=7 is invalid"), message);
             assertEquals(0, c.getMemberCount(), "no node was started");
         } finally {
             c.destroy();
         }
     }
 
-    @Test
-    void aNestedChannelFailsTheStartNamingTheAttributesToUse() throws Exception {
-        refused("""
-                <Channel className="org.apache.catalina.tribes.group.GroupChannel">
-                  <Membership className="org.apache.catalina.tribes.membership.McastService"
-                              address="228.0.0.4" port="45564" bind="127.0.0.1" ttl="0"
-                              frequency="500" dropTime="3000"/>
-                  <Receiver className="org.apache.catalina.tribes.transport.nio.NioReceiver" address="127.0.0.1"
-                            port="4000"/>
-                </Channel>
-                """, "<Channel className=\"org.apache.catalina.tribes.group.GroupChannel\"> inside a Flotilla <Cluster> "
-                + "is not supported: set the membership and receiver attributes on <Cluster> instead (membership, "
-                + "address, port, frequency, dropTime");
-    }
+    /** A cluster listener of the operator's own: Flotilla cannot run it. */
+    public static final class CustomClusterListener extends org.apache.catalina.ha.ClusterListener {
+        @Override
+        public void messageReceived(org.apache.catalina.ha.ClusterMessage msg) {
+            // never called
+        }
 
-    @Test
-    void aNestedManagerFailsTheStartNamingTheAttributesToUse() throws Exception {
-        refused("""
-                <Manager className="org.apache.catalina.ha.session.DeltaManager" notifyListenersOnReplication="true"/>
-                """, "<Manager className=\"org.apache.catalina.ha.session.DeltaManager\"> inside a Flotilla <Cluster> "
-                + "is not supported: every <distributable/> application gets a FlotillaManager; set its options as "
-                + "attributes on <Cluster> (notifyListenersOnReplication");
-    }
-
-    @Test
-    void aNestedDeployerFailsTheStart() throws Exception {
-        refused("""
-                <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" tempDir="/tmp/war-temp/"
-                          deployDir="/tmp/war-deploy/" watchDir="/tmp/war-listen/" watchEnabled="false"/>
-                """, "<Deployer className=\"org.apache.catalina.ha.deploy.FarmWarDeployer\"> inside a Flotilla "
-                + "<Cluster> is not supported: Flotilla has no farm deployer");
-    }
-
-    @Test
-    void aNestedClusterListenerFailsTheStart() throws Exception {
-        refused("""
-                <ClusterListener className="org.apache.catalina.ha.session.ClusterSessionListener"/>
-                """, "<ClusterListener className=\"org.apache.catalina.ha.session.ClusterSessionListener\"> inside a "
-                + "Flotilla <Cluster> is not supported: Flotilla needs none");
+        @Override
+        public boolean accept(org.apache.catalina.ha.ClusterMessage msg) {
+            return false;
+        }
     }
 }

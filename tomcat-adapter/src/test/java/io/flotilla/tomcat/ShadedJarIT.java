@@ -24,10 +24,14 @@ class ShadedJarIT {
             "\\[*L?(io[./]netty|com[./]esotericsoftware|org[./]objenesis|io[./]micrometer|org[./]HdrHistogram"
                     + "|org[./]LatencyUtils)[./]");
 
-    private static JarFile jar() throws IOException {
+    private static Path jarPath() {
         Path path = Path.of(System.getProperty("flotilla.jar", "target/flotilla-tomcat.jar"));
         assertTrue(Files.isRegularFile(path), "the drop-in jar exists: " + path);
-        return new JarFile(path.toFile());
+        return path;
+    }
+
+    private static JarFile jar() throws IOException {
+        return new JarFile(jarPath().toFile());
     }
 
     @Test
@@ -130,6 +134,24 @@ class ShadedJarIT {
     void tomcatItselfIsNotInside() throws IOException {
         try (JarFile jar = jar()) {
             assertTrue(jar.stream().noneMatch(e -> e.getName().startsWith("org/apache/")), "no Tomcat classes");
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void theMigrateCommandRunsFromTheJarAloneWithoutTomcat() throws Exception {
+        Path xml = Path.of(ShadedJarIT.class.getResource("/stock/cluster-howto-10.1.xml").toURI());
+        Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
+        Process p = new ProcessBuilder(javaBin.toString(), "-jar", jarPath().toString(), "migrate", xml.toString())
+                .redirectErrorStream(true).start();
+        try {
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the command ends");
+            assertEquals(0, p.exitValue(), out);
+            assertTrue(out.contains("<Cluster className=\"io.flotilla.tomcat.FlotillaCluster\""), out);
+            assertTrue(out.contains("<Valve className=\"io.flotilla.tomcat.ReplicationValve\" filter=\"\"/>"), out);
+        } finally {
+            p.destroyForcibly(); // by this object, the process it started; a no-op once it ended
         }
     }
 }
