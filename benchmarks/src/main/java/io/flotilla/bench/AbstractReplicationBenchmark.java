@@ -257,7 +257,7 @@ public abstract class AbstractReplicationBenchmark {
                     + m.getCounterReceive_EVT_SESSION_DELTA();
         }
         io.flotilla.tomcat.FlotillaManager m = (io.flotilla.tomcat.FlotillaManager) node.manager();
-        return "sent " + (long) m.getDeltasSent() + " deltas, received " + (long) m.getDeltasReceived();
+        return "sent " + m.getDeltasSent() + " deltas, received " + m.getDeltasReceived();
     }
 
     /** Other members a node sees. */

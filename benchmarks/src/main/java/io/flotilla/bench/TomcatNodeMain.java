@@ -140,8 +140,8 @@ public final class TomcatNodeMain {
 
     private static String stats(Manager m) {
         if (m instanceof FlotillaManager f) {
-            return String.format(Locale.ROOT, "primary=%d replica=%d replications=%.0f failures=%.0f deltasSent=%.0f"
-                    + " deltasReceived=%.0f", f.getPrimarySessions(), f.getReplicaSessions(), f.getReplications(),
+            return String.format(Locale.ROOT, "primary=%d replica=%d replications=%d failures=%d deltasSent=%d"
+                    + " deltasReceived=%d", f.getPrimarySessions(), f.getReplicaSessions(), f.getReplications(),
                     f.getReplicationFailures(), f.getDeltasSent(), f.getDeltasReceived());
         }
         if (m instanceof DeltaManager d) {

@@ -353,6 +353,16 @@ public class FlotillaManager extends ManagerBase {
         return namespace;
     }
 
+    /**
+     * Sessions held here, as stock {@code DeltaManager} counts them: the Tomcat sessions of this node plus the
+     * replicas it holds for other members ({@link #getReplicaSessions()} alone beside it). Also what {@code
+     * maxActiveSessions} is checked against, as in stock.
+     */
+    @Override
+    public int getActiveSessions() {
+        return super.getActiveSessions() + (int) stats().replicaSessions();
+    }
+
     public int getPrimarySessions() {
         return (int) stats().primarySessions();
     }
@@ -361,44 +371,44 @@ public class FlotillaManager extends ManagerBase {
         return (int) stats().replicaSessions();
     }
 
-    public double getReplications() {
+    public long getReplications() {
         TomcatMeters m = meters;
-        return m == null ? 0 : m.replications();
+        return m == null ? 0 : (long) m.replications();
     }
 
-    public double getReplicationFailures() {
+    public long getReplicationFailures() {
         TomcatMeters m = meters;
-        return m == null ? 0 : m.failures();
+        return m == null ? 0 : (long) m.failures();
     }
 
-    public double getRefusedAttributes() {
+    public long getRefusedAttributes() {
         TomcatMeters m = meters;
-        return m == null ? 0 : m.refusedCount();
+        return m == null ? 0 : (long) m.refusedCount();
     }
 
-    public double getSkippedAttributes() {
+    public long getSkippedAttributes() {
         return stats().attributesSkipped();
     }
 
     /** Values that could not be encoded at the end of a request (onUnserializable=fail): those requests failed. */
-    public double getUnencodableAttributes() {
+    public long getUnencodableAttributes() {
         return stats().attributesUnencodable();
     }
 
     /** Values a take-over could not decode here: requests that read them answer 500; the bytes are kept. */
-    public double getUndecodableAttributes() {
+    public long getUndecodableAttributes() {
         return stats().attributesUndecodable();
     }
 
-    public double getDeltasSent() {
+    public long getDeltasSent() {
         return stats().deltasSent();
     }
 
-    public double getDeltasReceived() {
+    public long getDeltasReceived() {
         return stats().deltasReceived();
     }
 
-    public double getTakeovers() {
+    public long getTakeovers() {
         return stats().takeovers();
     }
 
@@ -428,7 +438,7 @@ public class FlotillaManager extends ManagerBase {
     }
 
     /** Bytes of the deltas this application's sessions sent (encoded, before framing). */
-    public double getDeltaBytesSent() {
+    public long getDeltaBytesSent() {
         return stats().deltaBytesSent();
     }
 

@@ -40,7 +40,7 @@ class AsyncReplicationIT {
         EmbeddedNode[] n = EmbeddedNode.pair("8");
         try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
             TestClient c = new TestClient();
-            double deltasBefore = a.manager().getDeltasSent();
+            long deltasBefore = a.manager().getDeltasSent();
             CompletableFuture<?>[] response = new CompletableFuture<?>[1];
             AsyncContext ac = startAsync(a, c, response);
             String id = ((HttpServletRequest) ac.getRequest()).getSession(false).getId();
@@ -70,7 +70,7 @@ class AsyncReplicationIT {
         EmbeddedNode[] n = EmbeddedNode.pair("8");
         try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
             TestClient c = new TestClient();
-            double deltasBefore = a.manager().getDeltasSent();
+            long deltasBefore = a.manager().getDeltasSent();
             CompletableFuture<?>[] response = new CompletableFuture<?>[1];
             AsyncContext ac = startAsync(a, c, response);
             String id = ((HttpServletRequest) ac.getRequest()).getSession(false).getId();
