@@ -9,6 +9,7 @@ import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportFactory;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.FrameCodec;
+import io.flotilla.wire.Handshaker;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -109,6 +110,7 @@ public final class NettyTransport implements Transport {
     private volatile TransportContext context;
     private volatile TransportMeters meters;
     private volatile RateLimitedLog refusalLog;
+    private volatile Handshaker.Local handshakeLocal;
     private volatile EventLoopGroup group;
     private volatile Channel serverChannel;
     private volatile Bootstrap clientBootstrap;
@@ -227,6 +229,8 @@ public final class NettyTransport implements Transport {
             }
             meters = new TransportMeters(ctx.meters());
             refusalLog = new RateLimitedLog(LOG, ctx.clock(), REFUSAL_LOG_INTERVAL_NANOS);
+            handshakeLocal = new Handshaker.Local(ctx.clusterName(), ctx.localMember(), ctx.secret().orElse(null),
+                    random);
             context = ctx;
             IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
             EventLoopGroup g = new MultiThreadIoEventLoopGroup(config.ioThreads(), ctx.threadFactory("transport-io"),
@@ -366,7 +370,7 @@ public final class NettyTransport implements Transport {
             return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
                     + " failed: timeout must be positive, was " + timeout));
         }
-        ProbeHandler probe = new ProbeHandler(ctx, address, timeout, ThreadLocalRandom.current().nextLong(), random);
+        ProbeHandler probe = new ProbeHandler(handshakeLocal, address, timeout, ThreadLocalRandom.current().nextLong());
         EventLoop loop = group.next();
         long connectMillis = Math.max(1, Math.min(config.connectTimeout().toMillis(), timeout.toMillis()));
         Bootstrap b = clientBootstrap.clone(loop)
@@ -513,8 +517,9 @@ public final class NettyTransport implements Transport {
         return closing;
     }
 
-    SecureRandom random() {
-        return random;
+    /** This node's side of every handshake; set at start. */
+    Handshaker.Local handshakeLocal() {
+        return handshakeLocal;
     }
 
     /** Counts one more inbound connection from {@code a}; returns how many are open now. */
