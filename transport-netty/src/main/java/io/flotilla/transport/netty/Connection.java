@@ -8,7 +8,6 @@ import io.flotilla.spi.TransportContext;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.FrameType;
 import io.flotilla.wire.Handshake;
-import io.flotilla.wire.Handshaker;
 import io.flotilla.wire.WireException;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -21,27 +20,26 @@ import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
 /**
- * One connection, in either direction, as the last handler of its pipeline: it drives the connection's
- * {@link Handshaker}, routes the frames that follow to the engine, and refuses bad input. It is the
- * {@link PeerConnection} the engine sees once the handshake is done. Writing is its {@link WriteQueue}'s job;
- * idleness is measured by an {@link IdleStateHandler} added in front of it after the handshake.
+ * One connection, in either direction, as the last handler of its pipeline: its lifecycle, the routing of the frames
+ * that follow the handshake to the engine, and refusals of bad input. It is the {@link PeerConnection} the engine
+ * sees once the handshake is done. Each other job has its own class: the {@link HandshakeHandler} in front of it
+ * runs the handshake, the {@link WriteQueue} writes, and an {@link IdleStateHandler} measures idleness.
  *
- * <p>The pipeline is {@code [tls] → FrameDecoder → [idle] → Connection}. The idle handler sits behind the decoder,
- * so it sees whole frames only: a peer that trickles a frame byte by byte is as idle as a silent one. It fires
- * every third of {@code idleTimeout} without a whole frame; on connections this node opened the first two send a
- * keepalive {@code PING}, the third closes the connection ({@code idle_timeout}, or {@code truncated} when it sits
- * on a partial frame). Every timer runs on the event loop's clock.
+ * <p>The pipeline is {@code [tls] → FrameDecoder → HandshakeHandler → Connection}, and once the handshake is done
+ * {@code [tls] → FrameDecoder → IdleStateHandler → Connection}. The idle handler sits behind the decoder, so it sees
+ * whole frames only: a peer that trickles a frame byte by byte is as idle as a silent one. It fires every third of
+ * {@code idleTimeout} without a whole frame; on connections this node opened the first two send a keepalive
+ * {@code PING}, the third closes the connection ({@code idle_timeout}, or {@code truncated} when it sits on a partial
+ * frame). Every timer runs on the event loop's clock.
  *
  * <p>Threading: {@link #send}, {@link #pauseReading}, {@link #resumeReading}, {@link #isOpen}, {@link #remote} and
  * {@link #closeGracefully} are safe from any thread; everything else runs on the channel's event loop.
@@ -50,7 +48,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private enum State { HANDSHAKING, OPEN, CLOSING, CLOSED }
 
     /** Reader-idle periods (thirds of {@code idleTimeout}) without a whole frame before the connection is closed. */
-    private static final int IDLE_PERIODS = 3;
+    static final int IDLE_PERIODS = 3;
 
     private final NettyTransport transport;
     private final TransportContext context;
@@ -65,18 +63,20 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
 
     private volatile Channel channel;
     private volatile Member remote;
+    /** True from the end of the handshake until the channel is inactive. */
     private volatile boolean open;
     private volatile boolean dead;
 
     // Event loop only.
     private State state = State.HANDSHAKING;
-    private Handshaker handshake;
+    /** An accepted connection whose HELLO was a probe's: it answers PING only and raises no connection events. */
+    private boolean probe;
     /** How an open connection ended, as the engine is told: LOST unless a goodbye or this node said otherwise. */
     private Disconnect ending = Disconnect.LOST;
-    private boolean failureReported;
+    /** The connection's end was reported: a failed connect to the engine, or an open connection closed. */
+    private boolean endReported;
     private boolean active;
     private InetAddress countedAddress;
-    private ScheduledFuture<?> handshakeTimer;
     /** Reader-idle periods in a row. */
     private int idlePeriods;
     private long receivedFrames;
@@ -124,13 +124,9 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         return dead;
     }
 
-    private boolean handshaken() {
-        return handshake != null && handshake.established();
-    }
-
-    /** An accepted connection whose HELLO was a probe's: it answers PING only and raises no connection events. */
-    private boolean probe() {
-        return handshake != null && handshake.probe();
+    /** True until the handshake is done or the connection closes. */
+    boolean handshaking() {
+        return state == State.HANDSHAKING;
     }
 
     // ---- PeerConnection
@@ -175,7 +171,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         return "Connection[" + (outbound() ? "to " : "from ") + describe() + (open ? "" : " closed") + "]";
     }
 
-    private String describe() {
+    String describe() {
         Member r = remote;
         if (r != null) {
             return r.describe();
@@ -234,24 +230,13 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     public void channelActive(ChannelHandlerContext ctx) {
         active = true;
         meters.openConnections.incrementAndGet();
-        handshakeTimer = loop.schedule(this::handshakeTimedOut,
-                transport.config().handshakeTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        if (outbound()) {
-            handshake = Handshaker.connecting(transport.handshakeLocal(), target);
-        } else {
-            handshake = Handshaker.accepting(transport.handshakeLocal(), String.valueOf(ctx.channel().remoteAddress()));
-            if (ctx.channel().remoteAddress() instanceof InetSocketAddress isa) {
-                countedAddress = isa.getAddress();
-                int n = transport.acquireAddress(countedAddress);
-                if (n > transport.config().maxConnectionsPerAddress()) {
-                    refuse("too_many_connections", "too many connections from " + countedAddress.getHostAddress()
-                            + ": " + n + " open, maxConnectionsPerAddress="
-                            + transport.config().maxConnectionsPerAddress());
-                }
+        if (!outbound() && ctx.channel().remoteAddress() instanceof InetSocketAddress isa) {
+            countedAddress = isa.getAddress();
+            int n = transport.acquireAddress(countedAddress);
+            if (n > transport.config().maxConnectionsPerAddress()) {
+                refuse("too_many_connections", "too many connections from " + countedAddress.getHostAddress()
+                        + ": " + n + " open, maxConnectionsPerAddress=" + transport.config().maxConnectionsPerAddress());
             }
-        }
-        if (state == State.HANDSHAKING) {
-            apply(handshake.start());
         }
         ctx.fireChannelActive();
     }
@@ -263,15 +248,17 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             return;
         }
         Frame f = (Frame) msg;
+        countReceived(f);
+        if (state == State.OPEN) {
+            onFrame(f);
+        }
+        // Otherwise closing: whatever else the peer sent is dropped.
+    }
+
+    /** One more frame read in this burst; the meters are updated once per burst. */
+    void countReceived(Frame f) {
         receivedFrames++;
         receivedBytes += f.encodedLength();
-        switch (state) {
-            case HANDSHAKING -> apply(handshake.receive(f));
-            case OPEN -> onFrame(f);
-            default -> {
-                // Closing: whatever else the peer sent is dropped.
-            }
-        }
     }
 
     @Override
@@ -283,7 +270,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             receivedBytes = 0;
         }
         // A probe connection is not the engine's: acks sent on it would go to a prober that ignores them.
-        if (state == State.OPEN && !probe()) {
+        if (state == State.OPEN && !probe) {
             try {
                 context.inbound().onReadComplete(this);
             } catch (RuntimeException e) {
@@ -347,7 +334,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         } else {
             transport.logger().log(Level.WARNING, "unexpected error on " + this + "; closing it", cause);
         }
-        if (outbound() && !handshaken()) {
+        if (outbound() && !open) {
             failConnect(new FlotillaException("connection to " + target.describe() + " failed: " + cause, cause));
         }
         ctx.close();
@@ -355,7 +342,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        boolean wasOpen = handshaken() && state != State.CLOSED;
+        boolean wasOpen = open;
         if (state == State.HANDSHAKING && !outbound() && !transport.isClosing()) {
             // The peer went away before proving anything: a scan, a client that gave up, or a wrong secret.
             meters.refused("closed_in_handshake").increment();
@@ -363,9 +350,6 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         state = State.CLOSED;
         open = false;
         dead = true;
-        if (handshakeTimer != null) {
-            handshakeTimer.cancel(false);
-        }
         if (active) {
             active = false;
             meters.openConnections.decrementAndGet();
@@ -375,57 +359,37 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             countedAddress = null;
         }
         transport.removed(this);
-        if (!handshaken()) {
+        if (!wasOpen) {
             if (outbound()) {
                 failConnect(new FlotillaException("connection to " + target.describe()
                         + " closed before its handshake completed"));
             }
-        } else if (wasOpen && !probe() && !transport.isClosing()) {
-            try {
-                context.inbound().onDisconnected(this, ending);
-            } catch (RuntimeException e) {
-                transport.logger().log(Level.WARNING, "inbound handler failed in onDisconnected; ignored", e);
+        } else {
+            endReported = true;
+            if (!probe && !transport.isClosing()) {
+                tellEngine("onDisconnected", () -> context.inbound().onDisconnected(this, ending));
             }
         }
         writer.discard();
         ctx.fireChannelInactive();
     }
 
-    // ---- Handshake
+    // ---- Handshake, by the HandshakeHandler
 
-    /** Writes what a handshake step sends and acts on its outcome. */
-    private void apply(Handshaker.Step step) {
-        for (Frame f : step.send()) {
-            writer.writeNow(channel, f);
-        }
-        switch (step.outcome()) {
-            case CONTINUE -> {
-                // Wait for the peer's next frame.
-            }
-            case ESTABLISHED -> handshakeDone();
-            case REFUSED -> refuse(step.reason(), step.message());
-            case FAILED -> failConnect(new FlotillaException(step.message()));
-        }
+    /** Writes {@code f} at once, ahead of what is queued, and flushes. */
+    void writeNow(Frame f) {
+        writer.writeNow(channel, f);
     }
 
-    private void handshakeDone() {
-        if (handshakeTimer != null) {
-            handshakeTimer.cancel(false);
-        }
-        remote = handshake.remote();
+    /** The handshake is done with {@code peer} ({@code isProbe}: a probe's connection): open for the engine. */
+    void established(Member peer, boolean isProbe) {
+        probe = isProbe;
+        remote = peer;
         state = State.OPEN;
         decoder.maxFrameBytes(context.maxFrameBytes());
         open = true;
-        long periodNanos = transport.config().idleTimeout().toNanos() / IDLE_PERIODS;
-        // Behind the decoder: only whole frames count as traffic.
-        channel.pipeline().addAfter(channel.pipeline().context(decoder).name(), "idle",
-                new IdleStateHandler(periodNanos, 0, 0, TimeUnit.NANOSECONDS));
-        if (!probe()) {
-            try {
-                context.inbound().onConnected(this);
-            } catch (RuntimeException e) {
-                transport.logger().log(Level.WARNING, "inbound handler failed in onConnected; ignored", e);
-            }
+        if (!probe) {
+            tellEngine("onConnected", () -> context.inbound().onConnected(this));
         }
         writer.open(channel);
     }
@@ -458,26 +422,12 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         }
     }
 
-    private void handshakeTimedOut() {
-        if (state != State.HANDSHAKING) {
-            return;
-        }
-        long ms = transport.config().handshakeTimeout().toMillis();
-        if (decoder.bufferedBytes() > 0) {
-            refuse("truncated", "incomplete frame (" + decoder.bufferedBytes() + " bytes) from " + describe()
-                    + " and no handshake within " + ms + " ms");
-        } else {
-            refuse("handshake_timeout", "no handshake from " + describe() + " within " + ms + " ms (waiting for "
-                    + (handshake == null ? "the connection" : handshake.awaiting()) + ")");
-        }
-    }
-
     /** The outbound connection could not be established: report it once, drop what is held, close. */
-    private void failConnect(Throwable cause) {
-        if (!outbound() || handshaken() || failureReported) {
+    void failConnect(Throwable cause) {
+        if (!outbound() || open || endReported) {
             return;
         }
-        failureReported = true;
+        endReported = true;
         dead = true;
         state = state == State.CLOSED ? State.CLOSED : State.CLOSING;
         meters.connectFailures.increment();
@@ -485,11 +435,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         transport.logger().log(Level.DEBUG, () -> "connection to " + target.describe() + " failed: "
                 + cause.getMessage());
         if (!transport.isClosing()) {
-            try {
-                context.inbound().onSendFailed(target, cause);
-            } catch (RuntimeException e) {
-                transport.logger().log(Level.WARNING, "inbound handler failed in onSendFailed; ignored", e);
-            }
+            tellEngine("onSendFailed", () -> context.inbound().onSendFailed(target, cause));
         }
         Channel ch = channel;
         if (ch != null) {
@@ -498,12 +444,21 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         writer.discard();
     }
 
+    /** A connection event for the engine, off the hot path; an engine that throws is logged and ignored. */
+    private void tellEngine(String what, Runnable call) {
+        try {
+            call.run();
+        } catch (RuntimeException e) {
+            transport.logger().log(Level.WARNING, "inbound handler failed in " + what + "; ignored", e);
+        }
+    }
+
     // ---- Established
 
     private void onFrame(Frame f) {
         switch (f.type()) {
             case DATA, ACK, RESULT, SYNC -> {
-                if (probe()) {
+                if (probe) {
                     refuse("probe_data", "a probe connection from " + describe() + " sent " + f.type()
                             + "; probes may only PING");
                     return;
@@ -539,7 +494,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
      * Closes the connection because of bad input or a limit: counts it, logs it (rate-limited), tells the peer
      * with a REFUSE where it can, and stops reading.
      */
-    private void refuse(String reason, String message) {
+    void refuse(String reason, String message) {
         if (state == State.CLOSING || state == State.CLOSED) {
             return;
         }

@@ -261,7 +261,7 @@ public final class NettyTransport implements Transport {
                             Connection c = new Connection(NettyTransport.this, ch, decoder);
                             connections.add(c);
                             addTls(ch, true);
-                            ch.pipeline().addLast(decoder, c);
+                            ch.pipeline().addLast(decoder, new HandshakeHandler(NettyTransport.this, c), c);
                         }
                     })
                     .register();
@@ -323,7 +323,8 @@ public final class NettyTransport implements Transport {
                     @Override
                     protected void initChannel(Channel ch) {
                         addTls(ch, false);
-                        ch.pipeline().addLast(fresh.decoderHandler(), fresh);
+                        ch.pipeline().addLast(fresh.decoderHandler(), new HandshakeHandler(NettyTransport.this, fresh),
+                                fresh);
                     }
                 });
                 fresh.connect(b.connect(socketAddress(pool.member)));
