@@ -52,7 +52,7 @@ public final class Handshaker {
     public record Step(Outcome outcome, List<Frame> send, String reason, String message) {
         private static final Step WAIT = new Step(Outcome.CONTINUE, List.of(), null, null);
 
-        static Step send(Outcome outcome, Frame... frames) {
+        static Step of(Outcome outcome, Frame... frames) {
             return new Step(outcome, List.of(frames), null, null);
         }
 
@@ -167,9 +167,9 @@ public final class Handshaker {
                 secret == null ? null : Handshake.newNonce(local.random()));
         if (role == Role.PROBE && secret == null) {
             // Nothing to prove: the PING goes with the HELLO. With a secret it waits for the peer's proof.
-            return Step.send(Outcome.CONTINUE, sentHello, ping());
+            return Step.of(Outcome.CONTINUE, sentHello, ping());
         }
-        return Step.send(Outcome.CONTINUE, sentHello);
+        return Step.of(Outcome.CONTINUE, sentHello);
     }
 
     /** The next step after {@code f} arrived. */
@@ -216,7 +216,7 @@ public final class Handshaker {
         receivedHello = f;
         sentAck = Handshake.helloAck(local.member(), f, Handshake.newNonce(local.random()), secret);
         state = State.AWAIT_AUTH;
-        return Step.send(Outcome.CONTINUE, sentAck);
+        return Step.of(Outcome.CONTINUE, sentAck);
     }
 
     /** Accepting with a secret: the connecting side's AUTH is the last step; nothing else is taken before it. */
@@ -272,7 +272,7 @@ public final class Handshaker {
         sentHello = null;
         if (role == Role.PROBE) {
             state = State.AWAIT_PONG;
-            return auth == null ? Step.WAIT : Step.send(Outcome.CONTINUE, auth, ping());
+            return auth == null ? Step.WAIT : Step.of(Outcome.CONTINUE, auth, ping());
         }
         return auth == null ? done() : done(auth);
     }
@@ -308,7 +308,7 @@ public final class Handshaker {
         state = State.DONE;
         receivedHello = null;
         sentAck = null;
-        return Step.send(Outcome.ESTABLISHED, send);
+        return Step.of(Outcome.ESTABLISHED, send);
     }
 
     private Frame ping() {

@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.ClusterSecret;
+import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
+import io.flotilla.NodeConfig;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.Disconnect;
 import io.flotilla.spi.InboundHandler;
@@ -166,6 +168,22 @@ class InMemoryHandshakeTest {
         friend.transport.send(secured.member, data(7));
         clock.runDue();
         assertEquals(1, secured.frames.size());
+    }
+
+    @Test
+    void enginesWithASecretDeliverOnTheInMemoryNetwork() {
+        NodeConfig config = NodeConfig.builder().clusterName("t").secret(SECRET).build();
+        try (InMemoryCluster c = new InMemoryCluster(3, 13, config)) {
+            List<Integer> got = new ArrayList<>();
+            c.node(1).addMessageListener(1, m -> got.add(m.payload().getInt(0)));
+            c.node(2).addMessageListener(1, m -> got.add(m.payload().getInt(0)));
+            CompletableFuture<Void> sent = c.node(0).send(List.of(c.member(1), c.member(2)), 1,
+                    ByteBuffer.allocate(4).putInt(0, 7), Delivery.PROCESSED).toCompletableFuture();
+            assertTrue(c.runUntil(sent::isDone, Duration.ofMillis(1), 1000), c.network().toString());
+            sent.join();
+            assertEquals(List.of(7, 7), got);
+            assertTrue(c.network().refusals().isEmpty(), c.network().refusals().toString());
+        }
     }
 
     @Test

@@ -52,6 +52,7 @@ public final class InMemoryNetwork {
     private long duplicated;
     /** Handshake refusals by the member that refused, as {@code reason} tags. */
     private final Map<MemberId, List<String>> refusals = new HashMap<>();
+    private final List<String> refusalLog = new ArrayList<>();
     /** Nonces of the handshakes; they never change an outcome, so they need not follow the seed. */
     private final SecureRandom nonces = new SecureRandom();
 
@@ -132,15 +133,9 @@ public final class InMemoryNetwork {
         return (int) refusals.getOrDefault(member.id(), List.of()).stream().filter(reason::equals).count();
     }
 
-    /** Every handshake refusal on this network so far, as {@code "member-name: reason"}. */
+    /** Every handshake refusal on this network so far, in order, as {@code "member-name: reason"}. */
     public List<String> refusals() {
-        List<String> out = new ArrayList<>();
-        for (SimTransport t : byPort.values()) {
-            for (String r : refusals.getOrDefault(t.local == null ? null : t.local.id(), List.of())) {
-                out.add(t.local.name() + ": " + r);
-            }
-        }
-        return out;
+        return List.copyOf(refusalLog);
     }
 
     /**
@@ -158,6 +153,7 @@ public final class InMemoryNetwork {
     private void record(SimTransport t, Handshaker.Step step) {
         if (step.outcome() == Handshaker.Outcome.REFUSED) {
             refusals.computeIfAbsent(t.local.id(), k -> new ArrayList<>()).add(step.reason());
+            refusalLog.add(t.local.name() + ": " + step.reason());
         }
     }
 

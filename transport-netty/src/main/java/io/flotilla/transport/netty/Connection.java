@@ -17,9 +17,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
-import io.netty.handler.timeout.IdleState;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
@@ -32,23 +29,16 @@ import javax.net.ssl.SSLException;
  * One connection, in either direction, as the last handler of its pipeline: its lifecycle, the routing of the frames
  * that follow the handshake to the engine, and refusals of bad input. It is the {@link PeerConnection} the engine
  * sees once the handshake is done. Each other job has its own class: the {@link HandshakeHandler} in front of it
- * runs the handshake, the {@link WriteQueue} writes, and an {@link IdleStateHandler} measures idleness.
+ * runs the handshake, the {@link WriteQueue} writes, and the {@link IdleHandler} behind the decoder keeps it alive.
  *
  * <p>The pipeline is {@code [tls] → FrameDecoder → HandshakeHandler → Connection}, and once the handshake is done
- * {@code [tls] → FrameDecoder → IdleStateHandler → Connection}. The idle handler sits behind the decoder, so it sees
- * whole frames only: a peer that trickles a frame byte by byte is as idle as a silent one. It fires every third of
- * {@code idleTimeout} without a whole frame; on connections this node opened the first two send a keepalive
- * {@code PING}, the third closes the connection ({@code idle_timeout}, or {@code truncated} when it sits on a partial
- * frame). Every timer runs on the event loop's clock.
+ * {@code [tls] → FrameDecoder → IdleHandler → Connection}.
  *
  * <p>Threading: {@link #send}, {@link #pauseReading}, {@link #resumeReading}, {@link #isOpen}, {@link #remote} and
  * {@link #closeGracefully} are safe from any thread; everything else runs on the channel's event loop.
  */
 final class Connection extends ChannelInboundHandlerAdapter implements PeerConnection {
     private enum State { HANDSHAKING, OPEN, CLOSING, CLOSED }
-
-    /** Reader-idle periods (thirds of {@code idleTimeout}) without a whole frame before the connection is closed. */
-    static final int IDLE_PERIODS = 3;
 
     private final NettyTransport transport;
     private final TransportContext context;
@@ -77,8 +67,6 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     private boolean endReported;
     private boolean active;
     private InetAddress countedAddress;
-    /** Reader-idle periods in a row. */
-    private int idlePeriods;
     private long receivedFrames;
     private long receivedBytes;
 
@@ -206,7 +194,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                 if (state == State.OPEN) {
                     ending = Disconnect.CLOSED;
                     writer.drain();
-                    state = State.CLOSING;
+                    closing();
                     writer.writeNow(channel, Handshake.goodbye(leaving)).addListener(ChannelFutureListener.CLOSE);
                 } else if (ch != null) {
                     ch.close();
@@ -289,10 +277,6 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent e && e.state() == IdleState.READER_IDLE) {
-            readerIdle(e.isFirst());
-            return;
-        }
         if (evt instanceof SslHandshakeCompletionEvent e && !e.isSuccess()) {
             // An untrusted certificate, no certificate, not TLS at all, or a timeout: the SslHandler closes.
             tlsFailed(e.cause());
@@ -301,21 +285,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     }
 
     private void tlsFailed(Throwable cause) {
-        if (state == State.CLOSING || state == State.CLOSED) {
-            return;
-        }
-        State before = state;
-        state = State.CLOSING;
-        dead = true;
-        meters.refused("tls_handshake").increment();
-        transport.refusalLog().log(Level.WARNING, "tls_handshake", "closing connection " + (outbound() ? "to " : "from ")
-                + describe() + " [tls_handshake]: " + cause);
-        decoder.discardInput();
-        if (outbound() && before == State.HANDSHAKING) {
-            failConnect(new FlotillaException("TLS handshake with " + target.describe() + " failed: " + cause,
-                    cause));
-        }
-        channel.close();
+        // The TLS session is broken: no REFUSE can be sent.
+        refuse("tls_handshake", "TLS handshake failed: " + cause, false);
     }
 
     @Override
@@ -323,9 +294,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         if (cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
             // Already counted and logged as tls_handshake, or bad TLS records after it: closing is the answer.
             transport.logger().log(Level.DEBUG, () -> "TLS error on " + this + ": " + cause.getCause());
-            if (state != State.CLOSING && state != State.CLOSED) {
-                tlsFailed(cause.getCause());
-            }
+            tlsFailed(cause.getCause());
             ctx.close();
             return;
         }
@@ -394,42 +363,15 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         writer.open(channel);
     }
 
-    /**
-     * A third of {@code idleTimeout} passed without a whole frame ({@code first}: the first such third since the
-     * last frame). Pings on connections this node opened, closes after the third.
-     */
-    private void readerIdle(boolean first) {
-        if (state != State.OPEN) {
-            return;
-        }
-        idlePeriods = first ? 1 : idlePeriods + 1;
-        if (!channel.config().isAutoRead()) {
-            idlePeriods = 0; // paused by our own back-pressure: the silence is ours, not the peer's
-            return;
-        }
-        if (idlePeriods >= IDLE_PERIODS) {
-            long ms = transport.config().idleTimeout().toMillis();
-            if (decoder.bufferedBytes() > 0) {
-                refuse("truncated", "incomplete frame (" + decoder.bufferedBytes() + " bytes so far) from "
-                        + describe() + " not completed within idleTimeout=" + ms + " ms");
-            } else {
-                refuse("idle_timeout", "nothing received from " + describe() + " within idleTimeout=" + ms + " ms");
-            }
-            return;
-        }
-        if (outbound()) {
-            send(Frame.control(FrameType.PING, 0));
-        }
-    }
-
     /** The outbound connection could not be established: report it once, drop what is held, close. */
     void failConnect(Throwable cause) {
         if (!outbound() || open || endReported) {
             return;
         }
         endReported = true;
-        dead = true;
-        state = state == State.CLOSED ? State.CLOSED : State.CLOSING;
+        if (state != State.CLOSED) {
+            closing(); // when closed, channelInactive dropped what was queued
+        }
         meters.connectFailures.increment();
         transport.removed(this);
         transport.logger().log(Level.DEBUG, () -> "connection to " + target.describe() + " failed: "
@@ -441,6 +383,12 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         if (ch != null) {
             ch.close();
         }
+    }
+
+    /** No more frames in or out: what is queued and whatever is sent later is dropped. The channel closes next. */
+    private void closing() {
+        state = State.CLOSING;
+        dead = true;
         writer.discard();
     }
 
@@ -475,14 +423,13 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             }
             case GOODBYE -> {
                 ending = (f.flags() & Frame.FLAG_LEAVING) != 0 ? Disconnect.LEAVING : Disconnect.CLOSED;
-                state = State.CLOSING;
-                dead = true;
+                closing();
                 channel.close();
             }
             case REFUSE -> {
                 transport.refusalLog().log(Level.WARNING, "peer_refused", describe() + " closed the connection: "
                         + Handshake.readRefuse(f));
-                state = State.CLOSING;
+                closing();
                 channel.close();
             }
             default -> refuse("unexpected_handshake", "unexpected " + f.type() + " from " + describe()
@@ -495,6 +442,10 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
      * with a REFUSE where it can, and stops reading.
      */
     void refuse(String reason, String message) {
+        refuse(reason, message, true);
+    }
+
+    private void refuse(String reason, String message, boolean tellPeer) {
         if (state == State.CLOSING || state == State.CLOSED) {
             return;
         }
@@ -503,10 +454,9 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
                 + describe() + " [" + reason + "]: " + message);
         decoder.discardInput();
         State before = state;
-        state = State.CLOSING;
-        dead = true;
+        closing();
         Channel ch = channel;
-        if (ch.isActive()) {
+        if (tellPeer && ch.isActive()) {
             writer.writeNow(ch, Handshake.refuse(reason + ": " + message)).addListener(ChannelFutureListener.CLOSE);
         } else {
             ch.close();

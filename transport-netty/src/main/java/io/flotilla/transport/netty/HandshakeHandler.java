@@ -5,7 +5,6 @@ import io.flotilla.wire.Frame;
 import io.flotilla.wire.Handshaker;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -13,8 +12,8 @@ import java.util.concurrent.TimeUnit;
  * Runs one connection's handshake, in front of its {@link Connection}: drives the connection's {@link Handshaker}
  * with the frames that arrive, writes what each step sends, and refuses or fails through the connection. A
  * connection that has not completed it within {@code handshakeTimeout} (TLS included) is refused. Once it is done,
- * this handler replaces itself with the {@link IdleStateHandler} that watches the open connection (so only whole
- * frames count as traffic: it sits behind the decoder) and opens the connection.
+ * this handler replaces itself with the {@link IdleHandler} that watches the open connection (behind the decoder, so
+ * only whole frames count as traffic) and opens the connection.
  *
  * <p>Threading: one instance per channel, used only on its event loop.
  */
@@ -64,8 +63,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
             }
             case ESTABLISHED -> {
                 cancelTimer();
-                long periodNanos = transport.config().idleTimeout().toNanos() / Connection.IDLE_PERIODS;
-                ctx.pipeline().replace(this, "idle", new IdleStateHandler(periodNanos, 0, 0, TimeUnit.NANOSECONDS));
+                ctx.pipeline().replace(this, "idle", new IdleHandler(connection, transport.config().idleTimeout()));
                 connection.established(handshake.remote(), handshake.probe());
             }
             case REFUSED -> connection.refuse(step.reason(), step.message());

@@ -21,7 +21,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>The queue is two {@link ArrayDeque}s: producers append to one under a short lock, the drain swaps it for the one
  * it emptied and takes frames from it without the lock. No node is allocated per frame (the deques grow once and are
- * reused), the lock is taken once per offer and once per swap, and nothing from Netty's internals is used.
+ * reused; each keeps the capacity of the longest backlog it held, at most {@code sendQueueFrames} references), the
+ * lock is taken once per offer and once per swap, and nothing from Netty's internals is used.
  *
  * <p>Threading: {@link #offer} is safe from any thread; every other method runs on the channel's event loop.
  */
