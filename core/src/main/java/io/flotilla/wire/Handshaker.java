@@ -198,15 +198,11 @@ public final class Handshaker {
             return Step.refused("cluster_mismatch", "cluster name mismatch: " + hello.member().describe()
                     + " belongs to \"" + hello.clusterName() + "\", this node to \"" + local.clusterName() + "\"");
         }
+        Step mismatch = secretMismatch(hello.authenticated(), hello.member().describe());
+        if (mismatch != null) {
+            return mismatch;
+        }
         ClusterSecret secret = local.secret();
-        if (secret == null && hello.authenticated()) {
-            return Step.refused("secret_mismatch", hello.member().describe() + " proves a cluster secret but this "
-                    + "node has none: configure the same secret on every member");
-        }
-        if (secret != null && !hello.authenticated()) {
-            return Step.refused("auth_required", hello.member().describe() + " has no cluster secret and this node "
-                    + "requires one: configure the same secret on every member");
-        }
         probe = (f.flags() & Frame.FLAG_PROBE) != 0;
         remote = hello.member();
         if (secret == null) {
@@ -280,17 +276,26 @@ public final class Handshaker {
     /** Connecting: the accepting side's proof of the secret (or that neither side has one); null when fine. */
     private Step checkServerProof(Handshake.HelloAck ack, Frame f) {
         String who = ack.member().describe();
-        if (local.secret() == null) {
-            return !ack.authenticated() ? null : Step.refused("secret_mismatch", who + " proves a cluster secret "
-                    + "but this node has none: configure the same secret on every member");
-        }
-        if (!ack.authenticated()) {
-            return Step.refused("auth_required", who + " has no cluster secret and this node requires one: "
-                    + "configure the same secret on every member");
+        Step mismatch = secretMismatch(ack.authenticated(), who);
+        if (mismatch != null || local.secret() == null) {
+            return mismatch;
         }
         if (!Handshake.verifyServerProof(sentHello, f, local.secret())) {
             return Step.refused("bad_proof", "the node at " + peer + " (" + who + ") does not prove the cluster "
                     + "secret: one of the two has a different secret");
+        }
+        return null;
+    }
+
+    /** A secret on one side only ({@code theirs}: the peer has one): refused, never downgraded; else null. */
+    private Step secretMismatch(boolean theirs, String who) {
+        if (local.secret() == null && theirs) {
+            return Step.refused("secret_mismatch", who + " proves a cluster secret but this node has none: "
+                    + "configure the same secret on every member");
+        }
+        if (local.secret() != null && !theirs) {
+            return Step.refused("auth_required", who + " has no cluster secret and this node requires one: "
+                    + "configure the same secret on every member");
         }
         return null;
     }
