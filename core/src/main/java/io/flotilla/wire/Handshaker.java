@@ -81,7 +81,7 @@ public final class Handshaker {
 
     private enum Role { CONNECT, ACCEPT, PROBE }
 
-    private enum State { NEW, AWAIT_HELLO, AWAIT_ACK, AWAIT_AUTH, AWAIT_PONG, DONE }
+    private enum State { NEW, AWAIT_HELLO, AWAIT_ACK, AWAIT_AUTH, AWAIT_PONG, DONE, OVER }
 
     private final Role role;
     private final Local local;
@@ -109,7 +109,7 @@ public final class Handshaker {
 
     /** The side that dialled {@code target}. */
     public static Handshaker connecting(Local local, Member target) {
-        return new Handshaker(Role.CONNECT, local, target.describe(), Objects.requireNonNull(target, "target"), 0);
+        return new Handshaker(Role.CONNECT, local, Objects.requireNonNull(target, "target").describe(), target, 0);
     }
 
     /** The side that accepted a connection from {@code peerAddress} (used in messages only). */
@@ -148,7 +148,7 @@ public final class Handshaker {
             case AWAIT_ACK -> "HELLO_ACK";
             case AWAIT_AUTH -> "AUTH";
             case AWAIT_PONG -> "PONG from " + remote.describe();
-            case DONE -> "nothing (done)";
+            case DONE, OVER -> "nothing (done)";
         };
     }
 
@@ -172,16 +172,24 @@ public final class Handshaker {
         return Step.of(Outcome.CONTINUE, sentHello);
     }
 
-    /** The next step after {@code f} arrived. */
+    /**
+     * The next step after {@code f} arrived.
+     *
+     * @throws IllegalStateException before {@link #start()}, and once a step established, refused or failed
+     */
     public Step receive(Frame f) {
-        return switch (state) {
+        Step step = switch (state) {
             case AWAIT_HELLO -> onHello(f);
             case AWAIT_AUTH -> onAuth(f);
             case AWAIT_ACK -> onHelloAck(f);
             case AWAIT_PONG -> onPong(f);
-            case NEW, DONE -> throw new IllegalStateException("handshake " + state + ": no frame expected, got "
+            case NEW, DONE, OVER -> throw new IllegalStateException("handshake " + state + ": no frame expected, got "
                     + f.type());
         };
+        if (step.outcome() == Outcome.REFUSED || step.outcome() == Outcome.FAILED) {
+            state = State.OVER;
+        }
+        return step;
     }
 
     private Step onHello(Frame f) {

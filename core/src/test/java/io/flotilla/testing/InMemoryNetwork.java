@@ -1,5 +1,6 @@
 package io.flotilla.testing;
 
+import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.spi.Disconnect;
@@ -7,7 +8,6 @@ import io.flotilla.spi.PeerConnection;
 import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportContext;
 import io.flotilla.spi.TransportFactory;
-import io.flotilla.FlotillaException;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.Handshaker;
 import java.net.InetSocketAddress;
@@ -345,9 +345,8 @@ public final class InMemoryNetwork {
                         "simulated: no answer from " + address)), timeout.toNanos());
                 return f;
             }
-            long nonce = nonces.nextLong();
-            InMemoryHandshake.Result r = handshake(this, Handshaker.probing(handshakeLocal(), address.toString(), nonce),
-                    target);
+            Handshaker probing = Handshaker.probing(handshakeLocal(), address.toString(), nonces.nextLong());
+            InMemoryHandshake.Result r = handshake(this, probing, target);
             if (!r.established()) {
                 return CompletableFuture.failedFuture(new FlotillaException("probe of " + address + " failed: "
                         + r.failure()));

@@ -222,8 +222,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             countedAddress = isa.getAddress();
             int n = transport.acquireAddress(countedAddress);
             if (n > transport.config().maxConnectionsPerAddress()) {
-                refuse("too_many_connections", "too many connections from " + countedAddress.getHostAddress()
-                        + ": " + n + " open, maxConnectionsPerAddress=" + transport.config().maxConnectionsPerAddress());
+                refuse("too_many_connections", "too many connections from " + countedAddress.getHostAddress() + ": "
+                        + n + " open, maxConnectionsPerAddress=" + transport.config().maxConnectionsPerAddress());
             }
         }
         ctx.fireChannelActive();
