@@ -88,7 +88,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         this.pool = pool;
         this.slot = slot;
         this.remote = target;
-        this.writer = new WriteQueue(transport, loop, transport.config().sendQueueFrames(), this);
+        this.writer = new WriteQueue(loop, transport.config().sendQueueFrames(), meters, this);
     }
 
     FrameDecoder decoderHandler() {

@@ -7,6 +7,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
+import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -17,7 +18,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * The writer of one connection (the shape of grpc-java's {@code netty/WriteQueue}): frames offered from any thread
  * wait in a bounded queue; the first one that finds no drain pending schedules one drain task on the channel's event
  * loop, which encodes everything queued back to back into pooled buffers of up to {@link #BATCH_BYTES} and flushes
- * once. While the connection handshakes the frames wait; once it closes they are dropped.
+ * once; a drain that makes the channel unwritable stops there, and its owner calls {@link #drain()} again when the
+ * channel turns writable. While the connection handshakes the frames wait; once it closes they are dropped.
  *
  * <p>The queue is two {@link ArrayDeque}s: producers append to one under a short lock, the drain swaps it for the one
  * it emptied and takes frames from it without the lock. No node is allocated per frame (the deques grow once and are
@@ -36,10 +38,11 @@ final class WriteQueue {
     /** Frames up to this size are encoded back to back into shared buffers of this size. */
     private static final int BATCH_BYTES = 64 * 1024;
 
+    private static final Logger LOG = System.getLogger(NettyTransport.class.getName());
+
     private final EventLoop loop;
     private final int capacity;
     private final TransportMeters meters;
-    private final NettyTransport transport;
     private final Object owner;
     private final AtomicBoolean scheduled = new AtomicBoolean();
     private final Runnable drainTask = this::drain;
@@ -58,9 +61,8 @@ final class WriteQueue {
     private Channel channel;
 
     /** A queue of at most {@code capacity} frames for the connection {@code owner} (named in logs). */
-    WriteQueue(NettyTransport transport, EventLoop loop, int capacity, Object owner) {
-        this.transport = transport;
-        this.meters = transport.meters();
+    WriteQueue(EventLoop loop, int capacity, TransportMeters meters, Object owner) {
+        this.meters = meters;
         this.loop = loop;
         this.capacity = capacity;
         this.owner = owner;
@@ -223,7 +225,7 @@ final class WriteQueue {
         }
         if (dropped > 0) {
             int n = dropped;
-            transport.logger().log(Level.DEBUG, () -> "dropped " + n + " frames queued on closed " + owner);
+            LOG.log(Level.DEBUG, () -> "dropped " + n + " frames queued on closed " + owner);
         }
     }
 
