@@ -73,20 +73,21 @@ class IdleTimeoutTest {
         try (RawClient raw = new RawClient(receiver.address)) {
             raw.handshake("test");
             byte[] frame = FrameCodec.encode(TestNode.data(1, new byte[1000]));
-            AtomicInteger next = new AtomicInteger();
+            AtomicInteger sent = new AtomicInteger();
             // A byte every 20 ms (15 per idle timeout); the whole frame would take 20 s, beyond WAIT.
             trickler.scheduleAtFixedRate(() -> {
-                int i = next.getAndIncrement();
+                int i = sent.get();
                 if (i < frame.length) {
                     try {
                         raw.write(new byte[] {frame[i]});
+                        sent.incrementAndGet();
                     } catch (IOException e) {
-                        next.set(frame.length); // closed by the receiver: what the test waits for
+                        trickler.shutdown(); // closed by the receiver: what the test waits for
                     }
                 }
             }, 0, 20, TimeUnit.MILLISECONDS);
             assertTrue(raw.awaitClosed(WAIT), "the trickling connection is closed");
-            assertTrue(next.get() < frame.length, "closed before the frame was complete");
+            assertTrue(sent.get() < frame.length, "closed before the frame was complete: " + sent + " bytes sent");
         } finally {
             trickler.shutdownNow();
         }
