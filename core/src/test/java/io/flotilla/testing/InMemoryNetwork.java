@@ -1,5 +1,6 @@
 package io.flotilla.testing;
 
+import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.spi.Disconnect;
@@ -8,7 +9,9 @@ import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportContext;
 import io.flotilla.spi.TransportFactory;
 import io.flotilla.wire.Frame;
+import io.flotilla.wire.Handshaker;
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -24,7 +27,10 @@ import java.util.concurrent.CompletionStage;
  * A simulated network of in-memory transports that injects faults deterministically: every frame is delivered
  * after a random delay on a {@link ManualClock} (so frames reorder), or dropped, or delivered twice, as the fault
  * settings say, all drawn from one seeded {@link Random}. Partitions cut members apart; connections can be broken.
- * The same protocol code as on real sockets runs above it, on the test's thread.
+ * The same protocol code as on real sockets runs above it, on the test's thread. Every connection and probe opens
+ * with the real handshake ({@link Handshaker}, run at once and reliably by {@link InMemoryHandshake}, drawing nothing
+ * from the seeded random): a node with another cluster name or another secret is refused as over TCP, the refusal
+ * counted by reason ({@link #refused}) and reported to the connecting engine as a failed send.
  *
  * <p>An object, not a global: each test makes its own. Print {@link #seed()} in failure messages.
  *
@@ -44,6 +50,11 @@ public final class InMemoryNetwork {
     private long delivered;
     private long dropped;
     private long duplicated;
+    /** Handshake refusals by the member that refused, as {@code reason} tags. */
+    private final Map<MemberId, List<String>> refusals = new HashMap<>();
+    private final List<String> refusalLog = new ArrayList<>();
+    /** Nonces of the handshakes; they never change an outcome, so they need not follow the seed. */
+    private final SecureRandom nonces = new SecureRandom();
 
     public InMemoryNetwork(ManualClock clock, long seed) {
         this.clock = clock;
@@ -115,6 +126,35 @@ public final class InMemoryNetwork {
 
     public long duplicated() {
         return duplicated;
+    }
+
+    /** How many handshakes {@code member} refused with {@code reason} (e.g. {@code bad_proof}). */
+    public int refused(Member member, String reason) {
+        return (int) refusals.getOrDefault(member.id(), List.of()).stream().filter(reason::equals).count();
+    }
+
+    /** Every handshake refusal on this network so far, in order, as {@code "member-name: reason"}. */
+    public List<String> refusals() {
+        return List.copyOf(refusalLog);
+    }
+
+    /**
+     * Runs the handshake of {@code connecting} (a connecting or probing machine of {@code from}) against the accepting
+     * side of {@code to}, and records each side's refusal.
+     */
+    private InMemoryHandshake.Result handshake(SimTransport from, Handshaker connecting, SimTransport to) {
+        InMemoryHandshake.Result r = InMemoryHandshake.run(connecting,
+                Handshaker.accepting(to.handshakeLocal(), "in-memory:" + from.port));
+        record(from, r.connecting());
+        record(to, r.accepting());
+        return r;
+    }
+
+    private void record(SimTransport t, Handshaker.Step step) {
+        if (step.outcome() == Handshaker.Outcome.REFUSED) {
+            refusals.computeIfAbsent(t.local.id(), k -> new ArrayList<>()).add(step.reason());
+            refusalLog.add(t.local.name() + ": " + step.reason());
+        }
     }
 
     /** A factory of transports on this network. */
@@ -247,20 +287,19 @@ public final class InMemoryNetwork {
             End end = ends.get(member.id());
             if (end == null || !end.open) {
                 SimTransport target = byPort.get(member.port());
-                if (target == null || !target.started || cut(local, member)
-                        || !target.local.id().equals(member.id())) {
-                    // One failure report per connection attempt, as a real transport gives.
-                    if (failing.add(member.id())) {
-                        clock.schedule(() -> {
-                            failing.remove(member.id());
-                            ctx.inbound().onSendFailed(member, new java.net.ConnectException(
-                                    "simulated: cannot connect to " + member.describe()));
-                        }, 0);
-                    }
+                if (target == null || !target.started || cut(local, member)) {
+                    failSend(member, new java.net.ConnectException("simulated: cannot connect to "
+                            + member.describe()));
+                    return;
+                }
+                InMemoryHandshake.Result r = handshake(this, Handshaker.connecting(handshakeLocal(), member), target);
+                if (!r.established()) {
+                    failSend(member, new FlotillaException("connection to " + member.describe() + " failed: "
+                            + r.failure()));
                     return;
                 }
                 end = new End(this, member);
-                End other = new End(target, local);
+                End other = new End(target, r.accepted());
                 end.peer = other;
                 other.peer = end;
                 ends.put(member.id(), end);
@@ -269,6 +308,20 @@ public final class InMemoryNetwork {
                 target.ctx.inbound().onConnected(other);
             }
             end.send(frame);
+        }
+
+        /** One failure report per connection attempt, as a real transport gives. */
+        private void failSend(Member member, Throwable cause) {
+            if (failing.add(member.id())) {
+                clock.schedule(() -> {
+                    failing.remove(member.id());
+                    ctx.inbound().onSendFailed(member, cause);
+                }, 0);
+            }
+        }
+
+        Handshaker.Local handshakeLocal() {
+            return new Handshaker.Local(ctx.clusterName(), local, ctx.secret().orElse(null), nonces);
         }
 
         void breakConnectionsTo(MemberId remote, Disconnect reason) {
@@ -292,7 +345,13 @@ public final class InMemoryNetwork {
                         "simulated: no answer from " + address)), timeout.toNanos());
                 return f;
             }
-            return CompletableFuture.completedFuture(target.local);
+            Handshaker probing = Handshaker.probing(handshakeLocal(), address.toString(), nonces.nextLong());
+            InMemoryHandshake.Result r = handshake(this, probing, target);
+            if (!r.established()) {
+                return CompletableFuture.failedFuture(new FlotillaException("probe of " + address + " failed: "
+                        + r.failure()));
+            }
+            return CompletableFuture.completedFuture(r.reached());
         }
 
         @Override

@@ -9,6 +9,7 @@ import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportFactory;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.FrameCodec;
+import io.flotilla.wire.Handshaker;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -23,32 +24,20 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.channel.unix.Socket;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
-import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NetworkInterface;
-import java.net.SocketException;
-import java.net.StandardSocketOptions;
-import java.net.UnknownHostException;
-import java.nio.channels.ServerSocketChannel;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Enumeration;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -102,13 +91,13 @@ public final class NettyTransport implements Transport {
     /** Handshake nonces. */
     private final SecureRandom random = new SecureRandom();
 
+    /** Guarded by 'lifecycle'. */
+    private ReceiverSocket receiver;
     // Written once under 'lifecycle', read after start from any thread.
-    private InetSocketAddress boundAddress;
-    private ServerSocketChannel boundNio;
-    private Socket boundNative;
     private volatile TransportContext context;
     private volatile TransportMeters meters;
     private volatile RateLimitedLog refusalLog;
+    private volatile Handshaker.Local handshakeLocal;
     private volatile EventLoopGroup group;
     private volatile Channel serverChannel;
     private volatile Bootstrap clientBootstrap;
@@ -133,83 +122,11 @@ public final class NettyTransport implements Transport {
             if (closed.get()) {
                 throw new FlotillaException("transport is closed");
             }
-            if (boundAddress != null) {
-                return boundAddress;
+            if (receiver == null) {
+                receiver = ReceiverSocket.bind(config, epoll);
             }
-            InetAddress host = resolveBindAddress(config.address());
-            int first = config.port();
-            int last = first == 0 ? 0 : Math.min(65535, first + config.autoBind());
-            IOException lastError = null;
-            for (int port = first; port <= last; port++) {
-                try {
-                    int actual = epoll ? bindNative(host, port) : bindNio(host, port);
-                    boundAddress = new InetSocketAddress(host, actual);
-                    LOG.log(Level.INFO, "receiver bound to {0}:{1,number,#} ({2})", host.getHostAddress(), actual,
-                            epoll ? "epoll" : "nio");
-                    return boundAddress;
-                } catch (IOException e) {
-                    lastError = e;
-                }
-            }
-            throw new FlotillaException("cannot bind the receiver to " + host.getHostAddress() + " on any port in "
-                    + first + "-" + last + " (port=" + config.port() + ", autoBind=" + config.autoBind() + "): "
-                    + (lastError == null ? "no port tried" : lastError.getMessage())
-                    + "; free a port or raise autoBind", lastError);
+            return receiver.address();
         }
-    }
-
-    private int bindNio(InetAddress host, int port) throws IOException {
-        ServerSocketChannel ch = ServerSocketChannel.open();
-        try {
-            ch.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            ch.bind(new InetSocketAddress(host, port), NetUtil.SOMAXCONN);
-            boundNio = ch;
-            return ((InetSocketAddress) ch.getLocalAddress()).getPort();
-        } catch (IOException | RuntimeException e) {
-            ch.close();
-            throw e;
-        }
-    }
-
-    private int bindNative(InetAddress host, int port) throws IOException {
-        Socket s = Socket.newSocketStream();
-        try {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress(host, port));
-            s.listen(NetUtil.SOMAXCONN);
-            boundNative = s;
-            return s.localAddress().getPort();
-        } catch (IOException | RuntimeException e) {
-            s.close();
-            throw e;
-        }
-    }
-
-    static InetAddress resolveBindAddress(String address) {
-        if (!NettyTransportConfig.AUTO.equalsIgnoreCase(address)) {
-            try {
-                return InetAddress.getByName(address);
-            } catch (UnknownHostException e) {
-                throw new FlotillaException("cannot resolve the receiver address \"" + address
-                        + "\": use an IP address of this host, a resolvable name, or \"auto\"", e);
-            }
-        }
-        try {
-            Enumeration<NetworkInterface> nics = NetworkInterface.getNetworkInterfaces();
-            for (NetworkInterface nic : nics == null ? List.<NetworkInterface>of() : Collections.list(nics)) {
-                if (!nic.isUp() || nic.isLoopback()) {
-                    continue;
-                }
-                for (InetAddress a : Collections.list(nic.getInetAddresses())) {
-                    if (a instanceof Inet4Address && !a.isLoopbackAddress()) {
-                        return a;
-                    }
-                }
-            }
-        } catch (SocketException e) {
-            LOG.log(Level.WARNING, "cannot list network interfaces for address=auto; using 127.0.0.1", e);
-        }
-        return InetAddress.getLoopbackAddress();
     }
 
     @Override
@@ -222,11 +139,13 @@ public final class NettyTransport implements Transport {
             if (context != null) {
                 throw new IllegalStateException("transport already started");
             }
-            if (boundAddress == null) {
+            if (receiver == null) {
                 bind();
             }
             meters = new TransportMeters(ctx.meters());
             refusalLog = new RateLimitedLog(LOG, ctx.clock(), REFUSAL_LOG_INTERVAL_NANOS);
+            handshakeLocal = new Handshaker.Local(ctx.clusterName(), ctx.localMember(), ctx.secret().orElse(null),
+                    random);
             context = ctx;
             IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
             EventLoopGroup g = new MultiThreadIoEventLoopGroup(config.ioThreads(), ctx.threadFactory("transport-io"),
@@ -241,10 +160,7 @@ public final class NettyTransport implements Transport {
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, marks)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS,
                             (int) Math.min(Integer.MAX_VALUE, config.connectTimeout().toMillis()));
-            ServerChannel server = epoll ? new EpollServerSocketChannel(boundNative.intValue())
-                    : new NioServerSocketChannel(boundNio);
-            boundNative = null;
-            boundNio = null;
+            ServerChannel server = receiver.takeChannel();
             ChannelFuture registered = new ServerBootstrap().group(g)
                     .channelFactory(() -> server)
                     .childOption(ChannelOption.TCP_NODELAY, true)
@@ -257,18 +173,18 @@ public final class NettyTransport implements Transport {
                             Connection c = new Connection(NettyTransport.this, ch, decoder);
                             connections.add(c);
                             addTls(ch, true);
-                            ch.pipeline().addLast(decoder, c);
+                            ch.pipeline().addLast(decoder, new HandshakeHandler(NettyTransport.this, c), c);
                         }
                     })
                     .register();
             serverChannel = registered.channel();
             awaitBounded(registered, "registering the receiver on its event loop");
             if (!registered.isSuccess()) {
-                throw new FlotillaException("cannot start the receiver on " + boundAddress + ": "
+                throw new FlotillaException("cannot start the receiver on " + receiver.address() + ": "
                         + registered.cause(), registered.cause());
             }
             LOG.log(Level.INFO, "transport started: receiver {0}, {1} I/O threads, pool of {2} per member, {3}",
-                    boundAddress, config.ioThreads(), config.poolSize(),
+                    receiver.address(), config.ioThreads(), config.poolSize(),
                     config.tls() == null ? "plain TCP" : config.tls().toString());
         }
     }
@@ -319,7 +235,8 @@ public final class NettyTransport implements Transport {
                     @Override
                     protected void initChannel(Channel ch) {
                         addTls(ch, false);
-                        ch.pipeline().addLast(fresh.decoderHandler(), fresh);
+                        ch.pipeline().addLast(fresh.decoderHandler(), new HandshakeHandler(NettyTransport.this, fresh),
+                                fresh);
                     }
                 });
                 fresh.connect(b.connect(socketAddress(pool.member)));
@@ -366,7 +283,7 @@ public final class NettyTransport implements Transport {
             return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
                     + " failed: timeout must be positive, was " + timeout));
         }
-        ProbeHandler probe = new ProbeHandler(ctx, address, timeout, ThreadLocalRandom.current().nextLong(), random);
+        ProbeHandler probe = new ProbeHandler(handshakeLocal, address, timeout, ThreadLocalRandom.current().nextLong());
         EventLoop loop = group.next();
         long connectMillis = Math.max(1, Math.min(config.connectTimeout().toMillis(), timeout.toMillis()));
         Bootstrap b = clientBootstrap.clone(loop)
@@ -423,13 +340,8 @@ public final class NettyTransport implements Transport {
         synchronized (lifecycle) {
             closing = true;
             List<String> problems = new ArrayList<>();
-            closeQuietly(boundNio, problems);
-            if (boundNative != null) {
-                try {
-                    boundNative.close();
-                } catch (IOException e) {
-                    problems.add("listening socket: " + e.getMessage());
-                }
+            if (receiver != null) {
+                receiver.close(problems);
             }
             EventLoopGroup g = group;
             if (g == null) {
@@ -468,22 +380,12 @@ public final class NettyTransport implements Transport {
         }
     }
 
-    private static void closeQuietly(ServerSocketChannel ch, List<String> problems) {
-        if (ch == null) {
-            return;
-        }
-        try {
-            ch.close();
-        } catch (IOException e) {
-            problems.add("listening socket: " + e.getMessage());
-        }
-    }
-
     private void report(List<String> problems) {
+        InetSocketAddress a = boundAddress();
         if (problems.isEmpty()) {
-            LOG.log(Level.INFO, "transport on {0} closed", boundAddress);
+            LOG.log(Level.INFO, "transport on {0} closed", a);
         } else {
-            LOG.log(Level.WARNING, "transport on {0} closed, but: {1}", boundAddress, String.join("; ", problems));
+            LOG.log(Level.WARNING, "transport on {0} closed, but: {1}", a, String.join("; ", problems));
         }
     }
 
@@ -513,8 +415,9 @@ public final class NettyTransport implements Transport {
         return closing;
     }
 
-    SecureRandom random() {
-        return random;
+    /** This node's side of every handshake; set at start. */
+    Handshaker.Local handshakeLocal() {
+        return handshakeLocal;
     }
 
     /** Counts one more inbound connection from {@code a}; returns how many are open now. */
@@ -538,7 +441,7 @@ public final class NettyTransport implements Transport {
     /** The receiver's bound address, for tests; null before {@link #bind()}. */
     InetSocketAddress boundAddress() {
         synchronized (lifecycle) {
-            return boundAddress;
+            return receiver == null ? null : receiver.address();
         }
     }
 

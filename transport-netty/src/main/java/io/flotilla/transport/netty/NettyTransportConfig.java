@@ -26,8 +26,9 @@ import java.util.Objects;
  * @param writeBufferLowWaterMark bytes below which a connection that stopped writing becomes writable again
  * @param writeBufferHighWaterMark bytes written but not yet on the socket above which a connection stops taking
  *     frames from its queue
- * @param idleTimeout how long a handshaken connection may receive nothing (or sit on a partial frame) before it is
- *     closed; the connecting side sends a keepalive {@code PING} after a third of it, so a live peer never hits it
+ * @param idleTimeout how long a handshaken connection may receive no whole frame before it is closed (a frame
+ *     trickled byte by byte counts as nothing, so every frame must arrive within it); the connecting side sends a
+ *     keepalive {@code PING} after a third of it, so a live peer never hits it
  * @param tls mutual TLS on every connection, or null for plain TCP
  */
 public record NettyTransportConfig(
@@ -242,9 +243,9 @@ public record NettyTransportConfig(
         }
 
         /**
-         * Default 60 s: a handshaken connection that receives nothing for this long, or stops in the middle of a
-         * frame, is closed and counted ({@code idle_timeout}, {@code truncated}), so a peer cannot hold sockets and
-         * buffers open by going silent. The connecting side sends a keepalive {@code PING} on a connection idle for
+         * Default 60 s: a handshaken connection that receives no whole frame for this long is closed and counted
+         * ({@code idle_timeout}, or {@code truncated} in the middle of a frame), so a peer cannot hold sockets and
+         * buffers open by going silent or by trickling a frame a byte at a time. The connecting side sends a keepalive {@code PING} on a connection idle for
          * a third of it (one 22-byte frame per 20 s), so live members never reach it; a connection paused by
          * back-pressure is not idle.
          */

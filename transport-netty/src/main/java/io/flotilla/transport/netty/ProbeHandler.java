@@ -1,61 +1,54 @@
 package io.flotilla.transport.netty;
 
-import io.flotilla.ClusterSecret;
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
-import io.flotilla.spi.TransportContext;
 import io.flotilla.wire.Frame;
-import io.flotilla.wire.FrameType;
 import io.flotilla.wire.Handshake;
+import io.flotilla.wire.Handshaker;
 import io.flotilla.wire.WireException;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One liveness probe on a fresh, unpooled connection: HELLO and PING, then waits for HELLO_ACK and the matching
- * PONG, says GOODBYE and closes. Completes {@link #result} with the member that answered, or exceptionally with a
- * message saying what went wrong.
+ * One liveness probe on a fresh, unpooled connection, driving a {@link Handshaker#probing} machine: HELLO and PING,
+ * then HELLO_ACK and the matching PONG, then GOODBYE and close. Completes {@link #result} with the member that
+ * answered, or exceptionally with a message saying what went wrong.
  *
  * <p>Threading: created on any thread; every callback runs on the channel's event loop.
  */
 final class ProbeHandler extends ChannelInboundHandlerAdapter {
     final CompletableFuture<Member> result = new CompletableFuture<>();
-    private final TransportContext context;
+    private final Handshaker handshake;
     private final InetSocketAddress address;
     private final Duration timeout;
-    private final long nonce;
-    private final ClusterSecret secret;
-    private final SecureRandom random;
-    private Frame hello;
     private ScheduledFuture<?> timer;
-    private Member member;
-    private String stage = "connecting";
 
-    ProbeHandler(TransportContext context, InetSocketAddress address, Duration timeout, long nonce,
-            SecureRandom random) {
-        this.context = context;
-        this.secret = context.secret().orElse(null);
-        this.random = random;
+    ProbeHandler(Handshaker.Local local, InetSocketAddress address, Duration timeout, long nonce) {
+        this.handshake = Handshaker.probing(local, address.toString(), nonce);
         this.address = address;
         this.timeout = timeout;
-        this.nonce = nonce;
     }
 
     /** Arms the overall timeout; called once the channel exists. */
     void arm(Channel channel) {
         timer = channel.eventLoop().schedule(() -> {
-            fail("no answer from " + address + " within " + timeout.toMillis() + " ms (while " + stage + ")", null);
+            fail("no answer from " + address + " within " + timeout.toMillis() + " ms (while " + stage() + ")",
+                    null);
             channel.close();
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private String stage() {
+        return "waiting for " + handshake.awaiting();
     }
 
     void fail(String message, Throwable cause) {
@@ -73,21 +66,7 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        stage = "waiting for the handshake";
-        hello = Handshake.hello(context.clusterName(), context.localMember(), true,
-                secret == null ? null : Handshake.newNonce(random));
-        write(ctx, hello);
-        if (secret == null) {
-            // Nothing to prove: the PING goes with the HELLO. With a secret it waits for the peer's proof.
-            write(ctx, Frame.control(FrameType.PING, nonce));
-        }
-        ctx.flush();
-    }
-
-    private static void write(ChannelHandlerContext ctx, Frame f) {
-        ByteBuf buf = ctx.alloc().ioBuffer(f.encodedLength());
-        Connection.encode(f, buf);
-        ctx.write(buf, ctx.voidPromise());
+        apply(ctx, handshake.start());
     }
 
     @Override
@@ -100,55 +79,41 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        Frame f = (Frame) msg;
-        switch (f.type()) {
-            case HELLO_ACK -> {
-                try {
-                    Handshake.HelloAck ack = Handshake.readHelloAck(f);
-                    String problem = secret == null
-                            ? ack.authenticated() ? "the peer proves a cluster secret but this node has none" : null
-                            : !ack.authenticated() ? "the peer has no cluster secret and this node requires one"
-                            : !Handshake.verifyServerProof(hello, f, secret)
-                            ? "the peer does not prove the cluster secret (a different secret)" : null;
-                    if (problem != null) {
-                        fail(problem, null);
-                        ctx.close();
-                        return;
-                    }
-                    member = ack.member();
-                    stage = "waiting for PONG from " + member.describe();
-                    if (secret != null) {
-                        write(ctx, Handshake.auth(hello, f, secret));
-                        write(ctx, Frame.control(FrameType.PING, nonce));
-                        ctx.flush();
-                    }
-                } catch (WireException e) {
-                    fail("bad HELLO_ACK: " + e.getMessage(), e);
-                    ctx.close();
-                }
-            }
-            case REFUSE -> {
-                fail("refused by the peer: " + Handshake.readRefuse(f), null);
-                ctx.close();
-            }
-            case PONG -> {
-                if (member == null || f.messageId() != nonce) {
-                    fail("unexpected PONG " + f.messageId() + " (handshake done: " + (member != null) + ")", null);
-                    ctx.close();
-                    return;
-                }
-                if (result.complete(member)) {
+        apply(ctx, handshake.receive((Frame) msg));
+    }
+
+    private void apply(ChannelHandlerContext ctx, Handshaker.Step step) {
+        for (Frame f : step.send()) {
+            write(ctx, f);
+        }
+        switch (step.outcome()) {
+            case CONTINUE -> ctx.flush();
+            case ESTABLISHED -> {
+                if (result.complete(handshake.remote())) {
                     cancelTimer();
                 }
-                Frame goodbye = Handshake.goodbye(false);
-                ByteBuf buf = ctx.alloc().ioBuffer(goodbye.encodedLength());
-                Connection.encode(goodbye, buf);
-                ctx.writeAndFlush(buf).addListener(ChannelFutureListener.CLOSE);
+                closeAfterWrites(ctx);
             }
-            default -> {
-                // A probe ignores anything else (e.g. a PING from the peer): it only waits for its PONG.
+            case REFUSED -> {
+                fail(step.message(), null);
+                write(ctx, Handshake.refuse(step.reason() + ": " + step.message()));
+                closeAfterWrites(ctx);
+            }
+            case FAILED -> {
+                fail(step.message(), null);
+                ctx.close();
             }
         }
+    }
+
+    private static void write(ChannelHandlerContext ctx, Frame f) {
+        ByteBuf buf = ctx.alloc().ioBuffer(f.encodedLength());
+        WriteQueue.encode(f, buf);
+        ctx.write(buf, ctx.voidPromise());
+    }
+
+    private static void closeAfterWrites(ChannelHandlerContext ctx) {
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override
@@ -159,7 +124,7 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        fail("connection closed by " + address + " while " + stage, null);
+        fail("connection closed by " + address + " while " + stage(), null);
         ctx.fireChannelInactive();
     }
 }

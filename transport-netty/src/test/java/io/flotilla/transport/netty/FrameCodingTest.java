@@ -29,7 +29,7 @@ class FrameCodingTest {
         for (int size : new int[] {0, 1, 1024, 5000}) {
             Frame f = sample(size);
             ByteBuf buf = Unpooled.buffer();
-            Connection.encode(f, buf);
+            WriteQueue.encode(f, buf);
             byte[] got = new byte[buf.readableBytes()];
             buf.readBytes(got);
             assertArrayEquals(FrameCodec.encode(f), got);
@@ -37,7 +37,7 @@ class FrameCodingTest {
             ByteBuf ro = Unpooled.buffer();
             Frame readOnly = new Frame(f.type(), f.flags(), f.topic(), f.window(), f.messageId(),
                     f.payload().asReadOnlyBuffer());
-            Connection.encode(readOnly, ro);
+            WriteQueue.encode(readOnly, ro);
             assertEquals(f.encodedLength(), ro.readableBytes());
         }
     }

@@ -5,8 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.wire.FrameCodec;
 import io.flotilla.wire.FrameType;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,6 +56,40 @@ class IdleTimeoutTest {
             byte[] frame = FrameCodec.encode(TestNode.data(1, new byte[100]));
             raw.write(Arrays.copyOf(frame, 60));
             assertTrue(raw.awaitClosed(WAIT));
+        }
+        await("truncated counted", WAIT, () -> receiver.refused("truncated") == 1);
+        assertTrue(receiver.inbound.frames.isEmpty());
+    }
+
+    /**
+     * Issue 12 item 7: any byte used to count as traffic, so a peer trickling one byte at a time, far more often than
+     * the idle timeout but never finishing a frame, held the connection (and its buffer) forever.
+     */
+    @Test
+    @Timeout(30)
+    void aFrameTrickledAByteAtATimeIsClosedAsTruncatedAfterTheIdleTimeout() throws Exception {
+        startReceiver();
+        ScheduledExecutorService trickler = Executors.newSingleThreadScheduledExecutor();
+        try (RawClient raw = new RawClient(receiver.address)) {
+            raw.handshake("test");
+            byte[] frame = FrameCodec.encode(TestNode.data(1, new byte[1000]));
+            AtomicInteger sent = new AtomicInteger();
+            // A byte every 20 ms (15 per idle timeout); the whole frame would take 20 s, beyond WAIT.
+            trickler.scheduleAtFixedRate(() -> {
+                int i = sent.get();
+                if (i < frame.length) {
+                    try {
+                        raw.write(new byte[] {frame[i]});
+                        sent.incrementAndGet();
+                    } catch (IOException e) {
+                        trickler.shutdown(); // closed by the receiver: what the test waits for
+                    }
+                }
+            }, 0, 20, TimeUnit.MILLISECONDS);
+            assertTrue(raw.awaitClosed(WAIT), "the trickling connection is closed");
+            assertTrue(sent.get() < frame.length, "closed before the frame was complete: " + sent + " bytes sent");
+        } finally {
+            trickler.shutdownNow();
         }
         await("truncated counted", WAIT, () -> receiver.refused("truncated") == 1);
         assertTrue(receiver.inbound.frames.isEmpty());

@@ -57,7 +57,7 @@ class NettyTransportConfigTest {
 
     @Test
     void autoIsANonLoopbackIpv4AddressOrLoopback() {
-        InetAddress a = NettyTransport.resolveBindAddress("auto");
+        InetAddress a = ReceiverSocket.resolveBindAddress("auto");
         assertTrue(a instanceof java.net.Inet4Address, a.toString());
     }
 
