@@ -38,8 +38,9 @@ final class AllowlistClassResolver implements ClassResolver {
     private static final int FIRST_WELL_KNOWN_TAG = 2;
 
     private final ClassAllowlist allowlist;
-    private final Set<String> javaSerializationClasses;
-    private final Limits limits;
+    private final CodecConfig config;
+    private final SerializationRules rules;
+    private final FilteredJavaSerializer java;
     private Kryo kryo;
     private ClassLoader classLoader;
 
@@ -52,10 +53,14 @@ final class AllowlistClassResolver implements ClassResolver {
     private final Map<Class<?>, Integer> written = new IdentityHashMap<>();
     private final List<Registration> read = new ArrayList<>();
 
-    AllowlistClassResolver(ClassAllowlist allowlist, Set<String> javaSerializationClasses, Limits limits) {
-        this.allowlist = allowlist;
-        this.javaSerializationClasses = javaSerializationClasses;
-        this.limits = limits;
+    /** The last class named by the input being read, for error messages; null before the first. */
+    private String lastRead;
+
+    AllowlistClassResolver(CodecConfig config, SerializationRules rules, Limits limits) {
+        this.config = config;
+        this.allowlist = config.allowlist();
+        this.rules = rules;
+        this.java = new FilteredJavaSerializer(config, limits, this::classLoader);
         this.classLoader = AllowlistClassResolver.class.getClassLoader();
     }
 
@@ -85,6 +90,16 @@ final class AllowlistClassResolver implements ClassResolver {
         return classLoader;
     }
 
+    /** The Java-serialization route of this Kryo instance: one object stream per value. */
+    FilteredJavaSerializer javaSerializer() {
+        return java;
+    }
+
+    /** The class the input named last, or null: which class a failing decode was reading. */
+    String lastRead() {
+        return lastRead;
+    }
+
     @Override
     public void setKryo(Kryo kryo) {
         this.kryo = kryo;
@@ -108,8 +123,7 @@ final class AllowlistClassResolver implements ClassResolver {
         if (!allowlist.isAllowed(name)) {
             throw notAllowed(name);
         }
-        Serializer<?> serializer = javaSerializationClasses.contains(name)
-                ? new FilteredJavaSerializer(allowlist, limits, this::classLoader)
+        Serializer<?> serializer = rules.route(type) == SerializationRules.Route.JAVA ? java
                 : kryo.getDefaultSerializer(type);
         Registration r = new Registration(type, serializer, -1);
         byClass.put(type, r);
@@ -181,12 +195,14 @@ final class AllowlistClassResolver implements ClassResolver {
                                 + " allowed, " + left + " left in the input)");
             }
             String name = new String(input.readBytes(length), StandardCharsets.UTF_8);
+            lastRead = name;
             Registration r = kryo.getRegistration(load(name));
             read.add(r);
             return r;
         }
         int wellKnownIndex = tag - FIRST_WELL_KNOWN_TAG;
         if (wellKnownIndex >= 0 && wellKnownIndex < wellKnown.length) {
+            lastRead = null;
             return wellKnown[wellKnownIndex];
         }
         int index = wellKnownIndex - wellKnown.length;
@@ -194,7 +210,9 @@ final class AllowlistClassResolver implements ClassResolver {
             throw new CodecException(Reason.MALFORMED, "class tag " + Integer.toUnsignedLong(tag)
                     + " refers to name #" + index + " but only " + read.size() + " names came before it");
         }
-        return read.get(index);
+        Registration r = read.get(index);
+        lastRead = r.getType().getName();
+        return r;
     }
 
     /** Checks the name against the allowlist, then loads it without initializing it. */
@@ -217,14 +235,21 @@ final class AllowlistClassResolver implements ClassResolver {
         return c;
     }
 
-    static AttributeCodecException notAllowed(String name) {
+    private AttributeCodecException notAllowed(String name) {
         return new AttributeCodecException(Reason.NOT_ALLOWED, null, name, "class " + name
-                + " is not on the replication allowlist: " + ClassAllowlist.howToAllow(name), null);
+                + " is not on the replication allowlist: " + config.howToAllow(name), null);
     }
 
     @Override
     public void reset() {
         written.clear();
         read.clear();
+    }
+
+    /** Before each value: forgets the previous value's classes and Java object stream. */
+    void startValue() {
+        reset();
+        java.reset();
+        lastRead = null;
     }
 }

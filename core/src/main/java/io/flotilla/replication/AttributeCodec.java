@@ -23,16 +23,18 @@ public final class AttributeCodec {
     private final CodecConfig config;
     private final ClassAllowlist allowlist;
     private final Limits limits;
+    private final SerializationRules rules;
     private final Pool<KryoSlot> pool;
 
     public AttributeCodec(CodecConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.allowlist = config.allowlist();
         this.limits = new Limits(config);
+        this.rules = new SerializationRules(config.javaSerializationClasses());
         this.pool = new Pool<>(true, false, MAX_POOLED) {
             @Override
             protected KryoSlot create() {
-                return new KryoSlot(allowlist, config.javaSerializationClasses(), limits);
+                return new KryoSlot(config, rules, limits);
             }
         };
     }
@@ -58,6 +60,7 @@ public final class AttributeCodec {
         boolean reusable = false;
         try {
             slot.output.reset();
+            slot.resolver.startValue();
             slot.kryo.writeClassAndObject(slot.output, value);
             byte[] bytes = slot.output.toBytes();
             reusable = true;
@@ -84,6 +87,7 @@ public final class AttributeCodec {
             slot.resolver.useClassLoader(classLoader);
             slot.kryo.setClassLoader(classLoader);
             slot.input.setBuffer(bytes);
+            slot.resolver.startValue();
             Object value = slot.kryo.readClassAndObject(slot.input);
             if (slot.input.position() != bytes.length) {
                 throw new CodecException(Reason.MALFORMED, (bytes.length - slot.input.position())
@@ -92,7 +96,7 @@ public final class AttributeCodec {
             reusable = true;
             return value;
         } catch (RuntimeException e) {
-            throw failure(attributeName, null, e, false);
+            throw failure(attributeName, slot.resolver.lastRead(), e, false);
         } finally {
             release(slot, reusable);
         }
@@ -130,11 +134,12 @@ public final class AttributeCodec {
         if (writing) {
             return new AttributeCodecException(Reason.NOT_SERIALIZABLE, attribute, valueClass,
                     "value of " + valueClass + " could not be serialized" + where + ": " + firstLine(message)
-                            + "; give it a no-argument constructor and plain fields, or, if it is Serializable, add"
-                            + " it to javaSerializationClasses", e);
+                            + "; make it Serializable, or, if it is, name it in javaSerializationClasses so its own"
+                            + " Java serialization is used", e);
         }
-        return new AttributeCodecException(Reason.MALFORMED, attribute, null,
-                "attribute bytes could not be read" + where + ": " + firstLine(message), e);
+        return new AttributeCodecException(Reason.MALFORMED, attribute, valueClass,
+                "attribute bytes could not be read" + (valueClass == null ? "" : " (reading " + valueClass + ")")
+                        + where + ": " + firstLine(message), e);
     }
 
     private static String firstLine(String s) {
