@@ -20,6 +20,8 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -59,8 +61,28 @@ final class CheckedSerializers {
         @Override
         protected Collection create(Kryo kryo, Input input, Class type, int size) {
             limits.collection(size, remaining(input), 1);
+            if (type == HashSet.class) {
+                return new HashSet(hashSetCapacity(size));
+            }
+            if (type == LinkedHashSet.class) {
+                return new LinkedHashSet(hashSetCapacity(size));
+            }
             return super.create(kryo, input, type, size);
         }
+    }
+
+    /**
+     * The capacity {@code HashMap.readObject} gives a map of {@code mappings} entries (default load factor), so a
+     * copy has the table, and so the iteration order, that stock's Java-serialized copy has.
+     */
+    static int hashMapCapacity(int mappings) {
+        float fc = mappings / 0.75f + 1.0f;
+        return fc < 16 ? 16 : fc >= (1 << 30) ? 1 << 30 : Integer.highestOneBit((int) fc - 1) << 1;
+    }
+
+    /** The initial capacity {@code HashSet.readObject} asks for (default load factor), as above. */
+    static int hashSetCapacity(int size) {
+        return (int) Math.min(size * Math.min(1 / 0.75f, 4.0f), 1 << 30);
     }
 
     /** Maps: as {@link CheckedCollection}, each entry taking at least two bytes. */
@@ -81,6 +103,9 @@ final class CheckedSerializers {
         @Override
         protected Map create(Kryo kryo, Input input, Class type, int size) {
             limits.collection(size, remaining(input), 2);
+            if (type == HashMap.class) {
+                return size == 0 ? new HashMap() : new HashMap(hashMapCapacity(size));
+            }
             return super.create(kryo, input, type, size);
         }
     }
@@ -112,7 +137,8 @@ final class CheckedSerializers {
         protected LinkedHashMap create(Kryo kryo, Input input, Class type, int size) {
             boolean accessOrder = input.readBoolean();
             limits.collection(size, remaining(input), 2);
-            return new LinkedHashMap(Math.max(16, (int) (size / 0.75f) + 1), 0.75f, accessOrder);
+            return size == 0 ? new LinkedHashMap(16, 0.75f, accessOrder)
+                    : new LinkedHashMap(hashMapCapacity(size), 0.75f, accessOrder);
         }
 
         static boolean inAccessOrder(LinkedHashMap<?, ?> map) {

@@ -40,6 +40,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     private final ChunkStream chunks = new ChunkStream();
     private AllowlistObjectInputStream in;
     private String rejected;
+    private String refusedOnWrite;
 
     FilteredJavaSerializer(CodecConfig config, Limits limits, Supplier<ClassLoader> loader) {
         this.allowlist = config.allowlist();
@@ -55,6 +56,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
         in = null;
         chunks.clear();
         rejected = null;
+        refusedOnWrite = null;
     }
 
     private boolean admits(String name) {
@@ -77,9 +79,10 @@ final class FilteredJavaSerializer extends Serializer<Object> {
             limits.arrayOnWrite(length);
             output.writeVarInt(length, true);
             output.writeBytes(written.buffer(), mark, length);
-        } catch (RefusedClassException e) {
-            throw notAllowed(e.className, e);
         } catch (NotSerializableException e) {
+            if (refusedOnWrite != null) {
+                throw notAllowed(refusedOnWrite, e);
+            }
             throw new AttributeCodecException(Reason.NOT_SERIALIZABLE, null, e.getMessage(), "class " + e.getMessage()
                     + " inside a value of " + value.getClass().getName() + " is not Serializable, and "
                     + value.getClass().getName() + " is written with Java serialization (it defines its own"
@@ -170,17 +173,6 @@ final class FilteredJavaSerializer extends Serializer<Object> {
         }
     }
 
-    /** A class the allowlist refused while writing; carries its name out of the object stream. */
-    private static final class RefusedClassException extends NotSerializableException {
-        private static final long serialVersionUID = 1L;
-        final String className;
-
-        RefusedClassException(String className) {
-            super(className);
-            this.className = className;
-        }
-    }
-
     private final class AllowlistObjectOutputStream extends ObjectOutputStream {
         AllowlistObjectOutputStream(ByteArrayOutputStream bytes) throws IOException {
             super(bytes);
@@ -188,15 +180,22 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
         @Override
         protected void annotateClass(Class<?> cl) throws IOException {
+            if (refusedOnWrite != null) {
+                return; // the stream is failing and writes its exception: the refusal is already recorded
+            }
             String name = elementName(cl.getName());
             if (name != null && !admits(name)) {
-                throw new RefusedClassException(name);
+                refusedOnWrite = name;
+                throw new NotSerializableException(name + " (not on the replication allowlist)");
             }
         }
 
         @Override
         protected void annotateProxyClass(Class<?> cl) throws IOException {
-            throw new RefusedClassException(cl.getName());
+            if (refusedOnWrite == null) {
+                refusedOnWrite = cl.getName();
+                throw new NotSerializableException("dynamic proxy " + cl.getName());
+            }
         }
     }
 
