@@ -53,8 +53,9 @@ final class AllowlistClassResolver implements ClassResolver {
     private final Map<Class<?>, Integer> written = new IdentityHashMap<>();
     private final List<Registration> read = new ArrayList<>();
 
-    /** The last class named by the input being read, for error messages; null before the first. */
-    private String lastRead;
+    /** The first and the last class the input being read named, for error messages; null before the first. */
+    private Class<?> firstRead;
+    private Class<?> lastRead;
 
     AllowlistClassResolver(CodecConfig config, SerializationRules rules, Limits limits) {
         this.config = config;
@@ -95,9 +96,17 @@ final class AllowlistClassResolver implements ClassResolver {
         return java;
     }
 
-    /** The class the input named last, or null: which class a failing decode was reading. */
-    String lastRead() {
-        return lastRead;
+    /** The class of the value being read (the first the input named), or null before it. */
+    String valueClass() {
+        return firstRead == null ? null : firstRead.getName();
+    }
+
+    /** Where a failing decode was: the value's class, and the class it was reading when that differs. */
+    String readingWhere() {
+        if (firstRead == null) {
+            return "";
+        }
+        return " (reading " + firstRead.getName() + (lastRead != firstRead ? ", at " + lastRead.getName() : "") + ")";
     }
 
     @Override
@@ -195,23 +204,27 @@ final class AllowlistClassResolver implements ClassResolver {
                                 + " allowed, " + left + " left in the input)");
             }
             String name = new String(input.readBytes(length), StandardCharsets.UTF_8);
-            lastRead = name;
             Registration r = kryo.getRegistration(load(name));
             read.add(r);
-            return r;
+            return track(r);
         }
         int wellKnownIndex = tag - FIRST_WELL_KNOWN_TAG;
         if (wellKnownIndex >= 0 && wellKnownIndex < wellKnown.length) {
-            lastRead = null;
-            return wellKnown[wellKnownIndex];
+            return track(wellKnown[wellKnownIndex]);
         }
         int index = wellKnownIndex - wellKnown.length;
         if (index < 0 || index >= read.size()) {
             throw new CodecException(Reason.MALFORMED, "class tag " + Integer.toUnsignedLong(tag)
                     + " refers to name #" + index + " but only " + read.size() + " names came before it");
         }
-        Registration r = read.get(index);
-        lastRead = r.getType().getName();
+        return track(read.get(index));
+    }
+
+    private Registration track(Registration r) {
+        lastRead = r.getType();
+        if (firstRead == null) {
+            firstRead = lastRead;
+        }
         return r;
     }
 
@@ -250,6 +263,7 @@ final class AllowlistClassResolver implements ClassResolver {
     void startValue() {
         reset();
         java.reset();
+        firstRead = null;
         lastRead = null;
     }
 }

@@ -66,7 +66,7 @@ public final class AttributeCodec {
             reusable = true;
             return bytes;
         } catch (RuntimeException e) {
-            throw failure(attributeName, value == null ? null : value.getClass().getName(), e, true);
+            throw failure(attributeName, value == null ? null : value.getClass().getName(), e, true, "");
         } finally {
             release(slot, reusable);
         }
@@ -96,7 +96,7 @@ public final class AttributeCodec {
             reusable = true;
             return value;
         } catch (RuntimeException e) {
-            throw failure(attributeName, slot.resolver.lastRead(), e, false);
+            throw failure(attributeName, slot.resolver.valueClass(), e, false, slot.resolver.readingWhere());
         } finally {
             release(slot, reusable);
         }
@@ -111,7 +111,7 @@ public final class AttributeCodec {
     }
 
     private AttributeCodecException failure(String attribute, String valueClass, RuntimeException e,
-            boolean writing) {
+            boolean writing, String reading) {
         String where = " (attribute '" + attribute + "')";
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof AttributeCodecException a) {
@@ -119,7 +119,8 @@ public final class AttributeCodec {
                         a.className() != null ? a.className() : valueClass, a.getMessage() + where, e);
             }
             if (t instanceof CodecException c) {
-                return new AttributeCodecException(c.reason(), attribute, valueClass, c.getMessage() + where, e);
+                return new AttributeCodecException(c.reason(), attribute, valueClass, c.getMessage() + reading + where,
+                        e);
             }
         }
         String message = String.valueOf(e.getMessage());
@@ -138,8 +139,7 @@ public final class AttributeCodec {
                             + " Java serialization is used", e);
         }
         return new AttributeCodecException(Reason.MALFORMED, attribute, valueClass,
-                "attribute bytes could not be read" + (valueClass == null ? "" : " (reading " + valueClass + ")")
-                        + where + ": " + firstLine(message), e);
+                "attribute bytes could not be read" + reading + where + ": " + firstLine(message), e);
     }
 
     private static String firstLine(String s) {

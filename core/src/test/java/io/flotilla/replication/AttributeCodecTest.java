@@ -212,6 +212,50 @@ class AttributeCodecTest {
     }
 
     @Test
+    void aClassWithItsOwnSerializationContractGoesThroughItWithoutAnOptIn() {
+        AttributeCodec plain = new AttributeCodec(CodecConfig.builder().allow(FIX + "*").build());
+        Legacy legacy = new Legacy("abcd");
+        Legacy back = (Legacy) plain.decode("l", plain.encode("l", legacy), LOADER);
+        assertEquals(legacy, back);
+        assertEquals(4, back.derived(), "readObject ran: the class's own contract was honoured");
+        byte[] javaMagic = {(byte) 0xAC, (byte) 0xED};
+        assertTrue(indexOf(plain.encode("l", legacy), javaMagic, 0) >= 0);
+        assertTrue(indexOf(plain.encode("c", new Cart("c", BigDecimal.ONE)), javaMagic, 0) < 0,
+                "a class without a contract stays on Kryo's fast path");
+    }
+
+    @Test
+    void aClassOutsideTheAllowlistInsideAJavaSerializedValueIsRefusedAtEncodeNamingIt() {
+        Legacy legacy = new Legacy("x");
+        legacy.extra = new java.io.File("secret");
+        AttributeCodecException e = assertThrows(AttributeCodecException.class, () -> codec.encode("legacy", legacy));
+        assertEquals(Reason.NOT_ALLOWED, e.reason());
+        assertEquals("legacy", e.attributeName());
+        assertEquals("java.io.File", e.className());
+        assertTrue(e.getMessage().contains("allow(\"java.io.File\")"), e.getMessage());
+    }
+
+    @Test
+    void aValueThatCannotBeDecodedNamesTheAttributeAndTheClassBeingRead() {
+        Cart cart = new Cart("ann", BigDecimal.TEN);
+        byte[] bytes = codec.encode("cart", cart);
+        byte[] truncated = Arrays.copyOf(bytes, bytes.length - 3);
+        AttributeCodecException e = assertThrows(AttributeCodecException.class,
+                () -> codec.decode("cart", truncated, LOADER));
+        assertEquals("cart", e.attributeName());
+        assertTrue(e.className() != null && e.getMessage().contains("'cart'"), e.getMessage());
+    }
+
+    @Test
+    void objectsSharedBetweenJavaSerializedPartsOfOneValueStayShared() {
+        Legacy shared = new Legacy("shared");
+        List<Object> value = new ArrayList<>(List.of(Collections.synchronizedList(new ArrayList<>(List.of(shared))),
+                Collections.synchronizedList(new ArrayList<>(List.of(shared)))));
+        List<?> back = (List<?>) roundTrip(value);
+        assertSame(((List<?>) back.get(0)).get(0), ((List<?>) back.get(1)).get(0));
+    }
+
+    @Test
     void classNamesAreWrittenOncePerValue() {
         Cart cart = new Cart("c", BigDecimal.ONE);
         for (int i = 0; i < 5; i++) {

@@ -265,7 +265,9 @@ final class ClusterSettings {
     ReplicationConfig replicationConfig(String namespace, ClassLoader loader,
             io.micrometer.core.instrument.MeterRegistry registry) {
         return ReplicationConfig.builder().namespace(namespace).classLoader(loader).delivery(delivery)
-                .codec(CodecConfig.builder().allow(allowedClasses).build()).onUnserializable(onUnserializable)
+                .codec(CodecConfig.builder().allow(allowedClasses)
+                        .allowlistSetting("<Cluster allowedClasses=\"{patterns}\">").build())
+                .onUnserializable(onUnserializable)
                 .mutationDetection(mutationDetection).stateTransferTimeout(stateTransferTimeout).departureWait(timeout)
                 .meterRegistry(registry).build();
     }
