@@ -34,7 +34,20 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     private final Limits limits;
     private final Supplier<ClassLoader> loader;
 
+    /** The one class of Flotilla's own that object streams carry (see {@link KryoBackReference}). */
+    private static final String BACK_REFERENCE = KryoBackReference.class.getName();
+
+    /**
+     * Stands, inside a Java-serialized object, for an object Kryo wrote earlier in the same value (the list a plain
+     * class holds in one field, wrapped by {@code Collections.unmodifiableList} in another), so the copy shares it
+     * as the original does.
+     */
+    record KryoBackReference(int id) implements java.io.Serializable {
+    }
+
     // Per value (cleared by reset()).
+    private Kryo kryo;
+    private Object top;
     private Bytes written;
     private AllowlistObjectOutputStream out;
     private final ChunkStream chunks = new ChunkStream();
@@ -51,6 +64,8 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
     /** Forgets the streams of the previous value. */
     void reset() {
+        kryo = null;
+        top = null;
         written = null;
         out = null;
         in = null;
@@ -60,12 +75,14 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     }
 
     private boolean admits(String name) {
-        return allowlist.isAllowed(name);
+        return allowlist.isAllowed(name) || name.equals(BACK_REFERENCE);
     }
 
     @Override
     public void write(Kryo kryo, Output output, Object value) {
         try {
+            this.kryo = kryo;
+            this.top = value;
             int mark = 0; // the first chunk carries the stream header
             if (out == null) {
                 written = new Bytes();
@@ -96,6 +113,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     @Override
     public Object read(Kryo kryo, Input input, Class<? extends Object> type) {
         rejected = null;
+        this.kryo = kryo;
         int length = input.readVarInt(true);
         chunks.add(input.readBytes(length)); // checked against the caps and the bytes left
         try {
@@ -176,6 +194,16 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     private final class AllowlistObjectOutputStream extends ObjectOutputStream {
         AllowlistObjectOutputStream(ByteArrayOutputStream bytes) throws IOException {
             super(bytes);
+            enableReplaceObject(true);
+        }
+
+        @Override
+        protected Object replaceObject(Object obj) {
+            if (obj == top) {
+                return obj;
+            }
+            int id = kryo.getReferenceResolver().getWrittenId(obj);
+            return id >= 0 ? new KryoBackReference(id) : obj;
         }
 
         @Override
@@ -202,6 +230,25 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     private final class AllowlistObjectInputStream extends ObjectInputStream {
         AllowlistObjectInputStream(InputStream in) throws IOException {
             super(in);
+            enableResolveObject(true);
+        }
+
+        @Override
+        protected Object resolveObject(Object obj) throws IOException {
+            if (!(obj instanceof KryoBackReference r)) {
+                return obj;
+            }
+            Object earlier;
+            try {
+                earlier = kryo.getReferenceResolver().getReadObject(Object.class, r.id());
+            } catch (RuntimeException e) {
+                earlier = null;
+            }
+            if (earlier == null) {
+                throw new java.io.InvalidObjectException("reference to object #" + r.id()
+                        + ", which the value has not read");
+            }
+            return earlier;
         }
 
         @Override

@@ -525,6 +525,15 @@ public final class SessionCorpus {
                     Collections.synchronizedList(new ArrayList<>(List.of(shared)))));
         }, (a, b) -> ((List<?>) ((List<?>) b).get(0)).get(0) == ((List<?>) ((List<?>) b).get(1)).get(0) ? null
                 : "copies instead of one object");
+        add(s, "plain class holding a list and its unmodifiable view", () -> {
+            Order o = new Order();
+            o.items.add("first");
+            return o;
+        }, (a, b) -> {
+            Order o = (Order) b;
+            o.items.add("second");
+            return o.view.size() == 2 ? null : "the view wraps a copy of the list";
+        });
         add(s, "subclass of ArrayList with a field", () -> {
             Basket k = new Basket("owner");
             k.add("apple");
@@ -996,6 +1005,23 @@ public final class SessionCorpus {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Integer> eldest) {
             return size() > capacity;
+        }
+    }
+
+    /** A plain class (Kryo) whose second field is a JDK view (Java serialization) of its first. */
+    public static final class Order implements Serializable {
+        private static final long serialVersionUID = 1L;
+        final List<String> items = new ArrayList<>();
+        final List<String> view = Collections.unmodifiableList(items);
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Order other && other.items.equals(items) && other.view.equals(view);
+        }
+
+        @Override
+        public int hashCode() {
+            return items.hashCode();
         }
     }
 
