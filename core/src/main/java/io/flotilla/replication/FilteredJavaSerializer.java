@@ -14,6 +14,7 @@ import java.io.ObjectInputFilter;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -24,7 +25,8 @@ import java.util.function.Supplier;
  * read. Reading runs under an {@link ObjectInputFilter} that admits only allowlisted classes, with depth, array,
  * reference and byte limits, and resolves each class by name through the allowlist before loading it, without
  * initializing it, with the caller's class loader: no {@code ObjectInputStream} ever sees a class outside the
- * allowlist.
+ * allowlist. An object Kryo wrote earlier in the value, or one that is not {@code Serializable}, goes in the stream as
+ * a marker ({@link KryoBackReference}, {@link KryoWritten}) and is written and read by Kryo, in the value's graph.
  *
  * <p>Threading: belongs to one Kryo instance, one thread at a time; {@link #reset()} before each value.
  */
@@ -34,8 +36,9 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     private final Limits limits;
     private final Supplier<ClassLoader> loader;
 
-    /** The one class of Flotilla's own that object streams carry (see {@link KryoBackReference}). */
-    private static final String BACK_REFERENCE = KryoBackReference.class.getName();
+    /** The two classes of Flotilla's own that object streams carry (markers, see below). */
+    private static final Set<String> MARKERS = Set.of(KryoBackReference.class.getName(),
+            KryoWritten.class.getName());
 
     /**
      * Stands, inside a Java-serialized object, for an object Kryo wrote earlier in the same value (the list a plain
@@ -45,15 +48,30 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     record KryoBackReference(int id) implements java.io.Serializable {
     }
 
-    // Per value (cleared by reset()).
+    /**
+     * Stands, inside a Java-serialized object, for an object that is not {@code Serializable} (an application class
+     * only Kryo can write, in a {@code Collections.synchronizedList}, say): its Kryo bytes, in the value's Kryo
+     * graph, read back where the marker is.
+     */
+    record KryoWritten(byte[] bytes) implements java.io.Serializable {
+    }
+
+    /**
+     * The object stream of one value. A non-Serializable object inside it is written by Kryo, and a Java-routed
+     * object inside that gets a stream of its own: a stack, the same when reading as when writing.
+     */
+    private static final class Streams {
+        Object top;
+        Bytes written;
+        AllowlistObjectOutputStream out;
+        final ChunkStream chunks = new ChunkStream();
+        AllowlistObjectInputStream in;
+        String rejected;
+        String refusedOnWrite;
+    }
+
     private Kryo kryo;
-    private Object top;
-    private Bytes written;
-    private AllowlistObjectOutputStream out;
-    private final ChunkStream chunks = new ChunkStream();
-    private AllowlistObjectInputStream in;
-    private String rejected;
-    private String refusedOnWrite;
+    private Streams s = new Streams();
 
     FilteredJavaSerializer(CodecConfig config, Limits limits, Supplier<ClassLoader> loader) {
         this.allowlist = config.allowlist();
@@ -65,40 +83,34 @@ final class FilteredJavaSerializer extends Serializer<Object> {
     /** Forgets the streams of the previous value. */
     void reset() {
         kryo = null;
-        top = null;
-        written = null;
-        out = null;
-        in = null;
-        chunks.clear();
-        rejected = null;
-        refusedOnWrite = null;
+        s = new Streams();
     }
 
     private boolean admits(String name) {
-        return allowlist.isAllowed(name) || name.equals(BACK_REFERENCE);
+        return allowlist.isAllowed(name) || MARKERS.contains(name);
     }
 
     @Override
     public void write(Kryo kryo, Output output, Object value) {
         try {
             this.kryo = kryo;
-            this.top = value;
+            s.top = value;
             int mark = 0; // the first chunk carries the stream header
-            if (out == null) {
-                written = new Bytes();
-                out = new AllowlistObjectOutputStream(written);
+            if (s.out == null) {
+                s.written = new Bytes();
+                s.out = new AllowlistObjectOutputStream(s.written);
             } else {
-                mark = written.size();
+                mark = s.written.size();
             }
-            out.writeObject(value);
-            out.flush();
-            int length = written.size() - mark;
+            s.out.writeObject(value);
+            s.out.flush();
+            int length = s.written.size() - mark;
             limits.arrayOnWrite(length);
             output.writeVarInt(length, true);
-            output.writeBytes(written.buffer(), mark, length);
+            output.writeBytes(s.written.buffer(), mark, length);
         } catch (NotSerializableException e) {
-            if (refusedOnWrite != null) {
-                throw notAllowed(refusedOnWrite, e);
+            if (s.refusedOnWrite != null) {
+                throw notAllowed(s.refusedOnWrite, e);
             }
             throw new AttributeCodecException(Reason.NOT_SERIALIZABLE, null, e.getMessage(), "class " + e.getMessage()
                     + " inside a value of " + value.getClass().getName() + " is not Serializable, and "
@@ -112,18 +124,18 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
     @Override
     public Object read(Kryo kryo, Input input, Class<? extends Object> type) {
-        rejected = null;
+        s.rejected = null;
         this.kryo = kryo;
         int length = input.readVarInt(true);
-        chunks.add(input.readBytes(length)); // checked against the caps and the bytes left
+        s.chunks.add(input.readBytes(length)); // checked against the caps and the bytes left
         try {
-            if (in == null) {
-                in = new AllowlistObjectInputStream(chunks);
-                in.setObjectInputFilter(this::check);
+            if (s.in == null) {
+                s.in = new AllowlistObjectInputStream(s.chunks);
+                s.in.setObjectInputFilter(this::check);
             }
-            Object value = in.readObject();
-            if (chunks.available() != 0) {
-                throw new CodecException(Reason.MALFORMED, chunks.available() + " bytes left after a Java-serialized "
+            Object value = s.in.readObject();
+            if (s.chunks.available() != 0) {
+                throw new CodecException(Reason.MALFORMED, s.chunks.available() + " bytes left after a Java-serialized "
                         + type.getName());
             }
             if (value != null && !type.isInstance(value)) {
@@ -132,11 +144,11 @@ final class FilteredJavaSerializer extends Serializer<Object> {
             }
             return value;
         } catch (InvalidClassException e) {
-            if (rejected != null && !rejected.startsWith("class ")) {
+            if (s.rejected != null && !s.rejected.startsWith("class ")) {
                 throw new CodecException(Reason.LIMIT_EXCEEDED, "Java deserialization of " + type.getName()
-                        + " exceeded a limit: " + rejected, e);
+                        + " exceeded a limit: " + s.rejected, e);
             }
-            String refused = rejected != null ? rejected.substring(6) : e.classname != null ? e.classname
+            String refused = s.rejected != null ? s.rejected.substring(6) : e.classname != null ? e.classname
                     : type.getName();
             throw notAllowed(refused, e);
         } catch (IOException | ClassNotFoundException e) {
@@ -151,11 +163,11 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
     private ObjectInputFilter.Status check(ObjectInputFilter.FilterInfo info) {
         if (info.depth() > limits.maxDepth || info.arrayLength() > limits.maxArrayLength
-                || info.references() > limits.maxCollectionSize || info.streamBytes() > chunks.total) {
-            rejected = "depth " + info.depth() + " (maxDepth=" + limits.maxDepth + "), array length "
+                || info.references() > limits.maxCollectionSize || info.streamBytes() > s.chunks.total) {
+            s.rejected = "depth " + info.depth() + " (maxDepth=" + limits.maxDepth + "), array length "
                     + info.arrayLength() + " (maxArrayLength=" + limits.maxArrayLength + "), references "
                     + info.references() + " (maxCollectionSize=" + limits.maxCollectionSize + "), stream bytes "
-                    + info.streamBytes() + " of " + chunks.total;
+                    + info.streamBytes() + " of " + s.chunks.total;
             return ObjectInputFilter.Status.REJECTED;
         }
         Class<?> c = info.serialClass();
@@ -168,7 +180,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
         if (c.isPrimitive() || admits(c.getName())) {
             return ObjectInputFilter.Status.ALLOWED;
         }
-        rejected = "class " + c.getName();
+        s.rejected = "class " + c.getName();
         return ObjectInputFilter.Status.REJECTED;
     }
 
@@ -199,29 +211,43 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
         @Override
         protected Object replaceObject(Object obj) {
-            if (obj == top) {
+            if (obj == s.top) {
                 return obj;
             }
             int id = kryo.getReferenceResolver().getWrittenId(obj);
-            return id >= 0 ? new KryoBackReference(id) : obj;
+            if (id >= 0) {
+                return new KryoBackReference(id);
+            }
+            if (obj instanceof java.io.Serializable) {
+                return obj;
+            }
+            Output nested = new Output(64, limits.maxValueBytes);
+            Streams outer = s;
+            s = new Streams();
+            try {
+                kryo.writeClassAndObject(nested, obj);
+            } finally {
+                s = outer;
+            }
+            return new KryoWritten(nested.toBytes());
         }
 
         @Override
         protected void annotateClass(Class<?> cl) throws IOException {
-            if (refusedOnWrite != null) {
+            if (s.refusedOnWrite != null) {
                 return; // the stream is failing and writes its exception: the refusal is already recorded
             }
             String name = elementName(cl.getName());
             if (name != null && !admits(name)) {
-                refusedOnWrite = name;
+                s.refusedOnWrite = name;
                 throw new NotSerializableException(name + " (not on the replication allowlist)");
             }
         }
 
         @Override
         protected void annotateProxyClass(Class<?> cl) throws IOException {
-            if (refusedOnWrite == null) {
-                refusedOnWrite = cl.getName();
+            if (s.refusedOnWrite == null) {
+                s.refusedOnWrite = cl.getName();
                 throw new NotSerializableException("dynamic proxy " + cl.getName());
             }
         }
@@ -235,6 +261,22 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
         @Override
         protected Object resolveObject(Object obj) throws IOException {
+            if (obj instanceof KryoWritten w) {
+                BoundedInput nested = new BoundedInput(limits);
+                nested.setBuffer(w.bytes());
+                Streams outer = s;
+                s = new Streams();
+                Object value;
+                try {
+                    value = kryo.readClassAndObject(nested);
+                } finally {
+                    s = outer;
+                }
+                if (nested.remaining() != 0) {
+                    throw new java.io.InvalidObjectException(nested.remaining() + " bytes left after an embedded value");
+                }
+                return value;
+            }
             if (!(obj instanceof KryoBackReference r)) {
                 return obj;
             }
@@ -256,7 +298,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
             String name = desc.getName();
             String element = elementName(name);
             if (element != null && !admits(element)) {
-                rejected = "class " + element;
+                s.rejected = "class " + element;
                 throw new InvalidClassException(element, "not on the replication allowlist");
             }
             return Class.forName(name, false, loader.get());
@@ -264,7 +306,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
         @Override
         protected Class<?> resolveProxyClass(String[] interfaces) throws IOException {
-            rejected = "class dynamic proxy";
+            s.rejected = "class dynamic proxy";
             throw new InvalidClassException("dynamic proxy", "proxies are never replicated");
         }
     }
@@ -274,12 +316,6 @@ final class FilteredJavaSerializer extends Serializer<Object> {
         private byte[] chunk = new byte[0];
         private int position;
         long total;
-
-        void clear() {
-            chunk = new byte[0];
-            position = 0;
-            total = 0;
-        }
 
         void add(byte[] next) {
             chunk = next;

@@ -534,6 +534,18 @@ public final class SessionCorpus {
             o.items.add("second");
             return o.view.size() == 2 ? null : "the view wraps a copy of the list";
         });
+        add(s, "non-Serializable objects in a synchronizedList", () -> {
+            Note outer = new Note("outer");
+            Note inner = new Note("inner");
+            outer.counts.put("n", 1);
+            outer.children.add(inner);
+            return Collections.synchronizedList(new ArrayList<>(List.of(outer, inner)));
+        }, (a, b) -> {
+            List<?> l = (List<?>) b;
+            Note outer = (Note) l.get(0);
+            return outer.counts.get("n").equals(1) && outer.children.get(0) == l.get(1) ? null
+                    : "contents or sharing lost";
+        });
         add(s, "subclass of ArrayList with a field", () -> {
             Basket k = new Basket("owner");
             k.add("apple");
@@ -1022,6 +1034,27 @@ public final class SessionCorpus {
         @Override
         public int hashCode() {
             return items.hashCode();
+        }
+    }
+
+    /** Not Serializable (stock cannot replicate it); holds a JDK wrapper that Flotilla writes with Java. */
+    public static final class Note {
+        final String text;
+        final Map<String, Integer> counts = Collections.synchronizedMap(new HashMap<>());
+        final List<Note> children = Collections.synchronizedList(new ArrayList<>());
+
+        Note(String text) {
+            this.text = text;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Note n && n.text.equals(text) && n.counts.equals(counts) && n.children.equals(children);
+        }
+
+        @Override
+        public int hashCode() {
+            return text.hashCode();
         }
     }
 
