@@ -259,9 +259,11 @@ final class AllowlistClassResolver implements ClassResolver {
         read.clear();
     }
 
-    /** Before each value: forgets the previous value's classes and Java object stream. */
+    /**
+     * Before each value: forgets the previous value's Java object stream and where it was reading (Kryo resets the
+     * class tables itself after each value; a slot that failed mid-value is discarded).
+     */
     void startValue() {
-        reset();
         java.reset();
         firstRead = null;
         lastRead = null;

@@ -7,7 +7,9 @@ import java.util.Objects;
 
 /**
  * Turns session attribute values into bytes and back with Kryo, admitting only the classes of a
- * {@link ClassAllowlist}. Class names (not registration ids) go on the wire, each once per value; names are
+ * {@link ClassAllowlist}. A class with its own serialization contract, and a JDK class Flotilla has no serializer
+ * for, is written inside the Kryo value with Java serialization under the same allowlist
+ * ({@code SerializationRules}, decided once per class). Class names (not registration ids) go on the wire, each once per value; names are
  * checked against the allowlist before any class is loaded, and loaded without initialization through the
  * class loader the caller gives (the webapp's). Depth, collection, array and string sizes are capped, and every
  * declared size is also checked against the bytes left before anything is allocated for it.

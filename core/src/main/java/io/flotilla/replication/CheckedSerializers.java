@@ -87,8 +87,8 @@ final class CheckedSerializers {
 
     /** Maps: as {@link CheckedCollection}, each entry taking at least two bytes. */
     @SuppressWarnings({"rawtypes", "unchecked"})
-    static final class CheckedMap extends MapSerializer {
-        private final Limits limits;
+    static class CheckedMap extends MapSerializer {
+        final Limits limits;
 
         CheckedMap(Limits limits) {
             this.limits = limits;
@@ -115,26 +115,18 @@ final class CheckedSerializers {
      * (an LRU cache) stays one. The mode has no getter: it is read off a clone, which is as costly as the write.
      */
     @SuppressWarnings({"rawtypes", "unchecked"})
-    static final class CheckedLinkedHashMap extends MapSerializer<LinkedHashMap> {
-        private final Limits limits;
-
+    static final class CheckedLinkedHashMap extends CheckedMap {
         CheckedLinkedHashMap(Limits limits) {
-            this.limits = limits;
+            super(limits);
         }
 
         @Override
-        public void write(Kryo kryo, Output output, LinkedHashMap map) {
-            limits.collectionOnWrite(map.size());
-            super.write(kryo, output, map);
+        protected void writeHeader(Kryo kryo, Output output, Map map) {
+            output.writeBoolean(inAccessOrder((LinkedHashMap) map));
         }
 
         @Override
-        protected void writeHeader(Kryo kryo, Output output, LinkedHashMap map) {
-            output.writeBoolean(inAccessOrder(map));
-        }
-
-        @Override
-        protected LinkedHashMap create(Kryo kryo, Input input, Class type, int size) {
+        protected Map create(Kryo kryo, Input input, Class type, int size) {
             boolean accessOrder = input.readBoolean();
             limits.collection(size, remaining(input), 2);
             return size == 0 ? new LinkedHashMap(16, 0.75f, accessOrder)

@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
  *       sub-packages;
  *   <li>{@code com.example.**}: the package and all its sub-packages.
  * </ul>
- * An array is allowed when its element type is a primitive or an allowed class; an enum when its class is
- * allowed. The {@linkplain #DEFAULT_PATTERNS defaults} (JDK value types and collections) are always included.
+ * An array is allowed when its element type is a primitive, {@code Object} or an allowed class; an enum when its
+ * class is allowed. The {@linkplain #DEFAULT_PATTERNS defaults} (JDK value types and collections) are always included.
  *
  * <p>Threading: immutable, safe to share.
  */
@@ -36,7 +36,7 @@ public final class ClassAllowlist {
      * {@code sun.*} and {@code com.sun.*} class but the two calendar internals below (docs/security.md).
      */
     public static final List<String> DEFAULT_PATTERNS = List.of(
-            "java.lang.Object", "java.lang.Number", "java.lang.Enum",
+            "java.lang.Number", "java.lang.Enum",
             "java.lang.Boolean", "java.lang.Byte", "java.lang.Short", "java.lang.Character", "java.lang.Integer",
             "java.lang.Long", "java.lang.Float", "java.lang.Double", "java.lang.String",
             "java.lang.String$CaseInsensitiveComparator",
@@ -127,7 +127,7 @@ public final class ClassAllowlist {
             }
             if (element.length() > 2 && element.charAt(0) == 'L' && element.charAt(element.length() - 1) == ';') {
                 String name = element.substring(1, element.length() - 1);
-                return name.indexOf('[') < 0 && isAllowedClass(name);
+                return name.indexOf('[') < 0 && (name.equals("java.lang.Object") || isAllowedClass(name));
             }
             return false;
         }

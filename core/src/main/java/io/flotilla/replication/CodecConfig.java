@@ -15,8 +15,10 @@ import java.util.Set;
  * <p>Threading: immutable, safe to share.
  *
  * @param allowedClasses the application's allowlist patterns, added to {@link ClassAllowlist#DEFAULT_PATTERNS}
- * @param javaSerializationClasses exact names of allowlisted {@code Serializable} classes that Kryo cannot handle
- *     and that are written with Java serialization instead, read back under an {@code ObjectInputFilter}
+ * @param javaSerializationClasses exact names of allowlisted {@code Serializable} classes to write with Java
+ *     serialization although the codec's rule would give them to Kryo (classes with {@code writeObject},
+ *     {@code readResolve}, {@code Externalizable} and the like, and JDK classes, already go that way), read back
+ *     under an {@code ObjectInputFilter}
  * @param maxDepth the deepest nesting of objects in one value
  * @param maxCollectionSize the most elements of one collection or entries of one map
  * @param maxArrayLength the longest array
@@ -136,7 +138,10 @@ public record CodecConfig(
             return this;
         }
 
-        /** Default none. Classes that must go through Java serialization; each must also be allowed. */
+        /**
+         * Default none: the codec's rule already sends classes with their own serialization contract there. Classes
+         * that must go through Java serialization anyway; each must also be allowed.
+         */
         public Builder javaSerialization(String... classNames) {
             javaSerializationClasses.addAll(List.of(classNames));
             return this;

@@ -80,10 +80,12 @@ final class FilteredJavaSerializer extends Serializer<Object> {
         this.loader = loader;
     }
 
-    /** Forgets the streams of the previous value. */
+    /** Forgets the streams of the previous value (nothing to do when it had no Java-serialized part). */
     void reset() {
         kryo = null;
-        s = new Streams();
+        if (s.top != null || s.in != null) {
+            s = new Streams();
+        }
     }
 
     private boolean admits(String name) {
@@ -174,13 +176,10 @@ final class FilteredJavaSerializer extends Serializer<Object> {
         if (c == null) {
             return ObjectInputFilter.Status.UNDECIDED;
         }
-        while (c.isArray()) {
-            c = c.getComponentType();
-        }
-        if (c.isPrimitive() || admits(c.getName())) {
+        if (admits(c.getName())) { // arrays: by their element type, as ClassAllowlist decides
             return ObjectInputFilter.Status.ALLOWED;
         }
-        s.rejected = "class " + c.getName();
+        s.rejected = "class " + ClassAllowlist.narrowestPattern(c.getName());
         return ObjectInputFilter.Status.REJECTED;
     }
 
