@@ -132,6 +132,7 @@ final class WellKnownTypes {
         add(e, new CheckedSerializers.LocaleSerializer(java), Locale.class);
         add(e, new CheckedSerializers.ZonedDateTimeSerializer(), ZonedDateTime.class);
         // JDK classes whose own serialization is the faithful one (SerializationRules): a tag saves the class name.
+        // (java.sql types are left to the rule: a runtime without the java.sql module must still build this table.)
         for (Object v : List.of(Collections.unmodifiableList(new ArrayList<>()),
                 Collections.unmodifiableList(new LinkedList<>()), Collections.unmodifiableSet(new HashSet<>()),
                 Collections.unmodifiableMap(new HashMap<>()), Collections.unmodifiableCollection(new ArrayList<>()),
@@ -147,7 +148,7 @@ final class WellKnownTypes {
                 Arrays.asList(1), Collections.nCopies(1, 1), new PriorityQueue<>(), new ConcurrentHashMap<>(),
                 new Vector<>(), new Hashtable<>(), new Properties(), new BitSet(), new AtomicInteger(),
                 new AtomicLong(), new AtomicBoolean(), new AtomicReference<>(), new GregorianCalendar(),
-                new java.sql.Timestamp(0), URI.create("x:y"))) {
+                URI.create("x:y"))) {
             add(e, java, v.getClass());
         }
         return e;
