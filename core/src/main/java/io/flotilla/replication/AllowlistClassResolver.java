@@ -38,8 +38,9 @@ final class AllowlistClassResolver implements ClassResolver {
     private static final int FIRST_WELL_KNOWN_TAG = 2;
 
     private final ClassAllowlist allowlist;
-    private final Set<String> javaSerializationClasses;
-    private final Limits limits;
+    private final CodecConfig config;
+    private final SerializationRules rules;
+    private final FilteredJavaSerializer java;
     private Kryo kryo;
     private ClassLoader classLoader;
 
@@ -52,10 +53,15 @@ final class AllowlistClassResolver implements ClassResolver {
     private final Map<Class<?>, Integer> written = new IdentityHashMap<>();
     private final List<Registration> read = new ArrayList<>();
 
-    AllowlistClassResolver(ClassAllowlist allowlist, Set<String> javaSerializationClasses, Limits limits) {
-        this.allowlist = allowlist;
-        this.javaSerializationClasses = javaSerializationClasses;
-        this.limits = limits;
+    /** The first and the last class the input being read named, for error messages; null before the first. */
+    private Class<?> firstRead;
+    private Class<?> lastRead;
+
+    AllowlistClassResolver(CodecConfig config, SerializationRules rules, Limits limits) {
+        this.config = config;
+        this.allowlist = config.allowlist();
+        this.rules = rules;
+        this.java = new FilteredJavaSerializer(config, limits, this::classLoader);
         this.classLoader = AllowlistClassResolver.class.getClassLoader();
     }
 
@@ -85,6 +91,24 @@ final class AllowlistClassResolver implements ClassResolver {
         return classLoader;
     }
 
+    /** The Java-serialization route of this Kryo instance: one object stream per value. */
+    FilteredJavaSerializer javaSerializer() {
+        return java;
+    }
+
+    /** The class of the value being read (the first the input named), or null before it. */
+    String valueClass() {
+        return firstRead == null ? null : firstRead.getName();
+    }
+
+    /** Where a failing decode was: the value's class, and the class it was reading when that differs. */
+    String readingWhere() {
+        if (firstRead == null) {
+            return "";
+        }
+        return " (reading " + firstRead.getName() + (lastRead != firstRead ? ", at " + lastRead.getName() : "") + ")";
+    }
+
     @Override
     public void setKryo(Kryo kryo) {
         this.kryo = kryo;
@@ -108,8 +132,7 @@ final class AllowlistClassResolver implements ClassResolver {
         if (!allowlist.isAllowed(name)) {
             throw notAllowed(name);
         }
-        Serializer<?> serializer = javaSerializationClasses.contains(name)
-                ? new FilteredJavaSerializer(allowlist, limits, this::classLoader)
+        Serializer<?> serializer = rules.route(type) == SerializationRules.Route.JAVA ? java
                 : kryo.getDefaultSerializer(type);
         Registration r = new Registration(type, serializer, -1);
         byClass.put(type, r);
@@ -183,18 +206,26 @@ final class AllowlistClassResolver implements ClassResolver {
             String name = new String(input.readBytes(length), StandardCharsets.UTF_8);
             Registration r = kryo.getRegistration(load(name));
             read.add(r);
-            return r;
+            return track(r);
         }
         int wellKnownIndex = tag - FIRST_WELL_KNOWN_TAG;
         if (wellKnownIndex >= 0 && wellKnownIndex < wellKnown.length) {
-            return wellKnown[wellKnownIndex];
+            return track(wellKnown[wellKnownIndex]);
         }
         int index = wellKnownIndex - wellKnown.length;
         if (index < 0 || index >= read.size()) {
             throw new CodecException(Reason.MALFORMED, "class tag " + Integer.toUnsignedLong(tag)
                     + " refers to name #" + index + " but only " + read.size() + " names came before it");
         }
-        return read.get(index);
+        return track(read.get(index));
+    }
+
+    private Registration track(Registration r) {
+        lastRead = r.getType();
+        if (firstRead == null) {
+            firstRead = lastRead;
+        }
+        return r;
     }
 
     /** Checks the name against the allowlist, then loads it without initializing it. */
@@ -217,14 +248,24 @@ final class AllowlistClassResolver implements ClassResolver {
         return c;
     }
 
-    static AttributeCodecException notAllowed(String name) {
+    private AttributeCodecException notAllowed(String name) {
         return new AttributeCodecException(Reason.NOT_ALLOWED, null, name, "class " + name
-                + " is not on the replication allowlist: " + ClassAllowlist.howToAllow(name), null);
+                + " is not on the replication allowlist: " + config.howToAllow(name), null);
     }
 
     @Override
     public void reset() {
         written.clear();
         read.clear();
+    }
+
+    /**
+     * Before each value: forgets the previous value's Java object stream and where it was reading (Kryo resets the
+     * class tables itself after each value; a slot that failed mid-value is discarded).
+     */
+    void startValue() {
+        java.reset();
+        firstRead = null;
+        lastRead = null;
     }
 }

@@ -7,7 +7,9 @@ import java.util.Objects;
 
 /**
  * Turns session attribute values into bytes and back with Kryo, admitting only the classes of a
- * {@link ClassAllowlist}. Class names (not registration ids) go on the wire, each once per value; names are
+ * {@link ClassAllowlist}. A class with its own serialization contract, and a JDK class Flotilla has no serializer
+ * for, is written inside the Kryo value with Java serialization under the same allowlist
+ * ({@code SerializationRules}, decided once per class). Class names (not registration ids) go on the wire, each once per value; names are
  * checked against the allowlist before any class is loaded, and loaded without initialization through the
  * class loader the caller gives (the webapp's). Depth, collection, array and string sizes are capped, and every
  * declared size is also checked against the bytes left before anything is allocated for it.
@@ -23,16 +25,18 @@ public final class AttributeCodec {
     private final CodecConfig config;
     private final ClassAllowlist allowlist;
     private final Limits limits;
+    private final SerializationRules rules;
     private final Pool<KryoSlot> pool;
 
     public AttributeCodec(CodecConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.allowlist = config.allowlist();
         this.limits = new Limits(config);
+        this.rules = new SerializationRules(config.javaSerializationClasses());
         this.pool = new Pool<>(true, false, MAX_POOLED) {
             @Override
             protected KryoSlot create() {
-                return new KryoSlot(allowlist, config.javaSerializationClasses(), limits);
+                return new KryoSlot(config, rules, limits);
             }
         };
     }
@@ -58,12 +62,13 @@ public final class AttributeCodec {
         boolean reusable = false;
         try {
             slot.output.reset();
+            slot.resolver.startValue();
             slot.kryo.writeClassAndObject(slot.output, value);
             byte[] bytes = slot.output.toBytes();
             reusable = true;
             return bytes;
         } catch (RuntimeException e) {
-            throw failure(attributeName, value == null ? null : value.getClass().getName(), e, true);
+            throw failure(attributeName, value == null ? null : value.getClass().getName(), e, true, "");
         } finally {
             release(slot, reusable);
         }
@@ -80,10 +85,11 @@ public final class AttributeCodec {
         KryoSlot slot = pool.obtain();
         boolean reusable = false;
         try {
+            slot.resolver.startValue();
             slot.kryo.getRegistration(value.getClass());
             reusable = true;
         } catch (RuntimeException e) {
-            throw failure(attributeName, value.getClass().getName(), e, true);
+            throw failure(attributeName, value.getClass().getName(), e, true, "");
         } finally {
             release(slot, reusable);
         }
@@ -104,6 +110,7 @@ public final class AttributeCodec {
             slot.resolver.useClassLoader(classLoader);
             slot.kryo.setClassLoader(classLoader);
             slot.input.setBuffer(bytes);
+            slot.resolver.startValue();
             Object value = slot.kryo.readClassAndObject(slot.input);
             if (slot.input.position() != bytes.length) {
                 throw new CodecException(Reason.MALFORMED, (bytes.length - slot.input.position())
@@ -112,7 +119,7 @@ public final class AttributeCodec {
             reusable = true;
             return value;
         } catch (RuntimeException e) {
-            throw failure(attributeName, null, e, false);
+            throw failure(attributeName, slot.resolver.valueClass(), e, false, slot.resolver.readingWhere());
         } finally {
             release(slot, reusable);
         }
@@ -127,7 +134,7 @@ public final class AttributeCodec {
     }
 
     private AttributeCodecException failure(String attribute, String valueClass, RuntimeException e,
-            boolean writing) {
+            boolean writing, String reading) {
         String where = " (attribute '" + attribute + "')";
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof AttributeCodecException a) {
@@ -135,7 +142,8 @@ public final class AttributeCodec {
                         a.className() != null ? a.className() : valueClass, a.getMessage() + where, e);
             }
             if (t instanceof CodecException c) {
-                return new AttributeCodecException(c.reason(), attribute, valueClass, c.getMessage() + where, e);
+                return new AttributeCodecException(c.reason(), attribute, valueClass, c.getMessage() + reading + where,
+                        e);
             }
         }
         String message = String.valueOf(e.getMessage());
@@ -150,11 +158,11 @@ public final class AttributeCodec {
         if (writing) {
             return new AttributeCodecException(Reason.NOT_SERIALIZABLE, attribute, valueClass,
                     "value of " + valueClass + " could not be serialized" + where + ": " + firstLine(message)
-                            + "; give it a no-argument constructor and plain fields, or, if it is Serializable, add"
-                            + " it to javaSerializationClasses", e);
+                            + "; make it Serializable, or, if it is, name it in javaSerializationClasses so its own"
+                            + " Java serialization is used", e);
         }
-        return new AttributeCodecException(Reason.MALFORMED, attribute, null,
-                "attribute bytes could not be read" + where + ": " + firstLine(message), e);
+        return new AttributeCodecException(Reason.MALFORMED, attribute, valueClass,
+                "attribute bytes could not be read" + reading + where + ": " + firstLine(message), e);
     }
 
     private static String firstLine(String s) {

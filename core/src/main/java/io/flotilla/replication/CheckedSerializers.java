@@ -11,11 +11,21 @@ import io.flotilla.replication.CodecException.Reason;
 import java.lang.reflect.Array;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.time.DateTimeException;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -51,14 +61,34 @@ final class CheckedSerializers {
         @Override
         protected Collection create(Kryo kryo, Input input, Class type, int size) {
             limits.collection(size, remaining(input), 1);
+            if (type == HashSet.class) {
+                return new HashSet(hashSetCapacity(size));
+            }
+            if (type == LinkedHashSet.class) {
+                return new LinkedHashSet(hashSetCapacity(size));
+            }
             return super.create(kryo, input, type, size);
         }
     }
 
+    /**
+     * The capacity {@code HashMap.readObject} gives a map of {@code mappings} entries (default load factor), so a
+     * copy has the table, and so the iteration order, that stock's Java-serialized copy has.
+     */
+    static int hashMapCapacity(int mappings) {
+        float fc = mappings / 0.75f + 1.0f;
+        return fc < 16 ? 16 : fc >= (1 << 30) ? 1 << 30 : Integer.highestOneBit((int) fc - 1) << 1;
+    }
+
+    /** The initial capacity {@code HashSet.readObject} asks for (default load factor), as above. */
+    static int hashSetCapacity(int size) {
+        return (int) Math.min(size * Math.min(1 / 0.75f, 4.0f), 1 << 30);
+    }
+
     /** Maps: as {@link CheckedCollection}, each entry taking at least two bytes. */
     @SuppressWarnings({"rawtypes", "unchecked"})
-    static final class CheckedMap extends MapSerializer {
-        private final Limits limits;
+    static class CheckedMap extends MapSerializer {
+        final Limits limits;
 
         CheckedMap(Limits limits) {
             this.limits = limits;
@@ -73,7 +103,129 @@ final class CheckedSerializers {
         @Override
         protected Map create(Kryo kryo, Input input, Class type, int size) {
             limits.collection(size, remaining(input), 2);
+            if (type == HashMap.class) {
+                return size == 0 ? new HashMap() : new HashMap(hashMapCapacity(size));
+            }
             return super.create(kryo, input, type, size);
+        }
+    }
+
+    /**
+     * {@link LinkedHashMap}: as {@link CheckedMap}, with its ordering mode in the header, so a map in access order
+     * (an LRU cache) stays one. The mode has no getter: it is read off a clone, which is as costly as the write.
+     */
+    @SuppressWarnings({"rawtypes", "unchecked"})
+    static final class CheckedLinkedHashMap extends CheckedMap {
+        CheckedLinkedHashMap(Limits limits) {
+            super(limits);
+        }
+
+        @Override
+        protected void writeHeader(Kryo kryo, Output output, Map map) {
+            output.writeBoolean(inAccessOrder((LinkedHashMap) map));
+        }
+
+        @Override
+        protected Map create(Kryo kryo, Input input, Class type, int size) {
+            boolean accessOrder = input.readBoolean();
+            limits.collection(size, remaining(input), 2);
+            return size == 0 ? new LinkedHashMap(16, 0.75f, accessOrder)
+                    : new LinkedHashMap(hashMapCapacity(size), 0.75f, accessOrder);
+        }
+
+        static boolean inAccessOrder(LinkedHashMap<?, ?> map) {
+            LinkedHashMap<Object, Object> probe = (LinkedHashMap<Object, Object>) map.clone();
+            probe.clear();
+            Object first = new Object();
+            Object second = new Object();
+            probe.put(first, null);
+            probe.put(second, null);
+            probe.get(first);
+            return probe.keySet().iterator().next() == second;
+        }
+    }
+
+    /**
+     * {@link Locale}: language, country and variant when the three-argument constructor rebuilds it exactly (the
+     * common case, legacy locales such as {@code ja_JP_JP} included); else its BCP 47 tag when that round-trips
+     * (scripts, extensions); else Java serialization.
+     */
+    static final class LocaleSerializer extends Serializer<Locale> {
+        private static final int PARTS = 0;
+        private static final int TAG = 1;
+        private static final int JAVA = 2;
+        private final FilteredJavaSerializer java;
+
+        LocaleSerializer(FilteredJavaSerializer java) {
+            super(false, true);
+            this.java = java;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, Locale locale) {
+            if (new Locale(locale.getLanguage(), locale.getCountry(), locale.getVariant()).equals(locale)) {
+                output.writeVarInt(PARTS, true);
+                output.writeString(locale.getLanguage());
+                output.writeString(locale.getCountry());
+                output.writeString(locale.getVariant());
+                return;
+            }
+            String tag = locale.toLanguageTag();
+            if (Locale.forLanguageTag(tag).equals(locale)) {
+                output.writeVarInt(TAG, true);
+                output.writeString(tag);
+            } else {
+                output.writeVarInt(JAVA, true);
+                java.write(kryo, output, locale);
+            }
+        }
+
+        @Override
+        public Locale read(Kryo kryo, Input input, Class<? extends Locale> type) {
+            int form = input.readVarInt(true);
+            switch (form) {
+                case PARTS:
+                    return new Locale(input.readString(), input.readString(), input.readString());
+                case TAG:
+                    return Locale.forLanguageTag(input.readString());
+                case JAVA:
+                    return (Locale) java.read(kryo, input, Locale.class);
+                default:
+                    throw new CodecException(Reason.MALFORMED, "unknown Locale form " + form);
+            }
+        }
+    }
+
+    /**
+     * {@link ZonedDateTime}: local date-time, offset and zone, rebuilt with the offset preferred, so a time in the
+     * overlap of a daylight-saving change keeps its offset (Kryo's own serializer drops it: an hour moves).
+     */
+    static final class ZonedDateTimeSerializer extends Serializer<ZonedDateTime> {
+        ZonedDateTimeSerializer() {
+            super(false, true);
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output, ZonedDateTime value) {
+            LocalDateTime t = value.toLocalDateTime();
+            output.writeVarInt(t.getYear(), false);
+            output.writeByte(t.getMonthValue());
+            output.writeByte(t.getDayOfMonth());
+            output.writeVarLong(t.toLocalTime().toNanoOfDay(), true);
+            output.writeVarInt(value.getOffset().getTotalSeconds(), false);
+            output.writeString(value.getZone().getId());
+        }
+
+        @Override
+        public ZonedDateTime read(Kryo kryo, Input input, Class<? extends ZonedDateTime> type) {
+            try {
+                LocalDateTime t = LocalDateTime.of(LocalDate.of(input.readVarInt(false), input.readByte(),
+                        input.readByte()), LocalTime.ofNanoOfDay(input.readVarLong(true)));
+                ZoneOffset offset = ZoneOffset.ofTotalSeconds(input.readVarInt(false));
+                return ZonedDateTime.ofLocal(t, ZoneId.of(input.readString()), offset);
+            } catch (DateTimeException e) {
+                throw new CodecException(Reason.MALFORMED, "bad ZonedDateTime: " + e.getMessage(), e);
+            }
         }
     }
 
@@ -249,22 +401,25 @@ final class CheckedSerializers {
 
     /**
      * {@link EnumMap}: size, key enum class, then ordinal and value per entry. The key type of an empty EnumMap
-     * is only reachable through reflection into {@code java.util}, so an empty one is refused.
+     * is only reachable through reflection into {@code java.util}: an empty one is written as size 0 followed by
+     * its Java serialization.
      */
     @SuppressWarnings({"rawtypes", "unchecked"})
     static final class EnumMapSerializer extends Serializer<EnumMap> {
         private final Limits limits;
+        private final FilteredJavaSerializer java;
 
-        EnumMapSerializer(Limits limits) {
+        EnumMapSerializer(Limits limits, FilteredJavaSerializer java) {
             this.limits = limits;
+            this.java = java;
         }
 
         @Override
         public void write(Kryo kryo, Output output, EnumMap map) {
             if (map.isEmpty()) {
-                throw new CodecException(Reason.NOT_SERIALIZABLE, "an empty java.util.EnumMap cannot be replicated"
-                        + " (its key type is not visible without reflection into java.util): use a HashMap,"
-                        + " or replicate it once it holds an entry");
+                output.writeVarInt(0, true);
+                java.write(kryo, output, map);
+                return;
             }
             limits.collectionOnWrite(map.size());
             output.writeVarInt(map.size(), true);
@@ -280,6 +435,9 @@ final class CheckedSerializers {
         @Override
         public EnumMap read(Kryo kryo, Input input, Class<? extends EnumMap> type) {
             int size = input.readVarInt(true);
+            if (size == 0) {
+                return (EnumMap) java.read(kryo, input, EnumMap.class);
+            }
             limits.collection(size, remaining(input), 2);
             Class keyType = kryo.readClass(input).getType();
             if (!keyType.isEnum()) {

@@ -18,27 +18,42 @@ import java.util.regex.Pattern;
  *       sub-packages;
  *   <li>{@code com.example.**}: the package and all its sub-packages.
  * </ul>
- * An array is allowed when its element type is a primitive or an allowed class; an enum when its class is
- * allowed. The {@linkplain #DEFAULT_PATTERNS defaults} (JDK value types and collections) are always included.
+ * An array is allowed when its element type is a primitive, {@code Object} or an allowed class; an enum when its
+ * class is allowed. The {@linkplain #DEFAULT_PATTERNS defaults} (JDK value types and collections) are always included.
  *
  * <p>Threading: immutable, safe to share.
  */
 public final class ClassAllowlist {
-    /** JDK value types and collections every node accepts. */
+    /**
+     * The JDK classes every node accepts: values, time, math, text formats, {@code URI} and {@code URL},
+     * {@code Locale}, {@code Currency}, {@code UUID}, the atomics and the whole {@code java.util} and
+     * {@code java.util.concurrent} collection family (wrappers, immutable collections and their serial proxies
+     * and comparators included), and what Java serialization needs to describe them (their supertypes, the
+     * {@code Throwable} family and its stack trace elements). Left out on purpose, so an application can only
+     * let them in by name: {@code java.lang.Class}, reflection, {@code java.lang.invoke} (serialized lambdas),
+     * {@code java.rmi}, {@code javax.management}, {@code javax.naming}, {@code java.beans}, {@code java.io.File},
+     * XML and scripting classes, {@code java.net} other than {@code URI} and {@code URL}, and every
+     * {@code sun.*} and {@code com.sun.*} class but the two calendar internals below (docs/security.md).
+     */
     public static final List<String> DEFAULT_PATTERNS = List.of(
+            "java.lang.Number", "java.lang.Enum",
             "java.lang.Boolean", "java.lang.Byte", "java.lang.Short", "java.lang.Character", "java.lang.Integer",
             "java.lang.Long", "java.lang.Float", "java.lang.Double", "java.lang.String",
-            "java.math.BigDecimal", "java.math.BigInteger",
-            "java.time.Duration", "java.time.Instant", "java.time.LocalDate", "java.time.LocalTime",
-            "java.time.LocalDateTime", "java.time.OffsetTime", "java.time.OffsetDateTime",
-            "java.time.ZonedDateTime", "java.time.ZoneOffset", "java.time.ZoneRegion", "java.time.Year",
-            "java.time.YearMonth", "java.time.MonthDay", "java.time.Period", "java.time.DayOfWeek",
-            "java.time.Month",
-            "java.util.UUID", "java.util.Date", "java.util.Locale", "java.util.Currency",
-            "java.util.ArrayList", "java.util.LinkedList", "java.util.HashMap", "java.util.LinkedHashMap",
-            "java.util.TreeMap", "java.util.HashSet", "java.util.LinkedHashSet", "java.util.TreeSet",
-            "java.util.ArrayDeque", "java.util.EnumSet", "java.util.EnumMap");
-
+            "java.lang.String$CaseInsensitiveComparator",
+            "java.lang.Throwable", "java.lang.Exception", "java.lang.RuntimeException", "java.lang.Error",
+            "java.lang.StackTraceElement", "java.lang.IllegalStateException",
+            "java.lang.IllegalArgumentException", "java.lang.UnsupportedOperationException",
+            "java.lang.NullPointerException", "java.lang.ArithmeticException", "java.lang.IndexOutOfBoundsException",
+            "java.lang.NumberFormatException", "java.lang.ClassCastException", "java.io.IOException",
+            "java.io.UncheckedIOException",
+            "java.math.*",
+            "java.time.**",
+            "java.util.*", "java.util.concurrent.*", "java.util.concurrent.atomic.*",
+            "java.util.concurrent.locks.*", "java.util.regex.Pattern",
+            "java.text.*",
+            "java.net.URI", "java.net.URL",
+            "java.sql.Timestamp", "java.sql.Date", "java.sql.Time",
+            "sun.util.calendar.ZoneInfo", "sun.util.BuddhistCalendar");
     private static final Pattern SYNTAX = Pattern.compile(
             "[A-Za-z_$][A-Za-z0-9_$]*(\\.[A-Za-z_$][A-Za-z0-9_$]*)*(\\.\\*\\*?)?");
     private static final String PRIMITIVE_CODES = "ZBCSIJFD";
@@ -112,7 +127,7 @@ public final class ClassAllowlist {
             }
             if (element.length() > 2 && element.charAt(0) == 'L' && element.charAt(element.length() - 1) == ';') {
                 String name = element.substring(1, element.length() - 1);
-                return name.indexOf('[') < 0 && isAllowedClass(name);
+                return name.indexOf('[') < 0 && (name.equals("java.lang.Object") || isAllowedClass(name));
             }
             return false;
         }
@@ -143,8 +158,8 @@ public final class ClassAllowlist {
         }
     }
 
-    /** The advice a refusal message ends with. */
-    static String howToAllow(String className) {
+    /** The narrowest pattern that admits {@code className}: the class itself, or an array's element class. */
+    static String narrowestPattern(String className) {
         String base = className;
         while (base.startsWith("[")) {
             base = base.substring(1);
@@ -152,9 +167,7 @@ public final class ClassAllowlist {
         if (base.startsWith("L") && base.endsWith(";")) {
             base = base.substring(1, base.length() - 1);
         }
-        int dot = base.lastIndexOf('.');
-        String pkg = dot > 0 ? base.substring(0, dot) + ".*" : base;
-        return "add \"" + base + "\" (or its package \"" + pkg + "\") to the codec's allowedClasses";
+        return base;
     }
 
     @Override

@@ -15,13 +15,18 @@ import java.util.Set;
  * <p>Threading: immutable, safe to share.
  *
  * @param allowedClasses the application's allowlist patterns, added to {@link ClassAllowlist#DEFAULT_PATTERNS}
- * @param javaSerializationClasses exact names of allowlisted {@code Serializable} classes that Kryo cannot handle
- *     and that are written with Java serialization instead, read back under an {@code ObjectInputFilter}
+ * @param javaSerializationClasses exact names of allowlisted {@code Serializable} classes to write with Java
+ *     serialization although the codec's rule would give them to Kryo (classes with {@code writeObject},
+ *     {@code readResolve}, {@code Externalizable} and the like, and JDK classes, already go that way), read back
+ *     under an {@code ObjectInputFilter}
  * @param maxDepth the deepest nesting of objects in one value
  * @param maxCollectionSize the most elements of one collection or entries of one map
  * @param maxArrayLength the longest array
  * @param maxStringLength the longest string, in characters
  * @param maxValueBytes the largest encoded value
+ * @param allowlistSetting how the operator extends the allowlist, as error messages show it: {@code {patterns}}
+ *     stands for the application's patterns plus the narrowest one that would admit the refused class, comma
+ *     separated; {@code {pattern}} for that one pattern alone
  */
 public record CodecConfig(
         List<String> allowedClasses,
@@ -30,7 +35,10 @@ public record CodecConfig(
         int maxCollectionSize,
         int maxArrayLength,
         int maxStringLength,
-        int maxValueBytes) {
+        int maxValueBytes,
+        String allowlistSetting) {
+    /** The default {@link #allowlistSetting()}: the builder call an embedding application makes. */
+    public static final String BUILDER_SETTING = "the codec's allowedClasses: CodecConfig.builder().allow(\"{pattern}\")";
 
     public CodecConfig {
         if (allowedClasses == null) {
@@ -66,6 +74,23 @@ public record CodecConfig(
         if (maxValueBytes < 1024 || maxValueBytes > (1 << 30)) {
             throw ConfigurationException.invalid("maxValueBytes", maxValueBytes, "1024-" + (1 << 30));
         }
+        if (allowlistSetting == null || allowlistSetting.length() > 200
+                || !allowlistSetting.contains("{pattern}") && !allowlistSetting.contains("{patterns}")) {
+            throw ConfigurationException.invalid("allowlistSetting", allowlistSetting,
+                    "a text of at most 200 characters containing {patterns} or {pattern}");
+        }
+    }
+
+    /**
+     * The advice a refusal of {@code className} ends with: the narrowest pattern that admits it, shown as the
+     * operator sets it ({@link #allowlistSetting()}).
+     */
+    public String howToAllow(String className) {
+        String pattern = ClassAllowlist.narrowestPattern(className);
+        List<String> all = new ArrayList<>(allowedClasses);
+        all.add(pattern);
+        return "allow it with " + allowlistSetting.replace("{patterns}", String.join(",", all))
+                .replace("{pattern}", pattern);
     }
 
     /** The allowlist these settings describe: defaults plus {@link #allowedClasses()}. */
@@ -78,7 +103,7 @@ public record CodecConfig(
         return new Builder();
     }
 
-    /** The defaults: JDK types only, no Java serialization. */
+    /** The defaults: JDK types only, no opted-in Java serialization. */
     public static CodecConfig defaults() {
         return builder().build();
     }
@@ -96,6 +121,7 @@ public record CodecConfig(
         private int maxArrayLength = 1 << 24;
         private int maxStringLength = 1 << 22;
         private int maxValueBytes = 8 << 20;
+        private String allowlistSetting = BUILDER_SETTING;
 
         private Builder() {
         }
@@ -112,7 +138,10 @@ public record CodecConfig(
             return this;
         }
 
-        /** Default none. Classes that must go through Java serialization; each must also be allowed. */
+        /**
+         * Default none: the codec's rule already sends classes with their own serialization contract there. Classes
+         * that must go through Java serialization anyway; each must also be allowed.
+         */
         public Builder javaSerialization(String... classNames) {
             javaSerializationClasses.addAll(List.of(classNames));
             return this;
@@ -148,10 +177,20 @@ public record CodecConfig(
             return this;
         }
 
+        /**
+         * Default {@link CodecConfig#BUILDER_SETTING}. How refusal messages tell the operator to extend the
+         * allowlist, in the terms of the host's configuration; the Tomcat adapter sets
+         * {@code <Cluster allowedClasses="{patterns}">}.
+         */
+        public Builder allowlistSetting(String v) {
+            allowlistSetting = v;
+            return this;
+        }
+
         /** @throws ConfigurationException naming the first bad attribute */
         public CodecConfig build() {
             return new CodecConfig(allowedClasses, javaSerializationClasses, maxDepth, maxCollectionSize,
-                    maxArrayLength, maxStringLength, maxValueBytes);
+                    maxArrayLength, maxStringLength, maxValueBytes, allowlistSetting);
         }
     }
 }

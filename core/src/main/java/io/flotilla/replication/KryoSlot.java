@@ -7,7 +7,6 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import java.util.Collection;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
@@ -29,8 +28,8 @@ final class KryoSlot {
     final Output output;
     private final int maxValueBytes;
 
-    KryoSlot(ClassAllowlist allowlist, Set<String> javaSerializationClasses, Limits limits) {
-        resolver = new AllowlistClassResolver(allowlist, javaSerializationClasses, limits);
+    KryoSlot(CodecConfig config, SerializationRules rules, Limits limits) {
+        resolver = new AllowlistClassResolver(config, rules, limits);
         kryo = new Kryo(resolver, null);
         kryo.setRegistrationRequired(false);
         kryo.setWarnUnregisteredClasses(false);
@@ -43,7 +42,7 @@ final class KryoSlot {
         kryo.addDefaultSerializer(Collection.class, factory(t -> new CheckedSerializers.CheckedCollection(limits)));
         kryo.addDefaultSerializer(Map.class, factory(t -> new CheckedSerializers.CheckedMap(limits)));
         kryo.addDefaultSerializer(Object[].class, factory(t -> new CheckedSerializers.CheckedObjectArray(limits)));
-        resolver.installWellKnown(WellKnownTypes.entries(kryo, limits));
+        resolver.installWellKnown(WellKnownTypes.entries(kryo, limits, resolver.javaSerializer()));
         input = new BoundedInput(limits);
         maxValueBytes = limits.maxValueBytes;
         output = new Output(INITIAL_OUTPUT_BYTES, maxValueBytes);

@@ -23,6 +23,7 @@ import java.time.YearMonth;
 import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.net.URI;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -42,6 +43,18 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.GregorianCalendar;
+import java.util.Hashtable;
+import java.util.PriorityQueue;
+import java.util.Properties;
+import java.util.Vector;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The fixed table of JDK types written as a one-byte tag instead of a name. It is part of the wire format: entries
@@ -58,7 +71,7 @@ final class WellKnownTypes {
     record Entry(List<Class<?>> aliases, Serializer<?> serializer) {
     }
 
-    static List<Entry> entries(Kryo kryo, Limits limits) {
+    static List<Entry> entries(Kryo kryo, Limits limits, FilteredJavaSerializer java) {
         List<Entry> e = new ArrayList<>();
         // Order is the wire format. Append only.
         add(e, new DefaultSerializers.StringSerializer(), String.class);
@@ -81,7 +94,7 @@ final class WellKnownTypes {
             add(e, kryo.getDefaultSerializer(c), c);
         }
         add(e, new DefaultSerializers.EnumSetSerializer(), EnumSet.class);
-        add(e, new CheckedSerializers.EnumMapSerializer(limits), EnumMap.class);
+        add(e, new CheckedSerializers.EnumMapSerializer(limits, java), EnumMap.class);
         add(e, new ViewSerializer(limits, ViewKind.IMMUTABLE_LIST), List.of().getClass(), List.of(1).getClass(),
                 List.of(1, 2, 3).getClass(), List.of(1, 2, 3).subList(0, 2).getClass());
         add(e, new ViewSerializer(limits, ViewKind.IMMUTABLE_SET), Set.of().getClass(), Set.of(1).getClass(),
@@ -112,6 +125,31 @@ final class WellKnownTypes {
         for (Class<?> c : List.of(byte[].class, short[].class, int[].class, long[].class, float[].class,
                 double[].class, char[].class, boolean[].class, String[].class, Object[].class)) {
             add(e, kryo.getDefaultSerializer(c), c);
+        }
+        // Entries above whose serializer was not faithful; a later entry takes over writing the class, the earlier
+        // tag stays readable.
+        add(e, new CheckedSerializers.CheckedLinkedHashMap(limits), LinkedHashMap.class);
+        add(e, new CheckedSerializers.LocaleSerializer(java), Locale.class);
+        add(e, new CheckedSerializers.ZonedDateTimeSerializer(), ZonedDateTime.class);
+        // JDK classes whose own serialization is the faithful one (SerializationRules): a tag saves the class name.
+        // (java.sql types are left to the rule: a runtime without the java.sql module must still build this table.)
+        for (Object v : List.of(Collections.unmodifiableList(new ArrayList<>()),
+                Collections.unmodifiableList(new LinkedList<>()), Collections.unmodifiableSet(new HashSet<>()),
+                Collections.unmodifiableMap(new HashMap<>()), Collections.unmodifiableCollection(new ArrayList<>()),
+                Collections.unmodifiableSortedSet(new TreeSet<>()), Collections.unmodifiableSortedMap(new TreeMap<>()),
+                Collections.unmodifiableNavigableSet(new TreeSet<>()),
+                Collections.unmodifiableNavigableMap(new TreeMap<>()),
+                Collections.synchronizedList(new ArrayList<>()), Collections.synchronizedList(new LinkedList<>()),
+                Collections.synchronizedSet(new HashSet<>()), Collections.synchronizedMap(new HashMap<>()),
+                Collections.synchronizedCollection(new ArrayList<>()),
+                Collections.synchronizedSortedSet(new TreeSet<>()), Collections.synchronizedSortedMap(new TreeMap<>()),
+                Collections.synchronizedNavigableSet(new TreeSet<>()),
+                Collections.synchronizedNavigableMap(new TreeMap<>()),
+                Arrays.asList(1), Collections.nCopies(1, 1), new PriorityQueue<>(), new ConcurrentHashMap<>(),
+                new Vector<>(), new Hashtable<>(), new Properties(), new BitSet(), new AtomicInteger(),
+                new AtomicLong(), new AtomicBoolean(), new AtomicReference<>(), new GregorianCalendar(),
+                URI.create("x:y"))) {
+            add(e, java, v.getClass());
         }
         return e;
     }

@@ -58,7 +58,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 class AttributeCodecTest {
@@ -140,12 +139,12 @@ class AttributeCodecTest {
     @Test
     void encodingAClassOutsideTheAllowlistNamesAttributeAndClassAndHowToAllowIt() {
         AttributeCodecException e = assertThrows(AttributeCodecException.class,
-                () -> codec.encode("cart", new CopyOnWriteArrayList<>(List.of(1))));
+                () -> codec.encode("cart", new java.io.File("x")));
         assertEquals(Reason.NOT_ALLOWED, e.reason());
         assertEquals("cart", e.attributeName());
-        assertEquals("java.util.concurrent.CopyOnWriteArrayList", e.className());
+        assertEquals("java.io.File", e.className());
         assertTrue(e.getMessage().contains("'cart'") && e.getMessage().contains("allowedClasses")
-                && e.getMessage().contains("java.util.concurrent.CopyOnWriteArrayList"), e.getMessage());
+                && e.getMessage().contains("java.io.File"), e.getMessage());
         AttributeCodecException nested = assertThrows(AttributeCodecException.class,
                 () -> codec.encode("m", new HashMap<>(Map.of("k", new StringBuilder("x")))));
         assertEquals("java.lang.StringBuilder", nested.className());
@@ -210,6 +209,50 @@ class AttributeCodecTest {
                 () -> strict.decode("l", bytes, loader));
         assertEquals(Reason.NOT_ALLOWED, e.reason());
         assertFalse(loader.requested.contains(FIX + "Legacy"));
+    }
+
+    @Test
+    void aClassWithItsOwnSerializationContractGoesThroughItWithoutAnOptIn() {
+        AttributeCodec plain = new AttributeCodec(CodecConfig.builder().allow(FIX + "*").build());
+        Legacy legacy = new Legacy("abcd");
+        Legacy back = (Legacy) plain.decode("l", plain.encode("l", legacy), LOADER);
+        assertEquals(legacy, back);
+        assertEquals(4, back.derived(), "readObject ran: the class's own contract was honoured");
+        byte[] javaMagic = {(byte) 0xAC, (byte) 0xED};
+        assertTrue(indexOf(plain.encode("l", legacy), javaMagic, 0) >= 0);
+        assertTrue(indexOf(plain.encode("c", new Cart("c", BigDecimal.ONE)), javaMagic, 0) < 0,
+                "a class without a contract stays on Kryo's fast path");
+    }
+
+    @Test
+    void aClassOutsideTheAllowlistInsideAJavaSerializedValueIsRefusedAtEncodeNamingIt() {
+        Legacy legacy = new Legacy("x");
+        legacy.extra = new java.io.File("secret");
+        AttributeCodecException e = assertThrows(AttributeCodecException.class, () -> codec.encode("legacy", legacy));
+        assertEquals(Reason.NOT_ALLOWED, e.reason());
+        assertEquals("legacy", e.attributeName());
+        assertEquals("java.io.File", e.className());
+        assertTrue(e.getMessage().contains("allow(\"java.io.File\")"), e.getMessage());
+    }
+
+    @Test
+    void aValueThatCannotBeDecodedNamesTheAttributeAndTheClassBeingRead() {
+        Cart cart = new Cart("ann", BigDecimal.TEN);
+        byte[] bytes = codec.encode("cart", cart);
+        byte[] truncated = Arrays.copyOf(bytes, bytes.length - 3);
+        AttributeCodecException e = assertThrows(AttributeCodecException.class,
+                () -> codec.decode("cart", truncated, LOADER));
+        assertEquals("cart", e.attributeName());
+        assertTrue(e.className() != null && e.getMessage().contains("'cart'"), e.getMessage());
+    }
+
+    @Test
+    void objectsSharedBetweenJavaSerializedPartsOfOneValueStayShared() {
+        Legacy shared = new Legacy("shared");
+        List<Object> value = new ArrayList<>(List.of(Collections.synchronizedList(new ArrayList<>(List.of(shared))),
+                Collections.synchronizedList(new ArrayList<>(List.of(shared)))));
+        List<?> back = (List<?>) roundTrip(value);
+        assertSame(((List<?>) back.get(0)).get(0), ((List<?>) back.get(1)).get(0));
     }
 
     @Test

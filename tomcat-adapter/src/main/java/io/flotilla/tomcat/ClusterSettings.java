@@ -374,7 +374,9 @@ final class ClusterSettings {
             allowed.addAll(ApplicationClasses.patterns(loader));
         }
         return ReplicationConfig.builder().namespace(namespace).classLoader(loader).delivery(delivery)
-                .codec(CodecConfig.builder().allow(allowed).build()).onUnserializable(onUnserializable)
+                .codec(CodecConfig.builder().allow(allowed)
+                        .allowlistSetting("<Cluster allowedClasses=\"{patterns}\">").build())
+                .onUnserializable(onUnserializable)
                 .mutationDetection(mutationDetection).stateTransferTimeout(stateTransferTimeout).departureWait(timeout)
                 .meterRegistry(registry).build();
     }

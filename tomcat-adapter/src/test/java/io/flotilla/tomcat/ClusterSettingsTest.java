@@ -34,6 +34,17 @@ class ClusterSettingsTest {
     }
 
     @Test
+    void aRefusedClassNamesTheClusterAttributeWithTheNarrowestPatternThatAdmitsIt() {
+        ClusterSettings s = ClusterSettings.parse(Map.of("allowedClasses", "sessions.*"));
+        io.flotilla.replication.AttributeCodec codec = new io.flotilla.replication.AttributeCodec(
+                s.replicationConfig("/examples", getClass().getClassLoader(), null).codec());
+        io.flotilla.replication.AttributeCodecException e = assertThrows(
+                io.flotilla.replication.AttributeCodecException.class,
+                () -> codec.encode("cart", new java.io.File("cart")));
+        assertTrue(e.getMessage().contains("<Cluster allowedClasses=\"sessions.*,java.io.File\">"), e.getMessage());
+    }
+
+    @Test
     void eachBadValueNamesTheAttributeTheValueAndWhatIsAllowed() {
         assertEquals("receiverPort=70000 is invalid: a whole number from 0 to 65535",
                 refusal(Map.of("receiverPort", "70000")));

@@ -1,0 +1,126 @@
+package io.flotilla.replication.corpus;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.replication.AttributeCodec;
+import io.flotilla.replication.CodecConfig;
+import io.flotilla.replication.SessionCodec;
+import io.flotilla.replication.SessionMetadata;
+import io.flotilla.replication.SessionRecord;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.ObjectInputStream;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 11's conformance corpus through Flotilla: every value is encoded on a primary, carried as replica bytes in
+ * a full session record, and decoded at take-over by another node's codec, then compared with the original by
+ * behaviour ({@link Fidelity}). Runs twice in the build: without {@code --add-opens} (embedded Tomcat, Spring Boot)
+ * and with the flags {@code catalina.sh} passes (the {@code corpus-add-opens} surefire execution). The side by side
+ * with stock {@code DeltaManager} is tomcat-adapter's {@code StockFidelityTest}.
+ */
+public class SessionCorpusTest {
+    private static final ClassLoader LOADER = SessionCorpusTest.class.getClassLoader();
+
+    /** A primary and a replica node: two codecs, as two JVMs would have. */
+    private final CodecConfig config = CodecConfig.builder().allow(SessionCorpus.ALLOWED).build();
+    private final AttributeCodec primary = new AttributeCodec(config);
+    private final AttributeCodec replica = new AttributeCodec(config);
+    private final SessionCodec sessions = new SessionCodec(config);
+
+    /** What Flotilla's replication path did to a value: the copy taken over, or the failure. */
+    public record Outcome(Object copy, RuntimeException failure) {
+    }
+
+    /** Encode on the primary, replica bytes in a full record, decode at take-over with the replica's codec. */
+    public Map<String, Outcome> replicate(Map<String, Object> attributes) {
+        Map<String, byte[]> encoded = new LinkedHashMap<>();
+        Map<String, Outcome> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : attributes.entrySet()) {
+            try {
+                encoded.put(e.getKey(), primary.encode(e.getKey(), e.getValue()));
+            } catch (RuntimeException failure) {
+                out.put(e.getKey(), new Outcome(null, failure));
+            }
+        }
+        SessionRecord record = sessions.decodeRecord(sessions.encodeRecord(new SessionRecord(
+                "0123456789ABCDEF0123456789ABCDEF", 3, SessionMetadata.created(1_700_000_000_000L, 1800), encoded)));
+        for (String name : encoded.keySet()) {
+            try {
+                out.put(name, new Outcome(record.attribute(name, replica, LOADER), null));
+            } catch (RuntimeException failure) {
+                out.put(name, new Outcome(null, failure));
+            }
+        }
+        return out;
+    }
+
+    /** Null when Flotilla keeps the shape faithfully; else why not. */
+    public String flotilla(SessionCorpus.Shape shape) {
+        Object original = shape.value().get();
+        Outcome o = replicate(Map.of("a", original)).get("a");
+        return o.failure() != null ? "fails: " + o.failure().getMessage() : Fidelity.differences(shape, original,
+                o.copy());
+    }
+
+    /** Null when a plain Java-serialization round trip keeps the shape faithfully; else why not. */
+    static String javaRoundTrip(SessionCorpus.Shape shape) {
+        Object original = shape.value().get();
+        byte[] bytes = Fidelity.javaBytes(original);
+        if (bytes == null) {
+            return "not Serializable";
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes))) {
+            return Fidelity.differences(shape, original, in.readObject());
+        } catch (IOException | ClassNotFoundException e) {
+            return "fails: " + e;
+        }
+    }
+
+    static boolean addOpens() {
+        return Object.class.getModule().isOpen("java.util", SessionCorpusTest.class.getModule());
+    }
+
+    @Test
+    void everyShapeIsAtLeastAsFaithfulAsJavaSerialization() {
+        List<SessionCorpus.Shape> shapes = SessionCorpus.shapes();
+        Set<String> names = new HashSet<>();
+        shapes.forEach(s -> assertTrue(names.add(s.name()), "duplicate shape " + s.name()));
+        assertTrue(shapes.size() >= 150, "corpus of " + shapes.size() + " shapes");
+        List<String> worse = new ArrayList<>();
+        StringBuilder table = new StringBuilder("\nCorpus through Flotilla, " + (addOpens() ? "with" : "without")
+                + " --add-opens (" + shapes.size() + " shapes)\n");
+        table.append(String.format("%-46s | %-9s | %-9s%n", "shape", "Java ser.", "Flotilla"));
+        for (SessionCorpus.Shape shape : shapes) {
+            String java = javaRoundTrip(shape);
+            String flotilla = flotilla(shape);
+            table.append(String.format("%-46s | %-9s | %-9s %s%n", shape.name(), java == null ? "yes" : "NO",
+                    flotilla == null ? "yes" : "NO", flotilla == null ? "" : flotilla));
+            if (flotilla != null && java == null) {
+                worse.add(shape.name() + ": " + flotilla);
+            }
+        }
+        System.out.println(table);
+        assertEquals(List.of(), worse, "shapes Java serialization keeps and Flotilla does not");
+    }
+
+    @Test
+    void attributesSharingOneObjectArriveAsEqualCompleteCopies() {
+        // Flotilla encodes each attribute on its own (a replica decodes one attribute without the others), so an
+        // object reachable from two attributes arrives as two equal copies: nothing lost, identity not kept.
+        Map<String, Object> attributes = SessionCorpus.sharedBetweenAttributes();
+        Map<String, Outcome> copies = replicate(attributes);
+        for (String name : attributes.keySet()) {
+            assertEquals(attributes.get(name), copies.get(name).copy(), name);
+        }
+        assertNotSame(copies.get("cart").copy(), copies.get("lastCart").copy());
+    }
+}
