@@ -29,7 +29,7 @@ class Tomcat9ShadedJarIT extends ShadedJarIT {
     }
 
     @Test
-    void theAdapterClassesAreTheJakartaJarsAndNameJavaxNeverJakarta() throws IOException {
+    void sameAdapterClassesAsTheJakartaJarNamingJavaxNeverJakarta() throws IOException {
         List<String> jakarta = new ArrayList<>();
         boolean javax = false;
         List<String> classes;
