@@ -8,6 +8,7 @@
 #   ./demo.sh              Flotilla on Tomcat 10.1, behind a real HAProxy on 127.0.0.1 (installed from Debian's
 #                          packages when missing and this runs as root; otherwise the routing client below)
 #   ./demo.sh 11.0         Flotilla on Tomcat 11.0
+#   ./demo.sh 9.0          Flotilla on Tomcat 9.0 (javax.servlet), with the flotilla-tomcat9 jar
 #   ./demo.sh stock        the same story with stock SimpleTcpCluster + DeltaManager, for comparison
 #   ./demo.sh client       users go through a sticky routing client in the demo's JVM instead of HAProxy
 #   ./demo.sh embedded     no Tomcat: three Flotilla nodes in one JVM (multicast on lo, TTL 0) exchanging messages
@@ -29,13 +30,19 @@ cluster=flotilla
 [[ " $* " == *" stock "* ]] && cluster=stock
 line=10.1
 [[ " $* " == *" 11.0 "* ]] && line=11.0
+[[ " $* " == *" 9.0 "* ]] && line=9.0
 # nullglob: on a fresh clone nothing is built yet, and a failed `ls` would end the script under pipefail.
 shopt -s nullglob
 jars=(tomcat-adapter/target/flotilla-tomcat-*.jar)
 core_tests=(core/target/flotilla-core-*-tests.jar)
+# The same build makes the Tomcat 9 jar and the javax webapp (module tomcat-adapter/tomcat9).
+jars9=(tomcat-adapter/tomcat9/target/flotilla-tomcat9-*.jar)
 jar=${jars[0]-}
-if [[ -z $jar || ${#core_tests[@]} -eq 0 || ! -d tomcat-adapter/target/test-classes/io/flotilla/tomcat/e2e \
-      || -n "$(find core membership transport-netty tomcat-adapter/src -newer "$jar" -name '*.java' -print -quit)" ]]; then
+if [[ -z $jar || ${#jars9[@]} -eq 0 || ${#core_tests[@]} -eq 0 \
+      || ! -d tomcat-adapter/target/test-classes/io/flotilla/tomcat/e2e \
+      || ! -d tomcat-adapter/tomcat9/target/test-classes/io/flotilla/tomcat/e2e \
+      || -n "$(find core membership transport-netty tomcat-adapter/src tomcat-adapter/tomcat9/src -newer "$jar" \
+               -name '*.java' -print -quit)" ]]; then
   echo "Building the drop-in jar and the test webapp (first run takes a minute or two)..."
   mvn -B -q -DskipTests -pl tomcat-adapter -am package
   core_tests=(core/target/flotilla-core-*-tests.jar)

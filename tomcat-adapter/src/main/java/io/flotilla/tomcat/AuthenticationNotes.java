@@ -130,7 +130,7 @@ final class AuthenticationNotes {
             string(out, r.getDecodedRequestURI());
             string(out, r.getQueryString());
             string(out, r.getContentType());
-            Integer max = r.getOriginalMaxInactiveIntervalOptional();
+            Integer max = CatalinaApi.originalMaxInactiveInterval(r);
             out.writeBoolean(max != null);
             if (max != null) {
                 out.writeInt(max);
@@ -147,7 +147,7 @@ final class AuthenticationNotes {
             for (Cookie c : cookies) {
                 string(out, c.getName());
                 string(out, c.getValue());
-                Map<String, String> attributes = c.getAttributes();
+                Map<String, String> attributes = CatalinaApi.cookieAttributes(c);
                 out.writeInt(attributes.size());
                 for (Map.Entry<String, String> a : attributes.entrySet()) {
                     string(out, a.getKey());
@@ -199,7 +199,7 @@ final class AuthenticationNotes {
             Cookie c = new Cookie(string(in), string(in));
             int attributes = count(in, 8);
             for (int j = 0; j < attributes; j++) {
-                c.setAttribute(string(in), string(in));
+                CatalinaApi.setCookieAttribute(c, string(in), string(in));
             }
             r.addCookie(c);
         }

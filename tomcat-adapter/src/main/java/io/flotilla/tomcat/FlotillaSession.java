@@ -365,7 +365,7 @@ final class FlotillaSession extends StandardSession {
             for (int i = 0; i < n; i++) {
                 roles.add(in.readUTF());
             }
-            return new GenericPrincipal(name, roles);
+            return CatalinaApi.principal(name, roles);
         } catch (IOException e) {
             log.warn("replicated principal could not be read (" + e.getMessage() + "); the session is anonymous");
             return null;

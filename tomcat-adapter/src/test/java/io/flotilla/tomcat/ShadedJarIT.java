@@ -24,13 +24,18 @@ class ShadedJarIT {
             "\\[*L?(io[./]netty|com[./]esotericsoftware|org[./]objenesis|io[./]micrometer|org[./]HdrHistogram"
                     + "|org[./]LatencyUtils)[./]");
 
-    private static Path jarPath() {
-        Path path = Path.of(System.getProperty("flotilla.jar", "target/flotilla-tomcat.jar"));
+    /** The jar under test: the drop-in jar for Tomcat 10.1 and 11 (Tomcat9ShadedJarIT: the Tomcat 9 one). */
+    Path path() {
+        return Path.of(System.getProperty("flotilla.jar", "target/flotilla-tomcat.jar"));
+    }
+
+    Path jarPath() {
+        Path path = path();
         assertTrue(Files.isRegularFile(path), "the drop-in jar exists: " + path);
         return path;
     }
 
-    private static JarFile jar() throws IOException {
+    JarFile jar() throws IOException {
         return new JarFile(jarPath().toFile());
     }
 

@@ -62,12 +62,29 @@ public interface ClusterConfig {
     /**
      * Flotilla: {@code io.flotilla.tomcat.FlotillaCluster} from the drop-in jar, copied into {@code CATALINA_BASE/lib}.
      *
-     * @param jar {@code tomcat-adapter/target/flotilla-tomcat-<version>.jar}
+     * @param jar {@code tomcat-adapter/target/flotilla-tomcat-<version>.jar} ({@code flotilla-tomcat9} for Tomcat 9:
+     *     {@link #dropInJar(TomcatLine)})
      * @param membership static list or loopback multicast
      * @param channelSendOptions Tomcat's numbers: 8 async, 2 received, 6 processed
      */
     static ClusterConfig flotilla(Path jar, Membership membership, int channelSendOptions) {
         return new FlotillaClusterConfig(jar, membership, channelSendOptions);
+    }
+
+    /**
+     * The drop-in jar for {@code line}: {@link #dropInJar()} for the jakarta lines; for Tomcat 9 the javax build,
+     * system property {@code flotilla.tomcat9.jar}, else {@code tomcat9/target/flotilla-tomcat9-<version>.jar}.
+     */
+    static Path dropInJar(TomcatLine line) {
+        if (!line.javax()) {
+            return dropInJar();
+        }
+        String configured = System.getProperty("flotilla.tomcat9.jar");
+        if (configured != null) {
+            return Path.of(configured).toAbsolutePath();
+        }
+        String version = System.getProperty("flotilla.version", "0.1.0-SNAPSHOT");
+        return Path.of("tomcat9", "target", "flotilla-tomcat9-" + version + ".jar").toAbsolutePath();
     }
 
     /** The drop-in jar the build made: system property {@code flotilla.jar}, else found in {@code target}. */

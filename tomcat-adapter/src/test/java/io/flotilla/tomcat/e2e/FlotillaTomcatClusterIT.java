@@ -11,7 +11,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * What issue 5 asks of Flotilla in real Tomcat 10.1 and 11.0: the drop-in jar in each {@code CATALINA_BASE/lib}, a
+ * What issue 5 asks of Flotilla in real Tomcat 10.1 and 11.0, and issue 14 in Tomcat 9 (with the javax build
+ * {@code flotilla-tomcat9}): the drop-in jar in each {@code CATALINA_BASE/lib}, a
  * {@code FlotillaCluster} with static members on 127.0.0.1 and {@code channelSendOptions="6"} (PROCESSED), the same
  * story as {@link StockTomcatClusterIT}, and no acknowledged increment or session lost anywhere in it. Skipped, with
  * the reason, until {@code io.flotilla.tomcat.FlotillaCluster} is in the jar; then it runs with the build.
@@ -22,7 +23,8 @@ class FlotillaTomcatClusterIT {
     @EnumSource(TomcatLine.class)
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void everySessionAndAcknowledgedIncrementSurvivesKillNineAndRestart(TomcatLine line) throws Exception {
-        ClusterConfig config = ClusterConfig.flotilla(ClusterConfig.dropInJar(), ClusterConfig.Membership.STATIC, 6);
+        ClusterConfig config = ClusterConfig.flotilla(ClusterConfig.dropInJar(line), ClusterConfig.Membership.STATIC,
+                6);
         Optional<String> unavailable = config.unavailable();
         assumeTrue(unavailable.isEmpty(), () -> "Flotilla e2e skipped: " + unavailable.orElse(""));
 

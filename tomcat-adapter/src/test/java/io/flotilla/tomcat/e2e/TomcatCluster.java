@@ -54,7 +54,7 @@ public final class TomcatCluster implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 String route = "node" + (i + 1);
                 Path base = root.resolve(route);
-                makeBase(home, base, serverXml(route, layout, config, i), config.libJars());
+                makeBase(line, home, base, serverXml(route, layout, config, i), config.libJars());
                 nodes.add(new TomcatNode(route, home, base, layout.nodes().get(i), javaOpts(route)));
             }
         } catch (IOException e) {
@@ -90,9 +90,10 @@ public final class TomcatCluster implements AutoCloseable {
                 """.formatted(config.name(), route, ports.shutdown(), UUID.randomUUID(), ports.http(), route, cluster);
     }
 
-    private static void makeBase(Path home, Path base, String serverXml, List<Path> libJars) throws IOException {
+    private static void makeBase(TomcatLine line, Path home, Path base, String serverXml, List<Path> libJars)
+            throws IOException {
         layBase(home, base, serverXml, libJars);
-        Webapp.write(base.resolve("webapps").resolve(CONTEXT_PATH.substring(1)));
+        Webapp.write(base.resolve("webapps").resolve(CONTEXT_PATH.substring(1)), line);
     }
 
     /**

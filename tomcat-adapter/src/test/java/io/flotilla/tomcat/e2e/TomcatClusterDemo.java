@@ -16,8 +16,8 @@ import java.util.Optional;
  * in this JVM ({@link StickyBalancer}), and the demo says so.
  *
  * <p>Arguments: {@code stock|flotilla} (which {@code <Cluster>}; {@code demo.sh} passes its one default), then
- * optionally {@code 10.1|11.0} and {@code client}. Exit status 0 when the story ran, 1 when it failed, 2 when the
- * chosen cluster is not available.
+ * optionally {@code 9.0|10.1|11.0} (Tomcat 9 runs the {@code flotilla-tomcat9} jar) and {@code client}. Exit status 0
+ * when the story ran, 1 when it failed, 2 when the chosen cluster is not available.
  *
  * <p>Threading: a program; one main thread plus the scenario's own.
  */
@@ -29,10 +29,11 @@ public final class TomcatClusterDemo {
         PrintStream out = System.out;
         List<String> a = List.of(args);
         String which = a.isEmpty() ? "stock" : a.get(0);
-        TomcatLine line = a.contains("11.0") ? TomcatLine.TOMCAT_11_0 : TomcatLine.TOMCAT_10_1;
+        TomcatLine line = a.stream().filter(s -> s.matches("\\d+\\.\\d+")).findFirst().map(TomcatLine::of)
+                .orElse(TomcatLine.TOMCAT_10_1);
         ClusterConfig config = switch (which) {
             case "stock" -> ClusterConfig.stock();
-            case "flotilla" -> ClusterConfig.flotilla(ClusterConfig.dropInJar(), ClusterConfig.Membership.STATIC, 6);
+            case "flotilla" -> ClusterConfig.flotilla(ClusterConfig.dropInJar(line), ClusterConfig.Membership.STATIC, 6);
             default -> throw new IllegalArgumentException("cluster must be stock or flotilla, not " + which);
         };
         Optional<String> unavailable = config.unavailable();

@@ -19,13 +19,27 @@ final class Webapp {
     private static final String SERVLET_CLASS = "io.flotilla.tomcat.e2e.app.CounterServlet";
     private static final String PACKAGE_PATH = "io/flotilla/tomcat/e2e/app";
     private static final List<String> MAPPINGS = List.of("/ping", "/counter", "/get", "/set-bad");
+    private static final String JAKARTA_WEB_APP = """
+            <web-app xmlns="https://jakarta.ee/xml/ns/jakartaee"
+                     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+                     xsi:schemaLocation="https://jakarta.ee/xml/ns/jakartaee https://jakarta.ee/xml/ns/jakartaee/web-app_6_0.xsd"
+                     version="6.0" metadata-complete="true">""";
+    /** Tomcat 9 implements Servlet 4.0. */
+    private static final String JAVAX_WEB_APP = """
+            <web-app xmlns="http://xmlns.jcp.org/xml/ns/javaee"
+                     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+                     xsi:schemaLocation="http://xmlns.jcp.org/xml/ns/javaee http://xmlns.jcp.org/xml/ns/javaee/web-app_4_0.xsd"
+                     version="4.0" metadata-complete="true">""";
 
     private Webapp() {
     }
 
-    /** Writes the webapp into {@code appDir} (e.g. {@code base/webapps/app}). */
-    static void write(Path appDir) throws IOException {
-        Path classes = testClasses();
+    /**
+     * Writes the webapp for {@code line} into {@code appDir} (e.g. {@code base/webapps/app}): for Tomcat 9 the javax
+     * build of its classes and a Servlet 4.0 {@code web.xml}.
+     */
+    static void write(Path appDir, TomcatLine line) throws IOException {
+        Path classes = line.javax() ? javaxClasses() : testClasses();
         Path source = classes.resolve(PACKAGE_PATH);
         if (!Files.isDirectory(source)) {
             throw new IllegalStateException("the webapp's classes are not compiled in " + source);
@@ -46,16 +60,13 @@ final class Webapp {
         }
         Files.writeString(appDir.resolve("WEB-INF/web.xml"), """
                 <?xml version="1.0" encoding="UTF-8"?>
-                <web-app xmlns="https://jakarta.ee/xml/ns/jakartaee"
-                         xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-                         xsi:schemaLocation="https://jakarta.ee/xml/ns/jakartaee https://jakarta.ee/xml/ns/jakartaee/web-app_6_0.xsd"
-                         version="6.0" metadata-complete="true">
+                %s
                   <display-name>Flotilla e2e counter</display-name>
                   <distributable/>
                   <servlet><servlet-name>counter</servlet-name><servlet-class>%s</servlet-class></servlet>
                 %s  <session-config><session-timeout>30</session-timeout></session-config>
                 </web-app>
-                """.formatted(SERVLET_CLASS, mappings));
+                """.formatted(line.javax() ? JAVAX_WEB_APP : JAKARTA_WEB_APP, SERVLET_CLASS, mappings));
         Files.createDirectories(appDir.resolve("META-INF"));
         Files.writeString(appDir.resolve("META-INF/context.xml"), """
                 <?xml version="1.0" encoding="UTF-8"?>
@@ -63,6 +74,14 @@ final class Webapp {
                   <JarScanner scanClassPath="false" scanManifest="false"/>
                 </Context>
                 """);
+    }
+
+    /**
+     * The javax build of the webapp's classes ({@code tomcat-adapter/tomcat9} compiles them from the same source):
+     * system property {@code e2e.webapp.javax.classes}, else {@code tomcat9/target/test-classes}.
+     */
+    private static Path javaxClasses() {
+        return Path.of(System.getProperty("e2e.webapp.javax.classes", "tomcat9/target/test-classes"));
     }
 
     /** Where the tests' classes are: system property {@code e2e.webapp.classes}, else where this class came from. */
