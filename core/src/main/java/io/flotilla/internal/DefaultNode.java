@@ -625,7 +625,7 @@ public final class DefaultNode implements Node {
                 continue;
             }
             view = v;
-            LOG.log(Level.INFO, () -> describe(e));
+            LOG.log(Level.DEBUG, () -> describe(e)); // the membership service logs each change once, at INFO
             if (e instanceof MembershipEvent.Joined || e instanceof MembershipEvent.Left) {
                 // A sender's messages are delivered only while it is a member: release or hold them.
                 InboundStream s = inbound.get(e.member().id());

@@ -62,6 +62,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     /** The nested stock elements the digester handed over, by element name, in document order. */
     private final List<Map.Entry<String, Object>> stockElements = new CopyOnWriteArrayList<>();
     private final List<Valve> installedValves = new CopyOnWriteArrayList<>();
+    private volatile DistributableHint distributableHint;
     private final Map<String, FlotillaManager> managers = new ConcurrentHashMap<>();
     private volatile Container container;
     private volatile ClusterSettings settings;
@@ -220,12 +221,20 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
                 + settings.describe() + ")");
         awaitFirstPeer(settings.dropTime);
         installValves(translation.valves());
+        if (container != null) {
+            distributableHint = DistributableHint.watch(container, settings.clusterName);
+        }
         setState(LifecycleState.STARTING);
     }
 
     @Override
     protected void stopInternal() throws LifecycleException {
         setState(LifecycleState.STOPPING);
+        DistributableHint hint = distributableHint;
+        distributableHint = null;
+        if (hint != null) {
+            hint.close();
+        }
         Container c = container;
         for (Valve v : installedValves) {
             if (c != null) {
@@ -346,7 +355,9 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         if (e instanceof MembershipEvent.Joined) {
             firstPeer.countDown();
         }
-        log.info("FlotillaCluster " + getClusterName() + ": " + e + "; view " + (node == null ? "-" : node.view()));
+        if (log.isDebugEnabled()) { // the membership logs each change once, at INFO
+            log.debug("FlotillaCluster " + getClusterName() + ": " + e + "; view " + (node == null ? "-" : node.view()));
+        }
     }
 
     private String jvmRoute() {
