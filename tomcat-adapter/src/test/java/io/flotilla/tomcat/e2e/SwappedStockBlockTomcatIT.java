@@ -55,7 +55,7 @@ class SwappedStockBlockTomcatIT {
     @EnumSource(TomcatLine.class)
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void theHowTosBlockWithOnlyItsClassNameChangedFailsOverInARealTomcat(TomcatLine line) throws Exception {
-        ClusterConfig config = new SwappedStockBlock(ClusterConfig.dropInJar());
+        ClusterConfig config = new SwappedStockBlock(ClusterConfig.dropInJar(line));
         Optional<String> unavailable = config.unavailable();
         assumeTrue(unavailable.isEmpty(), () -> "skipped: " + unavailable.orElse(""));
 
