@@ -1,0 +1,176 @@
+package io.flotilla.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 12's numbered ownership cases on the fault-injecting in-memory network: each asserts that no write acknowledged
+ * in {@code PROCESSED} mode is lost and that holders agree after a heal.
+ */
+class OwnershipTest {
+    private static final String ID = "0123456789ABCDEF0123456789ABCDEF";
+    private static final int STEPS = 20_000;
+
+    private static ReplicationConfig processed() {
+        return ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED).build();
+    }
+
+    private static EngineHarness cluster(int size, long seed) {
+        System.out.println("OwnershipTest seed " + seed);
+        EngineHarness h = new EngineHarness(size, seed, EngineHarness.nodeConfig(100));
+        for (int i = 0; i < size; i++) {
+            h.start(i, processed());
+        }
+        return h;
+    }
+
+    /** Writes n = value on member i's primary and waits for the acknowledgement; fails if it is not acknowledged. */
+    private static void ackedWrite(EngineHarness h, int i, String id, int value) {
+        PrimarySession s = h.engine(i).find(id).orElseThrow(() -> new AssertionError("member " + i + " owns no " + id));
+        s.setAttribute("n", value);
+        CompletableFuture<Void> f = h.engine(i).replicate(id).toCompletableFuture();
+        assertTrue(h.runUntil(f::isDone, STEPS), "write " + value + " on member " + i + " finished");
+        assertFalse(f.isCompletedExceptionally(), "write " + value + " on member " + i + " acknowledged: " + f);
+    }
+
+    private static Object n(EngineHarness h, int i, String id) {
+        return h.engine(i).replica(id).orElseThrow().attribute("n", h.engine(i).codec(), OwnershipTest.class.getClassLoader());
+    }
+
+    /** Members a and b stop seeing each other: the link is cut and each removes the other from its view. */
+    private static void split(EngineHarness h, int a, int b) {
+        Member ma = h.cluster.member(a);
+        Member mb = h.cluster.member(b);
+        h.cluster.network().partition(ma, mb);
+        h.cluster.membership(a).remove(mb, false);
+        h.cluster.membership(b).remove(ma, false);
+    }
+
+    /** Heals every cut and lets a and b, with the same identities, see each other again. */
+    private static void heal(EngineHarness h, int a, int b) {
+        h.cluster.network().heal();
+        h.cluster.membership(a).join(h.cluster.member(b));
+        h.cluster.membership(b).join(h.cluster.member(a));
+    }
+
+    /** Member i crashes: nobody reaches it, and every other member removes it. */
+    private static void crash(EngineHarness h, int i, int size) {
+        for (int j = 0; j < size; j++) {
+            if (j != i) {
+                h.cluster.network().partition(h.cluster.member(i), h.cluster.member(j));
+                h.cluster.membership(j).remove(h.cluster.member(i), false);
+            }
+        }
+    }
+
+    @Test
+    void aMemberThatMissedAcknowledgedWritesWhileRemovedNeverTakesOverWithItsStaleCopy() {
+        try (EngineHarness h = cluster(3, 12_001)) {
+            h.engine(0).create(ID, 1800);
+            for (int v = 1; v <= 7; v++) {
+                ackedWrite(h, 0, ID, v);
+            }
+            assertEquals(7, n(h, 1, ID));
+            // member 1 pauses longer than dropTime: 0 and 2 remove it, it removes them; then it comes back as itself
+            split(h, 0, 1);
+            split(h, 2, 1);
+            for (int v = 8; v <= 10; v++) {
+                ackedWrite(h, 0, ID, v);
+            }
+            heal(h, 0, 1);
+            heal(h, 2, 1);
+            h.runUntil(() -> false, 5_000);
+            // the owner crashes; the next request lands on member 1
+            crash(h, 0, 3);
+            PrimarySession taken = h.engine(1).find(ID).orElseThrow();
+            assertEquals(10, taken.getAttribute("n"), "member 1 took over the acknowledged version, not its stale 7");
+            taken.setAttribute("n", 11);
+            CompletableFuture<Void> f = h.engine(1).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            assertTrue(h.runUntil(() -> h.engine(2).replica(ID).map(r -> 11 == (Integer) n(h, 2, ID)).orElse(false),
+                    STEPS), "member 2 follows the new owner without losing anything: " + h.engine(2).replica(ID));
+        }
+    }
+
+    @Test
+    void afterAHealOneOwnerRemainsAtOnceAndEveryHolderAgrees() {
+        try (EngineHarness h = cluster(3, 12_002)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            // {0, 1} | {2}: member 2's side takes the session over, both sides write
+            split(h, 0, 2);
+            split(h, 1, 2);
+            assertTrue(h.engine(2).find(ID).isPresent(), "member 2 no longer sees the owner: it takes over");
+            ackedWrite(h, 0, ID, 2);
+            ackedWrite(h, 2, ID, 102);
+            heal(h, 0, 2);
+            heal(h, 1, 2);
+            // the merge rule is applied at the heal, not at the next write
+            assertTrue(h.runUntil(() -> owners(h, 3).size() == 1 && holdersAgree(h, 3), STEPS),
+                    "one owner and agreeing holders after the heal: owners " + owners(h, 3));
+            int owner = owners(h, 3).get(0);
+            Object kept = h.engine(owner).find(ID).orElseThrow().getAttribute("n");
+            assertTrue(kept.equals(2) || kept.equals(102), "one side's value is kept: " + kept);
+            // a write acknowledged after the heal is never lost, whichever member the request reaches
+            ackedWrite(h, owner, ID, 500);
+            int other = (owner + 1) % 3;
+            crash(h, owner, 3);
+            PrimarySession taken = h.engine(other).find(ID).orElseThrow();
+            assertEquals(500, taken.getAttribute("n"));
+        }
+    }
+
+    @Test
+    void aSessionCreatedOnOneSideOfAPartitionReachesTheOtherSideAtTheHeal() {
+        try (EngineHarness h = cluster(3, 12_003)) {
+            split(h, 0, 2);
+            split(h, 1, 2);
+            h.engine(2).create(ID, 1800);
+            ackedWrite(h, 2, ID, 1);
+            assertTrue(h.engine(0).replica(ID).isEmpty());
+            heal(h, 0, 2);
+            heal(h, 1, 2);
+            assertTrue(h.runUntil(() -> h.engine(0).replica(ID).isPresent() && h.engine(1).replica(ID).isPresent(),
+                    STEPS), "both members of the other side hold it after the heal, with no further write");
+            assertEquals(1, n(h, 0, ID));
+            assertEquals(1, n(h, 1, ID));
+        }
+    }
+
+    private static List<Integer> owners(EngineHarness h, int size) {
+        List<Integer> owners = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            if (h.engine(i).primaryIds().contains(ID)) {
+                owners.add(i);
+            }
+        }
+        return owners;
+    }
+
+    private static boolean holdersAgree(EngineHarness h, int size) {
+        List<Integer> owners = owners(h, size);
+        if (owners.size() != 1) {
+            return false;
+        }
+        long version = h.engine(owners.get(0)).find(ID).map(PrimarySession::version).orElse(-1L);
+        for (int i = 0; i < size; i++) {
+            if (i != owners.get(0)) {
+                Optional<SessionRecord> r = h.engine(i).replica(ID);
+                if (r.isEmpty() || r.get().version() != version) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}
