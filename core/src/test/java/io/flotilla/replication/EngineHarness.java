@@ -5,6 +5,9 @@ import io.flotilla.testing.InMemoryCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -51,6 +54,22 @@ final class EngineHarness implements AutoCloseable {
 
     ReplicationEngine engine(int i) {
         return engines.get(i);
+    }
+
+    /**
+     * Takes {@code id} over on engine {@code i} ({@link ReplicationEngine#takeOver}), running the cluster until
+     * the round ends; its failure is thrown.
+     */
+    Optional<PrimarySession> takeOver(int i, String id) {
+        CompletableFuture<Optional<PrimarySession>> f = engine(i).takeOver(id).toCompletableFuture();
+        if (!runUntil(f::isDone, 20_000)) {
+            throw new AssertionError("take-over of " + id + " on member " + i + " did not end");
+        }
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
     }
 
     boolean runUntil(BooleanSupplier done, int maxSteps) {

@@ -92,7 +92,7 @@ class OwnershipTest {
             h.runUntil(() -> false, 5_000);
             // the owner crashes; the next request lands on member 1
             crash(h, 0, 3);
-            PrimarySession taken = h.engine(1).find(ID).orElseThrow();
+            PrimarySession taken = h.takeOver(1, ID).orElseThrow();
             assertEquals(10, taken.getAttribute("n"), "member 1 took over the acknowledged version, not its stale 7");
             taken.setAttribute("n", 11);
             CompletableFuture<Void> f = h.engine(1).replicate(ID).toCompletableFuture();
@@ -103,6 +103,65 @@ class OwnershipTest {
     }
 
     @Test
+    void aTakeOverBeforeAnyReconciliationStillAdoptsTheNewestCopyInTheView() {
+        try (EngineHarness h = cluster(3, 12_004)) {
+            h.engine(0).create(ID, 1800);
+            for (int v = 1; v <= 7; v++) {
+                ackedWrite(h, 0, ID, v);
+            }
+            split(h, 0, 1);
+            split(h, 2, 1);
+            for (int v = 8; v <= 10; v++) {
+                ackedWrite(h, 0, ID, v);
+            }
+            heal(h, 0, 1);
+            heal(h, 2, 1);
+            // the owner crashes before anything of the heal reached member 1: only the round can find version 10
+            crash(h, 0, 3);
+            assertEquals(7, n(h, 1, ID), "member 1 still holds its stale copy");
+            PrimarySession taken = h.takeOver(1, ID).orElseThrow();
+            assertEquals(10, taken.getAttribute("n"), "the round adopted member 2's copy");
+            ackedWrite(h, 1, ID, 11);
+            assertEquals(11, n(h, 2, ID));
+        }
+    }
+
+    @Test
+    void aDeltaRefusedForOwnershipFailsTheWriteInsteadOfAcknowledgingIt() {
+        try (EngineHarness h = cluster(3, 12_005)) {
+            List<Integer> byAge = byAge(h, 3);
+            int old = byAge.get(0);
+            int mid = byAge.get(1);
+            int young = byAge.get(2);
+            h.engine(old).create(ID, 1800);
+            ackedWrite(h, old, ID, 1);
+            split(h, old, young);
+            split(h, mid, young);
+            assertTrue(h.takeOver(young, ID).isPresent());
+            // the young member sees mid again, but not the older owner, which mid still follows
+            h.cluster.network().heal();
+            h.cluster.network().partition(h.cluster.member(old), h.cluster.member(young));
+            h.cluster.membership(mid).join(h.cluster.member(young));
+            h.cluster.membership(young).join(h.cluster.member(mid));
+            h.runUntil(() -> false, 500);
+            h.engine(young).find(ID).orElseThrow().setAttribute("n", 2);
+            CompletableFuture<Void> f = h.engine(young).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            assertTrue(f.isCompletedExceptionally(), "mid refused the delta: the write is not acknowledged");
+            assertEquals(1, n(h, mid, ID), "mid kept the older owner's copy");
+        }
+    }
+
+    private static List<Integer> byAge(EngineHarness h, int size) {
+        List<Integer> ix = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            ix.add(i);
+        }
+        ix.sort((a, b) -> io.flotilla.View.AGE_ORDER.compare(h.cluster.member(a), h.cluster.member(b)));
+        return ix;
+    }
+
+    @Test
     void afterAHealOneOwnerRemainsAtOnceAndEveryHolderAgrees() {
         try (EngineHarness h = cluster(3, 12_002)) {
             h.engine(0).create(ID, 1800);
@@ -110,7 +169,7 @@ class OwnershipTest {
             // {0, 1} | {2}: member 2's side takes the session over, both sides write
             split(h, 0, 2);
             split(h, 1, 2);
-            assertTrue(h.engine(2).find(ID).isPresent(), "member 2 no longer sees the owner: it takes over");
+            assertTrue(h.takeOver(2, ID).isPresent(), "member 2 no longer sees the owner: it takes over");
             ackedWrite(h, 0, ID, 2);
             ackedWrite(h, 2, ID, 102);
             heal(h, 0, 2);
@@ -121,11 +180,16 @@ class OwnershipTest {
             int owner = owners(h, 3).get(0);
             Object kept = h.engine(owner).find(ID).orElseThrow().getAttribute("n");
             assertTrue(kept.equals(2) || kept.equals(102), "one side's value is kept: " + kept);
+            long discarded = 0;
+            for (int i = 0; i < 3; i++) {
+                discarded += h.engine(i).stats().writesDiscarded();
+            }
+            assertEquals(1, discarded, "the losing side's one write since the split is counted");
             // a write acknowledged after the heal is never lost, whichever member the request reaches
             ackedWrite(h, owner, ID, 500);
             int other = (owner + 1) % 3;
             crash(h, owner, 3);
-            PrimarySession taken = h.engine(other).find(ID).orElseThrow();
+            PrimarySession taken = h.takeOver(other, ID).orElseThrow();
             assertEquals(500, taken.getAttribute("n"));
         }
     }
