@@ -318,7 +318,8 @@ final class Replicator implements PrimaryHost {
      * announcement, or an entry of a digest sent at a heal.
      */
     void onClaim(Member from, String id, long version, long since) {
-        SessionTable.Verdict v = table.claim(out.view(), from, id, version, mine -> contest(from, mine, since),
+        SessionTable.Verdict v = table.claim(out.view(), from, id, version, since >= 0,
+                mine -> contest(from, mine, since),
                 () -> requestFull(id, 0));
         if (v == SessionTable.Verdict.ACCEPTED) {
             meters.ownershipChanges.increment();
@@ -344,14 +345,14 @@ final class Replicator implements PrimaryHost {
             SessionRecord snap = mine.recorder().snapshot();
             version = snap == null ? 0 : snap.version();
         }
+        // As a digest entry: the other counts what it discards from it, and a holder that followed the other
+        // fetches this copy again even at the same version (it may be the other's line of writes).
         List<Member> to = new ArrayList<>(config.placement().holders(mine.id(), out.self(), out.view()));
         if (!to.contains(other)) {
             to.add(other);
         }
-        out.sendQuietly(List.of(other), ReplicationMessages.digest(List.of(
+        out.sendQuietly(to, ReplicationMessages.digest(List.of(
                 new ReplicationMessages.DigestEntry(mine.id(), version, table.ownedSince(mine.id())))));
-        to.remove(other);
-        out.sendQuietly(to, ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, mine.id(), version));
         return false;
     }
 

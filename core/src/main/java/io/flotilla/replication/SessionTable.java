@@ -323,9 +323,10 @@ final class SessionTable {
     /**
      * {@code from} claims {@code id} at {@code version}. A primary here is contested; an older live owner keeps it;
      * otherwise the claimant is the owner, and {@code refetch} asks for its copy when the replica is at another
-     * version (a newer replica, from another line of writes, goes at once; an older one stays until replaced).
+     * version (a newer replica, from another line of writes, goes at once; an older one stays until replaced). With
+     * {@code heal} (a digest entry), a replica that followed another owner is fetched again even at the same version.
      */
-    Verdict claim(View view, Member from, String id, long version, Consumer<PrimarySession> contest,
+    Verdict claim(View view, Member from, String id, long version, boolean heal, Consumer<PrimarySession> contest,
             Runnable refetch) {
         synchronized (lock) {
             PrimarySession mine = primaries.get(id);
@@ -339,10 +340,13 @@ final class SessionTable {
             }
             owners.put(id, from.id());
             long have = store.get(id).map(SessionRecord::version).orElse(-1L);
-            if (have > version) {
+            // At a heal, a copy that followed another owner may be another line of writes even at the same version
+            // (both sides of a partition counted on from where they split): the claimant's copy replaces it.
+            boolean otherLine = heal && known != null && !known.equals(from.id()) && have == version;
+            if (have > version || otherLine) {
                 store.remove(id, ReplicaCause.REMOVED); // another line of writes: the claimant's copy replaces it
             }
-            if (have != version) {
+            if (have != version || otherLine) {
                 refetch.run(); // an older copy stays until the newer one arrives (a take-over meanwhile uses it)
             }
             return Verdict.ACCEPTED;
