@@ -105,6 +105,7 @@ public final class ReplicationEngine implements AutoCloseable {
     private final TransferSource transferSource;
     private final TakeOver takeOver;
     private final AntiEntropy antiEntropy;
+    private final Readiness readiness;
     private final List<Registration> registrations = new ArrayList<>();
     private volatile Scheduler.Cancellable tickTimer;
     private volatile Scheduler.Cancellable expiryTimer;
@@ -145,12 +146,16 @@ public final class ReplicationEngine implements AutoCloseable {
         Duration roundTimeout = node instanceof DefaultNode dn ? dn.config().timeout() : config.departureWait();
         this.takeOver = new TakeOver(out, config, table, sessionCodec, replicator, scheduler, roundTimeout);
         this.antiEntropy = new AntiEntropy(out, table, replicator);
+        this.readiness = new Readiness(out, replicator::ready);
+        replicator.readiness(readiness);
     }
 
     private void start() {
         registrations.add(out.node().addMessageListener(config.replicationTopic(), this::onReplicationMessage));
         registrations.add(out.node().addMessageListener(config.stateTransferTopic(), this::onTransferMessage));
         registrations.add(out.node().addMembershipListener(this::onMembership));
+        // Listening now: tell the view before asking for a transfer, so no delta made during it misses this member.
+        readiness.announce();
         scheduleTick();
         scheduleExpiry();
         transferClient.start(config.stateTransferOnStart());
@@ -229,6 +234,11 @@ public final class ReplicationEngine implements AutoCloseable {
      */
     public boolean verifyOwner(String id, Duration timeout) {
         return replicator.verifyOwner(id, timeout);
+    }
+
+    /** Whether {@code member}'s engine (this namespace) announced that it listens: a replication target (tests). */
+    boolean listens(io.flotilla.MemberId member) {
+        return readiness.isReady(member);
     }
 
     /** The replica held here (read-only; values stay bytes), if any. */
@@ -321,6 +331,9 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.TAKEOVER_ANSWER -> takeOver.onAnswer(m.from(),
                         ReplicationMessages.readAnswer(in));
                 case ReplicationMessages.DIGEST -> antiEntropy.onDigest(m.from(), ReplicationMessages.readDigest(in));
+                case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
+                case ReplicationMessages.READY_ACK -> readiness.onReady(m.from(), false);
+                case ReplicationMessages.UNREADY -> readiness.onUnready(m.from());
                 default -> dropUnknown("replication", kind, m);
             }
         } catch (CodecException | BufferUnderflowException e) {
@@ -370,6 +383,7 @@ public final class ReplicationEngine implements AutoCloseable {
         if (event instanceof MembershipEvent.Joined && !out.closed()) {
             transferClient.joined();
             transferSource.joined(event.member());
+            readiness.joined(event.member());
             antiEntropy.joined(event.member());
             events.deliver();
         }
@@ -378,6 +392,7 @@ public final class ReplicationEngine implements AutoCloseable {
             transferClient.left(left.member());
             replicator.left(left.member().id());
             takeOver.left(left.member().id());
+            readiness.left(left.member().id());
         }
     }
 
@@ -421,6 +436,7 @@ public final class ReplicationEngine implements AutoCloseable {
         if (out.closed()) {
             return;
         }
+        readiness.closing();
         out.close();
         for (Registration r : registrations) {
             r.close();

@@ -24,6 +24,9 @@ final class ReplicationMessages {
     static final byte TAKEOVER_QUERY = 6;
     static final byte TAKEOVER_ANSWER = 7;
     static final byte DIGEST = 8;
+    static final byte READY = 9;
+    static final byte UNREADY = 13;
+    static final byte READY_ACK = 14;
     // state-transfer topic
     static final byte TRANSFER_REQUEST = 10;
     static final byte TRANSFER_CHUNK = 11;
@@ -75,6 +78,11 @@ final class ReplicationMessages {
         byte[] out = new byte[h.remaining()];
         h.get(out);
         return out;
+    }
+
+    /** READY, READY_ACK and UNREADY: the kind alone. */
+    static ByteBuffer kindOnly(byte kind) {
+        return ByteBuffer.wrap(new byte[] {kind});
     }
 
     static ByteBuffer wrap(byte kind, byte[] body) {

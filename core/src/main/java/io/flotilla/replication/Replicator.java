@@ -44,6 +44,7 @@ final class Replicator implements PrimaryHost {
     private final Delivery wireDelivery;
     private final Set<Repair> repairs = ConcurrentHashMap.newKeySet();
     private SessionTable table;
+    private Readiness readiness;
 
     /** A member that missed a delta (the node abandoned it); the owner pushes the full session when it can. */
     private record Repair(MemberId member, String id, PrimarySession session) {
@@ -68,6 +69,11 @@ final class Replicator implements PrimaryHost {
     /** The table is built on the store, whose gap requests come here: set once, before any message. */
     void table(SessionTable t) {
         this.table = t;
+    }
+
+    /** Which members listen: set once, before any message. */
+    void readiness(Readiness r) {
+        this.readiness = r;
     }
 
     // ------------------------------------------------------------------------------------------ PrimaryHost
@@ -136,7 +142,9 @@ final class Replicator implements PrimaryHost {
             byte[] msg = sessionCodec.encodeDelta(delta, header);
             meters.deltasSent.increment();
             meters.deltaBytes.record(msg.length - header.length);
-            List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), out.view());
+            View view = out.view();
+            List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), readiness.targets());
+            skipped(delta.sessionId(), ps, view);
             if (holders.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -152,6 +160,26 @@ final class Replicator implements PrimaryHost {
         }
         return config.delivery() == Delivery.ASYNC ? CompletableFuture.completedFuture(null)
                 : departures.discount(stage);
+    }
+
+    /**
+     * Members of {@code view} placement names but whose engine does not listen yet: each gets the full session
+     * as a repair once it is ready, so a delta it was skipped for is not missing there.
+     */
+    private void skipped(String id, PrimarySession ps, View view) {
+        if (view.size() == readiness.targets().size()) {
+            return;
+        }
+        for (Member m : config.placement().holders(id, out.self(), view)) {
+            if (!readiness.isReady(m.id())) {
+                repairs.add(new Repair(m.id(), id, ps));
+            }
+        }
+    }
+
+    /** {@code m}'s engine listens now: the repairs due to it go at once. */
+    void ready(Member m) {
+        runRepairs();
     }
 
     // ------------------------------------------------------------------------------------------ owner side
@@ -172,7 +200,7 @@ final class Replicator implements PrimaryHost {
     void announce(PrimarySession ps) {
         meters.takeovers.increment();
         String id = ps.recorder().id();
-        out.sendQuietly(config.placement().holders(id, out.self(), out.view()),
+        out.sendQuietly(config.placement().holders(id, out.self(), readiness.targets()),
                 ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, id, ps.recorder().version()));
     }
 
@@ -223,8 +251,11 @@ final class Replicator implements PrimaryHost {
         }
         View view = out.view();
         for (Repair r : List.copyOf(repairs)) {
-            repairs.remove(r);
             Optional<Member> m = view.find(r.member());
+            if (m.isPresent() && !readiness.isReady(r.member())) {
+                continue; // its engine does not listen yet: kept until it does
+            }
+            repairs.remove(r);
             if (m.isEmpty()) {
                 continue; // gone: it will get the sessions by state transfer if it comes back
             }
@@ -347,7 +378,7 @@ final class Replicator implements PrimaryHost {
         }
         // As a digest entry: the other counts what it discards from it, and a holder that followed the other
         // fetches this copy again even at the same version (it may be the other's line of writes).
-        List<Member> to = new ArrayList<>(config.placement().holders(mine.id(), out.self(), out.view()));
+        List<Member> to = new ArrayList<>(config.placement().holders(mine.id(), out.self(), readiness.targets()));
         if (!to.contains(other)) {
             to.add(other);
         }
@@ -361,7 +392,7 @@ final class Replicator implements PrimaryHost {
         if (out.closed()) {
             return;
         }
-        Member target = table.fullSource(out.view(), id);
+        Member target = table.fullSource(readiness.targets(), id);
         if (target == null) {
             return;
         }

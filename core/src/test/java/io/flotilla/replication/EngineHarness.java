@@ -49,7 +49,27 @@ final class EngineHarness implements AutoCloseable {
         }
         ReplicationEngine e = b.start();
         engines.set(i, e);
+        // A member is a replication target once its engine announced it listens: let the announcements cross.
+        runUntil(this::allListening, 1000);
         return e;
+    }
+
+    /** Every running engine counts every other running engine in its view as listening. */
+    boolean allListening() {
+        for (int i = 0; i < engines.size(); i++) {
+            ReplicationEngine a = engines.get(i);
+            if (a == null) {
+                continue;
+            }
+            for (int j = 0; j < engines.size(); j++) {
+                ReplicationEngine b = engines.get(j);
+                if (j != i && b != null && cluster.node(i).view().contains(cluster.member(j).id())
+                        && !a.listens(cluster.member(j).id())) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     ReplicationEngine engine(int i) {

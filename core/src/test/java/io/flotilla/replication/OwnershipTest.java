@@ -211,6 +211,25 @@ class OwnershipTest {
         }
     }
 
+    @Test
+    void aRestartingMemberThatDoesNotListenYetFailsNoWriteAndGetsEverythingOnceItListens() {
+        try (EngineHarness h = cluster(3, 12_006)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            // member 2 restarts: its node is in every view again before its engine (its web application) listens
+            h.engine(2).close();
+            h.cluster.restart(2);
+            for (int v = 2; v <= 5; v++) {
+                ackedWrite(h, 0, ID, v); // before: "no listener for topic 240" failed each of these
+            }
+            h.start(2, ReplicationConfig.builder().delivery(Delivery.PROCESSED).build());
+            assertTrue(h.runUntil(() -> h.engine(2).replica(ID).map(r -> 5 == (Integer) n(h, 2, ID)).orElse(false),
+                    STEPS), "the restarted member holds the session once it listens");
+            ackedWrite(h, 0, ID, 6);
+            assertEquals(6, n(h, 2, ID), "and is a replication target from then on");
+        }
+    }
+
     private static List<Integer> owners(EngineHarness h, int size) {
         List<Integer> owners = new ArrayList<>();
         for (int i = 0; i < size; i++) {
