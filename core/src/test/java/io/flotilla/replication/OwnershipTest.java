@@ -73,22 +73,27 @@ class OwnershipTest {
         }
     }
 
+    /** Member 0 owns ID with 1-7 held everywhere; member 1 pauses past dropTime, misses 8-10 and comes back as itself. */
+    private static void member1MissesWrites(EngineHarness h) {
+        h.engine(0).create(ID, 1800);
+        for (int v = 1; v <= 7; v++) {
+            ackedWrite(h, 0, ID, v);
+        }
+        assertEquals(7, n(h, 1, ID));
+        // member 1 pauses longer than dropTime: 0 and 2 remove it, it removes them; then it comes back as itself
+        split(h, 0, 1);
+        split(h, 2, 1);
+        for (int v = 8; v <= 10; v++) {
+            ackedWrite(h, 0, ID, v);
+        }
+        heal(h, 0, 1);
+        heal(h, 2, 1);
+    }
+
     @Test
     void aMemberThatMissedAcknowledgedWritesWhileRemovedNeverTakesOverWithItsStaleCopy() {
         try (EngineHarness h = cluster(3, 12_001)) {
-            h.engine(0).create(ID, 1800);
-            for (int v = 1; v <= 7; v++) {
-                ackedWrite(h, 0, ID, v);
-            }
-            assertEquals(7, n(h, 1, ID));
-            // member 1 pauses longer than dropTime: 0 and 2 remove it, it removes them; then it comes back as itself
-            split(h, 0, 1);
-            split(h, 2, 1);
-            for (int v = 8; v <= 10; v++) {
-                ackedWrite(h, 0, ID, v);
-            }
-            heal(h, 0, 1);
-            heal(h, 2, 1);
+            member1MissesWrites(h);
             h.runUntil(() -> false, 5_000);
             // the owner crashes; the next request lands on member 1
             crash(h, 0, 3);
@@ -105,17 +110,7 @@ class OwnershipTest {
     @Test
     void aTakeOverBeforeAnyReconciliationStillAdoptsTheNewestCopyInTheView() {
         try (EngineHarness h = cluster(3, 12_004)) {
-            h.engine(0).create(ID, 1800);
-            for (int v = 1; v <= 7; v++) {
-                ackedWrite(h, 0, ID, v);
-            }
-            split(h, 0, 1);
-            split(h, 2, 1);
-            for (int v = 8; v <= 10; v++) {
-                ackedWrite(h, 0, ID, v);
-            }
-            heal(h, 0, 1);
-            heal(h, 2, 1);
+            member1MissesWrites(h);
             // the owner crashes before anything of the heal reached member 1: only the round can find version 10
             crash(h, 0, 3);
             assertEquals(7, n(h, 1, ID), "member 1 still holds its stale copy");
@@ -227,6 +222,27 @@ class OwnershipTest {
                     STEPS), "the restarted member holds the session once it listens");
             ackedWrite(h, 0, ID, 6);
             assertEquals(6, n(h, 2, ID), "and is a replication target from then on");
+        }
+    }
+
+    @Test
+    void twoMembersTakingOverAtOnceLeaveOneOwnerTheOlder() {
+        try (EngineHarness h = cluster(3, 12_007)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            crash(h, 0, 3);
+            CompletableFuture<Optional<PrimarySession>> a = h.engine(1).takeOver(ID).toCompletableFuture();
+            CompletableFuture<Optional<PrimarySession>> b = h.engine(2).takeOver(ID).toCompletableFuture();
+            assertTrue(h.runUntil(() -> a.isDone() && b.isDone(), STEPS));
+            int older = io.flotilla.View.AGE_ORDER.compare(h.cluster.member(1), h.cluster.member(2)) < 0 ? 1 : 2;
+            CompletableFuture<Optional<PrimarySession>> won = older == 1 ? a : b;
+            CompletableFuture<Optional<PrimarySession>> lost = older == 1 ? b : a;
+            assertTrue(won.join().isPresent(), "the older member took it over");
+            assertTrue(lost.isCompletedExceptionally(), "the younger aborted: " + lost);
+            // member 0 (crashed) still believes it owns the session; among the survivors there is one owner
+            assertTrue(h.runUntil(() -> owners(h, 3).equals(List.of(0, older)) && h.engine(3 - older).replica(ID)
+                    .map(r -> r.version() == won.join().orElseThrow().version()).orElse(false), STEPS),
+                    "one owner, followed by the other: owners " + owners(h, 3));
         }
     }
 
