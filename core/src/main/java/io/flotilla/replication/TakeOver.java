@@ -23,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The round ends when every asked member answered or left the view; then the newest record becomes the primary here
  * at its version ({@link SessionTable#adopt}) and is announced as before. A live owner among the answers, or an
  * older member in its own round for the session, aborts it; so does a member that neither answers nor leaves within
- * the timeout (the node's). An aborted round fails with {@link TakeOverException}: the caller never gets an empty or
+ * the timeout (the node's). A member still silent after a sixth of the timeout is verified at once ({@code
+ * Node.suspect}), so one that crashed with the owner leaves the view in time. An aborted round fails with {@link TakeOverException}: the caller never gets an empty or
  * stale session silently. A member whose node has no listener for the topic answers nothing and counts as holding
  * nothing; one whose engine runs for another namespace only is waited for (see docs/architecture.md).
  *
@@ -36,6 +37,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class TakeOver {
     private static final System.Logger LOG = System.getLogger(TakeOver.class.getName());
+    /** Members silent after this fraction of the timeout are verified (a crashed one then leaves the view). */
+    private static final int PROBE_FRACTION = 6;
 
     private final Outbox out;
     private final ReplicationConfig config;
@@ -125,6 +128,7 @@ final class TakeOver {
         private String failure;
         private boolean done;
         private Scheduler.Cancellable timer;
+        private Scheduler.Cancellable probe;
 
         Round(String id, List<Member> asked) {
             this.id = id;
@@ -139,6 +143,9 @@ final class TakeOver {
             long have = newest == null ? -1 : newest.version();
             timer = scheduler.schedule(() -> fail("no answer within " + timeout + " from "
                     + pendingNames() + " (the newest copy may be there)"), timeout.toNanos());
+            // A member that crashed with the owner (all but one node killed at once) would otherwise keep the round
+            // waiting until failure detection removes it: have the silent ones verified early, as verifyOwner does.
+            probe = scheduler.schedule(this::verifySilent, timeout.toNanos() / PROBE_FRACTION);
             for (Member m : asked) {
                 // PROCESSED: a member whose node has no listener for the topic says so, and counts as holding none.
                 out.send(List.of(m), config.replicationTopic(),
@@ -177,6 +184,24 @@ final class TakeOver {
                 }
             }
             check();
+        }
+
+        private void verifySilent() {
+            List<Member> silent = new ArrayList<>();
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                for (Member m : asked) {
+                    if (pending.contains(m.id())) {
+                        silent.add(m);
+                    }
+                }
+            }
+            for (Member m : silent) {
+                out.node().suspect(m, "it did not answer a take-over query for session " + SessionRecord.redact(id)
+                        + " from " + out.self().describe());
+            }
         }
 
         private synchronized String pendingNames() {
@@ -224,6 +249,9 @@ final class TakeOver {
             rounds.remove(id, this);
             if (timer != null) {
                 timer.cancel();
+            }
+            if (probe != null) {
+                probe.cancel();
             }
             String why;
             synchronized (this) {

@@ -246,6 +246,25 @@ class OwnershipTest {
         }
     }
 
+    @Test
+    void aMemberThatCrashedWithTheOwnerIsVerifiedSoTheTakeOverDoesNotTimeOut() {
+        try (EngineHarness h = cluster(3, 12_008)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            // 0 and 2 are killed at once; member 1 has noticed only the owner
+            h.cluster.network().partition(h.cluster.member(0), h.cluster.member(1));
+            h.cluster.network().partition(h.cluster.member(2), h.cluster.member(1));
+            h.cluster.membership(1).remove(h.cluster.member(0), false);
+            CompletableFuture<Optional<PrimarySession>> f = h.engine(1).takeOver(ID).toCompletableFuture();
+            assertTrue(h.runUntil(() -> h.cluster.membership(1).suspicions.stream()
+                    .anyMatch(r -> r.contains("take-over query")), 1_000), "the silent member is verified early");
+            assertFalse(f.isDone(), "the round waits for it");
+            h.cluster.membership(1).remove(h.cluster.member(2), false); // the probe found it dead
+            assertTrue(h.runUntil(f::isDone, 1_000));
+            assertEquals(1, f.join().orElseThrow().getAttribute("n"));
+        }
+    }
+
     private static List<Integer> owners(EngineHarness h, int size) {
         List<Integer> owners = new ArrayList<>();
         for (int i = 0; i < size; i++) {
