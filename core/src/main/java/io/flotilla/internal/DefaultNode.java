@@ -198,6 +198,11 @@ public final class DefaultNode implements Node {
         return view;
     }
 
+    /** The configuration this node was built with. */
+    public NodeConfig config() {
+        return config;
+    }
+
     /** The registry the node's meters are in (the configured one, or its private one). */
     public MeterRegistry meterRegistry() {
         return registry;

@@ -201,6 +201,15 @@ public final class PrimarySession {
         }
     }
 
+    /**
+     * The metadata as last replicated, principal and notes included (for a session just taken over: as taken over);
+     * null before its first replication.
+     */
+    public synchronized SessionMetadata replicatedMetadata() {
+        SessionRecord r = recorder.snapshot();
+        return r == null ? null : r.metadata();
+    }
+
     /** The principal and auth type as the container encoded them (null for none). */
     public synchronized void principal(byte[] principal, byte[] authType) {
         checkLive();

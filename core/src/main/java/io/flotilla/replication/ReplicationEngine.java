@@ -47,13 +47,16 @@ import java.util.function.Consumer;
  * reachable (a repair): a lost last delta leaves no gap for the replica to see.
  *
  * <p><b>Ownership and failover.</b> Each replica records the owner of each session (the sender of its deltas, an
- * ownership announcement, or the state transfer). {@link #find} on a member that holds only a replica takes the
- * session over when its owner is no longer in the view: the replica becomes the primary at its replicated version
- * and announces itself to the holders, who follow it (a holder at another version drops its copy and asks the new
- * owner for the full session). When two members claim one session (a split view healed), the older member in
- * {@link View#AGE_ORDER} keeps it: the younger hands its copy back (its handle is invalidated) and fetches the
- * older's. While the owner is in the view, {@link #find} does not take over (it returns empty): deployments route
- * a session's requests to its owner (sticky sessions, jvmRoute).
+ * ownership announcement, a heal's digest, or the state transfer). {@link #takeOver} on a member whose owner has
+ * left the view first asks every other member of the view for its copy (one round trip) and adopts the newest, then
+ * announces itself to the holders, who follow it; {@link #find} returns only sessions owned here. When two members
+ * own one session (a split view healed), the older member in {@link View#AGE_ORDER} keeps it, decided at the heal
+ * (each side sends the rejoined member a digest of its primaries): the younger hands its copy over (its handle is
+ * invalidated; the writes it discards are counted in {@link ReplicationStats#writesDiscarded()} and logged) and
+ * fetches the older's. A holder that refuses a delta for ownership reasons fails the sender's {@code PROCESSED} or
+ * {@code RECEIVED} replication. While the owner is in the view, {@link #takeOver} does not take over (it returns
+ * empty): deployments route a session's requests to its owner (sticky sessions, jvmRoute). The invariants are in
+ * docs/architecture.md, "Ownership and consistency".
  *
  * <p><b>Expiry.</b> The primary expires an idle session at its max inactive interval and replicates the expiry;
  * a replica whose owner left the view expires it at twice that. Both run every {@code expiryInterval} on the
@@ -72,7 +75,8 @@ import java.util.function.Consumer;
  * threads. {@code SessionTable} (every session held here and the ownership rules, one lock), {@code Replicator}
  * (deltas, full copies and claims on the replication topic), {@code TransferClient} and {@code TransferSource} (the
  * two sides of state transfer, one lock each), {@code Departures} (verdicts on members that stopped answering),
- * {@code ReplicaEvents} (the listener's calls, in apply order), {@code Outbox} (the node, namespaced).
+ * {@code ReplicaEvents} (the listener's calls, in apply order), {@code TakeOver} (take-over rounds), {@code
+ * AntiEntropy} (digests at a heal), {@code Outbox} (the node, namespaced).
  *
  * <p>Threading: every method is safe from any thread. Incoming messages are handled on the node's delivery
  * threads; timers on the scheduler's thread. This class holds no lock; the parts' locks are never held while
@@ -99,6 +103,9 @@ public final class ReplicationEngine implements AutoCloseable {
     private final Departures departures;
     private final TransferClient transferClient;
     private final TransferSource transferSource;
+    private final TakeOver takeOver;
+    private final AntiEntropy antiEntropy;
+    private final Readiness readiness;
     private final List<Registration> registrations = new ArrayList<>();
     private volatile Scheduler.Cancellable tickTimer;
     private volatile Scheduler.Cancellable expiryTimer;
@@ -135,12 +142,20 @@ public final class ReplicationEngine implements AutoCloseable {
         this.transferSource = new TransferSource(out, config, sessionCodec, table, meters);
         this.store = store;
         this.sessionCodec = sessionCodec;
+        // Bounded like any wait on another member: the node's timeout.
+        Duration roundTimeout = node instanceof DefaultNode dn ? dn.config().timeout() : config.departureWait();
+        this.takeOver = new TakeOver(out, config, table, sessionCodec, replicator, scheduler, roundTimeout);
+        this.antiEntropy = new AntiEntropy(out, table, replicator);
+        this.readiness = new Readiness(out, replicator::ready);
+        replicator.readiness(readiness);
     }
 
     private void start() {
         registrations.add(out.node().addMessageListener(config.replicationTopic(), this::onReplicationMessage));
         registrations.add(out.node().addMessageListener(config.stateTransferTopic(), this::onTransferMessage));
         registrations.add(out.node().addMembershipListener(this::onMembership));
+        // Listening now: tell the view before asking for a transfer, so no delta made during it misses this member.
+        readiness.announce();
         scheduleTick();
         scheduleExpiry();
         transferClient.start(config.stateTransferOnStart());
@@ -183,28 +198,47 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     /**
-     * The session as a primary: the one this member owns, or, when only a replica is held here and its owner has
-     * left the view, the replica taken over (announced to the holders before any delta of the new owner).
+     * The session this member owns, if any. It never takes a session over: see {@link #takeOver}.
      *
-     * @return empty when the session is unknown here, or its owner is another live member
+     * @return empty when the session is not owned here
      */
     public Optional<PrimarySession> find(String id) {
-        PrimarySession ps = replicator.find(id);
-        events.deliver();
-        return Optional.ofNullable(ps);
+        return Optional.ofNullable(table.primary(id));
     }
 
     /**
-     * Makes sure a replica held here can be taken over by {@link #find}: when its owner is still in the view, asks
+     * The session as a primary: the one this member owns, or the newest copy held in the view taken over when its
+     * owner has left the view. A take-over first asks every other member of the view for its copy, in one round
+     * trip, and adopts the newest (so a member that missed writes while it was away never takes over its stale
+     * copy); then it announces itself to the holders before any delta of the new owner. See "Ownership and
+     * consistency" in docs/architecture.md.
+     *
+     * @return completes with the primary; with empty when no member of the view holds the session, or its owner is
+     *     another live member (requests belong there); fails with {@link TakeOverException} when another member owns
+     *     it or takes it over at the same time, or a member neither answered nor left the view within the node's
+     *     timeout. Completes on a delivery or timer thread; do not block a delivery thread on it.
+     */
+    public CompletionStage<Optional<PrimarySession>> takeOver(String id) {
+        Objects.requireNonNull(id, "id");
+        return takeOver.start(id).whenComplete((p, e) -> events.deliver());
+    }
+
+    /**
+     * Makes sure a replica held here can be taken over by {@link #takeOver}: when its owner is still in the view, asks
      * the membership to verify the owner now (a request for its session arriving here suggests it is gone: with
      * sticky routing, requests reach another member only when the owner failed) and waits up to {@code timeout}
-     * for it to leave the view. Call it before {@link #find} on a request thread, outside any lock.
+     * for it to leave the view. Call it before {@link #takeOver} on a request thread, outside any lock.
      *
      * @return true when the session has no live owner elsewhere (it can be taken over, or is already owned here);
      *     false when there is no replica, or the owner answered and stays
      */
     public boolean verifyOwner(String id, Duration timeout) {
         return replicator.verifyOwner(id, timeout);
+    }
+
+    /** Whether {@code member}'s engine (this namespace) announced that it listens: a replication target (tests). */
+    boolean listens(io.flotilla.MemberId member) {
+        return readiness.isReady(member);
     }
 
     /** The replica held here (read-only; values stay bytes), if any. */
@@ -292,12 +326,22 @@ public final class ReplicationEngine implements AutoCloseable {
                         ReplicationMessages.readIdAndVersion(in).id());
                 case ReplicationMessages.OWNER -> replicator.onOwner(m.from(),
                         ReplicationMessages.readIdAndVersion(in));
+                case ReplicationMessages.TAKEOVER_QUERY -> takeOver.onQuery(m.from(),
+                        ReplicationMessages.readIdAndVersion(in));
+                case ReplicationMessages.TAKEOVER_ANSWER -> takeOver.onAnswer(m.from(),
+                        ReplicationMessages.readAnswer(in));
+                case ReplicationMessages.DIGEST -> antiEntropy.onDigest(m.from(), ReplicationMessages.readDigest(in));
+                case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
+                case ReplicationMessages.READY_ACK -> readiness.onReady(m.from(), false);
+                case ReplicationMessages.UNREADY -> readiness.onUnready(m.from());
                 default -> dropUnknown("replication", kind, m);
             }
         } catch (CodecException | BufferUnderflowException e) {
             dropMalformed("replication", m, e);
+        } finally {
+            // also when a refused delta throws: its sender's PROCESSED replication fails with the reason
+            events.deliver();
         }
-        events.deliver();
     }
 
     private void onTransferMessage(Message m) {
@@ -339,11 +383,16 @@ public final class ReplicationEngine implements AutoCloseable {
         if (event instanceof MembershipEvent.Joined && !out.closed()) {
             transferClient.joined();
             transferSource.joined(event.member());
+            readiness.joined(event.member());
+            antiEntropy.joined(event.member());
+            events.deliver();
         }
         if (event instanceof MembershipEvent.Left left) {
             transferSource.left(left.member());
             transferClient.left(left.member());
             replicator.left(left.member().id());
+            takeOver.left(left.member().id());
+            readiness.left(left.member().id());
         }
     }
 
@@ -387,6 +436,7 @@ public final class ReplicationEngine implements AutoCloseable {
         if (out.closed()) {
             return;
         }
+        readiness.closing();
         out.close();
         for (Registration r : registrations) {
             r.close();

@@ -21,6 +21,12 @@ final class ReplicationMessages {
     static final byte FULL = 3;
     static final byte GONE = 4;
     static final byte OWNER = 5;
+    static final byte TAKEOVER_QUERY = 6;
+    static final byte TAKEOVER_ANSWER = 7;
+    static final byte DIGEST = 8;
+    static final byte READY = 9;
+    static final byte UNREADY = 13;
+    static final byte READY_ACK = 14;
     // state-transfer topic
     static final byte TRANSFER_REQUEST = 10;
     static final byte TRANSFER_CHUNK = 11;
@@ -74,6 +80,11 @@ final class ReplicationMessages {
         return out;
     }
 
+    /** READY, READY_ACK and UNREADY: the kind alone. */
+    static ByteBuffer kindOnly(byte kind) {
+        return ByteBuffer.wrap(new byte[] {kind});
+    }
+
     static ByteBuffer wrap(byte kind, byte[] body) {
         ByteBuffer b = ByteBuffer.allocate(1 + body.length);
         b.put(kind).put(body).flip();
@@ -95,6 +106,77 @@ final class ReplicationMessages {
         String id = readId(in);
         long version = in.getLong();
         return new IdAndVersion(id, version);
+    }
+
+    /** A take-over round's answer: the answerer's version (-1: none), its flags, and its record when newer. */
+    record Answer(String id, long version, boolean owns, boolean inRound, byte[] record) {
+    }
+
+    static final int OWNS = 1;
+    static final int IN_ROUND = 2;
+
+    static ByteBuffer answer(Answer a) {
+        byte[] idBytes = a.id().getBytes(StandardCharsets.UTF_8);
+        int len = a.record() == null ? 0 : a.record().length;
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + 1 + 4 + len);
+        b.put(TAKEOVER_ANSWER).putShort((short) idBytes.length).put(idBytes).putLong(a.version())
+                .put((byte) ((a.owns() ? OWNS : 0) | (a.inRound() ? IN_ROUND : 0)));
+        b.putInt(a.record() == null ? -1 : len);
+        if (a.record() != null) {
+            b.put(a.record());
+        }
+        return b.flip();
+    }
+
+    static Answer readAnswer(ByteBuffer in) {
+        String id = readId(in);
+        long version = in.getLong();
+        int flags = in.get();
+        int len = in.getInt();
+        if (len < -1 || len > in.remaining()) {
+            throw new CodecException(Reason.MALFORMED, "record of " + len + " bytes with " + in.remaining() + " left");
+        }
+        byte[] rec = null;
+        if (len >= 0) {
+            rec = new byte[len];
+            in.get(rec);
+        }
+        return new Answer(id, version, (flags & OWNS) != 0, (flags & IN_ROUND) != 0, rec);
+    }
+
+    /** One owned session in a digest: its id, its version, and the version its owner began at. */
+    record DigestEntry(String id, long version, long since) {
+    }
+
+    static ByteBuffer digest(List<DigestEntry> entries) {
+        int size = 1 + 4;
+        List<byte[]> ids = new ArrayList<>(entries.size());
+        for (DigestEntry e : entries) {
+            byte[] idBytes = e.id().getBytes(StandardCharsets.UTF_8);
+            ids.add(idBytes);
+            size += 2 + idBytes.length + 16;
+        }
+        ByteBuffer b = ByteBuffer.allocate(size);
+        b.put(DIGEST).putInt(entries.size());
+        for (int i = 0; i < entries.size(); i++) {
+            b.putShort((short) ids.get(i).length).put(ids.get(i)).putLong(entries.get(i).version())
+                    .putLong(entries.get(i).since());
+        }
+        return b.flip();
+    }
+
+    static List<DigestEntry> readDigest(ByteBuffer in) {
+        int count = in.getInt();
+        if (count < 0 || count > in.remaining() / 18) {
+            throw new CodecException(Reason.MALFORMED, "digest declares " + count + " sessions in "
+                    + in.remaining() + " bytes");
+        }
+        List<DigestEntry> out = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            String id = readId(in);
+            out.add(new DigestEntry(id, in.getLong(), in.getLong()));
+        }
+        return out;
     }
 
     static ByteBuffer transferRequest(long transferId) {

@@ -42,6 +42,7 @@ final class ReplicationMeters {
     final Counter departedTargets;
     final Counter takeovers;
     final Counter ownershipChanges;
+    final Counter writesDiscarded;
     final Counter expiredPrimary;
     final Counter expiredReplica;
     final Counter attributesSkipped;
@@ -77,6 +78,8 @@ final class ReplicationMeters {
         takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");
         ownershipChanges = counter(r, "flotilla.replication.ownership.changes",
                 "announcements that another member owns a session now");
+        writesDiscarded = counter(r, "flotilla.replication.writes.discarded",
+                "writes a member discarded when it handed a session it also owned to the older member at a heal");
         expiredPrimary = Counter.builder("flotilla.replication.expired").tag("side", "primary")
                 .description("sessions expired").tags(tags).register(r);
         expiredReplica = Counter.builder("flotilla.replication.expired").tag("side", "replica")
@@ -123,7 +126,7 @@ final class ReplicationMeters {
         return new ReplicationStats(primaries, replicas, count(deltasSent), (long) deltaBytes.totalAmount(),
                 count(deltasReceived), count(fullSent), count(fullReceived), count(takeovers), count(expiredPrimary),
                 count(expiredReplica), count(attributesSkipped), count(attributesUnencodable),
-                count(attributesUndecodable), count(transferSessionsReceived));
+                count(attributesUndecodable), count(transferSessionsReceived), count(writesDiscarded));
     }
 
     private static long count(Counter c) {

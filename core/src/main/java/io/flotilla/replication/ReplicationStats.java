@@ -22,9 +22,11 @@ package io.flotilla.replication;
  *     onUnserializable=FAIL}): those replications failed
  * @param attributesUndecodable values a take-over could not decode here (each counted once; its bytes are kept)
  * @param transferSessionsReceived sessions received by state transfer
+ * @param writesDiscarded writes this member discarded when it handed a session it also owned (both sides of a
+ *     partition wrote) to the older member at the heal; each is logged with the redacted session id
  */
 public record ReplicationStats(long primarySessions, long replicaSessions, long deltasSent, long deltaBytesSent,
         long deltasReceived, long fullSent, long fullReceived, long takeovers, long expiredPrimaries,
         long expiredReplicas, long attributesSkipped, long attributesUnencodable, long attributesUndecodable,
-        long transferSessionsReceived) {
+        long transferSessionsReceived, long writesDiscarded) {
 }

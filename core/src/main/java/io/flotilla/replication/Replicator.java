@@ -44,6 +44,7 @@ final class Replicator implements PrimaryHost {
     private final Delivery wireDelivery;
     private final Set<Repair> repairs = ConcurrentHashMap.newKeySet();
     private SessionTable table;
+    private Readiness readiness;
 
     /** A member that missed a delta (the node abandoned it); the owner pushes the full session when it can. */
     private record Repair(MemberId member, String id, PrimarySession session) {
@@ -60,12 +61,19 @@ final class Replicator implements PrimaryHost {
         this.departures = departures;
         this.rateLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         // ASYNC callers do not wait, but the engine still learns which deltas the node abandoned (for repairs).
-        this.wireDelivery = config.delivery() == Delivery.ASYNC ? Delivery.RECEIVED : config.delivery();
+        // RECEIVED goes as PROCESSED: a holder that refuses a delta for ownership reasons fails the write rather
+        // than acknowledging one that is then thrown away (the wait includes the holder's apply).
+        this.wireDelivery = config.delivery() == Delivery.ASYNC ? Delivery.RECEIVED : Delivery.PROCESSED;
     }
 
     /** The table is built on the store, whose gap requests come here: set once, before any message. */
     void table(SessionTable t) {
         this.table = t;
+    }
+
+    /** Which members listen: set once, before any message. */
+    void readiness(Readiness r) {
+        this.readiness = r;
     }
 
     // ------------------------------------------------------------------------------------------ PrimaryHost
@@ -134,7 +142,9 @@ final class Replicator implements PrimaryHost {
             byte[] msg = sessionCodec.encodeDelta(delta, header);
             meters.deltasSent.increment();
             meters.deltaBytes.record(msg.length - header.length);
-            List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), out.view());
+            View view = out.view();
+            List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), readiness.targets());
+            skipped(delta.sessionId(), ps, view);
             if (holders.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
@@ -152,6 +162,26 @@ final class Replicator implements PrimaryHost {
                 : departures.discount(stage);
     }
 
+    /**
+     * Members of {@code view} placement names but whose engine does not listen yet: each gets the full session
+     * as a repair once it is ready, so a delta it was skipped for is not missing there.
+     */
+    private void skipped(String id, PrimarySession ps, View view) {
+        if (view.size() == readiness.targets().size()) {
+            return;
+        }
+        for (Member m : config.placement().holders(id, out.self(), view)) {
+            if (!readiness.isReady(m.id())) {
+                repairs.add(new Repair(m.id(), id, ps));
+            }
+        }
+    }
+
+    /** {@code m}'s engine listens now: the repairs due to it go at once. */
+    void ready(Member m) {
+        runRepairs();
+    }
+
     // ------------------------------------------------------------------------------------------ owner side
 
     PrimarySession create(String id, int maxInactiveIntervalSeconds) {
@@ -161,16 +191,17 @@ final class Replicator implements PrimaryHost {
         return ps;
     }
 
-    /** The primary of {@code id}, or the replica taken over when its owner left the view; null otherwise. */
-    PrimarySession find(String id) {
-        View view = out.view();
-        return table.primaryOrTakeOver(id, view,
-                r -> new PrimarySession(this, SessionRecorder.resume(r), r.metadata(), r.attributesUnsafe()),
-                ps -> {
-                    meters.takeovers.increment();
-                    out.sendQuietly(config.placement().holders(id, out.self(), view),
-                            ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, id, ps.recorder().version()));
-                });
+    /** A primary built on a record taken over. */
+    PrimarySession resume(SessionRecord r) {
+        return new PrimarySession(this, SessionRecorder.resume(r), r.metadata(), r.attributesUnsafe());
+    }
+
+    /** Tells the holders of a session just taken over that this member owns it, at its version. */
+    void announce(PrimarySession ps) {
+        meters.takeovers.increment();
+        String id = ps.recorder().id();
+        out.sendQuietly(config.placement().holders(id, out.self(), readiness.targets()),
+                ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, id, ps.recorder().version()));
     }
 
     /** See {@link ReplicationEngine#verifyOwner}. */
@@ -220,8 +251,11 @@ final class Replicator implements PrimaryHost {
         }
         View view = out.view();
         for (Repair r : List.copyOf(repairs)) {
-            repairs.remove(r);
             Optional<Member> m = view.find(r.member());
+            if (m.isPresent() && !readiness.isReady(r.member())) {
+                continue; // its engine does not listen yet: kept until it does
+            }
+            repairs.remove(r);
             if (m.isEmpty()) {
                 continue; // gone: it will get the sessions by state transfer if it comes back
             }
@@ -252,17 +286,29 @@ final class Replicator implements PrimaryHost {
 
     // ------------------------------------------------------------------------------------------ holder side
 
+    /**
+     * A delta from {@code from}. One refused for ownership reasons (the sender is not the owner here, or this
+     * member owns the session and keeps it) throws, so the sender's {@code PROCESSED} replication fails instead of
+     * acknowledging a write that is thrown away.
+     */
     void onDelta(Member from, SessionDelta delta) {
         meters.deltasReceived.increment();
+        String id = delta.sessionId();
         switch (table.applyDelta(out.view(), from, delta)) {
             case CONTESTED -> {
-                meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
-                PrimarySession mine = table.primary(delta.sessionId());
-                if (mine != null) {
-                    contest(from, mine);
+                PrimarySession mine = table.primary(id);
+                if (mine != null && !contest(from, mine, -1)) {
+                    meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+                    throw new IllegalStateException("delta of session " + SessionRecord.redact(id) + " refused: "
+                            + out.self().describe() + " owns it and keeps it (the older member)");
                 }
             }
-            case NOT_OWNER -> meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+            case NOT_OWNER -> {
+                meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+                MemberId owner = table.owner(id);
+                throw new IllegalStateException("delta of session " + SessionRecord.redact(id) + " refused: "
+                        + (owner == null ? "another member" : "member " + owner.shortString()) + " owns it");
+            }
             case ACCEPTED -> { }
         }
     }
@@ -295,26 +341,50 @@ final class Replicator implements PrimaryHost {
     }
 
     void onOwner(Member from, ReplicationMessages.IdAndVersion claim) {
-        SessionTable.Verdict v = table.claim(out.view(), from, claim.id(), claim.version(),
-                mine -> contest(from, mine), () -> requestFull(claim.id(), 0));
+        onClaim(from, claim.id(), claim.version(), -1);
+    }
+
+    /**
+     * {@code from} owns {@code id} at {@code version} since version {@code since} (-1: unknown): an ownership
+     * announcement, or an entry of a digest sent at a heal.
+     */
+    void onClaim(Member from, String id, long version, long since) {
+        SessionTable.Verdict v = table.claim(out.view(), from, id, version, since >= 0,
+                mine -> contest(from, mine, since),
+                () -> requestFull(id, 0));
         if (v == SessionTable.Verdict.ACCEPTED) {
             meters.ownershipChanges.increment();
         }
     }
 
-    /** Another member acts as owner of a session this member owns: the older member in the view keeps it. */
-    private void contest(Member other, PrimarySession mine) {
-        if (table.contest(out.view(), other, mine)) {
+    /**
+     * Another member acts as owner of a session this member owns: the older member in the view keeps it. The
+     * loser hands it over, counts the writes it discards and fetches the winner's copy; the winner announces its
+     * ownership again, to the other and to its holders, so every holder follows it at once.
+     *
+     * @return true when this member handed the session over
+     */
+    private boolean contest(Member other, PrimarySession mine, long otherSince) {
+        long discarded = table.contest(out.view(), other, mine, otherSince);
+        if (discarded >= 0) {
+            meters.writesDiscarded.increment(discarded);
             requestFull(mine.id(), 0);
-            return;
+            return true;
         }
         long version;
         synchronized (mine) {
             SessionRecord snap = mine.recorder().snapshot();
             version = snap == null ? 0 : snap.version();
         }
-        out.sendQuietly(List.of(other),
-                ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, mine.id(), version));
+        // As a digest entry: the other counts what it discards from it, and a holder that followed the other
+        // fetches this copy again even at the same version (it may be the other's line of writes).
+        List<Member> to = new ArrayList<>(config.placement().holders(mine.id(), out.self(), readiness.targets()));
+        if (!to.contains(other)) {
+            to.add(other);
+        }
+        out.sendQuietly(to, ReplicationMessages.digest(List.of(
+                new ReplicationMessages.DigestEntry(mine.id(), version, table.ownedSince(mine.id())))));
+        return false;
     }
 
     /** Asks the owner (or, when unknown or gone, the oldest other member) for the full session. */
@@ -322,7 +392,7 @@ final class Replicator implements PrimaryHost {
         if (out.closed()) {
             return;
         }
-        Member target = table.fullSource(out.view(), id);
+        Member target = table.fullSource(readiness.targets(), id);
         if (target == null) {
             return;
         }

@@ -39,6 +39,8 @@ final class SessionTable {
     private final ConcurrentHashMap<String, PrimarySession> primaries = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MemberId> owners = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Long> awaitingFull = new ConcurrentHashMap<>();
+    /** Per primary: the version its ownership here began at (absent: created here, 0). */
+    private final ConcurrentHashMap<String, Long> since = new ConcurrentHashMap<>();
     private final Object lock = new Object();
 
     /** What became of a claim or a delta from another member. */
@@ -148,42 +150,50 @@ final class SessionTable {
     }
 
     /**
-     * The primary of {@code id}, taking a replica over when its owner is not in {@code view}: the replica leaves the
-     * store ({@link ReplicaCause#TAKEN_OVER}) and {@code resume} builds the primary; {@code announce} runs under the
-     * new primary's lock, so its claim leaves before any of its deltas.
+     * Makes {@code id} a primary here at the newest of {@code newest} (what a take-over round learned; may be null)
+     * and the replica held here: the replica leaves the store ({@link ReplicaCause#TAKEN_OVER}), {@code resume}
+     * builds the primary, and {@code announce} runs under the new primary's lock, so its claim leaves before any of
+     * its deltas.
      *
-     * @return null when nothing is held, or the owner is alive
+     * @return the primary (already owned here, or taken over); null when no copy is known
+     * @throws TakeOverException when a live member of {@code view} became the owner meanwhile
      */
-    PrimarySession primaryOrTakeOver(String id, View view, Function<SessionRecord, PrimarySession> resume,
+    PrimarySession adopt(String id, SessionRecord newest, View view, Function<SessionRecord, PrimarySession> resume,
             Consumer<PrimarySession> announce) {
-        PrimarySession ps = primaries.get(id);
-        if (ps != null) {
-            return ps;
-        }
         synchronized (lock) {
-            ps = primaries.get(id);
+            PrimarySession ps = primaries.get(id);
             if (ps != null) {
                 return ps;
             }
-            Optional<SessionRecord> replica = store.get(id);
-            if (replica.isEmpty()) {
-                return null;
-            }
             MemberId owner = owners.get(id);
             if (owner != null && !owner.equals(UNKNOWN_OWNER) && view.contains(owner)) {
+                throw new TakeOverException("member " + view.find(owner).map(Member::describe).orElse("?")
+                        + " owns session " + SessionRecord.redact(id) + " now");
+            }
+            SessionRecord local = store.get(id).orElse(null);
+            SessionRecord r = local != null && (newest == null || local.version() >= newest.version()) ? local
+                    : newest;
+            if (r == null) {
                 return null;
             }
-            SessionRecord r = replica.get();
             forget(id, ReplicaCause.TAKEN_OVER);
             ps = resume.apply(r);
             synchronized (ps) {
                 primaries.put(id, ps);
+                since.put(id, r.version());
                 LOG.log(Level.INFO, "took over session " + SessionRecord.redact(id) + " at version " + r.version()
+                        + (local == null || local.version() != r.version() ? " (newer than the copy held here, "
+                                + (local == null ? "none" : "version " + local.version()) + ")" : "")
                         + (owner == null ? " (owner unknown)" : " from departed member " + owner.shortString()));
                 announce.accept(ps);
             }
             return ps;
         }
+    }
+
+    /** The version a primary's ownership here began at: 0 when created here, else the version taken over. */
+    long ownedSince(String id) {
+        return since.getOrDefault(id, 0L);
     }
 
     /** Renames a primary; throws when the new id is known here. */
@@ -195,34 +205,51 @@ final class SessionTable {
             String old = ps.renameLocked(newId);
             primaries.remove(old, ps);
             primaries.put(newId, ps);
+            Long began = since.remove(old);
+            if (began != null) {
+                since.put(newId, began);
+            }
         }
     }
 
     /** A primary's last delta ended it: it is no longer owned here. */
     void ended(PrimarySession ps, String id) {
-        primaries.remove(ps.recorder().id(), ps);
-        primaries.remove(id, ps);
+        if (primaries.remove(ps.recorder().id(), ps)) {
+            since.remove(ps.recorder().id());
+        }
+        if (primaries.remove(id, ps)) {
+            since.remove(id);
+        }
     }
 
     /**
      * Another member acts as owner of {@code mine}: the older member in the view keeps it. When that is the other,
-     * this member hands the session over (its handle dies) and returns true: the caller asks for the other's copy.
+     * this member hands the session over (its handle dies) and returns the number of its writes the other's copy
+     * does not have (those made since the later of the two ownerships began: {@code otherSince} is the version the
+     * other's began at, -1 when unknown); the caller asks for the other's copy. Returns -1 when this member keeps it.
      */
-    boolean contest(View view, Member other, PrimarySession mine) {
+    long contest(View view, Member other, PrimarySession mine, long otherSince) {
         synchronized (lock) {
             if (!older(view, other.id(), self)) {
-                return false;
+                return -1;
             }
             String id = mine.id();
+            long version;
             synchronized (mine) {
+                SessionRecord snap = mine.recorder().snapshot();
+                version = snap == null ? 0 : snap.version();
                 primaries.remove(id, mine);
                 mine.handOver();
             }
+            Long mineSince = since.remove(id);
+            long began = Math.max(mineSince == null ? 0 : mineSince, otherSince);
+            long discarded = Math.max(0, version - began);
             owners.put(id, other.id());
             store.remove(id, ReplicaCause.REMOVED);
             LOG.log(Level.WARNING, "session " + SessionRecord.redact(id) + " is also owned by older member "
-                    + other.describe() + "; handing it over (changes here since the split are lost)");
-            return true;
+                    + other.describe() + "; handing it over at version " + version + ": " + discarded
+                    + " write(s) made here since the split are discarded");
+            return discarded;
         }
     }
 
@@ -295,10 +322,11 @@ final class SessionTable {
 
     /**
      * {@code from} claims {@code id} at {@code version}. A primary here is contested; an older live owner keeps it;
-     * otherwise the claimant is the owner, and a replica at another version goes ({@code refetch} asks for the
-     * claimant's copy).
+     * otherwise the claimant is the owner, and {@code refetch} asks for its copy when the replica is at another
+     * version (a newer replica, from another line of writes, goes at once; an older one stays until replaced). With
+     * {@code heal} (a digest entry), a replica that followed another owner is fetched again even at the same version.
      */
-    Verdict claim(View view, Member from, String id, long version, Consumer<PrimarySession> contest,
+    Verdict claim(View view, Member from, String id, long version, boolean heal, Consumer<PrimarySession> contest,
             Runnable refetch) {
         synchronized (lock) {
             PrimarySession mine = primaries.get(id);
@@ -312,9 +340,14 @@ final class SessionTable {
             }
             owners.put(id, from.id());
             long have = store.get(id).map(SessionRecord::version).orElse(-1L);
-            if (have != version) {
-                store.remove(id, ReplicaCause.REMOVED);
-                refetch.run();
+            // At a heal, a copy that followed another owner may be another line of writes even at the same version
+            // (both sides of a partition counted on from where they split): the claimant's copy replaces it.
+            boolean otherLine = heal && known != null && !known.equals(from.id()) && have == version;
+            if (have > version || otherLine) {
+                store.remove(id, ReplicaCause.REMOVED); // another line of writes: the claimant's copy replaces it
+            }
+            if (have != version || otherLine) {
+                refetch.run(); // an older copy stays until the newer one arrives (a take-over meanwhile uses it)
             }
             return Verdict.ACCEPTED;
         }

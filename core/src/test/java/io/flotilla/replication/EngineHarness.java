@@ -5,6 +5,9 @@ import io.flotilla.testing.InMemoryCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -46,11 +49,47 @@ final class EngineHarness implements AutoCloseable {
         }
         ReplicationEngine e = b.start();
         engines.set(i, e);
+        // A member is a replication target once its engine announced it listens: let the announcements cross.
+        runUntil(this::allListening, 1000);
         return e;
+    }
+
+    /** Every running engine counts every other running engine in its view as listening. */
+    boolean allListening() {
+        for (int i = 0; i < engines.size(); i++) {
+            ReplicationEngine a = engines.get(i);
+            if (a == null) {
+                continue;
+            }
+            for (int j = 0; j < engines.size(); j++) {
+                ReplicationEngine b = engines.get(j);
+                if (j != i && b != null && cluster.node(i).view().contains(cluster.member(j).id())
+                        && !a.listens(cluster.member(j).id())) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     ReplicationEngine engine(int i) {
         return engines.get(i);
+    }
+
+    /**
+     * Takes {@code id} over on engine {@code i} ({@link ReplicationEngine#takeOver}), running the cluster until
+     * the round ends; its failure is thrown.
+     */
+    Optional<PrimarySession> takeOver(int i, String id) {
+        CompletableFuture<Optional<PrimarySession>> f = engine(i).takeOver(id).toCompletableFuture();
+        if (!runUntil(f::isDone, 20_000)) {
+            throw new AssertionError("take-over of " + id + " on member " + i + " did not end");
+        }
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
     }
 
     boolean runUntil(BooleanSupplier done, int maxSteps) {

@@ -72,7 +72,7 @@ class ReplicaListenerTest {
 
             h.cluster.network().partition(h.cluster.member(0), h.cluster.member(1));
             h.cluster.membership(1).remove(h.cluster.member(0), false);
-            assertTrue(h.engine(1).find(ID).isPresent());
+            assertTrue(h.takeOver(1, ID).isPresent());
             assertEquals("TAKEN_OVER ABCD []", describe(heard.get(2)), "told before find returned");
             h.advance(Duration.ofSeconds(121));
             assertEquals(List.of("EXPIRED 0123 []"), heard.stream().skip(3).map(ReplicaListenerTest::describe).toList());

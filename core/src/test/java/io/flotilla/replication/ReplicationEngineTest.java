@@ -104,7 +104,7 @@ class ReplicationEngineTest {
             assertFalse(verdict.isDone(), "waits for the verdict");
             h.cluster.membership(1).remove(h.cluster.member(0), false);
             assertTrue(verdict.get(10, java.util.concurrent.TimeUnit.SECONDS), "the owner left: take over");
-            assertTrue(h.engine(1).find(ID).isPresent());
+            assertTrue(h.takeOver(1, ID).isPresent());
             assertFalse(h.engine(1).verifyOwner("0000000000000000000000000000FFFF", Duration.ofMillis(10)),
                     "no replica, nothing to take over");
         }
@@ -121,14 +121,14 @@ class ReplicationEngineTest {
             h.engine(0).replicate(ID);
             assertTrue(h.runUntil(() -> h.engine(2).replica(ID).isPresent(), 1000));
 
-            assertEquals(Optional.empty(), h.engine(1).find(ID), "no take-over while the owner is in the view");
+            assertEquals(Optional.empty(), h.takeOver(1, ID), "no take-over while the owner is in the view");
 
             h.cluster.membership(1).remove(h.cluster.member(0), false);
             h.cluster.membership(2).remove(h.cluster.member(0), false);
             h.cluster.network().partition(h.cluster.member(0), h.cluster.member(1));
             h.cluster.network().partition(h.cluster.member(0), h.cluster.member(2));
 
-            PrimarySession taken = h.engine(1).find(ID).orElseThrow();
+            PrimarySession taken = h.takeOver(1, ID).orElseThrow();
             assertEquals(List.of("a", "b"), taken.getAttribute("cart"), "decoded on first use");
             assertEquals(ID, taken.id());
             assertTrue(h.engine(1).replica(ID).isEmpty(), "the replica became the primary");
@@ -136,7 +136,7 @@ class ReplicationEngineTest {
             h.engine(1).replicate(ID);
             assertTrue(h.runUntil(() -> h.engine(2).replica(ID).map(r -> r.version() == 3).orElse(false), 1000),
                     "replica 2 follows the new owner: " + h.engine(2).replica(ID));
-            assertEquals(Optional.empty(), h.engine(2).find(ID), "replica 2 sees a live owner now");
+            assertEquals(Optional.empty(), h.takeOver(2, ID), "replica 2 sees a live owner now");
         }
     }
 
@@ -159,8 +159,8 @@ class ReplicationEngineTest {
             h.cluster.membership(1).remove(h.cluster.member(0), false);
             int o = View.AGE_ORDER.compare(h.cluster.member(0), h.cluster.member(1)) < 0 ? 0 : 1;
             int y = 1 - o;
-            PrimarySession a = h.engine(o).find(ID).orElseThrow();
-            PrimarySession b = h.engine(y).find(ID).orElseThrow();
+            PrimarySession a = h.takeOver(o, ID).orElseThrow();
+            PrimarySession b = h.takeOver(y, ID).orElseThrow();
             a.setAttribute("v", 10);
             b.setAttribute("v", 20);
             b.setAttribute("w", 1);

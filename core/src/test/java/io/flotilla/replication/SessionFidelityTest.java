@@ -131,7 +131,7 @@ class SessionFidelityTest {
                 h.cluster.network().partition(h.cluster.member(0), h.cluster.member(i));
             }
 
-            PrimarySession taken = narrow.find(ID).orElseThrow();
+            PrimarySession taken = h.takeOver(1, ID).orElseThrow();
             AttributeCodecException first = assertThrows(AttributeCodecException.class,
                     () -> taken.getAttribute("cart"));
             assertTrue(first.getMessage().contains(Cart.class.getName()), first.getMessage());

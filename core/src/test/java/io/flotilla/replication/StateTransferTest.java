@@ -99,7 +99,7 @@ class StateTransferTest {
                 assertEquals(h.engine(other).replica(id), joiner.replica(id));
             }
             // failover works on the joiner too: the transferred owner is the departed member
-            assertTrue(joiner.find(id(7)).isPresent());
+            assertTrue(h.takeOver(joinerIx, id(7)).isPresent());
         }
     }
 

@@ -19,14 +19,14 @@ public final class InMemoryCluster implements AutoCloseable {
     private final InMemoryNetwork network;
     private final List<DefaultNode> nodes = new ArrayList<>();
     private final List<FixedMembership> memberships = new ArrayList<>();
+    private final NodeConfig config;
 
     public InMemoryCluster(int size, long seed, NodeConfig config) {
         network = new InMemoryNetwork(clock, seed);
+        this.config = config;
         for (int i = 0; i < size; i++) {
             FixedMembership m = new FixedMembership();
-            DefaultNode n = new DefaultNode(config.toBuilder().memberName("n" + i).build(), clock, clock,
-                    network.transports().create(), m, Runnable::run);
-            n.start();
+            DefaultNode n = newNode(i, m);
             nodes.add(n);
             memberships.add(m);
         }
@@ -37,6 +37,45 @@ public final class InMemoryCluster implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private DefaultNode newNode(int i, FixedMembership m) {
+        DefaultNode n = new DefaultNode(config.toBuilder().memberName("n" + i).build(), clock, clock,
+                network.transports().create(), m, Runnable::run);
+        n.start();
+        return n;
+    }
+
+    /**
+     * Member {@code i} crashes and starts again as a new incarnation (a new member id, an empty node): the others
+     * remove the old one (not gracefully) and every view then holds the new one.
+     *
+     * @return the new node
+     */
+    public DefaultNode restart(int i) {
+        DefaultNode old = nodes.get(i);
+        for (int j = 0; j < nodes.size(); j++) {
+            if (j != i) {
+                network.partition(old.localMember(), nodes.get(j).localMember());
+            }
+        }
+        old.close(Duration.ZERO);
+        for (int j = 0; j < nodes.size(); j++) {
+            if (j != i) {
+                memberships.get(j).remove(old.localMember(), false);
+            }
+        }
+        FixedMembership m = new FixedMembership();
+        DefaultNode n = newNode(i, m);
+        nodes.set(i, n);
+        memberships.set(i, m);
+        for (int j = 0; j < nodes.size(); j++) {
+            if (j != i) {
+                m.join(nodes.get(j).localMember());
+                memberships.get(j).join(n.localMember());
+            }
+        }
+        return n;
     }
 
     public DefaultNode node(int i) {

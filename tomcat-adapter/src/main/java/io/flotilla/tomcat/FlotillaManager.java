@@ -12,7 +12,9 @@ import java.io.IOException;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import org.apache.catalina.Cluster;
 import org.apache.catalina.Context;
@@ -207,16 +209,18 @@ public class FlotillaManager extends ManagerBase {
         if (!e.verifyOwner(id, cluster.settings().timeout)) {
             return null;
         }
+        // The engine asks the other members for their copies and adopts the newest (one round trip, bounded by
+        // the node's timeout); waited for outside the lock, so take-overs of different sessions overlap.
+        Optional<PrimarySession> p = awaitTakeOver(e, id);
         synchronized (takeOver) {
             s = super.findSession(id);
             if (s != null) {
                 return s;
             }
-            SessionMetadata md = e.replica(id).map(SessionRecord::metadata).orElse(null);
-            Optional<PrimarySession> p = e.find(id);
             if (p.isEmpty() || p.get().isInvalidated()) {
                 return null;
             }
+            SessionMetadata md = p.get().replicatedMetadata();
             FlotillaSession fs = new FlotillaSession(this);
             fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
@@ -229,6 +233,27 @@ public class FlotillaManager extends ManagerBase {
                 fs.tellNew(); // the listeners here had not heard of it (it came by state transfer, or none listen)
             }
             return fs;
+        }
+    }
+
+    /**
+     * The engine's take-over of {@code id}, waited for on the request thread. A take-over that fails (another member
+     * owns the session or takes it over, or a member did not answer in time) fails the request rather than serve an
+     * empty or stale session in its place.
+     */
+    private Optional<PrimarySession> awaitTakeOver(ReplicationEngine e, String id) {
+        long wait = cluster.settings().timeout.toMillis() + 1000; // the round is bounded by the timeout itself
+        try {
+            return e.takeOver(id).toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException x) {
+            Throwable cause = x.getCause();
+            throw new IllegalStateException("session " + redact(id) + " could not be taken over: "
+                    + cause.getMessage(), cause);
+        } catch (TimeoutException x) {
+            throw new IllegalStateException("session " + redact(id) + " not taken over within " + wait + " ms");
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while taking session " + redact(id) + " over");
         }
     }
 
@@ -412,6 +437,11 @@ public class FlotillaManager extends ManagerBase {
         return stats().takeovers();
     }
 
+    /** Writes discarded here when a session both sides of a partition wrote went to the older member at the heal. */
+    public long getWritesDiscarded() {
+        return stats().writesDiscarded();
+    }
+
     /** Sessions received / expected by this application's state transfer, and whether it is done. */
     public String getStateTransfer() {
         ReplicationEngine e = engine;
@@ -448,5 +478,5 @@ public class FlotillaManager extends ManagerBase {
         return e == null ? ZERO : e.stats();
     }
 
-    private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 }

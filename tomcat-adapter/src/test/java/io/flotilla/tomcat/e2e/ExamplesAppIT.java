@@ -193,15 +193,17 @@ class ExamplesAppIT {
 
     /** Until both services answer and each Flotilla cluster of the node sees the two other nodes. */
     private void awaitReady(TomcatNode node, int index, ClusterLayout ports) {
+        // The membership logs one "Member joined" line per member and cluster; each service's cluster sees the others.
+        Pattern joined = Pattern.compile("Member joined: ");
+        int joins = (NODES - 1) * CORRECT_SETTINGS.size();
         for (int s = 0; s < CORRECT_SETTINGS.size(); s++) {
             int port = http(ports, index, s);
-            Pattern joined = Pattern.compile("FlotillaCluster examples-" + CORRECT_SETTINGS.get(s) + ": Joined\\[");
             Await.await(node.route() + " serves /examples/ on " + port + " and sees the others",
                     TomcatCluster.START_TIMEOUT, () -> {
                         if (!node.alive()) {
                             throw new AssertionError(node.route() + " exited:\n" + node.logTail(40));
                         }
-                        return answers(port, "/examples/index.html") && lines(node, joined) >= NODES - 1;
+                        return answers(port, "/examples/index.html") && lines(node, joined) >= joins;
                     }, () -> node.logTail(15));
         }
     }

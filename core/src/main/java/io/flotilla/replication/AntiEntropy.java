@@ -1,0 +1,81 @@
+package io.flotilla.replication;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.View;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Reconciliation at a heal or a rejoin: when a member this engine has seen before joins the view again (it paused
+ * past {@code dropTime}, or a partition healed), this member sends it a digest of its primaries, their versions and
+ * the versions their ownership began at, in chunks of at most {@link #CHUNK} entries. The joined member treats each
+ * entry as an ownership announcement ({@link Replicator#onClaim}): a session it owns too is contested at once (the
+ * older member keeps it; the loser counts and logs the writes it discards and fetches the winner's copy, the winner
+ * announces itself again to its holders); one it lacks or holds at another version is fetched from the owner. Both
+ * sides of a heal see the other join, so each side learns the other's sessions. A member seen for the first time (a
+ * new incarnation) gets no digest: it starts empty and asks for a state transfer.
+ *
+ * <p>Threading: safe from any thread; no lock (a concurrent set of the members seen). Joins arrive on the membership
+ * listener's thread, digests on the node's delivery threads.
+ */
+final class AntiEntropy {
+    /** Entries per digest message: about 60 bytes each with a 32-character id. */
+    static final int CHUNK = 500;
+
+    private final Outbox out;
+    private final SessionTable table;
+    private final Replicator replicator;
+    private final Set<MemberId> seen = ConcurrentHashMap.newKeySet();
+
+    AntiEntropy(Outbox out, SessionTable table, Replicator replicator) {
+        this.out = out;
+        this.table = table;
+        this.replicator = replicator;
+        for (Member m : out.view().members()) {
+            seen.add(m.id());
+        }
+    }
+
+    /** {@code member} joined the view: a digest of this member's primaries when it was seen before. */
+    void joined(Member member) {
+        if (seen.add(member.id()) || out.closed()) {
+            return; // first seen: a new incarnation, which asks for a state transfer
+        }
+        List<ReplicationMessages.DigestEntry> chunk = new ArrayList<>();
+        for (PrimarySession ps : table.primaries()) {
+            long version;
+            synchronized (ps) {
+                if (ps.handedOver()) {
+                    continue;
+                }
+                SessionRecord snap = ps.recorder().snapshot();
+                if (snap == null) {
+                    continue; // created but never replicated: its first delta creates it there
+                }
+                version = snap.version();
+            }
+            chunk.add(new ReplicationMessages.DigestEntry(ps.id(), version, table.ownedSince(ps.id())));
+            if (chunk.size() == CHUNK) {
+                out.sendQuietly(List.of(member), ReplicationMessages.digest(chunk));
+                chunk = new ArrayList<>();
+            }
+        }
+        if (!chunk.isEmpty()) {
+            out.sendQuietly(List.of(member), ReplicationMessages.digest(chunk));
+        }
+    }
+
+    /** A digest from {@code from}: each entry is its claim of one session. */
+    void onDigest(Member from, List<ReplicationMessages.DigestEntry> entries) {
+        View view = out.view();
+        if (!view.contains(from.id())) {
+            return; // not (or no longer) a member here: its digest is sent again when it joins
+        }
+        for (ReplicationMessages.DigestEntry e : entries) {
+            replicator.onClaim(from, e.id(), e.version(), e.since());
+        }
+    }
+}

@@ -1,0 +1,100 @@
+package io.flotilla.replication;
+
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.View;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * Which members of the view run this engine (same namespace) and listen: only they are replication targets, asked
+ * in a take-over round, or sent a digest. An engine announces {@code READY} to its view when it starts (before it
+ * asks for a state transfer, so no delta made during the transfer misses it) and to each member that joins; each
+ * {@code READY} is answered with {@code READY_ACK} (the other's own announcement may have reached this node before
+ * this engine listened, and was dropped; or the other may not have seen this member leave and come back). A closing engine announces {@code
+ * UNREADY}; a member that leaves the view is no longer ready. Until a member's engine listens, nobody replicates to
+ * it, so a node that enters the view before its web application starts fails no request (issue 12 case 4); the
+ * deltas it was skipped for are pushed to it as full copies once it is ready (the {@link Replicator}'s repairs).
+ *
+ * <p>Threading: safe from any thread; no lock (a concurrent set, and a cached view rebuilt when the node's view or
+ * the set changed). Announcements arrive on the node's delivery threads, joins and departures on the membership
+ * listener's thread.
+ */
+final class Readiness {
+    private final Outbox out;
+    private final Set<MemberId> ready = ConcurrentHashMap.newKeySet();
+    private final Consumer<Member> becameReady;
+    private final AtomicLong changes = new AtomicLong();
+    private volatile Cached cached;
+
+    private record Cached(View of, long changes, View targets) {
+    }
+
+    /** {@code becameReady} hears each member that became ready (a digest may be due to it). */
+    Readiness(Outbox out, Consumer<Member> becameReady) {
+        this.out = out;
+        this.becameReady = becameReady;
+    }
+
+    /** Tells the view this engine listens; call once its listeners are registered. */
+    void announce() {
+        out.sendQuietly(out.view().othersThan(out.self().id()), ReplicationMessages.kindOnly(ReplicationMessages.READY));
+    }
+
+    void joined(Member m) {
+        out.sendQuietly(List.of(m), ReplicationMessages.kindOnly(ReplicationMessages.READY));
+    }
+
+    void left(MemberId m) {
+        if (ready.remove(m)) {
+            changes.incrementAndGet();
+        }
+    }
+
+    /** Tells the ready members this engine stops listening; call before the engine stops sending. */
+    void closing() {
+        out.sendQuietly(targets().othersThan(out.self().id()), ReplicationMessages.kindOnly(ReplicationMessages.UNREADY));
+    }
+
+    /** {@code from}'s engine listens; {@code ask}: it wants to hear whether this one does ({@code READY}). */
+    void onReady(Member from, boolean ask) {
+        if (ask) {
+            out.sendQuietly(List.of(from), ReplicationMessages.kindOnly(ReplicationMessages.READY_ACK));
+        }
+        if (ready.add(from.id())) {
+            changes.incrementAndGet();
+            becameReady.accept(from);
+        }
+    }
+
+    void onUnready(Member from) {
+        left(from.id());
+    }
+
+    boolean isReady(MemberId m) {
+        return ready.contains(m);
+    }
+
+    /** The node's view with only this member and the members whose engine listens: the replication targets. */
+    View targets() {
+        View v = out.view();
+        long n = changes.get();
+        Cached c = cached;
+        if (c != null && c.of() == v && c.changes() == n) {
+            return c.targets();
+        }
+        List<Member> members = new ArrayList<>(v.size());
+        for (Member m : v.members()) {
+            if (m.id().equals(out.self().id()) || ready.contains(m.id())) {
+                members.add(m);
+            }
+        }
+        View targets = new View(v.id(), members);
+        cached = new Cached(v, n, targets);
+        return targets;
+    }
+}

@@ -1,0 +1,294 @@
+package io.flotilla.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 12's numbered ownership cases on the fault-injecting in-memory network: each asserts that no write acknowledged
+ * in {@code PROCESSED} mode is lost and that holders agree after a heal.
+ */
+class OwnershipTest {
+    private static final String ID = "0123456789ABCDEF0123456789ABCDEF";
+    private static final int STEPS = 20_000;
+
+    private static ReplicationConfig processed() {
+        return ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED).build();
+    }
+
+    private static EngineHarness cluster(int size, long seed) {
+        System.out.println("OwnershipTest seed " + seed);
+        EngineHarness h = new EngineHarness(size, seed, EngineHarness.nodeConfig(100));
+        for (int i = 0; i < size; i++) {
+            h.start(i, processed());
+        }
+        return h;
+    }
+
+    /** Writes n = value on member i's primary and waits for the acknowledgement; fails if it is not acknowledged. */
+    private static void ackedWrite(EngineHarness h, int i, String id, int value) {
+        PrimarySession s = h.engine(i).find(id).orElseThrow(() -> new AssertionError("member " + i + " owns no " + id));
+        s.setAttribute("n", value);
+        CompletableFuture<Void> f = h.engine(i).replicate(id).toCompletableFuture();
+        assertTrue(h.runUntil(f::isDone, STEPS), "write " + value + " on member " + i + " finished");
+        assertFalse(f.isCompletedExceptionally(), "write " + value + " on member " + i + " acknowledged: " + f);
+    }
+
+    private static Object n(EngineHarness h, int i, String id) {
+        return h.engine(i).replica(id).orElseThrow().attribute("n", h.engine(i).codec(), OwnershipTest.class.getClassLoader());
+    }
+
+    /** Members a and b stop seeing each other: the link is cut and each removes the other from its view. */
+    private static void split(EngineHarness h, int a, int b) {
+        Member ma = h.cluster.member(a);
+        Member mb = h.cluster.member(b);
+        h.cluster.network().partition(ma, mb);
+        h.cluster.membership(a).remove(mb, false);
+        h.cluster.membership(b).remove(ma, false);
+    }
+
+    /** Heals every cut and lets a and b, with the same identities, see each other again. */
+    private static void heal(EngineHarness h, int a, int b) {
+        h.cluster.network().heal();
+        h.cluster.membership(a).join(h.cluster.member(b));
+        h.cluster.membership(b).join(h.cluster.member(a));
+    }
+
+    /** Member i crashes: nobody reaches it, and every other member removes it. */
+    private static void crash(EngineHarness h, int i, int size) {
+        for (int j = 0; j < size; j++) {
+            if (j != i) {
+                h.cluster.network().partition(h.cluster.member(i), h.cluster.member(j));
+                h.cluster.membership(j).remove(h.cluster.member(i), false);
+            }
+        }
+    }
+
+    /** Member 0 owns ID with 1-7 held everywhere; member 1 pauses past dropTime, misses 8-10 and comes back as itself. */
+    private static void member1MissesWrites(EngineHarness h) {
+        h.engine(0).create(ID, 1800);
+        for (int v = 1; v <= 7; v++) {
+            ackedWrite(h, 0, ID, v);
+        }
+        assertEquals(7, n(h, 1, ID));
+        // member 1 pauses longer than dropTime: 0 and 2 remove it, it removes them; then it comes back as itself
+        split(h, 0, 1);
+        split(h, 2, 1);
+        for (int v = 8; v <= 10; v++) {
+            ackedWrite(h, 0, ID, v);
+        }
+        heal(h, 0, 1);
+        heal(h, 2, 1);
+    }
+
+    @Test
+    void aMemberThatMissedAcknowledgedWritesWhileRemovedNeverTakesOverWithItsStaleCopy() {
+        try (EngineHarness h = cluster(3, 12_001)) {
+            member1MissesWrites(h);
+            h.runUntil(() -> false, 5_000);
+            // the owner crashes; the next request lands on member 1
+            crash(h, 0, 3);
+            PrimarySession taken = h.takeOver(1, ID).orElseThrow();
+            assertEquals(10, taken.getAttribute("n"), "member 1 took over the acknowledged version, not its stale 7");
+            taken.setAttribute("n", 11);
+            CompletableFuture<Void> f = h.engine(1).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            assertTrue(h.runUntil(() -> h.engine(2).replica(ID).map(r -> 11 == (Integer) n(h, 2, ID)).orElse(false),
+                    STEPS), "member 2 follows the new owner without losing anything: " + h.engine(2).replica(ID));
+        }
+    }
+
+    @Test
+    void aTakeOverBeforeAnyReconciliationStillAdoptsTheNewestCopyInTheView() {
+        try (EngineHarness h = cluster(3, 12_004)) {
+            member1MissesWrites(h);
+            // the owner crashes before anything of the heal reached member 1: only the round can find version 10
+            crash(h, 0, 3);
+            assertEquals(7, n(h, 1, ID), "member 1 still holds its stale copy");
+            PrimarySession taken = h.takeOver(1, ID).orElseThrow();
+            assertEquals(10, taken.getAttribute("n"), "the round adopted member 2's copy");
+            ackedWrite(h, 1, ID, 11);
+            assertEquals(11, n(h, 2, ID));
+        }
+    }
+
+    @Test
+    void aDeltaRefusedForOwnershipFailsTheWriteInsteadOfAcknowledgingIt() {
+        try (EngineHarness h = cluster(3, 12_005)) {
+            List<Integer> byAge = byAge(h, 3);
+            int old = byAge.get(0);
+            int mid = byAge.get(1);
+            int young = byAge.get(2);
+            h.engine(old).create(ID, 1800);
+            ackedWrite(h, old, ID, 1);
+            split(h, old, young);
+            split(h, mid, young);
+            assertTrue(h.takeOver(young, ID).isPresent());
+            // the young member sees mid again, but not the older owner, which mid still follows
+            h.cluster.network().heal();
+            h.cluster.network().partition(h.cluster.member(old), h.cluster.member(young));
+            h.cluster.membership(mid).join(h.cluster.member(young));
+            h.cluster.membership(young).join(h.cluster.member(mid));
+            h.runUntil(() -> false, 500);
+            h.engine(young).find(ID).orElseThrow().setAttribute("n", 2);
+            CompletableFuture<Void> f = h.engine(young).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            assertTrue(f.isCompletedExceptionally(), "mid refused the delta: the write is not acknowledged");
+            assertEquals(1, n(h, mid, ID), "mid kept the older owner's copy");
+        }
+    }
+
+    private static List<Integer> byAge(EngineHarness h, int size) {
+        List<Integer> ix = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            ix.add(i);
+        }
+        ix.sort((a, b) -> io.flotilla.View.AGE_ORDER.compare(h.cluster.member(a), h.cluster.member(b)));
+        return ix;
+    }
+
+    @Test
+    void afterAHealOneOwnerRemainsAtOnceAndEveryHolderAgrees() {
+        try (EngineHarness h = cluster(3, 12_002)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            // {0, 1} | {2}: member 2's side takes the session over, both sides write
+            split(h, 0, 2);
+            split(h, 1, 2);
+            assertTrue(h.takeOver(2, ID).isPresent(), "member 2 no longer sees the owner: it takes over");
+            ackedWrite(h, 0, ID, 2);
+            ackedWrite(h, 2, ID, 102);
+            heal(h, 0, 2);
+            heal(h, 1, 2);
+            // the merge rule is applied at the heal, not at the next write
+            assertTrue(h.runUntil(() -> owners(h, 3).size() == 1 && holdersAgree(h, 3), STEPS),
+                    "one owner and agreeing holders after the heal: owners " + owners(h, 3));
+            int owner = owners(h, 3).get(0);
+            Object kept = h.engine(owner).find(ID).orElseThrow().getAttribute("n");
+            assertTrue(kept.equals(2) || kept.equals(102), "one side's value is kept: " + kept);
+            long discarded = 0;
+            for (int i = 0; i < 3; i++) {
+                discarded += h.engine(i).stats().writesDiscarded();
+            }
+            assertEquals(1, discarded, "the losing side's one write since the split is counted");
+            // a write acknowledged after the heal is never lost, whichever member the request reaches
+            ackedWrite(h, owner, ID, 500);
+            int other = (owner + 1) % 3;
+            crash(h, owner, 3);
+            PrimarySession taken = h.takeOver(other, ID).orElseThrow();
+            assertEquals(500, taken.getAttribute("n"));
+        }
+    }
+
+    @Test
+    void aSessionCreatedOnOneSideOfAPartitionReachesTheOtherSideAtTheHeal() {
+        try (EngineHarness h = cluster(3, 12_003)) {
+            split(h, 0, 2);
+            split(h, 1, 2);
+            h.engine(2).create(ID, 1800);
+            ackedWrite(h, 2, ID, 1);
+            assertTrue(h.engine(0).replica(ID).isEmpty());
+            heal(h, 0, 2);
+            heal(h, 1, 2);
+            assertTrue(h.runUntil(() -> h.engine(0).replica(ID).isPresent() && h.engine(1).replica(ID).isPresent(),
+                    STEPS), "both members of the other side hold it after the heal, with no further write");
+            assertEquals(1, n(h, 0, ID));
+            assertEquals(1, n(h, 1, ID));
+        }
+    }
+
+    @Test
+    void aRestartingMemberThatDoesNotListenYetFailsNoWriteAndGetsEverythingOnceItListens() {
+        try (EngineHarness h = cluster(3, 12_006)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            // member 2 restarts: its node is in every view again before its engine (its web application) listens
+            h.engine(2).close();
+            h.cluster.restart(2);
+            for (int v = 2; v <= 5; v++) {
+                ackedWrite(h, 0, ID, v); // before: "no listener for topic 240" failed each of these
+            }
+            h.start(2, ReplicationConfig.builder().delivery(Delivery.PROCESSED).build());
+            assertTrue(h.runUntil(() -> h.engine(2).replica(ID).map(r -> 5 == (Integer) n(h, 2, ID)).orElse(false),
+                    STEPS), "the restarted member holds the session once it listens");
+            ackedWrite(h, 0, ID, 6);
+            assertEquals(6, n(h, 2, ID), "and is a replication target from then on");
+        }
+    }
+
+    @Test
+    void twoMembersTakingOverAtOnceLeaveOneOwnerTheOlder() {
+        try (EngineHarness h = cluster(3, 12_007)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            crash(h, 0, 3);
+            CompletableFuture<Optional<PrimarySession>> a = h.engine(1).takeOver(ID).toCompletableFuture();
+            CompletableFuture<Optional<PrimarySession>> b = h.engine(2).takeOver(ID).toCompletableFuture();
+            assertTrue(h.runUntil(() -> a.isDone() && b.isDone(), STEPS));
+            int older = io.flotilla.View.AGE_ORDER.compare(h.cluster.member(1), h.cluster.member(2)) < 0 ? 1 : 2;
+            CompletableFuture<Optional<PrimarySession>> won = older == 1 ? a : b;
+            CompletableFuture<Optional<PrimarySession>> lost = older == 1 ? b : a;
+            assertTrue(won.join().isPresent(), "the older member took it over");
+            assertTrue(lost.isCompletedExceptionally(), "the younger aborted: " + lost);
+            // member 0 (crashed) still believes it owns the session; among the survivors there is one owner
+            assertTrue(h.runUntil(() -> owners(h, 3).equals(List.of(0, older)) && h.engine(3 - older).replica(ID)
+                    .map(r -> r.version() == won.join().orElseThrow().version()).orElse(false), STEPS),
+                    "one owner, followed by the other: owners " + owners(h, 3));
+        }
+    }
+
+    @Test
+    void aMemberThatCrashedWithTheOwnerIsVerifiedSoTheTakeOverDoesNotTimeOut() {
+        try (EngineHarness h = cluster(3, 12_008)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            // 0 and 2 are killed at once; member 1 has noticed only the owner
+            h.cluster.network().partition(h.cluster.member(0), h.cluster.member(1));
+            h.cluster.network().partition(h.cluster.member(2), h.cluster.member(1));
+            h.cluster.membership(1).remove(h.cluster.member(0), false);
+            CompletableFuture<Optional<PrimarySession>> f = h.engine(1).takeOver(ID).toCompletableFuture();
+            assertTrue(h.runUntil(() -> h.cluster.membership(1).suspicions.stream()
+                    .anyMatch(r -> r.contains("take-over query")), 1_000), "the silent member is verified early");
+            assertFalse(f.isDone(), "the round waits for it");
+            h.cluster.membership(1).remove(h.cluster.member(2), false); // the probe found it dead
+            assertTrue(h.runUntil(f::isDone, 1_000));
+            assertEquals(1, f.join().orElseThrow().getAttribute("n"));
+        }
+    }
+
+    private static List<Integer> owners(EngineHarness h, int size) {
+        List<Integer> owners = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            if (h.engine(i).primaryIds().contains(ID)) {
+                owners.add(i);
+            }
+        }
+        return owners;
+    }
+
+    private static boolean holdersAgree(EngineHarness h, int size) {
+        List<Integer> owners = owners(h, size);
+        if (owners.size() != 1) {
+            return false;
+        }
+        long version = h.engine(owners.get(0)).find(ID).map(PrimarySession::version).orElse(-1L);
+        for (int i = 0; i < size; i++) {
+            if (i != owners.get(0)) {
+                Optional<SessionRecord> r = h.engine(i).replica(ID);
+                if (r.isEmpty() || r.get().version() != version) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}
