@@ -573,8 +573,11 @@ public final class DefaultNode implements Node {
         List<MessageListener> ls = listeners.get(f.topic());
         if (ls.isEmpty()) {
             meters.unhandled.increment();
-            warnings.log(Level.WARNING, "unhandled-" + f.topic(), "no listener for topic " + f.topic()
-                    + " on " + local.describe() + "; message from " + from.describe() + " dropped");
+            // INFO, not WARN: a member joins before its applications listen (a Tomcat node's web applications start
+            // after its cluster), so early messages on their topics are routine; counted, and a PROCESSED sender is
+            // told by the error below.
+            warnings.log(Level.INFO, "unhandled-" + f.topic(), "no listener for topic " + f.topic()
+                    + " on " + local.describe() + " yet; message from " + from.describe() + " dropped");
             return "no listener for topic " + f.topic() + " on member " + local.describe();
         }
         String error = null;
