@@ -83,10 +83,11 @@ public abstract class AbstractChannelAsyncBenchmark {
     @Setup(Level.Trial)
     public final void startNodes() throws Exception {
         sender = newSender();
-        receiver = ReceiverProcess.start(sender.receiverKind());
+        int senderPort = StockTribes.freePort();
+        receiver = ReceiverProcess.start(sender.receiverKind(), senderPort);
         window = Math.max(MIN_IN_FLIGHT_MESSAGES, IN_FLIGHT_BYTES / size);
         try {
-            sender.connect(receiver.port(), receiver.token());
+            sender.connect(receiver.port(), receiver.token(), senderPort);
         } catch (Exception e) {
             receiver.close();
             throw e;

@@ -67,9 +67,10 @@ public abstract class AbstractChannelSyncBenchmark {
                     + "ASYNC is AbstractChannelAsyncBenchmark's");
         }
         sender = newSender();
-        receiver = ReceiverProcess.start(sender.receiverKind());
+        int senderPort = StockTribes.freePort();
+        receiver = ReceiverProcess.start(sender.receiverKind(), senderPort);
         try {
-            sender.connect(receiver.port(), receiver.token());
+            sender.connect(receiver.port(), receiver.token(), senderPort);
         } catch (Exception e) {
             receiver.close();
             throw e;

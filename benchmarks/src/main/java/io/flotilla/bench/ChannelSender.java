@@ -15,11 +15,14 @@ import io.flotilla.Delivery;
  */
 interface ChannelSender {
 
-    /** The {@link ReceiverMain#create(String) kind} of receiver this sender talks to. */
+    /** The {@link ReceiverMain#create(String, int) kind} of receiver this sender talks to. */
     String receiverKind();
 
-    /** Starts the sending node and connects it to the receiver on 127.0.0.1:{@code port}. */
-    void connect(int port, String token) throws Exception;
+    /**
+     * Starts the sending node on 127.0.0.1:{@code localPort} (the address the receiver was told to expect) and connects
+     * it to the receiver on 127.0.0.1:{@code port}.
+     */
+    void connect(int port, String token, int localPort) throws Exception;
 
     /**
      * Sends one message to the receiver with the given guarantee: returns at once for

@@ -14,8 +14,9 @@ import io.flotilla.transport.netty.NettyTransportConfig;
 
 /**
  * How the Flotilla side of the channel benchmarks builds its two nodes: Netty on 127.0.0.1 with a free port,
- * static membership (the sender lists the receiver's address; the receiver lists nobody and answers whoever
- * connects), every other setting at its default, exactly as a user would start a node.
+ * static membership in which each lists the other's address (a node delivers nothing from a sender outside its view,
+ * so the sender's port is chosen before the receiver starts), every other setting at its default, exactly as a user
+ * would start a node.
  *
  * <p>Threading: stateless.
  */
@@ -31,13 +32,13 @@ final class FlotillaBench {
     private FlotillaBench() {
     }
 
-    /** A node builder on 127.0.0.1, port chosen by the system, that lists {@code peers} as static members. */
-    static Node.Builder node(String name, List<String> peers) {
+    /** A node builder on 127.0.0.1:{@code port} (0: chosen by the system) that lists {@code peers} as static members. */
+    static Node.Builder node(String name, int port, List<String> peers) {
         quietLogging();
         return Node.builder()
                 .config(NodeConfig.builder().clusterName(CLUSTER).memberName(name).build())
                 .transport(NettyTransport.factory(NettyTransportConfig.builder()
-                        .address(BenchJvm.LOOPBACK).port(0).build()))
+                        .address(BenchJvm.LOOPBACK).port(port).build()))
                 .membership(StaticMembership.factory(StaticMembershipConfig.builder().members(peers).build()));
     }
 

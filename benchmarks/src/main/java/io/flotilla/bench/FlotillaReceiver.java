@@ -6,8 +6,8 @@ import java.util.List;
 import io.flotilla.Node;
 
 /**
- * The Flotilla receiving node: a {@link Node} on 127.0.0.1 (free port) with an empty static member list; it
- * accepts the sender's connection, and its listener hands each message to the {@link OrderTracker}.
+ * The Flotilla receiving node: a {@link Node} on 127.0.0.1 (free port) whose static member list names the sender's
+ * address; its listener hands each message to the {@link OrderTracker}.
  *
  * <p>Only the payload's stream header ({@link ChannelPayload#HEADER_BYTES}) is copied out of the read-only
  * buffer the node delivers; the tracker reads nothing else.
@@ -17,11 +17,16 @@ import io.flotilla.Node;
  */
 final class FlotillaReceiver implements PeerReceiver {
 
+    private final int senderPort;
     private Node node;
+
+    FlotillaReceiver(int senderPort) {
+        this.senderPort = senderPort;
+    }
 
     @Override
     public String start(OrderTracker tracker) {
-        node = FlotillaBench.node("bench-receiver", List.of())
+        node = FlotillaBench.node("bench-receiver", 0, List.of(BenchJvm.LOOPBACK + ":" + senderPort))
                 .onMessage(FlotillaBench.TOPIC, m -> {
                     ByteBuffer p = m.payload();
                     byte[] header = new byte[Math.min(p.remaining(), ChannelPayload.HEADER_BYTES)];

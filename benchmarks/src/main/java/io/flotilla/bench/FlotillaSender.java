@@ -31,8 +31,8 @@ final class FlotillaSender implements ChannelSender {
     }
 
     @Override
-    public void connect(int port, String token) throws Exception {
-        node = FlotillaBench.node("bench-sender", List.of(BenchJvm.LOOPBACK + ":" + port)).start();
+    public void connect(int port, String token, int localPort) throws Exception {
+        node = FlotillaBench.node("bench-sender", localPort, List.of(BenchJvm.LOOPBACK + ":" + port)).start();
         long deadline = System.nanoTime() + FlotillaBench.JOIN_TIMEOUT.toNanos();
         while (peer == null) {
             for (Member m : node.view().members()) {

@@ -5,7 +5,7 @@ package io.flotilla.bench;
  *
  * <p>An implementation listens on 127.0.0.1 only, on a port free at run time, and hands every benchmark
  * message it receives to the {@link OrderTracker}. The stock side is {@link StockTribesReceiver}; the Flotilla
- * side adds its own and names it in {@link ReceiverMain#create(String)}.
+ * side adds its own and names it in {@link ReceiverMain#create(String, int)}.
  *
  * <p>Threading: {@link #start} and {@link #close} are called once each, from the receiver's main thread.
  */

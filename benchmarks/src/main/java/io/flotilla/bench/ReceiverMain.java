@@ -37,24 +37,24 @@ public final class ReceiverMain {
     }
 
     /** The receiver of each kind. */
-    static PeerReceiver create(String kind) {
+    static PeerReceiver create(String kind, int senderPort) {
         return switch (kind) {
             case "stock" -> new StockTribesReceiver();
-            case "flotilla" -> new FlotillaReceiver();
+            case "flotilla" -> new FlotillaReceiver(senderPort);
             default -> throw new IllegalArgumentException("unknown receiver kind '" + kind
                     + "'; expected stock or flotilla");
         };
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: ReceiverMain <kind> <maxLifetimeSeconds>");
+        if (args.length != 3) {
+            System.err.println("usage: ReceiverMain <kind> <maxLifetimeSeconds> <senderPort>");
             System.exit(2);
         }
         PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.parseLong(args[1]));
         OrderTracker tracker = new OrderTracker();
-        PeerReceiver receiver = create(args[0]);
+        PeerReceiver receiver = create(args[0], Integer.parseInt(args[2]));
         int status = 0;
         try {
             out.println("READY " + receiver.start(tracker));

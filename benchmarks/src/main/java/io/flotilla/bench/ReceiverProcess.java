@@ -60,14 +60,18 @@ final class ReceiverProcess implements AutoCloseable {
         reader.start();
     }
 
-    /** Starts a receiver of the given kind (see {@link ReceiverMain#create}) and waits until it listens. */
-    static ReceiverProcess start(String kind) {
+    /**
+     * Starts a receiver of the given kind (see {@link ReceiverMain#create}) that expects its sender on 127.0.0.1:{@code
+     * senderPort}, and waits until it listens.
+     */
+    static ReceiverProcess start(String kind, int senderPort) {
         try {
             Path log = Files.createTempFile("flotilla-bench-receiver-", ".log");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> command = List.of(java, BenchJvm.RECEIVER_HEAP, BenchJvm.IPV4,
                     "-cp", System.getProperty("java.class.path"),
-                    ReceiverMain.class.getName(), kind, Long.toString(MAX_LIFETIME.toSeconds()));
+                    ReceiverMain.class.getName(), kind, Long.toString(MAX_LIFETIME.toSeconds()),
+                    Integer.toString(senderPort));
             Process p = new ProcessBuilder(command)
                     .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();

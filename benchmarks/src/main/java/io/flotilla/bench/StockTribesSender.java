@@ -35,7 +35,7 @@ final class StockTribesSender implements ChannelSender {
     }
 
     @Override
-    public void connect(int port, String token) throws Exception {
+    public void connect(int port, String token, int localPort) throws Exception {
         channel = StockTribes.newChannel("bench-sender");
         StaticMember receiver = StockTribes.peer(port, token);
         StockTribes.membership(channel).addStaticMember(receiver);
