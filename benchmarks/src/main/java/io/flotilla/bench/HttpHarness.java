@@ -20,6 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
 
+import org.HdrHistogram.Histogram;
+
 /**
  * End to end over HTTP: two embedded Tomcats, each in its own JVM ({@link TomcatNodeMain}), a servlet that sets one
  * {@code Integer} attribute per request ({@link BenchTomcat}), and keep-alive load from this JVM: requests/s and
@@ -39,7 +41,8 @@ import java.util.function.Predicate;
  *       on. Every response must be 200 and carry the session's counter, one more than the last: a lost update, a
  *       reset or a changed session id is an error, and any error fails the run.
  *   <li>Warm-up, then a measured window: requests/s = requests completed in the window / the window; latency (write
- *       of the request to the end of the response) of each of those requests, p50 and p99 exact (sorted). The CPU
+ *       of the request to the end of the response) of each of those requests, recorded in an HdrHistogram
+ *       ({@link #LATENCY_DIGITS} significant digits) from which p50 and p99 are read. The CPU
  *       time of A, B and this JVM over the window is logged per request.
  *   <li>After the load, B must hold every session (polled, bounded); both JVMs are closed ({@code CLOSE}) and
  *       killed by PID after a bounded wait if they do not exit.
@@ -79,8 +82,11 @@ public final class HttpHarness {
     private static final Duration PATIENCE = Duration.ofSeconds(60);
     private static final int READ_TIMEOUT_MILLIS = 30_000;
     private static final String PATH = "/app/set";
-    /** Latencies kept per client thread; beyond, requests are counted but not timed (never reached in practice). */
-    private static final int MAX_SAMPLES_PER_THREAD = 4_000_000;
+    /**
+     * Significant decimal digits of the latency histograms: a recorded latency (nanoseconds, any size, the histogram
+     * grows) is kept to within 0.1%, so a p50 or p99 read from it is at most 0.1% above the exact order statistic.
+     */
+    static final int LATENCY_DIGITS = 3;
 
     /** The run's durations. */
     enum Mode {
@@ -491,13 +497,10 @@ public final class HttpHarness {
         private final AtomicBoolean failed = new AtomicBoolean();
         private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
 
-        record Result(long requests, double seconds, long[] sortedLatencies, List<String> errors, String cpu) {
+        /** {@code latencies}: every request of the window, in nanoseconds. */
+        record Result(long requests, double seconds, Histogram latencies, List<String> errors, String cpu) {
             long percentile(double p) {
-                if (sortedLatencies.length == 0) {
-                    return 0;
-                }
-                int rank = (int) Math.ceil(p / 100 * sortedLatencies.length);
-                return sortedLatencies[Math.max(0, Math.min(sortedLatencies.length - 1, rank - 1))];
+                return HttpHarness.percentile(latencies, p);
             }
         }
 
@@ -564,18 +567,13 @@ public final class HttpHarness {
                 }
             }
             long requests = 0;
-            int samples = 0;
+            Histogram latencies = new Histogram(LATENCY_DIGITS);
             for (Worker w : workers) {
                 requests += w.count;
-                samples += w.samples;
+                if (!failed.get()) { // a failed load may have a thread still recording; its figures are not used
+                    latencies.add(w.latencies);
+                }
             }
-            long[] latencies = new long[samples];
-            int at = 0;
-            for (Worker w : workers) {
-                System.arraycopy(w.latencies, 0, latencies, at, w.samples);
-                at += w.samples;
-            }
-            Arrays.sort(latencies);
             return new Result(requests, measure.toNanos() / 1e9, latencies, new ArrayList<>(errors), cpu);
         }
 
@@ -595,14 +593,16 @@ public final class HttpHarness {
             failed.set(true);
         }
 
-        /** One client thread. Its counters are read by the main thread after {@link Thread#join}. */
+        /**
+         * One client thread. Its counters and its histogram (written by this thread alone) are read by the main thread
+         * after {@link Thread#join}.
+         */
         private final class Worker implements Runnable {
             private final ClientSession[] mine;
             private final long windowStart;
             private final long windowEnd;
             volatile long count;
-            int samples;
-            long[] latencies = new long[1024];
+            final Histogram latencies = new Histogram(LATENCY_DIGITS);
 
             Worker(ClientSession[] mine, long windowStart, long windowEnd) {
                 this.mine = mine;
@@ -634,24 +634,22 @@ public final class HttpHarness {
                         if (t1 - windowStart >= 0 && t1 - windowEnd < 0) {
                             counted++;
                             count = counted;
-                            record(t1 - t0);
+                            latencies.recordValue(t1 - t0);
                         }
                     }
                 } catch (IOException | RuntimeException e) {
                     error(name + ": " + e);
                 }
             }
-
-            private void record(long nanos) {
-                if (samples == latencies.length) {
-                    if (samples >= MAX_SAMPLES_PER_THREAD) {
-                        return;
-                    }
-                    latencies = Arrays.copyOf(latencies, Math.min(MAX_SAMPLES_PER_THREAD, 2 * samples));
-                }
-                latencies[samples++] = nanos;
-            }
         }
+    }
+
+    /**
+     * The latency at percentile {@code p} of {@code h}: the value of rank ceil(p% of n) in sorted order, to within the
+     * histogram's precision ({@link #LATENCY_DIGITS}); 0 if {@code h} is empty.
+     */
+    static long percentile(Histogram h, double p) {
+        return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(p);
     }
 
     private static String cpuText(long cpuA, long cpuB, long client, long requests) {

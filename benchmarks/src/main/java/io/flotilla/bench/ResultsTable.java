@@ -14,6 +14,11 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.function.ToDoubleFunction;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+
 /**
  * Turns JMH's JSON results (and the harness lines of programs such as {@link WireSizes}) into the suite's
  * results table: {@code benchmarks/results/latest.csv} with the columns {@code metric,unit,better,flotilla,stock}
@@ -187,6 +192,13 @@ public final class ResultsTable {
     private static Row membership(String metric) {
         return new Row(metric, "ms", Better.LOWER, harness(metric, "flotilla"), harness(metric, "stock"));
     }
+
+    /**
+     * Reads a JMH result file as plain values: objects as {@code Map<String, Object>} (in document order), arrays as
+     * {@code List<Object>}, numbers as {@code Number}; content after the document is refused. Immutable, so shared.
+     */
+    private static final ObjectReader JSON = JsonMapper.builder()
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).build().readerFor(Object.class);
 
     /** The CSV header, exactly. */
     static final String CSV_HEADER = "metric,unit,better,flotilla,stock";
@@ -377,7 +389,7 @@ public final class ResultsTable {
         }
 
         double primaryIn(Unit unit) {
-            return convert(Json.number(primary.get("score")), (String) primary.get("scoreUnit"), unit);
+            return convert(number(primary.get("score")), (String) primary.get("scoreUnit"), unit);
         }
 
         double percentileIn(String percentile, Unit unit) {
@@ -385,16 +397,31 @@ public final class ResultsTable {
             if (!(p instanceof Map<?, ?> m) || !m.containsKey(percentile)) {
                 return Double.NaN;
             }
-            return convert(Json.number(m.get(percentile)), (String) primary.get("scoreUnit"), unit);
+            return convert(number(m.get(percentile)), (String) primary.get("scoreUnit"), unit);
         }
 
         double secondary(String name) {
             Object s = secondaries.get(name);
             if (s instanceof Map<?, ?> m) {
-                return Json.number(m.get("score"));
+                return number(m.get("score"));
             }
             return Double.NaN;
         }
+    }
+
+    /** A number from a parsed value: a number, or a string such as "NaN" (JMH writes NaN so); NaN for anything else. */
+    static double number(Object v) {
+        if (v instanceof Number n) {
+            return n.doubleValue();
+        }
+        if (v instanceof String s) {
+            try {
+                return Double.parseDouble(s);
+            } catch (NumberFormatException e) {
+                return Double.NaN;
+            }
+        }
+        return Double.NaN;
     }
 
     /** Converts a JMH score unit (ops/s, ops/ms, ops/us, ops/ns; s/op, ms/op, us/op, ns/op) to {@code to}. */
@@ -474,7 +501,13 @@ public final class ResultsTable {
 
     @SuppressWarnings("unchecked")
     static List<Entry> parseJmh(String text) {
-        Object doc = Json.parse(text);
+        Object doc;
+        try {
+            doc = JSON.readValue(text);
+        } catch (JsonProcessingException e) {
+            String at = e.getLocation() == null ? "" : " at offset " + e.getLocation().getCharOffset();
+            throw new IllegalArgumentException("bad JSON" + at + ": " + e.getOriginalMessage(), e);
+        }
         if (!(doc instanceof List<?> list)) {
             throw new IllegalArgumentException("a JMH JSON result file is an array, this is not");
         }

@@ -14,6 +14,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
 
 /** The harness's checks of each answer, its options and its figures, without starting anything. */
@@ -49,6 +50,30 @@ class HttpHarnessTest {
         assertEquals("session abc.a after 2: body is not a counter: 'x'", s.accept(new Response(200, null, false, "x")));
         assertEquals("session (new) after 0: the first response set no JSESSIONID cookie",
                 new ClientSession(8080).accept(new Response(200, null, false, "1")));
+    }
+
+    @Test
+    void percentilesOfTheMergedThreadHistogramsAreTheSortedRanksToWithinTheirPrecision() {
+        // Two client threads' latencies, 1..1000 us interleaved, merged as the load merges them.
+        Histogram odd = new Histogram(HttpHarness.LATENCY_DIGITS);
+        Histogram even = new Histogram(HttpHarness.LATENCY_DIGITS);
+        for (int us = 1000; us >= 1; us--) {
+            (us % 2 == 1 ? odd : even).recordValue(us * 1_000L);
+        }
+        Histogram all = new Histogram(HttpHarness.LATENCY_DIGITS);
+        all.add(odd);
+        all.add(even);
+
+        // Sorted, rank ceil(p% of 1000): the 500th and the 990th value.
+        assertWithinPrecision(500_000, HttpHarness.percentile(all, 50));
+        assertWithinPrecision(990_000, HttpHarness.percentile(all, 99));
+        assertWithinPrecision(1_000, HttpHarness.percentile(all, 0.01));
+        assertEquals(0, HttpHarness.percentile(new Histogram(HttpHarness.LATENCY_DIGITS), 99));
+    }
+
+    /** At or above the exact value and at most 0.1% over it (3 significant digits). */
+    private static void assertWithinPrecision(long exact, long actual) {
+        assertTrue(actual >= exact && actual <= exact + exact / 1000, actual + " for exact " + exact);
     }
 
     @Test

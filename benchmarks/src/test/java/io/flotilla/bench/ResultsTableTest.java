@@ -2,6 +2,7 @@ package io.flotilla.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -79,7 +80,18 @@ class ResultsTableTest {
     void refusesMalformedJsonWithItsOffset() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> ResultsTable.parseJmh("[ { \"benchmark\" : } ]"));
-        assertEquals("bad JSON at offset 18: expected a value", e.getMessage());
+        // The offset is the parser's (Jackson's) and its reason follows; the wording of the reason is Jackson's own.
+        assertTrue(e.getMessage().startsWith("bad JSON at offset 18: Unexpected character ('}'"), e.getMessage());
+    }
+
+    @Test
+    void refusesContentAfterTheResultArrayAndARootThatIsNoArray() {
+        IllegalArgumentException trailing = assertThrows(IllegalArgumentException.class,
+                () -> ResultsTable.parseJmh("[ ] [ ]"));
+        assertTrue(trailing.getMessage().startsWith("bad JSON at offset "), trailing.getMessage());
+        IllegalArgumentException object = assertThrows(IllegalArgumentException.class,
+                () -> ResultsTable.parseJmh("{ \"benchmark\" : \"x\" }"));
+        assertEquals("a JMH JSON result file is an array, this is not", object.getMessage());
     }
 
     @Test
