@@ -156,6 +156,14 @@ final class TakeOver {
                             }
                         });
             }
+            // A member that left between start()'s reading of the view and this round's registration was announced
+            // to left() before the round existed: the view, updated before that announcement, says so now.
+            View now = out.view();
+            for (Member m : asked) {
+                if (!now.contains(m.id())) {
+                    gone(m.id());
+                }
+            }
             check();
         }
 
