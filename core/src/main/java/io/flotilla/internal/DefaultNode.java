@@ -10,6 +10,7 @@ import io.flotilla.MembershipEvent;
 import io.flotilla.MembershipListener;
 import io.flotilla.Message;
 import io.flotilla.MessageListener;
+import io.flotilla.MessageNotHandledException;
 import io.flotilla.Node;
 import io.flotilla.NodeClosedException;
 import io.flotilla.NodeConfig;
@@ -571,19 +572,13 @@ public final class DefaultNode implements Node {
     /** Runs the topic's listeners; returns null or the error text to report for a {@code PROCESSED} message. */
     private String dispatch(Member from, Frame f, Delivery d) {
         List<MessageListener> ls = listeners.get(f.topic());
-        if (ls.isEmpty()) {
-            meters.unhandled.increment();
-            // INFO, not WARN: a member joins before its applications listen (a Tomcat node's web applications start
-            // after its cluster), so early messages on their topics are routine; counted, and a PROCESSED sender is
-            // told by the error below.
-            warnings.log(Level.INFO, "unhandled-" + f.topic(), "no listener for topic " + f.topic()
-                    + " on " + local.describe() + " yet; message from " + from.describe() + " dropped");
-            return "no listener for topic " + f.topic() + " on member " + local.describe();
-        }
         String error = null;
+        int declined = 0;
         for (MessageListener l : ls) {
             try {
                 l.onMessage(new Message(from, f.topic(), d, f.payload().asReadOnlyBuffer()));
+            } catch (MessageNotHandledException e) {
+                declined++;
             } catch (Exception | LinkageError | AssertionError e) {
                 meters.listenerErrors.increment();
                 warnings.log(Level.WARNING, "listener", "message listener for topic " + f.topic()
@@ -592,6 +587,17 @@ public final class DefaultNode implements Node {
                     error = e.getClass().getName() + ": " + e.getMessage();
                 }
             }
+        }
+        if (declined == ls.size()) {
+            meters.unhandled.increment();
+            // INFO, not WARN: a member joins before its applications listen (a Tomcat node's web applications start
+            // after its cluster), so early messages on their topics are routine; counted, and a PROCESSED sender is
+            // told by the error below. Listeners that all declined (other applications' engines) count the same.
+            String what = ls.isEmpty() ? "no listener for topic " + f.topic() : "no listener took the message on topic "
+                    + f.topic();
+            warnings.log(Level.INFO, "unhandled-" + f.topic(), what + " on " + local.describe()
+                    + " yet; message from " + from.describe() + " dropped");
+            return what + " on member " + local.describe();
         }
         return error;
     }

@@ -55,7 +55,7 @@ public final class NodeMeters {
                 "given up after maxRetryAttempts or because the member left");
         timedOut = counter(registry, "flotilla.messages.timeouts", "sends whose guarantee was not met in timeout");
         listenerErrors = counter(registry, "flotilla.listener.errors", "message listeners that threw");
-        unhandled = counter(registry, "flotilla.messages.unhandled", "messages for a topic with no listener");
+        unhandled = counter(registry, "flotilla.messages.unhandled", "messages that no listener took (none for the topic, or all declined)");
         outsideView = counter(registry, "flotilla.messages.outside.view", "frames dropped unacknowledged because "
                 + "their sender is not in the view and too many such senders are tracked or it holds too much");
         held = counter(registry, "flotilla.messages.held",

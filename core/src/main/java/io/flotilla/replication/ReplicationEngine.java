@@ -2,6 +2,7 @@ package io.flotilla.replication;
 
 import io.flotilla.MembershipEvent;
 import io.flotilla.Message;
+import io.flotilla.MessageNotHandledException;
 import io.flotilla.Node;
 import io.flotilla.Registration;
 import io.flotilla.internal.DefaultNode;
@@ -107,12 +108,15 @@ public final class ReplicationEngine implements AutoCloseable {
     private final AntiEntropy antiEntropy;
     private final Readiness readiness;
     private final List<Registration> registrations = new ArrayList<>();
+    /** Declines another engine's messages (no stack trace: one shared instance, thrown per declined message). */
+    private final MessageNotHandledException notMine;
     private volatile Scheduler.Cancellable tickTimer;
     private volatile Scheduler.Cancellable expiryTimer;
 
     private ReplicationEngine(Builder b) {
         Node node = b.node;
         this.config = b.config;
+        this.notMine = new MessageNotHandledException("replication engine of namespace '" + config.namespace() + "'");
         this.clock = b.clock;
         this.onExpired = b.onExpired;
         this.out = new Outbox(node, config);
@@ -308,10 +312,12 @@ public final class ReplicationEngine implements AutoCloseable {
 
     // ------------------------------------------------------------------------------------------ messages
 
-    private void onReplicationMessage(Message m) {
+    private void onReplicationMessage(Message m) throws MessageNotHandledException {
         ByteBuffer in = out.unwrap(m);
         if (in == null) {
-            return; // another engine's stream on this node (another web application)
+            // another engine's stream (another web application): if no engine on this node takes it, the sender
+            // learns that this node holds nothing of that stream (a take-over round does not wait for it)
+            throw notMine;
         }
         try {
             byte kind = in.get();
@@ -344,10 +350,10 @@ public final class ReplicationEngine implements AutoCloseable {
         }
     }
 
-    private void onTransferMessage(Message m) {
+    private void onTransferMessage(Message m) throws MessageNotHandledException {
         ByteBuffer in = out.unwrap(m);
         if (in == null) {
-            return; // another engine's stream on this node (another web application)
+            throw notMine; // another engine's stream on this node (another web application)
         }
         try {
             byte kind = in.get();

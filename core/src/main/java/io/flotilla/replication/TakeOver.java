@@ -25,8 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * older member in its own round for the session, aborts it; so does a member that neither answers nor leaves within
  * the timeout (the node's). A member still silent after a sixth of the timeout is verified at once ({@code
  * Node.suspect}), so one that crashed with the owner leaves the view in time. An aborted round fails with {@link TakeOverException}: the caller never gets an empty or
- * stale session silently. A member whose node has no listener for the topic answers nothing and counts as holding
- * nothing; one whose engine runs for another namespace only is waited for (see docs/architecture.md).
+ * stale session silently. A member whose node has no listener for the topic, or whose engines all serve other
+ * namespaces (they decline the query), answers nothing and counts as holding nothing.
  *
  * <p>Concurrent takers: a member in a round that is asked by an older member aborts its own round; an asker told
  * that an older member is in a round aborts. Whatever overlaps anyway (rounds that did not meet) is settled by the

@@ -10,6 +10,7 @@ import io.flotilla.Delivery;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -44,6 +45,37 @@ class NamespaceTest {
             assertNotNull(registry.find("flotilla.replication.deltas.received").tag("namespace", "/admin").counter());
             assertEquals(1.0, registry.get("flotilla.replication.deltas.received").tag("namespace", "/shop")
                     .counter().count());
+        } finally {
+            extra.forEach(ReplicationEngine::close);
+        }
+    }
+
+    /**
+     * A member whose node runs only another web application (another namespace on the same topic) holds nothing of
+     * this one: a take-over round must not wait its whole timeout for an answer that never comes, and fail.
+     */
+    @Test
+    void aTakeOverDoesNotWaitForAMemberThatRunsOnlyAnotherNamespace() {
+        List<ReplicationEngine> extra = new ArrayList<>();
+        try (EngineHarness h = new EngineHarness(3, 11, EngineHarness.nodeConfig(100))) {
+            ReplicationConfig.Builder base = ReplicationConfig.builder().stateTransferOnStart(false)
+                    .delivery(Delivery.PROCESSED);
+            ReplicationEngine owner = h.start(0, base.namespace("/shop").build());
+            ReplicationEngine backup = h.start(1, base.namespace("/shop").build());
+            start(h, 2, base.namespace("/admin").build(), extra);
+            owner.create(ID, 1800).setAttribute("n", 7);
+            CompletableFuture<Void> f = owner.replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, 1000));
+            f.join();
+
+            for (int j = 1; j < 3; j++) { // the owner crashes
+                h.cluster.network().partition(h.cluster.member(0), h.cluster.member(j));
+                h.cluster.membership(j).remove(h.cluster.member(0), false);
+            }
+            CompletableFuture<Optional<PrimarySession>> taken = backup.takeOver(ID).toCompletableFuture();
+            // the round's timeout is the node's (5 s); the answers of a healthy cluster take a few milliseconds
+            assertTrue(h.runUntil(taken::isDone, 1000), "the round ended without waiting for member 2's timeout");
+            assertEquals(7, taken.join().orElseThrow().getAttribute("n"));
         } finally {
             extra.forEach(ReplicationEngine::close);
         }
