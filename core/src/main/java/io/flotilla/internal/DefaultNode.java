@@ -105,6 +105,7 @@ public final class DefaultNode implements Node {
     /** Set when close() stopped waiting for acknowledgements: timers and retries stop. */
     private volatile boolean stopped;
     private volatile Member local;
+    private final MemberId id;
     /** Senders outside the view the engine keeps streams for, at most (joining members, for a moment). */
     static final int MAX_STREAMS_OUTSIDE_VIEW = 64;
     private volatile View view;
@@ -122,6 +123,16 @@ public final class DefaultNode implements Node {
      */
     public DefaultNode(NodeConfig config, Clock clock, Scheduler scheduler, Transport transport,
             MembershipService membership, Executor deliveryExecutor) {
+        this(config, clock, scheduler, transport, membership, deliveryExecutor, null);
+    }
+
+    /**
+     * @param id this incarnation's member id; null for a new random one (always, outside tests: a seeded test
+     *     cluster passes ids from its seed, so that the members' age order and every map keyed by id replay)
+     */
+    public DefaultNode(NodeConfig config, Clock clock, Scheduler scheduler, Transport transport,
+            MembershipService membership, Executor deliveryExecutor, MemberId id) {
+        this.id = id;
         this.config = Objects.requireNonNull(config, "config");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.transport = Objects.requireNonNull(transport, "transport");
@@ -160,7 +171,7 @@ public final class DefaultNode implements Node {
         InetSocketAddress bound = transport.bind();
         String host = bound.getAddress() != null ? bound.getAddress().getHostAddress() : bound.getHostString();
         String name = config.memberName().isEmpty() ? host + ":" + bound.getPort() : config.memberName();
-        local = new Member(MemberId.random(), name, host, bound.getPort(), config.domain(), config.memberPayload(),
+        local = new Member(id != null ? id : MemberId.random(), name, host, bound.getPort(), config.domain(), config.memberPayload(),
                 clock.currentTimeMillis());
         view = new View(0, List.of(local));
         Contexts contexts = new Contexts();

@@ -29,7 +29,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * incarnation with state transfer). After every heal, after a bounded settle, and at the end it checks: exactly one
  * owner per session, every member holds the owner's version, no acknowledged write lost (the value kept is the last
  * write acknowledged on the winning side: the older owner's), nothing goes backwards, and every session both sides
- * wrote counted its discarded writes. Each run prints its seed; rerun one by putting it in {@link #seeds()}.
+ * wrote counted its discarded writes. Each run prints its seed and replays exactly (the cluster's member ids come from
+ * the seed too): rerun seed S alone with {@code -Dmodel.firstSeed=S-7919 -Dmodel.seeds=1}.
  */
 class OwnershipModelTest {
     private static final int MEMBERS = 4;

@@ -1,11 +1,13 @@
 package io.flotilla.testing;
 
 import io.flotilla.Member;
+import io.flotilla.MemberId;
 import io.flotilla.NodeConfig;
 import io.flotilla.internal.DefaultNode;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -20,10 +22,13 @@ public final class InMemoryCluster implements AutoCloseable {
     private final List<DefaultNode> nodes = new ArrayList<>();
     private final List<FixedMembership> memberships = new ArrayList<>();
     private final NodeConfig config;
+    /** Member ids from the seed: ties in age order (members started at one instant) and id-keyed maps replay. */
+    private final Random ids;
 
     public InMemoryCluster(int size, long seed, NodeConfig config) {
         network = new InMemoryNetwork(clock, seed);
         this.config = config;
+        this.ids = new Random(seed);
         for (int i = 0; i < size; i++) {
             FixedMembership m = new FixedMembership();
             DefaultNode n = newNode(i, m);
@@ -41,7 +46,7 @@ public final class InMemoryCluster implements AutoCloseable {
 
     private DefaultNode newNode(int i, FixedMembership m) {
         DefaultNode n = new DefaultNode(config.toBuilder().memberName("n" + i).build(), clock, clock,
-                network.transports().create(), m, Runnable::run);
+                network.transports().create(), m, Runnable::run, MemberId.random(ids));
         n.start();
         return n;
     }
