@@ -49,20 +49,26 @@ final class Departures {
         }
     }
 
-    /**
-     * Has {@code member} verified now and waits up to {@code timeout} for the verdict.
-     *
-     * @return true when it left the view; false when it answered, or the timeout passed
-     */
-    boolean awaitGone(Member member, String reason, Duration timeout) {
+    /** What {@link #awaitGone} learned. */
+    enum Verdict {
+        /** It left the view. */
+        GONE,
+        /** The membership verified it alive. */
+        ALIVE,
+        /** Neither within the wait: it may be hung (its probes still running) or slow. */
+        UNDECIDED
+    }
+
+    /** Has {@code member} verified now and waits up to {@code timeout} for the verdict. */
+    Verdict awaitGone(Member member, String reason, Duration timeout) {
         CompletableFuture<Boolean> gone = departure(member, reason);
         try {
-            return gone.get(timeout.toNanos(), TimeUnit.NANOSECONDS);
+            return gone.get(timeout.toNanos(), TimeUnit.NANOSECONDS) ? Verdict.GONE : Verdict.ALIVE;
         } catch (TimeoutException | ExecutionException e) {
-            return false;
+            return Verdict.UNDECIDED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return Verdict.UNDECIDED;
         }
     }
 

@@ -235,6 +235,8 @@ public final class ReplicationEngine implements AutoCloseable {
      *
      * @return true when the session has no live owner elsewhere (it can be taken over, or is already owned here);
      *     false when there is no replica, or the owner answered and stays
+     * @throws TakeOverException when the owner neither answered nor left the view within {@code timeout} (hung, or
+     *     its verification takes longer): the caller must fail the request, not serve it without the session
      */
     public boolean verifyOwner(String id, Duration timeout) {
         return replicator.verifyOwner(id, timeout);

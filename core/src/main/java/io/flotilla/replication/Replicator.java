@@ -214,8 +214,18 @@ final class Replicator implements PrimaryHost {
             return false;
         }
         Optional<Member> alive = owner == null ? Optional.empty() : out.view().find(owner);
-        return alive.isEmpty() || departures.awaitGone(alive.get(), "a request for its session "
-                + SessionRecord.redact(id) + " arrived at " + out.self().describe(), timeout);
+        if (alive.isEmpty()) {
+            return true;
+        }
+        return switch (departures.awaitGone(alive.get(), "a request for its session " + SessionRecord.redact(id)
+                + " arrived at " + out.self().describe(), timeout)) {
+            case GONE -> true;
+            case ALIVE -> false;
+            case UNDECIDED -> throw new TakeOverException("owner " + alive.get().describe() + " of session "
+                    + SessionRecord.redact(id) + " neither answered nor left the view within " + timeout.toMillis()
+                    + " ms (hung or slow; its verification goes on): the request fails rather than go on without"
+                    + " its session; a retry succeeds once the owner is verified");
+        };
     }
 
     /** Expires the primaries idle at {@code nowMillis} and replicates their end; the ids expired. */

@@ -2,6 +2,7 @@ package io.flotilla.replication;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Delivery;
@@ -262,6 +263,29 @@ class OwnershipTest {
             h.cluster.membership(1).remove(h.cluster.member(2), false); // the probe found it dead
             assertTrue(h.runUntil(f::isDone, 1_000));
             assertEquals(1, f.join().orElseThrow().getAttribute("n"));
+        }
+    }
+
+    /**
+     * An owner that hangs (SIGSTOP) stays in the view until its probes fail, which can take longer than the wait for
+     * its verdict. A request for its session on a replica must then fail, not be told "no session here": Tomcat would
+     * serve it without the session (an empty one behind HTTP 200, a silent loss).
+     */
+    @Test
+    void anOwnerNeitherVerifiedAliveNorGoneFailsTheVerificationInsteadOfDenyingTheSession() {
+        try (EngineHarness h = cluster(3, 12_009)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            h.cluster.network().partition(h.cluster.member(0), h.cluster.member(1)); // hung: no answer, still a member
+            TakeOverException e = assertThrows(TakeOverException.class,
+                    () -> h.engine(1).verifyOwner(ID, Duration.ofMillis(20)));
+            assertTrue(e.getMessage().contains("neither answered nor left"), e.getMessage());
+            assertTrue(h.cluster.membership(1).suspicions.stream().anyMatch(r -> r.contains("a request for its session")),
+                    "the owner was asked to be verified");
+            // the verdict comes: verified alive (it answers again) means no take-over here; gone means take it over
+            h.cluster.membership(1).remove(h.cluster.member(0), false);
+            assertTrue(h.engine(1).verifyOwner(ID, Duration.ofMillis(20)));
+            assertFalse(h.engine(1).verifyOwner("no-such-session", Duration.ofMillis(20)), "no replica: no session");
         }
     }
 

@@ -93,14 +93,23 @@ class ReplicationEngineTest {
             h.engine(0).replicate(ID);
             assertTrue(h.runUntil(() -> h.engine(1).replica(ID).isPresent(), 1000));
 
-            assertFalse(h.engine(1).verifyOwner(ID, Duration.ofMillis(50)), "the owner stays: no take-over");
+            TakeOverException undecided = assertThrows(TakeOverException.class,
+                    () -> h.engine(1).verifyOwner(ID, Duration.ofMillis(50)), "no verdict in time: the request fails");
+            assertTrue(undecided.getMessage().contains("neither answered nor left"), undecided.getMessage());
             assertEquals(1, h.cluster.membership(1).suspicions.size(), "the owner was reported for verification");
             assertTrue(h.cluster.membership(1).suspicions.get(0).contains("a request for its session"));
+
+            CompletableFuture<Boolean> alive = CompletableFuture.supplyAsync(
+                    () -> h.engine(1).verifyOwner(ID, Duration.ofSeconds(30)));
+            io.flotilla.testing.Await.await("the owner reported again", Duration.ofSeconds(10),
+                    () -> h.cluster.membership(1).suspicions.size() == 2);
+            h.cluster.membership(1).verifiedAlive(h.cluster.member(0));
+            assertFalse(alive.get(10, java.util.concurrent.TimeUnit.SECONDS), "the owner answered: no take-over");
 
             CompletableFuture<Boolean> verdict = CompletableFuture.supplyAsync(
                     () -> h.engine(1).verifyOwner(ID, Duration.ofSeconds(30)));
             io.flotilla.testing.Await.await("the owner reported again", Duration.ofSeconds(10),
-                    () -> h.cluster.membership(1).suspicions.size() == 2);
+                    () -> h.cluster.membership(1).suspicions.size() == 3);
             assertFalse(verdict.isDone(), "waits for the verdict");
             h.cluster.membership(1).remove(h.cluster.member(0), false);
             assertTrue(verdict.get(10, java.util.concurrent.TimeUnit.SECONDS), "the owner left: take over");

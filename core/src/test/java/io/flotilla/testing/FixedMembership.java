@@ -37,6 +37,11 @@ public final class FixedMembership implements MembershipService {
         ctx.publish(List.of(new MembershipEvent.Joined(m, new View(++viewId, members))));
     }
 
+    /** Publishes that the suspected member {@code m} answered its verification and stays. */
+    public void verifiedAlive(Member m) {
+        ctx.publish(List.of(new MembershipEvent.Unsuspected(m, new View(++viewId, members))));
+    }
+
     /** Removes {@code m} and publishes the leave. */
     public void remove(Member m, boolean graceful) {
         members.removeIf(x -> x.id().equals(m.id()));

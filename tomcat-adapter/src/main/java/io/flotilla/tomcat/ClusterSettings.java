@@ -107,6 +107,11 @@ final class ClusterSettings {
     final NettyTransportConfig transport;
     final String domain;
     final Duration timeout;
+    /**
+     * How long a request for a replica waits for the verdict on its owner: the timeout, or longer when the
+     * membership's verification of a hung owner (each probe runs out {@code connectTimeout}) can take longer.
+     */
+    final Duration ownerVerification;
     /** How long a starting node waits for a first other member before its web applications start. */
     final Duration dropTime;
     final int maxRetryAttempts;
@@ -181,6 +186,9 @@ final class ClusterSettings {
                 .port(receiverPort).autoBind(multicast ? autoBind : 0).poolSize(poolSize)
                 .selectorTimeout(selectorTimeout).nativeTransport(false).tls(tls).build(), null);
         timeout = check(problems, () -> millis(v, "timeout", 1, 3_600_000), Duration.ofSeconds(3));
+        Duration probes = mc != null ? mc.connectTimeout().multipliedBy(mc.probeAttempts())
+                : sc != null ? sc.connectTimeout().multipliedBy(sc.probeAttempts()) : Duration.ZERO;
+        ownerVerification = probes.plus(frequency).compareTo(timeout) > 0 ? probes.plus(frequency) : timeout;
         maxRetryAttempts = check(problems, () -> integer(v, "maxRetryAttempts", 0, 100), 1);
         delivery = check(problems, () -> delivery(v.get("channelSendOptions")), Delivery.ASYNC);
         stateTransferTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "stateTransferTimeout", 1, 86_400),

@@ -7,6 +7,7 @@ import io.flotilla.replication.ReplicationStats;
 import io.flotilla.replication.SessionMetadata;
 import io.flotilla.replication.SessionRecord;
 import io.flotilla.replication.StateTransfer;
+import io.flotilla.replication.TakeOverException;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.util.Optional;
@@ -205,9 +206,15 @@ public class FlotillaManager extends ManagerBase {
             return null;
         }
         // A request for a session whose owner is still in the view: with sticky routing it came here because the
-        // owner failed. Have the owner verified now rather than wait for failure detection (bounded by timeout).
-        if (!e.verifyOwner(id, cluster.settings().timeout)) {
-            return null;
+        // owner failed. Have the owner verified now rather than wait for failure detection; an owner that neither
+        // answers nor leaves in that time (hung) fails the request: going on without the session would serve an
+        // empty one behind HTTP 200.
+        try {
+            if (!e.verifyOwner(id, cluster.settings().ownerVerification)) {
+                return null;
+            }
+        } catch (TakeOverException x) {
+            throw new IllegalStateException(x.getMessage(), x);
         }
         // The engine asks the other members for their copies and adopts the newest (one round trip, bounded by
         // the node's timeout); waited for outside the lock, so take-overs of different sessions overlap.

@@ -33,6 +33,16 @@ class ClusterSettingsTest {
         assertTrue(s.describe().contains("channelSendOptions=8"), s.describe());
     }
 
+    /** A request on a replica waits for its owner's verdict as long as a hung owner's probes can take. */
+    @Test
+    void theWaitForAnOwnersVerdictCoversTheMembershipsVerificationOfAHungOwner() {
+        // three probes of 1.5 s and a heartbeat period: longer than the default timeout of 3 s
+        assertEquals(Duration.ofMillis(5000), ClusterSettings.parse(Map.of()).ownerVerification);
+        assertEquals(Duration.ofMillis(8000), ClusterSettings.parse(Map.of("timeout", "8000")).ownerVerification);
+        assertEquals(Duration.ofMillis(4600), ClusterSettings.parse(Map.of("membership", "static",
+                "staticMembers", "127.0.0.1:4000,127.0.0.1:4001", "frequency", "100")).ownerVerification);
+    }
+
     @Test
     void aRefusedClassNamesTheClusterAttributeWithTheNarrowestPatternThatAdmitsIt() {
         ClusterSettings s = ClusterSettings.parse(Map.of("allowedClasses", "sessions.*"));
