@@ -361,6 +361,14 @@ public class FlotillaManager extends ManagerBase {
         }
     }
 
+    /** A replicated value this replica's session listeners could not get: they did not hear of the change. */
+    void undecodableForListeners() {
+        TomcatMeters m = meters;
+        if (m != null) {
+            m.undecodableForListeners();
+        }
+    }
+
     boolean replicatesName(String name) {
         Pattern p = nameFilter;
         return p == null || p.matcher(name).matches();
@@ -430,6 +438,12 @@ public class FlotillaManager extends ManagerBase {
     /** Values a take-over could not decode here: requests that read them answer 500; the bytes are kept. */
     public long getUndecodableAttributes() {
         return stats().attributesUndecodable();
+    }
+
+    /** Replicated values a replica's session listeners could not get here (they did not hear of those changes). */
+    public long getListenerUndecodableAttributes() {
+        TomcatMeters m = meters;
+        return m == null ? 0 : (long) m.undecodableForListenersCount();
     }
 
     public long getDeltasSent() {

@@ -166,6 +166,9 @@ final class ReplicaNotifier implements ReplicaListener {
         try {
             return value.get();
         } catch (RuntimeException ex) {
+            // the replica keeps the bytes (a take-over decodes them again and fails its request if it still cannot);
+            // only the listeners here miss the change: counted, and the message names the fix
+            manager.undecodableForListeners();
             log.warn("replicated attribute '" + name + "' of " + manager.getNamespace() + " could not be decoded for "
                     + "its listeners: " + ex.getMessage());
             return null;

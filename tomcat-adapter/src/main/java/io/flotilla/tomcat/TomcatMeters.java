@@ -10,7 +10,7 @@ import java.util.function.IntSupplier;
 /**
  * Every meter of the Tomcat adapter, declared in one place, under {@code flotilla.tomcat.}: per web application
  * (tag {@code context}) the requests whose changes were handed to the engine, the synchronous replications that
- * failed, the time requests waited for them, the values refused, the sessions owned; per cluster the members of the
+ * failed, the time requests waited for them, the values refused, the values a replica's listeners could not get, the sessions owned; per cluster the members of the
  * view. The engine's and the node's own figures are theirs (the engine's read through {@code
  * ReplicationEngine.stats()}); nothing here counts an event they count.
  *
@@ -20,6 +20,7 @@ final class TomcatMeters {
     private final Counter replications;
     private final Counter failures;
     private final Counter refused;
+    private final Counter undecodableForListeners;
     private final Timer waits;
 
     /** The meters of the web application {@code context}; {@code sessions} counts its Tomcat sessions. */
@@ -30,6 +31,9 @@ final class TomcatMeters {
                 .description("synchronous replications that failed or timed out").register(r);
         refused = Counter.builder("flotilla.tomcat.attributes.refused").tag("context", context)
                 .description("setAttribute calls refused because the value cannot be replicated").register(r);
+        undecodableForListeners = Counter.builder("flotilla.tomcat.replica.listener.undecodable").tag("context", context)
+                .description("replicated values a replica's session listeners could not get (not decodable here)")
+                .register(r);
         waits = Timer.builder("flotilla.tomcat.replication.wait").tag("context", context)
                 .publishPercentiles(0.5, 0.99).description("time requests waited for RECEIVED/PROCESSED replication")
                 .register(r);
@@ -62,6 +66,14 @@ final class TomcatMeters {
 
     void refused() {
         refused.increment();
+    }
+
+    void undecodableForListeners() {
+        undecodableForListeners.increment();
+    }
+
+    double undecodableForListenersCount() {
+        return undecodableForListeners.count();
     }
 
     double replications() {

@@ -72,6 +72,9 @@ class SessionFidelityIT {
             String id = sessionId(a);
             await("b holds both values", WAIT, () -> b.manager().engine().replica(id)
                     .map(r -> r.attributeNames().containsAll(List.of("cart", "n"))).orElse(false));
+            // b's session listeners could not be told of the cart (notifyListenersOnReplication): counted, not lost
+            await("b counted the value its listeners missed", WAIT,
+                    () -> b.manager().getListenerUndecodableAttributes() == 1L);
             a.stop();
             await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
 
