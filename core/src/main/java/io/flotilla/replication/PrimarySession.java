@@ -62,6 +62,8 @@ public final class PrimarySession {
     private boolean recordedIsNew;
     private boolean invalidated;
     private boolean handedOver;
+    /** Requests using it ({@link #beginAccess}): while any does, it is not handed to another member. */
+    private int inUse;
 
     PrimarySession(PrimaryHost engine, SessionRecorder recorder, SessionMetadata metadata,
             Map<String, byte[]> replicated) {
@@ -261,7 +263,34 @@ public final class PrimarySession {
         return old;
     }
 
-    /** Handed to an older member that also owned it: this handle is dead. */
+    /**
+     * A request starts using this session: until the matching {@link #endAccess}, the session is not handed to
+     * another member that asks for it ({@link ReplicationEngine#moveHere}; that member waits, bounded). Call it when a
+     * request finds the session and {@code endAccess} when the request is done with it, after its replication.
+     *
+     * @return false when this handle is no longer owned here (invalidated, expired or moved to another member): the
+     *     caller must not use it (and does not call {@code endAccess})
+     */
+    public synchronized boolean beginAccess() {
+        if (invalidated) {
+            return false;
+        }
+        inUse++;
+        return true;
+    }
+
+    /** The request that called {@link #beginAccess} is done with the session. */
+    public synchronized void endAccess() {
+        if (inUse > 0) {
+            inUse--;
+        }
+    }
+
+    synchronized boolean inUse() {
+        return inUse > 0;
+    }
+
+    /** Handed to another member (an older one that also owned it, or one that asked for it): this handle is dead. */
     synchronized void handOver() {
         invalidated = true;
         handedOver = true;

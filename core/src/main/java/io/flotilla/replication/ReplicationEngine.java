@@ -77,7 +77,7 @@ import java.util.function.Consumer;
  * (deltas, full copies and claims on the replication topic), {@code TransferClient} and {@code TransferSource} (the
  * two sides of state transfer, one lock each), {@code Departures} (verdicts on members that stopped answering),
  * {@code ReplicaEvents} (the listener's calls, in apply order), {@code TakeOver} (take-over rounds), {@code
- * AntiEntropy} (digests at a heal), {@code Outbox} (the node, namespaced).
+ * Handoff} (moves from a live owner), {@code AntiEntropy} (digests at a heal), {@code Outbox} (the node, namespaced).
  *
  * <p>Threading: every method is safe from any thread. Incoming messages are handled on the node's delivery
  * threads; timers on the scheduler's thread. This class holds no lock; the parts' locks are never held while
@@ -105,6 +105,7 @@ public final class ReplicationEngine implements AutoCloseable {
     private final TransferClient transferClient;
     private final TransferSource transferSource;
     private final TakeOver takeOver;
+    private final Handoff handoff;
     private final AntiEntropy antiEntropy;
     private final Readiness readiness;
     private final List<Registration> registrations = new ArrayList<>();
@@ -149,6 +150,8 @@ public final class ReplicationEngine implements AutoCloseable {
         // Bounded like any wait on another member: the node's timeout.
         Duration roundTimeout = node instanceof DefaultNode dn ? dn.config().timeout() : config.departureWait();
         this.takeOver = new TakeOver(out, config, table, sessionCodec, replicator, scheduler, roundTimeout);
+        this.handoff = new Handoff(out, config, table, sessionCodec, replicator, departures, takeOver, clock, scheduler,
+                roundTimeout);
         this.antiEntropy = new AntiEntropy(out, table, replicator);
         this.readiness = new Readiness(out, replicator::ready);
         replicator.readiness(readiness);
@@ -225,6 +228,23 @@ public final class ReplicationEngine implements AutoCloseable {
     public CompletionStage<Optional<PrimarySession>> takeOver(String id) {
         Objects.requireNonNull(id, "id");
         return takeOver.start(id).whenComplete((p, e) -> events.deliver());
+    }
+
+    /**
+     * Moves the session here from wherever it is owned, so this member can serve it (any-node access): from a live
+     * owner by a hand-off (one round trip to the owner, which first tells the other holders; while a request uses the
+     * session there, {@link PrimarySession#beginAccess}, it is asked again with a growing pause until the node's
+     * timeout), and when no live owner is known by a take-over round ({@link #takeOver}). The session moves with its
+     * newest state, so requests for one session on different members never interleave their writes, and an
+     * acknowledged write is never lost. With sticky routing a request reaches its owner and never needs this.
+     *
+     * @return completes with the primary; with empty when no member of the view holds the session; fails with
+     *     {@link TakeOverException} when it stayed in use on its owner for the whole timeout, the owner could not be
+     *     reached, or a take-over round failed. Completes on a delivery or timer thread; do not block one on it.
+     */
+    public CompletionStage<Optional<PrimarySession>> moveHere(String id) {
+        Objects.requireNonNull(id, "id");
+        return handoff.start(id).whenComplete((p, e) -> events.deliver());
     }
 
     /**
@@ -338,6 +358,11 @@ public final class ReplicationEngine implements AutoCloseable {
                         ReplicationMessages.readIdAndVersion(in));
                 case ReplicationMessages.TAKEOVER_ANSWER -> takeOver.onAnswer(m.from(),
                         ReplicationMessages.readAnswer(in));
+                case ReplicationMessages.HANDOFF_REQUEST -> handoff.onRequest(m.from(),
+                        ReplicationMessages.readIdAndVersion(in));
+                case ReplicationMessages.HANDOFF_ANSWER -> handoff.onAnswer(m.from(),
+                        ReplicationMessages.readHandoffAnswer(in));
+                case ReplicationMessages.RELEASE -> handoff.onRelease(m.from(), ReplicationMessages.readRelease(in));
                 case ReplicationMessages.DIGEST -> antiEntropy.onDigest(m.from(), ReplicationMessages.readDigest(in));
                 case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
                 case ReplicationMessages.READY_ACK -> readiness.onReady(m.from(), false);
@@ -400,6 +425,7 @@ public final class ReplicationEngine implements AutoCloseable {
             transferClient.left(left.member());
             replicator.left(left.member().id());
             takeOver.left(left.member().id());
+            handoff.left(left.member().id());
             readiness.left(left.member().id());
         }
     }

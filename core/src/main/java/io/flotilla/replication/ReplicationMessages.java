@@ -27,6 +27,9 @@ final class ReplicationMessages {
     static final byte READY = 9;
     static final byte UNREADY = 13;
     static final byte READY_ACK = 14;
+    static final byte HANDOFF_REQUEST = 15;
+    static final byte HANDOFF_ANSWER = 16;
+    static final byte RELEASE = 17;
     // state-transfer topic
     static final byte TRANSFER_REQUEST = 10;
     static final byte TRANSFER_CHUNK = 11;
@@ -106,6 +109,68 @@ final class ReplicationMessages {
         String id = readId(in);
         long version = in.getLong();
         return new IdAndVersion(id, version);
+    }
+
+    /** What an owner answers a hand-off request: the record when it granted, else why not. */
+    enum HandoffStatus {
+        /** Handed over: the record follows; the asker owns the session now. */
+        GRANTED,
+        /** A request is using the session there: ask again shortly. */
+        BUSY,
+        /** The answerer does not own the session (any more). */
+        NOT_OWNER
+    }
+
+    record HandoffAnswer(String id, HandoffStatus status, byte[] record) {
+    }
+
+    static ByteBuffer handoffAnswer(HandoffAnswer a) {
+        byte[] idBytes = a.id().getBytes(StandardCharsets.UTF_8);
+        int len = a.record() == null ? 0 : a.record().length;
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 1 + 4 + len);
+        b.put(HANDOFF_ANSWER).putShort((short) idBytes.length).put(idBytes).put((byte) a.status().ordinal())
+                .putInt(a.record() == null ? -1 : len);
+        if (a.record() != null) {
+            b.put(a.record());
+        }
+        return b.flip();
+    }
+
+    static HandoffAnswer readHandoffAnswer(ByteBuffer in) {
+        String id = readId(in);
+        int status = in.get();
+        if (status < 0 || status >= HandoffStatus.values().length) {
+            throw new CodecException(Reason.MALFORMED, "unknown hand-off status " + status);
+        }
+        int len = in.getInt();
+        if (len < -1 || len > in.remaining()) {
+            throw new CodecException(Reason.MALFORMED, "hand-off record of " + len + " bytes, " + in.remaining()
+                    + " left");
+        }
+        byte[] record = null;
+        if (len >= 0) {
+            record = new byte[len];
+            in.get(record);
+        }
+        return new HandoffAnswer(id, HandoffStatus.values()[status], record);
+    }
+
+    /** An owner's word to the holders: {@code newOwner} owns {@code id} from {@code version} on. */
+    record Release(String id, long version, MemberId newOwner) {
+    }
+
+    static ByteBuffer release(Release r) {
+        byte[] idBytes = r.id().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + MemberId.BYTES);
+        b.put(RELEASE).putShort((short) idBytes.length).put(idBytes).putLong(r.version())
+                .putLong(r.newOwner().mostSignificant()).putLong(r.newOwner().leastSignificant());
+        return b.flip();
+    }
+
+    static Release readRelease(ByteBuffer in) {
+        String id = readId(in);
+        long version = in.getLong();
+        return new Release(id, version, new MemberId(in.getLong(), in.getLong()));
     }
 
     /** A take-over round's answer: the answerer's version (-1: none), its flags, and its record when newer. */

@@ -41,6 +41,7 @@ final class ReplicationMeters {
     final Counter repairs;
     final Counter departedTargets;
     final Counter takeovers;
+    final Counter handoffs;
     final Counter ownershipChanges;
     final Counter writesDiscarded;
     final Counter expiredPrimary;
@@ -76,6 +77,7 @@ final class ReplicationMeters {
         repairs = counter(r, "flotilla.replication.repairs",
                 "full sessions pushed to a member whose delta the node abandoned");
         takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");
+        handoffs = counter(r, "flotilla.replication.handoffs", "sessions this member handed to a member that asked");
         ownershipChanges = counter(r, "flotilla.replication.ownership.changes",
                 "announcements that another member owns a session now");
         writesDiscarded = counter(r, "flotilla.replication.writes.discarded",
@@ -124,7 +126,8 @@ final class ReplicationMeters {
     /** The figures a host shows, read now. */
     ReplicationStats stats(long primaries, long replicas) {
         return new ReplicationStats(primaries, replicas, count(deltasSent), (long) deltaBytes.totalAmount(),
-                count(deltasReceived), count(fullSent), count(fullReceived), count(takeovers), count(expiredPrimary),
+                count(deltasReceived), count(fullSent), count(fullReceived), count(takeovers), count(handoffs),
+                count(expiredPrimary),
                 count(expiredReplica), count(attributesSkipped), count(attributesUnencodable),
                 count(attributesUndecodable), count(transferSessionsReceived), count(writesDiscarded));
     }

@@ -15,6 +15,7 @@ package io.flotilla.replication;
  * @param fullSent full copies sent (answers and repairs)
  * @param fullReceived full copies received
  * @param takeovers sessions taken over here after their owner left
+ * @param handoffs sessions this member handed to another that asked for them ({@link ReplicationEngine#moveHere})
  * @param expiredPrimaries primaries expired here
  * @param expiredReplicas replicas expired here (owner gone, idle)
  * @param attributesSkipped values not replicated because they could not be encoded ({@code onUnserializable=SKIP})
@@ -26,7 +27,7 @@ package io.flotilla.replication;
  *     partition wrote) to the older member at the heal; each is logged with the redacted session id
  */
 public record ReplicationStats(long primarySessions, long replicaSessions, long deltasSent, long deltaBytesSent,
-        long deltasReceived, long fullSent, long fullReceived, long takeovers, long expiredPrimaries,
+        long deltasReceived, long fullSent, long fullReceived, long takeovers, long handoffs, long expiredPrimaries,
         long expiredReplicas, long attributesSkipped, long attributesUnencodable, long attributesUndecodable,
         long transferSessionsReceived, long writesDiscarded) {
 }

@@ -196,9 +196,24 @@ final class Replicator implements PrimaryHost {
         return new PrimarySession(this, SessionRecorder.resume(r), r.metadata(), r.attributesUnsafe());
     }
 
+    /** The members whose engine listens (and this one): replication targets. */
+    View targets() {
+        return readiness.targets();
+    }
+
+    /** This member handed a session it owned to a member that asked for it. */
+    void handedOff() {
+        meters.handoffs.increment();
+    }
+
     /** Tells the holders of a session just taken over that this member owns it, at its version. */
     void announce(PrimarySession ps) {
         meters.takeovers.increment();
+        claim(ps);
+    }
+
+    /** Tells the holders that this member owns {@code ps} now, at its version (after a take-over or a hand-off). */
+    void claim(PrimarySession ps) {
         String id = ps.recorder().id();
         out.sendQuietly(config.placement().holders(id, out.self(), readiness.targets()),
                 ReplicationMessages.idAndVersion(ReplicationMessages.OWNER, id, ps.recorder().version()));

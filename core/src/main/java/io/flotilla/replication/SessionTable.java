@@ -253,6 +253,85 @@ final class SessionTable {
         }
     }
 
+    /**
+     * Hands the primary {@code id} to {@code to}, which asked for it: its current state (changes not yet replicated
+     * included) becomes the replica here, {@code to} its owner, and this handle dies. Nothing happens while a request
+     * uses it ({@link PrimarySession#beginAccess}).
+     *
+     * @return the record handed over; null when this member does not own {@code id} or a request is using it (see
+     *     {@code busy})
+     */
+    SessionRecord release(String id, MemberId to, boolean[] busy) {
+        synchronized (lock) {
+            PrimarySession ps = primaries.get(id);
+            if (ps == null) {
+                return null;
+            }
+            SessionRecord r;
+            synchronized (ps) {
+                if (ps.inUse() || ps.handedOver()) {
+                    busy[0] = ps.inUse();
+                    return null;
+                }
+                ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis());
+                r = ps.recorder().current();
+                if (r == null) {
+                    return null; // invalidated: its end is on its way to the holders
+                }
+                ps.handOver();
+                primaries.remove(id, ps);
+            }
+            since.remove(id);
+            store.applyFull(r, true);
+            owners.put(id, to);
+            return r;
+        }
+    }
+
+    /**
+     * Makes the record {@code to} was handed by its owner a primary here ({@link #release} on the owner): the replica
+     * leaves the store ({@link ReplicaCause#TAKEN_OVER}), {@code resume} builds the primary and {@code announce} runs
+     * under its lock. Returns the primary already owned here, if any.
+     */
+    PrimarySession adoptHandedOver(SessionRecord r, Function<SessionRecord, PrimarySession> resume,
+            Consumer<PrimarySession> announce) {
+        synchronized (lock) {
+            PrimarySession ps = primaries.get(r.id());
+            if (ps != null) {
+                return ps;
+            }
+            forget(r.id(), ReplicaCause.TAKEN_OVER);
+            ps = resume.apply(r);
+            synchronized (ps) {
+                primaries.put(r.id(), ps);
+                since.put(r.id(), r.version());
+                announce.accept(ps);
+            }
+            return ps;
+        }
+    }
+
+    /**
+     * {@code from} says it handed {@code id} to {@code newOwner} at {@code version}: followed when {@code from} is the
+     * owner known here (or none is known, or it left). A primary here (a second owner, after a split) is left to the
+     * contest rule.
+     *
+     * @return whether the replica here is at another version than the one handed over (the caller asks for the copy)
+     */
+    boolean released(View view, Member from, String id, long version, MemberId newOwner) {
+        synchronized (lock) {
+            if (primaries.containsKey(id) || newOwner.equals(self)) {
+                return false;
+            }
+            MemberId known = owners.get(id);
+            if (known != null && !known.equals(from.id()) && !known.equals(UNKNOWN_OWNER) && view.contains(known)) {
+                return false;
+            }
+            owners.put(id, newOwner);
+            return store.get(id).map(SessionRecord::version).orElse(-1L) != version;
+        }
+    }
+
     // ------------------------------------------------------------------------------------------ replicas
 
     /** A delta from {@code from}: applied when it comes from the owner (or the owner is gone or unknown). */

@@ -499,5 +499,5 @@ public class FlotillaManager extends ManagerBase {
         return e == null ? ZERO : e.stats();
     }
 
-    private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 }

@@ -1,0 +1,229 @@
+package io.flotilla.replication;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.spi.Clock;
+import io.flotilla.spi.Scheduler;
+import java.lang.System.Logger.Level;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Hand-offs: a session moves from its live owner to the member that asks for it (a request for it arrived there), so
+ * any member can serve any session and the writes of one session never interleave across members.
+ *
+ * <p>The asker sends {@code HANDOFF_REQUEST} to the owner it knows. The owner answers {@code BUSY} while a request
+ * uses the session there ({@link PrimarySession#beginAccess}), {@code NOT_OWNER} when it does not own it, and
+ * otherwise releases it ({@link SessionTable#release}: its current state, changes not yet replicated included, becomes
+ * its replica; the asker is its owner), tells the other holders with {@code RELEASE} (waiting for them, so none
+ * refuses the new owner's first delta), and answers {@code GRANTED} with the record. The asker adopts it at that
+ * version and announces itself as the owners' take-over does. A busy owner is asked again with a growing pause, until
+ * the timeout (the node's); an asker that does not know of a live owner runs a take-over round instead. A grant that
+ * arrives after its asker gave up is adopted all the same: the owner let go of the session, and it must not end up
+ * owned by nobody.
+ *
+ * <p>Threading: safe from any thread; no lock of its own (a concurrent map of attempts, each completed once).
+ * Requests and answers arrive on the node's delivery threads, retries on the engine's scheduler, starts on request
+ * threads.
+ */
+final class Handoff {
+    private static final System.Logger LOG = System.getLogger(Handoff.class.getName());
+    private static final long FIRST_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
+    private static final long MAX_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private final Outbox out;
+    private final ReplicationConfig config;
+    private final SessionTable table;
+    private final SessionCodec sessionCodec;
+    private final Replicator replicator;
+    private final Departures departures;
+    private final TakeOver takeOver;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final Duration timeout;
+    private final ConcurrentHashMap<String, Attempt> attempts = new ConcurrentHashMap<>();
+
+    Handoff(Outbox out, ReplicationConfig config, SessionTable table, SessionCodec sessionCodec, Replicator replicator,
+            Departures departures, TakeOver takeOver, Clock clock, Scheduler scheduler, Duration timeout) {
+        this.out = out;
+        this.config = config;
+        this.table = table;
+        this.sessionCodec = sessionCodec;
+        this.replicator = replicator;
+        this.departures = departures;
+        this.takeOver = takeOver;
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.timeout = timeout;
+    }
+
+    /** See {@link ReplicationEngine#moveHere}. */
+    CompletableFuture<Optional<PrimarySession>> start(String id) {
+        PrimarySession ps = table.primary(id);
+        if (ps != null) {
+            return CompletableFuture.completedFuture(Optional.of(ps));
+        }
+        boolean[] created = new boolean[1];
+        Attempt a = attempts.computeIfAbsent(id, k -> {
+            created[0] = true;
+            return new Attempt(id, clock.nanoTime() + timeout.toNanos());
+        });
+        if (created[0]) {
+            a.next();
+        }
+        return a.result.thenApply(x -> x);
+    }
+
+    // ------------------------------------------------------------------------------------------ owner side
+
+    /** {@code from} asks for the session this member owns. */
+    void onRequest(Member from, ReplicationMessages.IdAndVersion q) {
+        String id = q.id();
+        boolean[] busy = new boolean[1];
+        SessionRecord r = table.release(id, from.id(), busy);
+        if (r == null) {
+            answer(from, new ReplicationMessages.HandoffAnswer(id, busy[0]
+                    ? ReplicationMessages.HandoffStatus.BUSY : ReplicationMessages.HandoffStatus.NOT_OWNER, null));
+            return;
+        }
+        replicator.handedOff();
+        List<Member> holders = config.placement().holders(id, out.self(), replicator.targets()).stream()
+                .filter(m -> !m.id().equals(from.id())).toList();
+        byte[] record = sessionCodec.encodeRecord(r);
+        ReplicationMessages.HandoffAnswer granted = new ReplicationMessages.HandoffAnswer(id,
+                ReplicationMessages.HandoffStatus.GRANTED, record);
+        if (holders.isEmpty()) {
+            answer(from, granted);
+            return;
+        }
+        // The holders follow the new owner before it can send them anything: none refuses its first delta.
+        departures.discount(out.send(holders, config.replicationTopic(), ReplicationMessages.release(
+                new ReplicationMessages.Release(id, r.version(), from.id())), Delivery.PROCESSED))
+                .whenComplete((v, e) -> {
+                    if (e != null) {
+                        LOG.log(Level.WARNING, "handing session " + SessionRecord.redact(id) + " to "
+                                + from.describe() + ": not every holder confirmed (" + Outbox.cause(e).getMessage()
+                                + "); they follow it when its claim arrives");
+                    }
+                    answer(from, granted);
+                });
+    }
+
+    /** {@code from} handed {@code r.id()} to {@code r.newOwner()}: the holders here follow. */
+    void onRelease(Member from, ReplicationMessages.Release r) {
+        if (table.released(out.view(), from, r.id(), r.version(), r.newOwner())) {
+            replicator.requestFull(r.id(), table.replicaVersion(r.id()));
+        }
+    }
+
+    private void answer(Member to, ReplicationMessages.HandoffAnswer a) {
+        out.sendQuietly(List.of(to), ReplicationMessages.handoffAnswer(a));
+    }
+
+    // ------------------------------------------------------------------------------------------ asker side
+
+    void onAnswer(Member from, ReplicationMessages.HandoffAnswer a) {
+        Attempt at = attempts.get(a.id());
+        switch (a.status()) {
+            case GRANTED -> {
+                // adopted even when nobody waits any more: the owner let go of it
+                PrimarySession ps = table.adoptHandedOver(sessionCodec.decodeRecord(a.record()), replicator::resume,
+                        replicator::claim);
+                LOG.log(Level.DEBUG, () -> "session " + SessionRecord.redact(a.id()) + " handed over by "
+                        + from.describe() + " at version " + ps.version());
+                if (at != null) {
+                    at.complete(Optional.of(ps), null);
+                }
+            }
+            case BUSY, NOT_OWNER -> {
+                if (at != null && from.id().equals(at.asked)) {
+                    at.retry(a.status() == ReplicationMessages.HandoffStatus.BUSY
+                            ? "a request uses it on member " + from.describe()
+                            : "member " + from.describe() + " no longer owns it");
+                }
+            }
+        }
+    }
+
+    /** A member left the view: an attempt waiting for it asks again (a take-over round, when it was the owner). */
+    void left(MemberId member) {
+        for (Attempt a : attempts.values()) {
+            if (member.equals(a.asked)) {
+                a.next();
+            }
+        }
+    }
+
+    /** One hand-off of one session: whom it asked, until when it tries. */
+    private final class Attempt {
+        final String id;
+        final long deadline;
+        final CompletableFuture<Optional<PrimarySession>> result = new CompletableFuture<>();
+        private volatile MemberId asked;
+        private long pause = FIRST_PAUSE_NANOS; // guarded by this
+
+        Attempt(String id, long deadline) {
+            this.id = id;
+            this.deadline = deadline;
+        }
+
+        /** Asks the owner known now; without a live one, a take-over round decides. */
+        void next() {
+            if (result.isDone()) {
+                return;
+            }
+            MemberId owner = table.owner(id);
+            Optional<Member> live = owner == null || owner.equals(out.self().id()) ? Optional.empty()
+                    : out.view().find(owner);
+            if (live.isEmpty()) {
+                asked = null;
+                takeOver.start(id).whenComplete((ps, e) -> {
+                    MemberId now = table.owner(id);
+                    if (e == null && ps.isEmpty() && now != null && !now.equals(out.self().id())
+                            && out.view().contains(now)) {
+                        retry("its owner came back"); // the round saw a live owner: ask it
+                    } else {
+                        complete(ps, e);
+                    }
+                });
+                return;
+            }
+            asked = owner;
+            out.send(List.of(live.get()), config.replicationTopic(), ReplicationMessages.idAndVersion(
+                    ReplicationMessages.HANDOFF_REQUEST, id, table.replicaVersion(id)), Delivery.PROCESSED)
+                    .whenComplete((v, e) -> {
+                        if (e != null) {
+                            complete(null, new TakeOverException("session " + SessionRecord.redact(id)
+                                    + " could not be asked of its owner " + live.get().describe() + ": "
+                                    + Outbox.cause(e).getMessage()));
+                        }
+                    });
+        }
+
+        synchronized void retry(String why) {
+            long now = clock.nanoTime();
+            if (now + pause > deadline) {
+                complete(null, new TakeOverException("session " + SessionRecord.redact(id) + " not moved here within "
+                        + timeout.toMillis() + " ms: " + why));
+                return;
+            }
+            long wait = pause;
+            pause = Math.min(MAX_PAUSE_NANOS, pause * 2);
+            scheduler.schedule(this::next, wait);
+        }
+
+        void complete(Optional<PrimarySession> ps, Throwable e) {
+            attempts.remove(id, this);
+            if (e != null) {
+                result.completeExceptionally(Outbox.cause(e));
+            } else {
+                result.complete(ps == null ? Optional.empty() : ps);
+            }
+        }
+    }
+}

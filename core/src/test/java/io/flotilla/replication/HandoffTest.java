@@ -1,0 +1,251 @@
+package io.flotilla.replication;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.Delivery;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Any-node access ({@link ReplicationEngine#moveHere}): a session moves from its live owner to the member a request
+ * reached, with its newest state, never while a request uses it on the owner, and requests for one session on
+ * different members never interleave their writes.
+ */
+class HandoffTest {
+    private static final String ID = "0123456789ABCDEF0123456789ABCDEF";
+    private static final int STEPS = 20_000;
+
+    private static EngineHarness cluster(int size, long seed) {
+        System.out.println("HandoffTest seed " + seed);
+        EngineHarness h = new EngineHarness(size, seed, EngineHarness.nodeConfig(100));
+        for (int i = 0; i < size; i++) {
+            h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED).build());
+        }
+        return h;
+    }
+
+    private static void ackedWrite(EngineHarness h, int i, int value) {
+        PrimarySession s = h.engine(i).find(ID).orElseThrow(() -> new AssertionError("member " + i + " owns none"));
+        s.setAttribute("n", value);
+        CompletableFuture<Void> f = h.engine(i).replicate(ID).toCompletableFuture();
+        assertTrue(h.runUntil(f::isDone, STEPS), "write " + value + " on member " + i + " finished");
+        f.join();
+    }
+
+    private static CompletableFuture<Optional<PrimarySession>> moveHere(EngineHarness h, int i) {
+        return h.engine(i).moveHere(ID).toCompletableFuture();
+    }
+
+    private static Object replicaN(EngineHarness h, int i) {
+        return h.engine(i).replica(ID).orElseThrow().attribute("n", h.engine(i).codec(),
+                HandoffTest.class.getClassLoader());
+    }
+
+    @Test
+    void aSessionMovesToTheMemberThatAsksWithItsNewestStateAndTheHoldersFollowTheNewOwner() {
+        try (EngineHarness h = cluster(3, 15_001)) {
+            PrimarySession before = h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, 1);
+            ackedWrite(h, 0, 2);
+            before.setAttribute("late", "not replicated yet"); // moves with the session all the same
+
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, 1);
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            PrimarySession moved = f.join().orElseThrow();
+            assertEquals(2, moved.getAttribute("n"));
+            assertEquals("not replicated yet", moved.getAttribute("late"));
+            assertTrue(h.engine(0).find(ID).isEmpty(), "the old owner let go of it");
+            assertFalse(before.beginAccess(), "the old handle is dead: a request there must not use it");
+            assertThrows(IllegalStateException.class, () -> before.setAttribute("n", 99));
+            assertEquals(1.0, h.engine(0).stats().handoffs());
+
+            ackedWrite(h, 1, 3); // acknowledged by both holders: neither refuses the new owner's delta
+            assertTrue(h.runUntil(() -> Integer.valueOf(3).equals(replicaN(h, 0))
+                    && Integer.valueOf(3).equals(replicaN(h, 2)), STEPS), "the holders follow the new owner");
+
+            CompletableFuture<Optional<PrimarySession>> back = moveHere(h, 0);
+            assertTrue(h.runUntil(back::isDone, STEPS));
+            assertEquals(3, back.join().orElseThrow().getAttribute("n"), "and it moves back as often as asked");
+        }
+    }
+
+    @Test
+    void aSessionInUseOnItsOwnerMovesOnlyOnceTheRequestThereEnds() {
+        try (EngineHarness h = cluster(2, 15_002)) {
+            PrimarySession s = h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, 1);
+            assertTrue(s.beginAccess());
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, 1);
+            h.runUntil(() -> false, 500);
+            assertFalse(f.isDone(), "waits while the owner's request uses the session");
+            s.setAttribute("n", 2);
+            CompletableFuture<Void> w = h.engine(0).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(w::isDone, STEPS));
+            s.endAccess();
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            assertEquals(2, f.join().orElseThrow().getAttribute("n"), "the write of the request that ended moved too");
+        }
+    }
+
+    @Test
+    void aSessionInUseForTheWholeTimeoutIsNotMovedAndTheAskerIsTold() {
+        try (EngineHarness h = cluster(2, 15_003)) {
+            PrimarySession s = h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, 1);
+            assertTrue(s.beginAccess());
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, 1);
+            assertTrue(h.runUntil(f::isDone, STEPS), "bounded by the node's timeout");
+            CompletionException e = assertThrows(CompletionException.class, f::join);
+            TakeOverException t = assertInstanceOf(TakeOverException.class, e.getCause());
+            assertTrue(t.getMessage().contains("a request uses it"), t.getMessage());
+            assertTrue(h.engine(0).find(ID).isPresent(), "the owner keeps it");
+            s.setAttribute("n", 2); // and its request goes on
+        }
+    }
+
+    @Test
+    void withNoLiveOwnerItIsATakeOverRound() {
+        try (EngineHarness h = cluster(3, 15_004)) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, 7);
+            for (int j = 1; j < 3; j++) { // the owner crashes
+                h.cluster.network().partition(h.cluster.member(0), h.cluster.member(j));
+                h.cluster.membership(j).remove(h.cluster.member(0), false);
+            }
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, 2);
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            assertEquals(7, f.join().orElseThrow().getAttribute("n"));
+            assertEquals(1.0, h.engine(2).stats().takeovers());
+        }
+    }
+
+    static Stream<Long> seeds() {
+        return LongStream.rangeClosed(1, Integer.getInteger("handoff.seeds", 12)).mapToObj(i -> 16_000 + i * 7919);
+    }
+
+    /**
+     * Non-sticky requests: each lands on a random member, moves the session there, reads the counter, writes it plus
+     * one and replicates; up to three are in flight at once, on different members, and one member crashes midway (maybe
+ * the owner, maybe during a hand-off). Every acknowledged value is
+     * unique (two requests never read the same value: no interleaving) and the counter never falls below the highest
+     * acknowledged one.
+     */
+    @ParameterizedTest
+    @MethodSource("seeds")
+    void concurrentRequestsOnDifferentMembersNeverInterleaveAndLoseNothing(long seed) {
+        Random rnd = new Random(seed);
+        try (EngineHarness h = cluster(4, seed)) {
+            h.engine(0).create(ID, 1800).setAttribute("n", 0);
+            CompletableFuture<Void> first = h.engine(0).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(first::isDone, STEPS));
+            List<Request> inFlight = new ArrayList<>();
+            Set<Integer> acked = new HashSet<>();
+            int started = 0;
+            int failed = 0;
+            int crashed = -1;
+            for (int step = 0; step < 30_000 && (started < 60 || !inFlight.isEmpty()); step++) {
+                if (started < 60 && inFlight.size() < 3 && rnd.nextInt(20) == 0) {
+                    int at = rnd.nextInt(4);
+                    if (at != crashed) {
+                        inFlight.add(new Request(h, at));
+                        started++;
+                    }
+                }
+                if (started == 30 && crashed < 0) { // one member crashes midway, maybe the owner, maybe mid-request
+                    crashed = rnd.nextInt(4);
+                    for (int j = 0; j < 4; j++) {
+                        if (j != crashed) {
+                            h.cluster.network().partition(h.cluster.member(crashed), h.cluster.member(j));
+                            h.cluster.membership(j).remove(h.cluster.member(crashed), false);
+                        }
+                    }
+                    int gone = crashed;
+                    inFlight.removeIf(r -> r.member == gone); // its requests die with it, unacknowledged
+                }
+                for (Request r : List.copyOf(inFlight)) {
+                    r.advance();
+                    if (r.done) {
+                        inFlight.remove(r);
+                        if (r.ackedValue >= 0) {
+                            assertTrue(acked.add(r.ackedValue), "value " + r.ackedValue + " acknowledged twice: two"
+                                    + " requests interleaved (seed " + seed + ")");
+                        } else {
+                            failed++;
+                        }
+                    }
+                }
+                h.advance(EngineHarness.STEP);
+            }
+            assertTrue(inFlight.isEmpty(), "every request ended");
+            int max = acked.stream().max(Integer::compare).orElse(0);
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, (crashed + 1) % 4);
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            int last = (Integer) f.join().orElseThrow().getAttribute("n");
+            assertTrue(last >= max, "the counter " + last + " fell below the acknowledged " + max);
+            System.out.println("HandoffTest seed " + seed + ": " + started + " requests, " + acked.size()
+                    + " acknowledged, " + failed + " failed with an error (never acknowledged), final " + last);
+            assertTrue(acked.size() >= started / 2, "most requests got the session: " + acked.size());
+        }
+    }
+
+    /** One request: move the session here, use it, write n + 1, replicate, end. */
+    private static final class Request {
+        final EngineHarness h;
+        final int member;
+        CompletableFuture<Optional<PrimarySession>> moving;
+        CompletableFuture<Void> writing;
+        PrimarySession session;
+        int ackedValue = -1;
+        int value;
+        boolean done;
+
+        Request(EngineHarness h, int member) {
+            this.h = h;
+            this.member = member;
+            this.moving = h.engine(member).moveHere(ID).toCompletableFuture();
+        }
+
+        void advance() {
+            if (writing != null) {
+                if (writing.isDone()) {
+                    if (!writing.isCompletedExceptionally()) {
+                        ackedValue = value;
+                    }
+                    session.endAccess();
+                    done = true;
+                }
+                return;
+            }
+            if (!moving.isDone()) {
+                return;
+            }
+            if (moving.isCompletedExceptionally()) {
+                done = true; // refused with a clear error (busy past the timeout): the request fails, nothing lost
+                return;
+            }
+            session = moving.join().orElseThrow();
+            if (!session.beginAccess()) {
+                moving = h.engine(member).moveHere(ID).toCompletableFuture(); // moved away meanwhile: ask again
+                return;
+            }
+            value = (Integer) session.getAttribute("n") + 1;
+            session.setAttribute("n", value);
+            writing = h.engine(member).replicate(ID).toCompletableFuture();
+        }
+    }
+}
