@@ -14,6 +14,7 @@ import io.flotilla.Node;
 import io.flotilla.NodeClosedException;
 import io.flotilla.NodeConfig;
 import io.flotilla.Registration;
+import io.flotilla.RemoteProcessingException;
 import io.flotilla.View;
 import io.flotilla.internal.OutboundStream.Pending;
 import io.flotilla.internal.OutboundStream.Settlement;
@@ -578,7 +579,7 @@ public final class DefaultNode implements Node {
             // told by the error below.
             warnings.log(Level.INFO, "unhandled-" + f.topic(), "no listener for topic " + f.topic()
                     + " on " + local.describe() + " yet; message from " + from.describe() + " dropped");
-            return "no listener for topic " + f.topic() + " on member " + local.describe();
+            return RemoteProcessingException.noListenerError(f.topic(), local);
         }
         String error = null;
         for (MessageListener l : ls) {
