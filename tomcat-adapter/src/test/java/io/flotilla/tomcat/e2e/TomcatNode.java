@@ -143,6 +143,20 @@ public final class TomcatNode {
         }
     }
 
+    /** How many lines of the current run's console log match {@code line}. */
+    public long countLogLines(Pattern line) {
+        try {
+            if (!Files.exists(consoleLog())) {
+                return 0;
+            }
+            try (var lines = Files.lines(consoleLog(), StandardCharsets.ISO_8859_1)) {
+                return lines.filter(l -> line.matcher(l).find()).count();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The last {@code lines} lines of the console log, for failure messages. */
     public String logTail(int lines) {
         try {
