@@ -44,14 +44,18 @@ import org.junit.jupiter.api.Timeout;
  * users go to node3, node2 is killed and its users go to node3 too, which is then alone: every session must go on
  * there with its count intact.
  *
+ * <p>{@code -De2e.restarts=25} makes it a soak of 25 restarts of each kind (issue 12 counted failures over 50).
+ *
  * <p>One Tomcat line (10.1) only: restarts exercise the engine's membership, readiness and transfer, which do not
  * differ between Tomcat lines (the adapter's per-line differences are covered by {@link FlotillaTomcatClusterIT} on
  * every line), and one line keeps this under three minutes on a shared two-core machine.
  */
 class NodeRestartUnderLoadIT {
     private static final int USERS_PER_NODE = 3;
-    private static final int GRACEFUL_RESTARTS = 3;
-    private static final int KILL_RESTARTS = 3;
+    /** Restarts of each kind: 3, or the system property {@code e2e.restarts} for a soak. */
+    private static final int RESTARTS_EACH = Integer.getInteger("e2e.restarts", 3);
+    private static final int GRACEFUL_RESTARTS = RESTARTS_EACH;
+    private static final int KILL_RESTARTS = RESTARTS_EACH;
     /** Requests the load must complete on node1/node2 in each window (down, rejoining). */
     private static final int MIN_REQUESTS_PER_WINDOW = 10;
     /** A user's pause between two clicks: pacing, so the load leaves CPU for node3's restarts (not a synchroniser). */
@@ -61,7 +65,7 @@ class NodeRestartUnderLoadIT {
     private static final Pattern COUNTER = Pattern.compile("node=(\\S+) count=(\\d+) id=(\\S+)");
 
     @Test
-    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    @Timeout(value = 10, unit = TimeUnit.MINUTES) // a backstop: each step has its own bound; about 1 min by default
     void restartsOfOneNodeUnderProcessedLoadFailNoRequestOnTheOthers() throws Exception {
         TomcatLine line = TomcatLine.TOMCAT_10_1;
         ClusterConfig config = ClusterConfig.flotilla(ClusterConfig.dropInJar(line), ClusterConfig.Membership.STATIC,
