@@ -34,6 +34,14 @@ class ClosingTargetTest {
         return h;
     }
 
+    /** Member 0 creates the session and writes n = 1, acknowledged by members 1 and 2. */
+    private static void createdWithAckedWrite(EngineHarness h) {
+        h.engine(0).create(ID, 1800);
+        CompletableFuture<Void> first = write(h, 1);
+        assertTrue(h.runUntil(first::isDone, STEPS));
+        assertFalse(first.isCompletedExceptionally(), "first write acknowledged: " + first);
+    }
+
     /** Sets n = value on member 0's primary and starts its replication; the messages are not delivered yet. */
     private static CompletableFuture<Void> write(EngineHarness h, int value) {
         h.engine(0).find(ID).orElseThrow().setAttribute("n", value);
@@ -48,10 +56,7 @@ class ClosingTargetTest {
     @Test
     void aTargetWhoseEngineClosesUnderAWriteFailsNoWriteAndGetsTheSessionWhenItListensAgain() {
         try (EngineHarness h = cluster(12_010)) {
-            h.engine(0).create(ID, 1800);
-            CompletableFuture<Void> first = write(h, 1);
-            assertTrue(h.runUntil(first::isDone, STEPS));
-            assertFalse(first.isCompletedExceptionally(), "first write acknowledged: " + first);
+            createdWithAckedWrite(h);
 
             CompletableFuture<Void> f = write(h, 2);
             h.engine(2).close(); // its UNREADY is sent after the delta reached the wire: the delta finds no listener
@@ -77,10 +82,7 @@ class ClosingTargetTest {
     @Test
     void aListenerThatThrowsStillFailsTheWrite() {
         try (EngineHarness h = cluster(12_011)) {
-            h.engine(0).create(ID, 1800);
-            CompletableFuture<Void> first = write(h, 1);
-            assertTrue(h.runUntil(first::isDone, STEPS));
-            assertFalse(first.isCompletedExceptionally());
+            createdWithAckedWrite(h);
 
             // Beside member 2's engine, a listener that throws: the delta reached a listener and failed there.
             MessageListener broken = m -> {

@@ -62,7 +62,6 @@ class NodeRestartUnderLoadIT {
     private static final Duration THINK_TIME = Duration.ofMillis(10);
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(20);
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(60);
-    private static final Pattern COUNTER = Pattern.compile("node=(\\S+) count=(\\d+) id=(\\S+)");
 
     @Test
     @Timeout(value = 10, unit = TimeUnit.MINUTES) // a backstop: each step has its own bound; about 1 min by default
@@ -227,8 +226,8 @@ class NodeRestartUnderLoadIT {
                 Thread.currentThread().interrupt();
                 return List.of(this + " interrupted");
             }
-            Matcher m = COUNTER.matcher(r.body());
-            if (r.statusCode() != 200 || !m.find()) {
+            Matcher m = SimulatedUser.parse(r.body());
+            if (r.statusCode() != 200 || m == null) {
                 unacknowledged = true;
                 return List.of(this + " at " + node.route() + ": HTTP " + r.statusCode() + " "
                         + r.body().substring(0, Math.min(300, r.body().length())));
@@ -238,7 +237,7 @@ class NodeRestartUnderLoadIT {
             if (!m.group(1).equals(node.route())) {
                 problems.add(this + ": answered by " + m.group(1) + ", sent to " + node.route());
             }
-            if (sessionId != null && !base(m.group(3)).equals(base(sessionId))) {
+            if (sessionId != null && !SimulatedUser.base(m.group(3)).equals(SimulatedUser.base(sessionId))) {
                 problems.add(this + " at " + node.route() + ": another session " + m.group(3));
             }
             // After a failed answer its increment may or may not have been kept: one more is not a loss.
@@ -250,11 +249,6 @@ class NodeRestartUnderLoadIT {
             count = got;
             lastAt = System.nanoTime();
             return problems;
-        }
-
-        private static String base(String id) {
-            int dot = id.indexOf('.');
-            return dot < 0 ? id : id.substring(0, dot);
         }
 
         @Override

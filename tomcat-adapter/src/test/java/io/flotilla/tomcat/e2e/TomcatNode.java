@@ -135,12 +135,7 @@ public final class TomcatNode {
 
     /** Whether the current run's console log has a line matching {@code line}. */
     public boolean consoleLog(Pattern line) {
-        try {
-            return Files.exists(consoleLog())
-                    && Files.readAllLines(consoleLog(), StandardCharsets.UTF_8).stream().anyMatch(l -> line.matcher(l).find());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return countLogLines(line) > 0;
     }
 
     /** How many lines of the current run's console log match {@code line}. */
