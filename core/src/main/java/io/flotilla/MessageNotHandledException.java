@@ -5,7 +5,7 @@ package io.flotilla;
  * topic (one web application's replication engine among several sharing a topic on one node) declines the others'
  * messages. When every listener of the topic declines a message, the node treats it as it treats a message for a
  * topic with no listener: counted as unhandled, and a {@link Delivery#PROCESSED} sender gets a
- * {@link RemoteProcessingException} saying that no listener took it. A decline is not an error: it is not logged
+ * {@link RemoteProcessingException} whose {@link RemoteProcessingException#noListener()} is true. A decline is not an error: it is not logged
  * and not counted as a listener failure.
  *
  * <p>It carries no stack trace (it is control flow, thrown per declined message), so it is cheap to create.

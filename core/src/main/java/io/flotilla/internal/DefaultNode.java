@@ -15,6 +15,7 @@ import io.flotilla.Node;
 import io.flotilla.NodeClosedException;
 import io.flotilla.NodeConfig;
 import io.flotilla.Registration;
+import io.flotilla.RemoteProcessingException;
 import io.flotilla.View;
 import io.flotilla.internal.OutboundStream.Pending;
 import io.flotilla.internal.OutboundStream.Settlement;
@@ -604,11 +605,10 @@ public final class DefaultNode implements Node {
             // INFO, not WARN: a member joins before its applications listen (a Tomcat node's web applications start
             // after its cluster), so early messages on their topics are routine; counted, and a PROCESSED sender is
             // told by the error below. Listeners that all declined (other applications' engines) count the same.
-            String what = ls.isEmpty() ? "no listener for topic " + f.topic() : "no listener took the message on topic "
-                    + f.topic();
-            warnings.log(Level.INFO, "unhandled-" + f.topic(), what + " on " + local.describe()
+            warnings.log(Level.INFO, "unhandled-" + f.topic(), (ls.isEmpty() ? "no listener for topic "
+                    : "no listener took the message on topic ") + f.topic() + " on " + local.describe()
                     + " yet; message from " + from.describe() + " dropped");
-            return what + " on member " + local.describe();
+            return RemoteProcessingException.noListenerError(f.topic(), local);
         }
         return error;
     }

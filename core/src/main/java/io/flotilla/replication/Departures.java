@@ -90,7 +90,9 @@ final class Departures {
     /**
      * The outcome of a RECEIVED or PROCESSED replication: a target that stopped answering (unreachable or timed out)
      * does not fail it if that target leaves the view within {@code departureWait}, since the session is then safe
-     * on the members that remain; any other failure, or a target verified alive, fails it with the original
+     * on the members that remain; a target whose node had no listener for the topic (its engine closed, its
+     * {@code UNREADY} still on the way) does not fail it either, since it holds none of the session, as a member
+     * that never said {@code READY}; any other failure, or a target verified alive, fails it with the original
      * exception.
      */
     CompletionStage<Void> discount(CompletionStage<Void> stage) {
@@ -112,6 +114,9 @@ final class Departures {
         Throwable t = Outbox.cause(e);
         List<CompletableFuture<Boolean>> verdicts = new ArrayList<>();
         for (Throwable x : Outbox.failures(e)) {
+            if (Outbox.isNotListening(x)) {
+                continue; // its engine does not listen: it holds none of the session, so it is not a holder
+            }
             if ((x instanceof MemberUnreachableException || x instanceof DeliveryTimeoutException)
                     && ((DeliveryException) x).member() != null) {
                 verdicts.add(departure(((DeliveryException) x).member(),
@@ -120,6 +125,10 @@ final class Departures {
                 result.completeExceptionally(t);
                 return;
             }
+        }
+        if (verdicts.isEmpty()) {
+            result.complete(null);
+            return;
         }
         // Timed on the engine's scheduler (its injected clock), not the JDK's.
         Scheduler.Cancellable deadline = scheduler.schedule(() -> result.completeExceptionally(t),

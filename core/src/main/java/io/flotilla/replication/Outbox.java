@@ -7,6 +7,7 @@ import io.flotilla.MemberId;
 import io.flotilla.MemberUnreachableException;
 import io.flotilla.Message;
 import io.flotilla.Node;
+import io.flotilla.RemoteProcessingException;
 import io.flotilla.SendQueueFullException;
 import io.flotilla.View;
 import io.flotilla.internal.DeliveryFuture;
@@ -121,6 +122,25 @@ final class Outbox {
             }
         }
         return out;
+    }
+
+    /**
+     * The members that answered a failed {@code PROCESSED} send with "no listener for the topic": their engine does
+     * not listen (yet, or any more), so they hold nothing of it.
+     */
+    static List<MemberId> notListening(Throwable e) {
+        List<MemberId> out = new ArrayList<>();
+        for (Throwable x : failures(e)) {
+            if (isNotListening(x)) {
+                out.add(((DeliveryException) x).member().id());
+            }
+        }
+        return out;
+    }
+
+    /** Whether {@code x} is a member's "no listener for the topic" answer. */
+    static boolean isNotListening(Throwable x) {
+        return x instanceof RemoteProcessingException r && r.noListener() && r.member() != null;
     }
 
     /**

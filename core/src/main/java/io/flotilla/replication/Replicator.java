@@ -155,6 +155,10 @@ final class Replicator implements PrimaryHost {
                     for (MemberId m : Outbox.abandoned(e)) {
                         repairs.add(new Repair(m, id, ps));
                     }
+                    // Its engine closed (UNREADY on its way) or is not there: the full copy once it listens again.
+                    for (MemberId m : Outbox.notListening(e)) {
+                        repairs.add(new Repair(m, id, ps));
+                    }
                 }
             });
         }

@@ -115,7 +115,8 @@ public final class SimulatedUser {
         lastCount = count;
     }
 
-    private static String base(String id) {
+    /** The session id without its {@code .route} suffix; empty for null. */
+    static String base(String id) {
         if (id == null) {
             return "";
         }

@@ -135,9 +135,18 @@ public final class TomcatNode {
 
     /** Whether the current run's console log has a line matching {@code line}. */
     public boolean consoleLog(Pattern line) {
+        return countLogLines(line) > 0;
+    }
+
+    /** How many lines of the current run's console log match {@code line}. */
+    public long countLogLines(Pattern line) {
         try {
-            return Files.exists(consoleLog())
-                    && Files.readAllLines(consoleLog(), StandardCharsets.UTF_8).stream().anyMatch(l -> line.matcher(l).find());
+            if (!Files.exists(consoleLog())) {
+                return 0;
+            }
+            try (var lines = Files.lines(consoleLog(), StandardCharsets.ISO_8859_1)) {
+                return lines.filter(l -> line.matcher(l).find()).count();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
