@@ -48,7 +48,7 @@ final class AntiEntropy {
         for (PrimarySession ps : table.primaries()) {
             long version;
             synchronized (ps) {
-                if (ps.handedOver()) {
+                if (ps.isHandedOver()) {
                     continue;
                 }
                 SessionRecord snap = ps.recorder().snapshot();

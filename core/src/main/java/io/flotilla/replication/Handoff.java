@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Hand-offs: a session moves from its live owner to the member that asks for it (a request for it arrived there), so
@@ -46,10 +47,14 @@ final class Handoff {
     private final Clock clock;
     private final Scheduler scheduler;
     private final Duration timeout;
+    private final Consumer<String> movedAway;
     private final ConcurrentHashMap<String, Attempt> attempts = new ConcurrentHashMap<>();
 
+    /** {@code movedAway} hears each session this member handed over (the host drops its copy). */
     Handoff(Outbox out, ReplicationConfig config, SessionTable table, SessionCodec sessionCodec, Replicator replicator,
-            Departures departures, TakeOver takeOver, Clock clock, Scheduler scheduler, Duration timeout) {
+            Departures departures, TakeOver takeOver, Clock clock, Scheduler scheduler, Duration timeout,
+            Consumer<String> movedAway) {
+        this.movedAway = movedAway;
         this.out = out;
         this.config = config;
         this.table = table;
@@ -92,6 +97,7 @@ final class Handoff {
             return;
         }
         replicator.handedOff();
+        movedAway.accept(id);
         List<Member> holders = config.placement().holders(id, out.self(), replicator.targets()).stream()
                 .filter(m -> !m.id().equals(from.id())).toList();
         byte[] record = sessionCodec.encodeRecord(r);

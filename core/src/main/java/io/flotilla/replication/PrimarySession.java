@@ -296,7 +296,12 @@ public final class PrimarySession {
         handedOver = true;
     }
 
-    synchronized boolean handedOver() {
+    /**
+     * Whether this handle died because the session moved to another member (one that asked for it, or an older owner
+     * at a heal): the session lives on there, so a host drops its local copy without telling the application it ended.
+     * Implies {@link #isInvalidated()}.
+     */
+    public synchronized boolean isHandedOver() {
         return handedOver;
     }
 

@@ -151,7 +151,7 @@ public final class ReplicationEngine implements AutoCloseable {
         Duration roundTimeout = node instanceof DefaultNode dn ? dn.config().timeout() : config.departureWait();
         this.takeOver = new TakeOver(out, config, table, sessionCodec, replicator, scheduler, roundTimeout);
         this.handoff = new Handoff(out, config, table, sessionCodec, replicator, departures, takeOver, clock, scheduler,
-                roundTimeout);
+                roundTimeout, id -> callback("moved-away", b.onMovedAway, id));
         this.antiEntropy = new AntiEntropy(out, table, replicator);
         this.readiness = new Readiness(out, replicator::ready);
         replicator.readiness(readiness);
@@ -311,12 +311,7 @@ public final class ReplicationEngine implements AutoCloseable {
         expired.addAll(replicas);
         events.deliver();
         for (String id : expired) {
-            try {
-                onExpired.accept(id);
-            } catch (RuntimeException e) {
-                callbackFailed();
-                LOG.log(Level.WARNING, "expiry callback failed for session " + SessionRecord.redact(id), e);
-            }
+            callback("expiry", onExpired, id);
         }
         return expired;
     }
@@ -436,6 +431,16 @@ public final class ReplicationEngine implements AutoCloseable {
         replicator.requestFull(id, have);
     }
 
+    /** Runs a host's callback; what it throws is counted and logged, never propagated. */
+    private void callback(String what, Consumer<String> c, String id) {
+        try {
+            c.accept(id);
+        } catch (RuntimeException e) {
+            callbackFailed();
+            LOG.log(Level.WARNING, what + " callback failed for session " + SessionRecord.redact(id), e);
+        }
+    }
+
     private void callbackFailed() {
         meters.callbackErrors.increment();
     }
@@ -496,6 +501,7 @@ public final class ReplicationEngine implements AutoCloseable {
         private Clock clock = Clock.system();
         private Scheduler scheduler;
         private Consumer<String> onExpired = id -> { };
+        private Consumer<String> onMovedAway = id -> { };
         private ReplicaListener replicaListener;
 
         private Builder(Node node) {
@@ -523,6 +529,16 @@ public final class ReplicationEngine implements AutoCloseable {
         /** Told the id of every session expired here (primary or replica). Default: nothing. */
         public Builder onExpired(Consumer<String> v) {
             onExpired = Objects.requireNonNull(v, "onExpired");
+            return this;
+        }
+
+        /**
+         * Told the id of every session this member handed to another member that asked for it ({@link #moveHere}
+         * there): the session lives on there, so a host drops its local copy without ending it. Called on a delivery
+         * thread, after the handle died ({@link PrimarySession#isHandedOver()}). Default: nothing.
+         */
+        public Builder onMovedAway(Consumer<String> v) {
+            onMovedAway = Objects.requireNonNull(v, "onMovedAway");
             return this;
         }
 

@@ -123,7 +123,7 @@ final class Replicator implements PrimaryHost {
     private CompletionStage<Void> drainAndSend(PrimarySession ps) {
         CompletionStage<Void> stage;
         synchronized (ps) {
-            if (ps.handedOver()) {
+            if (ps.isHandedOver()) {
                 return CompletableFuture.completedFuture(null);
             }
             if (ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis())) {

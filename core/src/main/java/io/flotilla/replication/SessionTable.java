@@ -124,7 +124,7 @@ final class SessionTable {
         }
         SessionRecord r;
         synchronized (ps) {
-            if (ps.handedOver()) {
+            if (ps.isHandedOver()) {
                 return null;
             }
             ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis());
@@ -269,7 +269,7 @@ final class SessionTable {
             }
             SessionRecord r;
             synchronized (ps) {
-                if (ps.inUse() || ps.handedOver()) {
+                if (ps.inUse() || ps.isHandedOver()) {
                     busy[0] = ps.inUse();
                     return null;
                 }

@@ -101,7 +101,7 @@ public class FlotillaManager extends ManagerBase {
         try {
             current.setContextClassLoader(FlotillaManager.class.getClassLoader());
             ReplicationEngine.Builder b = ReplicationEngine.builder(c.node()).config(config)
-                    .onExpired(this::expiredByEngine);
+                    .onExpired(this::expiredByEngine).onMovedAway(this::movedAwayByEngine);
             if (n != null) {
                 b.replicaListener(n);
             }
@@ -194,8 +194,11 @@ public class FlotillaManager extends ManagerBase {
     public Session findSession(String id) throws IOException {
         Session s = super.findSession(id);
         if (s instanceof FlotillaSession fs && fs.primary() != null && fs.primary().isInvalidated()) {
-            // the engine ended it (expired, or handed to an older owner after a healed split): Tomcat follows
-            fs.expireLocally();
+            if (fs.primary().isHandedOver()) {
+                fs.movedAway(); // another member asked for it (or an older owner kept it at a heal): it lives there
+            } else {
+                fs.expireLocally(); // the engine ended it (expired): Tomcat follows
+            }
             s = null;
         }
         if (s != null || id == null) {
@@ -209,16 +212,19 @@ public class FlotillaManager extends ManagerBase {
         // owner failed. Have the owner verified now rather than wait for failure detection; an owner that neither
         // answers nor leaves in that time (hung) fails the request: going on without the session would serve an
         // empty one behind HTTP 200.
+        boolean ownerGone;
         try {
-            if (!e.verifyOwner(id, cluster.settings().ownerVerification)) {
-                return null;
-            }
+            ownerGone = e.verifyOwner(id, cluster.settings().ownerVerification);
         } catch (TakeOverException x) {
             throw new IllegalStateException(x.getMessage(), x);
         }
-        // The engine asks the other members for their copies and adopts the newest (one round trip, bounded by
-        // the node's timeout); waited for outside the lock, so take-overs of different sessions overlap.
-        Optional<PrimarySession> p = awaitTakeOver(e, id);
+        if (!ownerGone && e.replica(id).isEmpty()) {
+            return null; // no member this one knows of holds it
+        }
+        // Owner gone: the engine asks the other members for their copies and adopts the newest (one round trip).
+        // Owner alive (a balancer that is not sticky, or moved the user): it hands the session over once no request
+        // uses it there. Both bounded by the node's timeout, waited for outside the lock.
+        Optional<PrimarySession> p = awaitMove(id, ownerGone ? e.takeOver(id) : e.moveHere(id));
         synchronized (takeOver) {
             s = super.findSession(id);
             if (s != null) {
@@ -231,8 +237,8 @@ public class FlotillaManager extends ManagerBase {
             FlotillaSession fs = new FlotillaSession(this);
             fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
-            log.info("FlotillaManager " + namespace + ": took over session " + redact(id)
-                    + " at version " + p.get().version());
+            log.info("FlotillaManager " + namespace + ": " + (ownerGone ? "took over" : "moved here") + " session "
+                    + redact(id) + " at version " + p.get().version());
             fs.activate();
             ReplicaNotifier n = notifier;
             boolean announced = n != null && n.takenOver(id);
@@ -244,14 +250,14 @@ public class FlotillaManager extends ManagerBase {
     }
 
     /**
-     * The engine's take-over of {@code id}, waited for on the request thread. A take-over that fails (another member
-     * owns the session or takes it over, or a member did not answer in time) fails the request rather than serve an
-     * empty or stale session in its place.
+     * The engine's take-over or hand-off of {@code id}, waited for on the request thread. One that fails (another
+     * member owns the session or takes it over, a member did not answer in time, a request kept it busy on its owner)
+     * fails the request rather than serve an empty or stale session in its place.
      */
-    private Optional<PrimarySession> awaitTakeOver(ReplicationEngine e, String id) {
+    private Optional<PrimarySession> awaitMove(String id, CompletionStage<Optional<PrimarySession>> move) {
         long wait = cluster.settings().timeout.toMillis() + 1000; // the round is bounded by the timeout itself
         try {
-            return e.takeOver(id).toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
+            return move.toCompletableFuture().get(wait, TimeUnit.MILLISECONDS);
         } catch (ExecutionException x) {
             Throwable cause = x.getCause();
             throw new IllegalStateException("session " + redact(id) + " could not be taken over: "
@@ -282,6 +288,13 @@ public class FlotillaManager extends ManagerBase {
         Session s = sessions.get(id);
         if (s != null) {
             s.expire(); // Tomcat's listeners; the primary is already invalidated (replicas: the notifier was told)
+        }
+    }
+
+    /** Another member asked for the session (a request for it reached that member): it lives there now. */
+    private void movedAwayByEngine(String id) {
+        if (sessions.get(id) instanceof FlotillaSession fs) {
+            fs.movedAway();
         }
     }
 

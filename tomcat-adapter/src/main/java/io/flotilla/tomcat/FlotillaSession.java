@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.catalina.Manager;
 import org.apache.catalina.realm.GenericPrincipal;
 import org.apache.catalina.session.StandardSession;
@@ -40,6 +41,8 @@ final class FlotillaSession extends StandardSession {
     private final transient Object lock = new Object();
     private transient volatile PrimarySession primary;
     private transient volatile boolean localExpiry;
+    /** Requests between access and endAccess that the engine counted ({@link PrimarySession#beginAccess}). */
+    private final transient AtomicInteger accesses = new AtomicInteger();
     /** A replica's session for its listeners only ({@link ReplicaNotifier}); the manager never holds it. */
     private transient boolean replicaView;
 
@@ -296,6 +299,16 @@ final class FlotillaSession extends StandardSession {
     @Override
     public void access() {
         super.access();
+        PrimarySession p = primary;
+        if (p != null) {
+            if (p.beginAccess()) {
+                accesses.incrementAndGet(); // until endAccess, the engine hands the session to no other member
+            } else if (p.isHandedOver()) {
+                // another member asked for it between this request's findSession and now: it lives there
+                throw new IllegalStateException("session " + FlotillaManager.redact(getIdInternal())
+                        + " moved to another member while this request started; retry the request");
+            }
+        }
         recordAccess();
     }
 
@@ -303,6 +316,10 @@ final class FlotillaSession extends StandardSession {
     public void endAccess() {
         super.endAccess();
         recordAccess();
+        PrimarySession p = primary;
+        if (p != null && accesses.getAndUpdate(n -> n > 0 ? n - 1 : 0) > 0) {
+            p.endAccess();
+        }
     }
 
     private void recordAccess() {
@@ -331,6 +348,15 @@ final class FlotillaSession extends StandardSession {
     void expireLocally() {
         localExpiry = true;
         expire(true);
+    }
+
+    /**
+     * Drops the local copy of a session that moved to another member: it lives on there, so the application's
+     * listeners here are not told it ended (as Tomcat does not when a session is passivated).
+     */
+    void movedAway() {
+        localExpiry = true;
+        expire(false);
     }
 
     // ------------------------------------------------------------------------------------------ principal bytes

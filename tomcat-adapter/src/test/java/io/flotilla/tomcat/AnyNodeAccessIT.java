@@ -1,0 +1,41 @@
+package io.flotilla.tomcat;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.http.HttpResponse;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A balancer that is not sticky sends a user's requests to any node: the session moves to the node each request
+ * reached (a hand-off from its live owner) with every increment, instead of the request going on without it, and its
+ * id's route suffix follows (the jvmRoute rename), so a sticky balancer would send the next request to the data.
+ */
+class AnyNodeAccessIT {
+    @Test
+    @Timeout(120)
+    void aSessionFollowsItsUserFromNodeToNodeWithEveryIncrement() throws Exception {
+        EmbeddedNode[] n = EmbeddedNode.pair("6");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            TestClient user = new TestClient();
+            String id = null;
+            for (int i = 1; i <= 12; i++) {
+                EmbeddedNode node = i % 3 == 0 ? a : b; // round robin, with a repeat: a, b, b, a, b, b, ...
+                HttpResponse<String> r = user.get(node, "count");
+                assertEquals(200, r.statusCode(), "request " + i + " on " + node.route + ": " + r.body());
+                assertTrue(r.body().startsWith("n=" + i + " "), "request " + i + " on " + node.route
+                        + " saw every earlier increment: " + r.body());
+                String now = r.body().split(" ")[1].substring("id=".length());
+                String base = now.substring(0, now.indexOf('.'));
+                assertTrue(id == null || id.equals(base), "one session all along: " + id + " then " + now);
+                assertTrue(now.endsWith("." + node.route), "its route names the node that owns it now: " + now);
+                id = base;
+            }
+            long moves = a.manager().engine().stats().handoffs() + b.manager().engine().stats().handoffs();
+            assertEquals(7, moves, "moved at each change of node: b, a, b, a, b, a, b after the first request on b");
+            assertEquals(0, a.manager().getActiveSessions() + b.manager().getActiveSessions() - 2,
+                    "one primary and one replica between the two nodes, no leftover copy");
+        }
+    }
+}
