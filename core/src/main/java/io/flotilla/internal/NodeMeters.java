@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -36,7 +37,7 @@ public final class NodeMeters {
 
     public NodeMeters(MeterRegistry registry, Supplier<Number> queuedMessages, Supplier<Number> receiveBuffered) {
         for (Delivery d : Delivery.values()) {
-            String tag = d.name().toLowerCase(java.util.Locale.ROOT);
+            String tag = d.name().toLowerCase(Locale.ROOT);
             sent.put(d, Counter.builder("flotilla.messages.sent").tag("delivery", tag)
                     .description("messages sent, one per target member").register(registry));
             received.put(d, Counter.builder("flotilla.messages.received").tag("delivery", tag)

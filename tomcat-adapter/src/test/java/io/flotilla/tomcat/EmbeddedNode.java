@@ -4,21 +4,24 @@ import static io.flotilla.testing.Await.await;
 
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServlet;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import jakarta.servlet.http.HttpSession;
 import jakarta.servlet.http.HttpSessionAttributeListener;
 import jakarta.servlet.http.HttpSessionBindingEvent;
 import jakarta.servlet.http.HttpSessionEvent;
 import jakarta.servlet.http.HttpSessionIdListener;
 import jakarta.servlet.http.HttpSessionListener;
-import jakarta.servlet.http.HttpServletRequest;
-import jakarta.servlet.http.HttpServletResponse;
-import jakarta.servlet.http.HttpSession;
 import java.io.IOException;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.security.Principal;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -31,8 +34,8 @@ import java.util.stream.Stream;
 import org.apache.catalina.Context;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.Manager;
-import org.apache.catalina.connector.Connector;
 import org.apache.catalina.authenticator.FormAuthenticator;
+import org.apache.catalina.connector.Connector;
 import org.apache.catalina.realm.GenericPrincipal;
 import org.apache.catalina.realm.RealmBase;
 import org.apache.catalina.startup.Tomcat;
@@ -47,7 +50,7 @@ import org.apache.tomcat.util.descriptor.web.SecurityConstraint;
  */
 final class EmbeddedNode implements AutoCloseable {
     /** A value class no allowlist names. */
-    static final class Unlisted implements java.io.Serializable {
+    static final class Unlisted implements Serializable {
         private static final long serialVersionUID = 1L;
     }
 
@@ -382,7 +385,7 @@ final class EmbeddedNode implements AutoCloseable {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
@@ -421,7 +424,7 @@ final class EmbeddedNode implements AutoCloseable {
             HttpSession session = req.getSession(true);
             List<Object> cart = (List<Object>) session.getAttribute("cart");
             if (cart == null || req.getParameter("fresh") != null) {
-                cart = new java.util.ArrayList<>();
+                cart = new ArrayList<>();
                 session.setAttribute("cart", cart);
             }
             if (req.getParameter("add") != null) {
