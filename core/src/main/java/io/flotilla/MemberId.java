@@ -18,7 +18,7 @@ public record MemberId(long mostSignificant, long leastSignificant) implements C
     public static final int BYTES = 16;
 
     /** A new random id from {@code random}; use {@link #random()} outside tests. */
-    public static MemberId random(Random random) {
+    static MemberId random(Random random) {
         return new MemberId(random.nextLong(), random.nextLong());
     }
 

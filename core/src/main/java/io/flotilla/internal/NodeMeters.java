@@ -17,7 +17,7 @@ import java.util.function.Supplier;
  *
  * <p>Threading: safe from any thread (Micrometer meters are).
  */
-public final class NodeMeters {
+final class NodeMeters {
     final Map<Delivery, Counter> sent = new EnumMap<>(Delivery.class);
     final Map<Delivery, Counter> received = new EnumMap<>(Delivery.class);
     final Map<Delivery, Timer> latency = new EnumMap<>(Delivery.class);
@@ -35,7 +35,7 @@ public final class NodeMeters {
     final Counter outOfWindow;
     final Counter queueFull;
 
-    public NodeMeters(MeterRegistry registry, Supplier<Number> queuedMessages, Supplier<Number> receiveBuffered) {
+    NodeMeters(MeterRegistry registry, Supplier<Number> queuedMessages, Supplier<Number> receiveBuffered) {
         for (Delivery d : Delivery.values()) {
             String tag = d.name().toLowerCase(Locale.ROOT);
             sent.put(d, Counter.builder("flotilla.messages.sent").tag("delivery", tag)
