@@ -8,14 +8,14 @@
  * {@link io.flotilla.replication.Placement}, {@link io.flotilla.replication.PrimarySession}, {@link
  * io.flotilla.replication.ReplicaListener} with {@link io.flotilla.replication.ReplicaChange} and {@link
  * io.flotilla.replication.ReplicaCause}, {@link io.flotilla.replication.StateTransfer}, {@link
- * io.flotilla.replication.ReplicationStats}, and the exceptions {@link io.flotilla.replication.CodecException},
- * {@link io.flotilla.replication.AttributeCodecException} and {@link
- * io.flotilla.replication.TakeOverException}.
+ * io.flotilla.replication.ReplicationStats}, the values they return ({@link io.flotilla.replication.SessionRecord},
+ * {@link io.flotilla.replication.SessionMetadata}, {@link io.flotilla.replication.AttributeCodec} from {@code
+ * codec()}), and the exceptions {@link io.flotilla.replication.CodecException}, {@link
+ * io.flotilla.replication.AttributeCodecException} and {@link io.flotilla.replication.TakeOverException}.
  *
- * <p><b>Internal</b> (public only because the Tomcat adapter or the benchmarks use them; no compatibility promise):
- * the session model and its codec, {@code AttributeCodec}, {@code SessionCodec}, {@code SessionRecorder}, {@code
- * SessionRecord}, {@code SessionMetadata}, {@code SessionDelta} and {@code SessionOp}. They are to move to an
- * {@code internal} package (docs/architecture.md, "Public API"). Every other type is package-private.
+ * <p><b>Internal</b> (public only because the benchmarks measure them; no compatibility promise): the delta model
+ * and its wire codec, {@code SessionCodec}, {@code SessionRecorder}, {@code SessionDelta} and {@code SessionOp}.
+ * They are to move out of the way (docs/architecture.md, "Public API"). Every other type is package-private.
  *
  * <p>Threading and errors: the engine and a primary session are safe from any thread; incoming messages are handled
  * on the node's delivery threads and timers on its scheduler, and no lock is held while waiting on the network.

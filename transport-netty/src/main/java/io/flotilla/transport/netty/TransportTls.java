@@ -38,7 +38,7 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public final class TransportTls {
     /** The only protocol offered or accepted. */
-    public static final String PROTOCOL = "TLSv1.3";
+    static final String PROTOCOL = "TLSv1.3";
 
     private final String description;
     private final SslContext server;
