@@ -1,11 +1,11 @@
 package io.flotilla.membership;
 
+import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.ClusterSecret;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
-import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.Scheduler;

@@ -31,9 +31,9 @@ import org.apache.catalina.ha.ClusterListener;
 import org.apache.catalina.ha.ClusterManager;
 import org.apache.catalina.tribes.Channel;
 import org.apache.catalina.util.LifecycleMBeanBase;
+import org.apache.tomcat.util.IntrospectionUtils;
 import org.apache.juli.logging.Log;
 import org.apache.juli.logging.LogFactory;
-import org.apache.tomcat.util.IntrospectionUtils;
 
 /**
  * Flotilla's {@link Cluster} for Tomcat: {@code <Cluster className="io.flotilla.tomcat.FlotillaCluster" .../>} in
