@@ -109,7 +109,7 @@ public final class ClusterSecret {
     }
 
     /** As {@link #fromEnvironment(String)}, reading from {@code environment}; for tests and embedding. */
-    public static ClusterSecret fromEnvironment(String variable, Map<String, String> environment) {
+    static ClusterSecret fromEnvironment(String variable, Map<String, String> environment) {
         Objects.requireNonNull(variable, "variable");
         String value = environment.get(variable);
         String source = "secretEnv " + variable;

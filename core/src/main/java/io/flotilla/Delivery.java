@@ -1,5 +1,7 @@
 package io.flotilla;
 
+import java.util.Locale;
+
 /**
  * What a send waits for before its {@link java.util.concurrent.CompletionStage} completes. Every mode delivers
  * a sender's messages to each target in the order they were sent, and never delivers one twice.
@@ -25,7 +27,7 @@ public enum Delivery {
      * @throws ConfigurationException for a value Flotilla cannot honour, naming the accepted ones
      */
     public static Delivery fromTomcatSendOptions(String value) {
-        String v = value == null ? "" : value.trim().toLowerCase(java.util.Locale.ROOT);
+        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
         int bits;
         if (v.matches("\\d+")) {
             bits = Integer.parseInt(v);

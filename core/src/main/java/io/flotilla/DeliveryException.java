@@ -13,7 +13,7 @@ public class DeliveryException extends FlotillaException {
     private static final long serialVersionUID = 1L;
     private final transient Member member;
 
-    public DeliveryException(Member member, String message) {
+    DeliveryException(Member member, String message) {
         super(message);
         this.member = member;
     }

@@ -1,6 +1,7 @@
 package io.flotilla;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -57,7 +58,7 @@ public final class Member {
     private static String checkText(String field, String value) {
         Objects.requireNonNull(value, field);
         if (value.length() > MAX_TEXT_BYTES
-                || value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_TEXT_BYTES) {
+                || value.getBytes(StandardCharsets.UTF_8).length > MAX_TEXT_BYTES) {
             throw new IllegalArgumentException(field + " is longer than " + MAX_TEXT_BYTES + " bytes: " + value);
         }
         return value;

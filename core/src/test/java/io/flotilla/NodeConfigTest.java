@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 class NodeConfigTest {
     @Test
@@ -53,7 +54,7 @@ class NodeConfigTest {
         assertMessage("channelSendOptions=0 is invalid", () -> Delivery.fromTomcatSendOptions("0"));
     }
 
-    private static void assertMessage(String expectedStart, org.junit.jupiter.api.function.Executable e) {
+    private static void assertMessage(String expectedStart, Executable e) {
         ConfigurationException ex = assertThrows(ConfigurationException.class, e);
         assertTrue(ex.getMessage().startsWith(expectedStart), ex.getMessage());
     }

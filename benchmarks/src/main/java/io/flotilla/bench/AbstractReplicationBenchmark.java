@@ -2,6 +2,7 @@ package io.flotilla.bench;
 
 import io.flotilla.tomcat.BenchReplicas;
 import io.flotilla.tomcat.FlotillaCluster;
+import io.flotilla.tomcat.FlotillaManager;
 import jakarta.servlet.http.HttpSession;
 import java.io.IOException;
 import java.time.Duration;
@@ -18,6 +19,7 @@ import org.apache.catalina.Session;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.ha.CatalinaCluster;
+import org.apache.catalina.ha.session.DeltaManager;
 import org.apache.catalina.session.StandardSession;
 import org.apache.catalina.valves.ValveBase;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -228,6 +230,7 @@ public abstract class AbstractReplicationBenchmark {
      * say nothing about replication. The loggers go into {@code holder}: JUL forgets the
      * level of a logger nobody references.
      */
+    @SuppressWarnings("checkstyle:fullyQualifiedName") // JMH's Level is imported
     static void quietLogging(List<Logger> holder) {
         for (String name : List.of("org.apache", "io.flotilla")) {
             Logger l = Logger.getLogger(name);
@@ -245,18 +248,18 @@ public abstract class AbstractReplicationBenchmark {
 
     /** Stock: B received as many deltas as A sent. */
     private boolean allDeltasArrived() {
-        var sent = (org.apache.catalina.ha.session.DeltaManager) a.manager();
-        var received = (org.apache.catalina.ha.session.DeltaManager) b.manager();
+        var sent = (DeltaManager) a.manager();
+        var received = (DeltaManager) b.manager();
         return received.getCounterReceive_EVT_SESSION_DELTA() >= sent.getCounterSend_EVT_SESSION_DELTA();
     }
 
     /** The deltas a node sent and received, by its manager's own counters. */
     static String counts(BenchTomcat node) {
-        if (node.manager() instanceof org.apache.catalina.ha.session.DeltaManager m) {
+        if (node.manager() instanceof DeltaManager m) {
             return "sent " + m.getCounterSend_EVT_SESSION_DELTA() + " deltas, received "
                     + m.getCounterReceive_EVT_SESSION_DELTA();
         }
-        io.flotilla.tomcat.FlotillaManager m = (io.flotilla.tomcat.FlotillaManager) node.manager();
+        FlotillaManager m = (FlotillaManager) node.manager();
         return "sent " + m.getDeltasSent() + " deltas, received " + m.getDeltasReceived();
     }
 

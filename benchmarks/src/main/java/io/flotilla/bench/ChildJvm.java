@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -70,11 +71,11 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Starts {@code command} (e.g. from {@link #command}); {@code label} names it in messages. */
     public static ChildJvm start(String label, List<String> command) {
-        return start(label, command, java.util.Map.of());
+        return start(label, command, Map.of());
     }
 
     /** As {@link #start(String, List)}, with {@code env} added to the child's environment. */
-    public static ChildJvm start(String label, List<String> command, java.util.Map<String, String> env) {
+    public static ChildJvm start(String label, List<String> command, Map<String, String> env) {
         try {
             ProcessBuilder b = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
             b.environment().putAll(env);

@@ -11,12 +11,17 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import org.apache.catalina.tribes.Channel;
 import org.apache.catalina.tribes.ChannelException;
 import org.apache.catalina.tribes.Member;
 import org.apache.catalina.tribes.MembershipListener;
@@ -77,7 +82,7 @@ public final class ChildNode {
             h.setLevel(Level.WARNING);
         }
         long lifetimeSeconds = Long.parseLong(opts.getOrDefault("lifetime", "600"));
-        java.util.concurrent.ScheduledExecutorService reaper = java.util.concurrent.Executors
+        ScheduledExecutorService reaper = Executors
                 .newSingleThreadScheduledExecutor(r -> {
                     Thread t = new Thread(r, "child-lifetime");
                     t.setDaemon(true);
@@ -199,7 +204,7 @@ public final class ChildNode {
                         + (channel.getMembers().length + 1) + " " + System.nanoTime());
             }
         });
-        channel.start(org.apache.catalina.tribes.Channel.DEFAULT);
+        channel.start(Channel.DEFAULT);
         NioReceiver receiver = (NioReceiver) channel.getChannelReceiver();
         return new Member0() {
             @Override
@@ -224,7 +229,7 @@ public final class ChildNode {
             @Override
             public void close() {
                 try {
-                    channel.stop(org.apache.catalina.tribes.Channel.DEFAULT);
+                    channel.stop(Channel.DEFAULT);
                 } catch (ChannelException e) {
                     System.err.println("ChildNode: stock channel stop failed: " + e);
                 }
@@ -235,8 +240,8 @@ public final class ChildNode {
     /** {@code host:port} of a stock member's receiver. */
     static String stockAddress(Member m) {
         try {
-            return java.net.InetAddress.getByAddress(m.getHost()).getHostAddress() + ":" + m.getPort();
-        } catch (java.net.UnknownHostException e) {
+            return InetAddress.getByAddress(m.getHost()).getHostAddress() + ":" + m.getPort();
+        } catch (UnknownHostException e) {
             return "unknown:" + m.getPort(); // a host of neither 4 nor 16 bytes: never from a valid member
         }
     }

@@ -2,13 +2,13 @@ package io.flotilla.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
 
 import org.HdrHistogram.Histogram;
 
@@ -296,10 +297,10 @@ public final class HttpHarness {
         for (int round = 1; round <= options.rounds(); round++) {
             List<Variant> thisRound = new ArrayList<>(order);
             if (round % 2 == 0) {
-                java.util.Collections.reverse(thisRound);
+                Collections.reverse(thisRound);
             }
             for (Variant v : thisRound) {
-                log.printf("round %d/%d, %s%n", round, options.rounds(), v);
+                log.printf(Locale.ROOT, "round %d/%d, %s%n", round, options.rounds(), v);
                 Measurement m = measure(v, round);
                 measurements.add(m);
                 log.printf(Locale.ROOT, "  %-15s %10.0f requests/s  p50 %7.0f us  p99 %7.0f us  (%d requests in %.1f s;"
@@ -352,7 +353,7 @@ public final class HttpHarness {
                 int expected = options.sessions() + probes;
                 awaitValue(b, "SESSIONS", n -> n >= expected, PATIENCE, v + ": the backup does not hold all "
                         + expected + " sessions");
-                log.printf("  A: %s%n  B: %s%n", ask(a, "STATS"), ask(b, "STATS"));
+                log.printf(Locale.ROOT, "  A: %s%n  B: %s%n", ask(a, "STATS"), ask(b, "STATS"));
             }
             return new Measurement(v, round, r.requests(), r.seconds(), r.percentile(50), r.percentile(99), r.cpu());
         } finally {
@@ -662,10 +663,9 @@ public final class HttpHarness {
 
     /** CPU time of this JVM (every thread), nanoseconds; -1 where the JVM cannot tell. */
     private static long selfCpu() {
-        if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
-            return os.getProcessCpuTime();
-        }
-        return -1;
+        // The portable API (com.sun.management's bean is not on every JVM): clock-tick resolution, enough for runs
+        // of seconds.
+        return ProcessHandle.current().info().totalCpuDuration().map(Duration::toNanos).orElse(-1L);
     }
 
     /** Busy CPU time of the whole machine (every core, every process; Linux {@code /proc/stat}), or -1. */
@@ -705,7 +705,7 @@ public final class HttpHarness {
             "e2e.async.requests_per_s", "e2e.async.p50_us", "e2e.async.p99_us", "e2e.async.ratio_to_plain",
             "e2e.sync.requests_per_s", "e2e.sync.p50_us", "e2e.sync.p99_us", "e2e.sync.ratio_to_plain");
 
-    private double median(Variant v, java.util.function.ToDoubleFunction<Measurement> f) {
+    private double median(Variant v, ToDoubleFunction<Measurement> f) {
         return MembershipHarness.median(measurements.stream().filter(m -> m.variant().equals(v))
                 .map(m -> f.applyAsDouble(m)).toList());
     }
@@ -745,16 +745,16 @@ public final class HttpHarness {
 
     private void printTable(PrintStream out) {
         Map<String, Map<String, Double>> f = figures();
-        out.printf("End to end over HTTP, %d threads, %d sessions, keep-alive, all load on node A; medians of %d"
+        out.printf(Locale.ROOT, "End to end over HTTP, %d threads, %d sessions, keep-alive, all load on node A; medians of %d"
                 + " round(s) of %d s (after %d s warm-up)%n", options.threads(), options.sessions(), options.rounds(),
                 options.measureSeconds(), options.warmupSeconds());
-        out.printf("%-28s %12s %12s %12s%n", "metric", "plain", "flotilla", "stock");
+        out.printf(Locale.ROOT, "%-28s %12s %12s %12s%n", "metric", "plain", "flotilla", "stock");
         for (String metric : METRICS) {
             Map<String, Double> sides = f.getOrDefault(metric, Map.of());
             if (sides.isEmpty()) {
                 continue;
             }
-            out.printf("%-28s %12s %12s %12s%n", metric, text(sides.get("plain")), text(sides.get("flotilla")),
+            out.printf(Locale.ROOT, "%-28s %12s %12s %12s%n", metric, text(sides.get("plain")), text(sides.get("flotilla")),
                     text(sides.get("stock")));
         }
         out.println("ratio_to_plain: the cluster's requests/s over plain's (aims: Flotilla >= 0.92 async, >= 0.85 sync)");

@@ -15,11 +15,17 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * The local cluster demo ({@code ./demo.sh}): three nodes in this JVM find each other by multicast heartbeats on
@@ -35,19 +41,19 @@ public final class LocalClusterDemo {
 
     public static void main(String[] args) throws Exception {
         PrintStream out = System.out;
-        if (!java.util.Arrays.asList(args).contains("-v")) {
+        if (!Arrays.asList(args).contains("-v")) {
             // The nodes log their lifecycle at INFO; the demo prints its own story. -v shows the logs too.
-            java.util.logging.Logger root = java.util.logging.Logger.getLogger("");
-            root.setLevel(java.util.logging.Level.WARNING);
+            Logger root = Logger.getLogger("");
+            root.setLevel(Level.WARNING);
             for (var h : root.getHandlers()) {
-                h.setLevel(java.util.logging.Level.WARNING);
+                h.setLevel(Level.WARNING);
             }
         }
         int mcastPort;
         try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             mcastPort = s.getLocalPort();
         }
-        out.printf("Flotilla local cluster demo: 3 nodes, multicast 228.0.0.4:%d on lo (TTL 0), TCP on 127.0.0.1%n",
+        out.printf(Locale.ROOT, "Flotilla local cluster demo: 3 nodes, multicast 228.0.0.4:%d on lo (TTL 0), TCP on 127.0.0.1%n",
                 mcastPort);
         ConcurrentHashMap<String, AtomicInteger> received = new ConcurrentHashMap<>();
         List<Node> nodes = new ArrayList<>();
@@ -62,10 +68,10 @@ public final class LocalClusterDemo {
                         .membership(MulticastMembership.factory(MulticastMembershipConfig.builder()
                                 .port(mcastPort).bind("lo").ttl(0).frequency(Duration.ofMillis(200))
                                 .dropTime(Duration.ofMillis(1500)).build()))
-                        .onMembership(e -> out.printf("  [%s] %s%n", name, describe(e)))
+                        .onMembership(e -> out.printf(Locale.ROOT, "  [%s] %s%n", name, describe(e)))
                         .onMessage(1, m -> {
                             received.get(name).incrementAndGet();
-                            out.printf("  [%s] got \"%s\" from %s (%s)%n", name,
+                            out.printf(Locale.ROOT, "  [%s] got \"%s\" from %s (%s)%n", name,
                                     StandardCharsets.UTF_8.decode(m.payload()), m.from().name(), m.delivery());
                         })
                         .start());
@@ -73,7 +79,7 @@ public final class LocalClusterDemo {
             await("every node sees 3 members", () -> nodes.stream().allMatch(n -> n.view().size() == 3));
             out.println("All three nodes see each other:");
             for (Node n : nodes) {
-                out.printf("  %s -> %s%n", n.localMember().name(), n.view());
+                out.printf(Locale.ROOT, "  %s -> %s%n", n.localMember().name(), n.view());
             }
 
             List<CompletableFuture<Void>> sends = new ArrayList<>();
@@ -93,7 +99,7 @@ public final class LocalClusterDemo {
             Node leaving = nodes.remove(2);
             leaving.close();
             await("the others see 2 members", () -> nodes.stream().allMatch(n -> n.view().size() == 2));
-            out.printf("Summary: 3 nodes joined, %d messages delivered in order (ASYNC, RECEIVED, PROCESSED), "
+            out.printf(Locale.ROOT, "Summary: 3 nodes joined, %d messages delivered in order (ASYNC, RECEIVED, PROCESSED), "
                     + "node3's leave seen by node1 and node2 as graceful.%n",
                     received.values().stream().mapToInt(AtomicInteger::get).sum());
             out.println("Stopping the remaining nodes.");
@@ -113,17 +119,17 @@ public final class LocalClusterDemo {
             return who + (l.graceful() ? " left gracefully" : " was removed as failed") + " (view #" + e.view().id()
                     + ", " + e.view().size() + " members)";
         }
-        return who + " " + e.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+        return who + " " + e.getClass().getSimpleName().toLowerCase(Locale.ROOT);
     }
 
-    private static void await(String what, java.util.function.BooleanSupplier condition) {
+    private static void await(String what, BooleanSupplier condition) {
         long deadline = System.nanoTime() + STEP_TIMEOUT.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
                 throw new IllegalStateException("demo step did not complete within " + STEP_TIMEOUT.toSeconds()
                         + " s: " + what);
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
         }
     }
 }

@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.apache.catalina.tribes.ByteMessage;
@@ -127,7 +128,7 @@ public final class MembershipHarness {
         MembershipHarness h = new MembershipHarness();
         for (int r = 1; r <= rounds; r++) {
             for (String impl : impls) {
-                h.log.printf("round %d/%d, %s%n", r, rounds, impl);
+                h.log.printf(Locale.ROOT, "round %d/%d, %s%n", r, rounds, impl);
                 h.round(impl);
             }
         }
@@ -218,7 +219,7 @@ public final class MembershipHarness {
                             note(impl + ": fewer than 100 messages sent in " + PATIENCE.toSeconds() + " s");
                             break;
                         }
-                        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                        LockSupport.parkNanos(1_000_000);
                     }
                     long killed = System.nanoTime();
                     child.process().destroyForcibly();
@@ -228,7 +229,7 @@ public final class MembershipHarness {
                     stop.set(true);
                     child.waitFor(Duration.ofSeconds(5)); // killed: reaped before close() looks at it
                 }
-                log.printf("  %s traffic: %d messages acknowledged before the kill%n", impl, sent.get());
+                log.printf(Locale.ROOT, "  %s traffic: %d messages acknowledged before the kill%n", impl, sent.get());
             }
             // A hung member (SIGSTOP), resumed afterwards.
             try (ChildJvm child = joinedChild(impl, cluster, mcastPort, observer)) {
@@ -344,10 +345,10 @@ public final class MembershipHarness {
     }
 
     private void printTable(PrintStream out) {
-        out.printf("Membership, Flotilla vs stock Tomcat (McastService + TcpFailureDetector), loopback, frequency %d ms,"
+        out.printf(Locale.ROOT, "Membership, Flotilla vs stock Tomcat (McastService + TcpFailureDetector), loopback, frequency %d ms,"
                 + " dropTime %d ms, connectTimeout %d ms; median ms of each figure's runs%n", FREQUENCY.toMillis(),
                 DROP_TIME.toMillis(), CONNECT_TIMEOUT.toMillis());
-        out.printf("%-26s %12s %12s %9s   %s%n", "metric", "flotilla", "stock", "ratio", "runs (flotilla | stock)");
+        out.printf(Locale.ROOT, "%-26s %12s %12s %9s   %s%n", "metric", "flotilla", "stock", "ratio", "runs (flotilla | stock)");
         for (String m : METRICS) {
             double f = figure(m, "flotilla");
             double s = figure(m, "stock");
@@ -414,6 +415,7 @@ public final class MembershipHarness {
             return s == null ? -1 : s.nanos();
         }
 
+        @SuppressWarnings("checkstyle:fullyQualifiedName") // Tribes' Member is imported
         @Override
         public AtomicBoolean traffic(String address, AtomicLong sent) {
             io.flotilla.Member to = node.view().members().stream()

@@ -1,14 +1,17 @@
 package io.flotilla.bench;
 
+import io.flotilla.tomcat.FlotillaCluster;
 import jakarta.servlet.ServletException;
 import java.io.IOException;
 import org.apache.catalina.Cluster;
 import org.apache.catalina.Container;
 import org.apache.catalina.Context;
+import org.apache.catalina.Host;
 import org.apache.catalina.Valve;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
 import org.apache.catalina.ha.CatalinaCluster;
+import org.apache.catalina.ha.tcp.ReplicationValve;
 import org.apache.catalina.valves.ValveBase;
 
 /**
@@ -45,16 +48,17 @@ final class ReplicationValveDriver {
      * @param node the node the request runs on (its cluster decides the valve)
      * @param work the session work of the request, run as the replication valve's next valve
      */
+    @SuppressWarnings("checkstyle:fullyQualifiedName") // two ReplicationValves (stock, Flotilla) and two Request/Response pairs (Catalina, Coyote)
     ReplicationValveDriver(BenchTomcat node, Valve work) {
         this.context = node.context();
         Container engine = context.getParent().getParent();
         Cluster cluster = engine.getCluster();
         ValveBase v;
         if (cluster instanceof CatalinaCluster stock) {
-            org.apache.catalina.ha.tcp.ReplicationValve s = new org.apache.catalina.ha.tcp.ReplicationValve();
+            ReplicationValve s = new ReplicationValve();
             s.setCluster(stock);
             v = s;
-        } else if (cluster instanceof io.flotilla.tomcat.FlotillaCluster) {
+        } else if (cluster instanceof FlotillaCluster) {
             v = new io.flotilla.tomcat.ReplicationValve();
         } else {
             throw new IllegalArgumentException("node has no cluster: " + cluster);
@@ -79,7 +83,7 @@ final class ReplicationValveDriver {
     /** One request on session {@code sessionId}: the work, then the valve's end-of-request replication. */
     void run(String sessionId) throws IOException, ServletException {
         request.getMappingData().context = context;
-        request.getMappingData().host = (org.apache.catalina.Host) context.getParent();
+        request.getMappingData().host = (Host) context.getParent();
         request.setRequestedSessionId(sessionId);
         try {
             valve.invoke(request, response);

@@ -260,12 +260,12 @@ public final class ResultsTable {
     /** Prints the rows that have a figure, with the ratio column. */
     static void print(List<Row> rows, Results results, PrintStream out) {
         String fmt = "%-44s %-7s %-6s %14s %14s %10s%n";
-        out.printf(fmt, "metric", "unit", "better", "flotilla", "stock", "ratio");
+        out.printf(Locale.ROOT, fmt, "metric", "unit", "better", "flotilla", "stock", "ratio");
         for (Row row : rows) {
             OptionalDouble f = row.flotilla().value(results);
             OptionalDouble s = row.stock().value(results);
             if (f.isPresent() || s.isPresent()) {
-                out.printf(fmt, row.metric(), row.unit(), row.better().id(), orDash(format(f)), orDash(format(s)),
+                out.printf(Locale.ROOT, fmt, row.metric(), row.unit(), row.better().id(), orDash(format(f)), orDash(format(s)),
                         ratio(row.better(), f, s));
             }
         }

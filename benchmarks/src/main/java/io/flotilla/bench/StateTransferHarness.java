@@ -120,7 +120,7 @@ public final class StateTransferHarness {
         for (int n : counts) {
             for (int r = 1; r <= rounds; r++) {
                 for (String impl : impls) {
-                    h.log.printf("statetransfer: %s, %,d sessions, round %d/%d%n", impl, n, r, rounds);
+                    h.log.printf(Locale.ROOT, "statetransfer: %s, %,d sessions, round %d/%d%n", impl, n, r, rounds);
                     for (int attempt = 1; attempt <= ATTEMPTS; attempt++) {
                         try {
                             h.measure(impl, n);
@@ -173,7 +173,7 @@ public final class StateTransferHarness {
             if (!ready.text().startsWith("READY ")) {
                 throw new IllegalStateException("owner: " + ready.text());
             }
-            log.printf("statetransfer: owner %s created %,d sessions in %s ms%n", impl, n,
+            log.printf(Locale.ROOT, "statetransfer: owner %s created %,d sessions in %s ms%n", impl, n,
                     ready.text().split(" ")[2]);
             List<String> joinerCommand = command("joiner", impl, n, portB, members, verbose);
             try (ChildJvm joiner = ChildJvm.start("joiner " + impl, joinerCommand)) {

@@ -25,6 +25,7 @@ import org.apache.catalina.Manager;
 import org.apache.catalina.Session;
 import org.apache.catalina.connector.Request;
 import org.apache.catalina.connector.Response;
+import org.apache.catalina.ha.session.DeltaManager;
 import org.apache.catalina.ha.tcp.SimpleTcpCluster;
 import org.apache.catalina.session.StandardSession;
 import org.apache.catalina.tribes.ChannelMessage;
@@ -203,7 +204,7 @@ public final class StateTransferNode {
             watcher.start();
         });
         long started = System.nanoTime();
-        if (tomcat.manager() instanceof org.apache.catalina.ha.session.DeltaManager dm && allHeld.get() < 0
+        if (tomcat.manager() instanceof DeltaManager dm && allHeld.get() < 0
                 && dm.getCounterSend_EVT_GET_ALL_SESSIONS() == 0) {
             // DeltaManager asks for the sessions once, when its context starts, and only if the channel already
             // lists a member: static members are added on Tribes' utility executor, which may come too late.
@@ -234,7 +235,7 @@ public final class StateTransferNode {
 
     /** Sessions the node holds: stock, its {@code DeltaManager}'s; Flotilla, those its state transfer applied. */
     private static long held(Manager m) {
-        return m instanceof org.apache.catalina.ha.session.DeltaManager ? m.getActiveSessions()
+        return m instanceof DeltaManager ? m.getActiveSessions()
                 : BenchReplicas.transferred(m);
     }
 
@@ -243,7 +244,7 @@ public final class StateTransferNode {
         Manager m = tomcat.manager();
         BitSet seen = new BitSet(n);
         int sessions = 0;
-        if (m instanceof org.apache.catalina.ha.session.DeltaManager) {
+        if (m instanceof DeltaManager) {
             for (Session s : m.findSessions()) {
                 sessions++;
                 String wrong = checkOne(seen, n, s.getIdInternal(), ((StandardSession) s).getAttribute(USER),

@@ -1,6 +1,8 @@
 package io.flotilla.bench;
 
 import java.util.List;
+import java.util.Locale;
+import org.apache.catalina.tribes.io.XByteBuffer;
 
 /**
  * Prints the bytes on the wire of each {@link DeltaCase} for each codec, one line per figure, in the
@@ -33,9 +35,9 @@ public final class WireSizes {
                 }
                 if (codec instanceof StockDeltaCodec stock) {
                     byte[] delta = StockDeltaCodec.deltaRequestBytes(attributes);
-                    int message = org.apache.catalina.tribes.io.XByteBuffer
+                    int message = XByteBuffer
                             .serialize(stock.sessionMessage(delta)).length;
-                    System.out.printf("# stock %s: DeltaRequest.serialize() %d B, serialized SessionMessageImpl %d B,"
+                    System.out.printf(Locale.ROOT, "# stock %s: DeltaRequest.serialize() %d B, serialized SessionMessageImpl %d B,"
                             + " wire (ChannelData + framing) %d B%n", c.id(), delta.length, message, wire.length);
                 }
                 System.out.println("delta." + c.id() + ".bytes " + codec.impl() + " " + wire.length);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.MembershipEvent;
 import io.flotilla.Node;
 import io.flotilla.bench.ChildJvm;
 import io.flotilla.bench.EventLog;
@@ -70,9 +71,9 @@ class ChildJvmMembershipTest {
         assertTrue(EventLog.left(false).test(left.event()), "a kill -9 must be a failure, not a leave: " + left);
         System.out.printf("kill -9 of an idle child detected after %.1f ms%n", (left.nanos() - killed) / 1e6);
         // The broken connection made it a suspect, not dropTime of silence (that would be luck-free too, but slow).
-        EventLog.Seen suspected = observed.find(killed, e -> e instanceof io.flotilla.MembershipEvent.Suspected);
+        EventLog.Seen suspected = observed.find(killed, e -> e instanceof MembershipEvent.Suspected);
         assertNotNull(suspected, "removed without being suspected first: " + observed.events());
-        assertTrue(((io.flotilla.MembershipEvent.Suspected) suspected.event()).reason().contains("connection"),
+        assertTrue(((MembershipEvent.Suspected) suspected.event()).reason().contains("connection"),
                 "suspected for silence, not for its broken connection: " + suspected);
         assertTrue(observer.view().size() == 1, "view after removal: " + observer.view());
     }
@@ -106,9 +107,9 @@ class ChildJvmMembershipTest {
                 Loopback.DROP_TIME.toMillis());
         // Its connection stays up while it is stopped: it must have been suspected for its silence, then failed the
         // TCP check (a timing bound here would depend on how regular its last heartbeats were on a busy machine).
-        EventLog.Seen suspected = observed.find(stopped, e -> e instanceof io.flotilla.MembershipEvent.Suspected);
+        EventLog.Seen suspected = observed.find(stopped, e -> e instanceof MembershipEvent.Suspected);
         assertNotNull(suspected, "removed without being suspected first: " + observed.events());
-        assertTrue(((io.flotilla.MembershipEvent.Suspected) suspected.event()).reason().contains("no heartbeat"),
+        assertTrue(((MembershipEvent.Suspected) suspected.event()).reason().contains("no heartbeat"),
                 "a hung member is suspected for its silence: " + suspected);
         long resumed = System.nanoTime();
         child.signal("CONT");

@@ -12,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -82,7 +83,7 @@ final class Loopback {
                 throw new AssertionError("broken within " + window.toMillis() + " ms: " + what + " (" + state.get()
                         + ")");
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+            LockSupport.parkNanos(5_000_000);
         }
         if (!invariant.getAsBoolean()) {
             throw new AssertionError("broken at the end of " + window.toMillis() + " ms: " + what + " ("

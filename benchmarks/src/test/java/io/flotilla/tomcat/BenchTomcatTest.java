@@ -4,6 +4,7 @@ import static io.flotilla.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.flotilla.bench.BenchTomcat;
+import java.io.IOException;
 import java.net.CookieManager;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -65,7 +66,7 @@ class BenchTomcatTest {
         try {
             Session s = node.manager().findSession(id);
             return s == null ? null : s.getSession().getAttribute(BenchTomcat.ATTRIBUTE);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return null;
         }
     }

@@ -2,6 +2,7 @@ package io.flotilla.internal;
 
 import io.flotilla.ClusterSecret;
 import io.flotilla.Delivery;
+import io.flotilla.DeliveryTimeoutException;
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
@@ -29,6 +30,8 @@ import io.flotilla.spi.Scheduler;
 import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportContext;
 import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameCodec;
+import io.flotilla.wire.FrameType;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.System.Logger.Level;
@@ -40,13 +43,16 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -277,8 +283,8 @@ public final class DefaultNode implements Node {
         try {
             f.join();
             return null;
-        } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
-            return e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        } catch (CompletionException | CancellationException e) {
+            return e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
         }
     }
 
@@ -288,10 +294,10 @@ public final class DefaultNode implements Node {
         if (topic < 0 || topic >= TOPICS) {
             throw new IllegalArgumentException("topic=" + topic + " is invalid: use 0-255");
         }
-        long max = (long) config.maxFrameBytes() - io.flotilla.wire.FrameCodec.HEADER_BYTES;
+        long max = (long) config.maxFrameBytes() - FrameCodec.HEADER_BYTES;
         if (payload.remaining() > max) {
             throw new IllegalArgumentException("payload of " + payload.remaining() + " bytes exceeds maxFrameBytes ("
-                    + config.maxFrameBytes() + " including a " + io.flotilla.wire.FrameCodec.HEADER_BYTES
+                    + config.maxFrameBytes() + " including a " + FrameCodec.HEADER_BYTES
                     + "-byte header): split it or raise maxFrameBytes on every member");
         }
         if (!started.get()) {
@@ -358,7 +364,7 @@ public final class DefaultNode implements Node {
                 p.future.complete(null);
             }
         } else {
-            if (s.error() instanceof io.flotilla.DeliveryTimeoutException) {
+            if (s.error() instanceof DeliveryTimeoutException) {
                 meters.timedOut.increment();
             }
             if (p.future != null) {
@@ -391,7 +397,7 @@ public final class DefaultNode implements Node {
             settle(out);
         }
         if (tell) {
-            transport.send(stream.member, Frame.control(io.flotilla.wire.FrameType.SYNC, stream.lowWater()));
+            transport.send(stream.member, Frame.control(FrameType.SYNC, stream.lowWater()));
         }
     }
 
@@ -554,7 +560,7 @@ public final class DefaultNode implements Node {
     private void scheduleDelivery(InboundStream s) {
         try {
             delivery.execute(() -> deliver(s));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             // Only after close(): the node no longer delivers.
             LOG.log(Level.DEBUG, "delivery rejected: node closed");
         }
@@ -666,7 +672,7 @@ public final class DefaultNode implements Node {
                     // Open a pooled connection at once (the PING is answered by the peer's transport): a member
                     // that crashes breaks it, and the transport's LOST makes it a suspect within milliseconds even
                     // when no message was ever sent to it, instead of after dropTime of silent heartbeats.
-                    transport.send(joined.member(), Frame.control(io.flotilla.wire.FrameType.PING, 0));
+                    transport.send(joined.member(), Frame.control(FrameType.PING, 0));
                 }
             }
             for (MembershipListener l : membershipListeners) {

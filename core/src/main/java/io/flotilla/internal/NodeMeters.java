@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Supplier;
 
@@ -16,7 +17,7 @@ import java.util.function.Supplier;
  *
  * <p>Threading: safe from any thread (Micrometer meters are).
  */
-public final class NodeMeters {
+final class NodeMeters {
     final Map<Delivery, Counter> sent = new EnumMap<>(Delivery.class);
     final Map<Delivery, Counter> received = new EnumMap<>(Delivery.class);
     final Map<Delivery, Timer> latency = new EnumMap<>(Delivery.class);
@@ -34,9 +35,9 @@ public final class NodeMeters {
     final Counter outOfWindow;
     final Counter queueFull;
 
-    public NodeMeters(MeterRegistry registry, Supplier<Number> queuedMessages, Supplier<Number> receiveBuffered) {
+    NodeMeters(MeterRegistry registry, Supplier<Number> queuedMessages, Supplier<Number> receiveBuffered) {
         for (Delivery d : Delivery.values()) {
-            String tag = d.name().toLowerCase(java.util.Locale.ROOT);
+            String tag = d.name().toLowerCase(Locale.ROOT);
             sent.put(d, Counter.builder("flotilla.messages.sent").tag("delivery", tag)
                     .description("messages sent, one per target member").register(registry));
             received.put(d, Counter.builder("flotilla.messages.received").tag("delivery", tag)

@@ -6,6 +6,7 @@ import io.flotilla.Member;
 import io.flotilla.NodeClosedException;
 import io.flotilla.RemoteProcessingException;
 import io.flotilla.SendQueueFullException;
+import io.flotilla.spi.Clock;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.FrameType;
 import java.nio.ByteBuffer;
@@ -15,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -66,7 +68,7 @@ final class OutboundStream {
     private final int maxMessages;
     private final long maxBytes;
     /** Where the dependents of this stream's send futures run (the node's delivery executor). */
-    private final java.util.concurrent.Executor completions;
+    private final Executor completions;
     private final ArrayDeque<Pending> unacked = new ArrayDeque<>();
     // Insertion order is sequence order, so the first key is the oldest message still waiting for a result.
     private final LinkedHashMap<Long, Pending> awaitingResult = new LinkedHashMap<>();
@@ -78,7 +80,7 @@ final class OutboundStream {
     private boolean closed;
 
     OutboundStream(Member member, int maxMessages, long maxBytes, long now,
-            java.util.concurrent.Executor completions) {
+            Executor completions) {
         this.member = member;
         this.completions = completions;
         this.maxMessages = maxMessages;
@@ -94,7 +96,7 @@ final class OutboundStream {
      * @throws NodeClosedException when the stream closed
      * @throws InterruptedException when the waiting thread was interrupted
      */
-    Pending enqueue(int topic, ByteBuffer payload, Delivery delivery, io.flotilla.spi.Clock clock,
+    Pending enqueue(int topic, ByteBuffer payload, Delivery delivery, Clock clock,
             long timeoutNanos) throws InterruptedException {
         int size = payload.remaining();
         CompletableFuture<Void> future = delivery == Delivery.ASYNC ? null : new DeliveryFuture<>(completions);

@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * A Kryo {@link ClassResolver} that puts class <em>names</em> on the wire, never registration ids, so nodes need

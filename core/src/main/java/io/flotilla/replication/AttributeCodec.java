@@ -42,12 +42,12 @@ public final class AttributeCodec {
     }
 
     /** The settings this codec was built with. */
-    public CodecConfig config() {
+    CodecConfig config() {
         return config;
     }
 
     /** The classes this codec admits. */
-    public ClassAllowlist allowlist() {
+    ClassAllowlist allowlist() {
         return allowlist;
     }
 
@@ -81,7 +81,7 @@ public final class AttributeCodec {
      *
      * @throws AttributeCodecException naming the attribute and the class when it does not
      */
-    public void checkClass(String attributeName, Object value) {
+    void checkClass(String attributeName, Object value) {
         KryoSlot slot = pool.obtain();
         boolean reusable = false;
         try {

@@ -12,7 +12,7 @@ public final class AttributeCodecException extends CodecException {
     private final String attributeName;
     private final String className;
 
-    public AttributeCodecException(Reason reason, String attributeName, String className, String message,
+    AttributeCodecException(Reason reason, String attributeName, String className, String message,
             Throwable cause) {
         super(reason, message, cause);
         this.attributeName = attributeName;

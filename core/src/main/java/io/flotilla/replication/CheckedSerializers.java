@@ -28,6 +28,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Serializers that check a declared size against the caps and the bytes left before they allocate, and
@@ -238,13 +240,13 @@ final class CheckedSerializers {
         }
 
         @Override
-        public void write(Kryo kryo, Output output, java.util.TreeMap map) {
+        public void write(Kryo kryo, Output output, TreeMap map) {
             limits.collectionOnWrite(map.size());
             super.write(kryo, output, map);
         }
 
         @Override
-        protected java.util.TreeMap create(Kryo kryo, Input input, Class type, int size) {
+        protected TreeMap create(Kryo kryo, Input input, Class type, int size) {
             limits.collection(size, remaining(input), 2);
             return super.create(kryo, input, type, size);
         }
@@ -259,13 +261,13 @@ final class CheckedSerializers {
         }
 
         @Override
-        public void write(Kryo kryo, Output output, java.util.TreeSet collection) {
+        public void write(Kryo kryo, Output output, TreeSet collection) {
             limits.collectionOnWrite(collection.size());
             super.write(kryo, output, collection);
         }
 
         @Override
-        protected java.util.TreeSet create(Kryo kryo, Input input, Class type, int size) {
+        protected TreeSet create(Kryo kryo, Input input, Class type, int size) {
             limits.collection(size, remaining(input), 1);
             return super.create(kryo, input, type, size);
         }

@@ -27,12 +27,12 @@ public class CodecException extends FlotillaException {
 
     private final Reason reason;
 
-    public CodecException(Reason reason, String message) {
+    CodecException(Reason reason, String message) {
         super(message);
         this.reason = Objects.requireNonNull(reason, "reason");
     }
 
-    public CodecException(Reason reason, String message, Throwable cause) {
+    CodecException(Reason reason, String message, Throwable cause) {
         super(message, cause);
         this.reason = Objects.requireNonNull(reason, "reason");
     }

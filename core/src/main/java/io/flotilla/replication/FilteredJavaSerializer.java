@@ -9,11 +9,13 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InvalidClassException;
+import java.io.InvalidObjectException;
 import java.io.NotSerializableException;
 import java.io.ObjectInputFilter;
 import java.io.ObjectInputStream;
 import java.io.ObjectOutputStream;
 import java.io.ObjectStreamClass;
+import java.io.Serializable;
 import java.util.Set;
 import java.util.function.Supplier;
 
@@ -45,7 +47,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
      * class holds in one field, wrapped by {@code Collections.unmodifiableList} in another), so the copy shares it
      * as the original does.
      */
-    record KryoBackReference(int id) implements java.io.Serializable {
+    record KryoBackReference(int id) implements Serializable {
     }
 
     /**
@@ -53,7 +55,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
      * only Kryo can write, in a {@code Collections.synchronizedList}, say): its Kryo bytes, in the value's Kryo
      * graph, read back where the marker is.
      */
-    record KryoWritten(byte[] bytes) implements java.io.Serializable {
+    record KryoWritten(byte[] bytes) implements Serializable {
     }
 
     /**
@@ -217,7 +219,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
             if (id >= 0) {
                 return new KryoBackReference(id);
             }
-            if (obj instanceof java.io.Serializable) {
+            if (obj instanceof Serializable) {
                 return obj;
             }
             Output nested = new Output(64, limits.maxValueBytes);
@@ -272,7 +274,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
                     s = outer;
                 }
                 if (nested.remaining() != 0) {
-                    throw new java.io.InvalidObjectException(nested.remaining() + " bytes left after an embedded value");
+                    throw new InvalidObjectException(nested.remaining() + " bytes left after an embedded value");
                 }
                 return value;
             }
@@ -286,7 +288,7 @@ final class FilteredJavaSerializer extends Serializer<Object> {
                 earlier = null;
             }
             if (earlier == null) {
-                throw new java.io.InvalidObjectException("reference to object #" + r.id()
+                throw new InvalidObjectException("reference to object #" + r.id()
                         + ", which the value has not read");
             }
             return earlier;

@@ -60,7 +60,7 @@ final class KryoSlot {
     private static SerializerFactory<Serializer> factory(Function<Class<?>, Serializer> make) {
         return new SerializerFactory.BaseSerializerFactory<>() {
             @Override
-            public Serializer newSerializer(com.esotericsoftware.kryo.Kryo kryo, Class type) {
+            public Serializer newSerializer(Kryo kryo, Class type) {
                 return make.apply(type);
             }
         };

@@ -34,7 +34,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Threading: safe from any thread. One lock orders all updates, so updates of one session never overtake each
  * other; the requester is called after the lock is released, on the thread that found the gap.
  */
-public final class ReplicaStore {
+final class ReplicaStore {
     private static final System.Logger LOG = System.getLogger(ReplicaStore.class.getName());
 
     /** Told when a session needs a full copy from its owner. */
@@ -103,7 +103,7 @@ public final class ReplicaStore {
      * @param clock the monotonic time the gap timeout is read from
      * @param requester told when a full session is needed
      */
-    public ReplicaStore(int maxBufferedPerSession, int maxBufferedTotal, int maxTombstones, Duration gapTimeout,
+    ReplicaStore(int maxBufferedPerSession, int maxBufferedTotal, int maxTombstones, Duration gapTimeout,
             Clock clock, FullSessionRequester requester) {
         this(maxBufferedPerSession, maxBufferedTotal, maxTombstones, gapTimeout, clock, requester,
                 new ReplicaEvents(null, null, null, () -> { }));

@@ -3,6 +3,7 @@ package io.flotilla.replication;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -131,7 +132,7 @@ public record ReplicationConfig(
         if (stateTransferLogEvery < 1) {
             throw ConfigurationException.invalid("stateTransferLogEvery", stateTransferLogEvery, "1 or more");
         }
-        if (namespace == null || namespace.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+        if (namespace == null || namespace.getBytes(StandardCharsets.UTF_8).length > 255) {
             throw ConfigurationException.invalid("namespace", namespace, "a text of at most 255 UTF-8 bytes");
         }
     }

@@ -1,5 +1,6 @@
 package io.flotilla.replication;
 
+import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
 import io.flotilla.Message;
 import io.flotilla.MessageNotHandledException;
@@ -263,7 +264,7 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     /** Whether {@code member}'s engine (this namespace) announced that it listens: a replication target (tests). */
-    boolean listens(io.flotilla.MemberId member) {
+    boolean listens(MemberId member) {
         return readiness.isReady(member);
     }
 

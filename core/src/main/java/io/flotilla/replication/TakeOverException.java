@@ -13,7 +13,7 @@ import io.flotilla.FlotillaException;
 public final class TakeOverException extends FlotillaException {
     private static final long serialVersionUID = 1L;
 
-    public TakeOverException(String message) {
+    TakeOverException(String message) {
         super(message);
     }
 }

@@ -40,6 +40,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TimeZone;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.UUID;
@@ -147,7 +148,7 @@ final class WellKnownTypes {
                 Collections.synchronizedNavigableMap(new TreeMap<>()),
                 Arrays.asList(1), Collections.nCopies(1, 1), new PriorityQueue<>(), new ConcurrentHashMap<>(),
                 new Vector<>(), new Hashtable<>(), new Properties(), new BitSet(), new AtomicInteger(),
-                new AtomicLong(), new AtomicBoolean(), new AtomicReference<>(), new GregorianCalendar(),
+                new AtomicLong(), new AtomicBoolean(), new AtomicReference<>(), new GregorianCalendar(TimeZone.getTimeZone("UTC"), Locale.ROOT),
                 URI.create("x:y"))) {
             add(e, java, v.getClass());
         }

@@ -24,7 +24,7 @@ public record Frame(FrameType type, int flags, int topic, long window, long mess
     /** On {@code GOODBYE}: the node is leaving the cluster (not merely closing this connection). */
     public static final int FLAG_LEAVING = 0x01;
     /** On {@code HELLO}: a liveness probe; the connection only answers {@code PING}. */
-    public static final int FLAG_PROBE = 0x01;
+    static final int FLAG_PROBE = 0x01;
 
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
 

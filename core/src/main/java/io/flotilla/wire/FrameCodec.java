@@ -1,6 +1,7 @@
 package io.flotilla.wire;
 
 import java.nio.ByteBuffer;
+import java.util.Locale;
 
 /**
  * The frame layout on every Flotilla TCP connection, big-endian:
@@ -38,7 +39,7 @@ public final class FrameCodec {
     }
 
     /** Writes the header of {@code frame} at the buffer's position and advances it by {@link #HEADER_BYTES}. */
-    public static void writeHeader(Frame frame, ByteBuffer out) {
+    static void writeHeader(Frame frame, ByteBuffer out) {
         out.putShort((short) MAGIC);
         out.put((byte) VERSION);
         out.put((byte) frame.type().code());
@@ -83,7 +84,7 @@ public final class FrameCodec {
     public static Header readHeader(ByteBuffer in, int maxFrameBytes) {
         int magic = Short.toUnsignedInt(in.getShort());
         if (magic != MAGIC) {
-            throw new WireException("bad_magic", String.format(
+            throw new WireException("bad_magic", String.format(Locale.ROOT,
                     "not a Flotilla frame: magic 0x%04X, expected 0x%04X (is a non-Flotilla client connecting?)",
                     magic, MAGIC));
         }

@@ -48,7 +48,7 @@ public enum FrameType {
     }
 
     /** The type for a wire code, or null when the code is unknown. */
-    public static FrameType ofCode(int code) {
+    static FrameType ofCode(int code) {
         return code > 0 && code < BY_CODE.length ? BY_CODE[code] : null;
     }
 }

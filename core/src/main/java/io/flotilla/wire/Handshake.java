@@ -52,7 +52,7 @@ public final class Handshake {
      * @param member the sender
      * @param nonce the sender's challenge when it has a secret, null otherwise
      */
-    public record Hello(String clusterName, Member member, byte[] nonce) {
+    record Hello(String clusterName, Member member, byte[] nonce) {
         /** True when the sender has a cluster secret and expects the handshake to prove it. */
         public boolean authenticated() {
             return nonce != null;
@@ -85,7 +85,7 @@ public final class Handshake {
     }
 
     /** A {@code HELLO} without a secret; with {@code probe}, flagged {@link Frame#FLAG_PROBE}. */
-    public static Frame hello(String clusterName, Member member, boolean probe) {
+    static Frame hello(String clusterName, Member member, boolean probe) {
         return hello(clusterName, member, probe, null);
     }
 
@@ -109,7 +109,7 @@ public final class Handshake {
     }
 
     /** A {@code HELLO_ACK} without a secret. */
-    public static Frame helloAck(Member member) {
+    static Frame helloAck(Member member) {
         ByteBuffer b = ByteBuffer.allocate(MemberCodec.encodedLength(member) + 1);
         MemberCodec.write(member, b);
         writeAuth(b, null, null);
@@ -135,7 +135,7 @@ public final class Handshake {
     }
 
     /** True when {@code helloAck} carries a valid proof of {@code secret} for {@code hello}. Constant time. */
-    public static boolean verifyServerProof(Frame hello, Frame helloAck, ClusterSecret secret) {
+    static boolean verifyServerProof(Frame hello, Frame helloAck, ClusterSecret secret) {
         HelloAck ack = readHelloAck(helloAck);
         if (ack.proof() == null) {
             return false;
@@ -144,7 +144,7 @@ public final class Handshake {
     }
 
     /** True when {@code auth} is a valid proof of {@code secret} for this handshake. Constant time. */
-    public static boolean verifyClientProof(Frame hello, Frame helloAck, Frame auth, ClusterSecret secret) {
+    static boolean verifyClientProof(Frame hello, Frame helloAck, Frame auth, ClusterSecret secret) {
         expect(auth, FrameType.AUTH);
         if (auth.payloadLength() != PROOF_BYTES) {
             return false;
@@ -159,7 +159,7 @@ public final class Handshake {
     }
 
     /** @throws WireException when the payload is not a valid {@code HELLO} */
-    public static Hello readHello(Frame f) {
+    static Hello readHello(Frame f) {
         expect(f, FrameType.HELLO);
         ByteBuffer in = f.payload().duplicate();
         try {

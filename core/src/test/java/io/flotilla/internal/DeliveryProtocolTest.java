@@ -10,6 +10,7 @@ import io.flotilla.Member;
 import io.flotilla.MemberUnreachableException;
 import io.flotilla.NodeConfig;
 import io.flotilla.RemoteProcessingException;
+import io.flotilla.SendQueueFullException;
 import io.flotilla.testing.InMemoryCluster;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -266,7 +268,7 @@ class DeliveryProtocolTest {
             CompletableFuture<Void> f = c.node(0).send(c.member(1), 1, intPayload(5), Delivery.ASYNC)
                     .toCompletableFuture();
             Throwable t = f.handle((v, e) -> e).join();
-            assertInstanceOf(io.flotilla.SendQueueFullException.class, t);
+            assertInstanceOf(SendQueueFullException.class, t);
             assertTrue(t.getMessage().contains("maxQueuedMessages"), t.getMessage());
         }
     }
@@ -287,7 +289,7 @@ class DeliveryProtocolTest {
     void aSendFailsClearlyWhenItsPayloadExceedsMaxFrameBytes() {
         NodeConfig cfg = NodeConfig.builder().clusterName("t").maxFrameBytes(4096).build();
         try (InMemoryCluster c = new InMemoryCluster(2, 31, cfg)) {
-            IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException e = Assertions.assertThrows(IllegalArgumentException.class,
                     () -> c.node(0).send(c.member(1), 1, ByteBuffer.allocate(5000), Delivery.ASYNC));
             assertTrue(e.getMessage().contains("maxFrameBytes"), e.getMessage());
         }

@@ -1,6 +1,5 @@
 package io.flotilla.replication;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -18,6 +17,8 @@ import io.flotilla.replication.fixtures.Legacy;
 import io.flotilla.replication.fixtures.ProbeFlags;
 import io.flotilla.replication.fixtures.TwinAllowed;
 import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.Serializable;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -54,6 +55,7 @@ import java.util.LinkedList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -139,7 +141,7 @@ class AttributeCodecTest {
     @Test
     void encodingAClassOutsideTheAllowlistNamesAttributeAndClassAndHowToAllowIt() {
         AttributeCodecException e = assertThrows(AttributeCodecException.class,
-                () -> codec.encode("cart", new java.io.File("x")));
+                () -> codec.encode("cart", new File("x")));
         assertEquals(Reason.NOT_ALLOWED, e.reason());
         assertEquals("cart", e.attributeName());
         assertEquals("java.io.File", e.className());
@@ -149,7 +151,7 @@ class AttributeCodecTest {
                 () -> codec.encode("m", new HashMap<>(Map.of("k", new StringBuilder("x")))));
         assertEquals("java.lang.StringBuilder", nested.className());
         AttributeCodecException lambda = assertThrows(AttributeCodecException.class,
-                () -> codec.encode("f", (Runnable & java.io.Serializable) () -> { }));
+                () -> codec.encode("f", (Runnable & Serializable) () -> { }));
         assertEquals("f", lambda.attributeName());
     }
 
@@ -227,7 +229,7 @@ class AttributeCodecTest {
     @Test
     void aClassOutsideTheAllowlistInsideAJavaSerializedValueIsRefusedAtEncodeNamingIt() {
         Legacy legacy = new Legacy("x");
-        legacy.extra = new java.io.File("secret");
+        legacy.extra = new File("secret");
         AttributeCodecException e = assertThrows(AttributeCodecException.class, () -> codec.encode("legacy", legacy));
         assertEquals(Reason.NOT_ALLOWED, e.reason());
         assertEquals("legacy", e.attributeName());
@@ -392,7 +394,7 @@ class AttributeCodecTest {
                     () -> codec.decode("c", truncated, LOADER));
             assertNotSame(null, e.reason());
         }
-        java.util.Random random = new java.util.Random(7);
+        Random random = new Random(7);
         for (int i = 0; i < 2000; i++) {
             byte[] junk = new byte[random.nextInt(40)];
             random.nextBytes(junk);

@@ -8,6 +8,7 @@ import io.flotilla.Delivery;
 import io.flotilla.Member;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -156,7 +157,7 @@ class OwnershipModelTest {
             trace("pause " + m);
         } else if (kind == 1) { // a partition into two sides of two
             List<Integer> order = new ArrayList<>(all());
-            java.util.Collections.shuffle(order, rnd);
+            Collections.shuffle(order, rnd);
             Set<Integer> a = new HashSet<>(order.subList(0, 2));
             Set<Integer> b = new HashSet<>(order.subList(2, 4));
             cut(a, b);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Delivery;
 import io.flotilla.Member;
+import io.flotilla.View;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -153,7 +154,7 @@ class OwnershipTest {
         for (int i = 0; i < size; i++) {
             ix.add(i);
         }
-        ix.sort((a, b) -> io.flotilla.View.AGE_ORDER.compare(h.cluster.member(a), h.cluster.member(b)));
+        ix.sort((a, b) -> View.AGE_ORDER.compare(h.cluster.member(a), h.cluster.member(b)));
         return ix;
     }
 
@@ -235,7 +236,7 @@ class OwnershipTest {
             CompletableFuture<Optional<PrimarySession>> a = h.engine(1).takeOver(ID).toCompletableFuture();
             CompletableFuture<Optional<PrimarySession>> b = h.engine(2).takeOver(ID).toCompletableFuture();
             assertTrue(h.runUntil(() -> a.isDone() && b.isDone(), STEPS));
-            int older = io.flotilla.View.AGE_ORDER.compare(h.cluster.member(1), h.cluster.member(2)) < 0 ? 1 : 2;
+            int older = View.AGE_ORDER.compare(h.cluster.member(1), h.cluster.member(2)) < 0 ? 1 : 2;
             CompletableFuture<Optional<PrimarySession>> won = older == 1 ? a : b;
             CompletableFuture<Optional<PrimarySession>> lost = older == 1 ? b : a;
             assertTrue(won.join().isPresent(), "the older member took it over");

@@ -9,6 +9,7 @@ import io.flotilla.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ReplicaStoreTest {
@@ -128,11 +129,11 @@ class ReplicaStoreTest {
         List<SessionDelta> d = deltas(r, 3);
         d.forEach(store::apply);
         SessionRecord current = store.get("S").orElseThrow();
-        SessionRecord older = new SessionRecord("S", current.version() - 1, META, java.util.Map.of());
+        SessionRecord older = new SessionRecord("S", current.version() - 1, META, Map.of());
         assertEquals(Outcome.DROPPED, store.applyFull(older));
         assertEquals(Outcome.DROPPED, store.applyFull(current));
         assertEquals(2, store.dropped(DropReason.STALE_FULL));
-        SessionRecord newer = new SessionRecord("S", current.version() + 5, META, java.util.Map.of("z", new byte[] {9}));
+        SessionRecord newer = new SessionRecord("S", current.version() + 5, META, Map.of("z", new byte[] {9}));
         assertEquals(Outcome.APPLIED, store.applyFull(newer));
         assertEquals(newer, store.get("S").orElseThrow());
     }

@@ -9,12 +9,15 @@ import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
 import io.flotilla.MemberUnreachableException;
 import io.flotilla.View;
+import io.flotilla.testing.Await;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class ReplicationEngineTest {
@@ -63,7 +66,7 @@ class ReplicationEngineTest {
             assertFalse(f.isDone(), "waits for member 2's verdict");
             h.cluster.membership(0).remove(h.cluster.member(2), false);
             assertTrue(h.runUntil(f::isDone, 10_000));
-            f.get(0, java.util.concurrent.TimeUnit.SECONDS);
+            f.get(0, TimeUnit.SECONDS);
             assertTrue(h.engine(1).replica(ID).isPresent(), "the member that remains holds the session");
         }
     }
@@ -78,8 +81,8 @@ class ReplicationEngineTest {
             h.cluster.network().partition(h.cluster.member(0), h.cluster.member(1));
             CompletableFuture<Void> f = h.engine(0).replicate(ID).toCompletableFuture();
             assertTrue(h.runUntil(f::isDone, 10_000), "fails within the retries plus departureWait");
-            Throwable t = assertThrows(java.util.concurrent.ExecutionException.class,
-                    () -> f.get(0, java.util.concurrent.TimeUnit.SECONDS)).getCause();
+            Throwable t = assertThrows(ExecutionException.class,
+                    () -> f.get(0, TimeUnit.SECONDS)).getCause();
             assertTrue(t instanceof MemberUnreachableException, String.valueOf(t));
         }
     }
@@ -101,18 +104,18 @@ class ReplicationEngineTest {
 
             CompletableFuture<Boolean> alive = CompletableFuture.supplyAsync(
                     () -> h.engine(1).verifyOwner(ID, Duration.ofSeconds(30)));
-            io.flotilla.testing.Await.await("the owner reported again", Duration.ofSeconds(10),
+            Await.await("the owner reported again", Duration.ofSeconds(10),
                     () -> h.cluster.membership(1).suspicions.size() == 2);
             h.cluster.membership(1).verifiedAlive(h.cluster.member(0));
-            assertFalse(alive.get(10, java.util.concurrent.TimeUnit.SECONDS), "the owner answered: no take-over");
+            assertFalse(alive.get(10, TimeUnit.SECONDS), "the owner answered: no take-over");
 
             CompletableFuture<Boolean> verdict = CompletableFuture.supplyAsync(
                     () -> h.engine(1).verifyOwner(ID, Duration.ofSeconds(30)));
-            io.flotilla.testing.Await.await("the owner reported again", Duration.ofSeconds(10),
+            Await.await("the owner reported again", Duration.ofSeconds(10),
                     () -> h.cluster.membership(1).suspicions.size() == 3);
             assertFalse(verdict.isDone(), "waits for the verdict");
             h.cluster.membership(1).remove(h.cluster.member(0), false);
-            assertTrue(verdict.get(10, java.util.concurrent.TimeUnit.SECONDS), "the owner left: take over");
+            assertTrue(verdict.get(10, TimeUnit.SECONDS), "the owner left: take over");
             assertTrue(h.takeOver(1, ID).isPresent());
             assertFalse(h.engine(1).verifyOwner("0000000000000000000000000000FFFF", Duration.ofMillis(10)),
                     "no replica, nothing to take over");

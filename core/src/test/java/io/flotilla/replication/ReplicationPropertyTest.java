@@ -11,6 +11,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -123,7 +124,7 @@ class ReplicationPropertyTest {
         }
         for (SessionRecorder p : primaries) {
             if (p.expired()) {
-                assertEquals(java.util.Optional.empty(), store.get(p.id()), "expired session gone");
+                assertEquals(Optional.empty(), store.get(p.id()), "expired session gone");
             } else {
                 assertEquals(p.snapshot(), store.get(p.id()).orElse(null), "replica of " + p.id());
             }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.replication.ReplicationConfig.MutationDetection;
 import io.flotilla.replication.fixtures.Cart;
+import io.flotilla.replication.fixtures.Item;
 import io.flotilla.replication.fixtures.WriteCounter;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigDecimal;
@@ -113,7 +114,7 @@ class SessionFidelityTest {
 
     @Test
     void aValueATakeOverCannotDecodeFailsLoudlyCountsOnceAndKeepsItsBytes() {
-        String cartClass = Cart.class.getName() + "," + io.flotilla.replication.fixtures.Item.class.getName();
+        String cartClass = Cart.class.getName() + "," + Item.class.getName();
         try (EngineHarness h = new EngineHarness(3, 24, EngineHarness.nodeConfig(100))) {
             SimpleMeterRegistry reg = new SimpleMeterRegistry();
             h.start(0, config().codec(CodecConfig.builder().allow(cartClass.split(",")).build()).build());

@@ -1,6 +1,7 @@
 package io.flotilla.testing;
 
 import java.time.Duration;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -26,7 +27,7 @@ public final class Await {
                 throw new AssertionError("timed out after " + timeout.toMillis() + " ms waiting for: " + what
                         + stateSuffix(state));
             }
-            java.util.concurrent.locks.LockSupport.parkNanos(pauseNanos);
+            LockSupport.parkNanos(pauseNanos);
             pauseNanos = Math.min(pauseNanos * 2, 20_000_000L);
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt();

@@ -9,8 +9,12 @@ import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportContext;
 import io.flotilla.spi.TransportFactory;
 import io.flotilla.wire.Frame;
+import io.flotilla.wire.FrameType;
 import io.flotilla.wire.Handshaker;
+import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -216,11 +220,11 @@ public final class InMemoryNetwork {
             }
             delivered++;
             // Pings are the transport's business, as in a real transport: answered here, never seen by the engine.
-            if (frame.type() == io.flotilla.wire.FrameType.PING) {
-                send(Frame.control(io.flotilla.wire.FrameType.PONG, frame.messageId()));
+            if (frame.type() == FrameType.PING) {
+                send(Frame.control(FrameType.PONG, frame.messageId()));
                 return;
             }
-            if (frame.type() == io.flotilla.wire.FrameType.PONG) {
+            if (frame.type() == FrameType.PONG) {
                 return;
             }
             owner.ctx.inbound().onFrame(this, frame);
@@ -269,7 +273,7 @@ public final class InMemoryNetwork {
         @Override
         public InetSocketAddress bind() {
             byPort.put(port, this);
-            return new InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port);
+            return new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
         }
 
         @Override
@@ -288,7 +292,7 @@ public final class InMemoryNetwork {
             if (end == null || !end.open) {
                 SimTransport target = byPort.get(member.port());
                 if (target == null || !target.started || cut(local, member)) {
-                    failSend(member, new java.net.ConnectException("simulated: cannot connect to "
+                    failSend(member, new ConnectException("simulated: cannot connect to "
                             + member.describe()));
                     return;
                 }
@@ -341,7 +345,7 @@ public final class InMemoryNetwork {
             SimTransport target = byPort.get(address.getPort());
             if (target == null || !target.started || cut(local, target.local)) {
                 CompletableFuture<Member> f = new CompletableFuture<>();
-                clock.schedule(() -> f.completeExceptionally(new java.net.SocketTimeoutException(
+                clock.schedule(() -> f.completeExceptionally(new SocketTimeoutException(
                         "simulated: no answer from " + address)), timeout.toNanos());
                 return f;
             }

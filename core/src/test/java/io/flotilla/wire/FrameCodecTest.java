@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -103,7 +104,7 @@ class FrameCodecTest {
         for (int i = 0; i < 20_000; i++) {
             byte[] b = good.clone();
             int cut = r.nextInt(b.length + 1);
-            byte[] mutated = java.util.Arrays.copyOf(b, cut);
+            byte[] mutated = Arrays.copyOf(b, cut);
             if (mutated.length > 0 && r.nextBoolean()) {
                 mutated[r.nextInt(mutated.length)] = (byte) r.nextInt();
             }

@@ -11,6 +11,7 @@ import io.flotilla.Member;
 import io.flotilla.MemberId;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class HandshakeAuthTest {
@@ -61,7 +62,7 @@ class HandshakeAuthTest {
         p[p.length - 1] = 7;
         assertThrows(WireException.class,
                 () -> Handshake.readHello(new Frame(FrameType.HELLO, 0, 0, 0, 0, ByteBuffer.wrap(p))));
-        byte[] longer = java.util.Arrays.copyOf(Handshake.hello("c", CLIENT).payloadBytes(), p.length + 1);
+        byte[] longer = Arrays.copyOf(Handshake.hello("c", CLIENT).payloadBytes(), p.length + 1);
         assertThrows(WireException.class,
                 () -> Handshake.readHello(new Frame(FrameType.HELLO, 0, 0, 0, 0, ByteBuffer.wrap(longer))));
     }

@@ -12,6 +12,7 @@ import io.flotilla.spi.Scheduler;
 import io.flotilla.wire.WireException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -200,7 +201,7 @@ final class HeartbeatEngine {
         this.pause = new LocalPause(frequencyNanos, clock, meters);
         this.refusedLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.sendLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
-        if (cluster.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+        if (cluster.getBytes(StandardCharsets.UTF_8).length > 255) {
             throw ConfigurationException.invalid("clusterName", cluster, "use at most 255 UTF-8 bytes");
         }
         ClusterSecret secret = context.secret().orElse(null);

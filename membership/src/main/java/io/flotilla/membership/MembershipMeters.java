@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import java.util.Locale;
 import java.util.function.IntSupplier;
 
 /**
@@ -69,7 +70,7 @@ final class MembershipMeters {
 
     void sent(Datagram.Type type) {
         registry.counter("flotilla.membership.datagrams.sent", tags.and("type", type.name().toLowerCase(
-                java.util.Locale.ROOT))).increment();
+                Locale.ROOT))).increment();
     }
 
     void refused(String reason) {

@@ -71,7 +71,7 @@ public final class MulticastMembership implements MembershipService {
     }
 
     /** The configuration this service runs with. */
-    public MulticastMembershipConfig config() {
+    MulticastMembershipConfig config() {
         return config;
     }
 

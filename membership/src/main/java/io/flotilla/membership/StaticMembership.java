@@ -49,7 +49,7 @@ public final class StaticMembership implements MembershipService {
         return () -> new StaticMembership(config);
     }
 
-    public StaticMembershipConfig config() {
+    StaticMembershipConfig config() {
         return config;
     }
 

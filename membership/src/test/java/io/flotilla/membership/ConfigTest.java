@@ -9,6 +9,7 @@ import io.flotilla.ConfigurationException;
 import io.flotilla.MemberId;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 /** Defaults are Tomcat's, and every bad value is refused with a message naming the attribute and the value. */
 class ConfigTest {
@@ -72,7 +73,7 @@ class ConfigTest {
         assertMessage("probeAttempts=11", () -> StaticMembershipConfig.builder().probeAttempts(11).build());
     }
 
-    private static void assertMessage(String start, org.junit.jupiter.api.function.Executable e) {
+    private static void assertMessage(String start, Executable e) {
         ConfigurationException x = assertThrows(ConfigurationException.class, e);
         assertTrue(x.getMessage().startsWith(start), () -> "message: " + x.getMessage());
     }

@@ -10,6 +10,7 @@ import io.flotilla.MembershipEvent;
 import io.flotilla.membership.FakeMembershipContext.FakeNetwork;
 import io.flotilla.membership.FakeMembershipContext.FakeNetwork.Mode;
 import io.flotilla.spi.Clock;
+import io.flotilla.wire.WireException;
 import io.micrometer.core.instrument.Counter;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -166,7 +167,7 @@ class DatagramFuzzTest {
                 if (Datagram.decode(buf, mac).member().id().equals(legit.id()) && captured.size() < 256) {
                     captured.add(bytes);
                 }
-            } catch (io.flotilla.wire.WireException notGenuine) {
+            } catch (WireException notGenuine) {
                 continue; // our own fuzz looping back
             }
         }

@@ -9,6 +9,7 @@ import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.Scheduler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,6 +19,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -98,7 +100,7 @@ final class FakeMembershipContext implements MembershipContext {
     }
 
     /** The timeout of every probe asked for, in order. */
-    final List<Duration> probeTimeouts = new java.util.concurrent.CopyOnWriteArrayList<>();
+    final List<Duration> probeTimeouts = new CopyOnWriteArrayList<>();
 
     @Override
     public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
@@ -187,7 +189,7 @@ final class FakeMembershipContext implements MembershipContext {
             }
             Entry e = receivers.get(key(address.getHostString(), address.getPort()));
             if (e == null || e.mode() == Mode.DEAD) {
-                return CompletableFuture.failedFuture(new java.net.ConnectException("connection refused: "
+                return CompletableFuture.failedFuture(new ConnectException("connection refused: "
                         + address));
             }
             if (e.mode() == Mode.HANG) {

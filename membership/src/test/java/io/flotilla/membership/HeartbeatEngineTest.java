@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.ClusterSecret;
 import io.flotilla.Member;
+import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
 import io.flotilla.MembershipEvent.Joined;
 import io.flotilla.MembershipEvent.Left;
@@ -18,7 +19,11 @@ import io.flotilla.testing.ManualClock;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import javax.crypto.Mac;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -38,7 +43,7 @@ class HeartbeatEngineTest {
     private final Member c = FakeMembershipContext.member("c", 10003, "");
     private FakeMembershipContext context;
     private HeartbeatEngine engine;
-    private final java.util.Map<io.flotilla.MemberId, Long> sequences = new java.util.HashMap<>();
+    private final Map<MemberId, Long> sequences = new HashMap<>();
     /** The secret the test's members tag their datagrams with; null for none. */
     private ClusterSecret senderSecret;
     private static final ClusterSecret SECRET = ClusterSecret.fromString("membership-test-secret-1");
@@ -350,7 +355,7 @@ class HeartbeatEngineTest {
         long seed = Long.getLong("flotilla.test.seed", System.nanoTime());
         System.out.println("randomPausesNeverRemoveHealthyMembersAndADeadOneStillGoes seed=" + seed
                 + " (rerun with -Dflotilla.test.seed=" + seed + ")");
-        java.util.Random random = new java.util.Random(seed);
+        Random random = new Random(seed);
         Member d = FakeMembershipContext.member("d", 10004, "");
         join(b);
         join(c);
@@ -418,7 +423,7 @@ class HeartbeatEngineTest {
     @Test
     void restartedNodeIsANewMemberAndTheOldIncarnationIsRemoved() {
         join(b);
-        Member b2 = new Member(io.flotilla.MemberId.random(), "b", b.host(), b.port(), "", new byte[0],
+        Member b2 = new Member(MemberId.random(), "b", b.host(), b.port(), "", new byte[0],
                 b.startTimeMillis() + 10_000);
         network.set(b2, Mode.ALIVE); // the same host:port now answers as the new incarnation
         clock.advance(Duration.ofMillis(100));
@@ -476,8 +481,8 @@ class HeartbeatEngineTest {
         byte[] badType = bytes.clone();
         badType[5] = 7;
         engine.receive(ByteBuffer.wrap(badType), 0);
-        engine.receive(ByteBuffer.wrap(java.util.Arrays.copyOf(bytes, bytes.length - 5)), 0);
-        engine.receive(ByteBuffer.wrap(java.util.Arrays.copyOf(bytes, bytes.length + 1)), 0);
+        engine.receive(ByteBuffer.wrap(Arrays.copyOf(bytes, bytes.length - 5)), 0);
+        engine.receive(ByteBuffer.wrap(Arrays.copyOf(bytes, bytes.length + 1)), 0);
         engine.receive(ByteBuffer.allocate(4096), 0);
         byte[] longName = bytes.clone();
         longName[6] = (byte) 250; // the cluster name swallows the member: what is left is truncated

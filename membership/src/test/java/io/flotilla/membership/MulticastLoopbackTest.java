@@ -24,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.DatagramChannel;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CountDownLatch;
@@ -147,7 +148,7 @@ class MulticastLoopbackTest {
         CountDownLatch ready = new CountDownLatch(size);
         CountDownLatch go = new CountDownLatch(1);
         List<Thread> starters = new ArrayList<>();
-        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<Throwable> failures = Collections.synchronizedList(new ArrayList<>());
         for (Node n : cluster) {
             Thread t = new Thread(() -> {
                 ready.countDown();

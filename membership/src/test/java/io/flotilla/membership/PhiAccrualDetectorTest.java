@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 /** Phi values on known traces, against numbers computed independently from Akka's formula. */
@@ -22,7 +23,7 @@ class PhiAccrualDetectorTest {
 
     private static long[] repeat(long value, int times) {
         long[] out = new long[times];
-        java.util.Arrays.fill(out, value);
+        Arrays.fill(out, value);
         return out;
     }
 

@@ -17,6 +17,7 @@ import io.flotilla.membership.FakeMembershipContext.FakeNetwork.Mode;
 import io.flotilla.spi.Clock;
 import io.flotilla.testing.ManualClock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -53,7 +54,7 @@ class StaticEngineTest {
     }
 
     private static List<Class<?>> kinds(List<MembershipEvent> events) {
-        List<Class<?>> out = new java.util.ArrayList<>();
+        List<Class<?>> out = new ArrayList<>();
         for (MembershipEvent e : events) {
             out.add(e.getClass());
         }

@@ -1,5 +1,6 @@
 package io.flotilla.tomcat;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URISyntaxException;
@@ -73,7 +74,7 @@ final class ApplicationClasses {
         }
         try (Stream<Path> files = Files.walk(root)) {
             files.filter(f -> f.getFileName().toString().endsWith(".class")).limit(MAX_CLASSES).forEach(f -> {
-                String relative = root.relativize(f).toString().replace(java.io.File.separatorChar, '.');
+                String relative = root.relativize(f).toString().replace(File.separatorChar, '.');
                 String name = relative.substring(0, relative.length() - ".class".length());
                 if (!name.endsWith("module-info") && !name.endsWith("package-info") && !GadgetClasses.isGadget(name)
                         && NAME.matcher(name).matches()) {

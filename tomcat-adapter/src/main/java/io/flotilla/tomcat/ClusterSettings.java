@@ -13,15 +13,19 @@ import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.spi.MembershipFactory;
 import io.flotilla.transport.netty.NettyTransportConfig;
 import io.flotilla.transport.netty.TransportTls;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -94,7 +98,7 @@ final class ClusterSettings {
         for (String name : TLS_ATTRIBUTES) {
             d.put(name, "");
         }
-        DEFAULTS = java.util.Collections.unmodifiableMap(d);
+        DEFAULTS = Collections.unmodifiableMap(d);
     }
 
     private static final Pattern ESCAPED_NAME = Pattern.compile("[A-Za-z_$][A-Za-z0-9_$]*(\\\\\\.[A-Za-z_$][A-Za-z0-9_$]*)*");
@@ -239,7 +243,7 @@ final class ClusterSettings {
     }
 
     /** The value {@code parse} computes, or {@code fallback} with its refusal added to {@code problems}. */
-    private static <T> T check(List<String> problems, java.util.function.Supplier<T> parse, T fallback) {
+    private static <T> T check(List<String> problems, Supplier<T> parse, T fallback) {
         try {
             return parse.get();
         } catch (ConfigurationException | IllegalArgumentException e) {
@@ -255,7 +259,7 @@ final class ClusterSettings {
      */
     static Delivery delivery(String value) {
         String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
-        String names = String.join(",", new java.util.TreeSet<>(list(v)));
+        String names = String.join(",", new TreeSet<>(list(v)));
         if (!Set.of("8", "2", "6", "async", "use_ack", "synchronized_ack,use_ack").contains(v.matches("\\d+") ? v
                 : names)) {
             throw ConfigurationException.invalid("channelSendOptions", value,
@@ -291,7 +295,7 @@ final class ClusterSettings {
                 v.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
             }
         }
-        ClusterSettings s = new ClusterSettings(java.util.Collections.unmodifiableMap(v), problems);
+        ClusterSettings s = new ClusterSettings(Collections.unmodifiableMap(v), problems);
         return problems.size() == before ? s : null;
     }
 
@@ -376,7 +380,7 @@ final class ClusterSettings {
 
     /** The engine settings of one web application: its namespace, class loader and the cluster's registry. */
     ReplicationConfig replicationConfig(String namespace, ClassLoader loader,
-            io.micrometer.core.instrument.MeterRegistry registry) {
+            MeterRegistry registry) {
         List<String> allowed = new ArrayList<>(allowedClasses);
         if (allowApplicationClasses) {
             allowed.addAll(ApplicationClasses.patterns(loader));

@@ -10,6 +10,7 @@ import io.flotilla.transport.netty.NettyTransport;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,10 @@ import org.apache.catalina.LifecycleException;
 import org.apache.catalina.LifecycleState;
 import org.apache.catalina.Manager;
 import org.apache.catalina.Valve;
+import org.apache.catalina.ha.ClusterDeployer;
+import org.apache.catalina.ha.ClusterListener;
+import org.apache.catalina.ha.ClusterManager;
+import org.apache.catalina.tribes.Channel;
 import org.apache.catalina.util.LifecycleMBeanBase;
 import org.apache.tomcat.util.IntrospectionUtils;
 import org.apache.juli.logging.Log;
@@ -141,22 +146,22 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
      * Membership}, {@code Receiver}, {@code Sender} and {@code Interceptor}s) and calls this. Its settings are read
      * and mapped to Flotilla's at start ({@link StockTranslation}); the channel itself is never started.
      */
-    public void setChannel(org.apache.catalina.tribes.Channel channel) {
+    public void setChannel(Channel channel) {
         stock("Channel", channel);
     }
 
     /** A nested {@code <Manager>} ({@code DeltaManager}, {@code BackupManager}): its settings are mapped at start. */
-    public void setManagerTemplate(org.apache.catalina.ha.ClusterManager manager) {
+    public void setManagerTemplate(ClusterManager manager) {
         stock("Manager", manager);
     }
 
     /** A nested {@code <Deployer>}: ignored with a WARN when it watches nothing, refused at start otherwise. */
-    public void setClusterDeployer(org.apache.catalina.ha.ClusterDeployer deployer) {
+    public void setClusterDeployer(ClusterDeployer deployer) {
         stock("Deployer", deployer);
     }
 
     /** A nested {@code <ClusterListener>}: stock's own are built in; any other is refused at start. */
-    public void addClusterListener(org.apache.catalina.ha.ClusterListener listener) {
+    public void addClusterListener(ClusterListener listener) {
         stock("ClusterListener", listener);
     }
 
@@ -335,7 +340,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
      * not joined its view yet would start empty and hold none of their sessions until each changed (stock's
      * McastService pauses its start for the same reason).
      */
-    private void awaitFirstPeer(java.time.Duration bound) {
+    private void awaitFirstPeer(Duration bound) {
         long start = System.nanoTime();
         try {
             if (!firstPeer.await(bound.toNanos(), TimeUnit.NANOSECONDS)) {

@@ -1,11 +1,11 @@
 package io.flotilla.tomcat;
 
+import io.flotilla.Delivery;
 import io.flotilla.replication.PrimarySession;
 import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.replication.ReplicationEngine;
 import io.flotilla.replication.ReplicationStats;
 import io.flotilla.replication.SessionMetadata;
-import io.flotilla.replication.SessionRecord;
 import io.flotilla.replication.StateTransfer;
 import io.flotilla.replication.TakeOverException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -115,10 +115,10 @@ public class FlotillaManager extends ManagerBase {
         try {
             t.completion().toCompletableFuture().get(s.stateTransferTimeout.toMillis(), TimeUnit.MILLISECONDS);
             log.info("FlotillaManager " + namespace + " started: " + t);
-        } catch (java.util.concurrent.TimeoutException ex) {
+        } catch (TimeoutException ex) {
             log.warn("FlotillaManager " + namespace + ": state transfer not done after "
                     + s.stateTransferTimeout.toSeconds() + " s (" + t + "); serving requests, sessions keep arriving");
-        } catch (java.util.concurrent.ExecutionException ex) {
+        } catch (ExecutionException ex) {
             log.warn("FlotillaManager " + namespace + ": state transfer failed: " + ex.getCause());
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
@@ -346,7 +346,7 @@ public class FlotillaManager extends ManagerBase {
 
     boolean waitsForReplication() {
         FlotillaCluster c = cluster;
-        return c != null && c.settings().delivery != io.flotilla.Delivery.ASYNC;
+        return c != null && c.settings().delivery != Delivery.ASYNC;
     }
 
     long timeoutMillis() {

@@ -7,11 +7,13 @@ import jakarta.servlet.ServletException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToDoubleFunction;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.apache.catalina.Container;
@@ -222,7 +224,7 @@ public final class ReplicationValve extends ValveBase {
             return;
         }
         long start = System.nanoTime();
-        java.util.concurrent.CompletableFuture<Void> f2 = manager.replicate(session).toCompletableFuture();
+        CompletableFuture<Void> f2 = manager.replicate(session).toCompletableFuture();
         boolean waits = manager.waitsForReplication();
         if (!waits && !f2.isCompletedExceptionally()) {
             return; // async: a value that cannot be encoded is the only failure known now
@@ -282,7 +284,7 @@ public final class ReplicationValve extends ValveBase {
             String[] alternatives = p.pattern().split("\\|", -1);
             String[] suffixes = new String[alternatives.length];
             for (int i = 0; i < alternatives.length; i++) {
-                java.util.regex.Matcher m = EXTENSION.matcher(alternatives[i]);
+                Matcher m = EXTENSION.matcher(alternatives[i]);
                 if (!m.matches()) {
                     return new UriFilter(p, null);
                 }

@@ -1,5 +1,6 @@
 package io.flotilla.tomcat;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,7 +20,7 @@ import java.util.Map;
 record StockElement(String name, String className, Map<String, String> attributes, List<StockElement> children) {
     StockElement {
         className = className == null ? "" : className;
-        attributes = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
+        attributes = Collections.unmodifiableMap(new LinkedHashMap<>(attributes));
         children = List.copyOf(children);
     }
 

@@ -1,5 +1,6 @@
 package io.flotilla.tomcat;
 
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.charset.StandardCharsets;
@@ -178,7 +179,7 @@ final class StockObjects {
     private static Object field(Object o, String name) {
         for (Class<?> c = o == null ? null : o.getClass(); c != null; c = c.getSuperclass()) {
             try {
-                java.lang.reflect.Field f = c.getDeclaredField(name);
+                Field f = c.getDeclaredField(name);
                 f.setAccessible(true);
                 return f.get(o);
             } catch (NoSuchFieldException e) {

@@ -1,6 +1,8 @@
 package io.flotilla.tomcat;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -124,7 +126,7 @@ final class StockTranslation {
         Map<String, String> ordered = new LinkedHashMap<>(); // in the order of docs/tomcat.md's table
         ClusterSettings.DEFAULTS.keySet().stream().filter(out::containsKey).forEach(k -> ordered.put(k, out.get(k)));
         out.forEach(ordered::putIfAbsent);
-        return new Result(java.util.Collections.unmodifiableMap(ordered), List.copyOf(valves), List.copyOf(notes),
+        return new Result(Collections.unmodifiableMap(ordered), List.copyOf(valves), List.copyOf(notes),
                 stock);
     }
 
@@ -412,7 +414,7 @@ final class StockTranslation {
         note(Kind.BUILT_IN, e.tag() + (attribute == null ? "" : " " + attribute) + ": built in (" + instead + ")");
     }
 
-    private void tuning(StockElement e, java.util.Collection<String> attributes, String why) {
+    private void tuning(StockElement e, Collection<String> attributes, String why) {
         for (String a : attributes) {
             String shown = a.equals("className") ? "" : " " + a + "=\"" + e.attributes().get(a) + "\"";
             note(Kind.TUNING, e.tag() + shown + ": no equivalent, ignored (" + why + ")" + DO_DELETE);

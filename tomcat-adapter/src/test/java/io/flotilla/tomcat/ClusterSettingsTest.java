@@ -7,6 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
+import io.flotilla.replication.AttributeCodec;
+import io.flotilla.replication.AttributeCodecException;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -46,11 +51,11 @@ class ClusterSettingsTest {
     @Test
     void aRefusedClassNamesTheClusterAttributeWithTheNarrowestPatternThatAdmitsIt() {
         ClusterSettings s = ClusterSettings.parse(Map.of("allowedClasses", "sessions.*"));
-        io.flotilla.replication.AttributeCodec codec = new io.flotilla.replication.AttributeCodec(
+        AttributeCodec codec = new AttributeCodec(
                 s.replicationConfig("/examples", getClass().getClassLoader(), null).codec());
-        io.flotilla.replication.AttributeCodecException e = assertThrows(
-                io.flotilla.replication.AttributeCodecException.class,
-                () -> codec.encode("cart", new java.io.File("cart")));
+        AttributeCodecException e = assertThrows(
+                AttributeCodecException.class,
+                () -> codec.encode("cart", new File("cart")));
         assertTrue(e.getMessage().contains("<Cluster allowedClasses=\"sessions.*,java.io.File\">"), e.getMessage());
     }
 
@@ -139,12 +144,12 @@ class ClusterSettingsTest {
         assertTrue(!direct.describe().contains(value) && direct.describe().contains("secret=(set)"),
                 direct.describe());
 
-        java.nio.file.Path file = java.nio.file.Files.createTempFile("flotilla", ".secret");
+        Path file = Files.createTempFile("flotilla", ".secret");
         try {
-            java.nio.file.Files.writeString(file, value + "\n");
+            Files.writeString(file, value + "\n");
             assertTrue(ClusterSettings.parse(Map.of("secretFile", file.toString())).secret != null);
         } finally {
-            java.nio.file.Files.delete(file);
+            Files.delete(file);
         }
         assertTrue(refusal(Map.of("secret", value, "secretEnv", "X")).contains("only one of secret, secretFile"),
                 "two sources");

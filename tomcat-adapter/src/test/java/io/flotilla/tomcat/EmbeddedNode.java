@@ -13,12 +13,15 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import jakarta.servlet.http.HttpSession;
 import java.io.IOException;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.security.Principal;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -47,7 +50,7 @@ import org.apache.tomcat.util.descriptor.web.SecurityConstraint;
  */
 final class EmbeddedNode implements AutoCloseable {
     /** A value class no allowlist names. */
-    static final class Unlisted implements java.io.Serializable {
+    static final class Unlisted implements Serializable {
         private static final long serialVersionUID = 1L;
     }
 
@@ -382,7 +385,7 @@ final class EmbeddedNode implements AutoCloseable {
     }
 
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
     }
@@ -421,7 +424,7 @@ final class EmbeddedNode implements AutoCloseable {
             HttpSession session = req.getSession(true);
             List<Object> cart = (List<Object>) session.getAttribute("cart");
             if (cart == null || req.getParameter("fresh") != null) {
-                cart = new java.util.ArrayList<>();
+                cart = new ArrayList<>();
                 session.setAttribute("cart", cart);
             }
             if (req.getParameter("add") != null) {

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.replication.SessionRecord;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
@@ -56,7 +57,7 @@ class FormLoginFailoverIT {
             assertTrue(location.endsWith("/app/secure/page?item=42"), location);
             assertTrue(c.sessionId().endsWith(".b"), "the session moved to b: " + c.sessionId());
 
-            HttpResponse<String> page = c.send(java.net.http.HttpRequest.newBuilder(
+            HttpResponse<String> page = c.send(HttpRequest.newBuilder(
                     TestClient.uri(b, "").resolve(location)).timeout(WAIT).build());
             assertEquals(200, page.statusCode(), page.body());
             assertEquals("secure /app/secure/page user=alice inRole=true query=item=42", page.body(),

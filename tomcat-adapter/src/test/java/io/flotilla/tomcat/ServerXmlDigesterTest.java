@@ -11,15 +11,19 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.apache.catalina.Engine;
 import org.apache.catalina.LifecycleEvent;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.LifecycleListener;
 import org.apache.catalina.Server;
+import org.apache.catalina.ha.ClusterListener;
+import org.apache.catalina.ha.ClusterMessage;
 import org.apache.catalina.startup.Catalina;
 import org.apache.tomcat.util.digester.Digester;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.w3c.dom.Element;
 import org.xml.sax.InputSource;
 
 /**
@@ -124,9 +128,9 @@ class ServerXmlDigesterTest {
                 "io.flotilla.tomcat.FlotillaCluster"); // the one change the operator makes
         FlotillaCluster c = cluster(new Parser().parse(xml));
         StockTranslation.Result fromObjects = c.translate();
-        var doc = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(file.toFile());
+        var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(file.toFile());
         StockTranslation.Result fromXml = StockTranslation.translate(MigrateCommand.element(
-                (org.w3c.dom.Element) doc.getElementsByTagName("Cluster").item(0)));
+                (Element) doc.getElementsByTagName("Cluster").item(0)));
         assertEquals(ClusterSettings.parse(fromXml.attributes()).effective,
                 ClusterSettings.parse(fromObjects.attributes()).effective, "the same effective configuration (the "
                         + "objects' values equal to stock's defaults are left out: they equal Flotilla's here)");
@@ -188,14 +192,14 @@ class ServerXmlDigesterTest {
     }
 
     /** A cluster listener of the operator's own: Flotilla cannot run it. */
-    public static final class CustomClusterListener extends org.apache.catalina.ha.ClusterListener {
+    public static final class CustomClusterListener extends ClusterListener {
         @Override
-        public void messageReceived(org.apache.catalina.ha.ClusterMessage msg) {
+        public void messageReceived(ClusterMessage msg) {
             // never called
         }
 
         @Override
-        public boolean accept(org.apache.catalina.ha.ClusterMessage msg) {
+        public boolean accept(ClusterMessage msg) {
             return false;
         }
     }

@@ -3,17 +3,22 @@ package io.flotilla.tomcat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The drop-in jar holds Flotilla's own classes and its dependencies relocated under {@code io.flotilla.shaded}, and
@@ -44,7 +49,7 @@ class ShadedJarIT {
         List<String> stray = new ArrayList<>();
         int relocated = 0;
         try (JarFile jar = jar()) {
-            for (JarEntry e : java.util.Collections.list(jar.entries())) {
+            for (JarEntry e : Collections.list(jar.entries())) {
                 String name = e.getName().replaceFirst("^META-INF/versions/\\d+/", "");
                 if (!name.endsWith(".class")) {
                     continue;
@@ -64,7 +69,7 @@ class ShadedJarIT {
     void noClassOrServiceFileStillNamesAnUnrelocatedPackage() throws IOException {
         List<String> offenders = new ArrayList<>();
         try (JarFile jar = jar()) {
-            for (JarEntry e : java.util.Collections.list(jar.entries())) {
+            for (JarEntry e : Collections.list(jar.entries())) {
                 if (e.isDirectory()) {
                     continue;
                 }
@@ -110,7 +115,7 @@ class ShadedJarIT {
 
     /** The UTF-8 entries of a class file's constant pool. */
     static List<String> utf8Constants(byte[] classFile) throws IOException {
-        java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(classFile));
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(classFile));
         if (in.readInt() != 0xCAFEBABE) {
             throw new IOException("not a class file");
         }
@@ -143,7 +148,7 @@ class ShadedJarIT {
     }
 
     @Test
-    @org.junit.jupiter.api.Timeout(60)
+    @Timeout(60)
     void theMigrateCommandRunsFromTheJarAloneWithoutTomcat() throws Exception {
         Path xml = Path.of(ShadedJarIT.class.getResource("/stock/cluster-howto-10.1.xml").toURI());
         Path javaBin = Path.of(System.getProperty("java.home"), "bin", "java");
@@ -151,7 +156,7 @@ class ShadedJarIT {
                 .redirectErrorStream(true).start();
         try {
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertTrue(p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "the command ends");
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the command ends");
             assertEquals(0, p.exitValue(), out);
             assertTrue(out.contains("<Cluster className=\"io.flotilla.tomcat.FlotillaCluster\""), out);
             assertTrue(out.contains("<Valve className=\"io.flotilla.tomcat.ReplicationValve\" filter=\"\"/>"), out);

@@ -8,7 +8,6 @@ import io.flotilla.replication.corpus.SessionCorpus;
 import io.flotilla.replication.corpus.SessionCorpusTest;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.ObjectOutputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

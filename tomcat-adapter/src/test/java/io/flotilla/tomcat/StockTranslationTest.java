@@ -3,6 +3,7 @@ package io.flotilla.tomcat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
@@ -11,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,8 +37,8 @@ class StockTranslationTest {
     private static StockTranslation.Result translate(String xmlBody) {
         String xml = "<Cluster className=\"org.apache.catalina.ha.tcp.SimpleTcpCluster\">" + xmlBody + "</Cluster>";
         try {
-            var doc = javax.xml.parsers.DocumentBuilderFactory.newInstance().newDocumentBuilder()
-                    .parse(new java.io.ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
+            var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                    .parse(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
             return StockTranslation.translate(MigrateCommand.element(doc.getDocumentElement()));
         } catch (Exception e) {
             throw new AssertionError(e);

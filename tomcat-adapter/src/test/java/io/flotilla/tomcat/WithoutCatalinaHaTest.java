@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.lang.reflect.Method;
+import java.net.URL;
 import javax.management.DynamicMBean;
 import org.junit.jupiter.api.Test;
 
@@ -56,7 +57,7 @@ class WithoutCatalinaHaTest {
         }
 
         @Override
-        public java.net.URL getResource(String name) {
+        public URL getResource(String name) {
             return source.getResource(name);
         }
     }

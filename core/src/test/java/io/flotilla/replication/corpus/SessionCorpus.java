@@ -14,6 +14,8 @@ import java.math.MathContext;
 import java.math.RoundingMode;
 import java.net.URI;
 import java.net.URL;
+import java.sql.Time;
+import java.sql.Timestamp;
 import java.text.ChoiceFormat;
 import java.text.DecimalFormat;
 import java.text.MessageFormat;
@@ -134,6 +136,7 @@ public final class SessionCorpus {
         return attributes;
     }
 
+    @SuppressWarnings("checkstyle:fullyQualifiedName") // java.util.Date is imported
     public static List<Shape> shapes() {
         List<Shape> s = new ArrayList<>();
         // java.lang and java.math values
@@ -177,12 +180,12 @@ public final class SessionCorpus {
         // java.util and java.sql dates, calendars and zones
         add(s, "Date", () -> new Date(1_700_000_000_123L));
         add(s, "sql Timestamp nanos", () -> {
-            java.sql.Timestamp t = new java.sql.Timestamp(1_700_000_000_000L);
+            Timestamp t = new Timestamp(1_700_000_000_000L);
             t.setNanos(123_456_789);
             return t;
         });
         add(s, "sql Date", () -> java.sql.Date.valueOf("2024-02-29"));
-        add(s, "sql Time", () -> java.sql.Time.valueOf("13:14:15"));
+        add(s, "sql Time", () -> Time.valueOf("13:14:15"));
         add(s, "GregorianCalendar", () -> {
             GregorianCalendar c = new GregorianCalendar(TimeZone.getTimeZone("Asia/Tokyo"), Locale.JAPAN);
             c.setTimeInMillis(1_700_000_000_000L);

@@ -6,10 +6,12 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -190,7 +192,7 @@ public final class FailoverScenario {
             if (f.isDone() && !f.isCancelled()) {
                 try {
                     f.get();
-                } catch (java.util.concurrent.ExecutionException e) {
+                } catch (ExecutionException e) {
                     throw new IllegalStateException("a load thread failed", e.getCause());
                 }
             }
@@ -253,7 +255,7 @@ public final class FailoverScenario {
             for (Future<?> f : all) {
                 try {
                     f.get(STEP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-                } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                } catch (ExecutionException | TimeoutException e) {
                     throw new IllegalStateException("concurrent requests did not finish", e);
                 }
             }

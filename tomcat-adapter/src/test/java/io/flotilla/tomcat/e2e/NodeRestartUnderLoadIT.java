@@ -14,9 +14,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -261,7 +262,10 @@ class NodeRestartUnderLoadIT {
         }
     }
 
-    /** One thread per user, clicking until stopped; every answer booked to the current window. */
+    /**
+     * One thread per user, clicking until stopped, each click {@code THINK_TIME} after the previous answer (a fixed
+     * delay on a scheduler: pacing, not waiting for anything); every answer booked to the current window.
+     */
     private static final class Load {
         final HttpClient client;
         final List<User> users;
@@ -269,19 +273,20 @@ class NodeRestartUnderLoadIT {
         final AtomicBoolean stop = new AtomicBoolean();
         final AtomicLong requests = new AtomicLong();
         final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
-        final ExecutorService threads;
+        final ScheduledExecutorService threads;
         final List<Future<?>> loops = new ArrayList<>();
 
         Load(HttpClient client, List<User> users) {
             this.client = client;
             this.users = users;
-            this.threads = Executors.newFixedThreadPool(users.size());
+            this.threads = Executors.newScheduledThreadPool(users.size());
         }
 
         void start(Window first) {
             window.set(first);
             for (User u : users) {
-                loops.add(threads.submit(() -> clickUntilStopped(u)));
+                loops.add(threads.scheduleWithFixedDelay(() -> click(u), 0, THINK_TIME.toNanos(),
+                        TimeUnit.NANOSECONDS));
             }
         }
 
@@ -291,37 +296,35 @@ class NodeRestartUnderLoadIT {
             return w;
         }
 
-        private void clickUntilStopped(User u) {
-            // Bounded: at most 100,000 clicks a user, far more than the run makes in its five minutes at most.
-            for (int i = 0; i < 100_000 && !stop.get(); i++) {
-                long t = System.nanoTime();
-                List<String> problems = u.click(client);
-                long took = System.nanoTime() - t;
-                Window w = window.get();
-                w.book(took);
-                requests.incrementAndGet();
-                for (String p : problems) {
-                    failures.add(w.name + ": " + p + " (" + ms(took) + " ms)");
-                }
-                try {
-                    TimeUnit.NANOSECONDS.sleep(THINK_TIME.toNanos());
-                } catch (InterruptedException e) {
-                    return;
-                }
+        private void click(User u) {
+            if (stop.get()) {
+                return;
+            }
+            long t = System.nanoTime();
+            List<String> problems = u.click(client);
+            long took = System.nanoTime() - t;
+            Window w = window.get();
+            w.book(took);
+            requests.incrementAndGet();
+            for (String p : problems) {
+                failures.add(w.name + ": " + p + " (" + ms(took) + " ms)");
             }
         }
 
         void stop() throws InterruptedException {
             stop.set(true);
+            for (Future<?> f : loops) {
+                f.cancel(false); // a periodic task ends only when cancelled; a click in progress finishes
+            }
             threads.shutdown();
             if (!threads.awaitTermination(REQUEST_TIMEOUT.toSeconds() + 10, TimeUnit.SECONDS)) {
                 threads.shutdownNow();
             }
             for (Future<?> f : loops) {
-                if (f.isDone() && !f.isCancelled()) {
+                if (f.isDone() && !f.isCancelled()) { // a periodic task done before its cancel threw
                     try {
                         f.get();
-                    } catch (java.util.concurrent.ExecutionException e) {
+                    } catch (ExecutionException e) {
                         failures.add("a load thread failed: " + e.getCause());
                     }
                 }

@@ -9,6 +9,8 @@ import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 import java.util.UUID;
 
 /**
@@ -47,7 +49,7 @@ public final class TomcatCluster implements AutoCloseable {
     public static TomcatCluster create(TomcatLine line, ClusterConfig config, int n, Path workDir) {
         Path home = line.requireHome();
         ClusterLayout layout = ClusterLayout.allocate(n);
-        Path root = workDir.resolve(config.name() + "-" + line.name().toLowerCase(java.util.Locale.ROOT) + "-"
+        Path root = workDir.resolve(config.name() + "-" + line.name().toLowerCase(Locale.ROOT) + "-"
                 + UUID.randomUUID().toString().substring(0, 8)).toAbsolutePath();
         List<TomcatNode> nodes = new ArrayList<>();
         try {
@@ -146,7 +148,7 @@ public final class TomcatCluster implements AutoCloseable {
     public void startAll() {
         for (TomcatNode node : nodes) {
             node.start();
-            node.awaitReady(client, START_TIMEOUT, java.util.Optional.empty());
+            node.awaitReady(client, START_TIMEOUT, Optional.empty());
         }
     }
 

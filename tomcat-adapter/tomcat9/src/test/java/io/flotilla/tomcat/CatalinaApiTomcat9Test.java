@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.security.Principal;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import javax.servlet.http.Cookie;
@@ -39,7 +40,7 @@ class CatalinaApiTomcat9Test {
 
         assertEquals("POST", back.getMethod());
         assertEquals(-1, back.getOriginalMaxInactiveInterval(), "Tomcat 9's default travels as itself");
-        List<Cookie> cookies = new java.util.ArrayList<>();
+        List<Cookie> cookies = new ArrayList<>();
         back.getCookies().forEachRemaining(cookies::add);
         Cookie pref = cookies.get(0);
         assertEquals("pref", pref.getName());

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.util.Collections;
 import java.util.Objects;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLException;
@@ -37,7 +38,7 @@ import javax.net.ssl.TrustManagerFactory;
  */
 public final class TransportTls {
     /** The only protocol offered or accepted. */
-    public static final String PROTOCOL = "TLSv1.3";
+    static final String PROTOCOL = "TLSv1.3";
 
     private final String description;
     private final SslContext server;
@@ -134,7 +135,7 @@ public final class TransportTls {
     }
 
     private static boolean hasKey(KeyStore ks) throws GeneralSecurityException {
-        for (String alias : java.util.Collections.list(ks.aliases())) {
+        for (String alias : Collections.list(ks.aliases())) {
             if (ks.isKeyEntry(alias)) {
                 return true;
             }

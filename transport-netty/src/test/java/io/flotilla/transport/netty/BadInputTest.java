@@ -4,6 +4,7 @@ import static io.flotilla.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.spi.Disconnect;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.FrameCodec;
 import io.flotilla.wire.FrameType;
@@ -12,6 +13,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
@@ -109,7 +111,7 @@ class BadInputTest {
         await("too_large counted", WAIT, () -> receiver.refused("too_large") == 1.0);
         await("handshaken connection reported lost, not graceful", WAIT,
                 () -> receiver.inbound.disconnects.size() == 1);
-        assertEquals(io.flotilla.spi.Disconnect.LOST, receiver.inbound.disconnects.peek().reason());
+        assertEquals(Disconnect.LOST, receiver.inbound.disconnects.peek().reason());
         assertPeerStillServed();
     }
 
@@ -144,7 +146,7 @@ class BadInputTest {
     @Timeout(30)
     void truncatedFrameThenSilenceIsClosedAtTheHandshakeTimeout() throws IOException {
         byte[] hello = FrameCodec.encode(Handshake.hello("test", peer.member));
-        byte[] part = java.util.Arrays.copyOf(hello, hello.length - 3);
+        byte[] part = Arrays.copyOf(hello, hello.length - 3);
         assertRefusedAndClosed("truncated", part);
     }
 

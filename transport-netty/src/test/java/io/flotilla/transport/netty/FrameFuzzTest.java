@@ -25,6 +25,7 @@ import java.nio.ByteBuffer;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -217,7 +218,7 @@ class FrameFuzzTest {
                     b[at] ^= (byte) (1 << r.nextInt(8));
                 }
             }
-            case 1 -> b = java.util.Arrays.copyOf(b, r.nextInt(b.length + 1));
+            case 1 -> b = Arrays.copyOf(b, r.nextInt(b.length + 1));
             case 2 -> {
                 if (b.length >= FrameCodec.HEADER_BYTES) {
                     int length = r.nextBoolean() ? r.nextInt() : Math.max(0, b.length - FrameCodec.HEADER_BYTES
@@ -242,7 +243,7 @@ class FrameFuzzTest {
             }
             case 6 -> {
                 byte[] more = randomBytes(r, 1 + r.nextInt(64));
-                byte[] out = java.util.Arrays.copyOf(b, b.length + more.length);
+                byte[] out = Arrays.copyOf(b, b.length + more.length);
                 System.arraycopy(more, 0, out, b.length, more.length);
                 b = out;
             }

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.ConfigurationException;
 import io.flotilla.FlotillaException;
+import io.flotilla.testing.Await;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -58,7 +60,7 @@ class NettyTransportConfigTest {
     @Test
     void autoIsANonLoopbackIpv4AddressOrLoopback() {
         InetAddress a = ReceiverSocket.resolveBindAddress("auto");
-        assertTrue(a instanceof java.net.Inet4Address, a.toString());
+        assertTrue(a instanceof Inet4Address, a.toString());
     }
 
     @Test
@@ -97,7 +99,7 @@ class NettyTransportConfigTest {
                         new RecordingInbound())) {
             b.transport.send(a.member, TestNode.data(1, new byte[5000]));
             a.transport.send(b.member, TestNode.data(2, new byte[10]));
-            io.flotilla.testing.Await.await("both ways over NIO", Duration.ofSeconds(10),
+            Await.await("both ways over NIO", Duration.ofSeconds(10),
                     () -> a.inbound.frames.size() == 1 && b.inbound.frames.size() == 1);
         }
     }

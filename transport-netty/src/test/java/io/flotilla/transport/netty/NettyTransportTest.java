@@ -8,10 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Member;
 import io.flotilla.MemberId;
+import io.flotilla.spi.Disconnect;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.FrameType;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -102,7 +105,7 @@ class NettyTransportTest {
                             p[0] = (byte) i;
                         }
                         a.transport.send(b.member,
-                                new Frame(FrameType.DATA, 0, topic, 0, i, java.nio.ByteBuffer.wrap(p)));
+                                new Frame(FrameType.DATA, 0, topic, 0, i, ByteBuffer.wrap(p)));
                     }
                     return null;
                 }));
@@ -175,7 +178,7 @@ class NettyTransportTest {
     void reportsSendFailureOnceWhenNothingListens() throws IOException {
         TestNode a = track(TestNode.start("a"));
         int port;
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
         Member ghost = new Member(MemberId.random(), "ghost", "127.0.0.1", port, "", new byte[0], 0);
@@ -200,7 +203,7 @@ class NettyTransportTest {
         b.close();
         await("a saw the disconnect", WAIT, () -> !a.inbound.disconnects.isEmpty());
         RecordingInbound.Disconnect d = a.inbound.disconnects.peek();
-        assertEquals(io.flotilla.spi.Disconnect.LEAVING, d.reason(), "a leaving goodbye before close");
+        assertEquals(Disconnect.LEAVING, d.reason(), "a leaving goodbye before close");
         assertEquals(b.member, d.connection().remote());
         assertFalse(d.connection().isOpen());
         await("gauge back to zero", WAIT, () -> a.meters.find("flotilla.transport.connections").gauge().value() == 0);
@@ -215,7 +218,7 @@ class NettyTransportTest {
         await("b got the frame", WAIT, () -> b.inbound.frames.size() == 1);
         a.transport.disconnect(b.member);
         await("b saw the disconnect", WAIT, () -> !b.inbound.disconnects.isEmpty());
-        assertEquals(io.flotilla.spi.Disconnect.CLOSED, b.inbound.disconnects.peek().reason(),
+        assertEquals(Disconnect.CLOSED, b.inbound.disconnects.peek().reason(),
                 "a disconnect is not a leave");
         // A later send opens a new connection.
         a.transport.send(b.member, TestNode.data(2, new byte[10]));
@@ -241,7 +244,7 @@ class NettyTransportTest {
             }
             await("disconnect seen", WAIT, () -> a.inbound.disconnects.size() == before + 1);
             RecordingInbound.Disconnect d = new ArrayList<>(a.inbound.disconnects).get(before);
-            assertEquals(io.flotilla.spi.Disconnect.LOST, d.reason(), "closed without goodbye (reset=" + reset + ")");
+            assertEquals(Disconnect.LOST, d.reason(), "closed without goodbye (reset=" + reset + ")");
         }
     }
 
@@ -259,7 +262,7 @@ class NettyTransportTest {
             assertTrue(raw.awaitClosed(WAIT));
         }
         await("disconnect seen", WAIT, () -> a.inbound.disconnects.size() == 1);
-        assertEquals(io.flotilla.spi.Disconnect.CLOSED, a.inbound.disconnects.peek().reason(),
+        assertEquals(Disconnect.CLOSED, a.inbound.disconnects.peek().reason(),
                 "a goodbye without the leaving flag");
         assertTrue(a.inbound.frames.isEmpty(), "PING never reaches the engine");
     }

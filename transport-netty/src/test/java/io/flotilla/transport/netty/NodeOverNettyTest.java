@@ -15,6 +15,7 @@ import io.flotilla.testing.FixedMembership;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -117,7 +118,7 @@ class NodeOverNettyTest {
         });
         Member target = p[1].localMember();
         List<Thread> senders = new ArrayList<>();
-        List<CompletableFuture<Void>> sends = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<CompletableFuture<Void>> sends = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch go = new CountDownLatch(1);
         for (int t = 0; t < threads; t++) {
             int thread = t;
@@ -234,7 +235,7 @@ class NodeOverNettyTest {
     void dependentsOfASendNeverRunOnAnIoThreadEvenWhenAttachedWithTheNonAsyncMethods() throws Exception {
         DefaultNode[] p = pair();
         p[1].addMessageListener(9, m -> { });
-        List<String> threads = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> threads = Collections.synchronizedList(new ArrayList<>());
         for (int i = 0; i < 200; i++) {
             CompletableFuture<Void> f = p[0].send(p[1].localMember(), 9, ByteBuffer.allocate(8), Delivery.RECEIVED)
                     .toCompletableFuture();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Member;
+import io.flotilla.testing.Await;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -52,7 +53,7 @@ class ProbeTest {
         Member answered = b.transport.probe(a.address, Duration.ofSeconds(5)).toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);
         assertTrue(answered.sameDescription(a.member));
-        io.flotilla.testing.Await.await("probe connection closed with a goodbye", Duration.ofSeconds(10),
+        Await.await("probe connection closed with a goodbye", Duration.ofSeconds(10),
                 () -> a.transport.connectionCount() == 0);
         assertTrue(a.inbound.connected.isEmpty() && a.inbound.disconnects.isEmpty(),
                 "a probe raises no connection events: its goodbye is not a leave");

@@ -14,6 +14,7 @@ import java.util.function.BiConsumer;
 final class RecordingInbound implements InboundHandler {
     record Received(PeerConnection connection, Frame frame) { }
 
+    @SuppressWarnings("checkstyle:fullyQualifiedName") // this record is named Disconnect too
     record Disconnect(PeerConnection connection, io.flotilla.spi.Disconnect reason) { }
 
     record SendFailure(Member member, Throwable cause) { }
@@ -61,6 +62,7 @@ final class RecordingInbound implements InboundHandler {
         readCompletes.incrementAndGet();
     }
 
+    @SuppressWarnings("checkstyle:fullyQualifiedName") // this class has a record Disconnect
     @Override
     public void onDisconnected(PeerConnection connection, io.flotilla.spi.Disconnect reason) {
         if (record) {
