@@ -21,8 +21,10 @@ import java.util.function.Consumer;
  * <p>The asker sends {@code HANDOFF_REQUEST} to the owner it knows. The owner answers {@code BUSY} while a request
  * uses the session there ({@link PrimarySession#beginAccess}), {@code NOT_OWNER} when it does not own it, and
  * otherwise releases it ({@link SessionTable#release}: its current state, changes not yet replicated included, becomes
- * its replica; the asker is its owner), tells the other holders with {@code RELEASE} (waiting for them, so none
- * refuses the new owner's first delta), and answers {@code GRANTED} with the record. The asker adopts it at that
+ * its replica; the asker is its owner), tells the other holders with {@code RELEASE} (with the record itself when it
+ * holds changes they lack, such as the access time recorded after the last request's replication: otherwise the new
+ * owner's first delta would find a gap there; waiting for them, so none refuses the new owner's first delta), and
+ * answers {@code GRANTED} with the record. The asker adopts it at that
  * version and announces itself as the owners' take-over does. A busy owner is asked again with a growing pause, until
  * the timeout (the node's); an asker that does not know of a live owner runs a take-over round instead. A grant that
  * arrives after its asker gave up is adopted all the same: the owner let go of the session, and it must not end up
@@ -90,8 +92,8 @@ final class Handoff {
     void onRequest(Member from, ReplicationMessages.IdAndVersion q) {
         String id = q.id();
         boolean[] busy = new boolean[1];
-        SessionRecord r = table.release(id, from.id(), busy);
-        if (r == null) {
+        SessionTable.Released released = table.release(id, from.id(), busy);
+        if (released == null) {
             answer(from, new ReplicationMessages.HandoffAnswer(id, busy[0]
                     ? ReplicationMessages.HandoffStatus.BUSY : ReplicationMessages.HandoffStatus.NOT_OWNER, null));
             return;
@@ -100,6 +102,7 @@ final class Handoff {
         movedAway.accept(id);
         List<Member> holders = config.placement().holders(id, out.self(), replicator.targets()).stream()
                 .filter(m -> !m.id().equals(from.id())).toList();
+        SessionRecord r = released.record();
         byte[] record = sessionCodec.encodeRecord(r);
         ReplicationMessages.HandoffAnswer granted = new ReplicationMessages.HandoffAnswer(id,
                 ReplicationMessages.HandoffStatus.GRANTED, record);
@@ -109,7 +112,8 @@ final class Handoff {
         }
         // The holders follow the new owner before it can send them anything: none refuses its first delta.
         departures.discount(out.send(holders, config.replicationTopic(), ReplicationMessages.release(
-                new ReplicationMessages.Release(id, r.version(), from.id())), Delivery.PROCESSED))
+                new ReplicationMessages.Release(id, r.version(), from.id(), released.ahead() ? record : null)),
+                Delivery.PROCESSED))
                 .whenComplete((v, e) -> {
                     if (e != null) {
                         LOG.log(Level.WARNING, "handing session " + SessionRecord.redact(id) + " to "
@@ -122,7 +126,8 @@ final class Handoff {
 
     /** {@code from} handed {@code r.id()} to {@code r.newOwner()}: the holders here follow. */
     void onRelease(Member from, ReplicationMessages.Release r) {
-        if (table.released(out.view(), from, r.id(), r.version(), r.newOwner())) {
+        SessionRecord record = r.record() == null ? null : sessionCodec.decodeRecord(r.record());
+        if (table.released(out.view(), from, r.id(), r.version(), r.newOwner(), record)) {
             replicator.requestFull(r.id(), table.replicaVersion(r.id()));
         }
     }

@@ -142,9 +142,14 @@ final class ReplicationMessages {
         if (status < 0 || status >= HandoffStatus.values().length) {
             throw new CodecException(Reason.MALFORMED, "unknown hand-off status " + status);
         }
+        return new HandoffAnswer(id, HandoffStatus.values()[status], readRecord(in, "hand-off"));
+    }
+
+    /** A length (-1: none) and that many bytes, checked against the bytes left. */
+    private static byte[] readRecord(ByteBuffer in, String what) {
         int len = in.getInt();
         if (len < -1 || len > in.remaining()) {
-            throw new CodecException(Reason.MALFORMED, "hand-off record of " + len + " bytes, " + in.remaining()
+            throw new CodecException(Reason.MALFORMED, what + " record of " + len + " bytes, " + in.remaining()
                     + " left");
         }
         byte[] record = null;
@@ -152,25 +157,34 @@ final class ReplicationMessages {
             record = new byte[len];
             in.get(record);
         }
-        return new HandoffAnswer(id, HandoffStatus.values()[status], record);
+        return record;
     }
 
-    /** An owner's word to the holders: {@code newOwner} owns {@code id} from {@code version} on. */
-    record Release(String id, long version, MemberId newOwner) {
+    /**
+     * An owner's word to the holders: {@code newOwner} owns {@code id} from {@code version} on; {@code record} (may be
+     * null) is the session at that version, when the holders lack part of it.
+     */
+    record Release(String id, long version, MemberId newOwner, byte[] record) {
     }
 
     static ByteBuffer release(Release r) {
         byte[] idBytes = r.id().getBytes(StandardCharsets.UTF_8);
-        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + MemberId.BYTES);
+        int len = r.record() == null ? 0 : r.record().length;
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + MemberId.BYTES + 4 + len);
         b.put(RELEASE).putShort((short) idBytes.length).put(idBytes).putLong(r.version())
-                .putLong(r.newOwner().mostSignificant()).putLong(r.newOwner().leastSignificant());
+                .putLong(r.newOwner().mostSignificant()).putLong(r.newOwner().leastSignificant())
+                .putInt(r.record() == null ? -1 : len);
+        if (r.record() != null) {
+            b.put(r.record());
+        }
         return b.flip();
     }
 
     static Release readRelease(ByteBuffer in) {
         String id = readId(in);
         long version = in.getLong();
-        return new Release(id, version, new MemberId(in.getLong(), in.getLong()));
+        MemberId newOwner = new MemberId(in.getLong(), in.getLong());
+        return new Release(id, version, newOwner, readRecord(in, "release"));
     }
 
     /** A take-over round's answer: the answerer's version (-1: none), its flags, and its record when newer. */

@@ -258,21 +258,24 @@ final class SessionTable {
      * included) becomes the replica here, {@code to} its owner, and this handle dies. Nothing happens while a request
      * uses it ({@link PrimarySession#beginAccess}).
      *
-     * @return the record handed over; null when this member does not own {@code id} or a request is using it (see
-     *     {@code busy})
+     * @return the record handed over, and whether it holds changes the holders do not have (made since the last
+     *     replication, such as the access time a request's end records): they must get the record itself; null when
+     *     this member does not own {@code id} or a request is using it (see {@code busy})
      */
-    SessionRecord release(String id, MemberId to, boolean[] busy) {
+    Released release(String id, MemberId to, boolean[] busy) {
         synchronized (lock) {
             PrimarySession ps = primaries.get(id);
             if (ps == null) {
                 return null;
             }
             SessionRecord r;
+            boolean ahead;
             synchronized (ps) {
                 if (ps.inUse() || ps.isHandedOver()) {
                     busy[0] = ps.inUse();
                     return null;
                 }
+                SessionRecord replicated = ps.recorder().snapshot();
                 ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis());
                 r = ps.recorder().current();
                 if (r == null) {
@@ -280,12 +283,17 @@ final class SessionTable {
                 }
                 ps.handOver();
                 primaries.remove(id, ps);
+                ahead = replicated == null || replicated.version() != r.version();
             }
             since.remove(id);
             store.applyFull(r, true);
             owners.put(id, to);
-            return r;
+            return new Released(r, ahead);
         }
+    }
+
+    /** A session {@link #release}d: its record, and whether the holders lack some of it. */
+    record Released(SessionRecord record, boolean ahead) {
     }
 
     /**
@@ -316,9 +324,11 @@ final class SessionTable {
      * owner known here (or none is known, or it left). A primary here (a second owner, after a split) is left to the
      * contest rule.
      *
+     * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica.
+     *
      * @return whether the replica here is at another version than the one handed over (the caller asks for the copy)
      */
-    boolean released(View view, Member from, String id, long version, MemberId newOwner) {
+    boolean released(View view, Member from, String id, long version, MemberId newOwner, SessionRecord record) {
         synchronized (lock) {
             if (primaries.containsKey(id) || newOwner.equals(self)) {
                 return false;
@@ -328,6 +338,9 @@ final class SessionTable {
                 return false;
             }
             owners.put(id, newOwner);
+            if (record != null) {
+                store.applyFull(record);
+            }
             return store.get(id).map(SessionRecord::version).orElse(-1L) != version;
         }
     }

@@ -6,6 +6,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A load balancer in the test JVM, as mod_jk or HAProxy do it for Tomcat: a request with a session goes to the node
@@ -19,10 +20,22 @@ public final class StickyBalancer implements Balancer {
 
     private final List<TomcatNode> nodes;
     private final HttpClient client;
+    /** Null when sticky; else the next node of the rotation. */
+    private final AtomicInteger roundRobin;
 
     public StickyBalancer(TomcatCluster cluster) {
+        this(cluster, false);
+    }
+
+    private StickyBalancer(TomcatCluster cluster, boolean roundRobin) {
         this.nodes = cluster.nodes();
         this.client = cluster.client();
+        this.roundRobin = roundRobin ? new AtomicInteger() : null;
+    }
+
+    /** The same client without stickiness: every request goes to the next node in turn, whatever its session. */
+    public static StickyBalancer roundRobin(TomcatCluster cluster) {
+        return new StickyBalancer(cluster, true);
     }
 
     /** Sends {@code path} for {@code user}, sticky, failing over on connection errors. */
@@ -69,7 +82,8 @@ public final class StickyBalancer implements Balancer {
 
     @Override
     public String describe() {
-        return "a routing client in the demo's JVM (sticky by jvmRoute, next node on a connection error)";
+        return "a routing client in the demo's JVM (" + (roundRobin == null ? "sticky by jvmRoute" : "round robin")
+                + ", next node on a connection error)";
     }
 
     @Override
@@ -78,6 +92,9 @@ public final class StickyBalancer implements Balancer {
     }
 
     private int firstChoice(SimulatedUser user) {
+        if (roundRobin != null) {
+            return Math.floorMod(roundRobin.getAndIncrement(), nodes.size());
+        }
         String route = user.route();
         if (route != null) {
             for (int i = 0; i < nodes.size(); i++) {
