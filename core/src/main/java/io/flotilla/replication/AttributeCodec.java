@@ -3,6 +3,12 @@ package io.flotilla.replication;
 import com.esotericsoftware.kryo.KryoException;
 import com.esotericsoftware.kryo.util.Pool;
 import io.flotilla.replication.CodecException.Reason;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -61,16 +67,135 @@ public final class AttributeCodec {
         KryoSlot slot = pool.obtain();
         boolean reusable = false;
         try {
-            slot.output.reset();
-            slot.resolver.startValue();
-            slot.kryo.writeClassAndObject(slot.output, value);
-            byte[] bytes = slot.output.toBytes();
+            byte[] bytes = write(slot, value);
             reusable = true;
             return bytes;
         } catch (RuntimeException e) {
             throw failure(attributeName, value == null ? null : value.getClass().getName(), e, true, "");
         } finally {
             release(slot, reusable);
+        }
+    }
+
+    private static byte[] write(KryoSlot slot, Object value) {
+        slot.output.reset();
+        slot.resolver.startValue();
+        slot.kryo.writeClassAndObject(slot.output, value);
+        return slot.output.toBytes();
+    }
+
+    /**
+     * Encodes several attribute values of one session (the attributes one replication carries), keeping the objects
+     * they share shared: each value is written on its own, unless it reaches an object another value reaches too
+     * (two attributes holding one object, or sharing a nested one); each such set of values is written as one graph
+     * (an {@link AttributeGroup}), and every member's name maps to that one array. {@link #decode} of a member's
+     * name gives its value; {@link #decodeAll} gives the members one graph, so the copies share what the originals
+     * shared.
+     *
+     * @throws AttributeCodecException for the first value (in iteration order) that cannot be encoded
+     */
+    public Map<String, byte[]> encodeAll(Map<String, Object> values) {
+        if (values.size() == 1) {
+            Map.Entry<String, Object> only = values.entrySet().iterator().next();
+            return Map.of(only.getKey(), encode(only.getKey(), only.getValue()));
+        }
+        List<String> names = new ArrayList<>(values.keySet());
+        List<Object> objects = new ArrayList<>(values.values());
+        Batch batch = encodeEach(names, objects);
+        for (AttributeCodecException e : batch.failures) {
+            if (e != null) {
+                throw e;
+            }
+        }
+        List<Integer> all = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            all.add(i);
+        }
+        return grouped(names, objects, batch, all);
+    }
+
+    /**
+     * The values of a batch, each encoded on its own ({@code bytes[i]}, or {@code failures[i]}), and their sharing
+     * (null for one value).
+     */
+    record Batch(byte[][] bytes, AttributeCodecException[] failures, SharedObjects sharing) {
+    }
+
+    /** Encodes each value on its own, noting (for two values or more) which of them reach a common object. */
+    Batch encodeEach(List<String> names, List<Object> values) {
+        int n = names.size();
+        Batch batch = new Batch(new byte[n][], new AttributeCodecException[n], n > 1 ? new SharedObjects(n) : null);
+        KryoSlot slot = pool.obtain();
+        boolean done = false;
+        try {
+            for (int i = 0; i < n; i++) {
+                Object value = values.get(i);
+                if (n > 1) {
+                    slot.references.sharing = batch.sharing;
+                    batch.sharing.startValue(i);
+                }
+                try {
+                    batch.bytes[i] = write(slot, value);
+                } catch (RuntimeException e) {
+                    batch.failures[i] = failure(names.get(i), value == null ? null : value.getClass().getName(), e,
+                            true, "");
+                    slot.references.sharing = null;
+                    slot = pool.obtain(); // the failed one may be mid-graph: let it go
+                }
+            }
+            done = true;
+        } finally {
+            slot.references.sharing = null;
+            release(slot, done);
+        }
+        return batch;
+    }
+
+    /**
+     * The bytes per name of the values {@code which} (indexes into the batch, all encoded): a value's own bytes, or,
+     * for each set of two or more of them that share objects, the bytes of their group, one array for all of them.
+     * A group that cannot be encoded (larger than {@code maxValueBytes} together) falls back to its values' own
+     * bytes: equal copies, as each value alone would arrive.
+     */
+    Map<String, byte[]> grouped(List<String> names, List<Object> values, Batch batch, List<Integer> which) {
+        Map<Integer, Map<String, Object>> groups = new HashMap<>();
+        for (boolean java : new boolean[] {false, true}) {
+            for (int i : which) { // values written with Java serialization last (see javaLast)
+                if (javaLast(values.get(i)) == java) {
+                    groups.computeIfAbsent(batch.sharing.root(i), r -> new LinkedHashMap<>())
+                            .put(names.get(i), values.get(i));
+                }
+            }
+        }
+        Map<Integer, byte[]> groupBytes = new HashMap<>();
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (int i : which) {
+            int root = batch.sharing.root(i);
+            Map<String, Object> members = groups.get(root);
+            byte[] bytes = batch.bytes[i];
+            if (members.size() > 1) {
+                byte[] group = groupBytes.computeIfAbsent(root, r -> encodeGroup(members));
+                bytes = group.length > 0 ? group : bytes;
+            }
+            out.put(names.get(i), bytes);
+        }
+        return out;
+    }
+
+    /**
+     * Whether a group writes {@code value} after the others: an object Kryo wrote earlier in a graph is shared with a
+     * Java-serialized object that holds it ({@code FilteredJavaSerializer}'s back reference), not the other way round.
+     */
+    private boolean javaLast(Object value) {
+        return value != null && rules.route(value.getClass()) == SerializationRules.Route.JAVA;
+    }
+
+    /** One graph of {@code members}, or an empty array when it cannot be encoded. */
+    private byte[] encodeGroup(Map<String, Object> members) {
+        try {
+            return encode(String.join(", ", members.keySet()), new AttributeGroup(members));
+        } catch (AttributeCodecException e) {
+            return new byte[0];
         }
     }
 
@@ -102,6 +227,64 @@ public final class AttributeCodec {
      *     malformed; nothing of a refused class is loaded, initialized or instantiated
      */
     public Object decode(String attributeName, byte[] bytes, ClassLoader classLoader) {
+        Object value = read(attributeName, bytes, classLoader);
+        return value instanceof AttributeGroup g ? member(attributeName, g) : value;
+    }
+
+    /**
+     * Decodes the values {@link #encodeAll} made: each group once, so its members share what the originals shared.
+     *
+     * @throws AttributeCodecException for the first value (in iteration order) that does not decode
+     */
+    public Map<String, Object> decodeAll(Map<String, byte[]> encoded, ClassLoader classLoader) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, byte[]> e : encoded.entrySet()) {
+            String name = e.getKey();
+            if (out.containsKey(name)) {
+                continue;
+            }
+            byte[] bytes = e.getValue();
+            if (!AttributeGroup.isGroup(bytes)) {
+                out.put(name, decode(name, bytes, classLoader));
+                continue;
+            }
+            Map<String, Object> group = decodeGroup(name, bytes, classLoader);
+            group.forEach((member, value) -> {
+                byte[] held = encoded.get(member);
+                if (held == bytes || held != null && Arrays.equals(held, bytes)) {
+                    out.put(member, value);
+                }
+            });
+        }
+        return out;
+    }
+
+    /**
+     * The members of the group whose bytes attribute {@code attributeName} holds, name to value, decoded as one graph
+     * (the caller gives each member whose attribute holds the same bytes its value from it).
+     *
+     * @throws AttributeCodecException as {@link #decode}, also when {@code attributeName} is not a member
+     */
+    Map<String, Object> decodeGroup(String attributeName, byte[] bytes, ClassLoader classLoader) {
+        Object value = read(attributeName, bytes, classLoader);
+        if (!(value instanceof AttributeGroup g)) {
+            throw new AttributeCodecException(Reason.MALFORMED, attributeName, value == null ? null
+                    : value.getClass().getName(), "attribute bytes are not an attribute group (attribute '"
+                    + attributeName + "')", null);
+        }
+        member(attributeName, g);
+        return g.values;
+    }
+
+    private static Object member(String attributeName, AttributeGroup g) {
+        if (!g.values.containsKey(attributeName)) {
+            throw new AttributeCodecException(Reason.MALFORMED, attributeName, null, "the attribute group held by '"
+                    + attributeName + "' has no value for it (members " + g.values.keySet() + ")", null);
+        }
+        return g.values.get(attributeName);
+    }
+
+    private Object read(String attributeName, byte[] bytes, ClassLoader classLoader) {
         Objects.requireNonNull(bytes, "bytes");
         Objects.requireNonNull(classLoader, "classLoader");
         KryoSlot slot = pool.obtain();
