@@ -4,12 +4,12 @@ import com.esotericsoftware.kryo.KryoException;
 import com.esotericsoftware.kryo.util.Pool;
 import io.flotilla.replication.CodecException.Reason;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.BiConsumer;
 
 /**
  * Turns session attribute values into bytes and back with Kryo, admitting only the classes of a
@@ -18,7 +18,9 @@ import java.util.Objects;
  * ({@code SerializationRules}, decided once per class). Class names (not registration ids) go on the wire, each once per value; names are
  * checked against the allowlist before any class is loaded, and loaded without initialization through the
  * class loader the caller gives (the webapp's). Depth, collection, array and string sizes are capped, and every
- * declared size is also checked against the bytes left before anything is allocated for it.
+ * declared size is also checked against the bytes left before anything is allocated for it. Values of one session
+ * that share objects can be written as one graph ({@link #encodeAll}, an {@link AttributeGroup}) and read back with
+ * their identities ({@link #decodeAll}); {@link #decode} of one of them gives that attribute's value.
  *
  * <p>Use one codec per class loader (per webapp): its pooled Kryo instances cache the classes they met.
  *
@@ -95,23 +97,36 @@ public final class AttributeCodec {
      * @throws AttributeCodecException for the first value (in iteration order) that cannot be encoded
      */
     public Map<String, byte[]> encodeAll(Map<String, Object> values) {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        encodeAll(values, out::put);
+        return out;
+    }
+
+    /**
+     * {@link #encodeAll(Map)}, handing each name and its bytes to {@code out} in iteration order (a recorder's
+     * {@code setAttribute}) instead of building a map.
+     *
+     * @throws AttributeCodecException for the first value (in iteration order) that cannot be encoded; nothing was
+     *     handed to {@code out} then
+     */
+    public void encodeAll(Map<String, Object> values, BiConsumer<String, byte[]> out) {
         if (values.size() == 1) {
-            Map.Entry<String, Object> only = values.entrySet().iterator().next();
-            return Map.of(only.getKey(), encode(only.getKey(), only.getValue()));
+            for (Map.Entry<String, Object> only : values.entrySet()) {
+                out.accept(only.getKey(), encode(only.getKey(), only.getValue()));
+            }
+            return;
         }
         List<String> names = new ArrayList<>(values.keySet());
         List<Object> objects = new ArrayList<>(values.values());
         Batch batch = encodeEach(names, objects);
-        for (AttributeCodecException e : batch.failures) {
-            if (e != null) {
-                throw e;
+        int[] all = new int[names.size()];
+        for (int i = 0; i < all.length; i++) {
+            if (batch.failures[i] != null) {
+                throw batch.failures[i];
             }
+            all[i] = i;
         }
-        List<Integer> all = new ArrayList<>();
-        for (int i = 0; i < names.size(); i++) {
-            all.add(i);
-        }
-        return grouped(names, objects, batch, all);
+        grouped(names, objects, batch, all, out);
     }
 
     /**
@@ -152,34 +167,32 @@ public final class AttributeCodec {
     }
 
     /**
-     * The bytes per name of the values {@code which} (indexes into the batch, all encoded): a value's own bytes, or,
-     * for each set of two or more of them that share objects, the bytes of their group, one array for all of them.
-     * A group that cannot be encoded (larger than {@code maxValueBytes} together) falls back to its values' own
-     * bytes: equal copies, as each value alone would arrive.
+     * Hands {@code out} the bytes of the values {@code which} (indexes into the batch, all encoded), in that order: a
+     * value's own bytes, or, for each set of two or more of them that share objects, the bytes of their group, one
+     * array for all of them. A group that cannot be encoded (larger than {@code maxValueBytes} together) falls back
+     * to its values' own bytes: equal copies, as each value alone would arrive.
      */
-    Map<String, byte[]> grouped(List<String> names, List<Object> values, Batch batch, List<Integer> which) {
-        Map<Integer, Map<String, Object>> groups = new HashMap<>();
-        for (boolean java : new boolean[] {false, true}) {
-            for (int i : which) { // values written with Java serialization last (see javaLast)
-                if (javaLast(values.get(i)) == java) {
-                    groups.computeIfAbsent(batch.sharing.root(i), r -> new LinkedHashMap<>())
-                            .put(names.get(i), values.get(i));
-                }
+    void grouped(List<String> names, List<Object> values, Batch batch, int[] which, BiConsumer<String, byte[]> out) {
+        int[] members = null; // per root, how many of which: only when some values share objects
+        if (batch.sharing != null && batch.sharing.joined()) {
+            members = new int[names.size()];
+            for (int i : which) {
+                members[batch.sharing.root(i)]++;
             }
         }
-        Map<Integer, byte[]> groupBytes = new HashMap<>();
-        Map<String, byte[]> out = new LinkedHashMap<>();
+        Map<Integer, byte[]> groups = null;
         for (int i : which) {
-            int root = batch.sharing.root(i);
-            Map<String, Object> members = groups.get(root);
             byte[] bytes = batch.bytes[i];
-            if (members.size() > 1) {
-                byte[] group = groupBytes.computeIfAbsent(root, r -> encodeGroup(members));
+            if (members != null && members[batch.sharing.root(i)] > 1) {
+                if (groups == null) {
+                    groups = new HashMap<>();
+                }
+                byte[] group = groups.computeIfAbsent(batch.sharing.root(i),
+                        root -> encodeGroup(names, values, batch.sharing, which, root));
                 bytes = group.length > 0 ? group : bytes;
             }
-            out.put(names.get(i), bytes);
+            out.accept(names.get(i), bytes);
         }
-        return out;
     }
 
     /**
@@ -190,8 +203,16 @@ public final class AttributeCodec {
         return value != null && rules.route(value.getClass()) == SerializationRules.Route.JAVA;
     }
 
-    /** One graph of {@code members}, or an empty array when it cannot be encoded. */
-    private byte[] encodeGroup(Map<String, Object> members) {
+    /** One graph of the values of {@code which} under {@code root}, or an empty array when it cannot be encoded. */
+    private byte[] encodeGroup(List<String> names, List<Object> values, SharedObjects sharing, int[] which, int root) {
+        Map<String, Object> members = new LinkedHashMap<>();
+        for (boolean java : new boolean[] {false, true}) {
+            for (int i : which) { // values written with Java serialization last (see javaLast)
+                if (sharing.root(i) == root && javaLast(values.get(i)) == java) {
+                    members.put(names.get(i), values.get(i));
+                }
+            }
+        }
         try {
             return encode(String.join(", ", members.keySet()), new AttributeGroup(members));
         } catch (AttributeCodecException e) {
@@ -250,8 +271,7 @@ public final class AttributeCodec {
             }
             Map<String, Object> group = decodeGroup(name, bytes, classLoader);
             group.forEach((member, value) -> {
-                byte[] held = encoded.get(member);
-                if (held == bytes || held != null && Arrays.equals(held, bytes)) {
+                if (AttributeGroup.sameGroup(encoded.get(member), bytes)) {
                     out.put(member, value);
                 }
             });

@@ -5,6 +5,7 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
 import io.flotilla.replication.CodecException.Reason;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +34,11 @@ final class AttributeGroup {
     /** Whether {@code bytes} (an attribute's encoded value) are a group's. */
     static boolean isGroup(byte[] bytes) {
         return bytes.length > 0 && bytes[0] == TAG;
+    }
+
+    /** Whether two attributes hold the bytes of one group (the same array, or equal copies of it). */
+    static boolean sameGroup(byte[] a, byte[] b) {
+        return a == b || a != null && b != null && isGroup(a) && Arrays.equals(a, b);
     }
 
     /** Writes and reads a group; only ever the top-level object of a value. */

@@ -158,9 +158,8 @@ public final class PrimarySession {
     private Object decodeGroupAtTakeOver(String name, byte[] bytes) {
         Map<String, Object> group = engine.codec().decodeGroup(name, bytes, engine.config().classLoader());
         group.forEach((member, value) -> {
-            byte[] held = encodedOnTakeOver.get(member);
             if (values.get(member) == UNDECODED && !undecodable.containsKey(member)
-                    && (held == bytes || held != null && Arrays.equals(held, bytes))) {
+                    && AttributeGroup.sameGroup(encodedOnTakeOver.get(member), bytes)) {
                 values.put(member, value);
                 encodedOnTakeOver.remove(member);
             }
@@ -379,15 +378,19 @@ public final class PrimarySession {
             return record;
         }
         AttributeCodec.Batch batch = engine.codec().encodeEach(names, objects);
-        List<Integer> same = new ArrayList<>();
+        if (!batch.sharing().joined()) {
+            return record;
+        }
+        int[] same = new int[names.size()];
+        int count = 0;
         for (int i = 0; i < names.size(); i++) {
             byte[] own = batch.bytes()[i];
             if (own != null && hash(own) == hashes.get(names.get(i))) {
-                same.add(i);
+                same[count++] = i;
             }
         }
         Map<String, byte[]> attributes = new LinkedHashMap<>(record.attributesUnsafe());
-        attributes.putAll(engine.codec().grouped(names, objects, batch, same));
+        engine.codec().grouped(names, objects, batch, Arrays.copyOf(same, count), attributes::put);
         return SessionRecord.owning(record.id(), record.version(), record.metadata(), attributes);
     }
 
@@ -410,31 +413,44 @@ public final class PrimarySession {
      * each value's own bytes, so a group does not make its members look changed at the next drain.
      */
     private void encodeAtDrain(List<String> names, List<Object> objects) {
+        if (names.size() == 1) { // the common request: one changed value, nothing to share
+            String name = names.get(0);
+            try {
+                byte[] bytes = engine.codec().encode(name, objects.get(0));
+                if (changedAtDrain(name, bytes)) {
+                    recorder.setAttribute(name, bytes);
+                }
+            } catch (AttributeCodecException e) {
+                unencodableAtDrain(name, e);
+            }
+            return;
+        }
         AttributeCodec.Batch batch = engine.codec().encodeEach(names, objects);
-        List<Integer> recorded = new ArrayList<>();
+        int[] recorded = new int[names.size()];
+        int count = 0;
         for (int i = 0; i < names.size(); i++) {
-            String name = names.get(i);
             AttributeCodecException e = batch.failures()[i];
             if (e != null) {
-                unencodableAtDrain(name, e);
-                continue;
-            }
-            boolean set = unencodable.remove(name) != null || pending.contains(name);
-            long h = hash(batch.bytes()[i]);
-            Long before = hashes.put(name, h);
-            if (set || before == null || before != h) {
-                if (!set) {
-                    engine.meters().mutationsDetected.increment();
-                }
-                recorded.add(i);
+                unencodableAtDrain(names.get(i), e);
+            } else if (changedAtDrain(names.get(i), batch.bytes()[i])) {
+                recorded[count++] = i;
             }
         }
-        if (recorded.size() == 1) {
-            int i = recorded.get(0);
-            recorder.setAttribute(names.get(i), batch.bytes()[i]);
-        } else if (!recorded.isEmpty()) {
-            engine.codec().grouped(names, objects, batch, recorded).forEach(recorder::setAttribute);
+        engine.codec().grouped(names, objects, batch, Arrays.copyOf(recorded, count), recorder::setAttribute);
+    }
+
+    /** Whether {@code name}, encoded to {@code bytes}, is to be recorded: set in the request, or changed in place. */
+    private boolean changedAtDrain(String name, byte[] bytes) {
+        boolean set = unencodable.remove(name) != null || pending.contains(name);
+        long h = hash(bytes);
+        Long before = hashes.put(name, h);
+        if (set || before == null || before != h) {
+            if (!set) {
+                engine.meters().mutationsDetected.increment();
+            }
+            return true;
         }
+        return false;
     }
 
     private void unencodableAtDrain(String name, AttributeCodecException e) {

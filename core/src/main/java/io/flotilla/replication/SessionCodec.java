@@ -192,8 +192,7 @@ public final class SessionCodec {
         }
         if (AttributeGroup.isGroup(value)) {
             for (int k = 0; k < groups.size(); k++) {
-                byte[] earlier = groups.get(k);
-                if (earlier == value || Arrays.equals(earlier, value)) {
+                if (AttributeGroup.sameGroup(groups.get(k), value)) {
                     out.varlong(0);
                     out.varlong(k);
                     return;

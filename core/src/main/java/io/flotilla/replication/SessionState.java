@@ -1,6 +1,5 @@
 package io.flotilla.replication;
 
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,7 +71,7 @@ final class SessionState {
         if (!AttributeGroup.isGroup(value)) {
             return value;
         }
-        if (lastGroup != null && Arrays.equals(lastGroup, value)) {
+        if (AttributeGroup.sameGroup(lastGroup, value)) {
             return lastGroup;
         }
         lastGroup = value;

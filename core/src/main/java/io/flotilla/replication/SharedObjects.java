@@ -15,6 +15,7 @@ final class SharedObjects {
     private Map<Object, Integer> firstValue; // made at the first object that has an identity
     private final int[] parent;
     private int current;
+    private boolean joined;
 
     SharedObjects(int values) {
         parent = new int[values];
@@ -39,7 +40,13 @@ final class SharedObjects {
         Integer first = firstValue.putIfAbsent(o, current);
         if (first != null && first != current) {
             parent[root(first)] = root(current);
+            joined = true;
         }
+    }
+
+    /** Whether any two values share an object. */
+    boolean joined() {
+        return joined;
     }
 
     /** The representative of the values {@code index} shares objects with (itself when it shares none). */
