@@ -70,18 +70,33 @@ class StockFidelityTest {
         try {
             DeltaSession replica = stockReplicate(originals);
             Map<String, Object> copies = new LinkedHashMap<>();
-            for (Map.Entry<String, Object> e : originals.entrySet()) {
-                Object copy = replica.getAttribute(e.getKey());
-                String differs = Fidelity.differences(new SessionCorpus.Shape(e.getKey(), null, null), e.getValue(),
-                        copy);
-                if (differs != null) {
-                    return "'" + e.getKey() + "': " + differs;
-                }
-                copies.put(e.getKey(), copy);
-            }
-            return shape.check().apply(copies);
+            originals.keySet().forEach(name -> copies.put(name, replica.getAttribute(name)));
+            return Fidelity.differences(shape, originals, copies);
         } catch (Exception | StackOverflowError e) {
             return "fails: " + e;
+        }
+    }
+
+    /** The rows of the side-by-side table and its counts. */
+    private static final class Table {
+        final StringBuilder text = new StringBuilder(String.format("%n%-46s | %-15s | %-17s%n", "shape",
+                "stock faithful?", "Flotilla faithful?"));
+        final List<String> worse = new ArrayList<>();
+        int rows;
+        int stockFaithful;
+        int flotillaFaithful;
+
+        /** One shape: why stock ({@code s}) and Flotilla ({@code f}) are not faithful, null when they are. */
+        void row(String shape, String s, String f) {
+            rows++;
+            stockFaithful += s == null ? 1 : 0;
+            flotillaFaithful += f == null ? 1 : 0;
+            text.append(String.format("%-46s | %-15s | %-17s%s%n", shape, s == null ? "yes" : "NO",
+                    f == null ? "yes" : "NO", s == null && f == null ? "" : " stock: " + (s == null ? "-" : s)
+                            + "; Flotilla: " + (f == null ? "-" : f)));
+            if (f != null && s == null) {
+                worse.add(shape + ": " + f);
+            }
         }
     }
 
@@ -89,42 +104,18 @@ class StockFidelityTest {
     void flotillaIsAtLeastAsFaithfulAsStockDeltaManagerOnEveryShape() throws Exception {
         SessionCorpusTest flotilla = new SessionCorpusTest();
         List<SessionCorpus.Shape> shapes = SessionCorpus.shapes();
-        List<String> worse = new ArrayList<>();
-        int stockFaithful = 0;
-        int flotillaFaithful = 0;
-        StringBuilder table = new StringBuilder(String.format("%n%-46s | %-15s | %-17s%n", "shape", "stock faithful?",
-                "Flotilla faithful?"));
+        Table table = new Table();
         for (SessionCorpus.Shape shape : shapes) {
-            String s = stock(shape);
-            String f = flotilla.flotilla(shape);
-            stockFaithful += s == null ? 1 : 0;
-            flotillaFaithful += f == null ? 1 : 0;
-            table.append(String.format("%-46s | %-15s | %-17s%s%n", shape.name(), s == null ? "yes" : "NO",
-                    f == null ? "yes" : "NO", s == null && f == null ? "" : " stock: " + (s == null ? "-" : s)
-                            + "; Flotilla: " + (f == null ? "-" : f)));
-            if (f != null && s == null) {
-                worse.add(shape.name() + ": " + f);
-            }
+            table.row(shape.name(), stock(shape), flotilla.flotilla(shape));
         }
         // Attributes of one session set in one request that share objects: identities after replication + take-over.
-        List<SessionCorpus.SessionShape> sessionShapes = SessionCorpus.sessionShapes();
-        for (SessionCorpus.SessionShape shape : sessionShapes) {
-            String s = stock(shape);
-            String f = flotilla.flotilla(shape);
-            stockFaithful += s == null ? 1 : 0;
-            flotillaFaithful += f == null ? 1 : 0;
-            table.append(String.format("%-46s | %-15s | %-17s%s%n", shape.name(), s == null ? "yes" : "NO",
-                    f == null ? "yes" : "NO", s == null && f == null ? "" : " stock: " + (s == null ? "-" : s)
-                            + "; Flotilla: " + (f == null ? "-" : f)));
-            if (f != null && s == null) {
-                worse.add(shape.name() + ": " + f);
-            }
+        for (SessionCorpus.SessionShape shape : SessionCorpus.sessionShapes()) {
+            table.row(shape.name(), stock(shape), flotilla.flotilla(shape));
         }
-        int total = shapes.size() + sessionShapes.size();
-        table.append(String.format("faithful: stock %d of %d, Flotilla %d of %d%n", stockFaithful, total,
-                flotillaFaithful, total));
-        System.out.println(table);
+        table.text.append(String.format("faithful: stock %d of %d, Flotilla %d of %d%n", table.stockFaithful,
+                table.rows, table.flotillaFaithful, table.rows));
+        System.out.println(table.text);
         assertTrue(shapes.size() >= 150);
-        assertEquals(List.of(), worse, "shapes stock keeps and Flotilla does not");
+        assertEquals(List.of(), table.worse, "shapes stock keeps and Flotilla does not");
     }
 }

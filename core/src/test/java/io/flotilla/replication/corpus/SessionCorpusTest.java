@@ -80,21 +80,14 @@ public class SessionCorpusTest {
     /** Null when Flotilla keeps the attributes of {@code shape} and the identities between them; else why not. */
     public String flotilla(SessionCorpus.SessionShape shape) {
         Map<String, Object> originals = shape.attributes().get();
-        Map<String, Outcome> copies = replicate(originals);
-        Map<String, Object> values = new LinkedHashMap<>();
-        for (Map.Entry<String, Object> e : originals.entrySet()) {
-            Outcome o = copies.get(e.getKey());
-            if (o.failure() != null) {
-                return "fails: " + o.failure().getMessage();
+        Map<String, Object> copies = new LinkedHashMap<>();
+        for (Map.Entry<String, Outcome> e : replicate(originals).entrySet()) {
+            if (e.getValue().failure() != null) {
+                return "fails: " + e.getValue().failure().getMessage();
             }
-            String differs = Fidelity.differences(new SessionCorpus.Shape(e.getKey(), null, null), e.getValue(),
-                    o.copy());
-            if (differs != null) {
-                return "'" + e.getKey() + "': " + differs;
-            }
-            values.put(e.getKey(), o.copy());
+            copies.put(e.getKey(), e.getValue().copy());
         }
-        return shape.check().apply(values);
+        return Fidelity.differences(shape, originals, copies);
     }
 
     /** Null when Flotilla keeps the shape faithfully; else why not. */
