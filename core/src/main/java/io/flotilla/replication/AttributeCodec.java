@@ -249,7 +249,7 @@ public final class AttributeCodec {
      */
     public Object decode(String attributeName, byte[] bytes, ClassLoader classLoader) {
         Object value = read(attributeName, bytes, classLoader);
-        return value instanceof AttributeGroup g ? member(attributeName, g) : value;
+        return value instanceof AttributeGroup g ? member(attributeName, g.values) : value;
     }
 
     /**
@@ -292,16 +292,17 @@ public final class AttributeCodec {
                     : value.getClass().getName(), "attribute bytes are not an attribute group (attribute '"
                     + attributeName + "')", null);
         }
-        member(attributeName, g);
+        member(attributeName, g.values);
         return g.values;
     }
 
-    private static Object member(String attributeName, AttributeGroup g) {
-        if (!g.values.containsKey(attributeName)) {
+    /** The value of {@code attributeName} in a decoded group; malformed when the group has none for it. */
+    static Object member(String attributeName, Map<String, Object> group) {
+        if (!group.containsKey(attributeName)) {
             throw new AttributeCodecException(Reason.MALFORMED, attributeName, null, "the attribute group held by '"
-                    + attributeName + "' has no value for it (members " + g.values.keySet() + ")", null);
+                    + attributeName + "' has no value for it (members " + group.keySet() + ")", null);
         }
-        return g.values.get(attributeName);
+        return group.get(attributeName);
     }
 
     private Object read(String attributeName, byte[] bytes, ClassLoader classLoader) {

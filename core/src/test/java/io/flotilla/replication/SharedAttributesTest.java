@@ -86,6 +86,25 @@ class SharedAttributesTest {
     }
 
     @Test
+    void aReplicaListenerGetsTheValuesOfOneChangeSharingWhatTheyShared() {
+        List<ReplicaChange> changes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (EngineHarness h = new EngineHarness(2, 36, EngineHarness.nodeConfig(100))) {
+            ReplicationEngine owner = h.start(0, config().build());
+            h.start(1, config().build(), changes::add);
+            PrimarySession s = owner.create(ID, 1800);
+            Cart cart = cart("alice");
+            s.setAttribute("cart", cart);
+            s.setAttribute("lastCart", cart);
+            owner.replicate(ID);
+            assertTrue(h.runUntil(() -> !changes.isEmpty(), 1000));
+            ReplicaChange created = changes.get(0);
+            assertEquals(ReplicaCause.CREATED, created.cause());
+            assertEquals(cart, created.value("cart"));
+            assertSame(created.value("cart"), created.value("lastCart"), "as stock's backup session holds them");
+        }
+    }
+
+    @Test
     void aLaterRequestReplacingOneAttributeOfAGroupLeavesTheOthersIntact() {
         try (EngineHarness h = new EngineHarness(2, 32, EngineHarness.nodeConfig(100))) {
             ReplicationEngine owner = h.start(0, config().build());
