@@ -39,6 +39,8 @@ public final class SessionCodec {
     static final int DELTA_GROUPED = 0x03;
     static final int RECORD_GROUPED = 0x04;
     private static final byte[] NO_PREFIX = {};
+    /** How many times its own size the values of a delta may add up to through group references. */
+    private static final long MAX_REFERENCE_EXPANSION = 64;
     /** The longest session id, attribute name or auth type accepted, in bytes. */
     public static final int MAX_NAME_BYTES = 4096;
 
@@ -103,6 +105,9 @@ public final class SessionCodec {
     public SessionDelta decodeDelta(byte[] bytes) {
         Source in = new Source(bytes);
         List<byte[]> groups = in.expectKind(DELTA, DELTA_GROUPED, "delta") ? new ArrayList<>() : null;
+        // Each operation copies its value: a group referenced again and again must not turn a small delta into a
+        // large allocation (a legitimate group is referenced once per other member of it).
+        in.maxReferencedBytes = MAX_REFERENCE_EXPANSION * bytes.length;
         String id = readId(in);
         long base = in.varlong();
         long span = in.varlong();
@@ -214,7 +219,14 @@ public final class SessionCodec {
                 throw new CodecException(Reason.MALFORMED, "value refers to group #" + Long.toUnsignedString(k)
                         + " but only " + groups.size() + " came before it");
             }
-            return groups.get((int) k);
+            byte[] group = groups.get((int) k);
+            in.referencedBytes += group.length;
+            if (in.referencedBytes > in.maxReferencedBytes) {
+                throw new CodecException(Reason.LIMIT_EXCEEDED, "attribute groups referenced for "
+                        + in.referencedBytes + " bytes in a delta of " + in.buf.length + " bytes (at most "
+                        + MAX_REFERENCE_EXPANSION + " times its size)");
+            }
+            return group;
         }
         byte[] value = in.take(in.length(n - 1, "value", maxValueBytes));
         if (AttributeGroup.isGroup(value)) {
@@ -372,6 +384,9 @@ public final class SessionCodec {
     private static final class Source {
         private final byte[] buf;
         private int pos;
+        /** The bytes of the group references read so far, and how many are allowed (a record copies none). */
+        long referencedBytes;
+        long maxReferencedBytes = Long.MAX_VALUE;
 
         Source(byte[] buf) {
             this.buf = Objects.requireNonNull(buf, "bytes");

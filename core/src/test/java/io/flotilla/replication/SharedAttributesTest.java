@@ -242,6 +242,16 @@ class SharedAttributesTest {
         // A reference to a group the message has not carried is malformed.
         byte[] bad = {SessionCodec.DELTA_GROUPED, 0, 3, 1, 1, 2, 1, 'a', 0, 0};
         assertThrows(CodecException.class, () -> sessions.decodeDelta(bad));
+        // A delta referring to its group far more often than a group has members is refused before it is copied.
+        Cart big = cart("x".repeat(20_000));
+        byte[] large = codec.encodeAll(Map.of("a", big, "b", big)).get("a");
+        List<SessionOp> many = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            many.add(new SessionOp.SetAttribute("a" + i, large));
+        }
+        CodecException bomb = assertThrows(CodecException.class,
+                () -> sessions.decodeDelta(sessions.encodeDelta(new SessionDelta(ID, 3, 4, many))));
+        assertEquals(CodecException.Reason.LIMIT_EXCEEDED, bomb.reason());
     }
 
     /** The bytes a replica record holds, without copying them (to see that a group is one array). */
