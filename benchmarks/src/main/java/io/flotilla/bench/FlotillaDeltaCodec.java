@@ -23,8 +23,9 @@ import io.flotilla.wire.FrameType;
  * <p><b>Encode</b> (the sending node, at the end of a request):
  * <ol>
  *   <li>the session's {@link SessionRecorder} (resumed at version 41, as a session some requests old) records
- *       each {@code setAttribute}, the value encoded by the webapp's {@link AttributeCodec} (Kryo, allowlist
- *       {@code io.flotilla.bench.*} for the {@link DeltaCase.Cart} graph);</li>
+ *       each {@code setAttribute}, the values encoded together by the webapp's {@link AttributeCodec#encodeAll}
+ *       as a replication does (Kryo, allowlist {@code io.flotilla.bench.*} for the {@link DeltaCase.Cart} graph;
+ *       values that share objects would be one group);</li>
  *   <li>{@link SessionRecorder#drain()}: the coalesced {@link SessionDelta}, and the recorder's new snapshot;</li>
  *   <li>{@link SessionCodec#encodeDelta}: the delta's bytes;</li>
  *   <li>the {@code DATA} frame the transport writes: the 22-byte header ({@link FrameCodec}) and the delta.</li>
@@ -69,9 +70,7 @@ final class FlotillaDeltaCodec implements DeltaCodec {
     /** Steps 1-2: the delta the recorder hands out when the request ends. */
     SessionDelta delta(Map<String, Object> changes) {
         SessionRecorder recorder = SessionRecorder.resume(base);
-        for (Map.Entry<String, Object> e : changes.entrySet()) {
-            recorder.setAttribute(e.getKey(), attributes.encode(e.getKey(), e.getValue()));
-        }
+        attributes.encodeAll(changes, recorder::setAttribute);
         return recorder.drain().orElseThrow();
     }
 

@@ -34,7 +34,7 @@ final class AllowlistClassResolver implements ClassResolver {
     static final int MAX_NAME_BYTES = 1024;
     private static final int NULL_TAG = 0;
     private static final int NEW_NAME_TAG = 1;
-    private static final int FIRST_WELL_KNOWN_TAG = 2;
+    static final int FIRST_WELL_KNOWN_TAG = 2;
 
     private final ClassAllowlist allowlist;
     private final CodecConfig config;
@@ -220,6 +220,9 @@ final class AllowlistClassResolver implements ClassResolver {
     }
 
     private Registration track(Registration r) {
+        if (r.getType() == AttributeGroup.class) {
+            return r; // the values inside name the classes that matter
+        }
         lastRead = r.getType();
         if (firstRead == null) {
             firstRead = lastRead;

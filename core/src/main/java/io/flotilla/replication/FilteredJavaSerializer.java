@@ -212,6 +212,9 @@ final class FilteredJavaSerializer extends Serializer<Object> {
 
         @Override
         protected Object replaceObject(Object obj) {
+            if (kryo.getReferenceResolver() instanceof KryoSlot.SharingReferences r && r.sharing != null) {
+                r.sharing.note(obj); // an object inside the stream that another attribute may hold too
+            }
             if (obj == s.top) {
                 return obj;
             }

@@ -5,6 +5,7 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.SerializerFactory;
 import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
+import com.esotericsoftware.kryo.util.MapReferenceResolver;
 import java.util.Collection;
 import java.util.Map;
 import java.util.TreeMap;
@@ -24,13 +25,14 @@ final class KryoSlot {
 
     final Kryo kryo;
     final AllowlistClassResolver resolver;
+    final SharingReferences references = new SharingReferences();
     final BoundedInput input;
     final Output output;
     private final int maxValueBytes;
 
     KryoSlot(CodecConfig config, SerializationRules rules, Limits limits) {
         resolver = new AllowlistClassResolver(config, rules, limits);
-        kryo = new Kryo(resolver, null);
+        kryo = new Kryo(resolver, references);
         kryo.setRegistrationRequired(false);
         kryo.setWarnUnregisteredClasses(false);
         kryo.setReferences(true);
@@ -54,6 +56,19 @@ final class KryoSlot {
             output.setBuffer(new byte[INITIAL_OUTPUT_BYTES], maxValueBytes);
         }
         input.setBuffer(new byte[0]);
+    }
+
+    /** Kryo's reference table, telling a {@link SharedObjects} of each object written while one is set. */
+    static final class SharingReferences extends MapReferenceResolver {
+        SharedObjects sharing;
+
+        @Override
+        public int addWrittenObject(Object object) {
+            if (sharing != null) {
+                sharing.note(object);
+            }
+            return super.addWrittenObject(object);
+        }
     }
 
     @SuppressWarnings("rawtypes")

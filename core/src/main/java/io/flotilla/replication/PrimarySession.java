@@ -2,9 +2,12 @@ package io.flotilla.replication;
 
 import java.math.BigDecimal;
 import java.math.BigInteger;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -130,8 +133,12 @@ public final class PrimarySession {
             if (failed != null) {
                 throw failed;
             }
+            byte[] bytes = encodedOnTakeOver.get(name);
             try {
-                v = engine.codec().decode(name, encodedOnTakeOver.get(name), engine.config().classLoader());
+                if (AttributeGroup.isGroup(bytes)) {
+                    return decodeGroupAtTakeOver(name, bytes);
+                }
+                v = engine.codec().decode(name, bytes, engine.config().classLoader());
             } catch (AttributeCodecException e) {
                 undecodable.put(name, e);
                 engine.meters().attributesUndecodable.increment();
@@ -144,6 +151,22 @@ public final class PrimarySession {
             encodedOnTakeOver.remove(name);
         }
         return v;
+    }
+
+    /**
+     * Decodes the group {@code name}'s bytes belong to once, and gives every member still holding those bytes its
+     * value from that one graph: attributes that shared an object on the old owner share it here.
+     */
+    private Object decodeGroupAtTakeOver(String name, byte[] bytes) {
+        Map<String, Object> group = engine.codec().decodeGroup(name, bytes, engine.config().classLoader());
+        group.forEach((member, value) -> {
+            if (values.get(member) == UNDECODED && !undecodable.containsKey(member)
+                    && AttributeGroup.sameGroup(encodedOnTakeOver.get(member), bytes)) {
+                values.put(member, value);
+                encodedOnTakeOver.remove(member);
+            }
+        });
+        return group.get(name);
     }
 
     /** The attribute names, a copy (values a take-over could not decode included). */
@@ -326,6 +349,8 @@ public final class PrimarySession {
         if (invalidated) {
             return false;
         }
+        List<String> names = new ArrayList<>();
+        List<Object> objects = new ArrayList<>();
         for (Map.Entry<String, Object> e : values.entrySet()) {
             String name = e.getKey();
             Object v = e.getValue();
@@ -334,18 +359,11 @@ public final class PrimarySession {
                     || detection == ReplicationConfig.MutationDetection.MUTABLE_TYPES && immutable(v))) {
                 continue;
             }
-            byte[] bytes = encodeAtDrain(name, v);
-            if (bytes == null) {
-                continue;
-            }
-            long h = hash(bytes);
-            Long before = hashes.put(name, h);
-            if (set || before == null || before != h) {
-                if (!set) {
-                    engine.meters().mutationsDetected.increment();
-                }
-                recorder.setAttribute(name, bytes);
-            }
+            names.add(name);
+            objects.add(v);
+        }
+        if (!names.isEmpty()) {
+            encodeAtDrain(names, objects);
         }
         pending.clear();
         boolean accessChanged = lastAccessedTime != recordedAccessTime || isNew != recordedIsNew;
@@ -364,6 +382,53 @@ public final class PrimarySession {
     }
 
     /**
+     * The last replicated state, for a full copy (a repair, a full-copy answer, a take-over answer), with the values
+     * that share objects as one graph across the session ({@link #withSessionGroups}) when nothing is pending (then
+     * the values' hashes are those of that state); null before the first replication. Under this session's lock.
+     */
+    SessionRecord fullCopy() {
+        SessionRecord snap = recorder.snapshot();
+        return snap == null || recorder.hasPending() ? snap : withSessionGroups(snap);
+    }
+
+    /**
+     * {@code record} (this session's {@code current()} state, for a state transfer) with the values that share objects
+     * written as one graph across the whole session, as a state transfer of stock writes a whole session through one
+     * object stream: the live values whose own bytes are still those replicated (so the record stays the state of its
+     * version) are encoded together, and each set of them that shares objects gets one group; the others keep their
+     * bytes. Under this session's lock, after {@link #prepareDrain}.
+     */
+    SessionRecord withSessionGroups(SessionRecord record) {
+        List<String> names = new ArrayList<>();
+        List<Object> objects = new ArrayList<>();
+        for (String name : record.attributeNames()) {
+            Object v = values.get(name);
+            if (v != null && v != UNDECODED && hashes.containsKey(name)) {
+                names.add(name);
+                objects.add(v);
+            }
+        }
+        if (names.size() < 2) {
+            return record;
+        }
+        AttributeCodec.Batch batch = engine.codec().encodeEach(names, objects);
+        if (!batch.sharing().joined()) {
+            return record;
+        }
+        int[] same = new int[names.size()];
+        int count = 0;
+        for (int i = 0; i < names.size(); i++) {
+            byte[] own = batch.bytes()[i];
+            if (own != null && hash(own) == hashes.get(names.get(i))) {
+                same[count++] = i;
+            }
+        }
+        Map<String, byte[]> attributes = new LinkedHashMap<>(record.attributesUnsafe());
+        engine.codec().grouped(names, objects, batch, Arrays.copyOf(same, count), attributes::put);
+        return SessionRecord.owning(record.id(), record.version(), record.metadata(), attributes);
+    }
+
+    /**
      * {@code replicated}, or a stage failed with the first value that could not be encoded at the last drain (after
      * {@code replicated} completes: the rest of the delta is sent either way).
      */
@@ -375,25 +440,64 @@ public final class PrimarySession {
         return first == null ? replicated : replicated.thenCompose(v -> CompletableFuture.failedFuture(first));
     }
 
-    /** The value's bytes, or null when it cannot be encoded (counted, logged, the replicas' older copy dropped). */
-    private byte[] encodeAtDrain(String name, Object value) {
-        try {
-            byte[] bytes = engine.codec().encode(name, value);
-            unencodable.remove(name);
-            return bytes;
-        } catch (AttributeCodecException e) {
-            if (engine.config().onUnserializable() == ReplicationConfig.OnUnserializable.FAIL) {
-                unencodable.put(name, e);
-                engine.meters().attributesUnencodable.increment();
-                engine.warn("unencodable:" + e.className(), "session attribute '" + name + "' could not be encoded "
-                        + "at the end of the request: " + e.getMessage() + "; the request fails (onUnserializable=fail)"
-                        + " until the value can be replicated, is replaced or is removed");
-            } else {
-                engine.skipped(name, e);
+    /**
+     * Encodes the values of this drain (each once) and records those set or changed: a value that cannot be encoded
+     * is counted, logged and its replicas' older copy dropped; values that share objects are recorded as one group
+     * (one graph, see {@link AttributeCodec#encodeAll}), so the copies share them too. Mutation detection hashes
+     * each value's own bytes, so a group does not make its members look changed at the next drain.
+     */
+    private void encodeAtDrain(List<String> names, List<Object> objects) {
+        if (names.size() == 1) { // the common request: one changed value, nothing to share
+            String name = names.get(0);
+            try {
+                byte[] bytes = engine.codec().encode(name, objects.get(0));
+                if (changedAtDrain(name, bytes)) {
+                    recorder.setAttribute(name, bytes);
+                }
+            } catch (AttributeCodecException e) {
+                unencodableAtDrain(name, e);
             }
-            dropReplicated(name);
-            return null;
+            return;
         }
+        AttributeCodec.Batch batch = engine.codec().encodeEach(names, objects);
+        int[] recorded = new int[names.size()];
+        int count = 0;
+        for (int i = 0; i < names.size(); i++) {
+            AttributeCodecException e = batch.failures()[i];
+            if (e != null) {
+                unencodableAtDrain(names.get(i), e);
+            } else if (changedAtDrain(names.get(i), batch.bytes()[i])) {
+                recorded[count++] = i;
+            }
+        }
+        engine.codec().grouped(names, objects, batch, Arrays.copyOf(recorded, count), recorder::setAttribute);
+    }
+
+    /** Whether {@code name}, encoded to {@code bytes}, is to be recorded: set in the request, or changed in place. */
+    private boolean changedAtDrain(String name, byte[] bytes) {
+        boolean set = unencodable.remove(name) != null || pending.contains(name);
+        long h = hash(bytes);
+        Long before = hashes.put(name, h);
+        if (set || before == null || before != h) {
+            if (!set) {
+                engine.meters().mutationsDetected.increment();
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private void unencodableAtDrain(String name, AttributeCodecException e) {
+        if (engine.config().onUnserializable() == ReplicationConfig.OnUnserializable.FAIL) {
+            unencodable.put(name, e);
+            engine.meters().attributesUnencodable.increment();
+            engine.warn("unencodable:" + e.className(), "session attribute '" + name + "' could not be encoded "
+                    + "at the end of the request: " + e.getMessage() + "; the request fails (onUnserializable=fail)"
+                    + " until the value can be replicated, is replaced or is removed");
+        } else {
+            engine.skipped(name, e);
+        }
+        dropReplicated(name);
     }
 
     /**

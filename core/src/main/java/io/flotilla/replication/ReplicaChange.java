@@ -1,16 +1,19 @@
 package io.flotilla.replication;
 
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 /**
  * One change of one replica, as applied by the replica store: its cause, the replica before and after, and the
  * attributes whose value changed. Values stay bytes until {@link #value} decodes one, with the engine's codec and
- * class loader.
+ * class loader. Values written as one graph because they share objects ({@link AttributeCodec#encodeAll}) are decoded
+ * once per change, so the values one change gives share those objects as the owner's do.
  *
- * <p>Threading: immutable; safe from any thread.
+ * <p>Threading: safe from any thread; its state is immutable except the groups decoded so far, kept under a lock.
  */
 public final class ReplicaChange {
     private final ReplicaCause cause;
@@ -21,6 +24,8 @@ public final class ReplicaChange {
     private final Set<String> changedNames;
     private final AttributeCodec codec;
     private final ClassLoader loader;
+    /** Groups decoded so far, by their bytes (the members of one group hold one array). */
+    private final Map<byte[], Map<String, Object>> groups = new IdentityHashMap<>();
 
     ReplicaChange(ReplicaCause cause, String id, String previousId, SessionRecord before, SessionRecord after,
             Set<String> changedNames, AttributeCodec codec, ClassLoader loader) {
@@ -68,12 +73,27 @@ public final class ReplicaChange {
 
     /** The value of {@code name} after the change, decoded now; null when absent. */
     public Object value(String name) {
-        return after == null ? null : after.attribute(name, codec, loader);
+        return after == null ? null : decode(after, name);
     }
 
     /** The value of {@code name} before the change, decoded now; null when absent. */
     public Object previousValue(String name) {
-        return before == null ? null : before.attribute(name, codec, loader);
+        return before == null ? null : decode(before, name);
+    }
+
+    private Object decode(SessionRecord record, String name) {
+        byte[] bytes = record.attributesUnsafe().get(name);
+        if (bytes == null || !AttributeGroup.isGroup(bytes)) {
+            return bytes == null ? null : codec.decode(name, bytes, loader);
+        }
+        synchronized (groups) {
+            Map<String, Object> group = groups.get(bytes);
+            if (group == null) {
+                group = codec.decodeGroup(name, bytes, loader);
+                groups.put(bytes, group);
+            }
+            return AttributeCodec.member(name, group);
+        }
     }
 
     @Override

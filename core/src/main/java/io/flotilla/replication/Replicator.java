@@ -292,7 +292,7 @@ final class Replicator implements PrimaryHost {
             ByteBuffer msg;
             SessionRecord snap;
             synchronized (r.session()) {
-                snap = r.session().recorder().snapshot();
+                snap = r.session().fullCopy();
             }
             boolean live = table.primary(r.session().id()) == r.session() && snap != null;
             if (live) {

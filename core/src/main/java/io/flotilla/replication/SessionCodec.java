@@ -14,11 +14,15 @@ import java.util.Objects;
  * UTF-8, values as the bytes {@link AttributeCodec} made. Layout (all integers unsigned LEB128 varints unless
  * marked zigzag):
  * <pre>
- * delta:   0x01 id base (version-base) opCount op*
+ * delta:   0x01 id base (version-base) opCount op*          (no value is an attribute group's)
+ *          0x03 ... the same, every op's value written as value
  * record:  0x02 id version metadata attrCount (name bytes)*
+ *          0x04 id version metadata attrCount (name value)*
+ * value:   0 k (the same bytes as the k-th group value of this message, from 0) | n+1, then n bytes: several
+ *          attributes that share objects hold one group's bytes ({@link AttributeGroup}), written once per message
  * id:      header = (n &lt;&lt; 1) | kind; kind 0: n UTF-8 bytes; kind 1: n bytes packing 2n upper-case hex digits,
  *          then a string suffix (Tomcat ids are 32 hex digits plus ".jvmRoute")
- * op:      1 Create metadata | 2 Set name bytes | 3 Remove name | 4 Access time isNew | 5 MaxInactive zigzag
+ * op:      1 Create metadata | 2 Set name bytes-or-value | 3 Remove name | 4 Access time isNew | 5 MaxInactive zigzag
  *          | 6 Principal optBytes optBytes | 7 Notes optBytes | 8 Expire | 9 ChangeId id
  * metadata: creation (lastAccess-creation zigzag) maxInactive(zigzag) isNew principal authType notes (optBytes)
  * string:  n, then n UTF-8 bytes;  bytes: n, then n bytes;  optBytes: n+1 (0 = null), then n bytes
@@ -31,7 +35,12 @@ import java.util.Objects;
 public final class SessionCodec {
     static final int DELTA = 0x01;
     static final int RECORD = 0x02;
+    /** A delta or record holding an {@link AttributeGroup}'s bytes: values as {@code value}, so a group goes once. */
+    static final int DELTA_GROUPED = 0x03;
+    static final int RECORD_GROUPED = 0x04;
     private static final byte[] NO_PREFIX = {};
+    /** How many times its own size the values of a delta may add up to through group references. */
+    private static final long MAX_REFERENCE_EXPANSION = 64;
     /** The longest session id, attribute name or auth type accepted, in bytes. */
     public static final int MAX_NAME_BYTES = 4096;
 
@@ -52,28 +61,42 @@ public final class SessionCodec {
     byte[] encodeDelta(SessionDelta delta, byte[] prefix) {
         Sink out = new Sink(prefix.length + 64);
         out.writeBytes(prefix);
-        out.write(DELTA);
+        List<byte[]> groups = null;
+        for (SessionOp op : delta.ops()) {
+            if (op instanceof SessionOp.SetAttribute set && AttributeGroup.isGroup(set.valueUnsafe())) {
+                groups = new ArrayList<>();
+                break;
+            }
+        }
+        out.write(groups == null ? DELTA : DELTA_GROUPED);
         writeId(out, delta.sessionId());
         out.varlong(delta.baseVersion());
         out.varlong(delta.version() - delta.baseVersion());
         out.varlong(delta.ops().size());
         for (SessionOp op : delta.ops()) {
-            writeOp(out, op);
+            writeOp(out, op, groups);
         }
         return out.toByteArray();
     }
 
     public byte[] encodeRecord(SessionRecord record) {
         Sink out = new Sink(256);
-        out.write(RECORD);
+        Map<String, byte[]> attributes = record.attributesUnsafe();
+        List<byte[]> groups = null;
+        for (byte[] value : attributes.values()) {
+            if (AttributeGroup.isGroup(value)) {
+                groups = new ArrayList<>();
+                break;
+            }
+        }
+        out.write(groups == null ? RECORD : RECORD_GROUPED);
         writeId(out, record.id());
         out.varlong(record.version());
         writeMetadata(out, record.metadata());
-        Map<String, byte[]> attributes = record.attributesUnsafe();
         out.varlong(attributes.size());
         for (Map.Entry<String, byte[]> e : attributes.entrySet()) {
             out.string(e.getKey());
-            out.bytes(e.getValue());
+            writeValue(out, e.getValue(), groups);
         }
         return out.toByteArray();
     }
@@ -81,7 +104,10 @@ public final class SessionCodec {
     /** @throws CodecException when the bytes are not a well-formed delta within the caps */
     public SessionDelta decodeDelta(byte[] bytes) {
         Source in = new Source(bytes);
-        in.expectKind(DELTA, "delta");
+        List<byte[]> groups = in.expectKind(DELTA, DELTA_GROUPED, "delta") ? new ArrayList<>() : null;
+        // Each operation copies its value: a group referenced again and again must not turn a small delta into a
+        // large allocation (a legitimate group is referenced once per other member of it).
+        in.maxReferencedBytes = MAX_REFERENCE_EXPANSION * bytes.length;
         String id = readId(in);
         long base = in.varlong();
         long span = in.varlong();
@@ -91,7 +117,7 @@ public final class SessionCodec {
         int count = in.count("operation count", maxCount, 1);
         List<SessionOp> ops = new ArrayList<>(Math.min(count, 64));
         for (int i = 0; i < count; i++) {
-            ops.add(readOp(in));
+            ops.add(readOp(in, groups));
         }
         in.expectEnd();
         try {
@@ -104,7 +130,7 @@ public final class SessionCodec {
     /** @throws CodecException when the bytes are not a well-formed record within the caps */
     public SessionRecord decodeRecord(byte[] bytes) {
         Source in = new Source(bytes);
-        in.expectKind(RECORD, "full session");
+        List<byte[]> groups = in.expectKind(RECORD, RECORD_GROUPED, "full session") ? new ArrayList<>() : null;
         String id = readId(in);
         long version = in.varlong();
         SessionMetadata metadata = readMetadata(in);
@@ -112,7 +138,7 @@ public final class SessionCodec {
         Map<String, byte[]> attributes = new LinkedHashMap<>();
         for (int i = 0; i < count; i++) {
             String name = in.string(MAX_NAME_BYTES);
-            if (attributes.put(name, in.bytes(maxValueBytes)) != null) {
+            if (attributes.put(name, readValue(in, groups)) != null) {
                 throw new CodecException(Reason.MALFORMED, "attribute '" + name + "' appears twice");
             }
         }
@@ -163,14 +189,60 @@ public final class SessionCodec {
 
     // ---- operations ----
 
-    private static void writeOp(Sink out, SessionOp op) {
+    /** An attribute's bytes: as they are, or, in a message with groups, as {@code value} (a group's only once). */
+    private static void writeValue(Sink out, byte[] value, List<byte[]> groups) {
+        if (groups == null) {
+            out.bytes(value);
+            return;
+        }
+        if (AttributeGroup.isGroup(value)) {
+            for (int k = 0; k < groups.size(); k++) {
+                if (AttributeGroup.sameGroup(groups.get(k), value)) {
+                    out.varlong(0);
+                    out.varlong(k);
+                    return;
+                }
+            }
+            groups.add(value);
+        }
+        out.optBytes(value);
+    }
+
+    private byte[] readValue(Source in, List<byte[]> groups) {
+        if (groups == null) {
+            return in.bytes(maxValueBytes);
+        }
+        long n = in.varlong();
+        if (n == 0) {
+            long k = in.varlong();
+            if (k >= groups.size()) {
+                throw new CodecException(Reason.MALFORMED, "value refers to group #" + Long.toUnsignedString(k)
+                        + " but only " + groups.size() + " came before it");
+            }
+            byte[] group = groups.get((int) k);
+            in.referencedBytes += group.length;
+            if (in.referencedBytes > in.maxReferencedBytes) {
+                throw new CodecException(Reason.LIMIT_EXCEEDED, "attribute groups referenced for "
+                        + in.referencedBytes + " bytes in a delta of " + in.buf.length + " bytes (at most "
+                        + MAX_REFERENCE_EXPANSION + " times its size)");
+            }
+            return group;
+        }
+        byte[] value = in.take(in.length(n - 1, "value", maxValueBytes));
+        if (AttributeGroup.isGroup(value)) {
+            groups.add(value);
+        }
+        return value;
+    }
+
+    private static void writeOp(Sink out, SessionOp op, List<byte[]> groups) {
         if (op instanceof SessionOp.Create c) {
             out.write(1);
             writeMetadata(out, c.metadata());
         } else if (op instanceof SessionOp.SetAttribute s) {
             out.write(2);
             out.string(s.name());
-            out.bytes(s.valueUnsafe());
+            writeValue(out, s.valueUnsafe(), groups);
         } else if (op instanceof SessionOp.RemoveAttribute r) {
             out.write(3);
             out.string(r.name());
@@ -196,13 +268,13 @@ public final class SessionCodec {
         }
     }
 
-    private SessionOp readOp(Source in) {
+    private SessionOp readOp(Source in, List<byte[]> groups) {
         int code = in.read();
         switch (code) {
             case 1:
                 return new SessionOp.Create(readMetadata(in));
             case 2:
-                return new SessionOp.SetAttribute(in.string(MAX_NAME_BYTES), in.bytes(maxValueBytes));
+                return new SessionOp.SetAttribute(in.string(MAX_NAME_BYTES), readValue(in, groups));
             case 3:
                 return new SessionOp.RemoveAttribute(in.string(MAX_NAME_BYTES));
             case 4:
@@ -312,6 +384,9 @@ public final class SessionCodec {
     private static final class Source {
         private final byte[] buf;
         private int pos;
+        /** The bytes of the group references read so far, and how many are allowed (a record copies none). */
+        long referencedBytes;
+        long maxReferencedBytes = Long.MAX_VALUE;
 
         Source(byte[] buf) {
             this.buf = Objects.requireNonNull(buf, "bytes");
@@ -336,11 +411,14 @@ public final class SessionCodec {
             return b == 1;
         }
 
-        void expectKind(int kind, String what) {
+        /** Reads the kind byte: false for {@code plain}, true for {@code grouped}, else malformed. */
+        boolean expectKind(int plain, int grouped, String what) {
             int k = read();
-            if (k != kind) {
-                throw new CodecException(Reason.MALFORMED, "expected a " + what + " (kind " + kind + "), got kind " + k);
+            if (k != plain && k != grouped) {
+                throw new CodecException(Reason.MALFORMED, "expected a " + what + " (kind " + plain + " or "
+                        + grouped + "), got kind " + k);
             }
+            return k == grouped;
         }
 
         void expectEnd() {

@@ -148,6 +148,13 @@ public final class SessionRecorder {
         }
     }
 
+    /** Whether changes were recorded since the last drain. */
+    public boolean hasPending() {
+        synchronized (lock) {
+            return !pending.isEmpty();
+        }
+    }
+
     /** The version including changes not yet drained. */
     public long version() {
         synchronized (lock) {

@@ -14,6 +14,7 @@ final class SessionState {
     SessionMetadata metadata;
     final Map<String, byte[]> attributes;
     boolean expired;
+    private byte[] lastGroup;
 
     private SessionState(String id, SessionMetadata metadata, Map<String, byte[]> attributes) {
         this.id = id;
@@ -44,7 +45,7 @@ final class SessionState {
             throw new IllegalStateException("operation " + op + " on a session that was never created");
         }
         if (op instanceof SessionOp.SetAttribute s) {
-            attributes.put(s.name(), s.valueUnsafe());
+            attributes.put(s.name(), shared(s.valueUnsafe()));
         } else if (op instanceof SessionOp.RemoveAttribute r) {
             attributes.remove(r.name());
         } else if (op instanceof SessionOp.Access a) {
@@ -60,6 +61,21 @@ final class SessionState {
         } else if (op instanceof SessionOp.ChangeId c) {
             id = c.newId();
         }
+    }
+
+    /**
+     * The members of one group hold one array (the delta's operations each carry a copy): the group applied last, if
+     * {@code value} equals it.
+     */
+    private byte[] shared(byte[] value) {
+        if (!AttributeGroup.isGroup(value)) {
+            return value;
+        }
+        if (AttributeGroup.sameGroup(lastGroup, value)) {
+            return lastGroup;
+        }
+        lastGroup = value;
+        return value;
     }
 
     /** The record of this state; it takes the attribute map over, so the state must not be used afterwards. */

@@ -105,7 +105,7 @@ final class SessionTable {
         if (ps != null) {
             SessionRecord r;
             synchronized (ps) {
-                r = ps.recorder().snapshot();
+                r = ps.fullCopy();
             }
             return r == null ? null : new Held(r, self, true);
         }
@@ -115,7 +115,8 @@ final class SessionTable {
 
     /**
      * The record of {@code id} as it is now, for a state transfer: a primary's current state, its changes not yet
-     * replicated included (completed first as a replication would: detected mutations, a due access), or the replica.
+     * replicated included (completed first as a replication would: detected mutations, a due access), with the values
+     * that share objects as one graph ({@link PrimarySession#withSessionGroups}), or the replica.
      */
     Held heldNow(String id) {
         PrimarySession ps = primaries.get(id);
@@ -129,6 +130,7 @@ final class SessionTable {
             }
             ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis());
             r = ps.recorder().current();
+            r = r == null ? null : ps.withSessionGroups(r);
         }
         return r == null ? null : new Held(r, self, true);
     }
@@ -281,6 +283,7 @@ final class SessionTable {
                 if (r == null) {
                     return null; // invalidated: its end is on its way to the holders
                 }
+                r = ps.withSessionGroups(r); // objects shared between attributes stay shared on the new owner
                 ps.handOver();
                 primaries.remove(id, ps);
                 ahead = replicated == null || replicated.version() != r.version();

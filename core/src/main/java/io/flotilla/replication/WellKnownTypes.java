@@ -152,6 +152,7 @@ final class WellKnownTypes {
                 URI.create("x:y"))) {
             add(e, java, v.getClass());
         }
+        AttributeGroup.addTo(e, limits); // several attributes of one session in one graph
         return e;
     }
 

@@ -413,7 +413,9 @@ final class EmbeddedNode implements AutoCloseable {
      * The {@code jsp:useBean} + {@code jsp:setProperty} pattern: {@code ?add=ITEM} finds the session's {@code cart}
      * (a list), or creates it ({@code ?fresh}: always) and sets it at once, then adds the item to it; {@code
      * ?addUnlisted} adds an {@link Unlisted} (a list is allowed, so {@code setAttribute} takes it; the value cannot be
-     * encoded when the request ends). Answers the cart's items.
+     * encoded when the request ends); {@code ?alias=NAME} also sets the cart as attribute NAME (one object in two
+     * attributes); {@code ?same=NAME} adds {@code same=true} when NAME holds the very cart object. Answers the cart's
+     * items.
      */
     static final class CartServlet extends HttpServlet {
         private static final long serialVersionUID = 1L;
@@ -432,8 +434,14 @@ final class EmbeddedNode implements AutoCloseable {
             } else if (req.getParameter("addUnlisted") != null) {
                 cart.add(new Unlisted());
             }
+            if (req.getParameter("alias") != null) {
+                session.setAttribute(req.getParameter("alias"), cart);
+            }
             resp.setContentType("text/plain");
             resp.getWriter().print(cart);
+            if (req.getParameter("same") != null) {
+                resp.getWriter().print(" same=" + (session.getAttribute(req.getParameter("same")) == cart));
+            }
         }
     }
 

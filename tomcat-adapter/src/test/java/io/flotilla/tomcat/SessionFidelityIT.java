@@ -17,7 +17,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Issue 11, items 2 and 3, in Tomcat: what a request did to a value after {@code setAttribute} replicates; a value that
  * cannot be encoded when the request ends answers 500; a session taken over with a value this node cannot decode
- * answers 500 naming it and keeps it, instead of 200 without it.
+ * answers 500 naming it and keeps it, instead of 200 without it; two attributes holding one object hold one object
+ * after a failover.
  */
 class SessionFidelityIT {
     private static final Duration WAIT = Duration.ofSeconds(20);
@@ -54,6 +55,24 @@ class SessionFidelityIT {
                     bad.body());
             assertEquals(1L, a.manager().getUnencodableAttributes());
             await("b dropped its older cart rather than serve it", WAIT, () -> b.replicaValue(id, "cart") == null);
+        }
+    }
+
+    @Test
+    @Timeout(120)
+    void twoAttributesSetToOneObjectInOneRequestAreOneObjectAfterAFailover() throws Exception {
+        EmbeddedNode[] n = EmbeddedNode.pair("8");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            assertEquals(200, get(a, "cart?add=video&alias=lastCart").statusCode());
+            String id = sessionId(a);
+            await("b holds both attributes", WAIT, () -> b.manager().engine().replica(id)
+                    .map(r -> r.attributeNames().containsAll(List.of("cart", "lastCart"))).orElse(false));
+            a.stop();
+            await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
+
+            HttpResponse<String> r = get(b, "cart?same=lastCart");
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("[video] same=true", r.body(), "one cart, as on the node that failed (and as with stock)");
         }
     }
 

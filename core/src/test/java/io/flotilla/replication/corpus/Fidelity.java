@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.ObjectOutputStream;
 import java.io.Serializable;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -40,6 +41,22 @@ public final class Fidelity {
             }
         }
         return shape.check() == null ? null : shape.check().apply(original, copy);
+    }
+
+    /**
+     * Null when every copy behaves as its original ({@code copies} by attribute name) and the copies keep the
+     * identities {@code shape} checks; else what differs.
+     */
+    public static String differences(SessionCorpus.SessionShape shape, Map<String, Object> originals,
+            Map<String, Object> copies) {
+        for (Map.Entry<String, Object> e : originals.entrySet()) {
+            String differs = differences(new SessionCorpus.Shape(e.getKey(), null, null), e.getValue(),
+                    copies.get(e.getKey()));
+            if (differs != null) {
+                return "'" + e.getKey() + "': " + differs;
+            }
+        }
+        return shape.check().apply(copies);
     }
 
     /** A collection that contains itself recurses forever in equals: its bytes and its check decide. */

@@ -96,6 +96,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.springframework.security.authentication.BadCredentialsException;
@@ -134,6 +135,58 @@ public final class SessionCorpus {
         attributes.put("cart", cart);
         attributes.put("lastCart", cart);
         return attributes;
+    }
+
+    /**
+     * Several attributes of one session set in one request, and a check of the identities the copies must keep
+     * (null when kept; the argument is the copies by attribute name).
+     */
+    public record SessionShape(String name, Supplier<Map<String, Object>> attributes,
+            Function<Map<String, Object>, String> check) {
+    }
+
+    /** The shapes in which attributes of one session share objects (issue 11: "shared references between attributes"). */
+    public static List<SessionShape> sessionShapes() {
+        List<SessionShape> s = new ArrayList<>();
+        s.add(new SessionShape("two attributes holding one object", SessionCorpus::sharedBetweenAttributes,
+                c -> c.get("cart") == c.get("lastCart") ? null : "two copies"));
+        s.add(new SessionShape("two attributes sharing a nested object", () -> {
+            Line line = new Line("sku-1", 1);
+            Cart a = new Cart("a");
+            Cart b = new Cart("b");
+            a.add(line);
+            b.add(line);
+            return attributes("a", a, "b", b);
+        }, c -> ((Cart) c.get("a")).lines.get(0) == ((Cart) c.get("b")).lines.get(0) ? null : "two copies"));
+        s.add(new SessionShape("cycle across two attributes", () -> {
+            Node a = new Node("a");
+            Node b = new Node("b");
+            a.next = b;
+            b.next = a;
+            return attributes("a", a, "b", b);
+        }, c -> ((Node) c.get("a")).next == c.get("b") && ((Node) c.get("b")).next == c.get("a") ? null
+                : "cycle broken"));
+        s.add(new SessionShape("object in a Java-serialized attribute and alone", () -> {
+            Invariant shared = new Invariant("s");
+            return attributes("list", Collections.synchronizedList(new ArrayList<>(List.of(shared))), "one", shared);
+        }, c -> ((List<?>) c.get("list")).get(0) == c.get("one") ? null : "two copies"));
+        s.add(new SessionShape("plain object in a JDK wrapper attribute and alone", () -> {
+            Cart cart = new Cart("w");
+            return attributes("carts", Collections.synchronizedList(new ArrayList<>(List.of(cart))), "cart", cart);
+        }, c -> ((List<?>) c.get("carts")).get(0) == c.get("cart") ? null : "two copies"));
+        s.add(new SessionShape("shared object plus an unrelated attribute", () -> {
+            Map<String, Object> m = sharedBetweenAttributes();
+            m.put("other", new Cart("other"));
+            return m;
+        }, c -> c.get("cart") == c.get("lastCart") && c.get("other") != c.get("cart") ? null : "sharing changed"));
+        return s;
+    }
+
+    private static Map<String, Object> attributes(String k1, Object v1, String k2, Object v2) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(k1, v1);
+        m.put(k2, v2);
+        return m;
     }
 
     @SuppressWarnings("checkstyle:fullyQualifiedName") // java.util.Date is imported
