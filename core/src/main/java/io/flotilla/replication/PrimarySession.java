@@ -62,6 +62,8 @@ public final class PrimarySession {
     private boolean recordedIsNew;
     private boolean invalidated;
     private boolean handedOver;
+    /** The newest version whose replication every holder acknowledged (or that had no holder); engine side. */
+    private long acknowledged;
 
     PrimarySession(PrimaryHost engine, SessionRecorder recorder, SessionMetadata metadata,
             Map<String, byte[]> replicated) {
@@ -249,6 +251,15 @@ public final class PrimarySession {
 
     // ---- engine side, under this session's lock ----
 
+    /** The replication of {@code version} was acknowledged by every holder (or had none to wait for). */
+    synchronized void acknowledged(long version) {
+        acknowledged = Math.max(acknowledged, version);
+    }
+
+    synchronized long acknowledged() {
+        return acknowledged;
+    }
+
     SessionRecorder recorder() {
         return recorder;
     }
@@ -261,7 +272,7 @@ public final class PrimarySession {
         return old;
     }
 
-    /** Handed to an older member that also owned it: this handle is dead. */
+    /** Handed to another member that also owned it (at a heal): this handle is dead. */
     synchronized void handOver() {
         invalidated = true;
         handedOver = true;
