@@ -48,7 +48,8 @@ import java.util.logging.Logger;
  *       {@code ACK <req> <session> 1}.</li>
  *   <li>{@code INC <req> <session>}: the session as a primary here (owned here; else, as a request would, the owner
  *       is verified and the session taken over: the newest copy among the reachable members), {@code n + 1},
- *       replicated and waited for; {@code ACK <req> <session> <value>} once every holder applied it. Never creates.</li>
+ *       replicated and waited for; {@code ACK <req> <session> <value>} once every holder applied it. Never
+ *       creates.</li>
  *   <li>{@code READ <req> <session>}: the same without a change; {@code VALUE <req> <session> <value> <version>}.</li>
  *   <li>{@code STATE <req> <session>}: what this member holds, without taking anything over: {@code STATE <req>
  *       <session> <P|R|-> <version> <value>} (primary, replica, none; -1 and - when none).</li>

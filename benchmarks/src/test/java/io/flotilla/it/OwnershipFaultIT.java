@@ -268,8 +268,8 @@ class OwnershipFaultIT {
             while (pendingOutside(avoid) < IN_FLIGHT) {
                 String id = session(rnd.nextInt(SESSIONS));
                 Integer owner = likelyOwner.get(id);
-                Slot target = owner != null && owner != indexOf(avoid) && rnd.nextInt(10) < 6 ? slots.get(owner)
-                        : randomSlotBut(avoid);
+                boolean toOwner = owner != null && (avoid == null || owner != avoid.index) && rnd.nextInt(10) < 6;
+                Slot target = toOwner ? slots.get(owner) : randomSlotBut(avoid);
                 send(target, "INC", id);
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5)); // polling the children's output
@@ -282,18 +282,8 @@ class OwnershipFaultIT {
         return candidates.get(rnd.nextInt(candidates.size()));
     }
 
-    private static int indexOf(Slot s) {
-        return s == null ? -1 : s.index;
-    }
-
     private int pendingOutside(Slot avoid) {
-        int n = 0;
-        for (Pending p : pending) {
-            if (p.slot() != avoid) {
-                n++;
-            }
-        }
-        return n;
+        return (int) pending.stream().filter(p -> p.slot() != avoid).count();
     }
 
     private int pendingOn(Slot s) {
@@ -346,13 +336,8 @@ class OwnershipFaultIT {
 
     private void dropAnswersOf(ChildJvm dead) {
         collect();
-        pending.removeIf(p -> {
-            if (p.jvm() == dead) {
-                outcomesUnknown++;
-                return true;
-            }
-            return false;
-        });
+        outcomesUnknown += pending.stream().filter(p -> p.jvm() == dead).count();
+        pending.removeIf(p -> p.jvm() == dead);
     }
 
     private void record(Slot s, String id, int value) {

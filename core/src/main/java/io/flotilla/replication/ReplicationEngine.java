@@ -55,10 +55,10 @@ import java.util.function.Consumer;
  * ownership began (a paused process writes nothing) hands over to the other; when both or neither did, the older
  * member in {@link View#AGE_ORDER} keeps it. The loser's handle is invalidated, the acknowledged writes it discards
  * are counted in {@link ReplicationStats#writesDiscarded()} and logged, its holders are told to follow the winner,
- * and it fetches the winner's copy. A holder that refuses a delta for ownership reasons fails the sender's {@code PROCESSED} or
- * {@code RECEIVED} replication. While the owner is in the view, {@link #takeOver} does not take over (it returns
- * empty): deployments route a session's requests to its owner (sticky sessions, jvmRoute). The invariants are in
- * docs/architecture.md, "Ownership and consistency".
+ * and it fetches the winner's copy. A holder that refuses a delta for ownership reasons fails the sender's
+ * {@code PROCESSED} or {@code RECEIVED} replication. While the owner is in the view, {@link #takeOver} does not take
+ * over (it returns empty): deployments route a session's requests to its owner (sticky sessions, jvmRoute). The
+ * invariants are in docs/architecture.md, "Ownership and consistency".
  *
  * <p><b>Expiry.</b> The primary expires an idle session at its max inactive interval and replicates the expiry;
  * a replica whose owner left the view expires it at twice that. Both run every {@code expiryInterval} on the
