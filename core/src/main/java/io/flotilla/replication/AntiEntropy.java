@@ -10,11 +10,12 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Reconciliation at a heal or a rejoin: when a member this engine has seen before joins the view again (it paused
- * past {@code dropTime}, or a partition healed), this member sends it a digest of its primaries, their versions and
- * the versions their ownership began at, in chunks of at most {@link #CHUNK} entries. The joined member treats each
- * entry as an ownership announcement ({@link Replicator#onClaim}): a session it owns too is contested at once (the
- * older member keeps it; the loser counts and logs the writes it discards and fetches the winner's copy, the winner
- * announces itself again to its holders); one it lacks or holds at another version is fetched from the owner. Both
+ * past {@code dropTime}, or a partition healed), this member sends it a digest of its primaries, their versions,
+ * the versions their ownership began at and the versions their holders acknowledged, in chunks of at most {@link
+ * #CHUNK} entries. The joined member treats each entry as an ownership announcement ({@link Replicator#onClaim}): a
+ * session it owns too is contested at once ({@link SessionTable#contest}; the loser counts and logs the writes it
+ * discards, tells its holders to follow the winner and fetches the winner's copy, the winner announces itself again
+ * to its holders); one it lacks or holds at another version is fetched from the owner. Both
  * sides of a heal see the other join, so each side learns the other's sessions. A member seen for the first time (a
  * new incarnation) gets no digest: it starts empty and asks for a state transfer.
  *
@@ -57,7 +58,8 @@ final class AntiEntropy {
                 }
                 version = snap.version();
             }
-            chunk.add(new ReplicationMessages.DigestEntry(ps.id(), version, table.ownedSince(ps.id())));
+            chunk.add(new ReplicationMessages.DigestEntry(ps.id(), version, table.ownedSince(ps.id()),
+                    table.acknowledged(ps.id())));
             if (chunk.size() == CHUNK) {
                 out.sendQuietly(List.of(member), ReplicationMessages.digest(chunk));
                 chunk = new ArrayList<>();
@@ -75,7 +77,7 @@ final class AntiEntropy {
             return; // not (or no longer) a member here: its digest is sent again when it joins
         }
         for (ReplicationMessages.DigestEntry e : entries) {
-            replicator.onClaim(from, e.id(), e.version(), e.since());
+            replicator.onClaim(from, e.id(), e.version(), e.since(), e.acknowledged(), true);
         }
     }
 }

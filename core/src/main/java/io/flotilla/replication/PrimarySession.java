@@ -67,6 +67,8 @@ public final class PrimarySession {
     private boolean handedOver;
     /** Requests using it ({@link #beginAccess}): while any does, it is not handed to another member. */
     private int inUse;
+    /** The newest version whose replication every holder acknowledged (or that had no holder); engine side. */
+    private long acknowledged;
 
     PrimarySession(PrimaryHost engine, SessionRecorder recorder, SessionMetadata metadata,
             Map<String, byte[]> replicated) {
@@ -273,6 +275,15 @@ public final class PrimarySession {
     }
 
     // ---- engine side, under this session's lock ----
+
+    /** The replication of {@code version} was acknowledged by every holder (or had none to wait for). */
+    synchronized void acknowledged(long version) {
+        acknowledged = Math.max(acknowledged, version);
+    }
+
+    synchronized long acknowledged() {
+        return acknowledged;
+    }
 
     SessionRecorder recorder() {
         return recorder;

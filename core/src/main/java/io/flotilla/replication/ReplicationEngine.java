@@ -52,13 +52,15 @@ import java.util.function.Consumer;
  * ownership announcement, a heal's digest, or the state transfer). {@link #takeOver} on a member whose owner has
  * left the view first asks every other member of the view for its copy (one round trip) and adopts the newest, then
  * announces itself to the holders, who follow it; {@link #find} returns only sessions owned here. When two members
- * own one session (a split view healed), the older member in {@link View#AGE_ORDER} keeps it, decided at the heal
- * (each side sends the rejoined member a digest of its primaries): the younger hands its copy over (its handle is
- * invalidated; the writes it discards are counted in {@link ReplicationStats#writesDiscarded()} and logged) and
- * fetches the older's. A holder that refuses a delta for ownership reasons fails the sender's {@code PROCESSED} or
- * {@code RECEIVED} replication. While the owner is in the view, {@link #takeOver} does not take over (it returns
- * empty): deployments route a session's requests to its owner (sticky sessions, jvmRoute). The invariants are in
- * docs/architecture.md, "Ownership and consistency".
+ * own one session (a split view healed, or an owner back from a long pause), it is decided at the heal (each side
+ * sends the rejoined member a digest of its primaries): an owner that acknowledged no write since the other's
+ * ownership began (a paused process writes nothing) hands over to the other; when both or neither did, the older
+ * member in {@link View#AGE_ORDER} keeps it. The loser's handle is invalidated, the acknowledged writes it discards
+ * are counted in {@link ReplicationStats#writesDiscarded()} and logged, its holders are told to follow the winner,
+ * and it fetches the winner's copy. A holder that refuses a delta for ownership reasons fails the sender's
+ * {@code PROCESSED} or {@code RECEIVED} replication. While the owner is in the view, {@link #takeOver} does not take
+ * over (it returns empty): deployments route a session's requests to its owner (sticky sessions, jvmRoute). The
+ * invariants are in docs/architecture.md, "Ownership and consistency".
  *
  * <p><b>Expiry.</b> The primary expires an idle session at its max inactive interval and replicates the expiry;
  * a replica whose owner left the view expires it at twice that. Both run every {@code expiryInterval} on the
@@ -360,6 +362,8 @@ public final class ReplicationEngine implements AutoCloseable {
                         ReplicationMessages.readHandoffAnswer(in));
                 case ReplicationMessages.RELEASE -> handoff.onRelease(m.from(), ReplicationMessages.readRelease(in));
                 case ReplicationMessages.DIGEST -> antiEntropy.onDigest(m.from(), ReplicationMessages.readDigest(in));
+                case ReplicationMessages.HANDED_OVER -> replicator.onHandedOver(m.from(),
+                        ReplicationMessages.readHandedOver(in));
                 case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
                 case ReplicationMessages.READY_ACK -> readiness.onReady(m.from(), false);
                 case ReplicationMessages.UNREADY -> readiness.onUnready(m.from());

@@ -27,9 +27,10 @@ final class ReplicationMessages {
     static final byte READY = 9;
     static final byte UNREADY = 13;
     static final byte READY_ACK = 14;
-    static final byte HANDOFF_REQUEST = 15;
-    static final byte HANDOFF_ANSWER = 16;
-    static final byte RELEASE = 17;
+    static final byte HANDED_OVER = 15;
+    static final byte HANDOFF_REQUEST = 16;
+    static final byte HANDOFF_ANSWER = 17;
+    static final byte RELEASE = 18;
     // state-transfer topic
     static final byte TRANSFER_REQUEST = 10;
     static final byte TRANSFER_CHUNK = 11;
@@ -103,6 +104,26 @@ final class ReplicationMessages {
     }
 
     record IdAndVersion(String id, long version) {
+    }
+
+    /**
+     * HANDED_OVER: the sender no longer owns session {@code id}, {@code owner} does; a copy up to {@code keepUpTo}
+     * is on the new owner's line (-1: none is).
+     */
+    record HandedOver(String id, long keepUpTo, MemberId owner) {
+    }
+
+    static ByteBuffer handedOver(HandedOver h) {
+        byte[] idBytes = h.id().getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + 16);
+        b.put(HANDED_OVER).putShort((short) idBytes.length).put(idBytes).putLong(h.keepUpTo())
+                .putLong(h.owner().mostSignificant()).putLong(h.owner().leastSignificant()).flip();
+        return b;
+    }
+
+    static HandedOver readHandedOver(ByteBuffer in) {
+        IdAndVersion iv = readIdAndVersion(in);
+        return new HandedOver(iv.id(), iv.version(), new MemberId(in.getLong(), in.getLong()));
     }
 
     static IdAndVersion readIdAndVersion(ByteBuffer in) {
@@ -223,8 +244,11 @@ final class ReplicationMessages {
         return new Answer(id, version, (flags & OWNS) != 0, (flags & IN_ROUND) != 0, rec);
     }
 
-    /** One owned session in a digest: its id, its version, and the version its owner began at. */
-    record DigestEntry(String id, long version, long since) {
+    /**
+     * One owned session in a digest: its id, its version, the version its owner began at, and the newest version of
+     * it every holder acknowledged (what the owner's writes since {@code since} that count amount to).
+     */
+    record DigestEntry(String id, long version, long since, long acknowledged) {
     }
 
     static ByteBuffer digest(List<DigestEntry> entries) {
@@ -233,27 +257,27 @@ final class ReplicationMessages {
         for (DigestEntry e : entries) {
             byte[] idBytes = e.id().getBytes(StandardCharsets.UTF_8);
             ids.add(idBytes);
-            size += 2 + idBytes.length + 16;
+            size += 2 + idBytes.length + 24;
         }
         ByteBuffer b = ByteBuffer.allocate(size);
         b.put(DIGEST).putInt(entries.size());
         for (int i = 0; i < entries.size(); i++) {
             b.putShort((short) ids.get(i).length).put(ids.get(i)).putLong(entries.get(i).version())
-                    .putLong(entries.get(i).since());
+                    .putLong(entries.get(i).since()).putLong(entries.get(i).acknowledged());
         }
         return b.flip();
     }
 
     static List<DigestEntry> readDigest(ByteBuffer in) {
         int count = in.getInt();
-        if (count < 0 || count > in.remaining() / 18) {
+        if (count < 0 || count > in.remaining() / 26) {
             throw new CodecException(Reason.MALFORMED, "digest declares " + count + " sessions in "
                     + in.remaining() + " bytes");
         }
         List<DigestEntry> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             String id = readId(in);
-            out.add(new DigestEntry(id, in.getLong(), in.getLong()));
+            out.add(new DigestEntry(id, in.getLong(), in.getLong(), in.getLong()));
         }
         return out;
     }

@@ -122,9 +122,13 @@ final class Replicator implements PrimaryHost {
 
     private CompletionStage<Void> drainAndSend(PrimarySession ps) {
         CompletionStage<Void> stage;
+        long version;
         synchronized (ps) {
             if (ps.isHandedOver()) {
-                return CompletableFuture.completedFuture(null);
+                // moved to another member before this replication: whatever was not handed with it is not replicated
+                return CompletableFuture.failedFuture(new TakeOverException("session "
+                        + SessionRecord.redact(ps.recorder().id()) + " moved to another member before this write was"
+                        + " replicated"));
             }
             if (ps.prepareDrain(config.mutationDetection(), config.accessInterval().toMillis())) {
                 meters.accessOnlyDeltas.increment();
@@ -145,9 +149,13 @@ final class Replicator implements PrimaryHost {
             View view = out.view();
             List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), readiness.targets());
             skipped(delta.sessionId(), ps, view);
+            if (holders.isEmpty() || config.delivery() == Delivery.ASYNC) {
+                ps.acknowledged(delta.version()); // no holder to wait for, or nothing is waited for
+            }
             if (holders.isEmpty()) {
                 return CompletableFuture.completedFuture(null);
             }
+            version = delta.version();
             stage = out.sendWrapped(holders, config.replicationTopic(), ByteBuffer.wrap(msg), wireDelivery);
             String id = delta.sessionId();
             Outbox.whenCompleteInline(stage, (v, e) -> {
@@ -162,8 +170,11 @@ final class Replicator implements PrimaryHost {
                 }
             });
         }
-        return config.delivery() == Delivery.ASYNC ? CompletableFuture.completedFuture(null)
-                : departures.discount(stage);
+        if (config.delivery() == Delivery.ASYNC) {
+            return CompletableFuture.completedFuture(null);
+        }
+        // Recorded before the caller hears of it: a digest sent after the acknowledgement counts this write.
+        return departures.discount(stage).thenRun(() -> ps.acknowledged(version));
     }
 
     /**
@@ -325,11 +336,14 @@ final class Replicator implements PrimaryHost {
         String id = delta.sessionId();
         switch (table.applyDelta(out.view(), from, delta)) {
             case CONTESTED -> {
+                // A delta does not say where its sender's ownership began: this member keeps the session for now
+                // and sends the sender its own figures, with which the sender decides who keeps it.
                 PrimarySession mine = table.primary(id);
-                if (mine != null && !contest(from, mine, -1)) {
+                if (mine != null && !contest(from, mine, -1, -1)) {
                     meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
                     throw new IllegalStateException("delta of session " + SessionRecord.redact(id) + " refused: "
-                            + out.self().describe() + " owns it and keeps it (the older member)");
+                            + out.self().describe() + " owns it too (the owner that keeps it is settled between "
+                            + "the two)");
                 }
             }
             case NOT_OWNER -> {
@@ -370,16 +384,17 @@ final class Replicator implements PrimaryHost {
     }
 
     void onOwner(Member from, ReplicationMessages.IdAndVersion claim) {
-        onClaim(from, claim.id(), claim.version(), -1);
+        // Sent when the sender took the session over at that version: its ownership began there, nothing written yet.
+        onClaim(from, claim.id(), claim.version(), claim.version(), claim.version(), false);
     }
 
     /**
-     * {@code from} owns {@code id} at {@code version} since version {@code since} (-1: unknown): an ownership
-     * announcement, or an entry of a digest sent at a heal.
+     * {@code from} owns {@code id} at {@code version} since version {@code since}, its holders having acknowledged
+     * {@code acknowledged}: an ownership announcement, or ({@code heal}) an entry of a digest sent at a heal.
      */
-    void onClaim(Member from, String id, long version, long since) {
-        SessionTable.Verdict v = table.claim(out.view(), from, id, version, since >= 0,
-                mine -> contest(from, mine, since),
+    void onClaim(Member from, String id, long version, long since, long acknowledged, boolean heal) {
+        SessionTable.Verdict v = table.claim(out.view(), from, id, version, heal,
+                mine -> contest(from, mine, since, acknowledged),
                 () -> requestFull(id, 0));
         if (v == SessionTable.Verdict.ACCEPTED) {
             meters.ownershipChanges.increment();
@@ -387,17 +402,26 @@ final class Replicator implements PrimaryHost {
     }
 
     /**
-     * Another member acts as owner of a session this member owns: the older member in the view keeps it. The
-     * loser hands it over, counts the writes it discards and fetches the winner's copy; the winner announces its
-     * ownership again, to the other and to its holders, so every holder follows it at once.
+     * Another member acts as owner of a session this member owns: {@link SessionTable#contest} decides who keeps
+     * it. The loser hands it over, counts the writes it discards and fetches the winner's copy; the winner announces
+     * its ownership again, to the other and to its holders, so every holder follows it at once.
      *
      * @return true when this member handed the session over
      */
-    private boolean contest(Member other, PrimarySession mine, long otherSince) {
-        long discarded = table.contest(out.view(), other, mine, otherSince);
+    private boolean contest(Member other, PrimarySession mine, long otherSince, long otherAcknowledged) {
+        String id = mine.id();
+        long acknowledged = table.acknowledged(id);
+        long discarded = table.contest(out.view(), other, mine, otherSince, otherAcknowledged);
         if (discarded >= 0) {
             meters.writesDiscarded.increment(discarded);
-            requestFull(mine.id(), 0);
+            requestFull(id, 0);
+            // Holders that follow this member (its own, and any that took a claim of it at this heal) follow the
+            // winner: a younger winner's claims alone would not move them from an older owner they see alive. Sent
+            // to the whole view: at a heal the members that took this member's digest may not be ready here yet.
+            List<Member> to = new ArrayList<>(out.view().othersThan(out.self().id()));
+            to.remove(other);
+            out.sendQuietly(to, ReplicationMessages.handedOver(new ReplicationMessages.HandedOver(id,
+                    discarded > 0 ? -1 : acknowledged, other.id())));
             return true;
         }
         long version;
@@ -411,9 +435,14 @@ final class Replicator implements PrimaryHost {
         if (!to.contains(other)) {
             to.add(other);
         }
-        out.sendQuietly(to, ReplicationMessages.digest(List.of(
-                new ReplicationMessages.DigestEntry(mine.id(), version, table.ownedSince(mine.id())))));
+        out.sendQuietly(to, ReplicationMessages.digest(List.of(new ReplicationMessages.DigestEntry(mine.id(), version,
+                table.ownedSince(mine.id()), table.acknowledged(mine.id())))));
         return false;
+    }
+
+    /** {@code from} handed {@code h.id()} over: a holder that followed it follows the new owner. */
+    void onHandedOver(Member from, ReplicationMessages.HandedOver h) {
+        table.handedOver(from, h.id(), h.owner(), h.keepUpTo(), () -> requestFull(h.id(), 0));
     }
 
     /** Asks the owner (or, when unknown or gone, the oldest other member) for the full session. */

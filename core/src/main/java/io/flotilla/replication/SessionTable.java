@@ -22,7 +22,7 @@ import java.util.function.Function;
  *
  * <p>Rules: the member that creates a session owns it; a replica's owner is the sender of its deltas, an
  * ownership claim, or the state transfer's entry; a replica is taken over only when its owner is not in the view;
- * when two members own one session (a healed split), the older member by {@link View#AGE_ORDER} keeps it.
+ * when two members own one session (a healed split, an owner back from a pause), see {@link #contest}.
  *
  * <p>Threading: safe from any thread. One lock ({@code lock}) orders every change of ownership, then a session's own
  * lock ({@link PrimarySession}), then the store's; reads go to the concurrent maps without it. Sends made under it
@@ -198,6 +198,15 @@ final class SessionTable {
         return since.getOrDefault(id, 0L);
     }
 
+    /**
+     * The newest version of a primary whose replication every holder acknowledged (or that had no holder): its
+     * writes that count. A write whose replication failed moved the primary's version but not this.
+     */
+    long acknowledged(String id) {
+        PrimarySession ps = primaries.get(id);
+        return Math.max(ownedSince(id), ps == null ? 0 : ps.acknowledged());
+    }
+
     /** Renames a primary; throws when the new id is known here. */
     void rename(PrimarySession ps, String newId) {
         synchronized (lock) {
@@ -225,32 +234,46 @@ final class SessionTable {
     }
 
     /**
-     * Another member acts as owner of {@code mine}: the older member in the view keeps it. When that is the other,
-     * this member hands the session over (its handle dies) and returns the number of its writes the other's copy
-     * does not have (those made since the later of the two ownerships began: {@code otherSince} is the version the
-     * other's began at, -1 when unknown); the caller asks for the other's copy. Returns -1 when this member keeps it.
+     * Another member acts as owner of {@code mine}. A line of writes that acknowledged nothing since the other's
+     * ownership began (a paused owner back in the view: a stopped process writes nothing) yields to the other's;
+     * when neither or both did, the older member in the view keeps it. {@code otherSince} is the version the
+     * other's ownership began at and {@code otherAcknowledged} the newest version its holders acknowledged, both -1
+     * when unknown (a delta): then this member keeps it, and the caller tells the other its own figures so that the
+     * other decides with both. When this member yields it hands the session over (its handle dies) and returns the
+     * number of its acknowledged writes the other's copy does not have (those since the later of the two ownerships
+     * began); the caller asks for the other's copy. Returns -1 when this member keeps it.
      */
-    long contest(View view, Member other, PrimarySession mine, long otherSince) {
+    long contest(View view, Member other, PrimarySession mine, long otherSince, long otherAcknowledged) {
         synchronized (lock) {
-            if (!older(view, other.id(), self)) {
+            String id = mine.id();
+            long mineSince = ownedSince(id);
+            long mineAcknowledged = acknowledged(id);
+            if (otherSince < 0 || otherAcknowledged < 0) {
                 return -1;
             }
-            String id = mine.id();
-            long version;
+            // Both sides evaluate this with the same four figures, so exactly one of them yields.
+            boolean mineStale = mineAcknowledged <= otherSince;
+            boolean otherStale = otherAcknowledged <= mineSince;
+            if (mineStale == otherStale ? !older(view, other.id(), self) : !mineStale) {
+                return -1;
+            }
             synchronized (mine) {
-                SessionRecord snap = mine.recorder().snapshot();
-                version = snap == null ? 0 : snap.version();
                 primaries.remove(id, mine);
                 mine.handOver();
             }
-            Long mineSince = since.remove(id);
-            long began = Math.max(mineSince == null ? 0 : mineSince, otherSince);
-            long discarded = Math.max(0, version - began);
+            since.remove(id);
+            long discarded = Math.max(0, mineAcknowledged - Math.max(mineSince, otherSince));
             owners.put(id, other.id());
             store.remove(id, ReplicaCause.REMOVED);
-            LOG.log(Level.WARNING, "session " + SessionRecord.redact(id) + " is also owned by older member "
-                    + other.describe() + "; handing it over at version " + version + ": " + discarded
-                    + " write(s) made here since the split are discarded");
+            if (discarded > 0) {
+                LOG.log(Level.WARNING, "session " + SessionRecord.redact(id) + " is also owned by older member "
+                        + other.describe() + "; handing it over at acknowledged version " + mineAcknowledged + ": "
+                        + discarded + " write(s) acknowledged here since the split are discarded");
+            } else {
+                LOG.log(Level.INFO, "session " + SessionRecord.redact(id) + " is also owned by " + other.describe()
+                        + " (its ownership began at version " + otherSince + "); handing it over: no write "
+                        + "acknowledged here since is lost");
+            }
             return discarded;
         }
     }
@@ -375,17 +398,22 @@ final class SessionTable {
         return Verdict.ACCEPTED;
     }
 
-    /** A full copy asked of {@code from}; false when the session is owned here. */
+    /**
+     * A full copy asked of {@code from}; false when the session is owned here, or another live member owns it (an
+     * answer from an owner that has handed the session over since: its line of writes may have been discarded).
+     */
     boolean applyFull(View view, Member from, SessionRecord record) {
         String id = record.id();
         if (primaries.containsKey(id)) {
             return false;
         }
-        awaitingFull.remove(id);
         MemberId known = owners.get(id);
         if (known == null || known.equals(UNKNOWN_OWNER) || !view.contains(known)) {
             owners.put(id, from.id());
+        } else if (!known.equals(from.id())) {
+            return false; // still awaited from the owner: asked again after gapTimeout
         }
+        awaitingFull.remove(id);
         store.applyFull(record);
         return true;
     }
@@ -445,6 +473,25 @@ final class SessionTable {
                 refetch.run(); // an older copy stays until the newer one arrives (a take-over meanwhile uses it)
             }
             return Verdict.ACCEPTED;
+        }
+    }
+
+    /**
+     * {@code from} says it handed {@code id} over to another member (a contest at a heal): a replica that followed
+     * {@code from} follows the new owner, drops a copy newer than {@code keepUpTo} (another line of writes), and
+     * {@code refetch} asks the new owner for its copy (an older one stays until the newer arrives). Ignored when this
+     * member owns the session or followed another owner.
+     */
+    void handedOver(Member from, String id, MemberId owner, long keepUpTo, Runnable refetch) {
+        synchronized (lock) {
+            if (primaries.containsKey(id) || !from.id().equals(owners.get(id))) {
+                return;
+            }
+            owners.put(id, owner);
+            if (store.get(id).map(SessionRecord::version).orElse(-1L) > keepUpTo) {
+                store.remove(id, ReplicaCause.REMOVED);
+            }
+            refetch.run();
         }
     }
 

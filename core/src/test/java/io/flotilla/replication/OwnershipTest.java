@@ -126,15 +126,10 @@ class OwnershipTest {
     @Test
     void aDeltaRefusedForOwnershipFailsTheWriteInsteadOfAcknowledgingIt() {
         try (EngineHarness h = cluster(3, 12_005)) {
-            List<Integer> byAge = byAge(h, 3);
+            List<Integer> byAge = youngestSplitsOffAndTakesOver(h);
             int old = byAge.get(0);
             int mid = byAge.get(1);
             int young = byAge.get(2);
-            h.engine(old).create(ID, 1800);
-            ackedWrite(h, old, ID, 1);
-            split(h, old, young);
-            split(h, mid, young);
-            assertTrue(h.takeOver(young, ID).isPresent());
             // the young member sees mid again, but not the older owner, which mid still follows
             h.cluster.network().heal();
             h.cluster.network().partition(h.cluster.member(old), h.cluster.member(young));
@@ -147,6 +142,94 @@ class OwnershipTest {
             assertTrue(f.isCompletedExceptionally(), "mid refused the delta: the write is not acknowledged");
             assertEquals(1, n(h, mid, ID), "mid kept the older owner's copy");
         }
+    }
+
+    /**
+     * Found by the multi-process test (OwnershipFaultIT, SIGSTOP of an owner past dropTime): the paused owner is the
+     * older member, so at its return it kept its copy and every write acknowledged by the member that took the session
+     * over meanwhile was thrown away (and its own next write, on the stale copy, acknowledged the same values again).
+     * A paused process writes nothing: its line of writes ends where the taker's began, so the taker's copy wins.
+     */
+    @Test
+    void anOlderOwnerBackFromAPauseKeepsNothingItDidNotWriteAndTheTakersAcknowledgedWritesSurvive() {
+        try (EngineHarness h = cluster(3, 12_009)) {
+            List<Integer> byAge = byAge(h, 3);
+            int paused = byAge.get(0);
+            int taker = byAge.get(2);
+            int other = byAge.get(1);
+            h.engine(paused).create(ID, 1800);
+            for (int v = 1; v <= 5; v++) {
+                ackedWrite(h, paused, ID, v);
+            }
+            // SIGSTOP past dropTime: the others remove it; it removes nobody (it did not run) and keeps its primary
+            for (int j : List.of(taker, other)) {
+                h.cluster.network().partition(h.cluster.member(paused), h.cluster.member(j));
+                h.cluster.membership(j).remove(h.cluster.member(paused), false);
+            }
+            assertTrue(h.takeOver(taker, ID).isPresent(), "the taker takes the session over at 5");
+            for (int v = 6; v <= 10; v++) {
+                ackedWrite(h, taker, ID, v);
+            }
+            // SIGCONT: the others see it again, with the same identity; at once it serves a write on its stale copy
+            h.cluster.network().heal();
+            for (int j : List.of(taker, other)) {
+                h.cluster.membership(j).join(h.cluster.member(paused));
+            }
+            h.engine(paused).find(ID).orElseThrow().setAttribute("n", 6);
+            CompletableFuture<Void> stale = h.engine(paused).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(() -> stale.isDone() && owners(h, 3).size() == 1 && holdersAgree(h, 3), STEPS),
+                    "one owner and agreeing holders: owners " + owners(h, 3));
+            assertTrue(stale.isCompletedExceptionally(), "the write on the stale copy is not acknowledged");
+            assertEquals(List.of(taker), owners(h, 3), "the taker keeps the session");
+            assertEquals(10, h.engine(taker).find(ID).orElseThrow().getAttribute("n"), "no acknowledged write lost");
+            assertEquals(10, n(h, paused, ID));
+            long discarded = 0;
+            for (int i = 0; i < 3; i++) {
+                discarded += h.engine(i).stats().writesDiscarded();
+            }
+            assertEquals(0, discarded, "no acknowledged write was discarded");
+        }
+    }
+
+    /**
+     * A partition in which only the younger side wrote: at the heal the older owner hands the session over, and the
+     * member on its side, which follows it and would refuse a younger claimant while the older owner is alive, follows
+     * the winner because the older owner says so (HANDED_OVER).
+     */
+    @Test
+    void whenOnlyTheYoungerSideWroteTheOlderOwnersHoldersFollowTheYoungerWinner() {
+        try (EngineHarness h = cluster(3, 12_010)) {
+            List<Integer> byAge = youngestSplitsOffAndTakesOver(h);
+            int old = byAge.get(0);
+            int holder = byAge.get(1);
+            int young = byAge.get(2);
+            ackedWrite(h, young, ID, 2);
+            ackedWrite(h, young, ID, 3);
+            heal(h, old, young);
+            heal(h, holder, young);
+            assertTrue(h.runUntil(() -> owners(h, 3).size() == 1 && holdersAgree(h, 3), STEPS),
+                    "one owner and agreeing holders: owners " + owners(h, 3) + ", holder's copy "
+                            + h.engine(holder).replica(ID));
+            assertEquals(List.of(young), owners(h, 3), "the side that wrote keeps the session");
+            assertEquals(3, n(h, holder, ID), "the older owner's holder follows the winner");
+            ackedWrite(h, young, ID, 4);
+            assertEquals(4, n(h, holder, ID), "and takes its writes");
+        }
+    }
+
+    /**
+     * The oldest member owns ID at 1 (held by all); the youngest splits off from both others and takes it over.
+     *
+     * @return the members, oldest first
+     */
+    private static List<Integer> youngestSplitsOffAndTakesOver(EngineHarness h) {
+        List<Integer> byAge = byAge(h, 3);
+        h.engine(byAge.get(0)).create(ID, 1800);
+        ackedWrite(h, byAge.get(0), ID, 1);
+        split(h, byAge.get(0), byAge.get(2));
+        split(h, byAge.get(1), byAge.get(2));
+        assertTrue(h.takeOver(byAge.get(2), ID).isPresent(), "the youngest, alone, takes the session over");
+        return byAge;
     }
 
     private static List<Integer> byAge(EngineHarness h, int size) {
