@@ -105,7 +105,7 @@ public abstract class AbstractReplicationBenchmark {
             case "sync" -> true;
             default -> throw new IllegalArgumentException("mode is async or sync, not " + mode);
         };
-        quietLogging(quiet);
+        BenchTomcat.quietLogging(quiet);
         List<Integer> ports = List.of(BenchTomcat.freePort(), BenchTomcat.freePort());
         a = new BenchTomcat("a", kind(), sync, ports.get(0), ports);
         try {
@@ -219,28 +219,6 @@ public abstract class AbstractReplicationBenchmark {
             }
         }
         return out;
-    }
-
-    /**
-     * Tomcat, Tribes and Flotilla log every start at INFO: the output keeps WARNING and above, and SEVERE only from
-     * the embedded Tomcat's leak checks (they want {@code --add-opens}), Tribes' notes on the static membership
-     * and its JMX names, and Flotilla's note that a node without secret trusts its network (loopback here), which
-     * say nothing about replication. The loggers go into {@code holder}: JUL forgets the
-     * level of a logger nobody references.
-     */
-    static void quietLogging(List<Logger> holder) {
-        for (String name : List.of("org.apache", "io.flotilla")) {
-            Logger l = Logger.getLogger(name);
-            l.setLevel(java.util.logging.Level.WARNING);
-            holder.add(l);
-        }
-        for (String name : List.of("org.apache.catalina.loader", "org.apache.catalina.tribes.jmx",
-                "org.apache.catalina.tribes.group.interceptors.StaticMembershipInterceptor",
-                "io.flotilla.internal.DefaultNode")) {
-            Logger l = Logger.getLogger(name);
-            l.setLevel(java.util.logging.Level.SEVERE);
-            holder.add(l);
-        }
     }
 
     /** Stock: B received as many deltas as A sent. */

@@ -26,7 +26,7 @@ import org.apache.catalina.ha.tcp.SimpleTcpCluster;
  * One {@link BenchTomcat} in its own JVM, driven by {@link HttpHarness} through stdin and stdout, so that every
  * Tomcat of the HTTP harness has a JVM of its own, as in production, and the client's threads do not share its heap.
  *
- * <p>Usage: {@code java -Xmx512m -cp benchmarks.jar io.flotilla.bench.TomcatNodeMain key=value ...} with
+ * <p>Usage: {@code java -Xmx512m -cp harness.jar io.flotilla.bench.TomcatNodeMain key=value ...} with
  * <ul>
  *   <li>{@code route}: the Engine's {@code jvmRoute} (required);
  *   <li>{@code kind}: {@code plain}, {@code stock} or {@code flotilla} (required);

@@ -62,7 +62,7 @@ import org.apache.catalina.tribes.group.GroupChannel;
  *
  * <p>Usage (the JVM needs {@code -Djava.net.preferIPv4Stack=true} for stock Tribes on 127.0.0.1):
  * <pre>
- * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/target/benchmarks.jar \
+ * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/harness/target/harness.jar \
  *     io.flotilla.bench.MembershipHarness [--rounds 3] [--out membership-harness.txt] [--csv membership.csv] \
  *     [--impl flotilla|stock] [-v]
  * </pre>
@@ -154,7 +154,7 @@ public final class MembershipHarness {
 
     private static void usage(String why) {
         System.err.println(why);
-        System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp benchmarks.jar "
+        System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp harness.jar "
                 + "io.flotilla.bench.MembershipHarness [--rounds N] [--out harness.txt] [--csv out.csv] [--impl flotilla|stock] [-v]");
         System.exit(2);
     }

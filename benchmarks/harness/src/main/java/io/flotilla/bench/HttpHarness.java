@@ -53,7 +53,7 @@ import org.HdrHistogram.Histogram;
  *
  * <p>Usage:
  * <pre>
- * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/target/benchmarks.jar io.flotilla.bench.HttpHarness \
+ * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/harness/target/harness.jar io.flotilla.bench.HttpHarness \
  *     [--mode full|quick|smoke] [--rounds N] [--warmup SECONDS] [--measure SECONDS] [--impl flotilla|stock|both] \
  *     [--sync async|sync|both] [--threads 8] [--sessions 200] [--out http-harness.txt] [--jfr DIR]
  * </pre>
@@ -235,7 +235,7 @@ public final class HttpHarness {
             o = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
-            System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp benchmarks.jar io.flotilla.bench.HttpHarness"
+            System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp harness.jar io.flotilla.bench.HttpHarness"
                     + " [--mode full|quick|smoke] [--rounds N] [--warmup S] [--measure S] [--impl flotilla|stock|both]"
                     + " [--sync async|sync|both] [--threads 8] [--sessions 200] [--out harness.txt] [--jfr DIR]");
             System.exit(2);

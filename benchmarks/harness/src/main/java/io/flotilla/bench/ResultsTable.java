@@ -20,7 +20,7 @@ import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 
 /**
- * Turns JMH's JSON results (and the harness lines of programs such as {@link WireSizes}) into the suite's
+ * Turns JMH's JSON results (and the harness lines of programs such as {@code WireSizes}) into the suite's
  * results table: {@code benchmarks/results/latest.csv} with the columns {@code metric,unit,better,flotilla,stock}
  * (one row per figure measured), and a printed table with the ratio of Flotilla to stock.
  *
@@ -28,7 +28,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  * figures come from: the same source on each side, with the Flotilla or the stock benchmark name (e.g.
  * {@code perSecond(FLOTILLA_ASYNC, "size=1024")}); {@link #NONE} marks a side not measured.
  *
- * <p>Usage: {@code java -cp benchmarks.jar io.flotilla.bench.ResultsTable --json run.json [--json more.json]
+ * <p>Usage: {@code java -cp harness.jar io.flotilla.bench.ResultsTable --json run.json [--json more.json]
  * [--harness harness.txt] --csv benchmarks/results/latest.csv}. Rows with no figure on either side are
  * left out of the CSV. The ratio column says how many times better Flotilla is than stock: flotilla/stock
  * where higher is better, stock/flotilla where lower is better.

@@ -44,7 +44,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Usage (the children get {@code -Djava.net.preferIPv4Stack=true}, which stock Tribes needs on 127.0.0.1; this JVM
  * only picks free ports):
  * <pre>
- * java -Xmx128m -cp benchmarks/target/benchmarks.jar \
+ * java -Xmx128m -cp benchmarks/harness/target/harness.jar \
  *     io.flotilla.bench.StateTransferHarness [--sessions 10000,100000] [--rounds 1] [--impl flotilla|stock] \
  *     [--out statetransfer.txt] [-v]
  * </pre>

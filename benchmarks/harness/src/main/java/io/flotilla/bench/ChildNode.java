@@ -30,7 +30,7 @@ import org.apache.catalina.tribes.transport.nio.NioReceiver;
  * {@link MembershipHarness}) through stdin and stdout, so the parent can {@code kill -9}, {@code SIGSTOP} or
  * cleanly stop a real member.
  *
- * <p>Usage: {@code java -Xmx128m -cp benchmarks.jar io.flotilla.bench.ChildNode key=value ...} with
+ * <p>Usage: {@code java -Xmx128m -cp harness.jar io.flotilla.bench.ChildNode key=value ...} with
  * <ul>
  *   <li>{@code impl=flotilla} (default) or {@code impl=stock} (Tribes {@code GroupChannel} with {@code McastService}
  *       and {@code TcpFailureDetector}; needs {@code -Djava.net.preferIPv4Stack=true});

@@ -38,7 +38,7 @@ import org.apache.catalina.valves.ValveBase;
  * One node of {@link StateTransferHarness}, in its own JVM: a {@link BenchTomcat} (async send options, Tomcat's
  * default) that either owns the sessions or joins and receives them.
  *
- * <p>Usage: {@code java -Xmx1g -Djava.net.preferIPv4Stack=true -cp benchmarks.jar io.flotilla.bench.StateTransferNode
+ * <p>Usage: {@code java -Xmx1g -Djava.net.preferIPv4Stack=true -cp harness.jar io.flotilla.bench.StateTransferNode
  * key=value ...} with {@code role} ({@code owner} or {@code joiner}), {@code impl} ({@code stock} or
  * {@code flotilla}), {@code sessions} (N), {@code self} (this node's cluster receiver port on 127.0.0.1),
  * {@code members} (both receiver ports, comma-separated), {@code timeout} (seconds the joiner waits for the sessions,
@@ -93,7 +93,7 @@ public final class StateTransferNode {
         }, lifetime, TimeUnit.SECONDS);
         List<Logger> quiet = new ArrayList<>();
         if (!Boolean.parseBoolean(o.getOrDefault("verbose", "false"))) {
-            AbstractReplicationBenchmark.quietLogging(quiet);
+            BenchTomcat.quietLogging(quiet);
         }
 
         String role = ChildArgs.require(o, "role");
