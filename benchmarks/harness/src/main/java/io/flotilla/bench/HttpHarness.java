@@ -8,14 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Predicate;
@@ -40,25 +37,35 @@ import org.HdrHistogram.Histogram;
  *       round-robin (25 each); each session's first request creates it and its {@code JSESSIONID} is sent from then
  *       on. Every response must be 200 and carry the session's counter, one more than the last: a lost update, a
  *       reset or a changed session id is an error, and any error fails the run.
- *   <li>Warm-up, then a measured window: requests/s = requests completed in the window / the window; latency (write
- *       of the request to the end of the response) of each of those requests, recorded in an HdrHistogram
- *       ({@link #LATENCY_DIGITS} significant digits) from which p50 and p99 are read. The CPU
- *       time of A, B and this JVM over the window is logged per request.
+ *   <li>The peak, in a closed loop ({@link HttpLoad#closed}): warm-up, then a measured window: requests/s = requests
+ *       completed in the window / the window; latency (write of the request to the end of the response) of each of
+ *       those requests, recorded in an HdrHistogram ({@link #LATENCY_DIGITS} significant digits) from which p50 and
+ *       p99 are read. These latencies are service times: each connection waits for its answer before it sends again.
+ *       The CPU time of A, B and this JVM over the window is logged per request.
+ *   <li>Then, in the same JVMs and sessions, the latency at fixed offered loads, in an open loop at a constant rate
+ *       ({@link HttpLoad#constantRate}, wrk2's model, over the same {@code --threads} connections): for each of
+ *       {@code --loads} (25, 50 and 75% of the peak just measured), a short warm-up at that rate and a measured
+ *       window, each request's latency taken from the time it was due (coordinated-omission correction); p50, p99,
+ *       p99.9 and max are read from its histogram.
  *   <li>After the load, B must hold every session (polled, bounded); both JVMs are closed ({@code CLOSE}) and
  *       killed by PID after a bounded wait if they do not exit.
  * </ol>
  * The variants run interleaved, in one order in odd rounds and reversed in even ones; each figure is the median of
  * its rounds, and {@code e2e.<mode>.ratio_to_plain} is the median requests/s of the cluster divided by the median
- * requests/s of {@code plain} of the same run.
+ * requests/s of {@code plain} of the same run. The open loop's figures are {@code e2e.<mode>.load<percent>.*}: the
+ * offered rate ({@code offered_per_s}: each side is offered a fraction of its own peak, so the rows compare latency at
+ * the same share of each side's capacity) and {@code p50_us}, {@code p99_us}, {@code p999_us}, {@code max_us}.
  *
  * <p>Usage:
  * <pre>
  * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/harness/target/harness.jar io.flotilla.bench.HttpHarness \
  *     [--mode full|quick|smoke] [--rounds N] [--warmup SECONDS] [--measure SECONDS] [--impl flotilla|stock|both] \
- *     [--sync async|sync|both] [--threads 8] [--sessions 200] [--out http-harness.txt] [--jfr DIR]
+ *     [--sync async|sync|both] [--threads 8] [--sessions 200] [--loads 25,50,75|none] [--out http-harness.txt]
+ *     [--jfr DIR]
  * </pre>
- * Modes: {@code full} 2 rounds of 15 s warm-up + 15 s measured per variant (about 7 minutes), {@code quick} 1 round
- * of 3 + 5 s, {@code smoke} 1 round of 1 + 1 s (proves it runs; no figure to quote). {@code --jfr DIR} records a
+ * Modes: {@code full} 2 rounds of 15 s warm-up + 15 s measured per variant, then 5 + 10 s per offered load (about 15
+ * minutes), {@code quick} 1 round of 3 + 5 s and 1 + 3 s per load, {@code smoke} 1 round of 1 + 1 s and 0 + 1 s per
+ * load (proves it runs; no figure to quote). {@code --jfr DIR} records a
  * JFR profile ({@code settings=profile}, a stack sample every millisecond) of every node into
  * {@code DIR/<variant>-r<round>-<a|b>.jfr}. It writes {@code --out} as harness lines
  * ({@code <metric> <flotilla|stock|plain> <value>}, which {@link ResultsTable} reads with {@code --harness}), prints a
@@ -87,21 +94,28 @@ public final class HttpHarness {
      * grows) is kept to within 0.1%, so a p50 or p99 read from it is at most 0.1% above the exact order statistic.
      */
     static final int LATENCY_DIGITS = 3;
+    /** The offered loads of the open loop by default, in percent of the peak measured just before. */
+    static final List<Integer> DEFAULT_LOADS = List.of(25, 50, 75);
 
     /** The run's durations. */
     enum Mode {
         // 15 s of warm-up in full: with three JVMs on two cores, C2 still compiles Tomcat's and the cluster's hot
         // paths 10 s into the load (JFR's compilation events), which would land in the measured window.
-        FULL(2, 15, 15), QUICK(1, 3, 5), SMOKE(1, 1, 1);
+        // Each offered load: a short warm-up at its rate (the server is warm from the peak), then its window.
+        FULL(2, 15, 15, 5, 10), QUICK(1, 3, 5, 1, 3), SMOKE(1, 1, 1, 0, 1);
 
         final int rounds;
         final int warmupSeconds;
         final int measureSeconds;
+        final int loadWarmupSeconds;
+        final int loadMeasureSeconds;
 
-        Mode(int rounds, int warmupSeconds, int measureSeconds) {
+        Mode(int rounds, int warmupSeconds, int measureSeconds, int loadWarmupSeconds, int loadMeasureSeconds) {
             this.rounds = rounds;
             this.warmupSeconds = warmupSeconds;
             this.measureSeconds = measureSeconds;
+            this.loadWarmupSeconds = loadWarmupSeconds;
+            this.loadMeasureSeconds = loadMeasureSeconds;
         }
     }
 
@@ -127,7 +141,7 @@ public final class HttpHarness {
 
     /** The options of a run. */
     record Options(Mode mode, int rounds, int warmupSeconds, int measureSeconds, List<BenchTomcat.Kind> impls,
-            List<Boolean> syncModes, int threads, int sessions, Path out, Path jfr) {
+            List<Boolean> syncModes, int threads, int sessions, List<Integer> loads, Path out, Path jfr) {
 
         /** The variants of one round, in the order of odd rounds: the baseline first, async before sync. */
         List<Variant> variants() {
@@ -150,6 +164,7 @@ public final class HttpHarness {
             List<Boolean> sync = List.of(false, true);
             int threads = 8;
             int sessions = 200;
+            List<Integer> loads = DEFAULT_LOADS;
             Path out = null;
             Path jfr = null;
             for (int i = 0; i < args.length; i += 2) {
@@ -176,6 +191,7 @@ public final class HttpHarness {
                     };
                     case "--threads" -> threads = positive("--threads", v);
                     case "--sessions" -> sessions = positive("--sessions", v);
+                    case "--loads" -> loads = loads(v);
                     case "--out" -> out = Path.of(v);
                     case "--jfr" -> jfr = Path.of(v);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
@@ -186,7 +202,24 @@ public final class HttpHarness {
             }
             return new Options(mode, rounds == null ? mode.rounds : rounds,
                     warmup == null ? mode.warmupSeconds : warmup, measure == null ? mode.measureSeconds : measure,
-                    impls, sync, threads, sessions, out, jfr);
+                    impls, sync, threads, sessions, loads, out, jfr);
+        }
+
+        /** {@code none}, or percentages of the peak in 1..100, ascending, e.g. {@code 25,50,75}. */
+        private static List<Integer> loads(String v) {
+            if (v.equals("none")) {
+                return List.of();
+            }
+            List<Integer> out = new ArrayList<>();
+            for (String p : v.split(",")) {
+                int percent = positive("--loads", p.trim());
+                if (percent > 100 || (!out.isEmpty() && percent <= out.get(out.size() - 1))) {
+                    throw new IllegalArgumentException("--loads takes ascending percentages of the peak in 1..100"
+                            + " or none, got " + v);
+                }
+                out.add(percent);
+            }
+            return List.copyOf(out);
         }
 
         private static int positive(String flag, String v) {
@@ -198,11 +231,30 @@ public final class HttpHarness {
         }
     }
 
-    /** One variant measured once. */
+    /**
+     * One variant measured once: its peak (closed loop) and its latencies at each offered load (open loop, in
+     * {@code --loads} order).
+     */
     record Measurement(Variant variant, int round, long requests, double seconds, long p50Nanos, long p99Nanos,
-            String cpu) {
+            String cpu, List<AtLoad> loads) {
         double requestsPerSecond() {
             return requests / seconds;
+        }
+    }
+
+    /**
+     * The open loop at one offered load: {@code percent} of the peak, {@code offeredPerSecond} requests/s, and the
+     * latencies (nanoseconds, from each request's due time) of the requests due in its window.
+     */
+    record AtLoad(int percent, double offeredPerSecond, long p50Nanos, long p99Nanos, long p999Nanos, long maxNanos) {
+        static AtLoad of(int percent, double offeredPerSecond, Histogram h) {
+            return new AtLoad(percent, offeredPerSecond, percentile(h, 50), percentile(h, 99), percentile(h, 99.9),
+                    h.getTotalCount() == 0 ? 0 : h.getMaxValue());
+        }
+
+        String text() {
+            return String.format(Locale.ROOT, "%d%% = %.0f/s: p50 %.0f, p99 %.0f, p99.9 %.0f, max %.0f us", percent,
+                    offeredPerSecond, p50Nanos / 1e3, p99Nanos / 1e3, p999Nanos / 1e3, maxNanos / 1e3);
         }
     }
 
@@ -237,7 +289,8 @@ public final class HttpHarness {
             System.err.println(e.getMessage());
             System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp harness.jar io.flotilla.bench.HttpHarness"
                     + " [--mode full|quick|smoke] [--rounds N] [--warmup S] [--measure S] [--impl flotilla|stock|both]"
-                    + " [--sync async|sync|both] [--threads 8] [--sessions 200] [--out harness.txt] [--jfr DIR]");
+                    + " [--sync async|sync|both] [--threads 8] [--sessions 200] [--loads 25,50,75|none]"
+                    + " [--out harness.txt] [--jfr DIR]");
             System.exit(2);
             return;
         }
@@ -307,6 +360,10 @@ public final class HttpHarness {
                         m.seconds(), m.cpu());
                 comment(String.format(Locale.ROOT, "round %d %s: %.0f requests/s, p50 %.0f us, p99 %.0f us; %s",
                         round, v, m.requestsPerSecond(), m.p50Nanos() / 1e3, m.p99Nanos() / 1e3, m.cpu()));
+                for (AtLoad l : m.loads()) {
+                    log.printf("  %-15s open loop at %s%n", v, l.text());
+                    comment("round " + round + " " + v + " open loop at " + l.text());
+                }
             }
         }
         comment("load average at end " + loadAverage());
@@ -338,15 +395,24 @@ public final class HttpHarness {
                 awaitValue(b, "SESSIONS", n -> n >= 1, PATIENCE, v + ": the probe session created on A never "
                         + "reached B");
             }
-            Load load = new Load(httpPort, options.threads(), options.sessions());
-            Load.Result r = load.run(Duration.ofSeconds(options.warmupSeconds()),
-                    Duration.ofSeconds(options.measureSeconds()), a, b);
-            if (!r.errors().isEmpty()) {
-                throw new HarnessFailure(v + " round " + round + ": " + r.errors().size() + " error(s) under load, "
-                        + "first: " + String.join("; ", r.errors().subList(0, Math.min(5, r.errors().size()))));
+            List<ClientSession> sessions = new ArrayList<>();
+            for (int s = 0; s < options.sessions(); s++) {
+                sessions.add(new ClientSession(httpPort));
             }
-            if (r.requests() == 0) {
-                throw new HarnessFailure(v + " round " + round + ": no request completed in the measured window");
+            List<List<? extends HttpLoad.Target>> connections = HttpLoad.roundRobin(sessions, options.threads());
+            Load.Result r = new Load(HttpLoad.closed(BenchJvm.LOOPBACK, httpPort, connections, READ_TIMEOUT_MILLIS))
+                    .run(Duration.ofSeconds(options.warmupSeconds()), Duration.ofSeconds(options.measureSeconds()), a,
+                            b);
+            check(r, v + " round " + round);
+            double peak = r.requests() / r.seconds();
+            List<AtLoad> atLoads = new ArrayList<>();
+            for (int percent : options.loads()) {
+                double rate = peak * percent / 100;
+                Load.Result o = new Load(HttpLoad.constantRate(BenchJvm.LOOPBACK, httpPort, connections, rate,
+                        READ_TIMEOUT_MILLIS)).run(Duration.ofSeconds(options.mode().loadWarmupSeconds),
+                                Duration.ofSeconds(options.mode().loadMeasureSeconds), a, b);
+                check(o, v + " round " + round + " at " + percent + "% of the peak");
+                atLoads.add(AtLoad.of(percent, rate, o.latencies()));
             }
             if (b != null) {
                 int expected = options.sessions() + probes;
@@ -354,13 +420,25 @@ public final class HttpHarness {
                         + expected + " sessions");
                 log.printf("  A: %s%n  B: %s%n", ask(a, "STATS"), ask(b, "STATS"));
             }
-            return new Measurement(v, round, r.requests(), r.seconds(), r.percentile(50), r.percentile(99), r.cpu());
+            return new Measurement(v, round, r.requests(), r.seconds(), r.percentile(50), r.percentile(99), r.cpu(),
+                    atLoads);
         } finally {
             // B first: a backup that leaves costs A nothing, whereas A leaving first would have B take over every
             // session while it shuts down. Each stop is bounded and by PID.
             for (int i = nodes.size() - 1; i >= 0; i--) {
                 nodes.get(i).close();
             }
+        }
+    }
+
+    /** Fails the run if the load had an error or counted no request. */
+    private static void check(Load.Result r, String what) {
+        if (!r.errors().isEmpty()) {
+            throw new HarnessFailure(what + ": " + r.errors().size() + " error(s) under load, first: "
+                    + String.join("; ", r.errors().subList(0, Math.min(5, r.errors().size()))));
+        }
+        if (r.requests() == 0) {
+            throw new HarnessFailure(what + ": no request completed in the measured window");
         }
     }
 
@@ -442,7 +520,7 @@ public final class HttpHarness {
      *
      * <p>Threading: owned by one client thread.
      */
-    static final class ClientSession {
+    static final class ClientSession implements HttpLoad.Target {
         private final int port;
         String id;
         int counter;
@@ -453,11 +531,17 @@ public final class HttpHarness {
             this.request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, null);
         }
 
+        @Override
+        public byte[] request() {
+            return request;
+        }
+
         /**
          * Takes {@code r} as this session's next answer: null if it is one (status 200, the counter one more than the
          * last, the session's cookie set by its first answer and never changed), else what is wrong with it.
          */
-        String accept(KeepAliveClient.Response r) {
+        @Override
+        public String accept(KeepAliveClient.Response r) {
             String who = "session " + (id == null ? "(new)" : id) + " after " + counter;
             if (r.status() != 200) {
                 return who + ": status " + r.status() + ", body " + r.body();
@@ -487,15 +571,11 @@ public final class HttpHarness {
     }
 
     /**
-     * The load: {@code threads} threads, each with a {@link KeepAliveClient} to node A and its share of the sessions,
-     * sending back to back; an error anywhere stops every thread.
+     * One {@link HttpLoad} run by the harness: started now, a warm-up, then the measured window, with the CPU time of
+     * A, B and this JVM sampled over the window.
      */
     private final class Load {
-        private final int port;
-        private final int threads;
-        private final int sessions;
-        private final AtomicBoolean failed = new AtomicBoolean();
-        private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+        private final HttpLoad load;
 
         /** {@code latencies}: every request of the window, in nanoseconds. */
         record Result(long requests, double seconds, Histogram latencies, List<String> errors, String cpu) {
@@ -504,32 +584,15 @@ public final class HttpHarness {
             }
         }
 
-        Load(int port, int threads, int sessions) {
-            this.port = port;
-            this.threads = threads;
-            this.sessions = sessions;
+        Load(HttpLoad load) {
+            this.load = load;
         }
 
         Result run(Duration warmup, Duration measure, ChildJvm a, ChildJvm b) {
             long start = System.nanoTime();
             long windowStart = start + warmup.toNanos();
             long windowEnd = windowStart + measure.toNanos();
-            Worker[] workers = new Worker[threads];
-            Thread[] running = new Thread[threads];
-            ClientSession[] all = new ClientSession[sessions];
-            for (int s = 0; s < sessions; s++) {
-                all[s] = new ClientSession(port);
-            }
-            for (int t = 0; t < threads; t++) {
-                List<ClientSession> mine = new ArrayList<>();
-                for (int s = t; s < sessions; s += threads) {
-                    mine.add(all[s]);
-                }
-                workers[t] = new Worker(mine.toArray(new ClientSession[0]), windowStart, windowEnd);
-                running[t] = new Thread(workers[t], "http-harness-client-" + t);
-                running[t].setDaemon(true);
-                running[t].start();
-            }
+            load.start(windowStart, windowEnd);
             String cpu = "";
             if (parkUntil(windowStart)) {
                 long cpuA0 = cpu(a);
@@ -541,8 +604,7 @@ public final class HttpHarness {
                     long cpuB = b == null ? 0 : cpu(b) - cpuB0;
                     long self = selfCpu() - self0;
                     long machine = machineBusyNanos() - machine0;
-                    long n = Arrays.stream(workers).mapToLong(w -> w.count).sum(); // racy, for the CPU ratio only
-                    cpu = cpuText(cpuA, b == null ? -1 : cpuB, self, n);
+                    cpu = cpuText(cpuA, b == null ? -1 : cpuB, self, load.countSoFar());
                     if (machine0 >= 0) {
                         // What other processes took from the cores during the window: a run to repeat if large.
                         double cores = Runtime.getRuntime().availableProcessors() * (double) measure.toNanos();
@@ -551,96 +613,23 @@ public final class HttpHarness {
                     }
                 }
             }
-            long joinDeadline = windowEnd + TimeUnit.MILLISECONDS.toNanos(2L * READ_TIMEOUT_MILLIS);
-            for (Thread t : running) {
-                long left = joinDeadline - System.nanoTime();
-                try {
-                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new HarnessFailure("interrupted waiting for the client threads", e);
-                }
-                if (t.isAlive()) {
-                    failed.set(true);
-                    errors.add(t.getName() + " did not finish " + (2 * READ_TIMEOUT_MILLIS / 1000)
-                            + " s after the window");
-                }
+            HttpLoad.Result r;
+            try {
+                r = load.finish(windowEnd + TimeUnit.MILLISECONDS.toNanos(2L * READ_TIMEOUT_MILLIS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new HarnessFailure("interrupted waiting for the client threads", e);
             }
-            long requests = 0;
-            Histogram latencies = new Histogram(LATENCY_DIGITS);
-            for (Worker w : workers) {
-                requests += w.count;
-                if (!failed.get()) { // a failed load may have a thread still recording; its figures are not used
-                    latencies.add(w.latencies);
-                }
-            }
-            return new Result(requests, measure.toNanos() / 1e9, latencies, new ArrayList<>(errors), cpu);
+            return new Result(r.requests(), measure.toNanos() / 1e9, r.latencies(), r.errors(), cpu);
         }
 
         /** Parks until {@code deadline} (a timer, not a synchronisation); false if the load failed meanwhile. */
         private boolean parkUntil(long deadline) {
-            for (long left = deadline - System.nanoTime(); left > 0 && !failed.get();
+            for (long left = deadline - System.nanoTime(); left > 0 && !load.failed();
                     left = deadline - System.nanoTime()) {
                 LockSupport.parkNanos(Math.min(left, 50_000_000));
             }
-            return !failed.get();
-        }
-
-        private void error(String message) {
-            if (errors.size() < 100) {
-                errors.add(message);
-            }
-            failed.set(true);
-        }
-
-        /**
-         * One client thread. Its counters and its histogram (written by this thread alone) are read by the main thread
-         * after {@link Thread#join}.
-         */
-        private final class Worker implements Runnable {
-            private final ClientSession[] mine;
-            private final long windowStart;
-            private final long windowEnd;
-            volatile long count;
-            final Histogram latencies = new Histogram(LATENCY_DIGITS);
-
-            Worker(ClientSession[] mine, long windowStart, long windowEnd) {
-                this.mine = mine;
-                this.windowStart = windowStart;
-                this.windowEnd = windowEnd;
-            }
-
-            @Override
-            public void run() {
-                String name = Thread.currentThread().getName();
-                try (KeepAliveClient client = new KeepAliveClient(BenchJvm.LOOPBACK, port, READ_TIMEOUT_MILLIS)) {
-                    int next = 0;
-                    long counted = 0;
-                    // Bounded by time: each exchange is bounded by the read timeout, the loop by windowEnd.
-                    while (!failed.get()) {
-                        long t0 = System.nanoTime();
-                        if (t0 - windowEnd >= 0) {
-                            break;
-                        }
-                        ClientSession s = mine[next];
-                        next = next + 1 == mine.length ? 0 : next + 1;
-                        KeepAliveClient.Response r = client.exchange(s.request);
-                        long t1 = System.nanoTime();
-                        String wrong = s.accept(r);
-                        if (wrong != null) {
-                            error(name + ", " + wrong);
-                            return;
-                        }
-                        if (t1 - windowStart >= 0 && t1 - windowEnd < 0) {
-                            counted++;
-                            count = counted;
-                            latencies.recordValue(t1 - t0);
-                        }
-                    }
-                } catch (IOException | RuntimeException e) {
-                    error(name + ": " + e);
-                }
-            }
+            return !load.failed();
         }
     }
 
@@ -700,10 +689,24 @@ public final class HttpHarness {
 
     // ---------------------------------------------------------------- output
 
-    /** Every metric this harness writes, for a run with both sides and both modes. */
-    static final List<String> METRICS = List.of("e2e.plain.requests_per_s", "e2e.plain.p50_us", "e2e.plain.p99_us",
-            "e2e.async.requests_per_s", "e2e.async.p50_us", "e2e.async.p99_us", "e2e.async.ratio_to_plain",
-            "e2e.sync.requests_per_s", "e2e.sync.p50_us", "e2e.sync.p99_us", "e2e.sync.ratio_to_plain");
+    /** The figures of each offered load, {@code e2e.<mode>.load<percent>.<figure>}, in this order. */
+    static final List<String> LOAD_FIGURES = List.of("offered_per_s", "p50_us", "p99_us", "p999_us", "max_us");
+
+    /** Every metric this harness writes with {@code loads}, for a run with both sides and both modes. */
+    public static List<String> metrics(List<Integer> loads) {
+        List<String> out = new ArrayList<>();
+        for (String mode : List.of("plain", "async", "sync")) {
+            String prefix = "e2e." + mode + ".";
+            out.addAll(List.of(prefix + "requests_per_s", prefix + "p50_us", prefix + "p99_us"));
+            if (!mode.equals("plain")) {
+                out.add(prefix + "ratio_to_plain");
+            }
+            for (int percent : loads) {
+                LOAD_FIGURES.forEach(f -> out.add(prefix + "load" + percent + "." + f));
+            }
+        }
+        return out;
+    }
 
     private double median(Variant v, java.util.function.ToDoubleFunction<Measurement> f) {
         return MembershipHarness.median(measurements.stream().filter(m -> m.variant().equals(v))
@@ -725,6 +728,17 @@ public final class HttpHarness {
             put(out, prefix + "p99_us", v.side(), median(v, m -> m.p99Nanos() / 1e3));
             if (v.kind() != BenchTomcat.Kind.PLAIN && !Double.isNaN(plain) && plain > 0) {
                 put(out, prefix + "ratio_to_plain", v.side(), rps / plain);
+            }
+            for (int i = 0; i < options.loads().size(); i++) {
+                int at = i;
+                String load = prefix + "load" + options.loads().get(i) + ".";
+                if (measurements.stream().allMatch(m -> !m.variant().equals(v) || m.loads().size() > at)) {
+                    put(out, load + "offered_per_s", v.side(), median(v, m -> m.loads().get(at).offeredPerSecond()));
+                    put(out, load + "p50_us", v.side(), median(v, m -> m.loads().get(at).p50Nanos() / 1e3));
+                    put(out, load + "p99_us", v.side(), median(v, m -> m.loads().get(at).p99Nanos() / 1e3));
+                    put(out, load + "p999_us", v.side(), median(v, m -> m.loads().get(at).p999Nanos() / 1e3));
+                    put(out, load + "max_us", v.side(), median(v, m -> m.loads().get(at).maxNanos() / 1e3));
+                }
             }
         }
         return out;
@@ -749,7 +763,7 @@ public final class HttpHarness {
                 + " round(s) of %d s (after %d s warm-up)%n", options.threads(), options.sessions(), options.rounds(),
                 options.measureSeconds(), options.warmupSeconds());
         out.printf("%-28s %12s %12s %12s%n", "metric", "plain", "flotilla", "stock");
-        for (String metric : METRICS) {
+        for (String metric : metrics(options.loads())) {
             Map<String, Double> sides = f.getOrDefault(metric, Map.of());
             if (sides.isEmpty()) {
                 continue;
@@ -758,6 +772,7 @@ public final class HttpHarness {
                     text(sides.get("stock")));
         }
         out.println("ratio_to_plain: the cluster's requests/s over plain's (aims: Flotilla >= 0.92 async, >= 0.85 sync)");
+        out.println("load<N>: an open loop offering N% of that side's peak, latency from each request's due time");
         out.println("load average at end: " + loadAverage());
     }
 

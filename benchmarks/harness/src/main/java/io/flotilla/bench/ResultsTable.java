@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.function.ToDoubleFunction;
+import java.util.stream.Stream;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -81,7 +82,7 @@ public final class ResultsTable {
     private static final String PROCESSED_1K = "delivery=PROCESSED,size=1024";
 
     /** Every metric of the table, in print order: metric, unit, better, flotilla source, stock source. */
-    static final List<Row> ROWS = List.of(
+    static final List<Row> ROWS = Stream.of(List.of(
             new Row("channel.async.100B.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_ASYNC, "size=100"), perSecond(STOCK_ASYNC, "size=100")),
             new Row("channel.async.1KiB.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_ASYNC, "size=1024"), perSecond(STOCK_ASYNC, "size=1024")),
             new Row("channel.async.16KiB.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_ASYNC, "size=16384"), perSecond(STOCK_ASYNC, "size=16384")),
@@ -128,7 +129,10 @@ public final class ResultsTable {
             e2e("sync.requests_per_s", "req/s", Better.HIGHER),
             e2e("sync.p50_us", "us", Better.LOWER),
             e2e("sync.p99_us", "us", Better.LOWER),
-            e2e("sync.ratio_to_plain", "x", Better.HIGHER),
+            e2e("sync.ratio_to_plain", "x", Better.HIGHER)),
+            // HttpHarness's open loop: latency at fixed shares of each side's peak.
+            e2eAtLoads(HttpHarness.DEFAULT_LOADS),
+            List.of(
             // AbstractReplicationBenchmark: one request's session work + its end-of-request replication.
             replication("async", "p50_us"),
             replication("async", "p99_us"),
@@ -144,7 +148,7 @@ public final class ResultsTable {
             stateTransfer("10k.start_ms"),
             stateTransfer("100k.start_ms"),
             stateTransfer("10k.bytes_per_session"),
-            stateTransfer("100k.bytes_per_session"));
+            stateTransfer("100k.bytes_per_session"))).flatMap(List::stream).toList();
 
     /**
      * A row of the replication benchmarks, {@code replication.<mode>.<figure>}: p50/p99 of {@code latency}, ops/s and
@@ -186,6 +190,27 @@ public final class ResultsTable {
     private static Row e2ePlain(String metric, String unit, Better better) {
         String name = "e2e.plain." + metric;
         return new Row(name, unit, better, harness(name, "plain"), harness(name, "plain"));
+    }
+
+    /**
+     * The rows of {@link HttpHarness}'s open loop, {@code e2e.<mode>.load<percent>.<figure>} for each of
+     * {@code loads}: the offered rate and the latencies (plain in both columns, as its other rows).
+     */
+    private static List<Row> e2eAtLoads(List<Integer> loads) {
+        List<Row> rows = new ArrayList<>();
+        for (String mode : List.of("plain", "async", "sync")) {
+            for (int percent : loads) {
+                for (String figure : HttpHarness.LOAD_FIGURES) {
+                    String metric = mode + ".load" + percent + "." + figure;
+                    boolean rate = figure.endsWith("_per_s");
+                    Better better = rate ? Better.HIGHER : Better.LOWER;
+                    String unit = rate ? "req/s" : "us";
+                    rows.add(mode.equals("plain") ? e2ePlain(metric.substring("plain.".length()), unit, better)
+                            : e2e(metric, unit, better));
+                }
+            }
+        }
+        return rows;
     }
 
     /** A row of {@link MembershipHarness}: {@code <metric>} in ms, lower is better, both sides. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.bench.HttpHarness.AtLoad;
 import io.flotilla.bench.HttpHarness.ClientSession;
 import io.flotilla.bench.HttpHarness.Measurement;
 import io.flotilla.bench.HttpHarness.Options;
@@ -92,17 +93,27 @@ class HttpHarnessTest {
         assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--rounds"}));
         assertThrows(IllegalArgumentException.class,
                 () -> Options.parse(new String[] {"--threads", "8", "--sessions", "4"}));
+
+        assertEquals(List.of(25, 50, 75), full.loads());
+        assertEquals(List.of(10, 90), Options.parse(new String[] {"--loads", "10,90"}).loads());
+        assertEquals(List.of(), Options.parse(new String[] {"--loads", "none"}).loads());
+        assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--loads", "50,25"}));
+        assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--loads", "120"}));
     }
 
     @Test
     void figuresAreMediansOfTheRoundsAndTheRatioIsOverPlainOfTheSameRun() {
-        HttpHarness h = new HttpHarness(Options.parse(new String[] {"--mode", "full"}),
+        HttpHarness h = new HttpHarness(Options.parse(new String[] {"--mode", "full", "--loads", "50"}),
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-        h.add(new Measurement(Variant.PLAIN, 1, 40_000, 2.0, 100_000, 900_000, ""));
-        h.add(new Measurement(Variant.PLAIN, 2, 40_000, 1.0, 120_000, 1_000_000, ""));
-        h.add(new Measurement(Variant.PLAIN, 3, 44_000, 2.0, 90_000, 800_000, ""));
-        h.add(new Measurement(FLOTILLA_ASYNC, 1, 18_000, 1.0, 200_000, 2_000_000, ""));
-        h.add(new Measurement(STOCK_SYNC, 1, 5_500, 1.0, 1_000_000, 8_000_000, ""));
+        h.add(new Measurement(Variant.PLAIN, 1, 40_000, 2.0, 100_000, 900_000, "",
+                List.of(new AtLoad(50, 10_000, 80_000, 300_000, 500_000, 700_000))));
+        h.add(new Measurement(Variant.PLAIN, 2, 40_000, 1.0, 120_000, 1_000_000, "",
+                List.of(new AtLoad(50, 20_000, 90_000, 400_000, 600_000, 900_000))));
+        h.add(new Measurement(Variant.PLAIN, 3, 44_000, 2.0, 90_000, 800_000, "",
+                List.of(new AtLoad(50, 11_000, 70_000, 200_000, 400_000, 800_000))));
+        h.add(new Measurement(FLOTILLA_ASYNC, 1, 18_000, 1.0, 200_000, 2_000_000, "",
+                List.of(new AtLoad(50, 9_000, 150_000, 1_000_000, 1_500_000, 3_000_000))));
+        h.add(new Measurement(STOCK_SYNC, 1, 5_500, 1.0, 1_000_000, 8_000_000, "", List.of()));
 
         List<String> figures = h.harnessLines().stream().filter(l -> !l.startsWith("#")).toList();
 
@@ -110,10 +121,20 @@ class HttpHarnessTest {
                 "e2e.plain.requests_per_s plain 22000.0",
                 "e2e.plain.p50_us plain 100.0",
                 "e2e.plain.p99_us plain 900.0",
+                "e2e.plain.load50.offered_per_s plain 11000.0",
+                "e2e.plain.load50.p50_us plain 80.0",
+                "e2e.plain.load50.p99_us plain 300.0",
+                "e2e.plain.load50.p999_us plain 500.0",
+                "e2e.plain.load50.max_us plain 800.0",
                 "e2e.async.requests_per_s flotilla 18000.0",
                 "e2e.async.p50_us flotilla 200.0",
                 "e2e.async.p99_us flotilla 2000.0",
                 "e2e.async.ratio_to_plain flotilla 0.8182",
+                "e2e.async.load50.offered_per_s flotilla 9000.0",
+                "e2e.async.load50.p50_us flotilla 150.0",
+                "e2e.async.load50.p99_us flotilla 1000.0",
+                "e2e.async.load50.p999_us flotilla 1500.0",
+                "e2e.async.load50.max_us flotilla 3000.0",
                 "e2e.sync.requests_per_s stock 5500.0",
                 "e2e.sync.p50_us stock 1000.0",
                 "e2e.sync.p99_us stock 8000.0",
@@ -129,7 +150,10 @@ class HttpHarnessTest {
                 "e2e.async.requests_per_s stock 11000.0",
                 "e2e.async.ratio_to_plain flotilla 0.8182",
                 "e2e.async.ratio_to_plain stock 0.5",
-                "e2e.sync.p99_us stock 8000.0")));
+                "e2e.sync.p99_us stock 8000.0",
+                "e2e.async.load50.p999_us flotilla 1500.0",
+                "e2e.async.load50.p999_us stock 2500.0",
+                "e2e.plain.load25.offered_per_s plain 5000.0")));
 
         List<String> e2e = ResultsTable.csv(ResultsTable.ROWS, r).stream().filter(l -> l.startsWith("e2e.")).toList();
 
@@ -137,6 +161,8 @@ class HttpHarnessTest {
                 "e2e.plain.requests_per_s,req/s,higher,22000,22000",
                 "e2e.async.requests_per_s,req/s,higher,18000,11000",
                 "e2e.async.ratio_to_plain,x,higher,0.8182,0.5",
-                "e2e.sync.p99_us,us,lower,,8000"), e2e);
+                "e2e.sync.p99_us,us,lower,,8000",
+                "e2e.plain.load25.offered_per_s,req/s,higher,5000,5000",
+                "e2e.async.load50.p999_us,us,lower,1500,2500"), e2e);
     }
 }
