@@ -335,9 +335,11 @@ public final class HttpHarness {
     /** Runs every round of every variant; throws {@link HarnessFailure} at the first failure. */
     void run() {
         comment(String.format(Locale.ROOT, "HttpHarness mode %s: %d round(s) x (%d s warm-up + %d s measured), "
-                + "%d threads, %d sessions, node JVM %s; load average at start %s", options.mode().name()
-                .toLowerCase(Locale.ROOT), options.rounds(), options.warmupSeconds(), options.measureSeconds(),
-                options.threads(), options.sessions(), String.join(" ", NODE_JVM.subList(0, 3)), loadAverage()));
+                + "then an open loop at %s%% of the peak (%d s warm-up + %d s measured each), %d threads, %d sessions,"
+                + " node JVM %s; load average at start %s", options.mode().name().toLowerCase(Locale.ROOT),
+                options.rounds(), options.warmupSeconds(), options.measureSeconds(), options.loads(),
+                options.mode().loadWarmupSeconds, options.mode().loadMeasureSeconds, options.threads(),
+                options.sessions(), String.join(" ", NODE_JVM.subList(0, 3)), loadAverage()));
         if (options.jfr() != null) {
             try {
                 Files.createDirectories(options.jfr());
@@ -376,7 +378,9 @@ public final class HttpHarness {
         try {
             ChildJvm a;
             ChildJvm b = null;
-            long lifetime = options.warmupSeconds() + options.measureSeconds() + 3 * START_PATIENCE.toSeconds();
+            long lifetime = options.warmupSeconds() + options.measureSeconds() + (long) options.loads().size()
+                    * (options.mode().loadWarmupSeconds + options.mode().loadMeasureSeconds)
+                    + 3 * START_PATIENCE.toSeconds();
             if (v.kind() == BenchTomcat.Kind.PLAIN) {
                 a = startNode(nodes, v, round, "a", 0, List.of(), lifetime);
             } else {

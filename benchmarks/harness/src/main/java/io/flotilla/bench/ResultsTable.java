@@ -27,7 +27,8 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
  *
  * <p><b>The mapping lives in {@link #ROWS}</b>: one line per metric, naming where its Flotilla and stock
  * figures come from: the same source on each side, with the Flotilla or the stock benchmark name (e.g.
- * {@code perSecond(FLOTILLA_ASYNC, "size=1024")}); {@link #NONE} marks a side not measured.
+ * {@code perSecond(FLOTILLA_ASYNC, "size=1024")}); {@link #NONE} marks a side not measured. The rows of
+ * {@link HttpHarness}'s open loop (five figures per offered load and mode) are made by {@code e2eAtLoads}.
  *
  * <p>Usage: {@code java -cp harness.jar io.flotilla.bench.ResultsTable --json run.json [--json more.json]
  * [--harness harness.txt] --csv benchmarks/results/latest.csv}. Rows with no figure on either side are
