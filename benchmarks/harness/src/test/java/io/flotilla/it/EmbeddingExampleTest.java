@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class EmbeddingExampleTest {
-    private static final Path PAGE = Path.of("..", "docs", "embedding.md");
+    private static final Path PAGE = Path.of("..", "..", "docs", "embedding.md");
 
     private final int mcastPort = Loopback.freeUdpPort();
     private final List<Node> nodes = new ArrayList<>();
