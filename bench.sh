@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Flotilla's benchmark suite: Flotilla and stock Tomcat (Tribes, DeltaManager) measured in the same run.
 #
-#   ./bench.sh                 full suite (about 26 minutes on 2 cores: JMH 15, membership 2, HTTP 7, state transfer 2)
+#   ./bench.sh                 full suite (about 34 minutes on 2 cores: JMH 15, membership 2, HTTP 15, state transfer 2)
 #   ./bench.sh quick           a short pass (fewer, shorter iterations)
 #   ./bench.sh smoke           1 fork, 1 iteration, tiny durations: proves every benchmark still runs
 #                              (CI); never asserts a speed, and writes smoke.csv, not latest.csv
 #   ./bench.sh quick ChannelAsync -p size=1024
 #                              any further arguments go to JMH: a benchmark regex, -p, -prof, ...
 #
-# It builds benchmarks/target/benchmarks.jar if a source is newer, runs JMH (JSON to
-# benchmarks/results/<mode>.json, log to <mode>.log), prints the bytes on the wire (WireSizes, to
-# <mode>-harness.txt), and turns both into benchmarks/results/latest.csv (metric,unit,better,flotilla,stock)
-# and a table with ratios (io.flotilla.bench.ResultsTable).
+# It builds benchmarks/jmh/target/benchmarks.jar (the JMH suite) and benchmarks/harness/target/harness.jar (the
+# harness programs) if a source is newer, runs JMH (JSON to benchmarks/results/<mode>.json, log to <mode>.log), prints
+# the bytes on the wire (WireSizes, to <mode>-harness.txt), runs the harnesses, and turns everything into
+# benchmarks/results/latest.csv (metric,unit,better,flotilla,stock) and a table with ratios
+# (io.flotilla.bench.ResultsTable).
 #
 # Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID. The
 # membership harness (MembershipHarness) runs after JMH: multicast on lo with TTL 0, child JVMs stopped by PID.
@@ -39,13 +40,18 @@ if [[ $# -gt 0 && "$1" != -* ]]; then
   filter=()
 fi
 
-jar=benchmarks/target/benchmarks.jar
+jar=benchmarks/jmh/target/benchmarks.jar
+harness_jar=benchmarks/harness/target/harness.jar
 results=benchmarks/results
-if [[ ! -f $jar ]] || [[ -n "$(find pom.xml core membership transport-netty tomcat-adapter benchmarks/pom.xml benchmarks/src \
-      \( -name '*.java' -o -name 'pom.xml' -o -path '*/resources/*' \) -newer "$jar" -print -quit 2>/dev/null)" ]]; then
-  echo "Building $jar ..."
-  mvn -B -q -pl benchmarks -am package -DskipTests
-fi
+for j in "$jar" "$harness_jar"; do
+  if [[ ! -f $j ]] || [[ -n "$(find pom.xml core membership transport-netty tomcat-adapter benchmarks/fixtures \
+        benchmarks/jmh benchmarks/harness -not -path '*/target/*' \
+        \( -name '*.java' -o -name 'pom.xml' -o -path '*/resources/*' \) -newer "$j" -print -quit 2>/dev/null)" ]]; then
+    echo "Building $jar and $harness_jar ..."
+    mvn -B -q -pl benchmarks/jmh,benchmarks/harness -am package -DskipTests
+    break
+  fi
+done
 
 mkdir -p "$results"
 json=$results/$mode.json
@@ -77,7 +83,7 @@ membership=$results/$mode-membership.txt
 rounds=3
 [[ $mode == smoke ]] && rounds=1
 if [[ ${MEMBERSHIP:-1} != 0 ]]; then
-  if ! timeout --kill-after=30s 15m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$jar" \
+  if ! timeout --kill-after=30s 15m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
       io.flotilla.bench.MembershipHarness --rounds "$rounds" --out "$membership" 2>>"$log"; then
     echo "MembershipHarness failed; see $log" >&2
     exit 1
@@ -85,11 +91,12 @@ if [[ ${MEMBERSHIP:-1} != 0 ]]; then
 fi
 
 # End to end over HTTP: two Tomcats in child JVMs (no cluster, stock, Flotilla; async and sync), keep-alive load
-# from 8 threads over 200 sessions, on 127.0.0.1 (HttpHarness, about 7 minutes in full). Skipped with HTTP=0.
+# from 8 connections over 200 sessions, on 127.0.0.1: the peak in a closed loop, then latency in an open loop at 25, 50
+# and 75% of it (HttpHarness, about 15 minutes in full). Skipped with HTTP=0.
 http=$results/$mode-http.txt
 rm -f "$http"
 if [[ ${HTTP:-1} != 0 ]]; then
-  if ! timeout --kill-after=30s 20m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$jar" \
+  if ! timeout --kill-after=30s 30m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
       io.flotilla.bench.HttpHarness --mode "$mode" --out "$http" 2>>"$log"; then
     echo "HttpHarness failed; see $log" >&2
     exit 1
@@ -106,7 +113,7 @@ case "$mode" in
   smoke) st_opts=(--sessions 1000 --rounds 1) ;;
 esac
 if [[ ${STATETRANSFER:-1} != 0 ]]; then
-  if ! timeout --kill-after=30s 30m java -Xmx128m -cp "$jar" io.flotilla.bench.StateTransferHarness \
+  if ! timeout --kill-after=30s 30m java -Xmx128m -cp "$harness_jar" io.flotilla.bench.StateTransferHarness \
       "${st_opts[@]}" --out "$statetransfer" 2>>"$log"; then
     echo "StateTransferHarness failed; see $log" >&2
     exit 1
@@ -117,4 +124,4 @@ extra=()
 [[ -f $membership ]] && extra=(--harness "$membership")
 [[ -f $http ]] && extra+=(--harness "$http")
 [[ -f $statetransfer ]] && extra+=(--harness "$statetransfer")
-java -cp "$jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" "${extra[@]}" --csv "$csv"
+java -cp "$harness_jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" "${extra[@]}" --csv "$csv"

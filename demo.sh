@@ -16,10 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 if [[ " $* " == *" embedded "* ]]; then
-  jar=benchmarks/target/benchmarks.jar
-  if [[ ! -f $jar || -n "$(find core membership transport-netty benchmarks -newer "$jar" -name '*.java' -print -quit)" ]]; then
+  jar=benchmarks/harness/target/harness.jar
+  if [[ ! -f $jar || -n "$(find core membership transport-netty tomcat-adapter/src benchmarks/fixtures/src \
+        benchmarks/harness/src -newer "$jar" -name '*.java' -print -quit)" ]]; then
     echo "Building (first run takes a minute)..."
-    mvn -B -q -DskipTests -pl benchmarks -am package
+    mvn -B -q -DskipTests -pl benchmarks/harness -am package
   fi
   args=()
   for a in "$@"; do [[ $a == embedded ]] || args+=("$a"); done

@@ -1,0 +1,250 @@
+package io.flotilla.bench;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+
+import org.HdrHistogram.Histogram;
+
+/**
+ * HTTP load from this JVM: one thread per keep-alive connection ({@link KeepAliveClient}), each sending the requests
+ * of its own targets in turn, every answer checked, every latency recorded in an HdrHistogram. Two shapes:
+ * <ul>
+ *   <li><b>Closed loop</b> ({@link #closed}): each connection sends its next request as soon as the last one is
+ *       answered. This finds the peak rate; its latencies are service times (a request waits for nothing but the
+ *       server), so they say nothing about response times at a given load.
+ *   <li><b>Open loop at a constant rate</b> ({@link #constantRate}), wrk2's model: the load offers {@code rate}
+ *       requests/s whatever the server does. Connection {@code c} of {@code n} owns the requests {@code c, c + n, c +
+ *       2n, ...} of one evenly spaced schedule; request {@code k} is due at {@code start + k / rate}. A connection
+ *       sends a request when it is due or, if an earlier one is still outstanding, as soon as that one is answered,
+ *       and its latency is measured <em>from the time it was due</em>, not from when it was sent (the coordinated
+ *       omission correction): a server that stalls for S seconds shows as latencies up to S in every request due
+ *       during the stall, as its users would see it, not as one slow request among requests never sent. HTTP/1.1
+ *       without pipelining allows one outstanding request per connection, so a connection that falls behind sends
+ *       back to back until it catches up; the offered rate is the schedule's whatever the connections manage.
+ * </ul>
+ * A request counts in the measured window [{@code windowStart}, {@code windowEnd}) by the time it was due (open
+ * loop) or answered (closed loop); the threads stop at {@code windowEnd}, and a request still outstanding then is
+ * awaited (bounded by the read timeout) and recorded.
+ *
+ * <p>Why not the JDK's {@code HttpClient}: on the two cores the client shares with the Tomcats it measures, the load
+ * generator's CPU per request is part of every figure; this client costs one write and usually one read system call
+ * per request, the closed loop that finds the peak uses it too, so the open-loop fractions of that peak are offered
+ * by the same client at the same cost per request. The JDK client hands each exchange between its selector thread
+ * and an executor: 75 to 130 us of CPU per request here, against 4 to 9 for this client and about 15 for the plain
+ * Tomcat (benchmarks/README.md).
+ *
+ * <p>Threading: {@link #start} once, from one thread; {@link #failed} and {@link #countSoFar} from any thread;
+ * {@link #finish} once, from the thread that started it. The targets of one connection are used by its thread only.
+ */
+final class HttpLoad {
+    /** One client session of the load: the bytes of its next request, and the check of each answer. */
+    interface Target {
+        /** The bytes of this target's next request. */
+        byte[] request();
+
+        /** Null if {@code r} is this target's correct next answer, else what is wrong with it. */
+        String accept(KeepAliveClient.Response r);
+    }
+
+    /**
+     * The figures of one load: requests counted in the window, their latencies in nanoseconds, and the errors (the
+     * load stops at the first).
+     */
+    record Result(long requests, Histogram latencies, List<String> errors) {
+    }
+
+    private static final int MAX_ERRORS = 100;
+
+    private final String host;
+    private final int port;
+    private final List<List<? extends Target>> connections;
+    private final double ratePerSecond;
+    private final int readTimeoutMillis;
+    private final AtomicBoolean failed = new AtomicBoolean();
+    private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
+    private final List<Worker> workers = new ArrayList<>();
+    private final List<Thread> threads = new ArrayList<>();
+
+    private HttpLoad(String host, int port, List<List<? extends Target>> connections, double ratePerSecond,
+            int readTimeoutMillis) {
+        if (connections.isEmpty() || connections.stream().anyMatch(List::isEmpty)) {
+            throw new IllegalArgumentException("every connection needs at least one target, got " + connections);
+        }
+        if (ratePerSecond < 0 || Double.isNaN(ratePerSecond) || Double.isInfinite(ratePerSecond)) {
+            throw new IllegalArgumentException("rate must be a finite number of requests/s >= 0, got " + ratePerSecond);
+        }
+        this.host = host;
+        this.port = port;
+        this.connections = List.copyOf(connections);
+        this.ratePerSecond = ratePerSecond;
+        this.readTimeoutMillis = readTimeoutMillis;
+    }
+
+    /** A closed loop: one connection per list of targets, each sending back to back. */
+    static HttpLoad closed(String host, int port, List<List<? extends Target>> connections, int readTimeoutMillis) {
+        return new HttpLoad(host, port, connections, 0, readTimeoutMillis);
+    }
+
+    /** An open loop offering {@code ratePerSecond} requests/s in all over one connection per list of targets. */
+    static HttpLoad constantRate(String host, int port, List<List<? extends Target>> connections, double ratePerSecond,
+            int readTimeoutMillis) {
+        if (!(ratePerSecond > 0)) {
+            throw new IllegalArgumentException("an open loop needs a rate > 0 requests/s, got " + ratePerSecond);
+        }
+        return new HttpLoad(host, port, connections, ratePerSecond, readTimeoutMillis);
+    }
+
+    /**
+     * Splits {@code targets} round-robin over {@code n} connections: target {@code i} goes to connection
+     * {@code i mod n}.
+     */
+    static <T extends Target> List<List<? extends Target>> roundRobin(List<T> targets, int n) {
+        List<List<? extends Target>> out = new ArrayList<>();
+        for (int c = 0; c < n; c++) {
+            List<T> mine = new ArrayList<>();
+            for (int i = c; i < targets.size(); i += n) {
+                mine.add(targets.get(i));
+            }
+            out.add(mine);
+        }
+        return out;
+    }
+
+    /**
+     * The time request {@code k} of an open loop started at {@code startNanos} is due: {@code k / rate} seconds
+     * after the start, computed from {@code k} (never by adding periods, which would drift).
+     */
+    static long dueNanos(long startNanos, long k, double ratePerSecond) {
+        return startNanos + (long) (k * (1e9 / ratePerSecond));
+    }
+
+    /**
+     * Starts one thread per connection now (the open loop's schedule starts now), counting what falls in
+     * [{@code windowStart}, {@code windowEnd}) ({@link System#nanoTime} values).
+     */
+    void start(long windowStart, long windowEnd) {
+        if (!threads.isEmpty()) {
+            throw new IllegalStateException("started twice");
+        }
+        long scheduleStart = System.nanoTime();
+        for (int c = 0; c < connections.size(); c++) {
+            Worker w = new Worker(c, scheduleStart, windowStart, windowEnd);
+            Thread t = new Thread(w, "http-load-" + c);
+            t.setDaemon(true);
+            workers.add(w);
+            threads.add(t);
+        }
+        threads.forEach(Thread::start);
+    }
+
+    /** Whether a request failed (the load stops at the first failure). */
+    boolean failed() {
+        return failed.get();
+    }
+
+    /** Requests counted so far (racy, for a progress or CPU figure only). */
+    long countSoFar() {
+        return workers.stream().mapToLong(w -> w.count).sum();
+    }
+
+    /**
+     * Waits for every thread until {@code deadlineNanos}, then returns the figures; a thread still running then is
+     * an error.
+     */
+    Result finish(long deadlineNanos) throws InterruptedException {
+        for (Thread t : threads) {
+            long left = deadlineNanos - System.nanoTime();
+            t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            if (t.isAlive()) {
+                error(t.getName() + " did not finish within " + (readTimeoutMillis / 1000) + " s of the window's end");
+            }
+        }
+        long requests = 0;
+        Histogram latencies = new Histogram(HttpHarness.LATENCY_DIGITS);
+        for (Worker w : workers) {
+            requests += w.count;
+            if (!failed.get()) { // a failed load may have a thread still recording; its figures are not used
+                latencies.add(w.latencies);
+            }
+        }
+        return new Result(requests, latencies, new ArrayList<>(errors));
+    }
+
+    private void error(String message) {
+        if (errors.size() < MAX_ERRORS) {
+            errors.add(message);
+        }
+        failed.set(true);
+    }
+
+    /**
+     * One connection's thread. Its counter and its histogram (written by this thread alone) are read by
+     * {@link #finish} after {@link Thread#join}.
+     */
+    private final class Worker implements Runnable {
+        private final int index;
+        private final long scheduleStart;
+        private final long windowStart;
+        private final long windowEnd;
+        private final List<? extends Target> mine;
+        volatile long count;
+        final Histogram latencies = new Histogram(HttpHarness.LATENCY_DIGITS);
+
+        Worker(int index, long scheduleStart, long windowStart, long windowEnd) {
+            this.index = index;
+            this.scheduleStart = scheduleStart;
+            this.windowStart = windowStart;
+            this.windowEnd = windowEnd;
+            this.mine = connections.get(index);
+        }
+
+        @Override
+        public void run() {
+            String name = Thread.currentThread().getName();
+            boolean open = ratePerSecond > 0;
+            int n = connections.size();
+            try (KeepAliveClient client = new KeepAliveClient(host, port, readTimeoutMillis)) {
+                int next = 0;
+                long counted = 0;
+                // Bounded by time: each exchange is bounded by the read timeout, the loop by windowEnd.
+                for (long j = 0; !failed.get(); j++) {
+                    long due = open ? dueNanos(scheduleStart, j * n + index, ratePerSecond) : System.nanoTime();
+                    if (due - windowEnd >= 0) {
+                        break;
+                    }
+                    parkUntil(due);
+                    Target target = mine.get(next);
+                    next = next + 1 == mine.size() ? 0 : next + 1;
+                    long sent = open ? due : System.nanoTime();
+                    KeepAliveClient.Response r = client.exchange(target.request());
+                    long answered = System.nanoTime();
+                    String wrong = target.accept(r);
+                    if (wrong != null) {
+                        error(name + ", " + wrong);
+                        return;
+                    }
+                    long countedAt = open ? due : answered;
+                    if (countedAt - windowStart >= 0 && countedAt - windowEnd < 0) {
+                        counted++;
+                        count = counted;
+                        latencies.recordValue(answered - sent);
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                error(name + ": " + e);
+            }
+        }
+
+        /** Parks until {@code due} (the schedule's timer; a request already late is sent at once). */
+        private void parkUntil(long due) {
+            for (long left = due - System.nanoTime(); left > 0 && !failed.get(); left = due - System.nanoTime()) {
+                LockSupport.parkNanos(left);
+            }
+        }
+    }
+}
