@@ -3,6 +3,8 @@ package io.flotilla.tomcat;
 import io.flotilla.ClusterSecret;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
+import io.flotilla.membership.DnsMembership;
+import io.flotilla.membership.DnsMembershipConfig;
 import io.flotilla.membership.MulticastMembership;
 import io.flotilla.membership.MulticastMembershipConfig;
 import io.flotilla.membership.StaticMembership;
@@ -68,6 +70,11 @@ final class ClusterSettings {
         d.put("bind", "");
         d.put("membershipDomain", "");
         d.put("staticMembers", "");
+        // membership="dns" (docs/tomcat.md, Kubernetes): empty dnsName = $DNS_MEMBERSHIP_SERVICE_NAME, as stock's
+        d.put("dnsName", "");
+        d.put("dnsRecordType", "A");
+        d.put("dnsPort", ""); // empty: this node's receiverPort
+        d.put("dnsServer", ""); // empty: the system's resolver
         d.put("receiverAddress", "auto");
         d.put("receiverPort", "4000");
         d.put("autoBind", "100");
@@ -104,6 +111,8 @@ final class ClusterSettings {
     final boolean multicast;
     final MulticastMembershipConfig multicastConfig;
     final StaticMembershipConfig staticConfig;
+    /** Non-null with {@code membership="dns"}. */
+    final DnsMembershipConfig dnsConfig;
     final NettyTransportConfig transport;
     final String domain;
     final Duration timeout;
@@ -126,15 +135,21 @@ final class ClusterSettings {
     /** Null when no secret is configured. */
     final ClusterSecret secret;
 
-    private ClusterSettings(Map<String, String> v, List<String> problems) {
+    /** The attributes of {@code membership="dns"} only. */
+    static final List<String> DNS_ONLY = List.of("dnsName", "dnsRecordType", "dnsPort", "dnsServer");
+    /** The environment variable stock's DNS membership provider reads the name from. */
+    static final String DNS_NAME_VARIABLE = "DNS_MEMBERSHIP_SERVICE_NAME";
+
+    private ClusterSettings(Map<String, String> v, List<String> problems, Map<String, String> environment) {
         this.effective = v;
         clusterName = v.get("clusterName");
         String m = v.get("membership").trim().toLowerCase(Locale.ROOT);
-        if (!m.equals("multicast") && !m.equals("static")) {
-            problems.add(ConfigurationException.invalid("membership", v.get("membership"), "multicast or static")
+        if (!m.equals("multicast") && !m.equals("static") && !m.equals("dns")) {
+            problems.add(ConfigurationException.invalid("membership", v.get("membership"), "multicast, static or dns")
                     .getMessage());
         }
-        multicast = !m.equals("static");
+        boolean dns = m.equals("dns");
+        multicast = !m.equals("static") && !dns;
         Duration frequency = check(problems, () -> millis(v, "frequency", 10, 60_000), Duration.ofMillis(500));
         dropTime = check(problems, () -> millis(v, "dropTime", 20, 3_600_000), Duration.ofMillis(3000));
         if (dropTime.compareTo(frequency) <= 0) {
@@ -154,6 +169,11 @@ final class ClusterSettings {
                 problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
                         "empty with membership=multicast; set membership=\"static\" to use a member list").getMessage());
             }
+        } else if (dns) {
+            if (!members.isEmpty()) {
+                problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                        "empty with membership=dns: DNS lists the members").getMessage());
+            }
         } else if (members.isEmpty()) {
             problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
                     "a list of host:port with membership=static, e.g. \"10.0.0.1:4000,10.0.0.2:4000\"").getMessage());
@@ -171,6 +191,15 @@ final class ClusterSettings {
         staticConfig = sc;
         secret = check(problems, () -> secret(v), null);
         int receiverPort = check(problems, () -> integer(v, "receiverPort", 0, 65535), 4000);
+        dnsConfig = dns ? check(problems, () -> dns(v, frequency, dropTime, receiverPort, environment), null) : null;
+        if (!dns) {
+            for (String name : DNS_ONLY) {
+                if (!v.get(name).equals(DEFAULTS.get(name))) {
+                    problems.add(ConfigurationException.invalid(name, v.get(name), "only with membership=\"dns\"")
+                            .getMessage());
+                }
+            }
+        }
         // With a static list the others reach this node only at the port their list names: never move elsewhere.
         int autoBind = check(problems, () -> integer(v, "autoBind", 0, 65535), 100);
         int poolSize = check(problems, () -> integer(v, "poolSize", 1, 64), 2);
@@ -273,6 +302,11 @@ final class ClusterSettings {
 
     /** As {@link #parse(Map)}, adding every refusal to {@code problems}; null when there is one. */
     static ClusterSettings parse(Map<String, String> raw, List<String> problems) {
+        return parse(raw, problems, System.getenv());
+    }
+
+    /** As {@link #parse(Map, List)} with {@code environment} instead of the process's (for tests). */
+    static ClusterSettings parse(Map<String, String> raw, List<String> problems, Map<String, String> environment) {
         int before = problems.size();
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
         for (Map.Entry<String, String> e : raw.entrySet()) {
@@ -283,7 +317,7 @@ final class ClusterSettings {
                 v.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
             }
         }
-        ClusterSettings s = new ClusterSettings(java.util.Collections.unmodifiableMap(v), problems);
+        ClusterSettings s = new ClusterSettings(java.util.Collections.unmodifiableMap(v), problems, environment);
         return problems.size() == before ? s : null;
     }
 
@@ -363,7 +397,52 @@ final class ClusterSettings {
     }
 
     MembershipFactory membershipFactory() {
-        return multicast ? MulticastMembership.factory(multicastConfig) : StaticMembership.factory(staticConfig);
+        return multicast ? MulticastMembership.factory(multicastConfig)
+                : dnsConfig != null ? DnsMembership.factory(dnsConfig) : StaticMembership.factory(staticConfig);
+    }
+
+    /**
+     * The DNS membership's settings; the embedding API's names ({@code name}, {@code recordType}, {@code port},
+     * {@code server}) become the attributes' in its messages.
+     */
+    private static DnsMembershipConfig dns(Map<String, String> v, Duration frequency, Duration dropTime,
+            int receiverPort, Map<String, String> environment) {
+        String name = v.get("dnsName").trim();
+        if (name.isEmpty()) {
+            name = environment.getOrDefault(DNS_NAME_VARIABLE, "").trim();
+            if (name.isEmpty()) {
+                throw ConfigurationException.invalid("dnsName", "", "the DNS name that lists the members with "
+                        + "membership=\"dns\" (e.g. tomcat.shop.svc.cluster.local), or set the environment variable "
+                        + DNS_NAME_VARIABLE + " as for stock's DNS membership");
+            }
+        }
+        try {
+            DnsMembershipConfig.RecordType type = DnsMembershipConfig.RecordType.parse(v.get("dnsRecordType"));
+            DnsMembershipConfig.Builder b = DnsMembershipConfig.builder().server(v.get("dnsServer"))
+                    .frequency(frequency).dropTime(dropTime);
+            if (type == DnsMembershipConfig.RecordType.SRV) {
+                if (!v.get("dnsPort").isBlank()) {
+                    throw ConfigurationException.invalid("dnsPort", v.get("dnsPort"), "empty with dnsRecordType=SRV: "
+                            + "the records give each member's port");
+                }
+                return b.srv(name).build();
+            }
+            int port = v.get("dnsPort").isBlank() ? receiverPort : integer(v, "dnsPort", 1, 65535);
+            if (port == 0) {
+                throw ConfigurationException.invalid("dnsPort", "", "the members' receiver port: set it, or a "
+                        + "receiverPort other than 0, with membership=\"dns\" and A records");
+            }
+            return b.addresses(name, port).build();
+        } catch (ConfigurationException e) {
+            String msg = e.getMessage();
+            for (String[] rename : new String[][] {{"name=", "dnsName="}, {"recordType=", "dnsRecordType="},
+                    {"port=", "dnsPort="}, {"server=", "dnsServer="}}) {
+                if (msg.startsWith(rename[0])) {
+                    throw new ConfigurationException(rename[1] + msg.substring(rename[0].length()));
+                }
+            }
+            throw e;
+        }
     }
 
     /** The engine settings of one web application: its namespace, class loader and the cluster's registry. */
@@ -385,8 +464,9 @@ final class ClusterSettings {
     String describe() {
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, String> e : effective.entrySet()) {
-            boolean irrelevant = multicast ? e.getKey().equals("staticMembers")
-                    : Arrays.asList("address", "port", "ttl", "bind", "autoBind").contains(e.getKey());
+            boolean irrelevant = (multicast ? e.getKey().equals("staticMembers")
+                    : Arrays.asList("address", "port", "ttl", "bind", "autoBind").contains(e.getKey()))
+                    || (dnsConfig == null ? DNS_ONLY.contains(e.getKey()) : e.getKey().equals("staticMembers"));
             if (irrelevant || (e.getValue().isEmpty() && (SECRET_ATTRIBUTES.contains(e.getKey())
                     || TLS_ATTRIBUTES.contains(e.getKey())))) {
                 continue;

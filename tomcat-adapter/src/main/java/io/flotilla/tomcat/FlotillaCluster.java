@@ -210,9 +210,11 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             if (!settings.multicast && e.getMessage() != null && e.getMessage().startsWith("cannot bind the receiver")) {
                 throw new LifecycleException("FlotillaCluster: receiverPort=" + settings.transport.port() + " on "
                         + settings.transport.address() + " is taken (" + e.getMessage() + "). With membership="
-                        + "\"static\" the other members reach this node only at the port their staticMembers name, so "
-                        + "it does not move to another port (autoBind applies to multicast only): stop what holds the "
-                        + "port, or change receiverPort here and in staticMembers on every node", e);
+                        + (settings.dnsConfig == null ? "\"static\" the other members reach this node only at the port "
+                        + "their staticMembers name, so " : "\"dns\" the other members reach this node only at the "
+                        + "port DNS names (dnsPort, or the SRV records), so ") + "it does not move to another port "
+                        + "(autoBind applies to multicast only): stop what holds the port, or change receiverPort here "
+                        + (settings.dnsConfig == null ? "and in staticMembers on every node" : "and in DNS"), e);
             }
             throw new LifecycleException("FlotillaCluster could not start its node: " + e.getMessage(), e);
         }
@@ -455,12 +457,19 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     static final List<String> JMX_CONFIGURATION = ClusterSettings.DEFAULTS.keySet().stream()
             .filter(n -> !ClusterSettings.SECURITY.contains(n)).toList();
 
-    /** Attributes of one kind of membership only: the other kind's are not shown. */
+    /** Attributes of multicast membership only; {@code staticMembers} and the {@code dns*} ones are the others'. */
     private static final List<String> MULTICAST_ONLY = List.of("address", "port", "ttl", "bind", "autoBind");
 
     boolean hasJmxAttribute(String name) {
-        if (MULTICAST_ONLY.contains(name) || name.equals("staticMembers")) {
-            return MULTICAST_ONLY.contains(name) == !"static".equalsIgnoreCase(get("membership").trim());
+        String kind = get("membership").trim().toLowerCase(java.util.Locale.ROOT);
+        if (MULTICAST_ONLY.contains(name)) {
+            return !kind.equals("static") && !kind.equals("dns");
+        }
+        if (name.equals("staticMembers")) {
+            return kind.equals("static");
+        }
+        if (ClusterSettings.DNS_ONLY.contains(name)) {
+            return kind.equals("dns");
         }
         return JMX_RUNTIME.contains(name) || JMX_CONFIGURATION.contains(name);
     }
@@ -521,7 +530,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return s != null ? s.effective.get(name) : raw.getOrDefault(name, ClusterSettings.DEFAULTS.get(name));
     }
 
-    /** {@code multicast} (default) or {@code static}. */
+    /** {@code multicast} (default), {@code static} or {@code dns}. */
     public void setMembership(String v) {
         set("membership", v);
     }
@@ -603,6 +612,46 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getStaticMembers() {
         return get("staticMembers");
+    }
+
+    /**
+     * With {@code membership="dns"}: the DNS name that lists the members (a Kubernetes headless Service such as
+     * {@code tomcat.shop.svc.cluster.local}, or an SRV name); default the environment variable
+     * {@code DNS_MEMBERSHIP_SERVICE_NAME}, as stock's DNS membership.
+     */
+    public void setDnsName(String v) {
+        set("dnsName", v);
+    }
+
+    public String getDnsName() {
+        return get("dnsName");
+    }
+
+    /** With {@code membership="dns"}: {@code A} (A and AAAA records, default) or {@code SRV}. */
+    public void setDnsRecordType(String v) {
+        set("dnsRecordType", v);
+    }
+
+    public String getDnsRecordType() {
+        return get("dnsRecordType");
+    }
+
+    /** With {@code membership="dns"} and A records: the members' receiver port; default this node's receiverPort. */
+    public void setDnsPort(String v) {
+        set("dnsPort", v);
+    }
+
+    public String getDnsPort() {
+        return get("dnsPort");
+    }
+
+    /** With {@code membership="dns"}: the DNS server, {@code host[:port]}; default the system's resolver. */
+    public void setDnsServer(String v) {
+        set("dnsServer", v);
+    }
+
+    public String getDnsServer() {
+        return get("dnsServer");
     }
 
     /** Receiver address, default {@code auto} (the first non-loopback address). */

@@ -199,11 +199,41 @@ final class StockTranslation {
             }
             return true;
         }
-        refuse(m, cls.contains(".cloud.")
-                ? "Flotilla has no Kubernetes or DNS membership yet; use membership=\"static\" with the members' "
-                        + "addresses, or multicast"
-                : "Flotilla's membership is multicast (McastService) or static (StaticMembershipService)");
+        if (cls.equals(TRIBES + "membership.cloud.CloudMembershipService")) {
+            cloud(m);
+            return false;
+        }
+        refuse(m, "Flotilla's membership is multicast (McastService), static (StaticMembershipService) or DNS "
+                + "(CloudMembershipService with membershipProviderClassName=\"dns\")");
         return false;
+    }
+
+    /**
+     * Stock's cloud membership: its DNS provider maps to {@code membership="dns"} (the name from the same environment
+     * variable, the members on this node's receiver port, as stock); its Kubernetes provider (stock's default) has no
+     * equivalent yet.
+     */
+    private void cloud(StockElement m) {
+        String provider = m.attributes().getOrDefault("membershipProviderClassName", "kubernetes").trim();
+        if (!provider.equalsIgnoreCase("dns") && !provider.equals(TRIBES + "membership.cloud.DNSMembershipProvider")) {
+            refuse(m, "Flotilla has no Kubernetes API membership yet; list the pods through a headless Service "
+                    + "instead: membership=\"dns\" dnsName=\"<service>.<namespace>.svc.cluster.local\" (docs/tomcat.md, "
+                    + "Kubernetes)");
+            return;
+        }
+        put("membership", "dns", m);
+        builtIn(m, "membershipProviderClassName", "membership=\"dns\": the name comes from the environment variable "
+                + ClusterSettings.DNS_NAME_VARIABLE + " as with stock, or from dnsName; every listed address joins only "
+                + "after it answers a probe (and proves the cluster secret when one is set), instead of stock's "
+                + "admitting any address that sends a message");
+        for (Map.Entry<String, String> a : m.attributes().entrySet()) {
+            switch (a.getKey()) {
+                case "membershipProviderClassName" -> { } // above
+                case "expirationTime" -> put("dropTime", a.getValue(), m);
+                default -> tuning(m, List.of(a.getKey()), "Flotilla's DNS lookups time out after 2 s and repeat "
+                        + "every 10 x frequency ms");
+            }
+        }
     }
 
     private String member(StockElement member) {
