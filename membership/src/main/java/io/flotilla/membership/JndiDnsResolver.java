@@ -24,7 +24,7 @@ import javax.naming.directory.InitialDirContext;
  *
  * <p>Threading: one lookup at a time, from the membership's {@code dns} thread.
  */
-final class JndiDnsResolver implements DnsResolver {
+final class JndiDnsResolver implements AddressSource {
     private static final String[] ADDRESS_RECORDS = {"A", "AAAA"};
     private static final String[] SRV_RECORDS = {"SRV"};
 
@@ -45,7 +45,7 @@ final class JndiDnsResolver implements DnsResolver {
     }
 
     @Override
-    public List<StaticAddress> resolve() throws NamingException {
+    public List<StaticAddress> addresses() throws NamingException {
         if (config.serverAddress() == null && config.recordType() == DnsMembershipConfig.RecordType.A) {
             return systemResolver();
         }

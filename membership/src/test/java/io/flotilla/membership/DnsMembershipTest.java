@@ -134,13 +134,13 @@ class DnsMembershipTest {
     }
 
     /** A resolver the test sets; counts its lookups. */
-    private static final class ScriptedResolver implements DnsResolver {
+    private static final class ScriptedResolver implements AddressSource {
         final AtomicReference<Object> answer = new AtomicReference<>(List.of());
         final AtomicInteger lookups = new AtomicInteger();
 
         @Override
         @SuppressWarnings("unchecked")
-        public List<StaticAddress> resolve() throws NamingException {
+        public List<StaticAddress> addresses() throws NamingException {
             lookups.incrementAndGet();
             Object a = answer.get();
             if (a instanceof NamingException e) {
