@@ -20,7 +20,7 @@ import java.util.function.Supplier;
 import javax.naming.NamingException;
 
 /**
- * What {@link DnsMembership} needs beyond the static membership: every {@code interval} an {@link AddressSource}
+ * What {@link DnsMembership} and {@link KubernetesMembership} share: every {@code interval} an {@link AddressSource}
  * is asked for the candidates (on one lookup thread, which hands each answer to the {@link StaticMembership} loop that
  * probes them). A candidate becomes a member only when it answers a probe over the transport (connect, handshake with
  * the cluster secret, ping); a member whose address is no longer listed is suspected and verified at once, stays while

@@ -97,14 +97,9 @@ final class JndiDnsResolver implements AddressSource {
         for (String type : ADDRESS_RECORDS) {
             // one query per type: with several, JNDI asks for ANY, which servers may answer minimally (RFC 8482)
             for (String ip : values(context.getAttributes(host, new String[] {type}).get(type))) {
-                String literal = ip.trim();
-                if (!literal.matches("[0-9A-Fa-f:.]+")) {
-                    continue; // not an address literal: never resolve it further
-                }
-                try {
-                    out.add(new StaticAddress(null, InetAddress.getByName(literal).getHostAddress(), port));
-                } catch (UnknownHostException e) {
-                    continue; // a malformed literal names no candidate
+                String literal = AddressLiteral.normalize(ip);
+                if (literal != null) { // anything else names no candidate, and is never looked up further
+                    out.add(new StaticAddress(null, literal, port));
                 }
             }
         }

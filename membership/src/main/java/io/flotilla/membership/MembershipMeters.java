@@ -28,7 +28,8 @@ import java.util.function.IntSupplier;
  *       replayed | out_of_window | left | overloaded | table_full]: well-formed datagrams not acted upon
  *       ({@code out_of_window}: without a cluster secret, a sequence number far from the sender's last one);
  *   <li>{@code flotilla.membership.commands.dropped}: commands the loop's full queue refused;
- *   <li>{@code flotilla.membership.dns.lookups} [result = ok | empty | failed]: DNS lookups of {@link DnsMembership}
+ *   <li>{@code flotilla.membership.lookups} [result = ok | empty | failed]: lookups of {@link DnsMembership} and
+ *       {@link KubernetesMembership}
  *       ({@code empty}: the name lists nobody; {@code failed}: no answer, the members stay as they are).
  * </ul>
  *
@@ -71,7 +72,7 @@ final class MembershipMeters {
     }
 
     void lookup(String result) {
-        registry.counter("flotilla.membership.dns.lookups", tags.and("result", result)).increment();
+        registry.counter("flotilla.membership.lookups", tags.and("result", result)).increment();
     }
 
     void sent(Datagram.Type type) {

@@ -165,7 +165,7 @@ class DnsMembershipTest {
             resolver.answer.set(new CommunicationException("no answer from the server"));
             nextLookup(config);
             await("a failed lookup", Duration.ofSeconds(10),
-                    () -> context.counter("flotilla.membership.dns.lookups", "result", "failed") == 1);
+                    () -> context.counter("flotilla.membership.lookups", "result", "failed") == 1);
             clock.advance(FREQUENCY);
             assertTrue(dns.view().contains(b.id()), "a failed lookup removes nobody");
             assertEquals(List.of(Joined.class), kinds(b));
