@@ -5,6 +5,8 @@ import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
 import io.flotilla.membership.DnsMembership;
 import io.flotilla.membership.DnsMembershipConfig;
+import io.flotilla.membership.KubernetesMembership;
+import io.flotilla.membership.KubernetesMembershipConfig;
 import io.flotilla.membership.MulticastMembership;
 import io.flotilla.membership.MulticastMembershipConfig;
 import io.flotilla.membership.StaticMembership;
@@ -75,6 +77,11 @@ final class ClusterSettings {
         d.put("dnsRecordType", "A");
         d.put("dnsPort", ""); // empty: this node's receiverPort
         d.put("dnsServer", ""); // empty: the system's resolver
+        // membership="kubernetes": empty = stock's environment variables (KUBERNETES_NAMESPACE, ...), see kubernetes()
+        d.put("kubernetesNamespace", "");
+        d.put("kubernetesLabels", "");
+        d.put("kubernetesPort", ""); // empty: this node's receiverPort
+        d.put("kubernetesApiServer", "");
         d.put("receiverAddress", "auto");
         d.put("receiverPort", "4000");
         d.put("autoBind", "100");
@@ -113,6 +120,8 @@ final class ClusterSettings {
     final StaticMembershipConfig staticConfig;
     /** Non-null with {@code membership="dns"}. */
     final DnsMembershipConfig dnsConfig;
+    /** Non-null with {@code membership="kubernetes"}. */
+    final KubernetesMembershipConfig kubernetesConfig;
     final NettyTransportConfig transport;
     final String domain;
     final Duration timeout;
@@ -137,6 +146,11 @@ final class ClusterSettings {
 
     /** The attributes of {@code membership="dns"} only. */
     static final List<String> DNS_ONLY = List.of("dnsName", "dnsRecordType", "dnsPort", "dnsServer");
+    /** The attributes of {@code membership="kubernetes"} only. */
+    static final List<String> KUBERNETES_ONLY = List.of("kubernetesNamespace", "kubernetesLabels", "kubernetesPort",
+            "kubernetesApiServer");
+    private static final List<String> ONLY_DNS_OR_KUBERNETES = java.util.stream.Stream.concat(DNS_ONLY.stream(),
+            KUBERNETES_ONLY.stream()).toList();
     /** The environment variable stock's DNS membership provider reads the name from. */
     static final String DNS_NAME_VARIABLE = "DNS_MEMBERSHIP_SERVICE_NAME";
 
@@ -144,12 +158,13 @@ final class ClusterSettings {
         this.effective = v;
         clusterName = v.get("clusterName");
         String m = v.get("membership").trim().toLowerCase(Locale.ROOT);
-        if (!m.equals("multicast") && !m.equals("static") && !m.equals("dns")) {
-            problems.add(ConfigurationException.invalid("membership", v.get("membership"), "multicast, static or dns")
-                    .getMessage());
+        if (!List.of("multicast", "static", "dns", "kubernetes").contains(m)) {
+            problems.add(ConfigurationException.invalid("membership", v.get("membership"), "multicast, static, dns or "
+                    + "kubernetes").getMessage());
         }
         boolean dns = m.equals("dns");
-        multicast = !m.equals("static") && !dns;
+        boolean kubernetes = m.equals("kubernetes");
+        multicast = !m.equals("static") && !dns && !kubernetes;
         Duration frequency = check(problems, () -> millis(v, "frequency", 10, 60_000), Duration.ofMillis(500));
         dropTime = check(problems, () -> millis(v, "dropTime", 20, 3_600_000), Duration.ofMillis(3000));
         if (dropTime.compareTo(frequency) <= 0) {
@@ -169,10 +184,11 @@ final class ClusterSettings {
                 problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
                         "empty with membership=multicast; set membership=\"static\" to use a member list").getMessage());
             }
-        } else if (dns) {
+        } else if (dns || kubernetes) {
             if (!members.isEmpty()) {
                 problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
-                        "empty with membership=dns: DNS lists the members").getMessage());
+                        "empty with membership=" + m + ": " + (dns ? "DNS" : "the API server") + " lists the members")
+                        .getMessage());
             }
         } else if (members.isEmpty()) {
             problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
@@ -192,12 +208,12 @@ final class ClusterSettings {
         secret = check(problems, () -> secret(v), null);
         int receiverPort = check(problems, () -> integer(v, "receiverPort", 0, 65535), 4000);
         dnsConfig = dns ? check(problems, () -> dns(v, frequency, dropTime, receiverPort, environment), null) : null;
-        if (!dns) {
-            for (String name : DNS_ONLY) {
-                if (!v.get(name).equals(DEFAULTS.get(name))) {
-                    problems.add(ConfigurationException.invalid(name, v.get(name), "only with membership=\"dns\"")
-                            .getMessage());
-                }
+        kubernetesConfig = kubernetes ? check(problems, () -> kubernetes(v, frequency, dropTime, receiverPort,
+                environment), null) : null;
+        for (String name : dns ? KUBERNETES_ONLY : kubernetes ? DNS_ONLY : ONLY_DNS_OR_KUBERNETES) {
+            if (!v.get(name).equals(DEFAULTS.get(name))) {
+                problems.add(ConfigurationException.invalid(name, v.get(name), "only with membership=\""
+                        + (DNS_ONLY.contains(name) ? "dns" : "kubernetes") + "\"").getMessage());
             }
         }
         // With a static list the others reach this node only at the port their list names: never move elsewhere.
@@ -398,7 +414,94 @@ final class ClusterSettings {
 
     MembershipFactory membershipFactory() {
         return multicast ? MulticastMembership.factory(multicastConfig)
-                : dnsConfig != null ? DnsMembership.factory(dnsConfig) : StaticMembership.factory(staticConfig);
+                : dnsConfig != null ? DnsMembership.factory(dnsConfig)
+                : kubernetesConfig != null ? KubernetesMembership.factory(kubernetesConfig)
+                : StaticMembership.factory(staticConfig);
+    }
+
+    /**
+     * The Kubernetes membership's settings. An empty attribute takes what stock's Kubernetes provider reads: the
+     * namespace from {@code KUBERNETES_NAMESPACE} or {@code OPENSHIFT_KUBE_PING_NAMESPACE} (else the pod's own, from
+     * its service-account directory), the selector from {@code KUBERNETES_LABELS} or {@code OPENSHIFT_KUBE_PING_LABELS},
+     * the API server from {@code KUBERNETES_SERVICE_HOST} and {@code KUBERNETES_SERVICE_PORT}; the token from
+     * {@code SA_TOKEN_FILE} and the CA from {@code KUBERNETES_CA_CERTIFICATE_FILE} when set, else the service
+     * account's. Stock's plain-http and client-certificate variables are refused.
+     */
+    private static KubernetesMembershipConfig kubernetes(Map<String, String> v, Duration frequency, Duration dropTime,
+            int receiverPort, Map<String, String> environment) {
+        for (String unsupported : List.of("KUBERNETES_CLIENT_CERTIFICATE_FILE", "OPENSHIFT_KUBE_PING_CLIENT_CERT_FILE",
+                "KUBERNETES_MASTER_PROTOCOL", "OPENSHIFT_KUBE_PING_MASTER_PROTOCOL")) {
+            String value = environment.getOrDefault(unsupported, "").trim();
+            if (!value.isEmpty() && !value.equalsIgnoreCase("https")) {
+                throw ConfigurationException.invalid("membership", "kubernetes", "the environment sets " + unsupported
+                        + "=" + value + ": Flotilla reaches the API server over https with the service-account token "
+                        + "only; unset it");
+            }
+        }
+        String namespace = first(v.get("kubernetesNamespace"), environment.get("KUBERNETES_NAMESPACE"),
+                environment.get("OPENSHIFT_KUBE_PING_NAMESPACE"));
+        java.nio.file.Path namespaceFile = KubernetesMembershipConfig.SERVICE_ACCOUNT.resolve("namespace");
+        if (namespace.isEmpty() && java.nio.file.Files.isReadable(namespaceFile)) {
+            try {
+                namespace = java.nio.file.Files.readString(namespaceFile).trim();
+            } catch (java.io.IOException e) {
+                throw ConfigurationException.invalid("kubernetesNamespace", "", "set it: " + namespaceFile
+                        + " cannot be read (" + e.getMessage() + ")");
+            }
+        }
+        if (namespace.isEmpty()) {
+            throw ConfigurationException.invalid("kubernetesNamespace", "", "the pods' namespace with membership="
+                    + "\"kubernetes\", or the environment variable KUBERNETES_NAMESPACE as for stock");
+        }
+        int port = v.get("kubernetesPort").isBlank() ? receiverPort : integer(v, "kubernetesPort", 1, 65535);
+        KubernetesMembershipConfig.Builder b = KubernetesMembershipConfig.builder().namespace(namespace)
+                .labelSelector(first(v.get("kubernetesLabels"), environment.get("KUBERNETES_LABELS"),
+                        environment.get("OPENSHIFT_KUBE_PING_LABELS")))
+                .port(port).frequency(frequency).dropTime(dropTime);
+        String tokenFile = first(environment.get("SA_TOKEN_FILE"), environment.get("OPENSHIFT_KUBE_PING_SA_TOKEN_FILE"));
+        if (!tokenFile.isEmpty()) {
+            b.tokenFile(java.nio.file.Path.of(tokenFile));
+        }
+        String caFile = first(environment.get("KUBERNETES_CA_CERTIFICATE_FILE"),
+                environment.get("OPENSHIFT_KUBE_PING_CA_CERT_FILE"));
+        if (!caFile.isEmpty()) {
+            b.caFile(java.nio.file.Path.of(caFile));
+        }
+        if (!v.get("kubernetesApiServer").isBlank()) {
+            b.apiServer(v.get("kubernetesApiServer"));
+        }
+        b.inCluster(environment);
+        try {
+            return b.build();
+        } catch (ConfigurationException e) {
+            throw renamed(e, "kubernetes", "namespace", "labelSelector", "port", "apiServer");
+        }
+    }
+
+    /**
+     * {@code e} naming the {@code <Cluster>} attribute instead of the embedding API's: {@code prefix} + the
+     * capitalised name ({@code name=} becomes {@code dnsName=}, {@code labelSelector=} {@code kubernetesLabels=}).
+     */
+    private static ConfigurationException renamed(ConfigurationException e, String prefix, String... names) {
+        String msg = e.getMessage();
+        for (String name : names) {
+            if (msg.startsWith(name + "=")) {
+                String attribute = prefix + (name.equals("labelSelector") ? "Labels"
+                        : Character.toUpperCase(name.charAt(0)) + name.substring(1));
+                return new ConfigurationException(attribute + msg.substring(name.length()));
+            }
+        }
+        return e;
+    }
+
+    /** The first of {@code values} that is set and not blank, trimmed; empty when none is. */
+    private static String first(String... values) {
+        for (String value : values) {
+            if (value != null && !value.isBlank()) {
+                return value.trim();
+            }
+        }
+        return "";
     }
 
     /**
@@ -434,14 +537,7 @@ final class ClusterSettings {
             }
             return b.addresses(name, port).build();
         } catch (ConfigurationException e) {
-            String msg = e.getMessage();
-            for (String[] rename : new String[][] {{"name=", "dnsName="}, {"recordType=", "dnsRecordType="},
-                    {"port=", "dnsPort="}, {"server=", "dnsServer="}}) {
-                if (msg.startsWith(rename[0])) {
-                    throw new ConfigurationException(rename[1] + msg.substring(rename[0].length()));
-                }
-            }
-            throw e;
+            throw renamed(e, "dns", "name", "recordType", "port", "server");
         }
     }
 
@@ -466,7 +562,9 @@ final class ClusterSettings {
         for (Map.Entry<String, String> e : effective.entrySet()) {
             boolean irrelevant = (multicast ? e.getKey().equals("staticMembers")
                     : Arrays.asList("address", "port", "ttl", "bind", "autoBind").contains(e.getKey()))
-                    || (dnsConfig == null ? DNS_ONLY.contains(e.getKey()) : e.getKey().equals("staticMembers"));
+                    || (dnsConfig == null ? DNS_ONLY.contains(e.getKey()) : e.getKey().equals("staticMembers"))
+                    || (kubernetesConfig == null ? KUBERNETES_ONLY.contains(e.getKey())
+                            : e.getKey().equals("staticMembers"));
             if (irrelevant || (e.getValue().isEmpty() && (SECRET_ATTRIBUTES.contains(e.getKey())
                     || TLS_ATTRIBUTES.contains(e.getKey())))) {
                 continue;

@@ -210,11 +210,14 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             if (!settings.multicast && e.getMessage() != null && e.getMessage().startsWith("cannot bind the receiver")) {
                 throw new LifecycleException("FlotillaCluster: receiverPort=" + settings.transport.port() + " on "
                         + settings.transport.address() + " is taken (" + e.getMessage() + "). With membership="
-                        + (settings.dnsConfig == null ? "\"static\" the other members reach this node only at the port "
-                        + "their staticMembers name, so " : "\"dns\" the other members reach this node only at the "
-                        + "port DNS names (dnsPort, or the SRV records), so ") + "it does not move to another port "
+                        + (settings.dnsConfig != null ? "\"dns\" the other members reach this node only at the "
+                        + "port DNS names (dnsPort, or the SRV records), so "
+                        : settings.kubernetesConfig != null ? "\"kubernetes\" the other members reach this node only "
+                        + "at kubernetesPort, so " : "\"static\" the other members reach this node only at the port "
+                        + "their staticMembers name, so ") + "it does not move to another port "
                         + "(autoBind applies to multicast only): stop what holds the port, or change receiverPort here "
-                        + (settings.dnsConfig == null ? "and in staticMembers on every node" : "and in DNS"), e);
+                        + (settings.dnsConfig != null ? "and in DNS" : settings.kubernetesConfig != null
+                        ? "and kubernetesPort on every node" : "and in staticMembers on every node"), e);
             }
             throw new LifecycleException("FlotillaCluster could not start its node: " + e.getMessage(), e);
         }
@@ -463,7 +466,10 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     boolean hasJmxAttribute(String name) {
         String kind = get("membership").trim().toLowerCase(java.util.Locale.ROOT);
         if (MULTICAST_ONLY.contains(name)) {
-            return !kind.equals("static") && !kind.equals("dns");
+            return !List.of("static", "dns", "kubernetes").contains(kind);
+        }
+        if (ClusterSettings.KUBERNETES_ONLY.contains(name)) {
+            return kind.equals("kubernetes");
         }
         if (name.equals("staticMembers")) {
             return kind.equals("static");
@@ -530,7 +536,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return s != null ? s.effective.get(name) : raw.getOrDefault(name, ClusterSettings.DEFAULTS.get(name));
     }
 
-    /** {@code multicast} (default), {@code static} or {@code dns}. */
+    /** {@code multicast} (default), {@code static}, {@code dns} or {@code kubernetes}. */
     public void setMembership(String v) {
         set("membership", v);
     }
@@ -652,6 +658,42 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getDnsServer() {
         return get("dnsServer");
+    }
+
+    /** With {@code membership="kubernetes"}: the pods' namespace; default {@code KUBERNETES_NAMESPACE}, else the pod's. */
+    public void setKubernetesNamespace(String v) {
+        set("kubernetesNamespace", v);
+    }
+
+    public String getKubernetesNamespace() {
+        return get("kubernetesNamespace");
+    }
+
+    /** With {@code membership="kubernetes"}: the pods' label selector ({@code app=shop}); default {@code KUBERNETES_LABELS}. */
+    public void setKubernetesLabels(String v) {
+        set("kubernetesLabels", v);
+    }
+
+    public String getKubernetesLabels() {
+        return get("kubernetesLabels");
+    }
+
+    /** With {@code membership="kubernetes"}: the members' receiver port; default this node's receiverPort. */
+    public void setKubernetesPort(String v) {
+        set("kubernetesPort", v);
+    }
+
+    public String getKubernetesPort() {
+        return get("kubernetesPort");
+    }
+
+    /** With {@code membership="kubernetes"}: {@code https://host:port}; default from {@code KUBERNETES_SERVICE_HOST}. */
+    public void setKubernetesApiServer(String v) {
+        set("kubernetesApiServer", v);
+    }
+
+    public String getKubernetesApiServer() {
+        return get("kubernetesApiServer");
     }
 
     /** Receiver address, default {@code auto} (the first non-loopback address). */

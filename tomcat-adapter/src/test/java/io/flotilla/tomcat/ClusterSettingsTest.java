@@ -48,7 +48,7 @@ class ClusterSettingsTest {
     void eachBadValueNamesTheAttributeTheValueAndWhatIsAllowed() {
         assertEquals("receiverPort=70000 is invalid: a whole number from 0 to 65535",
                 refusal(Map.of("receiverPort", "70000")));
-        assertEquals("membership=consul is invalid: multicast, static or dns",
+        assertEquals("membership=consul is invalid: multicast, static, dns or kubernetes",
                 refusal(Map.of("membership", "consul")));
         assertTrue(refusal(Map.of("channelSendOptions", "7x")).startsWith("channelSendOptions=7x is invalid"));
         assertTrue(refusal(Map.of("dropTime", "400")).contains("more than frequency (500 ms)"));

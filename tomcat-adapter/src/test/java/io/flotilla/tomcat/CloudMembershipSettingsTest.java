@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flotilla.ConfigurationException;
 import io.flotilla.membership.DnsMembership;
 import io.flotilla.membership.DnsMembershipConfig;
+import io.flotilla.membership.KubernetesMembership;
+import io.flotilla.membership.KubernetesMembershipConfig;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -23,11 +25,12 @@ import org.junit.jupiter.api.Timeout;
 import org.w3c.dom.Element;
 
 /**
- * {@code <Cluster membership="dns">}: its attributes, their defaults (the name from stock's environment variable,
- * the members on this node's receiver port), every bad value named; and stock's {@code CloudMembershipService} with
- * the DNS provider translated the same way from {@code server.xml} (migrate) and from the digester's objects.
+ * {@code <Cluster membership="dns">} and {@code membership="kubernetes"}: their attributes, their defaults (stock's
+ * environment variables, the members on this node's receiver port), every bad value named; and stock's
+ * {@code CloudMembershipService} with either provider translated the same way from {@code server.xml} (migrate) and
+ * from the digester's objects.
  */
-class DnsMembershipSettingsTest {
+class CloudMembershipSettingsTest {
     private static final Map<String, String> NO_ENV = Map.of();
 
     private static ClusterSettings parse(Map<String, String> raw, Map<String, String> env) {
@@ -86,7 +89,7 @@ class DnsMembershipSettingsTest {
                 .startsWith("dnsPort= is invalid"));
         assertTrue(problems(Map.of("dnsName", "t")).startsWith("dnsName=t is invalid: only with membership=\"dns\""));
         assertTrue(problems(Map.of("membership", "consul")).startsWith("membership=consul is invalid: multicast, "
-                + "static or dns"));
+                + "static, dns or kubernetes"));
     }
 
     private static final String CLOUD = "org.apache.catalina.tribes.membership.cloud.CloudMembershipService";
@@ -137,12 +140,54 @@ class DnsMembershipSettingsTest {
     }
 
     @Test
-    void stocksKubernetesProviderIsRefusedWithTheDnsAlternative() throws Exception {
+    void stocksKubernetesProviderBecomesKubernetesMembershipAndAnUnknownProviderIsRefused() throws Exception {
+        Map<String, String> env = Map.of("KUBERNETES_NAMESPACE", "shop", "KUBERNETES_LABELS", "app=shop",
+                "KUBERNETES_SERVICE_HOST", "10.96.0.1", "KUBERNETES_SERVICE_PORT", "443");
         for (String attrs : List.of("", "membershipProviderClassName=\"kubernetes\"")) {
-            List<StockTranslation.Note> refused = fromXml(stockBlock(attrs)).notes(StockTranslation.Kind.REFUSED);
-            assertEquals(1, refused.size(), refused.toString());
-            assertTrue(refused.get(0).text().contains("membership=\"dns\""), refused.get(0).text());
+            String block = stockBlock(attrs);
+            StockTranslation.Result xml = fromXml(block);
+            assertEquals("kubernetes", xml.attributes().get("membership"));
+            assertTrue(xml.notes(StockTranslation.Kind.REFUSED).isEmpty(), xml.notes().toString());
+            assertEquals(parse(xml.attributes(), env).effective,
+                    parse(digested(block).translate().attributes(), env).effective);
         }
+        List<StockTranslation.Note> refused = fromXml(stockBlock("membershipProviderClassName=\"com.example.Mine\""))
+                .notes(StockTranslation.Kind.REFUSED);
+        assertEquals(1, refused.size(), refused.toString());
+        assertTrue(refused.get(0).text().contains("dns and kubernetes"), refused.get(0).text());
+    }
+
+    @Test
+    void kubernetesFromStocksVariablesOrAttributes() {
+        Map<String, String> env = Map.of("KUBERNETES_NAMESPACE", "shop", "KUBERNETES_LABELS", "app=shop",
+                "KUBERNETES_SERVICE_HOST", "10.96.0.1", "KUBERNETES_SERVICE_PORT", "443", "SA_TOKEN_FILE", "/t/token");
+        ClusterSettings s = parse(Map.of("membership", "kubernetes", "receiverPort", "4100"), env);
+        KubernetesMembershipConfig k = s.kubernetesConfig;
+        assertEquals("shop", k.namespace());
+        assertEquals("app=shop", k.labelSelector());
+        assertEquals(4100, k.port());
+        assertEquals("https://10.96.0.1:443", k.apiServer().toString());
+        assertEquals(java.nio.file.Path.of("/t/token"), k.tokenFile());
+        assertEquals(KubernetesMembershipConfig.SERVICE_ACCOUNT.resolve("ca.crt"), k.caFile());
+        assertInstanceOf(KubernetesMembership.class, s.membershipFactory().create());
+        k = parse(Map.of("membership", "kubernetes", "kubernetesNamespace", "web", "kubernetesLabels", "tier=front",
+                "kubernetesPort", "4200", "kubernetesApiServer", "https://api.example:6443"), env).kubernetesConfig;
+        assertEquals(List.of("web", "tier=front", "4200", "https://api.example:6443"), List.of(k.namespace(),
+                k.labelSelector(), String.valueOf(k.port()), k.apiServer().toString()));
+        assertTrue(problems(Map.of("membership", "kubernetes", "kubernetesApiServer", "https://a"))
+                .startsWith("kubernetesNamespace= is invalid"));
+        assertTrue(problems(Map.of("membership", "kubernetes", "kubernetesNamespace", "shop"))
+                .startsWith("kubernetesApiServer=null is invalid"), "outside a pod, no API server");
+        assertTrue(problems(Map.of("membership", "kubernetes", "kubernetesNamespace", "shop", "kubernetesApiServer",
+                "http://a")).startsWith("kubernetesApiServer=http://a is invalid"));
+        assertTrue(problems(Map.of("membership", "kubernetes", "kubernetesNamespace", "shop", "kubernetesApiServer",
+                "https://a", "kubernetesLabels", "a;b")).startsWith("kubernetesLabels=a;b is invalid"));
+        assertTrue(problems(Map.of("membership", "dns", "dnsName", "t", "kubernetesLabels", "a"))
+                .startsWith("kubernetesLabels=a is invalid: only with membership=\"kubernetes\""));
+        String refused = assertThrows(ConfigurationException.class, () -> parse(Map.of("membership", "kubernetes"),
+                Map.of("KUBERNETES_NAMESPACE", "shop", "KUBERNETES_SERVICE_HOST", "10.96.0.1",
+                        "KUBERNETES_CLIENT_CERTIFICATE_FILE", "/c.pem"))).getMessage();
+        assertTrue(refused.contains("KUBERNETES_CLIENT_CERTIFICATE_FILE"), refused);
     }
 
     @Test
