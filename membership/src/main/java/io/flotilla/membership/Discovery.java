@@ -37,6 +37,7 @@ final class Discovery implements MembershipService {
     private final Duration interval;
     private final Duration lookupTimeout;
     private final AddressSource addresses;
+    private final Supplier<String> settings;
     private final StaticMembership probing;
     private final Object lifecycle = new Object();
     private boolean started;
@@ -51,19 +52,22 @@ final class Discovery implements MembershipService {
     /**
      * @param kind the meters' kind tag and the lookup thread's role ({@code dns}, {@code kubernetes})
      * @param source what is asked, for the log ({@code DNS tomcat.shop.svc.cluster.local})
+     * @param settings the rest of the settings, for the start line
      */
     Discovery(String kind, String source, Duration interval, Duration lookupTimeout, StaticMembershipConfig probing,
-            AddressSource addresses) {
+            AddressSource addresses, Supplier<String> settings) {
         this.kind = kind;
         this.source = source;
         this.interval = interval;
         this.lookupTimeout = lookupTimeout;
         this.addresses = Objects.requireNonNull(addresses, "addresses");
+        this.settings = settings;
         this.probing = new StaticMembership(probing, kind);
     }
 
-    /** Starts probing and the first lookup at once; {@code settings} describes the rest for the start line. */
-    void start(MembershipContext ctx, Supplier<String> settings) {
+    /** Starts probing and the first lookup at once. @throws IllegalStateException if called twice */
+    @Override
+    public void start(MembershipContext ctx) {
         synchronized (lifecycle) {
             if (started || closed) {
                 throw new IllegalStateException("A " + kind + " membership is started or closed already; create one "
@@ -79,11 +83,6 @@ final class Discovery implements MembershipService {
             LOG.log(System.Logger.Level.INFO, () -> kind + " membership started: " + source + ", every "
                     + interval.toMillis() + " ms; " + settings.get() + ", local " + ctx.localMember().describe());
         }
-    }
-
-    @Override
-    public void start(MembershipContext ctx) {
-        start(ctx, () -> "");
     }
 
     /** One lookup on the lookup thread; its answer goes to the loop, and the next one is scheduled. */
@@ -123,6 +122,12 @@ final class Discovery implements MembershipService {
                 }, interval.toNanos());
             }
         }
+    }
+
+    /** {@code dns membership of DNS tomcat.shop.svc.cluster.local}: what it is and what it asks. */
+    @Override
+    public String toString() {
+        return kind + " membership of " + source;
     }
 
     /** The current view; null before {@link #start}. For tests and diagnostics. */

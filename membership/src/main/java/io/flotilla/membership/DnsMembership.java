@@ -1,10 +1,6 @@
 package io.flotilla.membership;
 
-import io.flotilla.MemberId;
-import io.flotilla.View;
-import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.MembershipFactory;
-import io.flotilla.spi.MembershipService;
 import java.util.Objects;
 
 /**
@@ -28,57 +24,26 @@ import java.util.Objects;
  * <p>DNS is asked through the JDK only ({@code JndiDnsResolver}): no cache with a configured {@code server} or SRV
  * records; the JVM's address cache ({@code networkaddress.cache.ttl}) with A records through the system resolver.
  *
- * <p>Threading: every method is safe from any thread and returns without waiting for DNS or other members;
- * {@link #close} waits a bounded time. Lookups run on one {@code dns} thread and hand their answer to the
- * membership's loop thread, which owns the member table and publishes events.
+ * <p>Threading: the factory and the services it makes are safe from any thread; a service's methods return without
+ * waiting for DNS or other members, and its {@code close} waits a bounded time. Lookups run on one {@code dns} thread
+ * and hand their answer to the membership's loop thread, which owns the member table and publishes events.
  */
-public final class DnsMembership implements MembershipService {
-    private final DnsMembershipConfig config;
-    private final Discovery discovery;
-
-    DnsMembership(DnsMembershipConfig config, AddressSource resolver) {
-        this.config = Objects.requireNonNull(config, "config");
-        this.discovery = new Discovery("dns", "DNS " + config.name(), config.resolveInterval(),
-                config.lookupTimeout(), config.probing(), resolver);
+public final class DnsMembership {
+    private DnsMembership() {
     }
 
     /** A factory of services with {@code config}; each node gets its own. */
     public static MembershipFactory factory(DnsMembershipConfig config) {
         Objects.requireNonNull(config, "config");
-        return () -> new DnsMembership(config, new JndiDnsResolver(config));
+        return () -> service(config, new JndiDnsResolver(config));
     }
 
-    public DnsMembershipConfig config() {
-        return config;
-    }
-
-    /** Starts probing and the first lookup at once. @throws IllegalStateException if called twice */
-    @Override
-    public void start(MembershipContext context) {
-        discovery.start(context, () -> config.recordType() + " records" + (config.recordType()
+    /** One node's service, asking {@code resolver} (tests give their own). */
+    static Discovery service(DnsMembershipConfig config, AddressSource resolver) {
+        return new Discovery("dns", "DNS " + config.name(), config.resolveInterval(), config.lookupTimeout(),
+                config.probing(), resolver, () -> config.recordType() + " records" + (config.recordType()
                 == DnsMembershipConfig.RecordType.A ? " on port " + config.port() : "") + ", server "
                 + (config.server().isEmpty() ? "the system's resolver" : config.server()) + "; probes every "
                 + config.frequency().toMillis() + " ms, dropTime " + config.dropTime().toMillis() + " ms");
-    }
-
-    /** The current view; null before {@link #start}. For tests and diagnostics. */
-    View view() {
-        return discovery.view();
-    }
-
-    @Override
-    public void suspect(MemberId member, String reason) {
-        discovery.suspect(member, reason);
-    }
-
-    @Override
-    public void left(MemberId member) {
-        discovery.left(member);
-    }
-
-    /** Stops the lookups (waiting at most about the lookup timeout for one in flight) and the probes. */
-    @Override
-    public void close() {
-        discovery.close();
     }
 }

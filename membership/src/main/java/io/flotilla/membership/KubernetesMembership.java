@@ -1,10 +1,6 @@
 package io.flotilla.membership;
 
-import io.flotilla.MemberId;
-import io.flotilla.View;
-import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.MembershipFactory;
-import io.flotilla.spi.MembershipService;
 import java.util.Objects;
 
 /**
@@ -24,18 +20,13 @@ import java.util.Objects;
  * <p>The service account needs {@code get} and {@code list} on {@code pods} in the namespace (a {@code Role} and a
  * {@code RoleBinding}; docs/tomcat.md has one).
  *
- * <p>Threading: every method is safe from any thread and returns without waiting for the API server or other
- * members; {@link #close} waits a bounded time. Requests run on one {@code kubernetes} thread and hand their answer
- * to the membership's loop thread, which owns the member table and publishes events.
+ * <p>Threading: the factory and the services it makes are safe from any thread; a service's methods return without
+ * waiting for the API server or other members, and its {@code close} waits a bounded time. Requests run on one
+ * {@code kubernetes} thread and hand their answer to the membership's loop thread, which owns the member table and
+ * publishes events.
  */
-public final class KubernetesMembership implements MembershipService {
-    private final KubernetesMembershipConfig config;
-    private final Discovery discovery;
-
-    KubernetesMembership(KubernetesMembershipConfig config, AddressSource pods, String source) {
-        this.config = Objects.requireNonNull(config, "config");
-        this.discovery = new Discovery("kubernetes", source, config.resolveInterval(), config.requestTimeout()
-                .multipliedBy(2), config.probing(), pods);
+public final class KubernetesMembership {
+    private KubernetesMembership() {
     }
 
     /** A factory of services with {@code config}; each node gets its own. */
@@ -43,40 +34,15 @@ public final class KubernetesMembership implements MembershipService {
         Objects.requireNonNull(config, "config");
         return () -> {
             KubernetesPodSource pods = new KubernetesPodSource(config);
-            return new KubernetesMembership(config, pods, "Kubernetes GET " + pods.url());
+            return service(config, pods, "Kubernetes GET " + pods.url());
         };
     }
 
-    public KubernetesMembershipConfig config() {
-        return config;
-    }
-
-    /** Starts probing and the first request at once. @throws IllegalStateException if called twice */
-    @Override
-    public void start(MembershipContext context) {
-        discovery.start(context, () -> "pods on port " + config.port() + ", token " + config.tokenFile() + ", CA "
-                + config.caFile() + "; probes every " + config.frequency().toMillis() + " ms, dropTime "
+    /** One node's service, listing pods with {@code pods} (tests give their own server's). */
+    static Discovery service(KubernetesMembershipConfig config, AddressSource pods, String source) {
+        return new Discovery("kubernetes", source, config.resolveInterval(), config.requestTimeout().multipliedBy(2),
+                config.probing(), pods, () -> "pods on port " + config.port() + ", token " + config.tokenFile()
+                + ", CA " + config.caFile() + "; probes every " + config.frequency().toMillis() + " ms, dropTime "
                 + config.dropTime().toMillis() + " ms");
-    }
-
-    /** The current view; null before {@link #start}. For tests and diagnostics. */
-    View view() {
-        return discovery.view();
-    }
-
-    @Override
-    public void suspect(MemberId member, String reason) {
-        discovery.suspect(member, reason);
-    }
-
-    @Override
-    public void left(MemberId member) {
-        discovery.left(member);
-    }
-
-    /** Stops the requests (waiting at most about two request timeouts for one in flight) and the probes. */
-    @Override
-    public void close() {
-        discovery.close();
     }
 }

@@ -159,7 +159,7 @@ class DnsMembershipTest {
         DnsMembershipConfig config = DnsMembershipConfig.builder().addresses("cluster.test", 4000)
                 .frequency(FREQUENCY).dropTime(DROP_TIME).build();
         assertEquals(Duration.ofSeconds(5), config.resolveInterval(), "10 x frequency by default");
-        try (DnsMembership dns = new DnsMembership(config, resolver)) {
+        try (Discovery dns = DnsMembership.service(config, resolver)) {
             dns.start(context);
             await("b joins", Duration.ofSeconds(10), () -> dns.view().contains(b.id()));
             resolver.answer.set(new CommunicationException("no answer from the server"));

@@ -234,7 +234,7 @@ class KubernetesPodSourceTest {
         KubernetesMembershipConfig config = config(apiServer("apiserver"));
         items = String.join(",", pod("shop-b", "Running", "127.0.0.1", false),
                 pod("shop-x", "Running", "127.0.0.9", false)); // nothing answers at 127.0.0.9
-        try (KubernetesMembership k = new KubernetesMembership(config, new KubernetesPodSource(config), "test")) {
+        try (Discovery k = KubernetesMembership.service(config, new KubernetesPodSource(config), "test")) {
             k.start(context);
             await("b joins", Duration.ofSeconds(20), () -> k.view().contains(b.id()));
             expectedToken = "token-2"; // requests now fail

@@ -7,9 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.ConfigurationException;
-import io.flotilla.membership.DnsMembership;
 import io.flotilla.membership.DnsMembershipConfig;
-import io.flotilla.membership.KubernetesMembership;
 import io.flotilla.membership.KubernetesMembershipConfig;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
@@ -57,7 +55,7 @@ class CloudMembershipSettingsTest {
         assertEquals("", c.server());
         assertEquals(Duration.ofSeconds(2), c.resolveInterval(), "10 x frequency");
         assertEquals(0, s.transport.autoBind(), "the others look for this node at its receiverPort only");
-        assertInstanceOf(DnsMembership.class, s.membershipFactory().create());
+        assertEquals("dns membership of DNS tomcat.shop.svc.cluster.local", s.membershipFactory().create().toString());
         assertTrue(s.describe().contains("dnsName=, dnsRecordType=A"), s.describe());
         assertTrue(!s.describe().contains("staticMembers") && !s.describe().contains("ttl="), s.describe());
     }
@@ -169,7 +167,8 @@ class CloudMembershipSettingsTest {
         assertEquals("https://10.96.0.1:443", k.apiServer().toString());
         assertEquals(java.nio.file.Path.of("/t/token"), k.tokenFile());
         assertEquals(KubernetesMembershipConfig.SERVICE_ACCOUNT.resolve("ca.crt"), k.caFile());
-        assertInstanceOf(KubernetesMembership.class, s.membershipFactory().create());
+        assertEquals("kubernetes membership of Kubernetes GET https://10.96.0.1:443/api/v1/namespaces/shop/pods"
+                + "?labelSelector=app%3Dshop", s.membershipFactory().create().toString());
         k = parse(Map.of("membership", "kubernetes", "kubernetesNamespace", "web", "kubernetesLabels", "tier=front",
                 "kubernetesPort", "4200", "kubernetesApiServer", "https://api.example:6443"), env).kubernetesConfig;
         assertEquals(List.of("web", "tier=front", "4200", "https://api.example:6443"), List.of(k.namespace(),
