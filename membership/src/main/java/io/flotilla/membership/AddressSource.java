@@ -5,7 +5,8 @@ import java.util.List;
 import javax.naming.NamingException;
 
 /**
- * Where a {@link Discovery} finds its candidates: a DNS name ({@link JndiDnsResolver}), the Kubernetes API ({@link KubernetesPodSource})
+ * Where a {@link Discovery} finds its candidates: a DNS name ({@link JndiDnsResolver}), the Kubernetes API
+ * ({@link KubernetesPodSource})
  * (the Kubernetes API). Tests substitute their own.
  *
  * <p>Threading: called by one thread at a time (the membership's lookup thread); it may block up to its timeout.

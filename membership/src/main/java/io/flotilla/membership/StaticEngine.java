@@ -24,7 +24,7 @@ import java.util.concurrent.TimeoutException;
  * a pause of this process ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is
  * repeated (at most {@code probeAttempts} times in a row) instead of counting as failed.
  *
- * <p>The addresses may change while it runs ({@link #addresses}, for {@link DnsMembership}): a new address is probed at
+ * <p>The addresses may change while it runs ({@link #addresses}, for {@link Discovery}): a new address is probed at
  * once and is only a candidate until it answers (the probe runs the transport's handshake, so with a cluster secret
  * it must prove the secret); the member of an address no longer listed is suspected and verified at once, stays while
  * it answers, and its address is forgotten once it fails or leaves. A listed address nobody answers at is never a

@@ -34,7 +34,7 @@ public final class StaticMembership implements MembershipService {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
     private final StaticMembershipConfig config;
-    /** {@code static}, or {@code dns} when {@link DnsMembership} drives the addresses: the meters' kind tag. */
+    /** {@code static}, or the kind of {@link Discovery} that drives the addresses: the meters' kind tag. */
     private final String kind;
     private final Object lifecycle = new Object();
     private boolean started;

@@ -422,7 +422,8 @@ final class ClusterSettings {
     /**
      * The Kubernetes membership's settings. An empty attribute takes what stock's Kubernetes provider reads: the
      * namespace from {@code KUBERNETES_NAMESPACE} or {@code OPENSHIFT_KUBE_PING_NAMESPACE} (else the pod's own, from
-     * its service-account directory), the selector from {@code KUBERNETES_LABELS} or {@code OPENSHIFT_KUBE_PING_LABELS},
+     * its service-account directory), the selector from {@code KUBERNETES_LABELS} or
+     * {@code OPENSHIFT_KUBE_PING_LABELS},
      * the API server from {@code KUBERNETES_SERVICE_HOST} and {@code KUBERNETES_SERVICE_PORT}; the token from
      * {@code SA_TOKEN_FILE} and the CA from {@code KUBERNETES_CA_CERTIFICATE_FILE} when set, else the service
      * account's. Stock's plain-http and client-certificate variables are refused.
@@ -458,7 +459,8 @@ final class ClusterSettings {
                 .labelSelector(first(v.get("kubernetesLabels"), environment.get("KUBERNETES_LABELS"),
                         environment.get("OPENSHIFT_KUBE_PING_LABELS")))
                 .port(port).frequency(frequency).dropTime(dropTime);
-        String tokenFile = first(environment.get("SA_TOKEN_FILE"), environment.get("OPENSHIFT_KUBE_PING_SA_TOKEN_FILE"));
+        String tokenFile = first(environment.get("SA_TOKEN_FILE"),
+                environment.get("OPENSHIFT_KUBE_PING_SA_TOKEN_FILE"));
         if (!tokenFile.isEmpty()) {
             b.tokenFile(java.nio.file.Path.of(tokenFile));
         }

@@ -660,7 +660,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return get("dnsServer");
     }
 
-    /** With {@code membership="kubernetes"}: the pods' namespace; default {@code KUBERNETES_NAMESPACE}, else the pod's. */
+    /** With {@code membership="kubernetes"}: the pods' namespace; default $KUBERNETES_NAMESPACE, or the pod's. */
     public void setKubernetesNamespace(String v) {
         set("kubernetesNamespace", v);
     }
@@ -669,7 +669,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return get("kubernetesNamespace");
     }
 
-    /** With {@code membership="kubernetes"}: the pods' label selector ({@code app=shop}); default {@code KUBERNETES_LABELS}. */
+    /** With {@code membership="kubernetes"}: the pods' label selector, e.g. app=shop; default $KUBERNETES_LABELS. */
     public void setKubernetesLabels(String v) {
         set("kubernetesLabels", v);
     }
@@ -687,7 +687,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return get("kubernetesPort");
     }
 
-    /** With {@code membership="kubernetes"}: {@code https://host:port}; default from {@code KUBERNETES_SERVICE_HOST}. */
+    /** With {@code membership="kubernetes"}: {@code https://host:port}; default from $KUBERNETES_SERVICE_HOST. */
     public void setKubernetesApiServer(String v) {
         set("kubernetesApiServer", v);
     }
