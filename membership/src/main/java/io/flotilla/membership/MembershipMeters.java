@@ -9,12 +9,13 @@ import java.util.function.IntSupplier;
 
 /**
  * Every meter of the membership module, declared in one place. Tags are low-cardinality: the cluster, the kind of
- * membership ({@code multicast}, {@code static}) and a short cause or reason.
+ * membership ({@code multicast}, {@code static}, {@code dns}) and a short cause or reason.
  *
  * <ul>
  *   <li>{@code flotilla.membership.members}: gauge, members in the current view (the local one included);
  *   <li>{@code flotilla.membership.views}: views published;
- *   <li>{@code flotilla.membership.suspicions} [cause = silence | transport]: members suspected;
+ *   <li>{@code flotilla.membership.suspicions} [cause = silence | transport | unlisted]: members suspected
+ *       ({@code unlisted}: its address left the DNS answer);
  *   <li>{@code flotilla.membership.removals} [cause = leave | failed | replaced]: members removed;
  *   <li>{@code flotilla.membership.probes} [result = alive | failed | timeout | mismatch | inconclusive]: TCP
  *       verifications ({@code inconclusive}: failed while this process was paused, repeated);
@@ -27,7 +28,10 @@ import java.util.function.IntSupplier;
  *   <li>{@code flotilla.membership.datagrams.ignored} [reason = other_cluster | other_domain | self | stale |
  *       replayed | out_of_window | left | overloaded | table_full]: well-formed datagrams not acted upon
  *       ({@code out_of_window}: without a cluster secret, a sequence number far from the sender's last one);
- *   <li>{@code flotilla.membership.commands.dropped}: commands the loop's full queue refused.
+ *   <li>{@code flotilla.membership.commands.dropped}: commands the loop's full queue refused;
+ *   <li>{@code flotilla.membership.lookups} [result = ok | empty | failed]: lookups of {@link DnsMembership} and
+ *       {@link KubernetesMembership}
+ *       ({@code empty}: the name lists nobody; {@code failed}: no answer, the members stay as they are).
  * </ul>
  *
  * <p>Threading: safe from any thread.
@@ -66,6 +70,10 @@ final class MembershipMeters {
 
     void probe(String result) {
         registry.counter("flotilla.membership.probes", tags.and("result", result)).increment();
+    }
+
+    void lookup(String result) {
+        registry.counter("flotilla.membership.lookups", tags.and("result", result)).increment();
     }
 
     void sent(Datagram.Type type) {

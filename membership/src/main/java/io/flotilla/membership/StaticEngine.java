@@ -7,7 +7,9 @@ import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.Scheduler;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -21,6 +23,12 @@ import java.util.concurrent.TimeoutException;
  * for. An address that answers with a new incarnation replaces the old one at once. As in {@link HeartbeatEngine},
  * a pause of this process ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is
  * repeated (at most {@code probeAttempts} times in a row) instead of counting as failed.
+ *
+ * <p>The addresses may change while it runs ({@link #addresses}, for {@link Discovery}): a new address is probed at
+ * once and is only a candidate until it answers (the probe runs the transport's handshake, so with a cluster secret
+ * it must prove the secret); the member of an address no longer listed is suspected and verified at once, stays while
+ * it answers, and its address is forgotten once it fails or leaves. A listed address nobody answers at is never a
+ * member.
  *
  * <p>Threading: {@link #start}, {@link #suspect}, {@link #left}, {@link #close} and {@link #view} are safe from any
  * thread; the rest runs on the {@code loop} executor (the {@link CommandLoop}, or the test's thread).
@@ -39,6 +47,8 @@ final class StaticEngine {
         int inconclusiveProbes;
         boolean suspected;
         boolean self;
+        /** No longer in the list of {@link #addresses}: forgotten once it holds no member. */
+        boolean unlisted;
 
         Target(StaticAddress address) {
             this.address = address;
@@ -77,10 +87,9 @@ final class StaticEngine {
         this.probeAttempts = config.probeAttempts();
         this.pause = new LocalPause(frequencyNanos, clock, meters);
         for (StaticAddress a : config.addresses()) {
-            if (a.host().equals(local.host()) && a.port() == local.port()) {
-                continue; // the local member's own entry: one list for the whole cluster
+            if (!isLocal(a)) {
+                targets.add(new Target(a));
             }
-            targets.add(new Target(a));
         }
         this.views = new ViewKeeper(context, meters);
     }
@@ -96,6 +105,15 @@ final class StaticEngine {
 
     void suspect(MemberId id, String reason) {
         post(() -> onSuspect(id, reason));
+    }
+
+    /**
+     * Replaces the addresses to probe with {@code listed} (in their order; duplicates count once). A new one is
+     * probed at once; the member of one no longer listed is suspected ({@code reason}) and verified at once.
+     */
+    void addresses(List<StaticAddress> listed, String reason) {
+        List<StaticAddress> copy = List.copyOf(listed);
+        post(() -> onAddresses(copy, reason));
     }
 
     void left(MemberId id) {
@@ -126,6 +144,54 @@ final class StaticEngine {
     }
 
     // ---- Everything below runs on the loop. ----
+
+    /** The local member's own entry: one list for the whole cluster. */
+    private boolean isLocal(StaticAddress a) {
+        return a.host().equals(local.host()) && a.port() == local.port();
+    }
+
+    private static String key(StaticAddress a) {
+        return a.host() + ":" + a.port();
+    }
+
+    private void onAddresses(List<StaticAddress> listed, String reason) {
+        if (closed) {
+            return;
+        }
+        Map<String, StaticAddress> fresh = new LinkedHashMap<>();
+        for (StaticAddress a : listed) {
+            if (!isLocal(a)) {
+                fresh.putIfAbsent(key(a), a);
+            }
+        }
+        for (Target t : List.copyOf(targets)) {
+            if (fresh.remove(key(t.address)) != null) {
+                t.unlisted = false;
+            } else if (!t.unlisted) {
+                t.unlisted = true;
+                if (t.member == null) {
+                    forget(t);
+                } else if (!t.suspected) {
+                    t.suspected = true;
+                    views.suspect(t.member, reason, "unlisted");
+                    if (t.probeId == 0) {
+                        startProbe(t);
+                    }
+                }
+            }
+        }
+        for (StaticAddress a : fresh.values()) {
+            Target t = new Target(a);
+            targets.add(t);
+            startProbe(t);
+        }
+    }
+
+    /** Stops probing an unlisted address that holds no member; a probe in flight is ignored when it ends. */
+    private void forget(Target t) {
+        t.probeId = 0;
+        targets.remove(t);
+    }
 
     /** This process did not run for {@code pausedNanos}: unanswered probes in that time are not the members'. */
     private void onLocalPause(long pausedNanos) {
@@ -229,6 +295,9 @@ final class StaticEngine {
             t.failedProbes = 0;
             t.inconclusiveProbes = 0;
             views.leave(gone, false, "failed");
+            if (t.unlisted) {
+                forget(t);
+            }
         } else if (t.suspected && !enough) {
             startProbe(t); // the next attempt at once: one lost SYN must not remove a suspect
         }
@@ -247,13 +316,16 @@ final class StaticEngine {
     }
 
     private void onLeft(MemberId id) {
-        for (Target t : targets) {
+        for (Target t : List.copyOf(targets)) {
             if (t.member != null && t.member.id().equals(id) && !closed) {
                 Member gone = t.member;
                 t.member = null;
                 t.suspected = false;
                 t.leftId = id;
                 views.leave(gone, true, "leave");
+                if (t.unlisted) {
+                    forget(t);
+                }
             }
         }
     }

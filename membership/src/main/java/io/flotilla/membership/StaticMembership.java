@@ -7,6 +7,7 @@ import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.MembershipFactory;
 import io.flotilla.spi.MembershipService;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
@@ -33,6 +34,8 @@ public final class StaticMembership implements MembershipService {
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
     private final StaticMembershipConfig config;
+    /** {@code static}, or the kind of {@link Discovery} that drives the addresses: the meters' kind tag. */
+    private final String kind;
     private final Object lifecycle = new Object();
     private boolean started;
     private boolean closed;
@@ -40,7 +43,12 @@ public final class StaticMembership implements MembershipService {
     private CommandLoop loop;
 
     private StaticMembership(StaticMembershipConfig config) {
+        this(config, "static");
+    }
+
+    StaticMembership(StaticMembershipConfig config, String kind) {
         this.config = Objects.requireNonNull(config, "config");
+        this.kind = kind;
     }
 
     /** A factory of services with {@code config}; each node gets its own. */
@@ -61,13 +69,16 @@ public final class StaticMembership implements MembershipService {
                 throw new IllegalStateException("StaticMembership is started or closed already; create one per node");
             }
             started = true;
-            MembershipMeters meters = new MembershipMeters(context.meters(), context.clusterName(), "static");
+            MembershipMeters meters = new MembershipMeters(context.meters(), context.clusterName(), kind);
             loop = new CommandLoop(context.threadFactory("membership"), MulticastMembership.QUEUE_CAPACITY, meters,
                     new RateLimitedLog(LOG, context.clock(), TimeUnit.SECONDS.toNanos(10)));
             StaticEngine e = new StaticEngine(context, config, loop, meters);
             loop.start();
             engine = e;
             e.start();
+            if (!kind.equals("static")) {
+                return; // the owner logs its own start line
+            }
             LOG.log(System.Logger.Level.INFO, () -> "Static membership started: " + config.members().size()
                     + " configured addresses, frequency " + config.frequency().toMillis() + " ms, dropTime "
                     + config.dropTime().toMillis() + " ms, local " + context.localMember().describe());
@@ -78,6 +89,14 @@ public final class StaticMembership implements MembershipService {
     View view() {
         StaticEngine e = engine;
         return e == null ? null : e.view();
+    }
+
+    /** Replaces the addresses to probe (see {@link StaticEngine#addresses}); ignored before {@link #start}. */
+    void addresses(List<StaticAddress> listed, String reason) {
+        StaticEngine e = engine;
+        if (e != null) {
+            e.addresses(listed, reason);
+        }
     }
 
     @Override

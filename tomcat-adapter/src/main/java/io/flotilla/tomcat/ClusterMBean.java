@@ -18,7 +18,8 @@ import org.apache.tomcat.util.modeler.BaseModelMBean;
  * those jars are absent (embedded Tomcat) would fail. The attributes are read-only: the configuration is read once
  * at start, from {@code server.xml}. Only the chosen membership's attributes are shown: {@code staticMembers} with
  * {@code membership="static"}, the multicast group's ({@code address}, {@code port}, {@code ttl}, {@code bind}) and
- * {@code autoBind} otherwise.
+ * {@code autoBind} with multicast, the {@code dns*} ones with {@code membership="dns"}, the {@code kubernetes*} ones
+ * with {@code membership="kubernetes"}.
  *
  * <p>Threading: safe from any thread, as the cluster's getters are.
  */

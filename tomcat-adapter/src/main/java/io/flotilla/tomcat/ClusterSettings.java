@@ -3,6 +3,10 @@ package io.flotilla.tomcat;
 import io.flotilla.ClusterSecret;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
+import io.flotilla.membership.DnsMembership;
+import io.flotilla.membership.DnsMembershipConfig;
+import io.flotilla.membership.KubernetesMembership;
+import io.flotilla.membership.KubernetesMembershipConfig;
 import io.flotilla.membership.MulticastMembership;
 import io.flotilla.membership.MulticastMembershipConfig;
 import io.flotilla.membership.StaticMembership;
@@ -28,6 +32,7 @@ import java.util.TreeSet;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import java.util.stream.Stream;
 
 /**
  * The {@code <Cluster>} attributes, checked once: every value parsed, every range checked, and every bad one
@@ -72,6 +77,16 @@ final class ClusterSettings {
         d.put("bind", "");
         d.put("membershipDomain", "");
         d.put("staticMembers", "");
+        // membership="dns" (docs/tomcat.md, Kubernetes): empty dnsName = $DNS_MEMBERSHIP_SERVICE_NAME, as stock's
+        d.put("dnsName", "");
+        d.put("dnsRecordType", "A");
+        d.put("dnsPort", ""); // empty: this node's receiverPort
+        d.put("dnsServer", ""); // empty: the system's resolver
+        // membership="kubernetes": empty = stock's environment variables (KUBERNETES_NAMESPACE, ...), see kubernetes()
+        d.put("kubernetesNamespace", "");
+        d.put("kubernetesLabels", "");
+        d.put("kubernetesPort", ""); // empty: this node's receiverPort
+        d.put("kubernetesApiServer", "");
         d.put("receiverAddress", "auto");
         d.put("receiverPort", "4000");
         d.put("autoBind", "100");
@@ -108,6 +123,10 @@ final class ClusterSettings {
     final boolean multicast;
     final MulticastMembershipConfig multicastConfig;
     final StaticMembershipConfig staticConfig;
+    /** Non-null with {@code membership="dns"}. */
+    final DnsMembershipConfig dnsConfig;
+    /** Non-null with {@code membership="kubernetes"}. */
+    final KubernetesMembershipConfig kubernetesConfig;
     final NettyTransportConfig transport;
     final String domain;
     final Duration timeout;
@@ -135,15 +154,26 @@ final class ClusterSettings {
     /** Null when no secret is configured. */
     final ClusterSecret secret;
 
-    private ClusterSettings(Map<String, String> v, List<String> problems) {
+    /** The attributes of {@code membership="dns"} only. */
+    static final List<String> DNS_ONLY = CloudSettings.DNS_ONLY;
+    /** The attributes of {@code membership="kubernetes"} only. */
+    static final List<String> KUBERNETES_ONLY = CloudSettings.KUBERNETES_ONLY;
+    private static final List<String> ONLY_DNS_OR_KUBERNETES = Stream.concat(DNS_ONLY.stream(),
+            KUBERNETES_ONLY.stream()).toList();
+    /** The environment variable stock's DNS membership provider reads the name from. */
+    static final String DNS_NAME_VARIABLE = CloudSettings.DNS_NAME_VARIABLE;
+
+    private ClusterSettings(Map<String, String> v, List<String> problems, Map<String, String> environment) {
         this.effective = v;
         clusterName = v.get("clusterName");
         String m = v.get("membership").trim().toLowerCase(Locale.ROOT);
-        if (!m.equals("multicast") && !m.equals("static")) {
-            problems.add(ConfigurationException.invalid("membership", v.get("membership"), "multicast or static")
-                    .getMessage());
+        if (!List.of("multicast", "static", "dns", "kubernetes").contains(m)) {
+            problems.add(ConfigurationException.invalid("membership", v.get("membership"), "multicast, static, dns or "
+                    + "kubernetes").getMessage());
         }
-        multicast = !m.equals("static");
+        boolean dns = m.equals("dns");
+        boolean kubernetes = m.equals("kubernetes");
+        multicast = !m.equals("static") && !dns && !kubernetes;
         Duration frequency = check(problems, () -> millis(v, "frequency", 10, 60_000), Duration.ofMillis(500));
         dropTime = check(problems, () -> millis(v, "dropTime", 20, 3_600_000), Duration.ofMillis(3000));
         if (dropTime.compareTo(frequency) <= 0) {
@@ -163,6 +193,12 @@ final class ClusterSettings {
                 problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
                         "empty with membership=multicast; set membership=\"static\" to use a member list").getMessage());
             }
+        } else if (dns || kubernetes) {
+            if (!members.isEmpty()) {
+                problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
+                        "empty with membership=" + m + ": " + (dns ? "DNS" : "the API server") + " lists the members")
+                        .getMessage());
+            }
         } else if (members.isEmpty()) {
             problems.add(ConfigurationException.invalid("staticMembers", v.get("staticMembers"),
                     "a list of host:port with membership=static, e.g. \"10.0.0.1:4000,10.0.0.2:4000\"").getMessage());
@@ -180,6 +216,15 @@ final class ClusterSettings {
         staticConfig = sc;
         secret = check(problems, () -> secret(v), null);
         int receiverPort = check(problems, () -> integer(v, "receiverPort", 0, 65535), 4000);
+        dnsConfig = dns ? check(problems, () -> CloudSettings.dns(v, frequency, dropTime, receiverPort, environment), null) : null;
+        kubernetesConfig = kubernetes ? check(problems, () -> CloudSettings.kubernetes(v, frequency, dropTime, receiverPort,
+                environment), null) : null;
+        for (String name : dns ? KUBERNETES_ONLY : kubernetes ? DNS_ONLY : ONLY_DNS_OR_KUBERNETES) {
+            if (!v.get(name).equals(DEFAULTS.get(name))) {
+                problems.add(ConfigurationException.invalid(name, v.get(name), "only with membership=\""
+                        + (DNS_ONLY.contains(name) ? "dns" : "kubernetes") + "\"").getMessage());
+            }
+        }
         // With a static list the others reach this node only at the port their list names: never move elsewhere.
         int autoBind = check(problems, () -> integer(v, "autoBind", 0, 65535), 100);
         int poolSize = check(problems, () -> integer(v, "poolSize", 1, 64), 2);
@@ -285,6 +330,11 @@ final class ClusterSettings {
 
     /** As {@link #parse(Map)}, adding every refusal to {@code problems}; null when there is one. */
     static ClusterSettings parse(Map<String, String> raw, List<String> problems) {
+        return parse(raw, problems, System.getenv());
+    }
+
+    /** As {@link #parse(Map, List)} with {@code environment} instead of the process's (for tests). */
+    static ClusterSettings parse(Map<String, String> raw, List<String> problems, Map<String, String> environment) {
         int before = problems.size();
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
         for (Map.Entry<String, String> e : raw.entrySet()) {
@@ -295,7 +345,7 @@ final class ClusterSettings {
                 v.put(e.getKey(), e.getValue() == null ? "" : e.getValue());
             }
         }
-        ClusterSettings s = new ClusterSettings(Collections.unmodifiableMap(v), problems);
+        ClusterSettings s = new ClusterSettings(Collections.unmodifiableMap(v), problems, environment);
         return problems.size() == before ? s : null;
     }
 
@@ -375,7 +425,10 @@ final class ClusterSettings {
     }
 
     MembershipFactory membershipFactory() {
-        return multicast ? MulticastMembership.factory(multicastConfig) : StaticMembership.factory(staticConfig);
+        return multicast ? MulticastMembership.factory(multicastConfig)
+                : dnsConfig != null ? DnsMembership.factory(dnsConfig)
+                : kubernetesConfig != null ? KubernetesMembership.factory(kubernetesConfig)
+                : StaticMembership.factory(staticConfig);
     }
 
     /** The engine settings of one web application: its namespace, class loader and the cluster's registry. */
@@ -397,8 +450,11 @@ final class ClusterSettings {
     String describe() {
         StringBuilder sb = new StringBuilder();
         for (Map.Entry<String, String> e : effective.entrySet()) {
-            boolean irrelevant = multicast ? e.getKey().equals("staticMembers")
-                    : Arrays.asList("address", "port", "ttl", "bind", "autoBind").contains(e.getKey());
+            boolean irrelevant = (multicast ? e.getKey().equals("staticMembers")
+                    : Arrays.asList("address", "port", "ttl", "bind", "autoBind").contains(e.getKey()))
+                    || (dnsConfig == null ? DNS_ONLY.contains(e.getKey()) : e.getKey().equals("staticMembers"))
+                    || (kubernetesConfig == null ? KUBERNETES_ONLY.contains(e.getKey())
+                            : e.getKey().equals("staticMembers"));
             if (irrelevant || (e.getValue().isEmpty() && (SECRET_ATTRIBUTES.contains(e.getKey())
                     || TLS_ATTRIBUTES.contains(e.getKey())))) {
                 continue;
@@ -461,7 +517,7 @@ final class ClusterSettings {
         return out;
     }
 
-    private static int integer(Map<String, String> v, String name, int min, int max) {
+    static int integer(Map<String, String> v, String name, int min, int max) {
         String s = v.get(name).trim();
         try {
             int i = Integer.parseInt(s);

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -31,9 +32,9 @@ import org.apache.catalina.ha.ClusterListener;
 import org.apache.catalina.ha.ClusterManager;
 import org.apache.catalina.tribes.Channel;
 import org.apache.catalina.util.LifecycleMBeanBase;
-import org.apache.tomcat.util.IntrospectionUtils;
 import org.apache.juli.logging.Log;
 import org.apache.juli.logging.LogFactory;
+import org.apache.tomcat.util.IntrospectionUtils;
 
 /**
  * Flotilla's {@link Cluster} for Tomcat: {@code <Cluster className="io.flotilla.tomcat.FlotillaCluster" .../>} in
@@ -215,9 +216,14 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             if (!settings.multicast && e.getMessage() != null && e.getMessage().startsWith("cannot bind the receiver")) {
                 throw new LifecycleException("FlotillaCluster: receiverPort=" + settings.transport.port() + " on "
                         + settings.transport.address() + " is taken (" + e.getMessage() + "). With membership="
-                        + "\"static\" the other members reach this node only at the port their staticMembers name, so "
-                        + "it does not move to another port (autoBind applies to multicast only): stop what holds the "
-                        + "port, or change receiverPort here and in staticMembers on every node", e);
+                        + (settings.dnsConfig != null ? "\"dns\" the other members reach this node only at the "
+                        + "port DNS names (dnsPort, or the SRV records), so "
+                        : settings.kubernetesConfig != null ? "\"kubernetes\" the other members reach this node only "
+                        + "at kubernetesPort, so " : "\"static\" the other members reach this node only at the port "
+                        + "their staticMembers name, so ") + "it does not move to another port "
+                        + "(autoBind applies to multicast only): stop what holds the port, or change receiverPort here "
+                        + (settings.dnsConfig != null ? "and in DNS" : settings.kubernetesConfig != null
+                        ? "and kubernetesPort on every node" : "and in staticMembers on every node"), e);
             }
             throw new LifecycleException("FlotillaCluster could not start its node: " + e.getMessage(), e);
         }
@@ -460,12 +466,22 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     static final List<String> JMX_CONFIGURATION = ClusterSettings.DEFAULTS.keySet().stream()
             .filter(n -> !ClusterSettings.SECURITY.contains(n)).toList();
 
-    /** Attributes of one kind of membership only: the other kind's are not shown. */
+    /** Attributes of multicast membership only; {@code staticMembers} and the {@code dns*} ones are the others'. */
     private static final List<String> MULTICAST_ONLY = List.of("address", "port", "ttl", "bind", "autoBind");
 
     boolean hasJmxAttribute(String name) {
-        if (MULTICAST_ONLY.contains(name) || name.equals("staticMembers")) {
-            return MULTICAST_ONLY.contains(name) == !"static".equalsIgnoreCase(get("membership").trim());
+        String kind = get("membership").trim().toLowerCase(Locale.ROOT);
+        if (MULTICAST_ONLY.contains(name)) {
+            return !List.of("static", "dns", "kubernetes").contains(kind);
+        }
+        if (ClusterSettings.KUBERNETES_ONLY.contains(name)) {
+            return kind.equals("kubernetes");
+        }
+        if (name.equals("staticMembers")) {
+            return kind.equals("static");
+        }
+        if (ClusterSettings.DNS_ONLY.contains(name)) {
+            return kind.equals("dns");
         }
         return JMX_RUNTIME.contains(name) || JMX_CONFIGURATION.contains(name);
     }
@@ -526,7 +542,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return s != null ? s.effective.get(name) : raw.getOrDefault(name, ClusterSettings.DEFAULTS.get(name));
     }
 
-    /** {@code multicast} (default) or {@code static}. */
+    /** {@code multicast} (default), {@code static}, {@code dns} or {@code kubernetes}. */
     public void setMembership(String v) {
         set("membership", v);
     }
@@ -608,6 +624,82 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getStaticMembers() {
         return get("staticMembers");
+    }
+
+    /**
+     * With {@code membership="dns"}: the DNS name that lists the members (a Kubernetes headless Service such as
+     * {@code tomcat.shop.svc.cluster.local}, or an SRV name); default the environment variable
+     * {@code DNS_MEMBERSHIP_SERVICE_NAME}, as stock's DNS membership.
+     */
+    public void setDnsName(String v) {
+        set("dnsName", v);
+    }
+
+    public String getDnsName() {
+        return get("dnsName");
+    }
+
+    /** With {@code membership="dns"}: {@code A} (A and AAAA records, default) or {@code SRV}. */
+    public void setDnsRecordType(String v) {
+        set("dnsRecordType", v);
+    }
+
+    public String getDnsRecordType() {
+        return get("dnsRecordType");
+    }
+
+    /** With {@code membership="dns"} and A records: the members' receiver port; default this node's receiverPort. */
+    public void setDnsPort(String v) {
+        set("dnsPort", v);
+    }
+
+    public String getDnsPort() {
+        return get("dnsPort");
+    }
+
+    /** With {@code membership="dns"}: the DNS server, {@code host[:port]}; default the system's resolver. */
+    public void setDnsServer(String v) {
+        set("dnsServer", v);
+    }
+
+    public String getDnsServer() {
+        return get("dnsServer");
+    }
+
+    /** With {@code membership="kubernetes"}: the pods' namespace; default $KUBERNETES_NAMESPACE, or the pod's. */
+    public void setKubernetesNamespace(String v) {
+        set("kubernetesNamespace", v);
+    }
+
+    public String getKubernetesNamespace() {
+        return get("kubernetesNamespace");
+    }
+
+    /** With {@code membership="kubernetes"}: the pods' label selector, e.g. app=shop; default $KUBERNETES_LABELS. */
+    public void setKubernetesLabels(String v) {
+        set("kubernetesLabels", v);
+    }
+
+    public String getKubernetesLabels() {
+        return get("kubernetesLabels");
+    }
+
+    /** With {@code membership="kubernetes"}: the members' receiver port; default this node's receiverPort. */
+    public void setKubernetesPort(String v) {
+        set("kubernetesPort", v);
+    }
+
+    public String getKubernetesPort() {
+        return get("kubernetesPort");
+    }
+
+    /** With {@code membership="kubernetes"}: {@code https://host:port}; default from $KUBERNETES_SERVICE_HOST. */
+    public void setKubernetesApiServer(String v) {
+        set("kubernetesApiServer", v);
+    }
+
+    public String getKubernetesApiServer() {
+        return get("kubernetesApiServer");
     }
 
     /** Receiver address, default {@code auto} (the first non-loopback address). */

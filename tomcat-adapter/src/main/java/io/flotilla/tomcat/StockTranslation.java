@@ -201,11 +201,53 @@ final class StockTranslation {
             }
             return true;
         }
-        refuse(m, cls.contains(".cloud.")
-                ? "Flotilla has no Kubernetes or DNS membership yet; use membership=\"static\" with the members' "
-                        + "addresses, or multicast"
-                : "Flotilla's membership is multicast (McastService) or static (StaticMembershipService)");
+        if (cls.equals(TRIBES + "membership.cloud.CloudMembershipService")) {
+            cloud(m);
+            return false;
+        }
+        refuse(m, "Flotilla's membership is multicast (McastService), static (StaticMembershipService) or cloud "
+                + "(CloudMembershipService with membershipProviderClassName=\"dns\" or \"kubernetes\")");
         return false;
+    }
+
+    /**
+     * Stock's cloud membership: its DNS provider maps to {@code membership="dns"}, its Kubernetes provider (stock's
+     * default) to {@code membership="kubernetes"}; both read stock's environment variables, and list the members on
+     * this node's receiver port, as stock.
+     */
+    private void cloud(StockElement m) {
+        String provider = m.attributes().getOrDefault("membershipProviderClassName", "kubernetes").trim();
+        boolean dns = provider.equalsIgnoreCase("dns")
+                || provider.equals(TRIBES + "membership.cloud.DNSMembershipProvider");
+        boolean kubernetes = provider.equalsIgnoreCase("kubernetes")
+                || provider.equals(TRIBES + "membership.cloud.KubernetesMembershipProvider");
+        if (!dns && !kubernetes) {
+            refuse(m, "membershipProviderClassName=\"" + provider + "\": Flotilla's cloud memberships are dns and "
+                    + "kubernetes; it cannot run a provider written against Tribes");
+            return;
+        }
+        String common = "every listed address joins only after it answers a probe (and proves the cluster secret "
+                + "when one is set)";
+        if (dns) {
+            put("membership", "dns", m);
+            builtIn(m, "membershipProviderClassName", "membership=\"dns\": the name comes from the environment "
+                    + "variable " + ClusterSettings.DNS_NAME_VARIABLE + " as with stock, or from dnsName; " + common
+                    + ", instead of stock's admitting any address that sends a message");
+        } else {
+            put("membership", "kubernetes", m);
+            builtIn(m, "membershipProviderClassName", "membership=\"kubernetes\": namespace, labels and API server "
+                    + "from stock's environment variables (KUBERNETES_NAMESPACE, KUBERNETES_LABELS, "
+                    + "KUBERNETES_SERVICE_HOST), or kubernetesNamespace, kubernetesLabels, kubernetesApiServer; the "
+                    + "token is read again for every request and only the cluster CA is trusted; " + common);
+        }
+        for (Map.Entry<String, String> a : m.attributes().entrySet()) {
+            switch (a.getKey()) {
+                case "membershipProviderClassName" -> { } // above
+                case "expirationTime" -> put("dropTime", a.getValue(), m);
+                default -> tuning(m, List.of(a.getKey()), "Flotilla's " + (dns ? "DNS lookups time out after 2 s"
+                        : "API requests time out after 5 s") + " and repeat every 10 x frequency ms");
+            }
+        }
     }
 
     private String member(StockElement member) {

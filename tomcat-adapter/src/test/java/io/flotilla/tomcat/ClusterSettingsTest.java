@@ -63,7 +63,8 @@ class ClusterSettingsTest {
     void eachBadValueNamesTheAttributeTheValueAndWhatIsAllowed() {
         assertEquals("receiverPort=70000 is invalid: a whole number from 0 to 65535",
                 refusal(Map.of("receiverPort", "70000")));
-        assertEquals("membership=dns is invalid: multicast or static", refusal(Map.of("membership", "dns")));
+        assertEquals("membership=consul is invalid: multicast, static, dns or kubernetes",
+                refusal(Map.of("membership", "consul")));
         assertTrue(refusal(Map.of("channelSendOptions", "7x")).startsWith("channelSendOptions=7x is invalid"));
         assertTrue(refusal(Map.of("dropTime", "400")).contains("more than frequency (500 ms)"));
         assertTrue(refusal(Map.of("membership", "static")).contains("staticMembers= is invalid"));
