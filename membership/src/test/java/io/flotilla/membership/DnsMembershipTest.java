@@ -166,6 +166,10 @@ class DnsMembershipTest {
             nextLookup(config);
             await("a failed lookup", Duration.ofSeconds(10),
                     () -> context.counter("flotilla.membership.lookups", "result", "failed") == 1);
+            // the lookup thread counts the failure before it schedules the next lookup: wait for that, so the clock
+            // does not move under it (the next lookup would then be due a full interval later)
+            await("the lookup after the failure scheduled", Duration.ofSeconds(10), () -> clock.pendingDelaysNanos()
+                    .contains(config.resolveInterval().toNanos()));
             clock.advance(FREQUENCY);
             assertTrue(dns.view().contains(b.id()), "a failed lookup removes nobody");
             assertEquals(List.of(Joined.class), kinds(b));
