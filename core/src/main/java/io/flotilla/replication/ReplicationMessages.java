@@ -149,12 +149,8 @@ final class ReplicationMessages {
         byte[] idBytes = a.id().getBytes(StandardCharsets.UTF_8);
         int len = a.record() == null ? 0 : a.record().length;
         ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 1 + 4 + len);
-        b.put(HANDOFF_ANSWER).putShort((short) idBytes.length).put(idBytes).put((byte) a.status().ordinal())
-                .putInt(a.record() == null ? -1 : len);
-        if (a.record() != null) {
-            b.put(a.record());
-        }
-        return b.flip();
+        b.put(HANDOFF_ANSWER).putShort((short) idBytes.length).put(idBytes).put((byte) a.status().ordinal());
+        return putRecord(b, a.record()).flip();
     }
 
     static HandoffAnswer readHandoffAnswer(ByteBuffer in) {
@@ -164,6 +160,12 @@ final class ReplicationMessages {
             throw new CodecException(Reason.MALFORMED, "unknown hand-off status " + status);
         }
         return new HandoffAnswer(id, HandoffStatus.values()[status], readRecord(in, "hand-off"));
+    }
+
+    /** A length (-1: none) and that many bytes. */
+    private static ByteBuffer putRecord(ByteBuffer b, byte[] record) {
+        b.putInt(record == null ? -1 : record.length);
+        return record == null ? b : b.put(record);
     }
 
     /** A length (-1: none) and that many bytes, checked against the bytes left. */
@@ -193,12 +195,8 @@ final class ReplicationMessages {
         int len = r.record() == null ? 0 : r.record().length;
         ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + MemberId.BYTES + 4 + len);
         b.put(RELEASE).putShort((short) idBytes.length).put(idBytes).putLong(r.version())
-                .putLong(r.newOwner().mostSignificant()).putLong(r.newOwner().leastSignificant())
-                .putInt(r.record() == null ? -1 : len);
-        if (r.record() != null) {
-            b.put(r.record());
-        }
-        return b.flip();
+                .putLong(r.newOwner().mostSignificant()).putLong(r.newOwner().leastSignificant());
+        return putRecord(b, r.record()).flip();
     }
 
     static Release readRelease(ByteBuffer in) {
@@ -221,27 +219,14 @@ final class ReplicationMessages {
         ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + 1 + 4 + len);
         b.put(TAKEOVER_ANSWER).putShort((short) idBytes.length).put(idBytes).putLong(a.version())
                 .put((byte) ((a.owns() ? OWNS : 0) | (a.inRound() ? IN_ROUND : 0)));
-        b.putInt(a.record() == null ? -1 : len);
-        if (a.record() != null) {
-            b.put(a.record());
-        }
-        return b.flip();
+        return putRecord(b, a.record()).flip();
     }
 
     static Answer readAnswer(ByteBuffer in) {
         String id = readId(in);
         long version = in.getLong();
         int flags = in.get();
-        int len = in.getInt();
-        if (len < -1 || len > in.remaining()) {
-            throw new CodecException(Reason.MALFORMED, "record of " + len + " bytes with " + in.remaining() + " left");
-        }
-        byte[] rec = null;
-        if (len >= 0) {
-            rec = new byte[len];
-            in.get(rec);
-        }
-        return new Answer(id, version, (flags & OWNS) != 0, (flags & IN_ROUND) != 0, rec);
+        return new Answer(id, version, (flags & OWNS) != 0, (flags & IN_ROUND) != 0, readRecord(in, "take-over"));
     }
 
     /**
