@@ -5,6 +5,7 @@ import io.flotilla.MemberId;
 import io.flotilla.View;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -15,7 +16,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * #CHUNK} entries. The joined member treats each entry as an ownership announcement ({@link Replicator#onClaim}): a
  * session it owns too is contested at once ({@link SessionTable#contest}; the loser counts and logs the writes it
  * discards, tells its holders to follow the winner and fetches the winner's copy, the winner announces itself again
- * to its holders); one it lacks or holds at another version is fetched from the owner. Both
+ * to its holders); one it lacks or holds at another version is fetched from the owner. It also repeats the
+ * releases of the sessions it handed over (and still holds) to their new owners: the joined member missed them while
+ * it was away, and would otherwise follow this member and refuse the new owner ({@link Handoff}). Both
  * sides of a heal see the other join, so each side learns the other's sessions. A member seen for the first time (a
  * new incarnation) gets no digest: it starts empty and asks for a state transfer.
  *
@@ -67,6 +70,15 @@ final class AntiEntropy {
         }
         if (!chunk.isEmpty()) {
             out.sendQuietly(List.of(member), ReplicationMessages.digest(chunk));
+        }
+        // It missed the releases of sessions handed over while it was away: it would follow this member (the older,
+        // perhaps) and refuse the new owner. Version -1: it fetches the new owner's copy whatever it holds.
+        View view = out.view();
+        for (Map.Entry<String, MemberId> e : table.handedTo().entrySet()) {
+            if (!e.getValue().equals(member.id()) && view.contains(e.getValue())) {
+                out.sendQuietly(List.of(member), ReplicationMessages.release(
+                        new ReplicationMessages.Release(e.getKey(), -1, e.getValue(), null)));
+            }
         }
     }
 

@@ -41,6 +41,11 @@ final class SessionTable {
     private final ConcurrentHashMap<String, Long> awaitingFull = new ConcurrentHashMap<>();
     /** Per primary: the version its ownership here began at (absent: created here, 0). */
     private final ConcurrentHashMap<String, Long> since = new ConcurrentHashMap<>();
+    /**
+     * Sessions this member handed to a member that asked ({@link #release}), while it still holds them: told to a
+     * member that comes back, which missed the release while it was away ({@link #handedTo()}).
+     */
+    private final ConcurrentHashMap<String, MemberId> handedTo = new ConcurrentHashMap<>();
     private final Object lock = new Object();
 
     /** What became of a claim or a delta from another member. */
@@ -314,6 +319,7 @@ final class SessionTable {
             since.remove(id);
             store.applyFull(r, true);
             owners.put(id, to);
+            handedTo.put(id, to);
             return new Released(r, ahead);
         }
     }
@@ -532,6 +538,13 @@ final class SessionTable {
         store.remove(id, cause);
         owners.remove(id);
         awaitingFull.remove(id);
+        handedTo.remove(id);
+    }
+
+    /** The sessions this member handed over and still holds, with the member it handed each to. */
+    Map<String, MemberId> handedTo() {
+        handedTo.keySet().removeIf(id -> primaries.containsKey(id) || store.get(id).isEmpty());
+        return Map.copyOf(handedTo);
     }
 
     // ------------------------------------------------------------------------------------------ full copies

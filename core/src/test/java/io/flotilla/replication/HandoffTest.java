@@ -113,6 +113,41 @@ class HandoffTest {
         }
     }
 
+    /**
+     * A member away (paused past dropTime) while the session moved from the older member to the younger one missed
+     * the release: when it comes back, the new owner's digest is followed although the old owner, older and alive, is
+     * the one it knew (found by OwnershipFaultIT with hand-offs: the member came back and stayed stale for good).
+     */
+    @Test
+    void aMemberThatMissedAHandOffWhileAwayFollowsTheNewOwnerWhenItComesBack() {
+        try (EngineHarness h = cluster(3, 15_006)) {
+            // the session moves from the older of members 0 and 1 to the younger
+            int old = SessionTable.older(h.cluster.node(0).view(), h.cluster.member(0).id(), h.cluster.member(1).id())
+                    ? 0 : 1;
+            int young = 1 - old;
+            h.engine(old).create(ID, 1800);
+            ackedWrite(h, old, 1);
+            for (int j = 0; j < 2; j++) { // member 2 pauses: 0 and 1 remove it, it removes them
+                h.cluster.network().partition(h.cluster.member(2), h.cluster.member(j));
+                h.cluster.membership(j).remove(h.cluster.member(2), false);
+                h.cluster.membership(2).remove(h.cluster.member(j), false);
+            }
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, young);
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            f.join().orElseThrow();
+            ackedWrite(h, young, 2);
+            h.cluster.network().heal(); // member 2 resumes with the same identity
+            for (int j = 0; j < 2; j++) {
+                h.cluster.membership(j).join(h.cluster.member(2));
+                h.cluster.membership(2).join(h.cluster.member(j));
+            }
+            assertTrue(h.runUntil(() -> h.engine(2).replica(ID).map(r -> Integer.valueOf(2).equals(replicaN(h, 2)))
+                    .orElse(false), STEPS), "member 2 follows the new owner: " + h.engine(2).replica(ID));
+            ackedWrite(h, young, 3); // and takes its deltas
+            assertTrue(h.runUntil(() -> Integer.valueOf(3).equals(replicaN(h, 2)), STEPS));
+        }
+    }
+
     @Test
     void aSessionInUseOnItsOwnerMovesOnlyOnceTheRequestThereEnds() {
         try (EngineHarness h = cluster(2, 15_002)) {

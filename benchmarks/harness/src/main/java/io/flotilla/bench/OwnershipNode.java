@@ -184,7 +184,14 @@ public final class OwnershipNode {
                     case "CREATE" -> "ACK " + req + " " + id + " " + write(engine.create(id, 1800), 0);
                     case "INC" -> {
                         PrimarySession ps = primary(id);
-                        yield "ACK " + req + " " + id + " " + write(ps, (Integer) ps.getAttribute(COUNTER));
+                        if (!ps.beginAccess()) {
+                            throw new Failed("moved-away"); // another member asked for it since: it lives there
+                        }
+                        try {
+                            yield "ACK " + req + " " + id + " " + write(ps, (Integer) ps.getAttribute(COUNTER));
+                        } finally {
+                            ps.endAccess();
+                        }
                     }
                     default -> {
                         PrimarySession ps = primary(id);
@@ -210,16 +217,21 @@ public final class OwnershipNode {
         return value;
     }
 
-    /** The session as a primary here, as a request would get it: owned here, or verified and taken over. */
+    /**
+     * The session as a primary here, as a request would get it (as the Tomcat adapter does): owned here; else its
+     * owner verified, and the session taken over (owner gone) or handed over by its live owner.
+     */
     private PrimarySession primary(String id) {
         Optional<PrimarySession> p = engine.find(id);
         if (p.isPresent()) {
             return p.get();
         }
-        if (!engine.verifyOwner(id, wait.minusSeconds(1))) {
-            throw new Failed(engine.replica(id).isPresent() ? "owner-alive" : "no-replica");
+        boolean ownerGone = engine.verifyOwner(id, wait.minusSeconds(1));
+        if (!ownerGone && engine.replica(id).isEmpty()) {
+            throw new Failed("no-replica");
         }
-        return await(engine.takeOver(id), "take-over").orElseThrow(() -> new Failed("nobody-holds-it"));
+        return await(ownerGone ? engine.takeOver(id) : engine.moveHere(id), ownerGone ? "take-over" : "hand-off")
+                .orElseThrow(() -> new Failed("nobody-holds-it"));
     }
 
     private <T> T await(CompletionStage<T> stage, String what) {

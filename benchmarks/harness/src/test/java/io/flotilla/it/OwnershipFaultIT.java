@@ -33,7 +33,8 @@ import org.junit.jupiter.api.Timeout;
  * Issue 12's guarantee on real processes: three members in separate JVMs ({@link OwnershipNode}: Netty on 127.0.0.1,
  * static membership, a replication engine in {@code PROCESSED} mode), counters in four sessions incremented through
  * whichever member a write is sent to (the one that last acknowledged it, or any other: a member that does not own
- * the session verifies the owner and takes it over when it is gone, as a request would), under a seeded schedule of
+ * the session verifies the owner and takes it over when it is gone, or has the live owner hand it over, as a request
+ * in Tomcat does), under a seeded schedule of
  * faults: {@code kill -9} of a session's owner with writes in flight (then a new JVM at the same address),
  * {@code SIGSTOP} shorter than {@code dropTime}, {@code SIGSTOP} until the others removed the member (then it
  * resumes with the same identity: the real-process analogue of a healed partition), and a clean restart.
