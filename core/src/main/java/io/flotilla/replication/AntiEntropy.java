@@ -4,6 +4,7 @@ import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -78,6 +79,43 @@ final class AntiEntropy {
             if (!e.getValue().equals(member.id()) && view.contains(e.getValue())) {
                 out.sendQuietly(List.of(member), ReplicationMessages.release(
                         new ReplicationMessages.Release(e.getKey(), -1, e.getValue(), null)));
+            }
+        }
+    }
+
+    /**
+     * After this member's state transfer: each live owner is told the versions received of its sessions, and sends
+     * the full copy of each it holds at another version. The transfer's source may lag behind an owner (a delta sent
+     * just before the source was a target again after a heal reaches it later, as a repair), and without a later
+     * write nothing would bring this member's copy up to date.
+     */
+    void verifyTransferred() {
+        View view = out.view();
+        Map<MemberId, List<ReplicationMessages.DigestEntry>> byOwner = new HashMap<>();
+        for (String id : table.replicaIds()) {
+            MemberId owner = table.owner(id);
+            if (owner != null && !owner.equals(out.self().id()) && view.contains(owner)) {
+                byOwner.computeIfAbsent(owner, k -> new ArrayList<>())
+                        .add(new ReplicationMessages.DigestEntry(id, table.replicaVersion(id), -1, -1));
+            }
+        }
+        for (Map.Entry<MemberId, List<ReplicationMessages.DigestEntry>> e : byOwner.entrySet()) {
+            Member owner = view.find(e.getKey()).orElseThrow();
+            List<ReplicationMessages.DigestEntry> all = e.getValue();
+            for (int from = 0; from < all.size(); from += CHUNK) {
+                out.sendQuietly(List.of(owner),
+                        ReplicationMessages.versions(all.subList(from, Math.min(all.size(), from + CHUNK))));
+            }
+        }
+    }
+
+    /** {@code from} received these versions of sessions by state transfer: the ones owned here at another version go. */
+    void onVersions(Member from, List<ReplicationMessages.DigestEntry> entries) {
+        for (ReplicationMessages.DigestEntry e : entries) {
+            PrimarySession ps = table.primary(e.id());
+            SessionTable.Held held = ps == null ? null : table.held(e.id());
+            if (held != null && held.record().version() != e.version()) {
+                replicator.repair(from, ps);
             }
         }
     }

@@ -146,7 +146,8 @@ public final class ReplicationEngine implements AutoCloseable {
         this.departures = new Departures(out, scheduler, config.departureWait(), meters);
         this.replicator = new Replicator(out, config, clock, codec, sessionCodec, meters, departures);
         replicator.table(table);
-        this.transferClient = new TransferClient(out, config, clock, sessionCodec, table, meters);
+        this.transferClient = new TransferClient(out, config, clock, sessionCodec, table, meters,
+                this::verifyTransferred);
         this.transferSource = new TransferSource(out, config, sessionCodec, table, meters);
         this.store = store;
         this.sessionCodec = sessionCodec;
@@ -362,6 +363,8 @@ public final class ReplicationEngine implements AutoCloseable {
                         ReplicationMessages.readHandoffAnswer(in));
                 case ReplicationMessages.RELEASE -> handoff.onRelease(m.from(), ReplicationMessages.readRelease(in));
                 case ReplicationMessages.DIGEST -> antiEntropy.onDigest(m.from(), ReplicationMessages.readDigest(in));
+                case ReplicationMessages.VERSIONS -> antiEntropy.onVersions(m.from(),
+                        ReplicationMessages.readDigest(in));
                 case ReplicationMessages.HANDED_OVER -> replicator.onHandedOver(m.from(),
                         ReplicationMessages.readHandedOver(in));
                 case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
@@ -434,6 +437,11 @@ public final class ReplicationEngine implements AutoCloseable {
 
     private void requestFull(String id, long have) {
         replicator.requestFull(id, have);
+    }
+
+    /** A state transfer completed: the owners check the versions received (see {@link AntiEntropy}). */
+    private void verifyTransferred() {
+        antiEntropy.verifyTransferred();
     }
 
     /** Runs a host's callback; what it throws is counted and logged, never propagated. */

@@ -31,6 +31,7 @@ final class ReplicationMessages {
     static final byte HANDOFF_REQUEST = 16;
     static final byte HANDOFF_ANSWER = 17;
     static final byte RELEASE = 18;
+    static final byte VERSIONS = 19;
     // state-transfer topic
     static final byte TRANSFER_REQUEST = 10;
     static final byte TRANSFER_CHUNK = 11;
@@ -237,6 +238,15 @@ final class ReplicationMessages {
     }
 
     static ByteBuffer digest(List<DigestEntry> entries) {
+        return entries(DIGEST, entries);
+    }
+
+    /** VERSIONS: the digest's form, of the versions a member received by state transfer (since: -1, acked: -1). */
+    static ByteBuffer versions(List<DigestEntry> entries) {
+        return entries(VERSIONS, entries);
+    }
+
+    private static ByteBuffer entries(byte kind, List<DigestEntry> entries) {
         int size = 1 + 4;
         List<byte[]> ids = new ArrayList<>(entries.size());
         for (DigestEntry e : entries) {
@@ -245,7 +255,7 @@ final class ReplicationMessages {
             size += 2 + idBytes.length + 24;
         }
         ByteBuffer b = ByteBuffer.allocate(size);
-        b.put(DIGEST).putInt(entries.size());
+        b.put(kind).putInt(entries.size());
         for (int i = 0; i < entries.size(); i++) {
             b.putShort((short) ids.get(i).length).put(ids.get(i)).putLong(entries.get(i).version())
                     .putLong(entries.get(i).since()).putLong(entries.get(i).acknowledged());

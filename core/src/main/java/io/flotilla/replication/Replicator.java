@@ -192,6 +192,12 @@ final class Replicator implements PrimaryHost {
         }
     }
 
+    /** {@code m} holds an older copy of {@code ps}: the full session is pushed to it (as a repair). */
+    void repair(Member m, PrimarySession ps) {
+        repairs.add(new Repair(m.id(), ps.id(), ps));
+        runRepairs();
+    }
+
     /** {@code m}'s engine listens now: the repairs due to it go at once. */
     void ready(Member m) {
         runRepairs();

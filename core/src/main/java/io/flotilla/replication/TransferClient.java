@@ -30,6 +30,7 @@ final class TransferClient {
     private final SessionCodec sessionCodec;
     private final SessionTable table;
     private final ReplicationMeters meters;
+    private final Runnable transferred;
 
     private final Object lock = new Object();
     private volatile StateTransfer transfer = new StateTransfer();
@@ -44,8 +45,10 @@ final class TransferClient {
     private long startNanos;
     private long nextLog;
 
+    /** {@code transferred} runs once a transfer completed (outside the lock). */
     TransferClient(Outbox out, ReplicationConfig config, Clock clock, SessionCodec sessionCodec, SessionTable table,
-            ReplicationMeters meters) {
+            ReplicationMeters meters, Runnable transferred) {
+        this.transferred = transferred;
         this.out = out;
         this.config = config;
         this.clock = clock;
@@ -129,6 +132,7 @@ final class TransferClient {
                     + " sessions in " + ms + " ms");
             transfer.complete();
         }
+        transferred.run();
     }
 
     /** The liveness check: a silent source is asked again (soon when it never answered). */

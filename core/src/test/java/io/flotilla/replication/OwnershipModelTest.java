@@ -44,8 +44,16 @@ class OwnershipModelTest {
     static Stream<Long> seeds() {
         // -Dmodel.seeds=N runs N seeds (more for a soak), -Dmodel.firstSeed=S starts elsewhere
         long first = Long.getLong("model.firstSeed", 12_000L);
-        return LongStream.rangeClosed(1, Integer.getInteger("model.seeds", 24)).mapToObj(i -> first + i * 7919);
+        return Stream.concat(LongStream.rangeClosed(1, Integer.getInteger("model.seeds", 24))
+                .mapToObj(i -> first + i * 7919), REGRESSIONS.stream());
     }
+
+    /**
+     * Seeds that found a defect in a soak, kept in every run. 6765032: a member restarted right after a heal got its
+     * state transfer from a member that had not yet received the owner's last write (skipped while not ready again),
+     * and stayed one version behind for good; fixed by the owners' check of the versions transferred.
+     */
+    private static final List<Long> REGRESSIONS = List.of(6_765_032L);
 
     private final Map<String, Long> base = new HashMap<>();
     /** Per session: the last acknowledged value on each side of the current fault (side index). */
