@@ -4,6 +4,7 @@ import io.flotilla.testing.Await;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +33,8 @@ final class Dnsmasq implements AutoCloseable {
     /** Every record lives under this zone; names outside it are refused, nothing is forwarded. */
     static final String ZONE = "cluster.test";
     private static final Path BINARY = Path.of("/usr/sbin/dnsmasq");
+    /** Starts tried, each on another port, when the port turns out to be taken. */
+    private static final int START_ATTEMPTS = 5;
 
     private final Process process;
     private final Path hostsDir;
@@ -82,34 +85,58 @@ final class Dnsmasq implements AutoCloseable {
         hosts.toFile().setReadable(true, false); // dnsmasq drops root for nobody; it must still read the files
         hosts.toFile().setExecutable(true, false);
         workDir.toFile().setExecutable(true, false);
-        int port;
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            port = s.getLocalPort();
-        }
-        List<String> cmd = new ArrayList<>(List.of(binary.toString(), "--keep-in-foreground", "--conf-file=/dev/null",
-                "--port=" + port, "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                "--no-negcache", "--local-ttl=0", "--local=/" + ZONE + "/", "--pid-file=", "--log-facility=-",
-                "--hostsdir=" + hosts));
-        for (String srv : srvRecords) {
-            cmd.add("--srv-host=" + srv);
-        }
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(workDir.resolve("dnsmasq.log").toFile()).start();
-        Dnsmasq server = new Dnsmasq(p, hosts, port);
-        server.put("ready", "127.0.0.1");
-        try {
-            Await.await("dnsmasq answering on 127.0.0.1:" + port, Duration.ofSeconds(20),
-                    () -> !p.isAlive() || server.answers("ready." + ZONE));
-        } catch (AssertionError e) {
+        // dnsmasq listens on UDP and TCP: a port free for UDP may be taken for TCP (or be taken between our check
+        // and its bind). Such a start fails at once with "Address already in use": try another port, a few times.
+        String log = "";
+        for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+            int port = freeUdpAndTcpPort();
+            List<String> cmd = new ArrayList<>(List.of(binary.toString(), "--keep-in-foreground",
+                    "--conf-file=/dev/null", "--port=" + port, "--listen-address=127.0.0.1", "--bind-interfaces",
+                    "--no-resolv", "--no-hosts", "--no-negcache", "--local-ttl=0", "--local=/" + ZONE + "/",
+                    "--pid-file=", "--log-facility=-", "--hostsdir=" + hosts));
+            for (String srv : srvRecords) {
+                cmd.add("--srv-host=" + srv);
+            }
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(workDir.resolve("dnsmasq.log").toFile()).start();
+            Dnsmasq server = new Dnsmasq(p, hosts, port);
+            server.put("ready", "127.0.0.1");
+            try {
+                Await.await("dnsmasq answering on 127.0.0.1:" + port, Duration.ofSeconds(20),
+                        () -> !p.isAlive() || server.answers("ready." + ZONE));
+            } catch (AssertionError e) {
+                server.close();
+                throw new IOException(e.getMessage(), e);
+            }
+            if (p.isAlive()) {
+                return server;
+            }
             server.close();
-            throw new IOException(e.getMessage(), e);
+            log = Files.readString(workDir.resolve("dnsmasq.log"));
+            if (!log.contains("Address already in use")) {
+                throw new IOException("dnsmasq did not answer on 127.0.0.1:" + port + " (exit " + p.exitValue()
+                        + "); see " + workDir.resolve("dnsmasq.log") + ": " + log);
+            }
         }
-        if (!p.isAlive()) {
-            server.close();
-            throw new IOException("dnsmasq did not answer on 127.0.0.1:" + port + " (exit " + p.exitValue() + "); see "
-                    + workDir.resolve("dnsmasq.log") + ": " + Files.readString(workDir.resolve("dnsmasq.log")));
+        throw new IOException("dnsmasq found no free port in " + START_ATTEMPTS + " attempts: " + log);
+    }
+
+    /** A loopback port free for both UDP and TCP at this moment. */
+    private static int freeUdpAndTcpPort() throws IOException {
+        for (int i = 0; i < 50; i++) {
+            try (DatagramSocket udp = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+                int port = udp.getLocalPort();
+                ServerSocket tcp;
+                try {
+                    tcp = new ServerSocket(port, 1, InetAddress.getLoopbackAddress());
+                } catch (IOException takenForTcp) {
+                    continue; // try another
+                }
+                tcp.close();
+                return port;
+            }
         }
-        return server;
+        throw new IOException("no loopback port free for both UDP and TCP in 50 tries");
     }
 
     /** {@code 127.0.0.1:port}: the {@code server} setting of a DNS membership. */
