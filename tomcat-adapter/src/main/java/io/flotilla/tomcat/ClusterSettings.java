@@ -235,8 +235,12 @@ final class ClusterSettings {
                 .port(receiverPort).autoBind(multicast ? autoBind : 0).poolSize(poolSize)
                 .selectorTimeout(selectorTimeout).nativeTransport(false).tls(tls).build(), null);
         timeout = check(problems, () -> millis(v, "timeout", 1, 3_600_000), Duration.ofSeconds(3));
+        // The longest a hung owner's verification takes: its probes, each running out connectTimeout, and a beat.
         Duration probes = mc != null ? mc.connectTimeout().multipliedBy(mc.probeAttempts())
-                : sc != null ? sc.connectTimeout().multipliedBy(sc.probeAttempts()) : Duration.ZERO;
+                : sc != null ? sc.connectTimeout().multipliedBy(sc.probeAttempts())
+                : dnsConfig != null ? dnsConfig.connectTimeout().multipliedBy(dnsConfig.probeAttempts())
+                : kubernetesConfig != null ? kubernetesConfig.connectTimeout().multipliedBy(
+                        kubernetesConfig.probeAttempts()) : Duration.ZERO;
         ownerVerification = probes.plus(frequency).compareTo(timeout) > 0 ? probes.plus(frequency) : timeout;
         maxRetryAttempts = check(problems, () -> integer(v, "maxRetryAttempts", 0, 100), 1);
         delivery = check(problems, () -> delivery(v.get("channelSendOptions")), Delivery.ASYNC);

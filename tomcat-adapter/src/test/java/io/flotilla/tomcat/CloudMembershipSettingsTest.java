@@ -56,6 +56,7 @@ class CloudMembershipSettingsTest {
         assertEquals("", c.server());
         assertEquals(Duration.ofSeconds(2), c.resolveInterval(), "10 x frequency");
         assertEquals(0, s.transport.autoBind(), "the others look for this node at its receiverPort only");
+        assertEquals(Duration.ofMillis(4700), s.ownerVerification, "a hung owner's three probes of 1.5 s, a beat");
         assertEquals("dns membership of DNS tomcat.shop.svc.cluster.local", s.membershipFactory().create().toString());
         assertTrue(s.describe().contains("dnsName=, dnsRecordType=A"), s.describe());
         assertTrue(!s.describe().contains("staticMembers") && !s.describe().contains("ttl="), s.describe());
