@@ -14,7 +14,8 @@ import java.util.Objects;
  * leave). A member whose address is no longer listed is suspected and verified at once: it stays while it answers
  * (during a rolling update a terminating pod leaves DNS first, then says goodbye when it stops) and is removed when
  * it fails. A lookup that fails (no answer, server failure) changes nothing; a name that does not exist (NXDOMAIN)
- * lists nobody.
+ * lists nobody, except through the system resolver (no {@code server}), which cannot tell the two apart: there it
+ * is a failed lookup.
  *
  * <pre>{@code
  * MembershipFactory membership = DnsMembership.factory(DnsMembershipConfig.builder()

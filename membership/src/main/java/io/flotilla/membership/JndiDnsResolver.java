@@ -80,7 +80,7 @@ final class JndiDnsResolver implements AddressSource {
         }
     }
 
-    private List<StaticAddress> systemResolver() {
+    private List<StaticAddress> systemResolver() throws NamingException {
         try {
             List<StaticAddress> out = new ArrayList<>();
             for (InetAddress a : InetAddress.getAllByName(config.name())) {
@@ -88,7 +88,13 @@ final class JndiDnsResolver implements AddressSource {
             }
             return out;
         } catch (UnknownHostException e) {
-            return List.of(); // the system resolver does not tell "no such name" from "no answer"
+            // The system resolver does not tell "no such name" from "no answer" (a timeout, a server failure): a
+            // failed lookup, which changes nothing. Taken as "nobody listed", it would have every member verified at
+            // once and removed on one lost probe; a name that really lists nobody leaves its members to the failure
+            // detector, as ever.
+            NamingException failed = new NamingException("system resolver: " + e.getMessage());
+            failed.initCause(e);
+            throw failed;
         }
     }
 

@@ -190,6 +190,29 @@ public class FlotillaManager extends ManagerBase {
         return s;
     }
 
+    /** Set while {@link #localSession} runs: {@link #findSession} then moves and takes nothing over. */
+    private static final ThreadLocal<Boolean> LOCAL_ONLY = new ThreadLocal<>();
+
+    /**
+     * What {@code lookup} finds (a request's {@code getSessionInternal(false)}, a {@code findSession}) among the
+     * sessions owned here only: for end-of-request work on a request that never asked for its session, which must not
+     * pull the session here from its owner (or take it over) just to replicate nothing.
+     */
+    static <T> T localSession(SessionLookup<T> lookup) throws IOException {
+        LOCAL_ONLY.set(Boolean.TRUE);
+        try {
+            return lookup.find();
+        } finally {
+            LOCAL_ONLY.remove();
+        }
+    }
+
+    /** A session lookup that may throw {@link IOException}. */
+    @FunctionalInterface
+    interface SessionLookup<T> {
+        T find() throws IOException;
+    }
+
     @Override
     public Session findSession(String id) throws IOException {
         Session s = super.findSession(id);
@@ -201,7 +224,7 @@ public class FlotillaManager extends ManagerBase {
             }
             s = null;
         }
-        if (s != null || id == null) {
+        if (s != null || id == null || LOCAL_ONLY.get() != null) {
             return s;
         }
         ReplicationEngine e = engine;
@@ -218,13 +241,11 @@ public class FlotillaManager extends ManagerBase {
         } catch (TakeOverException x) {
             throw new IllegalStateException(x.getMessage(), x);
         }
-        if (!ownerGone && e.replica(id).isEmpty()) {
-            return null; // no member this one knows of holds it
-        }
-        // Owner gone: the engine asks the other members for their copies and adopts the newest (one round trip).
         // Owner alive (a balancer that is not sticky, or moved the user): it hands the session over once no request
-        // uses it there. Both bounded by the node's timeout, waited for outside the lock.
-        Optional<PrimarySession> p = awaitMove(id, ownerGone ? e.takeOver(id) : e.moveHere(id));
+        // uses it there. Owner gone or unknown here (no copy yet, as after an asynchronous create a moment ago): the
+        // engine asks the other members for their copies and adopts the newest, or learns that a live one owns it.
+        // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds the session.
+        Optional<PrimarySession> p = awaitMove(id, e.moveHere(id));
         synchronized (takeOver) {
             s = super.findSession(id);
             if (s != null) {
@@ -234,14 +255,15 @@ public class FlotillaManager extends ManagerBase {
                 return null;
             }
             SessionMetadata md = p.get().replicatedMetadata();
+            // the listeners' replica view goes first: the session is a primary here now, whatever restore does
+            ReplicaNotifier n = notifier;
+            boolean announced = n != null && n.takenOver(id);
             FlotillaSession fs = new FlotillaSession(this);
             fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
             log.info("FlotillaManager " + namespace + ": " + (ownerGone ? "took over" : "moved here") + " session "
                     + redact(id) + " at version " + p.get().version());
             fs.activate();
-            ReplicaNotifier n = notifier;
-            boolean announced = n != null && n.takenOver(id);
             if (notifyListenersOnReplication && !announced) {
                 fs.tellNew(); // the listeners here had not heard of it (it came by state transfer, or none listen)
             }

@@ -298,7 +298,6 @@ final class FlotillaSession extends StandardSession {
 
     @Override
     public void access() {
-        super.access();
         PrimarySession p = primary;
         if (p != null) {
             if (p.beginAccess()) {
@@ -309,6 +308,7 @@ final class FlotillaSession extends StandardSession {
                         + " moved to another member while this request started; retry the request");
             }
         }
+        super.access(); // after the check: a request refused above never ends its access here
         recordAccess();
     }
 

@@ -142,7 +142,7 @@ public final class ReplicationValve extends ValveBase {
         boolean restored = true;
         try {
             if (primaryIndicator && request.getRequestedSessionId() != null) {
-                Session s = manager.findSession(request.getRequestedSessionId());
+                Session s = FlotillaManager.localSession(() -> manager.findSession(request.getRequestedSessionId()));
                 request.setAttribute(primaryIndicatorName, s != null ? Boolean.TRUE : Boolean.FALSE);
             }
             getNext().invoke(request, response);
@@ -189,7 +189,7 @@ public final class ReplicationValve extends ValveBase {
         }
         if (request.isAsync()) {
             asyncRequests.increment();
-            Session s = request.getSessionInternal(false);
+            Session s = FlotillaManager.localSession(() -> request.getSessionInternal(false));
             String id = s == null ? null : s.getIdInternal();
             request.getAsyncContext().addListener(new AsyncListener() {
                 @Override
@@ -216,7 +216,7 @@ public final class ReplicationValve extends ValveBase {
         }
         Session session;
         try {
-            session = request.getSessionInternal(false);
+            session = FlotillaManager.localSession(() -> request.getSessionInternal(false));
         } catch (SessionRestoreException e) {
             return; // the request did not use the session; the next one that does is answered 500
         }
@@ -263,7 +263,12 @@ public final class ReplicationValve extends ValveBase {
     }
 
     private void replicateAtEndOfAsync(FlotillaManager manager, Request request, String id) {
-        Session current = request.getSessionInternal(false);
+        Session current;
+        try {
+            current = FlotillaManager.localSession(() -> request.getSessionInternal(false));
+        } catch (IOException e) {
+            current = null; // cannot happen: a local lookup does no I/O
+        }
         String target = current != null ? current.getIdInternal() : id;
         manager.replicate(target).whenComplete((v, e) -> {
             if (e != null) {
