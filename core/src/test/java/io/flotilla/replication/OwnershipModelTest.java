@@ -117,6 +117,7 @@ class OwnershipModelTest {
                 }
             }
             healAndCheck("the end");
+            assertTrue(writesChecked > 0, "seed " + seed + ": no acknowledged write was checked");
             synchronized (TOTALS) {
                 TOTALS[0]++;
                 TOTALS[1] += STEPS;

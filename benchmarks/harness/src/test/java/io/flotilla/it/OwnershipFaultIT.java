@@ -167,7 +167,9 @@ class OwnershipFaultIT {
                 + " writes acknowledged, " + writesChecked + " writes checked, " + outcomesUnknown
                 + " writes with unknown outcome (their member was killed), " + violations.size()
                 + " losses or disagreements found, " + seconds + " s; failed writes by reason " + failures);
-        assertTrue(faults >= 30 || faultCount < 30, "at least 30 faults: " + faults);
+        // beyond the CREATEs (one acknowledged value per session): writes went through the faults and were checked
+        assertTrue(writesChecked > SESSIONS, "seed " + seed + ": no increment was acknowledged and checked; failed "
+                + "writes by reason " + failures);
         assertTrue(violations.isEmpty(), "seed " + seed + ": " + violations.size() + " violation(s), the first: "
                 + violations.subList(0, Math.min(10, violations.size())));
     }
