@@ -34,6 +34,8 @@ final class AntiEntropy {
     private final SessionTable table;
     private final Replicator replicator;
     private final Set<MemberId> seen = ConcurrentHashMap.newKeySet();
+    /** Per member whose state transfer ended: the sessions owned here it listed so far (VERSIONS in chunks). */
+    private final Map<MemberId, Set<String>> reported = new ConcurrentHashMap<>();
 
     AntiEntropy(Outbox out, SessionTable table, Replicator replicator) {
         this.out = out;
@@ -84,40 +86,68 @@ final class AntiEntropy {
     }
 
     /**
-     * After this member's state transfer: each live owner is told the versions received of its sessions, and sends
-     * the full copy of each it holds at another version. The transfer's source may lag behind an owner (a delta sent
-     * just before the source was a target again after a heal reaches it later, as a repair), and without a later
-     * write nothing would bring this member's copy up to date.
+     * After this member's state transfer: each other live member is told the versions received of the sessions it
+     * owns, in one or more VERSIONS messages (the last one flagged, sent even when there is nothing to list). The
+     * owner pushes the full copy of each of its sessions this member holds at another version or does not hold at
+     * all: the transfer's source may lag behind an owner (a delta sent just before the source was a target again
+     * after a heal reaches it later, as a repair), or may have dropped its copy for a moment (a heal's other line of
+     * writes, fetched again), and without a later write nothing would bring this member's copy up to date.
      */
     void verifyTransferred() {
         View view = out.view();
         Map<MemberId, List<ReplicationMessages.DigestEntry>> byOwner = new HashMap<>();
+        for (Member m : view.othersThan(out.self().id())) {
+            byOwner.put(m.id(), new ArrayList<>());
+        }
         for (String id : table.replicaIds()) {
             MemberId owner = table.owner(id);
-            if (owner != null && !owner.equals(out.self().id()) && view.contains(owner)) {
-                byOwner.computeIfAbsent(owner, k -> new ArrayList<>())
-                        .add(new ReplicationMessages.DigestEntry(id, table.replicaVersion(id), -1, -1));
+            List<ReplicationMessages.DigestEntry> owned = owner == null ? null : byOwner.get(owner);
+            if (owned != null) {
+                owned.add(new ReplicationMessages.DigestEntry(id, table.replicaVersion(id), -1, -1));
             }
         }
         for (Map.Entry<MemberId, List<ReplicationMessages.DigestEntry>> e : byOwner.entrySet()) {
             Member owner = view.find(e.getKey()).orElseThrow();
             List<ReplicationMessages.DigestEntry> all = e.getValue();
-            for (int from = 0; from < all.size(); from += CHUNK) {
-                out.sendQuietly(List.of(owner),
-                        ReplicationMessages.versions(all.subList(from, Math.min(all.size(), from + CHUNK))));
-            }
+            int from = 0;
+            do {
+                int to = Math.min(all.size(), from + CHUNK);
+                out.sendQuietly(List.of(owner), ReplicationMessages.versions(all.subList(from, to), to == all.size()));
+                from = to;
+            } while (from < all.size());
         }
     }
 
-    /** {@code from} received these versions of sessions by state transfer: the ones owned here at another version go. */
-    void onVersions(Member from, List<ReplicationMessages.DigestEntry> entries) {
-        for (ReplicationMessages.DigestEntry e : entries) {
+    /**
+     * {@code from} received these versions of sessions owned here by state transfer: the ones owned here at another
+     * version are pushed to it at once; after its last message, the ones it should hold (placement) and did not list.
+     */
+    void onVersions(Member from, ReplicationMessages.Versions versions) {
+        Set<String> listed = reported.computeIfAbsent(from.id(), k -> ConcurrentHashMap.newKeySet());
+        for (ReplicationMessages.DigestEntry e : versions.entries()) {
+            listed.add(e.id());
             PrimarySession ps = table.primary(e.id());
             SessionTable.Held held = ps == null ? null : table.held(e.id());
             if (held != null && held.record().version() != e.version()) {
                 replicator.repair(from, ps);
             }
         }
+        if (!versions.last()) {
+            return;
+        }
+        reported.remove(from.id());
+        View view = out.view();
+        for (PrimarySession ps : table.primaries()) {
+            if (!listed.contains(ps.id()) && !ps.isHandedOver() && table.held(ps.id()) != null
+                    && replicator.placed(ps.id(), from, view)) {
+                replicator.repair(from, ps);
+            }
+        }
+    }
+
+    /** {@code member} left the view: its unfinished list of versions goes (it asks for a transfer if it comes back). */
+    void left(MemberId member) {
+        reported.remove(member);
     }
 
     /** A digest from {@code from}: each entry is its claim of one session. */

@@ -364,7 +364,7 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.RELEASE -> handoff.onRelease(m.from(), ReplicationMessages.readRelease(in));
                 case ReplicationMessages.DIGEST -> antiEntropy.onDigest(m.from(), ReplicationMessages.readDigest(in));
                 case ReplicationMessages.VERSIONS -> antiEntropy.onVersions(m.from(),
-                        ReplicationMessages.readDigest(in));
+                        ReplicationMessages.readVersions(in));
                 case ReplicationMessages.HANDED_OVER -> replicator.onHandedOver(m.from(),
                         ReplicationMessages.readHandedOver(in));
                 case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
@@ -430,6 +430,7 @@ public final class ReplicationEngine implements AutoCloseable {
             takeOver.left(left.member().id());
             handoff.left(left.member().id());
             readiness.left(left.member().id());
+            antiEntropy.left(left.member().id());
         }
     }
 

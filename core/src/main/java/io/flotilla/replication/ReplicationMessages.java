@@ -241,13 +241,34 @@ final class ReplicationMessages {
         return entries(DIGEST, entries);
     }
 
-    /** VERSIONS: the digest's form, of the versions a member received by state transfer (since: -1, acked: -1). */
-    static ByteBuffer versions(List<DigestEntry> entries) {
-        return entries(VERSIONS, entries);
+    /**
+     * VERSIONS: the digest's form (since: -1, acked: -1), of the versions a member received by state transfer of the
+     * sessions the addressee owns, then a byte: 1 on the last of these messages to that addressee.
+     */
+    static ByteBuffer versions(List<DigestEntry> entries, boolean last) {
+        ByteBuffer b = entries(VERSIONS, entries, 1);
+        return b.put(b.limit() - 1, (byte) (last ? 1 : 0));
+    }
+
+    /** A VERSIONS message read. */
+    record Versions(List<DigestEntry> entries, boolean last) {
+    }
+
+    static Versions readVersions(ByteBuffer in) {
+        List<DigestEntry> entries = readDigest(in);
+        if (in.remaining() != 1) {
+            throw new CodecException(Reason.MALFORMED, "versions message ends with " + in.remaining()
+                    + " bytes instead of its last-message flag");
+        }
+        return new Versions(entries, in.get() == 1);
     }
 
     private static ByteBuffer entries(byte kind, List<DigestEntry> entries) {
-        int size = 1 + 4;
+        return entries(kind, entries, 0);
+    }
+
+    private static ByteBuffer entries(byte kind, List<DigestEntry> entries, int trailer) {
+        int size = 1 + 4 + trailer;
         List<byte[]> ids = new ArrayList<>(entries.size());
         for (DigestEntry e : entries) {
             byte[] idBytes = e.id().getBytes(StandardCharsets.UTF_8);
@@ -260,7 +281,7 @@ final class ReplicationMessages {
             b.putShort((short) ids.get(i).length).put(ids.get(i)).putLong(entries.get(i).version())
                     .putLong(entries.get(i).since()).putLong(entries.get(i).acknowledged());
         }
-        return b.flip();
+        return b.position(0);
     }
 
     static List<DigestEntry> readDigest(ByteBuffer in) {

@@ -192,6 +192,11 @@ final class Replicator implements PrimaryHost {
         }
     }
 
+    /** Whether placement names {@code m} a holder of {@code id}, owned here, in {@code view}. */
+    boolean placed(String id, Member m, View view) {
+        return config.placement().holders(id, out.self(), view).contains(m);
+    }
+
     /** {@code m} holds an older copy of {@code ps}: the full session is pushed to it (as a repair). */
     void repair(Member m, PrimarySession ps) {
         repairs.add(new Repair(m.id(), ps.id(), ps));
@@ -302,8 +307,10 @@ final class Replicator implements PrimaryHost {
                 continue; // its engine does not listen yet: kept until it does
             }
             repairs.remove(r);
-            if (m.isEmpty()) {
-                continue; // gone: it will get the sessions by state transfer if it comes back
+            if (m.isEmpty() || r.session().isHandedOver()) {
+                // Gone: it gets the sessions by state transfer if it comes back. Handed over (a hand-off, a lost
+                // contest): the session lives on, and its new owner serves the holders; a GONE would delete a copy.
+                continue;
             }
             meters.repairs.increment();
             ByteBuffer msg;
@@ -386,7 +393,7 @@ final class Replicator implements PrimaryHost {
     }
 
     void onGone(Member from, String id) {
-        table.gone(out.view(), from, id);
+        table.gone(from, id);
     }
 
     void onOwner(Member from, ReplicationMessages.IdAndVersion claim) {

@@ -414,11 +414,14 @@ final class SessionTable {
             return false;
         }
         MemberId known = owners.get(id);
-        if (known == null || known.equals(UNKNOWN_OWNER) || !view.contains(known)) {
+        if (known == null || known.equals(UNKNOWN_OWNER)) {
             owners.put(id, from.id());
-        } else if (!known.equals(from.id())) {
+        } else if (view.contains(known) && !known.equals(from.id())) {
             return false; // still awaited from the owner: asked again after gapTimeout
         }
+        // An owner out of the view keeps its place: the copy came from another holder (fullSource), which must not
+        // become the owner, or the owner's deltas would be refused once it is back. A member that takes the session
+        // over announces itself (OWNER), and a delta from a live sender is taken while the owner is away.
         awaitingFull.remove(id);
         store.applyFull(record);
         return true;
@@ -436,11 +439,15 @@ final class SessionTable {
         }
     }
 
-    /** {@code from} says it does not know {@code id}: the replica goes, unless another live member owns it. */
-    void gone(View view, Member from, String id) {
+    /**
+     * {@code from} says it does not know {@code id}: the replica goes when {@code from} is its owner (or no owner is
+     * known). Another member may simply never have held it (a full copy asked of it while the owner is away), or
+     * hand it over since: only the owner knows that the session ended.
+     */
+    void gone(Member from, String id) {
         MemberId known = owners.get(id);
-        if (known != null && !known.equals(from.id()) && view.contains(known)) {
-            return; // a member that is not the owner does not know this session; the owner does
+        if (known != null && !known.equals(UNKNOWN_OWNER) && !known.equals(from.id())) {
+            return;
         }
         synchronized (lock) {
             if (!primaries.containsKey(id)) {
