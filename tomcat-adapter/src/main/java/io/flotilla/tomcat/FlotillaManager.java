@@ -10,6 +10,7 @@ import io.flotilla.replication.StateTransfer;
 import io.flotilla.replication.TakeOverException;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -192,6 +193,14 @@ public class FlotillaManager extends ManagerBase {
 
     /** Set while {@link #localSession} runs: {@link #findSession} then moves and takes nothing over. */
     private static final ThreadLocal<Boolean> LOCAL_ONLY = new ThreadLocal<>();
+    /**
+     * How long a request on a non-owner waits for the owner's hand-off before it has the owner verified: a live owner
+     * answers within a round trip plus its holders' acknowledgements of the release; one that does not answer in
+     * this time is probably gone (sticky routing sends a request elsewhere when its owner failed), and it adds this
+     * much to a failover from a hung owner (one that crashed refuses the connection and is verified at once). An
+     * owner that answers busy for longer (a long request uses the session there) is verified too, and found alive.
+     */
+    private static final Duration OWNER_ANSWER = Duration.ofMillis(500);
 
     /**
      * What {@code lookup} finds (a request's {@code getSessionInternal(false)}, a {@code findSession}) among the
@@ -231,21 +240,28 @@ public class FlotillaManager extends ManagerBase {
         if (e == null) {
             return null;
         }
-        // A request for a session whose owner is still in the view: with sticky routing it came here because the
-        // owner failed. Have the owner verified now rather than wait for failure detection; an owner that neither
-        // answers nor leaves in that time (hung) fails the request: going on without the session would serve an
-        // empty one behind HTTP 200.
-        boolean ownerGone;
-        try {
-            ownerGone = e.verifyOwner(id, cluster.settings().ownerVerification);
-        } catch (TakeOverException x) {
-            throw new IllegalStateException(x.getMessage(), x);
+        // Ask the owner first: a live owner hands the session over within a round trip (a balancer that is not
+        // sticky, or moved the user); no owner known here (no copy yet, as after an asynchronous create a moment ago,
+        // or its owner left): the engine asks the other members for their copies and adopts the newest, or learns
+        // that a live one owns it. Only an owner that neither answers within OWNER_ANSWER nor could be reached is
+        // verified (with sticky routing a request comes here because the owner failed): rather than wait for
+        // failure detection, the membership probes it now; one that neither answers nor leaves in that time (hung)
+        // fails the request: going on without the session would serve an empty one behind HTTP 200. Verifying every
+        // move would probe the owner, and log it suspected, once per request under round-robin balancing.
+        CompletableFuture<Optional<PrimarySession>> move = e.moveHere(id).toCompletableFuture();
+        boolean ownerGone = false;
+        if (!answered(move, OWNER_ANSWER)) {
+            try {
+                ownerGone = e.verifyOwner(id, cluster.settings().ownerVerification);
+            } catch (TakeOverException x) {
+                throw new IllegalStateException(x.getMessage(), x);
+            }
+            if (move.isCompletedExceptionally()) {
+                move = e.moveHere(id).toCompletableFuture(); // the owner could not be asked: now it is verified
+            }
         }
-        // Owner alive (a balancer that is not sticky, or moved the user): it hands the session over once no request
-        // uses it there. Owner gone or unknown here (no copy yet, as after an asynchronous create a moment ago): the
-        // engine asks the other members for their copies and adopts the newest, or learns that a live one owns it.
         // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds the session.
-        Optional<PrimarySession> p = awaitMove(id, e.moveHere(id));
+        Optional<PrimarySession> p = awaitMove(id, move);
         synchronized (takeOver) {
             s = super.findSession(id);
             if (s != null) {
@@ -276,6 +292,19 @@ public class FlotillaManager extends ManagerBase {
      * member owns the session or takes it over, a member did not answer in time, a request kept it busy on its owner)
      * fails the request rather than serve an empty or stale session in its place.
      */
+    /** Whether {@code move} completed normally within {@code wait} (false: still running, or failed). */
+    private static boolean answered(CompletableFuture<Optional<PrimarySession>> move, Duration wait) {
+        try {
+            move.get(wait.toNanos(), TimeUnit.NANOSECONDS);
+            return true;
+        } catch (ExecutionException | TimeoutException x) {
+            return false;
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while moving a session here", x);
+        }
+    }
+
     private Optional<PrimarySession> awaitMove(String id, CompletionStage<Optional<PrimarySession>> move) {
         long wait = cluster.settings().timeout.toMillis() + 1000; // the round is bounded by the timeout itself
         try {

@@ -3,7 +3,9 @@ package io.flotilla.tomcat;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.MembershipEvent;
 import java.net.http.HttpResponse;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -11,6 +13,7 @@ import org.junit.jupiter.api.Timeout;
  * A balancer that is not sticky sends a user's requests to any node: the session moves to the node each request
  * reached (a hand-off from its live owner) with every increment, instead of the request going on without it, and its
  * id's route suffix follows (the jvmRoute rename), so a sticky balancer would send the next request to the data.
+ * A live owner answers the hand-off: nobody has it verified (probed and logged as suspected) for a move.
  */
 class AnyNodeAccessIT {
     @Test
@@ -18,6 +21,14 @@ class AnyNodeAccessIT {
     void aSessionFollowsItsUserFromNodeToNodeWithEveryIncrement() throws Exception {
         EmbeddedNode[] n = EmbeddedNode.pair("6");
         try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            AtomicInteger suspicions = new AtomicInteger();
+            for (EmbeddedNode node : n) {
+                node.cluster.node().addMembershipListener(ev -> {
+                    if (ev instanceof MembershipEvent.Suspected) {
+                        suspicions.incrementAndGet();
+                    }
+                });
+            }
             TestClient user = new TestClient();
             String id = null;
             for (int i = 1; i <= 12; i++) {
@@ -34,6 +45,7 @@ class AnyNodeAccessIT {
             }
             long moves = a.manager().engine().stats().handoffs() + b.manager().engine().stats().handoffs();
             assertEquals(7, moves, "moved at each change of node: b, a, b, a, b, a, b after the first request on b");
+            assertEquals(0, suspicions.get(), "no owner verified for a move: each answered its hand-off");
             assertEquals(0, a.manager().getActiveSessions() + b.manager().getActiveSessions() - 2,
                     "one primary and one replica between the two nodes, no leftover copy");
         }
