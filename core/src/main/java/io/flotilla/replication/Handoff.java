@@ -3,12 +3,15 @@ package io.flotilla.replication;
 import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
+import io.flotilla.View;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.Scheduler;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -46,6 +49,7 @@ final class Handoff {
     private final Replicator replicator;
     private final Departures departures;
     private final TakeOver takeOver;
+    private final Rebalancer rebalancer;
     private final Clock clock;
     private final Scheduler scheduler;
     private final Duration timeout;
@@ -54,8 +58,9 @@ final class Handoff {
 
     /** {@code movedAway} hears each session this member handed over (the host drops its copy). */
     Handoff(Outbox out, ReplicationConfig config, SessionTable table, SessionCodec sessionCodec, Replicator replicator,
-            Departures departures, TakeOver takeOver, Clock clock, Scheduler scheduler, Duration timeout,
-            Consumer<String> movedAway) {
+            Departures departures, TakeOver takeOver, Rebalancer rebalancer, Clock clock, Scheduler scheduler,
+            Duration timeout, Consumer<String> movedAway) {
+        this.rebalancer = rebalancer;
         this.movedAway = movedAway;
         this.out = out;
         this.config = config;
@@ -100,8 +105,13 @@ final class Handoff {
         }
         replicator.handedOff();
         movedAway.accept(id);
-        List<Member> holders = config.placement().holders(id, out.self(), replicator.targets()).stream()
-                .filter(m -> !m.id().equals(from.id())).toList();
+        // Under a placement other than ALL a member may hold a copy placement no longer names for this member (a
+        // copy left where the session passed, until its owner drops it): every member hears of the move, so none
+        // goes on following this member and refuses the new owner. O(N) small messages, on a move only.
+        View targets = replicator.targets();
+        List<Member> holders = (config.placement() == Placement.ALL
+                ? config.placement().holders(id, out.self(), targets) : targets.othersThan(out.self().id()))
+                .stream().filter(m -> !m.id().equals(from.id())).toList();
         SessionRecord r = released.record();
         byte[] record = sessionCodec.encodeRecord(r);
         ReplicationMessages.HandoffAnswer granted = new ReplicationMessages.HandoffAnswer(id,
@@ -147,12 +157,18 @@ final class Handoff {
                         replicator::claim);
                 LOG.log(Level.DEBUG, () -> "session " + SessionRecord.redact(a.id()) + " handed over by "
                         + from.describe() + " at version " + ps.version());
+                List<Member> holding = new ArrayList<>(config.placement().holders(a.id(), from, replicator.targets()));
+                holding.add(from);
+                rebalancer.moved(ps, holding);
                 if (at != null) {
                     at.complete(Optional.of(ps), null);
                 }
             }
             case BUSY, NOT_OWNER -> {
                 if (at != null && from.id().equals(at.asked)) {
+                    if (a.status() == ReplicationMessages.HandoffStatus.NOT_OWNER) {
+                        at.refused.add(from.id());
+                    }
                     at.retry(a.status() == ReplicationMessages.HandoffStatus.BUSY
                             ? "a request uses it on member " + from.describe()
                             : "member " + from.describe() + " no longer owns it");
@@ -176,6 +192,10 @@ final class Handoff {
         final long deadline;
         final CompletableFuture<Optional<PrimarySession>> result = new CompletableFuture<>();
         private volatile MemberId asked;
+        /** The live owner a take-over round named (this member holds no copy, so knows no owner). */
+        private volatile MemberId hint;
+        /** Members that answered they do not own it: the owner known here is stale; a take-over round finds it. */
+        private final Set<MemberId> refused = ConcurrentHashMap.newKeySet();
         private long pause = FIRST_PAUSE_NANOS; // guarded by this
 
         Attempt(String id, long deadline) {
@@ -188,15 +208,16 @@ final class Handoff {
             if (result.isDone()) {
                 return;
             }
-            MemberId owner = table.owner(id);
-            Optional<Member> live = owner == null || owner.equals(out.self().id()) ? Optional.empty()
-                    : out.view().find(owner);
+            Optional<Member> live = liveOther(table.owner(id)).or(() -> liveOther(hint));
             if (live.isEmpty()) {
                 asked = null;
-                takeOver.start(id).whenComplete((ps, e) -> {
-                    MemberId now = table.owner(id);
-                    if (e == null && ps.isEmpty() && now != null && !now.equals(out.self().id())
-                            && out.view().contains(now)) {
+                // With a stale owner known here (it said it does not own it), the round asks everyone all the same.
+                takeOver.start(id, !refused.isEmpty()).whenComplete((ps, e) -> {
+                    MemberId named = e != null && Outbox.cause(e) instanceof TakeOverException t ? t.liveOwner() : null;
+                    if (named != null && liveOther(named).isPresent()) {
+                        hint = named; // it holds no copy here, so knew no owner: a member said it owns it
+                        next();
+                    } else if (e == null && ps.isEmpty() && liveOther(table.owner(id)).isPresent()) {
                         retry("its owner came back"); // the round saw a live owner: ask it
                     } else {
                         complete(ps, e);
@@ -204,6 +225,7 @@ final class Handoff {
                 });
                 return;
             }
+            MemberId owner = live.get().id();
             asked = owner;
             out.send(List.of(live.get()), config.replicationTopic(), ReplicationMessages.idAndVersion(
                     ReplicationMessages.HANDOFF_REQUEST, id, table.replicaVersion(id)), Delivery.PROCESSED)
@@ -214,6 +236,11 @@ final class Handoff {
                                     + Outbox.cause(e).getMessage()));
                         }
                     });
+        }
+
+        private Optional<Member> liveOther(MemberId m) {
+            return m == null || m.equals(out.self().id()) || refused.contains(m) ? Optional.empty()
+                    : out.view().find(m);
         }
 
         synchronized void retry(String why) {

@@ -20,6 +20,18 @@ public interface Placement {
     Placement ALL = (sessionId, primary, view) -> view.othersThan(primary.id());
 
     /**
+     * A primary plus {@code backups} members chosen by rendezvous hashing of the session id over the view's member
+     * addresses: a replication costs O(backups) messages whatever the view's size, and a member joining or leaving
+     * moves only about {@code backups / N} of the sessions' copies. With it the engine keeps each session's copies
+     * where this placement says as the view changes (docs/architecture.md, "Backup mode").
+     *
+     * @throws IllegalArgumentException when {@code backups} is below 1
+     */
+    static Placement backups(int backups) {
+        return new RendezvousPlacement(backups);
+    }
+
+    /**
      * @param sessionId the session's current id
      * @param primary the member that owns the session (usually the caller)
      * @param view the current view, the primary included

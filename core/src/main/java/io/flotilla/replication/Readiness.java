@@ -28,16 +28,21 @@ final class Readiness {
     private final Outbox out;
     private final Set<MemberId> ready = ConcurrentHashMap.newKeySet();
     private final Consumer<Member> becameReady;
+    private final Runnable changed;
     private final AtomicLong changes = new AtomicLong();
     private volatile Cached cached;
 
     private record Cached(View of, long changes, View targets) {
     }
 
-    /** {@code becameReady} hears each member that became ready (a digest may be due to it). */
-    Readiness(Outbox out, Consumer<Member> becameReady) {
+    /**
+     * {@code becameReady} hears each member that became ready (a digest may be due to it); {@code changed} runs after
+     * every change of the targets (a member became ready, left, or stopped listening), outside any lock.
+     */
+    Readiness(Outbox out, Consumer<Member> becameReady, Runnable changed) {
         this.out = out;
         this.becameReady = becameReady;
+        this.changed = changed;
     }
 
     /** Tells the view this engine listens; call once its listeners are registered. */
@@ -52,6 +57,7 @@ final class Readiness {
     void left(MemberId m) {
         if (ready.remove(m)) {
             changes.incrementAndGet();
+            changed.run();
         }
     }
 
@@ -68,6 +74,7 @@ final class Readiness {
         if (ready.add(from.id())) {
             changes.incrementAndGet();
             becameReady.accept(from);
+            changed.run();
         }
     }
 

@@ -110,6 +110,7 @@ public final class ReplicationEngine implements AutoCloseable {
     private final TakeOver takeOver;
     private final Handoff handoff;
     private final AntiEntropy antiEntropy;
+    private final Rebalancer rebalancer;
     private final Readiness readiness;
     private final List<Registration> registrations = new ArrayList<>();
     /** Declines another engine's messages (no stack trace: one shared instance, thrown per declined message). */
@@ -153,12 +154,13 @@ public final class ReplicationEngine implements AutoCloseable {
         this.sessionCodec = sessionCodec;
         // Bounded like any wait on another member: the node's timeout.
         Duration roundTimeout = node instanceof DefaultNode dn ? dn.config().timeout() : config.departureWait();
-        this.takeOver = new TakeOver(out, config, table, sessionCodec, replicator, scheduler, roundTimeout);
-        this.handoff = new Handoff(out, config, table, sessionCodec, replicator, departures, takeOver, clock, scheduler,
-                roundTimeout, id -> callback("moved-away", b.onMovedAway, id));
-        this.antiEntropy = new AntiEntropy(out, table, replicator);
-        this.readiness = new Readiness(out, replicator::ready);
+        this.readiness = new Readiness(out, replicator::ready, this::targetsChanged);
         replicator.readiness(readiness);
+        this.rebalancer = new Rebalancer(out, config.placement(), table, replicator, readiness, meters);
+        this.takeOver = new TakeOver(out, config, table, sessionCodec, replicator, rebalancer, scheduler, roundTimeout);
+        this.handoff = new Handoff(out, config, table, sessionCodec, replicator, departures, takeOver, rebalancer,
+                clock, scheduler, roundTimeout, id -> callback("moved-away", b.onMovedAway, id));
+        this.antiEntropy = new AntiEntropy(out, table, replicator);
     }
 
     private void start() {
@@ -169,7 +171,10 @@ public final class ReplicationEngine implements AutoCloseable {
         readiness.announce();
         scheduleTick();
         scheduleExpiry();
-        transferClient.start(config.stateTransferOnStart());
+        // Under a placement other than ALL the owners push each joiner what it should hold (Rebalancer): a transfer
+        // from one member would bring what that member holds, which is not that.
+        transferClient.start(config.stateTransferOnStart() && config.placement() == Placement.ALL);
+        targetsChanged(); // the targets a first rebalance compares with
     }
 
     /** A builder for an engine on {@code node}. */
@@ -438,6 +443,14 @@ public final class ReplicationEngine implements AutoCloseable {
 
     private void requestFull(String id, long have) {
         replicator.requestFull(id, have);
+    }
+
+    /** The replication targets changed: copies placed elsewhere now move (see {@link Rebalancer}). */
+    private void targetsChanged() {
+        Rebalancer r = rebalancer;
+        if (r != null) { // null while the constructor builds the readiness it hears from
+            r.targetsChanged();
+        }
     }
 
     /** A state transfer completed: the owners check the versions received (see {@link AntiEntropy}). */

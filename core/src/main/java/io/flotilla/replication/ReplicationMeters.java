@@ -39,6 +39,7 @@ final class ReplicationMeters {
     final Counter fullSent;
     final Counter fullReceived;
     final Counter repairs;
+    final Counter rebalanced;
     final Counter departedTargets;
     final Counter takeovers;
     final Counter handoffs;
@@ -76,6 +77,8 @@ final class ReplicationMeters {
                 "replication targets that stopped answering and left the view, so did not fail the replication");
         repairs = counter(r, "flotilla.replication.repairs",
                 "full sessions pushed to a member whose delta the node abandoned");
+        rebalanced = counter(r, "flotilla.replication.rebalanced",
+                "primaries whose copies moved to new holders after a view change (a placement other than ALL)");
         takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");
         handoffs = counter(r, "flotilla.replication.handoffs", "sessions this member handed to a member that asked");
         ownershipChanges = counter(r, "flotilla.replication.ownership.changes",

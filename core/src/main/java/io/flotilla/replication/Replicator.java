@@ -113,6 +113,13 @@ final class Replicator implements PrimaryHost {
     @Override
     public void rename(PrimarySession ps, String newId) {
         table.rename(ps, newId);
+        if (config.placement() != Placement.ALL) {
+            // An id comes back when a session returns to a node and takes its route suffix again: a member that kept
+            // a copy or an owner under it from back then (placement no longer named it) would refuse this member.
+            // Every member forgets what it has under the new id; the holders get it by the rename in the next delta.
+            out.sendQuietly(readiness.targets().othersThan(out.self().id()), ReplicationMessages.release(
+                    new ReplicationMessages.Release(newId, -1, out.self().id(), null)));
+        }
     }
 
     @Override
@@ -190,6 +197,28 @@ final class Replicator implements PrimaryHost {
                 repairs.add(new Repair(m.id(), id, ps));
             }
         }
+    }
+
+    /**
+     * Pushes the full copy of {@code ps} (its last replicated state) to {@code to}, new holders after a view change;
+     * completes when each received it, fails when one did not (or the session is no longer owned here).
+     */
+    CompletionStage<Void> push(List<Member> to, PrimarySession ps) {
+        SessionRecord snap;
+        synchronized (ps) {
+            snap = ps.isHandedOver() ? null : ps.fullCopy();
+        }
+        if (snap == null || table.primary(ps.id()) != ps) {
+            return CompletableFuture.failedFuture(new IllegalStateException("no longer owned here"));
+        }
+        meters.fullSent.increment();
+        return out.send(to, config.replicationTopic(),
+                ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(snap)), Delivery.RECEIVED);
+    }
+
+    /** Tells {@code to}, holders no longer, to drop their copy of {@code id} (owned here). */
+    void dropCopies(List<Member> to, String id) {
+        out.sendQuietly(to, ReplicationMessages.idAndVersion(ReplicationMessages.GONE, id, 0));
     }
 
     /** Whether placement names {@code m} a holder of {@code id}, owned here, in {@code view}. */

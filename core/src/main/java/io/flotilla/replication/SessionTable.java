@@ -212,11 +212,19 @@ final class SessionTable {
         return Math.max(ownedSince(id), ps == null ? 0 : ps.acknowledged());
     }
 
-    /** Renames a primary; throws when the new id is known here. */
+    /**
+     * Renames a primary; throws when another primary here has the new id. A replica under the new id is a copy of
+     * this very session left from when it last had that id (a member placement no longer names missed the rename
+     * back, as when a session returns to a node and takes its route suffix again): it is dropped. Ids are random
+     * enough that no other session has it.
+     */
     void rename(PrimarySession ps, String newId) {
         synchronized (lock) {
-            if (primaries.containsKey(newId) || store.get(newId).isPresent()) {
+            if (primaries.containsKey(newId)) {
                 throw new IllegalStateException("session " + SessionRecord.redact(newId) + " already exists");
+            }
+            if (store.get(newId).isPresent()) {
+                forget(newId, ReplicaCause.REMOVED);
             }
             String old = ps.renameLocked(newId);
             primaries.remove(old, ps);
@@ -356,7 +364,9 @@ final class SessionTable {
      * owner known here (or none is known, or it left). A primary here (a second owner, after a split) is left to the
      * contest rule.
      *
-     * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica.
+     * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica. From the
+     * new owner itself it announces an id it renamed a session to (placement other than ALL): anything held under
+     * that id is from an earlier life of the id and goes.
      *
      * @return whether the replica here is at another version than the one handed over (the caller asks for the copy)
      */
@@ -366,7 +376,22 @@ final class SessionTable {
                 return false;
             }
             MemberId known = owners.get(id);
+            if (known == null && store.get(id).isEmpty()) {
+                return false; // neither a copy nor an owner here (placement other than ALL tells every member)
+            }
+            if (from.id().equals(newOwner)) {
+                forget(id, ReplicaCause.REMOVED); // its owner renamed a session to this id: what is here is stale
+                return false;
+            }
             if (known != null && !known.equals(from.id()) && !known.equals(UNKNOWN_OWNER) && view.contains(known)) {
+                return false;
+            }
+            Optional<Member> next = view.find(newOwner);
+            if (config.placement() != Placement.ALL && next.isPresent()
+                    && !config.placement().holders(id, next.get(), view).stream().anyMatch(m -> m.id().equals(self))) {
+                // Not a holder for the new owner: the copy goes. The former owner keeps its own until the new one
+                // has placed its copies (Rebalancer.moved), so the newest state stays on two members meanwhile.
+                forget(id, ReplicaCause.REMOVED);
                 return false;
             }
             owners.put(id, newOwner);

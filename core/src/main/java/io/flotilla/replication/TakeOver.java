@@ -45,12 +45,14 @@ final class TakeOver {
     private final SessionTable table;
     private final SessionCodec sessionCodec;
     private final Replicator replicator;
+    private final Rebalancer rebalancer;
     private final Scheduler scheduler;
     private final Duration timeout;
     private final ConcurrentHashMap<String, Round> rounds = new ConcurrentHashMap<>();
 
     TakeOver(Outbox out, ReplicationConfig config, SessionTable table, SessionCodec sessionCodec,
-            Replicator replicator, Scheduler scheduler, Duration timeout) {
+            Replicator replicator, Rebalancer rebalancer, Scheduler scheduler, Duration timeout) {
+        this.rebalancer = rebalancer;
         this.out = out;
         this.config = config;
         this.table = table;
@@ -62,14 +64,22 @@ final class TakeOver {
 
     /** See {@link ReplicationEngine#takeOver}. */
     CompletableFuture<Optional<PrimarySession>> start(String id) {
+        return start(id, false);
+    }
+
+    /**
+     * As {@link #start(String)}; {@code ownerRefused}: the live owner known here said it does not own the session
+     * (a stale follow), so the round runs all the same and an answer that owns it names the owner.
+     */
+    CompletableFuture<Optional<PrimarySession>> start(String id, boolean ownerRefused) {
         PrimarySession ps = table.primary(id);
         if (ps != null) {
             return CompletableFuture.completedFuture(Optional.of(ps));
         }
         View view = out.view();
         MemberId owner = table.owner(id);
-        if (owner != null && !owner.equals(SessionTable.UNKNOWN_OWNER) && !owner.equals(out.self().id())
-                && view.contains(owner)) {
+        if (!ownerRefused && owner != null && !owner.equals(SessionTable.UNKNOWN_OWNER)
+                && !owner.equals(out.self().id()) && view.contains(owner)) {
             return CompletableFuture.completedFuture(Optional.empty()); // its owner is alive: requests go there
         }
         boolean[] created = new boolean[1];
@@ -125,6 +135,10 @@ final class TakeOver {
         private final Set<MemberId> pending = new HashSet<>();
         private final List<Member> asked;
         private SessionRecord newest;
+        /** The members that answered with a copy: after the take-over, the copies placement does not name go. */
+        private final List<Member> holding = new ArrayList<>();
+        /** The member that answered that it owns the session, if any. */
+        private Member owner;
         private String failure;
         private boolean done;
         private Scheduler.Cancellable timer;
@@ -169,6 +183,9 @@ final class TakeOver {
 
         void answered(Member from, ReplicationMessages.Answer a) {
             if (a.owns()) {
+                synchronized (this) {
+                    owner = from;
+                }
                 fail("member " + from.describe() + " owns session " + SessionRecord.redact(id));
                 return;
             }
@@ -180,6 +197,9 @@ final class TakeOver {
             synchronized (this) {
                 if (a.record() != null && (newest == null || a.version() > newest.version())) {
                     newest = sessionCodec.decodeRecord(a.record());
+                }
+                if (a.version() >= 0) {
+                    holding.add(from);
                 }
             }
             gone(from.id());
@@ -245,6 +265,13 @@ final class TakeOver {
             PrimarySession ps = null;
             try {
                 ps = table.adopt(id, r, out.view(), replicator::resume, replicator::announce);
+                if (ps != null) {
+                    List<Member> held;
+                    synchronized (this) {
+                        held = List.copyOf(holding);
+                    }
+                    rebalancer.moved(ps, held);
+                }
             } catch (TakeOverException e) {
                 synchronized (this) {
                     failure = e.getMessage();
@@ -262,13 +289,17 @@ final class TakeOver {
                 probe.cancel();
             }
             String why;
+            Member live;
             synchronized (this) {
                 why = failure;
+                live = owner;
             }
             if (why != null) {
-                LOG.log(Level.WARNING, "did not take session " + SessionRecord.redact(id) + " over: " + why);
+                // A live owner is no failure of the cluster: the caller asks it (a hand-off), no WARN each time.
+                LOG.log(live == null ? Level.WARNING : Level.DEBUG, "did not take session "
+                        + SessionRecord.redact(id) + " over: " + why);
                 result.completeExceptionally(new TakeOverException("session " + SessionRecord.redact(id)
-                        + " not taken over: " + why));
+                        + " not taken over: " + why, live == null ? null : live.id()));
             } else {
                 result.complete(Optional.ofNullable(ps));
             }

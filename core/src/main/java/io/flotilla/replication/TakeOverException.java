@@ -1,5 +1,6 @@
 package io.flotilla.replication;
 
+import io.flotilla.MemberId;
 import io.flotilla.FlotillaException;
 
 /**
@@ -13,7 +14,20 @@ import io.flotilla.FlotillaException;
 public final class TakeOverException extends FlotillaException {
     private static final long serialVersionUID = 1L;
 
+    /** The live owner a take-over round found, when that is why it failed (a hand-off asks it instead). */
+    private final transient MemberId liveOwner;
+
     TakeOverException(String message) {
+        this(message, null);
+    }
+
+    TakeOverException(String message, MemberId liveOwner) {
         super(message);
+        this.liveOwner = liveOwner;
+    }
+
+    /** The live owner found, or null. */
+    MemberId liveOwner() {
+        return liveOwner;
     }
 }

@@ -371,7 +371,7 @@ class OwnershipModelTest {
     private String describe() {
         StringBuilder b = new StringBuilder();
         for (int s = 0; s < SESSIONS; s++) {
-            b.append(id(s), 0, 6).append(':');
+            b.append(id(s), 26, 32).append(':');
             for (int i = 0; i < MEMBERS; i++) {
                 ReplicationEngine e = h.engine(i);
                 b.append(" m").append(i).append(e.find(id(s)).map(p -> "=P" + p.version())

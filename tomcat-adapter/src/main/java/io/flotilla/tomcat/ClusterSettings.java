@@ -13,6 +13,7 @@ import io.flotilla.membership.StaticMembership;
 import io.flotilla.membership.StaticMembershipConfig;
 import io.flotilla.replication.ClassAllowlist;
 import io.flotilla.replication.CodecConfig;
+import io.flotilla.replication.Placement;
 import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.spi.MembershipFactory;
 import io.flotilla.transport.netty.NettyTransportConfig;
@@ -96,6 +97,8 @@ final class ClusterSettings {
         d.put("maxRetryAttempts", "1");
         d.put("channelSendOptions", "8");
         d.put("stateTransferTimeout", "60");
+        d.put("mode", "all"); // every member holds every session (DeltaManager's); "backup": a primary + backups
+        d.put("backups", "1"); // with mode="backup": copies besides the primary (BackupManager keeps one)
         d.put("maxActiveSessions", "-1"); // ManagerBase's: no limit
         d.put("processExpiresFrequency", "6"); // ManagerBase's: expiry checked every 6th background run
         d.put("notifyListenersOnReplication", "true");
@@ -140,6 +143,8 @@ final class ClusterSettings {
     final int maxRetryAttempts;
     final Delivery delivery;
     final Duration stateTransferTimeout;
+    /** Who holds a copy of each session: {@code mode} and {@code backups}. */
+    final Placement placement;
     /** Given to every {@link FlotillaManager} the cluster creates, as stock's {@code <Manager>} template does. */
     final int maxActiveSessions;
     final int processExpiresFrequency;
@@ -246,6 +251,13 @@ final class ClusterSettings {
         delivery = check(problems, () -> delivery(v.get("channelSendOptions")), Delivery.ASYNC);
         stateTransferTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "stateTransferTimeout", 1, 86_400),
                 60));
+        int backups = check(problems, () -> integer(v, "backups", 1, 16), 1);
+        placement = check(problems, () -> switch (v.get("mode").trim().toLowerCase(Locale.ROOT)) {
+            case "all" -> Placement.ALL;
+            case "backup" -> Placement.backups(backups);
+            default -> throw ConfigurationException.invalid("mode", v.get("mode"),
+                    "all (every member holds every session) or backup (a primary and `backups` copies)");
+        }, Placement.ALL);
         maxActiveSessions = check(problems, () -> integer(v, "maxActiveSessions", -1, Integer.MAX_VALUE), -1);
         processExpiresFrequency = check(problems, () -> integer(v, "processExpiresFrequency", 1, 10_000), 6);
         notifyListenersOnReplication = check(problems, () -> bool(v, "notifyListenersOnReplication"), true);
@@ -443,6 +455,7 @@ final class ClusterSettings {
             allowed.addAll(ApplicationClasses.patterns(loader));
         }
         return ReplicationConfig.builder().namespace(namespace).classLoader(loader).delivery(delivery)
+                .placement(placement)
                 .codec(CodecConfig.builder().allow(allowed)
                         .allowlistSetting("<Cluster allowedClasses=\"{patterns}\">").build())
                 .onUnserializable(onUnserializable)

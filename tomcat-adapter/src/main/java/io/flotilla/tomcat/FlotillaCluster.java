@@ -773,6 +773,28 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return get("channelSendOptions");
     }
 
+    /**
+     * Who holds a copy of each session: {@code all} (default: every member, as {@code DeltaManager}) or {@code backup}
+     * (the member that owns it plus {@link #setBackups backups} members chosen by rendezvous hashing: a request costs
+     * O(backups) messages whatever the cluster's size, as {@code BackupManager}).
+     */
+    public void setMode(String v) {
+        set("mode", v);
+    }
+
+    public String getMode() {
+        return get("mode");
+    }
+
+    /** With {@code mode="backup"}: copies of each session besides its owner's, 1 to 16, default 1. */
+    public void setBackups(String v) {
+        set("backups", v);
+    }
+
+    public String getBackups() {
+        return get("backups");
+    }
+
     /** Seconds a starting web application waits for the sessions of the others, default 60. */
     public void setStateTransferTimeout(String v) {
         set("stateTransferTimeout", v);

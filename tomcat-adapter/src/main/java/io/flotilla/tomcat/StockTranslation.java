@@ -333,8 +333,10 @@ final class StockTranslation {
             return;
         }
         if (backup) {
-            note(Kind.DROPPED, m.tag() + ": Flotilla replicates every session to every member (DeltaManager's "
-                    + "mode); BackupManager's single backup is not available yet");
+            put("mode", "backup", m);
+            put("backups", "1", m);
+            builtIn(m, null, "mode=\"backup\" backups=\"1\": each session has its owner and one backup, chosen "
+                    + "by rendezvous hashing, so a create costs one message instead of stock's one per member");
         }
         String notifyListeners = m.attributes().getOrDefault("notifyListenersOnReplication", "true");
         String notifySession = m.attributes().getOrDefault("notifySessionListenersOnReplication", "true");

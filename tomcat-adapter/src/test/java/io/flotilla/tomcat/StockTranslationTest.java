@@ -67,7 +67,7 @@ class StockTranslationTest {
     }
 
     @Test
-    void theHowTosBackupManagerBlockStartsAndSaysEverySessionGoesToEveryMember() throws Exception {
+    void theHowTosBackupManagerBlockBecomesBackupMode() throws Exception {
         String[] run = migrate(resource("cluster-howto-10.1-backup.xml"));
         assertEquals("0", run[0], run[1] + run[2]);
         String out = run[1];
@@ -75,7 +75,8 @@ class StockTranslationTest {
                 "filter=\".*\\.gif|.*\\.js|.*\\.jpeg|.*\\.jpg|.*\\.png|.*\\.htm|.*\\.html|.*\\.css|.*\\.txt\"")) {
             assertTrue(out.contains(line), line + " in " + out);
         }
-        assertTrue(out.contains("BackupManager\">: Flotilla replicates every session to every member"), out);
+        assertTrue(out.contains("mode=\"backup\"") && out.contains("backups=\"1\""), out);
+        assertTrue(out.contains("BackupManager\">: built in (mode=\"backup\" backups=\"1\""), out);
         assertTrue(out.contains("mapSendOptions=\"6\": no equivalent"), out);
         assertTrue(out.contains("ThroughputInterceptor\">: built in"), out);
     }

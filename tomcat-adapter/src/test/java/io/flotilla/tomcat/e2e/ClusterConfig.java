@@ -68,7 +68,7 @@ public interface ClusterConfig {
      * @param channelSendOptions Tomcat's numbers: 8 async, 2 received, 6 processed
      */
     static ClusterConfig flotilla(Path jar, Membership membership, int channelSendOptions) {
-        return new FlotillaClusterConfig(jar, membership, channelSendOptions);
+        return new FlotillaClusterConfig(jar, membership, channelSendOptions, "");
     }
 
     /**
@@ -158,14 +158,21 @@ public interface ClusterConfig {
      * @param jar the drop-in jar
      * @param membership how members find each other
      * @param channelSendOptions Tomcat's send option numbers
+     * @param attributes more {@code <Cluster>} attributes, e.g. {@code mode="backup"}, or empty
      */
-    record FlotillaClusterConfig(Path jar, Membership membership, int channelSendOptions) implements ClusterConfig {
+    record FlotillaClusterConfig(Path jar, Membership membership, int channelSendOptions, String attributes)
+            implements ClusterConfig {
         /** The class the adapter must provide. */
         static final String CLUSTER_CLASS_ENTRY = "io/flotilla/tomcat/FlotillaCluster.class";
 
         @Override
         public String name() {
             return "flotilla";
+        }
+
+        /** This configuration with {@code more} {@code <Cluster>} attributes. */
+        FlotillaClusterConfig with(String more) {
+            return new FlotillaClusterConfig(jar, membership, channelSendOptions, (attributes + " " + more).strip());
         }
 
         @Override
@@ -182,8 +189,8 @@ public interface ClusterConfig {
             return """
                     <Cluster className="io.flotilla.tomcat.FlotillaCluster"
                              %s
-                             receiverAddress="127.0.0.1" receiverPort="%d" channelSendOptions="%d"/>
-                    """.formatted(members.strip(), self.receiver(), channelSendOptions);
+                             receiverAddress="127.0.0.1" receiverPort="%d" channelSendOptions="%d" %s/>
+                    """.formatted(members.strip(), self.receiver(), channelSendOptions, attributes);
         }
 
         @Override
