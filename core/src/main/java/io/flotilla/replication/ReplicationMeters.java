@@ -42,6 +42,7 @@ final class ReplicationMeters {
     final Counter departedTargets;
     final Counter takeovers;
     final Counter handoffs;
+    final Counter drainUnhanded;
     final Counter ownershipChanges;
     final Counter writesDiscarded;
     final Counter expiredPrimary;
@@ -77,7 +78,10 @@ final class ReplicationMeters {
         repairs = counter(r, "flotilla.replication.repairs",
                 "full sessions pushed to a member whose delta the node abandoned");
         takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");
-        handoffs = counter(r, "flotilla.replication.handoffs", "sessions this member handed to a member that asked");
+        handoffs = counter(r, "flotilla.replication.handoffs",
+                "sessions this member handed to a member that asked, or to its successor in a drain");
+        drainUnhanded = counter(r, "flotilla.replication.drain.unhanded",
+                "sessions a drain could not hand over (in use past its timeout, no other member, or not confirmed)");
         ownershipChanges = counter(r, "flotilla.replication.ownership.changes",
                 "announcements that another member owns a session now");
         writesDiscarded = counter(r, "flotilla.replication.writes.discarded",
