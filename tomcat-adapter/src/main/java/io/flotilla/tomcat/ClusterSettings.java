@@ -96,6 +96,8 @@ final class ClusterSettings {
         d.put("maxRetryAttempts", "1");
         d.put("channelSendOptions", "8");
         d.put("stateTransferTimeout", "60");
+        // a stopping web application waits up to this for its sessions to reach their next owners (0: no drain)
+        d.put("drainTimeout", "10");
         d.put("maxActiveSessions", "-1"); // ManagerBase's: no limit
         d.put("processExpiresFrequency", "6"); // ManagerBase's: expiry checked every 6th background run
         d.put("notifyListenersOnReplication", "true");
@@ -140,6 +142,8 @@ final class ClusterSettings {
     final int maxRetryAttempts;
     final Delivery delivery;
     final Duration stateTransferTimeout;
+    /** How long a stopping web application hands its sessions to their next owners; zero: it does not. */
+    final Duration drainTimeout;
     /** Given to every {@link FlotillaManager} the cluster creates, as stock's {@code <Manager>} template does. */
     final int maxActiveSessions;
     final int processExpiresFrequency;
@@ -246,6 +250,7 @@ final class ClusterSettings {
         delivery = check(problems, () -> delivery(v.get("channelSendOptions")), Delivery.ASYNC);
         stateTransferTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "stateTransferTimeout", 1, 86_400),
                 60));
+        drainTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "drainTimeout", 0, 3_600), 10));
         maxActiveSessions = check(problems, () -> integer(v, "maxActiveSessions", -1, Integer.MAX_VALUE), -1);
         processExpiresFrequency = check(problems, () -> integer(v, "processExpiresFrequency", 1, 10_000), 6);
         notifyListenersOnReplication = check(problems, () -> bool(v, "notifyListenersOnReplication"), true);

@@ -1,6 +1,7 @@
 package io.flotilla.tomcat;
 
 import io.flotilla.Delivery;
+import io.flotilla.replication.DrainReport;
 import io.flotilla.replication.PrimarySession;
 import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.replication.ReplicationEngine;
@@ -10,6 +11,7 @@ import io.flotilla.replication.StateTransfer;
 import io.flotilla.replication.TakeOverException;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -130,6 +132,12 @@ public class FlotillaManager extends ManagerBase {
     @Override
     protected void stopInternal() throws LifecycleException {
         setState(LifecycleState.STOPPING);
+        FlotillaCluster c0 = cluster;
+        Duration bound = c0 == null ? Duration.ZERO : c0.settings().drainTimeout;
+        if (!bound.isZero()) {
+            // before the sessions end here: those handed over live on elsewhere
+            await("FlotillaManager " + namespace, drain(bound), bound);
+        }
         for (Session s : findSessions()) {
             if (s instanceof FlotillaSession fs) {
                 try {
@@ -154,6 +162,40 @@ public class FlotillaManager extends ManagerBase {
             c.stopped(namespace, this);
         }
         super.stopInternal();
+    }
+
+    /**
+     * Starts handing every session this member owns to its next owner ({@link ReplicationEngine#drain}); the report
+     * is logged when it comes.
+     *
+     * @return completes with the report (null when the engine is not running), within about {@code timeout}
+     */
+    CompletableFuture<DrainReport> drain(Duration timeout) {
+        ReplicationEngine e = engine;
+        if (e == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return e.drain(timeout).toCompletableFuture().whenComplete((r, ex) -> {
+            if (r != null && r.notHandedOver() == 0) {
+                log.info("FlotillaManager " + namespace + " drained: " + r);
+            } else if (r != null) {
+                log.warn("FlotillaManager " + namespace + " drained: " + r + "; the other members take the rest "
+                        + "over at their next requests");
+            }
+        });
+    }
+
+    /** {@link #drain} and waits for its report, at most {@code timeout} and a second; null when none came. */
+    static DrainReport await(String what, CompletableFuture<DrainReport> drain, Duration timeout) {
+        try {
+            return drain.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException ex) {
+            log.warn(what + ": drain did not report within " + timeout.toMillis() + " ms: " + ex);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            log.warn(what + ": interrupted while draining");
+        }
+        return null;
     }
 
     /** Nothing to load: the sessions live in the cluster. */
