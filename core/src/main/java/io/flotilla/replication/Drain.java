@@ -110,7 +110,16 @@ final class Drain {
                 continue; // no other member holds it: reported at the end
             }
             boolean[] inUse = new boolean[1];
-            CompletionStage<Void> granted = handoff.push(id, to, inUse);
+            CompletionStage<Void> granted;
+            try {
+                granted = handoff.push(id, to, inUse);
+            } catch (RuntimeException e) { // one session's failure (its record does not encode) stops no other
+                synchronized (this) {
+                    confirming++;
+                }
+                confirmed(id, to, e);
+                continue;
+            }
             if (granted == null) {
                 busy |= inUse[0];
                 continue;

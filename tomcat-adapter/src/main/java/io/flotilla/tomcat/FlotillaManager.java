@@ -277,9 +277,11 @@ public class FlotillaManager extends ManagerBase {
         // owner failed. Have the owner verified now rather than wait for failure detection; an owner that neither
         // answers nor leaves in that time (hung) fails the request: going on without the session would serve an
         // empty one behind HTTP 200.
-        boolean ownerGone;
+        // Owned here already with no Tomcat session yet: another member handed it here unasked (its drain).
+        Optional<PrimarySession> owned = e.find(id);
+        boolean ownerGone = false;
         try {
-            ownerGone = e.verifyOwner(id, cluster.settings().ownerVerification);
+            ownerGone = owned.isEmpty() && e.verifyOwner(id, cluster.settings().ownerVerification);
         } catch (TakeOverException x) {
             throw new IllegalStateException(x.getMessage(), x);
         }
@@ -287,7 +289,7 @@ public class FlotillaManager extends ManagerBase {
         // uses it there. Owner gone or unknown here (no copy yet, as after an asynchronous create a moment ago): the
         // engine asks the other members for their copies and adopts the newest, or learns that a live one owns it.
         // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds the session.
-        Optional<PrimarySession> p = awaitMove(id, e.moveHere(id));
+        Optional<PrimarySession> p = owned.isPresent() ? owned : awaitMove(id, e.moveHere(id));
         synchronized (takeOver) {
             s = super.findSession(id);
             if (s != null) {
@@ -303,8 +305,9 @@ public class FlotillaManager extends ManagerBase {
             FlotillaSession fs = new FlotillaSession(this);
             fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
-            log.info("FlotillaManager " + namespace + ": " + (ownerGone ? "took over" : "moved here") + " session "
-                    + redact(id) + " at version " + p.get().version());
+            log.info("FlotillaManager " + namespace + ": " + (owned.isPresent() ? "serving the session handed here by a "
+                    + "drain," : ownerGone ? "took over session" : "moved here session") + " " + redact(id)
+                    + " at version " + p.get().version());
             fs.activate();
             if (notifyListenersOnReplication && !announced) {
                 fs.tellNew(); // the listeners here had not heard of it (it came by state transfer, or none listen)
