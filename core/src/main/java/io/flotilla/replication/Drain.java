@@ -167,7 +167,7 @@ final class Drain {
         DrainReport report = new DrainReport(handed, notHanded, flushSettled && flushed,
                 Duration.ofNanos(clock.nanoTime() - startNanos));
         if (notHanded == 0) {
-            LOG.log(Level.INFO, "drained " + out.self().describe() + ": " + report);
+            LOG.log(Level.DEBUG, () -> "drained " + out.self().describe() + ": " + report); // the host logs it
         } else {
             LOG.log(Level.WARNING, "drain of " + out.self().describe() + " ended with " + notHanded + " session(s) "
                     + "not handed over (in use past " + timeout.toMillis() + " ms, no other member, or not confirmed): "
