@@ -8,7 +8,9 @@ import io.flotilla.spi.Scheduler;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -25,14 +27,18 @@ import java.util.stream.Collectors;
  * {@link Placement#successor} among the targets: it is released here (changes not yet replicated included), the
  * other holders follow the successor, then the successor adopts the record at its version. A session a request uses
  * ({@link PrimarySession#beginAccess}) is tried again in the next round, after a pause growing from 5 ms to 100 ms;
- * so is one a request moved back here meanwhile. The drain ends when nothing owned here can go and nothing waits for
- * a confirmation, or at its timeout; what it could not hand over (in use all along, no other member, or a successor
- * that did not confirm) is counted ({@code flotilla.replication.drain.unhanded}) and logged with redacted ids, and
+ * so is one a request moved back here meanwhile. A session whose successor left the view before it confirmed (it
+ * died mid-way) is taken back here by a take-over round (the newest copy in the view, writes the successor made
+ * before it died included) and handed to another member in the next round; a successor that failed but stays in the
+ * view (its engine stopped: it is leaving too) is not waited for. The drain ends when nothing owned here can go and
+ * nothing waits for a confirmation or a round, or at its timeout; what it could not hand over (in use all along, no
+ * other member, or a successor that did not confirm) is counted ({@code flotilla.replication.drain.unhanded}) and logged with redacted ids, and
  * stays as safe as after a leave without a drain: the holders have every acknowledged write and take it over at its
  * next request.
  *
  * <p>Threading: one object per drain. Rounds run on the engine's scheduler, confirmations on the threads that
- * complete the sends; the counts are guarded by this object's lock, which is never held while sending.
+ * complete the sends and the rounds; the counts are guarded by this object's lock, which is never held while
+ * sending.
  */
 final class Drain {
     private static final System.Logger LOG = System.getLogger(Drain.class.getName());
@@ -45,13 +51,18 @@ final class Drain {
     private final SessionTable table;
     private final Replicator replicator;
     private final Handoff handoff;
+    private final TakeOver takeOver;
     private final ReplicationMeters meters;
     private final Clock clock;
     private final Scheduler scheduler;
     private final Duration timeout;
     private final long startNanos;
     private final CompletableFuture<DrainReport> result = new CompletableFuture<>();
-    private final List<String> unconfirmed = new ArrayList<>(); // guarded by this
+    /** Pushed, and the successor did not confirm: id to the successor. */
+    private final Map<String, Member> unconfirmed = new HashMap<>(); // guarded by this
+    private int rehoming; // guarded by this
+    /** Not taken back from a departed successor: reported. */
+    private final List<String> lost = new ArrayList<>(); // guarded by this
     private int handed; // guarded by this
     private int confirming; // guarded by this
     private boolean flushSettled; // guarded by this
@@ -60,12 +71,13 @@ final class Drain {
     private volatile Scheduler.Cancellable deadline;
 
     Drain(Outbox out, ReplicationConfig config, SessionTable table, Replicator replicator, Handoff handoff,
-            ReplicationMeters meters, Clock clock, Scheduler scheduler, Duration timeout) {
+            TakeOver takeOver, ReplicationMeters meters, Clock clock, Scheduler scheduler, Duration timeout) {
         this.out = out;
         this.config = config;
         this.table = table;
         this.replicator = replicator;
         this.handoff = handoff;
+        this.takeOver = takeOver;
         this.meters = meters;
         this.clock = clock;
         this.scheduler = scheduler;
@@ -101,6 +113,7 @@ final class Drain {
         if (result.isDone()) {
             return;
         }
+        rehome();
         View targets = replicator.targets();
         boolean busy = false;
         boolean pushed = false;
@@ -131,7 +144,10 @@ final class Drain {
             granted.whenComplete((v, e) -> confirmed(id, to, e));
         }
         synchronized (this) {
-            if (!busy && confirming == 0 && flushSettled) {
+            // a successor that did not confirm but stays in the view (its engine stopped: it leaves too) is not
+            // waited for; one that left is, for the round that takes its sessions back
+            if (!busy && confirming == 0 && rehoming == 0 && flushSettled
+                    && unconfirmed.values().stream().allMatch(to -> out.view().contains(to.id()))) {
                 finish();
                 return;
             }
@@ -146,10 +162,41 @@ final class Drain {
             handed++;
             return;
         }
-        unconfirmed.add(id);
+        unconfirmed.put(id, to);
         LOG.log(Level.WARNING, "drain of " + out.self().describe() + ": " + to.describe() + " did not confirm that "
-                + "it took session " + SessionRecord.redact(id) + " (" + Outbox.cause(e).getMessage() + "); the "
-                + "holders follow it, and take the session over at its next request if it left");
+                + "it took session " + SessionRecord.redact(id) + " (" + Outbox.cause(e).getMessage() + "); if it "
+                + "left the view, the session is taken back here and handed to another member");
+    }
+
+    /**
+     * Each session whose successor did not confirm and has left the view since is taken over here (a round: the
+     * newest copy in the view, writes the successor made before it died included), so the next round hands it to a
+     * live member; a successor still in the view may yet adopt it (its grant is on its way), so it is left alone.
+     */
+    private void rehome() {
+        List<String> gone = new ArrayList<>();
+        synchronized (this) {
+            unconfirmed.forEach((id, to) -> {
+                if (!out.view().contains(to.id())) {
+                    gone.add(id);
+                }
+            });
+            gone.forEach(unconfirmed::remove);
+            rehoming += gone.size();
+        }
+        for (String id : gone) {
+            takeOver.start(id).whenComplete((ps, e) -> {
+                synchronized (this) {
+                    rehoming--;
+                    if (e != null || ps.isEmpty()) {
+                        lost.add(id);
+                        LOG.log(Level.WARNING, "drain of " + out.self().describe() + ": session "
+                                + SessionRecord.redact(id) + " could not be taken back from its departed successor ("
+                                + (e == null ? "no copy in the view" : Outbox.cause(e).getMessage()) + ")");
+                    }
+                }
+            });
+        }
     }
 
     private synchronized void finish() {
@@ -161,8 +208,9 @@ final class Drain {
             d.cancel();
         }
         List<String> left = new ArrayList<>(table.primaryIds());
-        left.addAll(unconfirmed);
-        int notHanded = left.size() + confirming;
+        left.addAll(unconfirmed.keySet());
+        left.addAll(lost);
+        int notHanded = left.size() + confirming + rehoming;
         meters.drainUnhanded.increment(notHanded);
         DrainReport report = new DrainReport(handed, notHanded, flushSettled && flushed,
                 Duration.ofNanos(clock.nanoTime() - startNanos));
@@ -173,7 +221,7 @@ final class Drain {
                     + "not handed over (in use past " + timeout.toMillis() + " ms, no other member, or not confirmed): "
                     + report + "; " + left.stream().limit(IDS_LOGGED).map(SessionRecord::redact)
                     .collect(Collectors.joining(", ")) + (left.size() > IDS_LOGGED ? ", ..." : "")
-                    + (confirming > 0 ? " and " + confirming + " awaiting confirmation" : "")
+                    + (confirming + rehoming > 0 ? " and " + (confirming + rehoming) + " on their way" : "")
                     + "; their holders take them over at their next request");
         }
         result.complete(report);

@@ -276,7 +276,8 @@ public final class ReplicationEngine implements AutoCloseable {
         }
         synchronized (drainLock) {
             if (draining == null || draining.isDone()) {
-                draining = new Drain(out, config, table, replicator, handoff, meters, clock, scheduler, timeout)
+                draining = new Drain(out, config, table, replicator, handoff, takeOver, meters, clock, scheduler,
+                        timeout)
                         .start();
             }
             return draining.whenComplete((r, e) -> events.deliver());
