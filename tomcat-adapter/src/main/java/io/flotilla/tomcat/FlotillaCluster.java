@@ -402,6 +402,11 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return s;
     }
 
+    /** The settings, or null when the cluster is not started (or stopped already). */
+    ClusterSettings settingsIfStarted() {
+        return node == null ? null : settings;
+    }
+
     MeterRegistry registry() {
         return registry;
     }

@@ -133,10 +133,10 @@ public class FlotillaManager extends ManagerBase {
     protected void stopInternal() throws LifecycleException {
         setState(LifecycleState.STOPPING);
         FlotillaCluster c0 = cluster;
-        Duration bound = c0 == null ? Duration.ZERO : c0.settings().drainTimeout;
-        if (!bound.isZero()) {
+        ClusterSettings settings = c0 == null || engine == null ? null : c0.settingsIfStarted();
+        if (settings != null && !settings.drainTimeout.isZero()) {
             // before the sessions end here: those handed over live on elsewhere
-            await("FlotillaManager " + namespace, drain(bound), bound);
+            await("FlotillaManager " + namespace, drain(settings.drainTimeout), settings.drainTimeout);
         }
         for (Session s : findSessions()) {
             if (s instanceof FlotillaSession fs) {
@@ -180,7 +180,7 @@ public class FlotillaManager extends ManagerBase {
                 + " drained: " + r));
     }
 
-    /** {@link #drain} and waits for its report, at most {@code timeout} and a second; null when none came. */
+    /** Waits for the report of a {@link #drain}, at most {@code timeout} and a second; null when none came (logged). */
     static DrainReport await(String what, CompletableFuture<DrainReport> drain, Duration timeout) {
         try {
             return drain.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
