@@ -272,7 +272,8 @@ public class FlotillaManager extends ManagerBase {
         // owner failed. Have the owner verified now rather than wait for failure detection; an owner that neither
         // answers nor leaves in that time (hung) fails the request: going on without the session would serve an
         // empty one behind HTTP 200.
-        // Owned here already with no Tomcat session yet: another member handed it here unasked (its drain).
+        // Owned here already with no Tomcat session yet: handed here unasked (another member's drain), or by a hand-off
+        // whose request gave up before the grant came. Served as it is: no owner to verify, nothing to move.
         Optional<PrimarySession> owned = e.find(id);
         boolean ownerGone = false;
         try {
@@ -300,8 +301,8 @@ public class FlotillaManager extends ManagerBase {
             FlotillaSession fs = new FlotillaSession(this);
             fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
-            log.info("FlotillaManager " + namespace + ": " + (owned.isPresent() ? "serving the session handed here by a "
-                    + "drain," : ownerGone ? "took over session" : "moved here session") + " " + redact(id)
+            log.info("FlotillaManager " + namespace + ": " + (owned.isPresent() ? "serving the session handed here"
+                    + " earlier," : ownerGone ? "took over session" : "moved here session") + " " + redact(id)
                     + " at version " + p.get().version());
             fs.activate();
             if (notifyListenersOnReplication && !announced) {
