@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -31,7 +32,8 @@ import java.util.function.Consumer;
  * version and announces itself as the owners' take-over does. A busy owner is asked again with a growing pause, until
  * the timeout (the node's); an asker that does not know of a live owner runs a take-over round instead. A grant that
  * arrives after its asker gave up is adopted all the same: the owner let go of the session, and it must not end up
- * owned by nobody.
+ * owned by nobody. A draining member hands its sessions over the same way, unasked ({@link #push}, see {@link Drain}):
+ * a grant is adopted whether or not its receiver asked.
  *
  * <p>Threading: safe from any thread; no lock of its own (a concurrent map of attempts, each completed once).
  * Requests and answers arrive on the node's delivery threads, retries on the engine's scheduler, starts on request
@@ -103,6 +105,28 @@ final class Handoff {
                     ? ReplicationMessages.HandoffStatus.BUSY : ReplicationMessages.HandoffStatus.NOT_OWNER, null));
             return;
         }
+        grant(from, id, released, Delivery.ASYNC);
+    }
+
+    /**
+     * Hands the session {@code id} this member owns to {@code to}, unasked (a drain: {@code to} is its successor), as
+     * a granted request would: the holders follow {@code to} first, then {@code to} adopts the record.
+     *
+     * @return null when this member does not own {@code id} or a request uses it ({@code busy[0]} then says so);
+     *     else completes once {@code to} adopted the session (its listener processed the grant), or fails when it did
+     *     not confirm (left, unreachable, timed out)
+     */
+    CompletionStage<Void> push(String id, Member to, boolean[] busy) {
+        SessionTable.Released released = table.release(id, to.id(), busy);
+        return released == null ? null : grant(to, id, released, Delivery.PROCESSED);
+    }
+
+    /**
+     * The owner's side of a hand-off of a session just {@link SessionTable#release}d to {@code to}: the host drops its
+     * copy, the other holders are told ({@code RELEASE}, waited for), then {@code to} gets the record ({@code
+     * GRANTED}, sent with {@code delivery}; the stage completes per it).
+     */
+    private CompletionStage<Void> grant(Member to, String id, SessionTable.Released released, Delivery delivery) {
         replicator.handedOff();
         movedAway.accept(id);
         // Under a placement other than ALL a member may hold a copy placement no longer names for this member (a
@@ -111,27 +135,27 @@ final class Handoff {
         View targets = replicator.targets();
         List<Member> holders = (config.placement() == Placement.ALL
                 ? config.placement().holders(id, out.self(), targets) : targets.othersThan(out.self().id()))
-                .stream().filter(m -> !m.id().equals(from.id())).toList();
+                .stream().filter(m -> !m.id().equals(to.id())).toList();
         SessionRecord r = released.record();
         byte[] record = sessionCodec.encodeRecord(r);
         ReplicationMessages.HandoffAnswer granted = new ReplicationMessages.HandoffAnswer(id,
                 ReplicationMessages.HandoffStatus.GRANTED, record);
         if (holders.isEmpty()) {
-            answer(from, granted);
-            return;
+            return answer(to, granted, delivery);
         }
         // The holders follow the new owner before it can send them anything: none refuses its first delta.
-        departures.discount(out.send(holders, config.replicationTopic(), ReplicationMessages.release(
-                new ReplicationMessages.Release(id, r.version(), from.id(), released.ahead() ? record : null)),
+        return departures.discount(out.send(holders, config.replicationTopic(), ReplicationMessages.release(
+                new ReplicationMessages.Release(id, r.version(), to.id(), released.ahead() ? record : null)),
                 Delivery.PROCESSED))
-                .whenComplete((v, e) -> {
+                .handle((v, e) -> {
                     if (e != null) {
                         LOG.log(Level.WARNING, "handing session " + SessionRecord.redact(id) + " to "
-                                + from.describe() + ": not every holder confirmed (" + Outbox.cause(e).getMessage()
+                                + to.describe() + ": not every holder confirmed (" + Outbox.cause(e).getMessage()
                                 + "); they follow it when its claim arrives");
                     }
-                    answer(from, granted);
-                });
+                    return null;
+                })
+                .thenCompose(v -> answer(to, granted, delivery));
     }
 
     /** {@code from} handed {@code r.id()} to {@code r.newOwner()}: the holders here follow. */
@@ -144,6 +168,14 @@ final class Handoff {
 
     private void answer(Member to, ReplicationMessages.HandoffAnswer a) {
         out.sendQuietly(List.of(to), ReplicationMessages.handoffAnswer(a));
+    }
+
+    private CompletionStage<Void> answer(Member to, ReplicationMessages.HandoffAnswer a, Delivery delivery) {
+        if (delivery == Delivery.ASYNC) {
+            answer(to, a);
+            return CompletableFuture.completedFuture(null);
+        }
+        return out.send(List.of(to), config.replicationTopic(), ReplicationMessages.handoffAnswer(a), delivery);
     }
 
     // ------------------------------------------------------------------------------------------ asker side

@@ -38,4 +38,36 @@ public interface Placement {
      * @return the members other than {@code primary} that should hold a copy; never null
      */
     List<Member> holders(String sessionId, Member primary, View view);
+
+    /**
+     * The member that owns the session next when {@code primary} leaves (a drain hands it there): among {@link
+     * #holders}, the one with the highest rendezvous score of the session id and the member id, so every member names
+     * the same one, the sessions of a leaving member spread evenly over the others, and a member that joins or leaves
+     * changes the successor of only the sessions it wins or held. A mode with fewer holders (backups) thus hands a
+     * session to one of its backups.
+     *
+     * @return the successor; null when no other member holds the session
+     */
+    default Member successor(String sessionId, Member primary, View view) {
+        Member best = null;
+        long bestScore = 0;
+        int idHash = sessionId.hashCode(); // String.hashCode is specified: the same on every JVM
+        for (Member m : holders(sessionId, primary, view)) {
+            long score = rendezvousScore(idHash, m);
+            if (best == null || Long.compareUnsigned(score, bestScore) > 0
+                    || score == bestScore && m.id().compareTo(best.id()) < 0) {
+                best = m;
+                bestScore = score;
+            }
+        }
+        return best;
+    }
+
+    /** A session's (by its id's hash) score on {@code m}: both mixed by SplitMix64's finalizer. */
+    private static long rendezvousScore(int idHash, Member m) {
+        long z = m.id().mostSignificant() * 31 + m.id().leastSignificant() + idHash * 0x9E3779B97F4A7C15L;
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
+    }
 }

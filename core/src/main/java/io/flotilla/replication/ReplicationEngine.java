@@ -80,7 +80,8 @@ import java.util.function.Consumer;
  * (deltas, full copies and claims on the replication topic), {@code TransferClient} and {@code TransferSource} (the
  * two sides of state transfer, one lock each), {@code Departures} (verdicts on members that stopped answering),
  * {@code ReplicaEvents} (the listener's calls, in apply order), {@code TakeOver} (take-over rounds), {@code
- * Handoff} (moves from a live owner), {@code AntiEntropy} (digests at a heal), {@code Outbox} (the node, namespaced).
+ * Handoff} (moves from a live owner), {@code Drain} (hand-offs before leaving), {@code AntiEntropy} (digests at a
+ * heal), {@code Outbox} (the node, namespaced).
  *
  * <p>Threading: every method is safe from any thread. Incoming messages are handled on the node's delivery
  * threads; timers on the scheduler's thread. This class holds no lock; the parts' locks are never held while
@@ -115,6 +116,8 @@ public final class ReplicationEngine implements AutoCloseable {
     private final List<Registration> registrations = new ArrayList<>();
     /** Declines another engine's messages (no stack trace: one shared instance, thrown per declined message). */
     private final MessageNotHandledException notMine;
+    private final Object drainLock = new Object();
+    private CompletableFuture<DrainReport> draining; // guarded by drainLock
     private volatile Scheduler.Cancellable tickTimer;
     private volatile Scheduler.Cancellable expiryTimer;
 
@@ -257,6 +260,36 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     /**
+     * Hands every session this member owns to the member that owns it next, before this member leaves (a graceful
+     * stop, a rolling restart): that member serves it at once, at its newest version (changes not yet replicated
+     * included), with no owner verification or take-over round on its next request. First every change sent before is
+     * confirmed by the replication targets (asynchronous ones included); each session then goes to its {@link
+     * Placement#successor} among the members whose engine listens, as a hand-off would move it ({@link #moveHere}
+     * there): the other holders follow the successor before it owns the session. A session a request uses is handed
+     * over once that request ends ({@link PrimarySession#endAccess}), and one a request moves back here during the
+     * drain is handed over again. Call it before {@link #close()}; requests may go on meanwhile.
+     *
+     * @param timeout how long it may take (waiting for requests in use included); what it could not hand over by then
+     *     is reported, never waited for longer
+     * @return completes with the report, within about {@code timeout}, never exceptionally; completes on the
+     *     scheduler's thread or a delivery thread. A drain while another runs returns the running one's report.
+     */
+    public CompletionStage<DrainReport> drain(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative()) {
+            throw new IllegalArgumentException("drain timeout must not be negative, got " + timeout);
+        }
+        synchronized (drainLock) {
+            if (draining == null || draining.isDone()) {
+                draining = new Drain(out, config, table, replicator, handoff, takeOver, meters, clock, scheduler,
+                        timeout)
+                        .start();
+            }
+            return draining.whenComplete((r, e) -> events.deliver());
+        }
+    }
+
+    /**
      * Makes sure a replica held here can be taken over by {@link #takeOver}: when its owner is still in the view, asks
      * the membership to verify the owner now (a request for its session arriving here suggests it is gone: with
      * sticky routing, requests reach another member only when the owner failed) and waits up to {@code timeout}
@@ -375,6 +408,7 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
                 case ReplicationMessages.READY_ACK -> readiness.onReady(m.from(), false);
                 case ReplicationMessages.UNREADY -> readiness.onUnready(m.from());
+                case ReplicationMessages.FLUSH -> { } // a drain's barrier: its result is the point
                 default -> dropUnknown("replication", kind, m);
             }
         } catch (CodecException | BufferUnderflowException e) {

@@ -32,6 +32,8 @@ final class ReplicationMessages {
     static final byte HANDOFF_ANSWER = 17;
     static final byte RELEASE = 18;
     static final byte VERSIONS = 19;
+    /** No content: a draining member's {@code PROCESSED} barrier (everything it sent before was processed). */
+    static final byte FLUSH = 20;
     // state-transfer topic
     static final byte TRANSFER_REQUEST = 10;
     static final byte TRANSFER_CHUNK = 11;

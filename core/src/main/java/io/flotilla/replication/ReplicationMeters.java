@@ -43,6 +43,7 @@ final class ReplicationMeters {
     final Counter departedTargets;
     final Counter takeovers;
     final Counter handoffs;
+    final Counter drainUnhanded;
     final Counter ownershipChanges;
     final Counter writesDiscarded;
     final Counter expiredPrimary;
@@ -80,7 +81,10 @@ final class ReplicationMeters {
         rebalanced = counter(r, "flotilla.replication.rebalanced",
                 "primaries whose copies moved to new holders after a view change (a placement other than ALL)");
         takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");
-        handoffs = counter(r, "flotilla.replication.handoffs", "sessions this member handed to a member that asked");
+        handoffs = counter(r, "flotilla.replication.handoffs",
+                "sessions this member handed to a member that asked, or to its successor in a drain");
+        drainUnhanded = counter(r, "flotilla.replication.drain.unhanded",
+                "sessions a drain could not hand over (in use past its timeout, no other member, or not confirmed)");
         ownershipChanges = counter(r, "flotilla.replication.ownership.changes",
                 "announcements that another member owns a session now");
         writesDiscarded = counter(r, "flotilla.replication.writes.discarded",

@@ -16,6 +16,7 @@ package io.flotilla.replication;
  * @param fullReceived full copies received
  * @param takeovers sessions taken over here after their owner left
  * @param handoffs sessions this member handed to another that asked for them ({@link ReplicationEngine#moveHere})
+ *     or to its successor in a drain ({@link ReplicationEngine#drain})
  * @param expiredPrimaries primaries expired here
  * @param expiredReplicas replicas expired here (owner gone, idle)
  * @param attributesSkipped values not replicated because they could not be encoded ({@code onUnserializable=SKIP})

@@ -217,7 +217,7 @@ class HandoffTest {
             h.engine(0).create(ID, 1800).setAttribute("n", 0);
             CompletableFuture<Void> first = h.engine(0).replicate(ID).toCompletableFuture();
             assertTrue(h.runUntil(first::isDone, STEPS));
-            List<Request> inFlight = new ArrayList<>();
+            List<NonStickyRequest> inFlight = new ArrayList<>();
             Set<Integer> acked = new HashSet<>();
             int started = 0;
             int failed = 0;
@@ -226,7 +226,7 @@ class HandoffTest {
                 if (started < 60 && inFlight.size() < 3 && rnd.nextInt(20) == 0) {
                     int at = rnd.nextInt(4);
                     if (at != crashed) {
-                        inFlight.add(new Request(h, at));
+                        inFlight.add(new NonStickyRequest(h, at, ID));
                         started++;
                     }
                 }
@@ -241,7 +241,7 @@ class HandoffTest {
                     int gone = crashed;
                     inFlight.removeIf(r -> r.member == gone); // its requests die with it, unacknowledged
                 }
-                for (Request r : List.copyOf(inFlight)) {
+                for (NonStickyRequest r : List.copyOf(inFlight)) {
                     r.advance();
                     if (r.done) {
                         inFlight.remove(r);
@@ -264,52 +264,6 @@ class HandoffTest {
             System.out.println("HandoffTest seed " + seed + ": " + started + " requests, " + acked.size()
                     + " acknowledged, " + failed + " failed with an error (never acknowledged), final " + last);
             assertTrue(acked.size() >= started / 2, "most requests got the session: " + acked.size());
-        }
-    }
-
-    /** One request: move the session here, use it, write n + 1, replicate, end. */
-    private static final class Request {
-        final EngineHarness h;
-        final int member;
-        CompletableFuture<Optional<PrimarySession>> moving;
-        CompletableFuture<Void> writing;
-        PrimarySession session;
-        int ackedValue = -1;
-        int value;
-        boolean done;
-
-        Request(EngineHarness h, int member) {
-            this.h = h;
-            this.member = member;
-            this.moving = h.engine(member).moveHere(ID).toCompletableFuture();
-        }
-
-        void advance() {
-            if (writing != null) {
-                if (writing.isDone()) {
-                    if (!writing.isCompletedExceptionally()) {
-                        ackedValue = value;
-                    }
-                    session.endAccess();
-                    done = true;
-                }
-                return;
-            }
-            if (!moving.isDone()) {
-                return;
-            }
-            if (moving.isCompletedExceptionally()) {
-                done = true; // refused with a clear error (busy past the timeout): the request fails, nothing lost
-                return;
-            }
-            session = moving.join().orElseThrow();
-            if (!session.beginAccess()) {
-                moving = h.engine(member).moveHere(ID).toCompletableFuture(); // moved away meanwhile: ask again
-                return;
-            }
-            value = (Integer) session.getAttribute("n") + 1;
-            session.setAttribute("n", value);
-            writing = h.engine(member).replicate(ID).toCompletableFuture();
         }
     }
 }

@@ -64,8 +64,13 @@ public final class ClusterMBean extends BaseModelMBean {
                 : attribute.getName()) + "' is read-only: set it on <Cluster> in server.xml; it is read at start");
     }
 
+    /** The one operation, {@code drain} ({@link FlotillaCluster#drain}), called directly like the attributes. */
     @Override
     public Object invoke(String name, Object[] params, String[] signature) throws ReflectionException {
-        throw new ReflectionException(new NoSuchMethodException(name), "FlotillaCluster has no JMX operations");
+        if ("drain".equals(name) && (params == null || params.length == 0) && resource instanceof FlotillaCluster c) {
+            return c.drain();
+        }
+        throw new ReflectionException(new NoSuchMethodException(name), "FlotillaCluster has one JMX operation, "
+                + "drain(), not '" + name + "' with " + (params == null ? 0 : params.length) + " parameter(s)");
     }
 }

@@ -99,6 +99,8 @@ final class ClusterSettings {
         d.put("stateTransferTimeout", "60");
         d.put("mode", "all"); // every member holds every session (DeltaManager's); "backup": a primary + backups
         d.put("backups", "1"); // with mode="backup": copies besides the primary (BackupManager keeps one)
+        // a stopping web application waits up to this for its sessions to reach their next owners (0: no drain)
+        d.put("drainTimeout", "10");
         d.put("maxActiveSessions", "-1"); // ManagerBase's: no limit
         d.put("processExpiresFrequency", "6"); // ManagerBase's: expiry checked every 6th background run
         d.put("notifyListenersOnReplication", "true");
@@ -145,6 +147,8 @@ final class ClusterSettings {
     final Duration stateTransferTimeout;
     /** Who holds a copy of each session: {@code mode} and {@code backups}. */
     final Placement placement;
+    /** How long a stopping web application hands its sessions to their next owners; zero: it does not. */
+    final Duration drainTimeout;
     /** Given to every {@link FlotillaManager} the cluster creates, as stock's {@code <Manager>} template does. */
     final int maxActiveSessions;
     final int processExpiresFrequency;
@@ -258,6 +262,7 @@ final class ClusterSettings {
             default -> throw ConfigurationException.invalid("mode", v.get("mode"),
                     "all (every member holds every session) or backup (a primary and `backups` copies)");
         }, Placement.ALL);
+        drainTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "drainTimeout", 0, 3_600), 10));
         maxActiveSessions = check(problems, () -> integer(v, "maxActiveSessions", -1, Integer.MAX_VALUE), -1);
         processExpiresFrequency = check(problems, () -> integer(v, "processExpiresFrequency", 1, 10_000), 6);
         notifyListenersOnReplication = check(problems, () -> bool(v, "notifyListenersOnReplication"), true);

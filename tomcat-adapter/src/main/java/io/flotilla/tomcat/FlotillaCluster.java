@@ -6,6 +6,7 @@ import io.flotilla.Member;
 import io.flotilla.MembershipEvent;
 import io.flotilla.Node;
 import io.flotilla.NodeConfig;
+import io.flotilla.replication.DrainReport;
 import io.flotilla.transport.netty.NettyTransport;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -15,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
@@ -399,8 +402,30 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return s;
     }
 
+    /** The settings, or null when the cluster is not started (or stopped already). */
+    ClusterSettings settingsIfStarted() {
+        return node == null ? null : settings;
+    }
+
     MeterRegistry registry() {
         return registry;
+    }
+
+    /**
+     * The JMX operation {@code drain}: every web application hands the sessions this member owns to their next owners
+     * now (in parallel, each bounded by {@code drainTimeout}, or {@code timeout} when that is 0); the node stays in the
+     * cluster and keeps serving (a request here moves its session back). Take the node out of the balancer first.
+     *
+     * @return one line per web application: what was handed over and what not
+     */
+    public String drain() {
+        ClusterSettings s = settings();
+        Duration bound = s.drainTimeout.isZero() ? s.timeout : s.drainTimeout;
+        Map<String, CompletableFuture<DrainReport>> started = new TreeMap<>();
+        managers.forEach((name, m) -> started.put(name, m.drain(bound)));
+        return started.entrySet().stream().map(e -> e.getKey() + ": "
+                + FlotillaManager.await("FlotillaCluster drain of " + e.getKey(), e.getValue(), bound))
+                .collect(Collectors.joining("\n"));
     }
 
     void started(String namespace, FlotillaManager m) {
@@ -802,6 +827,19 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getStateTransferTimeout() {
         return get("stateTransferTimeout");
+    }
+
+    /**
+     * Seconds a stopping web application may take to hand the sessions it owns to their next owners before the node
+     * leaves (a graceful drain; also the JMX operation {@code drain}), default 10; 0: no drain (the others take the
+     * sessions over at their next requests).
+     */
+    public void setDrainTimeout(String v) {
+        set("drainTimeout", v);
+    }
+
+    public String getDrainTimeout() {
+        return get("drainTimeout");
     }
 
     /** Sessions each web application may hold at once, default -1 (no limit): stock's manager template's. */

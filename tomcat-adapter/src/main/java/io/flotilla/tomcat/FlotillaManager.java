@@ -1,6 +1,7 @@
 package io.flotilla.tomcat;
 
 import io.flotilla.Delivery;
+import io.flotilla.replication.DrainReport;
 import io.flotilla.replication.PrimarySession;
 import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.replication.ReplicationEngine;
@@ -131,6 +132,12 @@ public class FlotillaManager extends ManagerBase {
     @Override
     protected void stopInternal() throws LifecycleException {
         setState(LifecycleState.STOPPING);
+        FlotillaCluster c0 = cluster;
+        ClusterSettings settings = c0 == null || engine == null ? null : c0.settingsIfStarted();
+        if (settings != null && !settings.drainTimeout.isZero()) {
+            // before the sessions end here: those handed over live on elsewhere
+            await("FlotillaManager " + namespace, drain(settings.drainTimeout), settings.drainTimeout);
+        }
         for (Session s : findSessions()) {
             if (s instanceof FlotillaSession fs) {
                 try {
@@ -155,6 +162,35 @@ public class FlotillaManager extends ManagerBase {
             c.stopped(namespace, this);
         }
         super.stopInternal();
+    }
+
+    /**
+     * Starts handing every session this member owns to its next owner ({@link ReplicationEngine#drain}); the report
+     * is logged when it comes.
+     *
+     * @return completes with the report (null when the engine is not running), within about {@code timeout}
+     */
+    CompletableFuture<DrainReport> drain(Duration timeout) {
+        ReplicationEngine e = engine;
+        if (e == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        // what was not handed over is named in the engine's WARN line
+        return e.drain(timeout).toCompletableFuture().whenComplete((r, ex) -> log.info("FlotillaManager " + namespace
+                + " drained: " + r));
+    }
+
+    /** Waits for the report of a {@link #drain}, at most {@code timeout} and a second; null when none came (logged). */
+    static DrainReport await(String what, CompletableFuture<DrainReport> drain, Duration timeout) {
+        try {
+            return drain.get(timeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (TimeoutException | ExecutionException ex) {
+            log.warn(what + ": drain did not report within " + timeout.toMillis() + " ms: " + ex);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            log.warn(what + ": interrupted while draining");
+        }
+        return null;
     }
 
     /** Nothing to load: the sessions live in the cluster. */
@@ -240,28 +276,34 @@ public class FlotillaManager extends ManagerBase {
         if (e == null) {
             return null;
         }
-        // Ask the owner first: a live owner hands the session over within a round trip (a balancer that is not
-        // sticky, or moved the user); no owner known here (no copy yet, as after an asynchronous create a moment ago,
-        // or its owner left): the engine asks the other members for their copies and adopts the newest, or learns
-        // that a live one owns it. Only an owner that neither answers within OWNER_ANSWER nor could be reached is
-        // verified (with sticky routing a request comes here because the owner failed): rather than wait for
-        // failure detection, the membership probes it now; one that neither answers nor leaves in that time (hung)
-        // fails the request: going on without the session would serve an empty one behind HTTP 200. Verifying every
-        // move would probe the owner, and log it suspected, once per request under round-robin balancing.
-        CompletableFuture<Optional<PrimarySession>> move = e.moveHere(id).toCompletableFuture();
+        // Owned here already with no Tomcat session yet: handed here unasked (another member's drain), or by a hand-off
+        // whose request gave up before the grant came. Served as it is: no owner to verify, nothing to move.
+        Optional<PrimarySession> p = e.find(id);
+        boolean handedEarlier = p.isPresent();
         boolean ownerGone = false;
-        if (!answered(move, OWNER_ANSWER)) {
-            try {
-                ownerGone = e.verifyOwner(id, cluster.settings().ownerVerification);
-            } catch (TakeOverException x) {
-                throw new IllegalStateException(x.getMessage(), x);
+        if (!handedEarlier) {
+            // Ask the owner first: a live owner hands the session over within a round trip (a balancer that is not
+            // sticky, or moved the user); no owner known here (no copy yet, as after an asynchronous create a moment
+            // ago, or its owner left): the engine asks the other members for their copies and adopts the newest, or
+            // learns that a live one owns it. Only an owner that neither answers within OWNER_ANSWER nor could be
+            // reached is verified (with sticky routing a request comes here because the owner failed): rather than
+            // wait for failure detection, the membership probes it now; one that neither answers nor leaves in that
+            // time (hung) fails the request: going on without the session would serve an empty one behind HTTP 200.
+            // Verifying every move would probe the owner, and log it suspected, once per request under round robin.
+            CompletableFuture<Optional<PrimarySession>> move = e.moveHere(id).toCompletableFuture();
+            if (!answered(move, OWNER_ANSWER)) {
+                try {
+                    ownerGone = e.verifyOwner(id, cluster.settings().ownerVerification);
+                } catch (TakeOverException x) {
+                    throw new IllegalStateException(x.getMessage(), x);
+                }
+                if (move.isCompletedExceptionally()) {
+                    move = e.moveHere(id).toCompletableFuture(); // the owner could not be asked: now it is verified
+                }
             }
-            if (move.isCompletedExceptionally()) {
-                move = e.moveHere(id).toCompletableFuture(); // the owner could not be asked: now it is verified
-            }
+            // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds it.
+            p = awaitMove(id, move);
         }
-        // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds the session.
-        Optional<PrimarySession> p = awaitMove(id, move);
         synchronized (takeOver) {
             s = super.findSession(id);
             if (s != null) {
@@ -277,8 +319,9 @@ public class FlotillaManager extends ManagerBase {
             FlotillaSession fs = new FlotillaSession(this);
             fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
             fs.setId(id, false);
-            log.info("FlotillaManager " + namespace + ": " + (ownerGone ? "took over" : "moved here") + " session "
-                    + redact(id) + " at version " + p.get().version());
+            log.info("FlotillaManager " + namespace + ": " + (handedEarlier ? "serving the session handed here"
+                    + " earlier," : ownerGone ? "took over session" : "moved here session") + " " + redact(id)
+                    + " at version " + p.get().version());
             fs.activate();
             if (notifyListenersOnReplication && !announced) {
                 fs.tellNew(); // the listeners here had not heard of it (it came by state transfer, or none listen)
