@@ -31,10 +31,15 @@ class HandoffTest {
     private static final int STEPS = 20_000;
 
     private static EngineHarness cluster(int size, long seed) {
-        System.out.println("HandoffTest seed " + seed);
+        return cluster(size, seed, Placement.ALL);
+    }
+
+    private static EngineHarness cluster(int size, long seed, Placement placement) {
+        System.out.println("HandoffTest seed " + seed + " (" + size + " members, placement " + placement + ")");
         EngineHarness h = new EngineHarness(size, seed, EngineHarness.nodeConfig(100));
         for (int i = 0; i < size; i++) {
-            h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED).build());
+            h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED)
+                    .placement(placement).build());
         }
         return h;
     }
@@ -212,8 +217,19 @@ class HandoffTest {
     @ParameterizedTest
     @MethodSource("seeds")
     void concurrentRequestsOnDifferentMembersNeverInterleaveAndLoseNothing(long seed) {
+        concurrentRequests(seed, 4, Placement.ALL);
+    }
+
+    /** The same on 16 members in backup mode: most requests land on a member that holds no copy. */
+    @ParameterizedTest
+    @MethodSource("seeds")
+    void concurrentRequestsOnSixteenMembersInBackupModeNeverInterleaveAndLoseNothing(long seed) {
+        concurrentRequests(seed, 16, Placement.backups(1));
+    }
+
+    private static void concurrentRequests(long seed, int members, Placement placement) {
         Random rnd = new Random(seed);
-        try (EngineHarness h = cluster(4, seed)) {
+        try (EngineHarness h = cluster(members, seed, placement)) {
             h.engine(0).create(ID, 1800).setAttribute("n", 0);
             CompletableFuture<Void> first = h.engine(0).replicate(ID).toCompletableFuture();
             assertTrue(h.runUntil(first::isDone, STEPS));
@@ -224,15 +240,15 @@ class HandoffTest {
             int crashed = -1;
             for (int step = 0; step < 30_000 && (started < 60 || !inFlight.isEmpty()); step++) {
                 if (started < 60 && inFlight.size() < 3 && rnd.nextInt(20) == 0) {
-                    int at = rnd.nextInt(4);
+                    int at = rnd.nextInt(members);
                     if (at != crashed) {
                         inFlight.add(new NonStickyRequest(h, at, ID));
                         started++;
                     }
                 }
                 if (started == 30 && crashed < 0) { // one member crashes midway, maybe the owner, maybe mid-request
-                    crashed = rnd.nextInt(4);
-                    for (int j = 0; j < 4; j++) {
+                    crashed = rnd.nextInt(members);
+                    for (int j = 0; j < members; j++) {
                         if (j != crashed) {
                             h.cluster.network().partition(h.cluster.member(crashed), h.cluster.member(j));
                             h.cluster.membership(j).remove(h.cluster.member(crashed), false);
@@ -257,7 +273,7 @@ class HandoffTest {
             }
             assertTrue(inFlight.isEmpty(), "every request ended");
             int max = acked.stream().max(Integer::compare).orElse(0);
-            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, (crashed + 1) % 4);
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, (crashed + 1) % members);
             assertTrue(h.runUntil(f::isDone, STEPS));
             int last = (Integer) f.join().orElseThrow().getAttribute("n");
             assertTrue(last >= max, "the counter " + last + " fell below the acknowledged " + max);
