@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
@@ -15,7 +17,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code flotilla-tomcat9}): the drop-in jar in each {@code CATALINA_BASE/lib}, a
  * {@code FlotillaCluster} with static members on 127.0.0.1 and {@code channelSendOptions="6"} (PROCESSED), the same
  * story as {@link StockTomcatClusterIT}, and no acknowledged increment or session lost anywhere in it. Skipped, with
- * the reason, until {@code io.flotilla.tomcat.FlotillaCluster} is in the jar; then it runs with the build.
+ * the reason, until {@code io.flotilla.tomcat.FlotillaCluster} is in the jar; then it runs with the build. Each node's
+ * log must show the receiver on Netty's native epoll transport (the drop-in jar carries the library renamed for its
+ * relocated Netty; before, Tomcat ran NIO).
  */
 class FlotillaTomcatClusterIT {
 
@@ -31,6 +35,13 @@ class FlotillaTomcatClusterIT {
         FailoverScenario.Report report;
         try (TomcatCluster cluster = TomcatCluster.create(line, config, 3, StockTomcatClusterIT.workDir())) {
             report = FailoverScenario.run(cluster, FailoverScenario.Settings.small(), System.out);
+            for (int i = 0; i < 3; i++) {
+                // The drop-in jar carries Netty's epoll library renamed for its relocated Netty: it loads in Tomcat.
+                String log = Files.readString(cluster.node(i).consoleLog().resolveSibling("console-1.log"),
+                        StandardCharsets.ISO_8859_1);
+                assertTrue(log.contains("receiver bound to 127.0.0.1:") && log.contains("(epoll)"),
+                        "node " + (i + 1) + " runs Netty's native epoll transport: " + cluster.node(i).logTail(40));
+            }
         }
         System.out.println("FLOTILLA " + line + "\n" + report.summary());
 
