@@ -249,8 +249,9 @@ final class Handoff {
                     if (named != null && liveOther(named).isPresent()) {
                         hint = named; // it holds no copy here, so knew no owner: a member said it owns it
                         next();
-                    } else if (e == null && ps.isEmpty() && liveOther(table.owner(id)).isPresent()) {
-                        retry("its owner came back"); // the round saw a live owner: ask it
+                    } else if ((e == null ? ps.isEmpty() : Outbox.cause(e) instanceof TakeOverException)
+                            && liveOther(table.owner(id)).isPresent()) {
+                        retry("its owner is known now"); // the round saw a live owner, or one claimed it since: ask it
                     } else {
                         complete(ps, e);
                     }

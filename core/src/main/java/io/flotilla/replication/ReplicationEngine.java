@@ -309,6 +309,18 @@ public final class ReplicationEngine implements AutoCloseable {
         return readiness.isReady(member);
     }
 
+    /**
+     * The id a session known here as {@code id} has now: a session renamed since (a jvmRoute rename when it moved, a
+     * {@link PrimarySession#changeId}) is found under its current id by a request that still carries the former one
+     * (sent before its cookie changed). Renames are remembered on the owner and on the members that applied them (the
+     * holders), the 10,000 most recent.
+     *
+     * @return the current id, or {@code id} when no rename of it is known here
+     */
+    public String currentId(String id) {
+        return table.currentId(Objects.requireNonNull(id, "id"));
+    }
+
     /** The replica held here (read-only; values stay bytes), if any. */
     public Optional<SessionRecord> replica(String id) {
         return table.replica(id);

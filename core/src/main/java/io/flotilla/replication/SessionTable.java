@@ -5,6 +5,7 @@ import io.flotilla.MemberId;
 import io.flotilla.View;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -46,6 +47,18 @@ final class SessionTable {
      * member that comes back, which missed the release while it was away ({@link #handedTo()}).
      */
     private final ConcurrentHashMap<String, MemberId> handedTo = new ConcurrentHashMap<>();
+    /**
+     * Renames seen here, former id to the next (the owner's, and the holders' from the rename in a delta), the
+     * {@link #MAX_ALIASES} most recent: a request still carrying a session's former id (sent before its cookie
+     * changed) finds the session under its current one. Guarded by itself.
+     */
+    private final Map<String, String> renamedTo = new LinkedHashMap<>(16, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+            return size() > MAX_ALIASES;
+        }
+    };
+    static final int MAX_ALIASES = 10_000;
     private final Object lock = new Object();
 
     /** What became of a claim or a delta from another member. */
@@ -173,7 +186,8 @@ final class SessionTable {
                 return ps;
             }
             MemberId owner = owners.get(id);
-            if (owner != null && !owner.equals(UNKNOWN_OWNER) && view.contains(owner)) {
+            // This member as the owner, with no primary here: it renamed the session away or handed it on since
+            if (owner != null && !owner.equals(UNKNOWN_OWNER) && !owner.equals(self) && view.contains(owner)) {
                 throw new TakeOverException("member " + view.find(owner).map(Member::describe).orElse("?")
                         + " owns session " + SessionRecord.redact(id) + " now");
             }
@@ -229,11 +243,34 @@ final class SessionTable {
             String old = ps.renameLocked(newId);
             primaries.remove(old, ps);
             primaries.put(newId, ps);
+            renamed(old, newId);
             Long began = since.remove(old);
             if (began != null) {
                 since.put(newId, began);
             }
         }
+    }
+
+    private void renamed(String old, String newId) {
+        synchronized (renamedTo) {
+            renamedTo.remove(newId); // an id that comes back is current again
+            renamedTo.put(old, newId);
+        }
+    }
+
+    /** The id {@code id} was last renamed to as far as this member saw (a few hops at most), or {@code id}. */
+    String currentId(String id) {
+        String current = id;
+        synchronized (renamedTo) {
+            for (int hop = 0; hop < 8; hop++) {
+                String next = renamedTo.get(current);
+                if (next == null) {
+                    break;
+                }
+                current = next;
+            }
+        }
+        return current;
     }
 
     /** A primary's last delta ended it: it is no longer owned here. */
@@ -376,12 +413,15 @@ final class SessionTable {
                 return false;
             }
             MemberId known = owners.get(id);
-            if (known == null && store.get(id).isEmpty()) {
-                return false; // neither a copy nor an owner here (placement other than ALL tells every member)
-            }
             if (from.id().equals(newOwner)) {
                 forget(id, ReplicaCause.REMOVED); // its owner renamed a session to this id: what is here is stale
+                synchronized (renamedTo) {
+                    renamedTo.remove(id); // and the id is current again
+                }
                 return false;
+            }
+            if (known == null && store.get(id).isEmpty()) {
+                return false; // neither a copy nor an owner here (placement other than ALL tells every member)
             }
             if (known != null && !known.equals(from.id()) && !known.equals(UNKNOWN_OWNER) && view.contains(known)) {
                 return false;
@@ -416,9 +456,12 @@ final class SessionTable {
         } else if (!known.equals(from.id())) {
             return Verdict.NOT_OWNER;
         }
+        String current = id;
         for (SessionOp op : delta.ops()) {
             if (op instanceof SessionOp.ChangeId c) {
                 owners.put(c.newId(), from.id());
+                renamed(current, c.newId());
+                current = c.newId();
             }
         }
         store.apply(delta);

@@ -203,6 +203,36 @@ class HandoffTest {
         }
     }
 
+    /**
+     * A request sent before the session's cookie changed carries its former id: the owner and the holders that applied
+     * the rename resolve it to the current id; an id that comes back is current again.
+     */
+    @Test
+    void aFormerIdResolvesToTheCurrentOneOnTheOwnerAndItsHolders() {
+        try (EngineHarness h = cluster(3, 5)) {
+            String a = "0123456789ABCDEF0123456789ABCDEF.a";
+            String b = "0123456789ABCDEF0123456789ABCDEF.b";
+            PrimarySession s = h.engine(0).create(a, 1800);
+            s.setAttribute("n", 1);
+            CompletableFuture<Void> f = h.engine(0).replicate(a).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            s.changeId(b);
+            CompletableFuture<Void> g = h.engine(0).replicate(b).toCompletableFuture();
+            assertTrue(h.runUntil(g::isDone, STEPS) && !g.isCompletedExceptionally());
+            for (int i = 0; i < 3; i++) {
+                assertEquals(b, h.engine(i).currentId(a), "member " + i + " resolves the former id");
+                assertEquals(b, h.engine(i).currentId(b));
+            }
+            s.changeId(a); // back to the first id, as a session returning to its first node
+            CompletableFuture<Void> k = h.engine(0).replicate(a).toCompletableFuture();
+            assertTrue(h.runUntil(k::isDone, STEPS) && !k.isCompletedExceptionally());
+            for (int i = 0; i < 3; i++) {
+                assertEquals(a, h.engine(i).currentId(a), "member " + i + ": an id that came back is current");
+                assertEquals(a, h.engine(i).currentId(b));
+            }
+        }
+    }
+
     static Stream<Long> seeds() {
         return LongStream.rangeClosed(1, Integer.getInteger("handoff.seeds", 12)).mapToObj(i -> 16_000 + i * 7919);
     }

@@ -276,6 +276,12 @@ public class FlotillaManager extends ManagerBase {
         if (e == null) {
             return null;
         }
+        String renamed = e.currentId(id);
+        if (!renamed.equals(id) && (e.find(renamed).isPresent() || e.replica(renamed).isPresent())) {
+            // Renamed since (its route suffix followed its owner), and held here under its current id: a request sent
+            // before its cookie changed gets the session rather than a new, empty one.
+            return findSession(renamed);
+        }
         // Owned here already with no Tomcat session yet: handed here unasked (another member's drain), or by a hand-off
         // whose request gave up before the grant came. Served as it is: no owner to verify, nothing to move.
         Optional<PrimarySession> p = e.find(id);
@@ -303,6 +309,11 @@ public class FlotillaManager extends ManagerBase {
             }
             // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds it.
             p = awaitMove(id, move);
+        }
+        if (p.isEmpty() && !renamed.equals(id)) {
+            // Held nowhere under this id, renamed as far as this member saw (under backup mode it may hold no copy of
+            // the current one): the session under its current id. Only now: an id that came back is current.
+            return findSession(renamed);
         }
         synchronized (takeOver) {
             s = super.findSession(id);

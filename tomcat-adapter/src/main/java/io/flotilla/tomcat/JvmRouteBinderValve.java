@@ -81,6 +81,12 @@ public final class JvmRouteBinderValve extends ValveBase {
             return;
         }
         String newId = (dot < 0 ? id : id.substring(0, dot)) + "." + local;
+        if (newId.equals(session.getIdInternal())) {
+            // A former id (a request sent before the cookie changed), resolved to the session here under this route
+            // already: nothing to rename; the request, and its cookie, take the current id.
+            request.changeSessionId(newId);
+            return;
+        }
         try {
             manager.changeSessionId(session, newId);
         } catch (IllegalStateException e) {

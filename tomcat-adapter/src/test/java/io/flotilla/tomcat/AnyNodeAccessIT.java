@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.MembershipEvent;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,6 +50,33 @@ class AnyNodeAccessIT {
             assertEquals(0, suspicions.get(), "no owner verified for a move: each answered its hand-off");
             assertEquals(0, a.manager().getActiveSessions() + b.manager().getActiveSessions() - 2,
                     "one primary and one replica between the two nodes, no leftover copy");
+        }
+    }
+
+    /**
+     * A request sent before the session's cookie changed (a second tab, a request racing the move) still carries the
+     * former id, whose route names the node the session left: it gets the session under its current id, with every
+     * increment, not a new empty session.
+     */
+    @Test
+    @Timeout(120)
+    void aRequestWithTheFormerIdGetsTheSessionNotANewOne() throws Exception {
+        EmbeddedNode[] n = EmbeddedNode.pair("6");
+        try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
+            TestClient user = new TestClient();
+            assertEquals(200, user.get(b, "count").statusCode());
+            String former = user.sessionId();
+            HttpResponse<String> moved = user.get(a, "count"); // moves to a and takes a's route
+            assertTrue(moved.body().startsWith("n=2 "), moved.body());
+            assertTrue(!former.equals(user.sessionId()), "the id changed with the route: " + user.sessionId());
+            for (EmbeddedNode node : n) {
+                TestClient stale = new TestClient();
+                HttpResponse<String> r = stale.send(HttpRequest.newBuilder(TestClient.uri(node, "count"))
+                        .header("Cookie", "JSESSIONID=" + former).timeout(Duration.ofSeconds(30)).build());
+                assertEquals(200, r.statusCode(), r.body());
+                assertTrue(r.body().startsWith("n=" + (node == a ? 3 : 4) + " "), "the former id on " + node.route
+                        + " reached the session with every increment: " + r.body());
+            }
         }
     }
 }
