@@ -35,9 +35,11 @@ import org.apache.catalina.Context;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.Manager;
 import org.apache.catalina.connector.Connector;
+import org.apache.catalina.ha.ClusterDeployer;
 import org.apache.catalina.authenticator.FormAuthenticator;
 import org.apache.catalina.realm.GenericPrincipal;
 import org.apache.catalina.realm.RealmBase;
+import org.apache.catalina.startup.HostConfig;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.tomcat.util.descriptor.web.LoginConfig;
 import org.apache.tomcat.util.descriptor.web.SecurityCollection;
@@ -65,6 +67,8 @@ final class EmbeddedNode implements AutoCloseable {
     Context context;
     /** The context's own {@code <Manager>}, or null for what the cluster creates. */
     private Manager contextManager;
+    /** A nested {@code <Deployer>}, or null. */
+    private ClusterDeployer deployer;
     private boolean stopped;
 
     EmbeddedNode(String route, int receiverPort, List<Integer> allReceiverPorts, String sendOptions) {
@@ -125,6 +129,20 @@ final class EmbeddedNode implements AutoCloseable {
         return this;
     }
 
+    /**
+     * A farm deployer in the cluster, as a nested {@code <Deployer>}: the Host gets its {@code HostConfig} (which a
+     * server.xml Host has) and {@code appBase} {@link #appBase}, and the Engine runs its background tasks (the farm's
+     * watch) every second.
+     */
+    EmbeddedNode deployer(ClusterDeployer d) {
+        deployer = d;
+        return this;
+    }
+
+    Path appBase() {
+        return base.resolve("webapps");
+    }
+
     EmbeddedNode start() throws LifecycleException {
         tomcat.setBaseDir(base.toString());
         tomcat.setHostname("localhost");
@@ -160,6 +178,17 @@ final class EmbeddedNode implements AutoCloseable {
         context.addServletContainerInitializer((classes, ctx) -> ctx.addListener(new SessionEvents(events)), null);
         if (contextManager != null) {
             context.setManager(contextManager);
+        }
+        if (deployer != null) {
+            try {
+                Files.createDirectories(appBase());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            tomcat.getHost().setAppBase(appBase().toString());
+            tomcat.getHost().addLifecycleListener(new HostConfig());
+            tomcat.getEngine().setBackgroundProcessorDelay(1);
+            cluster.setClusterDeployer(deployer);
         }
         tomcat.start();
         return this;

@@ -1,0 +1,500 @@
+package io.flotilla.tomcat;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import io.flotilla.MembershipEvent;
+import io.flotilla.Message;
+import io.flotilla.Node;
+import io.flotilla.Registration;
+import io.flotilla.internal.NodeThreads;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.apache.juli.logging.Log;
+import org.apache.juli.logging.LogFactory;
+
+/**
+ * The farm: WARs dropped into {@code watchDir} on one member are deployed on every member, and undeployed
+ * everywhere when removed; a member that joins later gets the farm's current WARs. It runs on the cluster's {@link
+ * Node}, topic {@link FarmMessages#TOPIC}:
+ *
+ * <ul>
+ *   <li>A WAR that settled in {@code watchDir} ({@link FarmWatcher}) is copied to {@code tempDir} while its SHA-256
+ *       is computed, moved atomically into the deploy folder and deployed here, then offered to every member
+ *       ({@code OFFER}: name, size, hash, origin).
+ *   <li>A member that lacks an offered version (another hash, none, or an older one) asks the member that offered it
+ *       ({@code REQUEST}), which streams it ({@code BEGIN}, {@code CHUNK}s of 64 KiB, each sent {@code PROCESSED}
+ *       with at most {@link #WINDOW} in flight: back-pressure, never the whole file in memory). {@link FarmReceiver}
+ *       writes it to {@code tempDir} and checks size and hash; only then is it moved into place and deployed.
+ *   <li>A WAR removed from {@code watchDir} is undeployed here and everywhere ({@code REMOVE}).
+ *   <li>At start and whenever a member joins, members ask each other for their WARs ({@code SYNC}, answered by an
+ *       {@code OFFER}), so a member that joins later requests exactly the versions it lacks.
+ * </ul>
+ *
+ * Only members reach this code: with a cluster secret (or mutual TLS) every member proved it at its handshake; the
+ * cluster refuses to start a farm without either unless {@code trustNetwork="true"} ({@link FarmSettings}).
+ *
+ * <p>Threading: the inventory, the requests sent and the hash cache have one writer, the farm's worker thread
+ * ({@code flotilla-<cluster>-farm-1}), which also runs every deploy and undeploy; streams go out on the sender thread
+ * ({@code -farm-send-1}); chunks are written by the node's delivery threads, one sender's in order. {@link
+ * #backgroundProcess} is for Tomcat's background thread; {@link #deployed} for any thread.
+ */
+final class FarmDeployment implements AutoCloseable {
+    private static final Log log = LogFactory.getLog(FarmDeployment.class);
+    /** Chunks of one stream in flight at once (4 x 64 KiB per receiver). */
+    static final int WINDOW = 4;
+    /** How often, 100 ms apart, a deploy is tried again while Tomcat's deployer is busy with that application. */
+    private static final int BUSY_RETRIES = 300;
+    private static final HexFormat HEX = HexFormat.of();
+
+    private record Requested(String sha256, long atNanos) {
+    }
+
+    private record Hashed(long size, long modified, String sha256) {
+    }
+
+    private final Node node;
+    private final FarmSettings settings;
+    private final FarmHost host;
+    private final Path deployDir;
+    private final String self;
+    private final FarmReceiver receiver;
+    private final FarmWatcher watcher;
+    private final ScheduledExecutorService worker;
+    private final ExecutorService sender;
+    private final Map<String, FarmMessages.Entry> inventory = new ConcurrentHashMap<>();
+    private final Map<String, Requested> requested = new HashMap<>();
+    private final Map<String, Hashed> hashes = new HashMap<>();
+    private final List<Registration> registrations = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private int backgroundRuns;
+
+    FarmDeployment(Node node, FarmSettings settings, FarmHost host, NodeThreads threads) {
+        this.node = node;
+        this.settings = settings;
+        this.host = host;
+        this.deployDir = host.appBase().toAbsolutePath().normalize();
+        String name = node.localMember().name();
+        this.self = name.isEmpty() ? node.localMember().describe() : name;
+        this.receiver = new FarmReceiver(settings.tempDir(), settings.maxWarBytes(), settings.maxValidTime(),
+                System::nanoTime);
+        this.watcher = settings.watchEnabled() ? new FarmWatcher(settings.watchDir()) : null;
+        this.worker = Executors.newSingleThreadScheduledExecutor(threads.factory("farm"));
+        this.sender = Executors.newSingleThreadExecutor(threads.factory("farm-send"));
+    }
+
+    /** Starts listening and asks the members for their WARs. Call once the host deploys (Tomcat: after its start). */
+    void start() throws IOException {
+        if (!started.compareAndSet(false, true)) {
+            return; // the Host started again: already listening
+        }
+        Files.createDirectories(settings.tempDir());
+        registrations.add(node.addMessageListener(FarmMessages.TOPIC, this::onMessage));
+        registrations.add(node.addMembershipListener(e -> {
+            if (e instanceof MembershipEvent.Joined j) {
+                sendQuietly(j.member(), FarmMessages.sync());
+            } else if (e instanceof MembershipEvent.Left l && receiver.dropFrom(l.member().id()) > 0) {
+                log.warn("FarmDeployer: " + l.member().describe() + " left while streaming a WAR here; the partial "
+                        + "file was deleted");
+            }
+        }));
+        node.broadcast(FarmMessages.TOPIC, FarmMessages.sync(), Delivery.ASYNC);
+    }
+
+    /** Tomcat's background thread: checks {@code watchDir} every {@code processDeployFrequency} runs. */
+    void backgroundProcess() {
+        int expired = receiver.expire();
+        if (expired > 0) {
+            log.warn("FarmDeployer: discarded " + expired + " incomplete WAR transfer(s) older than maxValidTime ("
+                    + settings.maxValidTime().toSeconds() + " s)");
+        }
+        if (watcher != null && ++backgroundRuns % settings.processDeployFrequency() == 0) {
+            submit(this::scan);
+        }
+    }
+
+    /** The farm's WARs held here, by name: {@code app.war sha256=… 1234 bytes from node1}, comma separated. */
+    String deployed() {
+        return inventory.values().stream().sorted(Comparator.comparing(FarmMessages.Entry::name))
+                .map(FarmMessages.Entry::describe).collect(Collectors.joining(", "));
+    }
+
+    /** The farm's WARs held here, by name (for tests). */
+    Map<String, FarmMessages.Entry> inventory() {
+        return Map.copyOf(inventory);
+    }
+
+    @Override
+    public void close() {
+        registrations.forEach(Registration::close);
+        worker.shutdownNow();
+        sender.shutdownNow();
+        try {
+            if (!worker.awaitTermination(5, TimeUnit.SECONDS) || !sender.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.warn("FarmDeployer: a deploy or a WAR stream did not stop within 5 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        receiver.close();
+    }
+
+    // ------------------------------------------------------------------------------------------ messages
+
+    private void onMessage(Message m) throws IOException {
+        ByteBuffer p = m.payload().duplicate();
+        byte kind = FarmMessages.kind(p);
+        Member from = m.from();
+        try {
+            switch (kind) {
+                case FarmMessages.SYNC -> {
+                    List<FarmMessages.Entry> held = List.copyOf(inventory.values());
+                    if (!held.isEmpty()) {
+                        sendQuietly(from, FarmMessages.offer(held));
+                    }
+                }
+                case FarmMessages.OFFER -> {
+                    List<FarmMessages.Entry> offered = FarmMessages.readOffer(p);
+                    submit(() -> onOffer(from, offered));
+                }
+                case FarmMessages.REQUEST -> {
+                    String[] r = FarmMessages.readRequest(p);
+                    FarmMessages.Entry e = inventory.get(r[0]);
+                    if (e != null && e.sha256().equals(r[1])) {
+                        sender.execute(() -> stream(from, e));
+                    }
+                }
+                case FarmMessages.BEGIN -> {
+                    long transfer = FarmMessages.readLong(p);
+                    receiver.begin(from.id(), transfer, FarmMessages.readEntry(p));
+                }
+                case FarmMessages.CHUNK -> {
+                    long transfer = FarmMessages.readLong(p);
+                    long offset = FarmMessages.readLong(p);
+                    FarmReceiver.Complete c = receiver.chunk(from.id(), transfer, offset, p);
+                    if (c != null) {
+                        submit(() -> install(c.entry(), c.file(), false, 0));
+                    }
+                }
+                case FarmMessages.REMOVE -> {
+                    String name = FarmMessages.readString(p);
+                    submit(() -> {
+                        if (inventory.containsKey(name)) {
+                            undeploy(name, "removed from the farm by " + from.describe(), 0);
+                        }
+                    });
+                }
+                default -> throw new IllegalArgumentException("unknown farm message kind " + kind);
+            }
+        } catch (IllegalArgumentException e) {
+            log.warn("FarmDeployer: refused a message from " + from.describe() + ": " + e.getMessage());
+            throw e; // a PROCESSED sender (a stream) learns it and stops
+        }
+    }
+
+    /** Worker: requests each offered version this member lacks and has no newer one of. */
+    private void onOffer(Member from, List<FarmMessages.Entry> offered) {
+        long now = System.nanoTime();
+        for (FarmMessages.Entry e : offered) {
+            try {
+                FarmReceiver.checkName(e.name());
+            } catch (IllegalArgumentException x) {
+                log.warn("FarmDeployer: " + from.describe() + " offered a WAR whose " + x.getMessage());
+                continue;
+            }
+            FarmMessages.Entry mine = inventory.get(e.name());
+            if (mine != null && (mine.sha256().equals(e.sha256()) || mine.modified() > e.modified())) {
+                continue;
+            }
+            if (mine == null && e.sha256().equals(hashOf(e.name()))) {
+                inventory.put(e.name(), e); // deployed here before (this member restarted): nothing to fetch
+                continue;
+            }
+            Requested r = requested.get(e.name());
+            if (r != null && r.sha256().equals(e.sha256()) && now - r.atNanos() < settings.maxValidTime().toNanos()) {
+                continue; // asked another member for it already
+            }
+            requested.put(e.name(), new Requested(e.sha256(), now));
+            sendQuietly(from, FarmMessages.request(e.name(), e.sha256()));
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------ sending
+
+    /** Sender thread: streams the deployed file of {@code e} to {@code to}, {@link #WINDOW} chunks in flight. */
+    private void stream(Member to, FarmMessages.Entry e) {
+        long transfer = ThreadLocalRandom.current().nextLong();
+        Deque<CompletableFuture<Void>> window = new ArrayDeque<>();
+        try (FileChannel ch = FileChannel.open(FarmReceiver.inside(deployDir, e.name()), StandardOpenOption.READ)) {
+            window.add(send(to, FarmMessages.begin(transfer, e)));
+            for (long offset = 0; offset < e.size(); ) {
+                int n = (int) Math.min(FarmMessages.CHUNK_BYTES, e.size() - offset);
+                ByteBuffer chunk = FarmMessages.chunk(transfer, offset, n);
+                while (chunk.hasRemaining()) {
+                    if (ch.read(chunk) < 0) {
+                        throw new EOFException(e.name() + " is shorter than its " + e.size() + " bytes");
+                    }
+                }
+                window.add(send(to, chunk.flip()));
+                offset += n;
+                if (window.size() >= WINDOW) {
+                    await(window.poll());
+                }
+            }
+            while (!window.isEmpty()) {
+                await(window.poll());
+            }
+            log.debug("FarmDeployer: streamed " + e.describe() + " to " + to.describe());
+        } catch (InterruptedException x) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | ExecutionException | TimeoutException | IllegalArgumentException x) {
+            log.warn("FarmDeployer: streaming " + e.name() + " to " + to.describe() + " failed, it does not deploy "
+                    + "it: " + (x instanceof ExecutionException ? x.getCause() : x));
+        }
+    }
+
+    private CompletableFuture<Void> send(Member to, ByteBuffer message) {
+        return node.send(to, FarmMessages.TOPIC, message, Delivery.PROCESSED).toCompletableFuture();
+    }
+
+    private void await(CompletableFuture<Void> f) throws InterruptedException, ExecutionException, TimeoutException {
+        f.get(settings.maxValidTime().toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void sendQuietly(Member to, ByteBuffer message) {
+        node.send(to, FarmMessages.TOPIC, message, Delivery.ASYNC).exceptionally(x -> {
+            log.debug("FarmDeployer: a message to " + to.describe() + " failed: " + x);
+            return null;
+        });
+    }
+
+    // ------------------------------------------------------------------------------------------ the worker
+
+    private void submit(Runnable task) {
+        try {
+            worker.execute(() -> {
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    log.error("FarmDeployer: " + e.getMessage(), e);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            log.debug("FarmDeployer: closed, dropped a task"); // close() is under way; nothing more deploys
+        }
+    }
+
+    /** Worker: one look at {@code watchDir}; settled WARs are taken into the farm, removed ones leave it. */
+    private void scan() {
+        List<FarmWatcher.Change> changes;
+        try {
+            changes = watcher.check();
+        } catch (IOException e) {
+            log.warn("FarmDeployer: cannot list watchDir " + settings.watchDir() + ": " + e);
+            return;
+        }
+        for (FarmWatcher.Change c : changes) {
+            if (c.removed()) {
+                if (inventory.containsKey(c.name())) {
+                    undeploy(c.name(), "removed from watchDir", 0);
+                }
+                node.broadcast(FarmMessages.TOPIC, FarmMessages.remove(c.name()), Delivery.ASYNC);
+            } else {
+                originate(c);
+            }
+        }
+    }
+
+    /** Worker: copies a settled WAR of {@code watchDir} to {@code tempDir}, hashing it, and deploys and offers it. */
+    private void originate(FarmWatcher.Change c) {
+        Path temp = null;
+        try {
+            temp = Files.createTempFile(settings.tempDir(), "outgoing-", ".war.part");
+            MessageDigest digest = FarmReceiver.sha256();
+            long size;
+            try (InputStream in = Files.newInputStream(c.file()); OutputStream out = Files.newOutputStream(temp)) {
+                size = copy(in, out, digest, c.name());
+            }
+            FarmMessages.Entry e = new FarmMessages.Entry(c.name(), size, HEX.formatHex(digest.digest()),
+                    System.currentTimeMillis(), self);
+            FarmMessages.Entry mine = inventory.get(c.name());
+            if ((mine != null && mine.sha256().equals(e.sha256())) || e.sha256().equals(hashOf(c.name()))) {
+                Files.delete(temp);
+                inventory.put(c.name(), mine != null ? mine : e); // deployed already: only offer it
+                offer(inventory.get(c.name()));
+            } else {
+                install(e, temp, true, 0);
+            }
+        } catch (IOException | IllegalArgumentException x) {
+            log.warn("FarmDeployer: " + c.name() + " in watchDir is not deployed: " + x.getMessage());
+            deleteQuietly(temp);
+        }
+    }
+
+    private void offer(FarmMessages.Entry e) {
+        node.broadcast(FarmMessages.TOPIC, FarmMessages.offer(List.of(e)), Delivery.ASYNC);
+    }
+
+    /**
+     * Worker: moves a complete, checked WAR into the deploy folder while Tomcat's deployer leaves it alone, and has
+     * Tomcat deploy it (a new version: redeploy). While Tomcat is busy with that application, tries again 100 ms
+     * later, at most {@link #BUSY_RETRIES} times.
+     */
+    private void install(FarmMessages.Entry e, Path file, boolean originated, int attempt) {
+        FarmMessages.Entry mine = inventory.get(e.name());
+        if (mine != null && mine.sha256().equals(e.sha256())) {
+            deleteQuietly(file);
+            return;
+        }
+        Path target = FarmReceiver.inside(deployDir, e.name());
+        try {
+            boolean done = host.apply(e.name(), () -> {
+                long previous = Files.exists(target) ? Files.getLastModifiedTime(target).toMillis() : 0;
+                // Tomcat redeploys on any other modification time; make sure it is another one
+                Files.setLastModifiedTime(file, FileTime.fromMillis(Math.max(System.currentTimeMillis(),
+                        previous + 1000)));
+                Files.move(file, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            });
+            if (!done) {
+                retry(attempt, e.name(), "deploy", () -> install(e, file, originated, attempt + 1),
+                        () -> deleteQuietly(file));
+                return;
+            }
+        } catch (AtomicMoveNotSupportedException x) {
+            log.error("FarmDeployer: " + e.name() + " is not deployed: tempDir (" + settings.tempDir() + ") and the "
+                    + "deploy folder (" + deployDir + ") must be on one file system, so that a WAR appears there "
+                    + "whole; change tempDir");
+            deleteQuietly(file);
+            return;
+        } catch (IOException | RuntimeException x) {
+            log.error("FarmDeployer: " + e.name() + " is not deployed: " + x, x);
+            deleteQuietly(file);
+            return;
+        }
+        inventory.put(e.name(), e);
+        requested.remove(e.name());
+        hashes.remove(e.name());
+        log.info("FarmDeployer: deployed " + e.describe() + (originated ? " (from watchDir)" : ""));
+        if (originated) {
+            offer(e);
+        }
+    }
+
+    /** Worker: deletes a WAR of the farm from the deploy folder and has Tomcat undeploy its application. */
+    private void undeploy(String name, String why, int attempt) {
+        try {
+            Path target = FarmReceiver.inside(deployDir, name);
+            if (!host.apply(name, () -> Files.deleteIfExists(target))) {
+                retry(attempt, name, "undeploy", () -> undeploy(name, why, attempt + 1), () -> { });
+                return;
+            }
+        } catch (IOException | RuntimeException x) {
+            log.error("FarmDeployer: " + name + " is not undeployed: " + x, x);
+            return;
+        }
+        inventory.remove(name);
+        hashes.remove(name);
+        log.info("FarmDeployer: undeployed " + name + " (" + why + ")");
+    }
+
+    private void retry(int attempt, String name, String what, Runnable again, Runnable giveUp) {
+        if (attempt < BUSY_RETRIES) {
+            try {
+                worker.schedule(() -> submit(again), 100, TimeUnit.MILLISECONDS);
+            } catch (RejectedExecutionException e) {
+                giveUp.run(); // closing
+            }
+        } else {
+            log.error("FarmDeployer: gave up to " + what + " " + name + ": Tomcat's deployer stayed busy with it for "
+                    + BUSY_RETRIES / 10 + " s");
+            giveUp.run();
+        }
+    }
+
+    /** Worker: the SHA-256 of the deploy folder's {@code name}, or null when there is none (cached by size and time). */
+    private String hashOf(String name) {
+        Path p = FarmReceiver.inside(deployDir, name);
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            if (!a.isRegularFile()) {
+                return null;
+            }
+            Hashed h = hashes.get(name);
+            if (h != null && h.size() == a.size() && h.modified() == a.lastModifiedTime().toMillis()) {
+                return h.sha256();
+            }
+            MessageDigest digest = FarmReceiver.sha256();
+            try (InputStream in = Files.newInputStream(p)) {
+                copy(in, OutputStream.nullOutputStream(), digest, name);
+            }
+            String sha = HEX.formatHex(digest.digest());
+            hashes.put(name, new Hashed(a.size(), a.lastModifiedTime().toMillis(), sha));
+            return sha;
+        } catch (IOException | IllegalArgumentException e) {
+            return null; // none, or unreadable: not the offered version
+        }
+    }
+
+    /** Copies at most {@code maxWarBytes}, hashing; refuses a larger WAR. Returns the size. */
+    private long copy(InputStream in, OutputStream out, MessageDigest digest, String name) throws IOException {
+        byte[] buf = new byte[FarmMessages.CHUNK_BYTES];
+        long size = 0;
+        for (int n; (n = in.read(buf)) > 0; ) {
+            size += n;
+            if (size > settings.maxWarBytes()) {
+                throw new IllegalArgumentException(name + " is larger than maxWarBytes (" + settings.maxWarBytes()
+                        + ")");
+            }
+            digest.update(buf, 0, n);
+            out.write(buf, 0, n);
+        }
+        return size;
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            log.warn("FarmDeployer: could not delete " + p + ": " + e);
+        }
+    }
+
+    /** For the start log: the effective settings. */
+    String describe() {
+        return settings.describe(deployDir);
+    }
+}
