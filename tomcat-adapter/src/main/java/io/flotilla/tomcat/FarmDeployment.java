@@ -2,6 +2,7 @@ package io.flotilla.tomcat;
 
 import io.flotilla.Delivery;
 import io.flotilla.Member;
+import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
 import io.flotilla.Message;
 import io.flotilla.Node;
@@ -78,7 +79,7 @@ final class FarmDeployment implements AutoCloseable {
     private static final int BUSY_RETRIES = 300;
     private static final HexFormat HEX = HexFormat.of();
 
-    private record Requested(String sha256, long atNanos) {
+    private record Requested(String sha256, long atNanos, MemberId from) {
     }
 
     private record Hashed(long size, long modified, String sha256) {
@@ -124,9 +125,13 @@ final class FarmDeployment implements AutoCloseable {
         registrations.add(node.addMembershipListener(e -> {
             if (e instanceof MembershipEvent.Joined j) {
                 sendQuietly(j.member(), FarmMessages.sync());
-            } else if (e instanceof MembershipEvent.Left l && receiver.dropFrom(l.member().id()) > 0) {
-                log.warn("FarmDeployer: " + l.member().describe() + " left while streaming a WAR here; the partial "
-                        + "file was deleted");
+            } else if (e instanceof MembershipEvent.Left l) {
+                if (receiver.dropFrom(l.member().id()) > 0) {
+                    log.warn("FarmDeployer: " + l.member().describe() + " left while streaming a WAR here; the "
+                            + "partial file was deleted");
+                }
+                // what was asked of it will not come: another member's offer may be taken at once
+                submit(() -> requested.values().removeIf(r -> r.from().equals(l.member().id())));
             }
         }));
         node.broadcast(FarmMessages.TOPIC, FarmMessages.sync(), Delivery.ASYNC);
@@ -134,6 +139,9 @@ final class FarmDeployment implements AutoCloseable {
 
     /** Tomcat's background thread: checks {@code watchDir} every {@code processDeployFrequency} runs. */
     void backgroundProcess() {
+        if (!started.get()) {
+            return;
+        }
         int expired = receiver.expire();
         if (expired > 0) {
             log.warn("FarmDeployer: discarded " + expired + " incomplete WAR transfer(s) older than maxValidTime ("
@@ -245,7 +253,7 @@ final class FarmDeployment implements AutoCloseable {
             if (r != null && r.sha256().equals(e.sha256()) && now - r.atNanos() < settings.maxValidTime().toNanos()) {
                 continue; // asked another member for it already
             }
-            requested.put(e.name(), new Requested(e.sha256(), now));
+            requested.put(e.name(), new Requested(e.sha256(), now, from.id()));
             sendQuietly(from, FarmMessages.request(e.name(), e.sha256()));
         }
     }

@@ -39,7 +39,8 @@ final class FarmMessages {
     static final byte CHUNK = 5;
     static final byte REMOVE = 6;
     private static final int MAX_STRING_BYTES = 1024;
-    private static final int MAX_OFFER_ENTRIES = 10_000;
+    /** An offer stays far below the frame limit: at most 1000 entries of at most about 1.3 KiB. */
+    private static final int MAX_OFFER_ENTRIES = 1000;
     private static final int SHA_BYTES = 32;
     private static final HexFormat HEX = HexFormat.of();
 

@@ -177,6 +177,23 @@ class StockTranslationTest {
     }
 
     @Test
+    void migratePrintsTheFarmDeployerAStockOneBecomes(@TempDir Path dir) throws Exception {
+        Path xml = dir.resolve("server.xml");
+        Files.writeString(xml, """
+                <Server><Service><Engine name="Catalina" defaultHost="localhost">
+                  <Cluster className="org.apache.catalina.ha.tcp.SimpleTcpCluster" secretFile="/etc/c.secret">
+                    <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" watchDir="/srv/farm"
+                              watchEnabled="true"/>
+                  </Cluster>
+                </Engine></Service></Server>
+                """);
+        String[] run = migrate(xml);
+        assertEquals("0", run[0], run[1] + run[2]);
+        assertTrue(run[1].contains("  <Deployer className=\"io.flotilla.tomcat.FarmDeployer\" watchDir=\"/srv/farm\" "
+                + "watchEnabled=\"true\"/>"), run[1]);
+    }
+
+    @Test
     void migrateFollowsAnEntityThatIncludesALocalFileAsTomcatDoes(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("cluster.xml"), "<Cluster className=\"org.apache.catalina.ha.tcp."
                 + "SimpleTcpCluster\" channelSendOptions=\"6\"/>");

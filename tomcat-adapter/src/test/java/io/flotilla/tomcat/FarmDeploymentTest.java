@@ -1,0 +1,237 @@
+package io.flotilla.tomcat;
+
+import static io.flotilla.testing.Await.await;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.flotilla.Delivery;
+import io.flotilla.Member;
+import io.flotilla.MemberId;
+import io.flotilla.MembershipListener;
+import io.flotilla.Message;
+import io.flotilla.MessageListener;
+import io.flotilla.Node;
+import io.flotilla.Registration;
+import io.flotilla.View;
+import io.flotilla.internal.NodeThreads;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The farm's protocol on one member, its node and its Tomcat faked: it fetches exactly the versions it lacks, deploys
+ * only a whole stream with the announced hash, and undeploys on removal.
+ */
+class FarmDeploymentTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final Random IDS = new Random(17);
+    @TempDir
+    Path dir;
+    private final Member self = member("self");
+    private final Member origin = member("origin");
+    private final Member other = member("other");
+    private final FakeNode node = new FakeNode();
+    /** What the fake Tomcat was asked to apply: the WAR names, in order. */
+    private final List<String> applied = new CopyOnWriteArrayList<>();
+    private FarmDeployment farm;
+    private Path appBase;
+
+    private static Member member(String name) {
+        return new Member(MemberId.random(IDS), name, "127.0.0.1", 4000, "", new byte[0], 1);
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        appBase = Files.createDirectories(dir.resolve("webapps"));
+        FarmSettings settings = FarmSettings.parse(Map.of("tempDir", dir.resolve("temp").toString()), dir,
+                new CopyOnWriteArrayList<>());
+        farm = new FarmDeployment(node, settings, new FarmHost() {
+            @Override
+            public Path appBase() {
+                return appBase;
+            }
+
+            @Override
+            public boolean apply(String warName, FileChange change) throws IOException {
+                change.run();
+                applied.add(warName);
+                return true;
+            }
+        }, new NodeThreads("test"));
+        farm.start();
+    }
+
+    @AfterEach
+    void stop() {
+        farm.close();
+    }
+
+    private static String sha(byte[] b) {
+        return HexFormat.of().formatHex(FarmReceiver.sha256().digest(b));
+    }
+
+    private static FarmMessages.Entry entry(String name, byte[] bytes, long modified) {
+        return new FarmMessages.Entry(name, bytes.length, sha(bytes), modified, "origin");
+    }
+
+    private void deliver(Member from, ByteBuffer payload) throws Exception {
+        node.deliver(from, payload);
+    }
+
+    /** Streams {@code sent} as {@code announced} from {@code from}, in 64 KiB chunks. */
+    private void stream(Member from, long transfer, FarmMessages.Entry announced, byte[] sent) throws Exception {
+        deliver(from, FarmMessages.begin(transfer, announced));
+        for (int off = 0; off < sent.length; off += FarmMessages.CHUNK_BYTES) {
+            int n = Math.min(FarmMessages.CHUNK_BYTES, sent.length - off);
+            deliver(from, FarmMessages.chunk(transfer, off, n).put(sent, off, n).flip());
+        }
+    }
+
+    private static byte[] bytes(int size, int seed) {
+        byte[] b = new byte[size];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void asksForEachVersionItLacksOnceAndAdoptsOneItHoldsAlready() throws Exception {
+        byte[] held = bytes(1000, 1);
+        Files.write(appBase.resolve("held.war"), held);
+        byte[] lacked = bytes(2000, 2);
+        FarmMessages.Entry lackedEntry = entry("lacked.war", lacked, 5);
+        deliver(origin, FarmMessages.offer(List.of(entry("held.war", held, 5), lackedEntry)));
+        deliver(other, FarmMessages.offer(List.of(lackedEntry))); // a second member offers the same version
+        await("held.war taken into the farm without a transfer", WAIT, () -> farm.inventory().containsKey("held.war"));
+        await("one request", WAIT, () -> node.sent(FarmMessages.REQUEST).size() == 1);
+        FarmMessages.Entry adopted = farm.inventory().get("held.war");
+        assertEquals(sha(held), adopted.sha256());
+        ByteBuffer request = node.sent(FarmMessages.REQUEST).get(0).payload;
+        FarmMessages.kind(request);
+        assertArrayEquals(new String[] {"lacked.war", sha(lacked)}, FarmMessages.readRequest(request));
+        assertEquals(origin, node.sent(FarmMessages.REQUEST).get(0).to);
+        assertEquals(List.of(), applied, "nothing deployed before the stream");
+    }
+
+    @Test
+    void deploysOnlyAWholeStreamWithTheAnnouncedHashAndUndeploysOnRemoval() throws Exception {
+        byte[] war = bytes(150_000, 3);
+        FarmMessages.Entry e = entry("app.war", war, 5);
+        byte[] tampered = war.clone();
+        tampered[70_000] ^= 1;
+        assertThrows(IllegalArgumentException.class, () -> stream(origin, 1, e, tampered));
+        stream(origin, 2, e, Arrays.copyOf(war, 100_000)); // truncated: its sender stops here
+        stream(origin, 3, e, war);
+        await("app.war deployed", WAIT, () -> farm.inventory().containsKey("app.war"));
+        assertEquals(List.of("app.war"), applied, "deployed once, the whole WAR");
+        assertArrayEquals(war, Files.readAllBytes(appBase.resolve("app.war")));
+        assertTrue(farm.deployed().startsWith("app.war sha256=" + sha(war).substring(0, 16)), farm.deployed());
+        assertTrue(farm.deployed().endsWith("from origin"), farm.deployed());
+
+        deliver(origin, FarmMessages.offer(List.of(e)));
+        deliver(origin, FarmMessages.remove("app.war"));
+        await("app.war undeployed", WAIT, () -> !farm.inventory().containsKey("app.war"));
+        assertFalse(Files.exists(appBase.resolve("app.war")));
+        assertEquals(List.of("app.war", "app.war"), applied);
+        assertEquals(List.of(), node.sent(FarmMessages.REQUEST), "the offer of a version held asked for nothing");
+        try (var files = Files.list(dir.resolve("temp"))) {
+            assertEquals(1, files.count(), "only the truncated stream's file, until maxValidTime or its sender leaves");
+        }
+    }
+
+    @Test
+    void answersASyncWithWhatItHoldsAndStreamsARequestedVersionInChunks() throws Exception {
+        byte[] war = bytes(200_000, 4);
+        FarmMessages.Entry e = entry("app.war", war, 5);
+        stream(origin, 1, e, war);
+        await("app.war deployed", WAIT, () -> farm.inventory().containsKey("app.war"));
+        deliver(other, FarmMessages.sync());
+        await("an offer", WAIT, () -> node.sent(FarmMessages.OFFER).size() == 1);
+        ByteBuffer offer = node.sent(FarmMessages.OFFER).get(0).payload;
+        FarmMessages.kind(offer);
+        assertEquals(List.of(e), FarmMessages.readOffer(offer));
+        deliver(other, FarmMessages.request("app.war", e.sha256()));
+        await("the whole WAR streamed", WAIT, () -> node.sent(FarmMessages.CHUNK).size() == 4);
+        assertEquals(1, node.sent(FarmMessages.BEGIN).size());
+        assertTrue(node.sent(FarmMessages.CHUNK).stream().allMatch(s -> s.to.equals(other)
+                && s.delivery == Delivery.PROCESSED), "chunks acknowledged one by one");
+    }
+
+    /** A sent message. */
+    private record Sent(Member to, ByteBuffer payload, Delivery delivery) {
+    }
+
+    /** The node: records what the farm sends (acknowledged at once) and delivers what the test sends it. */
+    private final class FakeNode implements Node {
+        final List<Sent> sends = new CopyOnWriteArrayList<>();
+        final List<MessageListener> listeners = new CopyOnWriteArrayList<>();
+
+        List<Sent> sent(byte kind) {
+            return sends.stream().filter(s -> s.payload.get(1) == kind).toList();
+        }
+
+        void deliver(Member from, ByteBuffer payload) throws Exception {
+            for (MessageListener l : listeners) {
+                l.onMessage(new Message(from, FarmMessages.TOPIC, Delivery.PROCESSED, payload.asReadOnlyBuffer()));
+            }
+        }
+
+        @Override
+        public Member localMember() {
+            return self;
+        }
+
+        @Override
+        public View view() {
+            return new View(1, List.of(self, origin, other));
+        }
+
+        @Override
+        public CompletionStage<Void> send(Member to, int topic, ByteBuffer payload, Delivery delivery) {
+            sends.add(new Sent(to, payload.duplicate(), delivery));
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery) {
+            to.forEach(m -> send(m, topic, payload, delivery));
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void suspect(Member member, String reason) {
+        }
+
+        @Override
+        public Registration addMessageListener(int topic, MessageListener listener) {
+            listeners.add(listener);
+            return () -> listeners.remove(listener);
+        }
+
+        @Override
+        public Registration addMembershipListener(MembershipListener listener) {
+            return () -> { };
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
