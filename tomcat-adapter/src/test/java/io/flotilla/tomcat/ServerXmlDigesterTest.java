@@ -193,6 +193,30 @@ class ServerXmlDigesterTest {
     }
 
     @Test
+    @Timeout(60)
+    void aStockFarmWarDeployerWithASecretBecomesFlotillasFarmOnTheEnginesDefaultHost() throws Exception {
+        Path watch = Files.createTempDirectory("flotilla-farm-watch");
+        String xml = serverXml("""
+                <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" watchEnabled="true"
+                          watchDir="%s" processDeployFrequency="3"/>
+                """.formatted(watch), EmbeddedNode.freePort())
+                .replace("frequency=\"100\"", "frequency=\"100\" secret=\"digester-test-secret-0123456789\"");
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        try {
+            StockTranslation.Result t = c.translate();
+            assertEquals(StockTranslation.FLOTILLA_DEPLOYER, t.deployer().className());
+            assertEquals(Map.of("watchEnabled", "true", "watchDir", watch.toString(), "processDeployFrequency", "3"),
+                    t.deployer().attributes(), "the digester's FarmWarDeployer read back");
+            c.start(); // the server.xml Host has its HostConfig: the farm attaches to it
+            assertEquals("", c.getFarmWars());
+        } finally {
+            c.stop();
+            c.destroy();
+            Files.delete(watch);
+        }
+    }
+
+    @Test
     void flotillasDeployerIsBoundAndItsBadAttributesAndAMissingSecretFailTheStartByName() throws Exception {
         String xml = serverXml("""
                 <Deployer className="io.flotilla.tomcat.FarmDeployer" watchEnabled="maybe" watchDr="farm"
