@@ -208,6 +208,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         translation.notes(StockTranslation.Kind.REFUSED).forEach(n -> problems.add(n.text()));
         settings = ClusterSettings.parse(translation.attributes(), problems);
         FarmSettings farmSettings = FarmSettings.of(translation.deployer(), catalinaBase(), settings, problems);
+        HostConfigFarmHost farmHost = farmSettings == null || container == null ? null
+                : HostConfigFarmHost.find(container, problems);
         if (!problems.isEmpty()) { // everything at once: every refused element and every invalid attribute
             throw new LifecycleException("FlotillaCluster: " + (problems.size() == 1 ? problems.get(0)
                     : "the configuration has " + problems.size() + " problems: " + String.join("; ", problems)),
@@ -242,8 +244,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         log.info("FlotillaCluster " + settings.clusterName + " started as " + node.localMember().describe() + " ("
                 + settings.describe() + ")");
         awaitFirstPeer(settings.dropTime);
-        if (farmSettings != null && container != null) {
-            farm = HostConfigFarmHost.attach(container, node, farmSettings, settings);
+        if (farmHost != null) {
+            farm = farmHost.attach(node, farmSettings, settings);
         }
         installValves(translation.valves());
         if (container != null) {

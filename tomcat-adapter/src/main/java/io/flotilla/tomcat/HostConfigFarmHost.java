@@ -4,11 +4,11 @@ import io.flotilla.Node;
 import io.flotilla.internal.NodeThreads;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.catalina.Container;
 import org.apache.catalina.Engine;
 import org.apache.catalina.Host;
 import org.apache.catalina.Lifecycle;
-import org.apache.catalina.LifecycleException;
 import org.apache.catalina.LifecycleListener;
 import org.apache.catalina.startup.HostConfig;
 import org.apache.catalina.util.ContextName;
@@ -22,8 +22,8 @@ import org.apache.juli.logging.LogFactory;
  * redeploys a changed one and undeploys a removed one. The Host is the cluster's container, or, for a cluster in an
  * {@code <Engine>}, the Engine's default host (stock's deployer works only inside a {@code <Host>}).
  *
- * <p>Threading: {@link #apply} runs on the farm's worker thread; {@link #attach} and {@link Attached#close} on the
- * cluster's start and stop thread.
+ * <p>Threading: {@link #apply} runs on the farm's worker thread; {@link #find}, {@link #attach} and {@link
+ * Attached#close} on the cluster's start and stop thread.
  */
 final class HostConfigFarmHost implements FarmHost {
     private static final Log log = LogFactory.getLog(HostConfigFarmHost.class);
@@ -66,39 +66,40 @@ final class HostConfigFarmHost implements FarmHost {
     }
 
     /**
-     * Creates the farm for the cluster in {@code container} and starts it once its Host has started (its
-     * applications deployed), or at once when the Host runs already.
-     *
-     * @throws LifecycleException when there is no Host or it has no HostConfig to deploy with
+     * The Host the cluster in {@code container} deploys into, with its HostConfig; null, with the reason added to
+     * {@code problems}, when there is none (checked before the cluster's node starts).
      */
-    static Attached attach(Container container, Node node, FarmSettings settings, ClusterSettings cluster)
-            throws LifecycleException {
-        String trust = FarmSettings.proof(cluster); // null: trustNetwork="true" allowed the start without one
+    static HostConfigFarmHost find(Container container, List<String> problems) {
         Host host = container instanceof Host h ? h : container instanceof Engine e && e.getDefaultHost() != null
                 && e.findChild(e.getDefaultHost()) instanceof Host d ? d : null;
         if (host == null) {
-            throw new LifecycleException("FlotillaCluster: <Deployer> needs a Host to deploy into: put the <Cluster> "
-                    + "in a <Host>, or give its <Engine> a defaultHost");
+            problems.add("<Deployer> needs a Host to deploy into: put the <Cluster> in a <Host>, or give its <Engine> "
+                    + "a defaultHost");
+            return null;
         }
-        HostConfig config = null;
         for (LifecycleListener l : host.findLifecycleListeners()) {
             if (l instanceof HostConfig hc) {
-                config = hc;
+                return new HostConfigFarmHost(host, hc);
             }
         }
-        if (config == null) {
-            throw new LifecycleException("FlotillaCluster: <Deployer> deploys through the HostConfig of Host "
-                    + host.getName() + ", which has none (server.xml's Hosts have one; an embedded Tomcat needs "
-                    + "host.addLifecycleListener(new HostConfig()))");
-        }
-        HostConfigFarmHost target = new HostConfigFarmHost(host, config);
-        Path appBase = target.appBase().toAbsolutePath().normalize();
+        problems.add("<Deployer> deploys through the HostConfig of Host " + host.getName() + ", which has none "
+                + "(server.xml's Hosts have one; an embedded Tomcat needs host.addLifecycleListener(new HostConfig()))");
+        return null;
+    }
+
+    /**
+     * Creates the farm on this Host and starts it once the Host has started (its applications deployed), or at once
+     * when the Host runs already.
+     */
+    Attached attach(Node node, FarmSettings settings, ClusterSettings cluster) {
+        String trust = FarmSettings.proof(cluster); // null: trustNetwork="true" allowed the start without one
+        Path appBase = appBase().toAbsolutePath().normalize();
         if (settings.deployDir() != null && !settings.deployDir().equals(appBase)) {
             log.warn("FarmDeployer: deployDir=" + settings.deployDir() + " ignored: WARs are deployed into the "
                     + "appBase of Host " + host.getName() + " (" + appBase + "), which stock also requires deployDir "
                     + "to be; remove deployDir");
         }
-        FarmDeployment farm = new FarmDeployment(node, settings, target, new NodeThreads(cluster.clusterName));
+        FarmDeployment farm = new FarmDeployment(node, settings, this, new NodeThreads(cluster.clusterName));
         Runnable start = () -> {
             try {
                 farm.start();
