@@ -134,7 +134,7 @@ final class FarmDeployment implements AutoCloseable {
                 submit(() -> requested.values().removeIf(r -> r.from().equals(l.member().id())));
             }
         }));
-        node.broadcast(FarmMessages.TOPIC, FarmMessages.sync(), Delivery.ASYNC);
+        broadcastQuietly(FarmMessages.sync());
     }
 
     /** Tomcat's background thread: checks {@code watchDir} every {@code processDeployFrequency} runs. */
@@ -200,7 +200,7 @@ final class FarmDeployment implements AutoCloseable {
                     String[] r = FarmMessages.readRequest(p);
                     FarmMessages.Entry e = inventory.get(r[0]);
                     if (e != null && e.sha256().equals(r[1])) {
-                        sender.execute(() -> stream(from, e));
+                        run(sender, () -> stream(from, e));
                     }
                 }
                 case FarmMessages.BEGIN -> {
@@ -300,6 +300,7 @@ final class FarmDeployment implements AutoCloseable {
         f.get(settings.maxValidTime().toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** An announcement whose loss is repaired by the next sync (a member that joins asks again): logged at DEBUG. */
     private void sendQuietly(Member to, ByteBuffer message) {
         node.send(to, FarmMessages.TOPIC, message, Delivery.ASYNC).exceptionally(x -> {
             log.debug("FarmDeployer: a message to " + to.describe() + " failed: " + x);
@@ -307,11 +308,22 @@ final class FarmDeployment implements AutoCloseable {
         });
     }
 
+    private void broadcastQuietly(ByteBuffer message) {
+        node.broadcast(FarmMessages.TOPIC, message, Delivery.ASYNC).exceptionally(x -> {
+            log.debug("FarmDeployer: a message to the members failed: " + x);
+            return null;
+        });
+    }
+
     // ------------------------------------------------------------------------------------------ the worker
 
     private void submit(Runnable task) {
+        run(worker, task);
+    }
+
+    private static void run(ExecutorService executor, Runnable task) {
         try {
-            worker.execute(() -> {
+            executor.execute(() -> {
                 try {
                     task.run();
                 } catch (RuntimeException e) {
@@ -337,7 +349,7 @@ final class FarmDeployment implements AutoCloseable {
                 if (inventory.containsKey(c.name())) {
                     undeploy(c.name(), "removed from watchDir", 0);
                 }
-                node.broadcast(FarmMessages.TOPIC, FarmMessages.remove(c.name()), Delivery.ASYNC);
+                broadcastQuietly(FarmMessages.remove(c.name()));
             } else {
                 originate(c);
             }
@@ -371,7 +383,7 @@ final class FarmDeployment implements AutoCloseable {
     }
 
     private void offer(FarmMessages.Entry e) {
-        node.broadcast(FarmMessages.TOPIC, FarmMessages.offer(List.of(e)), Delivery.ASYNC);
+        broadcastQuietly(FarmMessages.offer(List.of(e)));
     }
 
     /**
