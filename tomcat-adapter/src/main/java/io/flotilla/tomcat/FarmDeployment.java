@@ -58,15 +58,17 @@ import org.apache.juli.logging.LogFactory;
  *       ({@code REQUEST}), which streams it ({@code BEGIN}, {@code CHUNK}s of 64 KiB, each sent {@code PROCESSED}
  *       with at most {@link #WINDOW} in flight: back-pressure, never the whole file in memory). {@link FarmReceiver}
  *       writes it to {@code tempDir} and checks size and hash; only then is it moved into place and deployed.
- *   <li>A WAR removed from {@code watchDir} is undeployed here and everywhere ({@code REMOVE}).
+ *   <li>A WAR removed from {@code watchDir} is undeployed here and everywhere ({@code REMOVE}), and the removal (name,
+ *       hash, time) is remembered.
  *   <li>At start and whenever a member joins, members ask each other for their WARs ({@code SYNC}, answered by an
- *       {@code OFFER}), so a member that joins later requests exactly the versions it lacks.
+ *       {@code OFFER} of the WARs held and the removals remembered), so a member that joins later requests exactly
+ *       the versions it lacks, and one that was away when a WAR was removed undeploys exactly that version.
  * </ul>
  *
  * Only members reach this code: with a cluster secret (or mutual TLS) every member proved it at its handshake; the
  * cluster refuses to start a farm without either unless {@code trustNetwork="true"} ({@link FarmSettings}).
  *
- * <p>Threading: the inventory, the requests sent and the hash cache have one writer, the farm's worker thread
+ * <p>Threading: the inventory, the removals, the requests sent and the hash cache have one writer, the farm's worker thread
  * ({@code flotilla-<cluster>-farm-1}), which also runs every deploy and undeploy; streams go out on the sender thread
  * ({@code -farm-send-1}); chunks are written by the node's delivery threads, one sender's in order. {@link
  * #backgroundProcess} is for Tomcat's background thread; {@link #deployed} for any thread.
@@ -77,6 +79,8 @@ final class FarmDeployment implements AutoCloseable {
     static final int WINDOW = 4;
     /** How often, 100 ms apart, a deploy is tried again while Tomcat's deployer is busy with that application. */
     private static final int BUSY_RETRIES = 300;
+    /** Removals remembered for members that come back (the oldest forgotten first). */
+    private static final int MAX_REMOVED = 1000;
     private static final HexFormat HEX = HexFormat.of();
 
     private record Requested(String sha256, long atNanos, MemberId from) {
@@ -95,6 +99,8 @@ final class FarmDeployment implements AutoCloseable {
     private final ScheduledExecutorService worker;
     private final ExecutorService sender;
     private final Map<String, FarmMessages.Entry> inventory = new ConcurrentHashMap<>();
+    /** The versions removed from the farm, by name, with the time of removal: told to members that come back. */
+    private final Map<String, FarmMessages.Entry> removed = new ConcurrentHashMap<>();
     private final Map<String, Requested> requested = new HashMap<>();
     private final Map<String, Hashed> hashes = new HashMap<>();
     private final List<Registration> registrations = new CopyOnWriteArrayList<>();
@@ -188,13 +194,17 @@ final class FarmDeployment implements AutoCloseable {
             switch (kind) {
                 case FarmMessages.SYNC -> {
                     List<FarmMessages.Entry> held = List.copyOf(inventory.values());
-                    if (!held.isEmpty()) {
-                        sendQuietly(from, FarmMessages.offer(held));
+                    List<FarmMessages.Entry> gone = List.copyOf(removed.values());
+                    if (!held.isEmpty() || !gone.isEmpty()) {
+                        sendQuietly(from, FarmMessages.offer(held, gone));
                     }
                 }
                 case FarmMessages.OFFER -> {
-                    List<FarmMessages.Entry> offered = FarmMessages.readOffer(p);
-                    submit(() -> onOffer(from, offered));
+                    FarmMessages.Offer offered = FarmMessages.readOffer(p);
+                    submit(() -> {
+                        onRemoved(offered.removed());
+                        onOffer(from, offered.held());
+                    });
                 }
                 case FarmMessages.REQUEST -> {
                     String[] r = FarmMessages.readRequest(p);
@@ -216,10 +226,12 @@ final class FarmDeployment implements AutoCloseable {
                     }
                 }
                 case FarmMessages.REMOVE -> {
-                    String name = FarmMessages.readString(p);
+                    FarmMessages.Entry gone = FarmMessages.readEntry(p);
+                    FarmReceiver.checkName(gone.name());
                     submit(() -> {
-                        if (inventory.containsKey(name)) {
-                            undeploy(name, "removed from the farm by " + from.describe(), 0);
+                        remember(gone);
+                        if (inventory.containsKey(gone.name())) {
+                            undeploy(gone.name(), "removed from the farm by " + from.describe(), 0);
                         }
                     });
                 }
@@ -228,6 +240,36 @@ final class FarmDeployment implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             log.warn("FarmDeployer: refused a message from " + from.describe() + ": " + e.getMessage());
             throw e; // a PROCESSED sender (a stream) learns it and stops
+        }
+    }
+
+    /**
+     * Worker: undeploys each version removed from the farm that this member still holds (it was away when it was
+     * removed): only that exact version (by hash), and only when it was not taken in again since.
+     */
+    private void onRemoved(List<FarmMessages.Entry> gone) {
+        for (FarmMessages.Entry t : gone) {
+            try {
+                FarmReceiver.checkName(t.name());
+            } catch (IllegalArgumentException x) {
+                continue; // never written anywhere, nothing to undeploy
+            }
+            remember(t);
+            FarmMessages.Entry mine = inventory.get(t.name());
+            boolean stale = mine != null ? mine.sha256().equals(t.sha256()) && mine.modified() <= t.modified()
+                    : t.sha256().equals(hashOf(t.name()));
+            if (stale) {
+                undeploy(t.name(), "removed from the farm by " + t.origin() + " while this member was away", 0);
+            }
+        }
+    }
+
+    /** Worker: keeps the newest removal of each name (at most {@link #MAX_REMOVED}), for members that come back. */
+    private void remember(FarmMessages.Entry gone) {
+        removed.merge(gone.name(), gone, (a, b) -> a.modified() >= b.modified() ? a : b);
+        while (removed.size() > MAX_REMOVED) {
+            removed.values().stream().min(Comparator.comparingLong(FarmMessages.Entry::modified))
+                    .ifPresent(oldest -> removed.remove(oldest.name()));
         }
     }
 
@@ -244,6 +286,10 @@ final class FarmDeployment implements AutoCloseable {
             FarmMessages.Entry mine = inventory.get(e.name());
             if (mine != null && (mine.sha256().equals(e.sha256()) || mine.modified() > e.modified())) {
                 continue;
+            }
+            FarmMessages.Entry gone = removed.get(e.name());
+            if (gone != null && gone.sha256().equals(e.sha256()) && gone.modified() >= e.modified()) {
+                continue; // a version removed since (its holder was away): its holder undeploys it on our offer
             }
             if (mine == null && e.sha256().equals(hashOf(e.name()))) {
                 inventory.put(e.name(), e); // deployed here before (this member restarted): nothing to fetch
@@ -345,12 +391,14 @@ final class FarmDeployment implements AutoCloseable {
             return;
         }
         for (FarmWatcher.Change c : changes) {
-            if (c.removed()) {
-                if (inventory.containsKey(c.name())) {
-                    undeploy(c.name(), "removed from watchDir", 0);
-                }
-                broadcastQuietly(FarmMessages.remove(c.name()));
-            } else {
+            FarmMessages.Entry mine = inventory.get(c.name());
+            if (c.removed() && mine != null) {
+                FarmMessages.Entry gone = new FarmMessages.Entry(c.name(), mine.size(), mine.sha256(),
+                        System.currentTimeMillis(), self);
+                remember(gone);
+                undeploy(c.name(), "removed from watchDir", 0);
+                broadcastQuietly(FarmMessages.remove(gone));
+            } else if (!c.removed()) {
                 originate(c);
             }
         }
@@ -372,6 +420,7 @@ final class FarmDeployment implements AutoCloseable {
             if ((mine != null && mine.sha256().equals(e.sha256())) || e.sha256().equals(hashOf(c.name()))) {
                 Files.delete(temp);
                 inventory.put(c.name(), mine != null ? mine : e); // deployed already: only offer it
+                removed.remove(c.name());
                 offer(inventory.get(c.name()));
             } else {
                 install(e, temp, true, 0);
@@ -383,7 +432,7 @@ final class FarmDeployment implements AutoCloseable {
     }
 
     private void offer(FarmMessages.Entry e) {
-        broadcastQuietly(FarmMessages.offer(List.of(e)));
+        broadcastQuietly(FarmMessages.offer(List.of(e), List.of()));
     }
 
     /**
@@ -423,6 +472,7 @@ final class FarmDeployment implements AutoCloseable {
             return;
         }
         inventory.put(e.name(), e);
+        removed.remove(e.name());
         requested.remove(e.name());
         hashes.remove(e.name());
         log.info("FarmDeployer: deployed " + e.describe() + (originated ? " (from watchDir)" : ""));

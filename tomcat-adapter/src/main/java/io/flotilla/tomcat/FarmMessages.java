@@ -14,11 +14,13 @@ import java.util.List;
  *
  * <pre>
  * SYNC     —                                   "offer me the WARs you hold" (at start, and to a member that joins)
- * OFFER    count u16, entry...                 the WARs the sender holds
+ * OFFER    count u16, entry..., count u16, entry...  the WARs the sender holds, then those removed from the farm
+ *                                              (each with the hash removed and the time of its removal)
  * REQUEST  name, sha256[32]                    "stream me this version"
  * BEGIN    transfer id i64, entry              a stream starts
  * CHUNK    transfer id i64, offset i64, bytes  the next bytes of a stream (at most {@link #CHUNK_BYTES})
- * REMOVE   name                                "this WAR was removed from the farm: undeploy it"
+ * REMOVE   entry                               "this WAR was removed from the farm: undeploy it" (the version
+ *                                              removed, the time of its removal, the member that removed it)
  * entry:   name, size i64, sha256[32], modified i64 (epoch ms), origin member name
  * </pre>
  *
@@ -39,7 +41,7 @@ final class FarmMessages {
     static final byte CHUNK = 5;
     static final byte REMOVE = 6;
     private static final int MAX_STRING_BYTES = 1024;
-    /** An offer stays far below the frame limit: at most 1000 entries of at most about 1.3 KiB. */
+    /** An offer stays far below the frame limit: at most twice 1000 entries of at most about 1.3 KiB. */
     private static final int MAX_OFFER_ENTRIES = 1000;
     private static final int SHA_BYTES = 32;
     private static final HexFormat HEX = HexFormat.of();
@@ -59,15 +61,29 @@ final class FarmMessages {
         return header(SYNC, 0).flip();
     }
 
-    static ByteBuffer offer(List<Entry> entries) {
-        List<Entry> sent = entries.size() > MAX_OFFER_ENTRIES ? entries.subList(0, MAX_OFFER_ENTRIES) : entries;
-        int size = 2;
-        for (Entry e : sent) {
+    /** What a member holds, and what it knows was removed from the farm. */
+    record Offer(List<Entry> held, List<Entry> removed) {
+    }
+
+    static ByteBuffer offer(List<Entry> held, List<Entry> removed) {
+        List<Entry> h = held.size() > MAX_OFFER_ENTRIES ? held.subList(0, MAX_OFFER_ENTRIES) : held;
+        List<Entry> r = removed.size() > MAX_OFFER_ENTRIES ? removed.subList(0, MAX_OFFER_ENTRIES) : removed;
+        int size = 4;
+        for (Entry e : h) {
             size += entrySize(e);
         }
-        ByteBuffer b = header(OFFER, size).putShort((short) sent.size());
-        sent.forEach(e -> putEntry(b, e));
+        for (Entry e : r) {
+            size += entrySize(e);
+        }
+        ByteBuffer b = header(OFFER, size);
+        putEntries(b, h);
+        putEntries(b, r);
         return b.flip();
+    }
+
+    private static void putEntries(ByteBuffer b, List<Entry> entries) {
+        b.putShort((short) entries.size());
+        entries.forEach(e -> putEntry(b, e));
     }
 
     static ByteBuffer request(String name, String sha256) {
@@ -87,9 +103,9 @@ final class FarmMessages {
         return header(CHUNK, 16 + length).putLong(transfer).putLong(offset);
     }
 
-    static ByteBuffer remove(String name) {
-        ByteBuffer b = header(REMOVE, stringSize(name));
-        putString(b, name);
+    static ByteBuffer remove(Entry removed) {
+        ByteBuffer b = header(REMOVE, entrySize(removed));
+        putEntry(b, removed);
         return b.flip();
     }
 
@@ -109,7 +125,11 @@ final class FarmMessages {
         return m.get();
     }
 
-    static List<Entry> readOffer(ByteBuffer m) {
+    static Offer readOffer(ByteBuffer m) {
+        return new Offer(readEntries(m), readEntries(m));
+    }
+
+    private static List<Entry> readEntries(ByteBuffer m) {
         need(m, 2);
         int count = Short.toUnsignedInt(m.getShort());
         if (count > MAX_OFFER_ENTRIES) {

@@ -72,7 +72,12 @@ final class EmbeddedNode implements AutoCloseable {
     private boolean stopped;
 
     EmbeddedNode(String route, int receiverPort, List<Integer> allReceiverPorts, String sendOptions) {
-        this(route, new FlotillaCluster());
+        this(route, receiverPort, allReceiverPorts, sendOptions, tempBase(route));
+    }
+
+    /** The same on the {@code CATALINA_BASE} of a node stopped before (a restart: its files are kept). */
+    EmbeddedNode(String route, int receiverPort, List<Integer> allReceiverPorts, String sendOptions, Path base) {
+        this(route, new FlotillaCluster(), base);
         cluster.setMembership("static");
         cluster.setStaticMembers(allReceiverPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(",")));
         cluster.setReceiverAddress("127.0.0.1");
@@ -87,10 +92,18 @@ final class EmbeddedNode implements AutoCloseable {
 
     /** A node whose cluster is configured elsewhere (read from a server.xml by Catalina's digester), as it is. */
     EmbeddedNode(String route, FlotillaCluster cluster) {
+        this(route, cluster, tempBase(route));
+    }
+
+    private EmbeddedNode(String route, FlotillaCluster cluster, Path base) {
         this.route = route;
         this.cluster = cluster;
+        this.base = base;
+    }
+
+    private static Path tempBase(String route) {
         try {
-            base = Files.createTempDirectory("flotilla-tomcat-" + route);
+            return Files.createTempDirectory("flotilla-tomcat-" + route);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Timeout;
  * stock's {@code FarmWarDeployer} element as the digester builds it (translated at start), the others Flotilla's
  * {@code FarmDeployer}; all share a cluster secret. A WAR dropped into node1's {@code watchDir} is served by every
  * node, a new version replaces it everywhere, a node started afterwards gets it, and its removal undeploys it
- * everywhere. A peer without the secret, configured to trust the network, deploys its own WAR locally and nowhere
- * else. (A tampered or truncated stream: {@code FarmReceiverTest}.)
+ * everywhere, also on a node that was stopped meanwhile, when it comes back with its files. A peer without the
+ * secret, configured to trust the network, deploys its own WAR locally and nowhere else. (A tampered or truncated stream: {@code FarmReceiverTest}.)
  */
 class FarmDeploymentIT {
     private static final Duration WAIT = Duration.ofSeconds(40);
@@ -99,6 +99,16 @@ class FarmDeploymentIT {
                 () -> nodes.stream().allMatch(n -> get(n, path).equals(expected)),
                 () -> nodes.stream().map(n -> n.route + ": " + get(n, path) + " farm=" + n.cluster.getFarmWars())
                         .toList().toString());
+    }
+
+    /** farm.war answers 404 on every node, its file and unpacked folder are gone, and JMX lists no WAR. */
+    private void awaitUndeployed(List<EmbeddedNode> nodes) {
+        await("farm.war is undeployed on " + nodes.stream().map(n -> n.route).toList(), WAIT,
+                () -> nodes.stream().allMatch(n -> get(n, "/farm/index.txt").startsWith("404")
+                        && !Files.exists(n.appBase().resolve("farm.war")) && !Files.exists(n.appBase().resolve("farm"))
+                        && n.cluster.getFarmWars().isEmpty()),
+                () -> nodes.stream().map(n -> n.route + ": " + get(n, "/farm/index.txt") + " farm="
+                        + n.cluster.getFarmWars()).toList().toString());
     }
 
     private static FarmDeployer receiving() {
@@ -171,12 +181,20 @@ class FarmDeploymentIT {
                 assertTrue(get(n, "/evil/index.txt").startsWith("404"), n.route + ": " + get(n, "/evil/index.txt"));
             }
 
+            // node2 is away while farm.war is removed; when it comes back (its files kept) it undeploys that version
+            EmbeddedNode node2 = cluster.get(1);
+            node2.stop();
+            started.remove(node2);
+            cluster.remove(node2);
             Files.delete(watch.resolve("farm.war"));
-            await("farm.war is undeployed everywhere", WAIT,
-                    () -> cluster.stream().allMatch(n -> get(n, "/farm/index.txt").startsWith("404")
-                            && !Files.exists(n.appBase().resolve("farm.war")) && !Files.exists(n.appBase().resolve("farm"))
-                            && n.cluster.getFarmWars().isEmpty()),
-                    () -> cluster.stream().map(n -> n.route + ": " + get(n, "/farm/index.txt")).toList().toString());
+            awaitUndeployed(cluster);
+            assertTrue(Files.exists(node2.appBase().resolve("farm.war")), "node2 was away: it still has farm.war");
+            EmbeddedNode back = new EmbeddedNode("node2", ports.get(1), ports, "8", node2.base).deployer(receiving());
+            back.cluster.setSecret(SECRET);
+            started.add(back);
+            back.start();
+            cluster.add(back);
+            awaitUndeployed(cluster);
         } finally {
             for (int i = started.size() - 1; i >= 0; i--) {
                 started.get(i).close();

@@ -117,8 +117,8 @@ class FarmDeploymentTest {
         Files.write(appBase.resolve("held.war"), held);
         byte[] lacked = bytes(2000, 2);
         FarmMessages.Entry lackedEntry = entry("lacked.war", lacked, 5);
-        deliver(origin, FarmMessages.offer(List.of(entry("held.war", held, 5), lackedEntry)));
-        deliver(other, FarmMessages.offer(List.of(lackedEntry))); // a second member offers the same version
+        deliver(origin, FarmMessages.offer(List.of(entry("held.war", held, 5), lackedEntry), List.of()));
+        deliver(other, FarmMessages.offer(List.of(lackedEntry), List.of())); // a second member offers the same version
         await("held.war taken into the farm without a transfer", WAIT, () -> farm.inventory().containsKey("held.war"));
         await("one request", WAIT, () -> node.sent(FarmMessages.REQUEST).size() == 1);
         FarmMessages.Entry adopted = farm.inventory().get("held.war");
@@ -145,8 +145,8 @@ class FarmDeploymentTest {
         assertTrue(farm.deployed().startsWith("app.war sha256=" + sha(war).substring(0, 16)), farm.deployed());
         assertTrue(farm.deployed().endsWith("from origin"), farm.deployed());
 
-        deliver(origin, FarmMessages.offer(List.of(e)));
-        deliver(origin, FarmMessages.remove("app.war"));
+        deliver(origin, FarmMessages.offer(List.of(e), List.of()));
+        deliver(origin, FarmMessages.remove(entry("app.war", war, 9)));
         await("app.war undeployed", WAIT, () -> !farm.inventory().containsKey("app.war"));
         assertFalse(Files.exists(appBase.resolve("app.war")));
         assertEquals(List.of("app.war", "app.war"), applied);
@@ -166,12 +166,36 @@ class FarmDeploymentTest {
         await("an offer", WAIT, () -> node.sent(FarmMessages.OFFER).size() == 1);
         ByteBuffer offer = node.sent(FarmMessages.OFFER).get(0).payload;
         FarmMessages.kind(offer);
-        assertEquals(List.of(e), FarmMessages.readOffer(offer));
+        assertEquals(new FarmMessages.Offer(List.of(e), List.of()), FarmMessages.readOffer(offer));
         deliver(other, FarmMessages.request("app.war", e.sha256()));
         await("the whole WAR streamed", WAIT, () -> node.sent(FarmMessages.CHUNK).size() == 4);
         assertEquals(1, node.sent(FarmMessages.BEGIN).size());
         assertTrue(node.sent(FarmMessages.CHUNK).stream().allMatch(s -> s.to.equals(other)
                 && s.delivery == Delivery.PROCESSED), "chunks acknowledged one by one");
+    }
+
+    @Test
+    void aMemberThatWasAwayUndeploysExactlyTheRemovedVersionAndNobodyFetchesItAgain() throws Exception {
+        byte[] stale = bytes(1000, 5);
+        Files.write(appBase.resolve("stale.war"), stale);
+        Files.write(appBase.resolve("other.war"), bytes(1000, 6));
+        FarmMessages.Entry removal = entry("stale.war", stale, 9);
+        deliver(origin, FarmMessages.offer(List.of(), List.of(removal, entry("other.war", bytes(1000, 7), 9))));
+        await("stale.war undeployed", WAIT, () -> !Files.exists(appBase.resolve("stale.war")));
+        assertEquals(List.of("stale.war"), applied, "only the version removed; other.war here is another one");
+        assertTrue(Files.exists(appBase.resolve("other.war")));
+
+        deliver(other, FarmMessages.offer(List.of(entry("stale.war", stale, 5)), List.of())); // from before the removal
+        deliver(other, FarmMessages.sync());
+        await("the sync answered", WAIT, () -> node.sent(FarmMessages.OFFER).size() == 1);
+        ByteBuffer answer = node.sent(FarmMessages.OFFER).get(0).payload;
+        FarmMessages.kind(answer);
+        assertEquals(List.of(removal), FarmMessages.readOffer(answer).removed().stream()
+                .filter(t -> t.name().equals("stale.war")).toList(), "the removal is passed on");
+        assertEquals(List.of(), node.sent(FarmMessages.REQUEST), "a version removed since is not fetched");
+        deliver(origin, FarmMessages.offer(List.of(entry("stale.war", stale, 20)), List.of())); // dropped again
+        await("the WAR taken in again is fetched", WAIT, () -> node.sent(FarmMessages.REQUEST).size() == 1);
+        assertEquals(origin, node.sent(FarmMessages.REQUEST).get(0).to, "from the newer offer, not the stale one");
     }
 
     /** A sent message. */

@@ -144,9 +144,9 @@ class FarmReceiverTest {
     @Test
     void messagesRoundTripAndTruncatedOnesAreRefused() {
         FarmMessages.Entry e = entry("app.war", war(10));
-        ByteBuffer offer = FarmMessages.offer(List.of(e, entry("b.war", war(3))));
+        ByteBuffer offer = FarmMessages.offer(List.of(e, entry("b.war", war(3))), List.of(e));
         assertEquals(FarmMessages.OFFER, FarmMessages.kind(offer));
-        assertEquals(List.of(e, entry("b.war", war(3))), FarmMessages.readOffer(offer));
+        assertEquals(new FarmMessages.Offer(List.of(e, entry("b.war", war(3))), List.of(e)), FarmMessages.readOffer(offer));
         ByteBuffer begin = FarmMessages.begin(42, e);
         FarmMessages.kind(begin);
         assertEquals(42, FarmMessages.readLong(begin));
