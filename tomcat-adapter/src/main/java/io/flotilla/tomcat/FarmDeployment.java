@@ -1,6 +1,5 @@
 package io.flotilla.tomcat;
 
-import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
@@ -8,38 +7,29 @@ import io.flotilla.Message;
 import io.flotilla.Node;
 import io.flotilla.Registration;
 import io.flotilla.internal.NodeThreads;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
-import java.util.ArrayDeque;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.apache.juli.logging.Log;
@@ -56,7 +46,7 @@ import org.apache.juli.logging.LogFactory;
  *       ({@code OFFER}: name, size, hash, origin).
  *   <li>A member that lacks an offered version (another hash, none, or an older one) asks the member that offered it
  *       ({@code REQUEST}), which streams it ({@code BEGIN}, {@code CHUNK}s of 64 KiB, each sent {@code PROCESSED}
- *       with at most {@link #WINDOW} in flight: back-pressure, never the whole file in memory). {@link FarmReceiver}
+ *       with at most {@link FarmSender#WINDOW} in flight: back-pressure, never the whole file in memory). {@link FarmReceiver}
  *       writes it to {@code tempDir} and checks size and hash; only then is it moved into place and deployed.
  *   <li>A WAR removed from {@code watchDir} is undeployed here and everywhere ({@code REMOVE}), and the removal (name,
  *       hash, time) is remembered.
@@ -69,14 +59,12 @@ import org.apache.juli.logging.LogFactory;
  * cluster refuses to start a farm without either unless {@code trustNetwork="true"} ({@link FarmSettings}).
  *
  * <p>Threading: the inventory, the removals, the requests sent and the hash cache have one writer, the farm's worker thread
- * ({@code flotilla-<cluster>-farm-1}), which also runs every deploy and undeploy; streams go out on the sender thread
+ * ({@code flotilla-<cluster>-farm-1}), which also runs every deploy and undeploy; streams go out on {@link FarmSender}'s thread
  * ({@code -farm-send-1}); chunks are written by the node's delivery threads, one sender's in order. {@link
  * #backgroundProcess} is for Tomcat's background thread; {@link #deployed} for any thread.
  */
 final class FarmDeployment implements AutoCloseable {
     private static final Log log = LogFactory.getLog(FarmDeployment.class);
-    /** Chunks of one stream in flight at once (4 x 64 KiB per receiver). */
-    static final int WINDOW = 4;
     /** How often, 100 ms apart, a deploy is tried again while Tomcat's deployer is busy with that application. */
     private static final int BUSY_RETRIES = 300;
     /** Removals remembered for members that come back (the oldest forgotten first). */
@@ -97,7 +85,7 @@ final class FarmDeployment implements AutoCloseable {
     private final FarmReceiver receiver;
     private final FarmWatcher watcher;
     private final ScheduledExecutorService worker;
-    private final ExecutorService sender;
+    private final FarmSender sender;
     private final Map<String, FarmMessages.Entry> inventory = new ConcurrentHashMap<>();
     /** The versions removed from the farm, by name, with the time of removal: told to members that come back. */
     private final Map<String, FarmMessages.Entry> removed = new ConcurrentHashMap<>();
@@ -118,7 +106,7 @@ final class FarmDeployment implements AutoCloseable {
                 System::nanoTime);
         this.watcher = settings.watchEnabled() ? new FarmWatcher(settings.watchDir()) : null;
         this.worker = Executors.newSingleThreadScheduledExecutor(threads.factory("farm"));
-        this.sender = Executors.newSingleThreadExecutor(threads.factory("farm-send"));
+        this.sender = new FarmSender(node, deployDir, settings.maxValidTime(), threads.factory("farm-send"));
     }
 
     /** Starts listening and asks the members for their WARs. Call once the host deploys (Tomcat: after its start). */
@@ -130,7 +118,7 @@ final class FarmDeployment implements AutoCloseable {
         registrations.add(node.addMessageListener(FarmMessages.TOPIC, this::onMessage));
         registrations.add(node.addMembershipListener(e -> {
             if (e instanceof MembershipEvent.Joined j) {
-                sendQuietly(j.member(), FarmMessages.sync());
+                sender.announce(j.member(), FarmMessages.sync());
             } else if (e instanceof MembershipEvent.Left l) {
                 if (receiver.dropFrom(l.member().id()) > 0) {
                     log.warn("FarmDeployer: " + l.member().describe() + " left while streaming a WAR here; the "
@@ -140,7 +128,7 @@ final class FarmDeployment implements AutoCloseable {
                 submit(() -> requested.values().removeIf(r -> r.from().equals(l.member().id())));
             }
         }));
-        broadcastQuietly(FarmMessages.sync());
+        sender.announce(FarmMessages.sync());
     }
 
     /** Tomcat's background thread: checks {@code watchDir} every {@code processDeployFrequency} runs. */
@@ -173,10 +161,10 @@ final class FarmDeployment implements AutoCloseable {
     public void close() {
         registrations.forEach(Registration::close);
         worker.shutdownNow();
-        sender.shutdownNow();
+        sender.close();
         try {
-            if (!worker.awaitTermination(5, TimeUnit.SECONDS) || !sender.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("FarmDeployer: a deploy or a WAR stream did not stop within 5 s");
+            if (!worker.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.warn("FarmDeployer: a deploy did not stop within 5 s");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -196,7 +184,7 @@ final class FarmDeployment implements AutoCloseable {
                     List<FarmMessages.Entry> held = List.copyOf(inventory.values());
                     List<FarmMessages.Entry> gone = List.copyOf(removed.values());
                     if (!held.isEmpty() || !gone.isEmpty()) {
-                        sendQuietly(from, FarmMessages.offer(held, gone));
+                        sender.announce(from, FarmMessages.offer(held, gone));
                     }
                 }
                 case FarmMessages.OFFER -> {
@@ -210,7 +198,7 @@ final class FarmDeployment implements AutoCloseable {
                     String[] r = FarmMessages.readRequest(p);
                     FarmMessages.Entry e = inventory.get(r[0]);
                     if (e != null && e.sha256().equals(r[1])) {
-                        run(sender, () -> stream(from, e));
+                        sender.stream(from, e);
                     }
                 }
                 case FarmMessages.BEGIN -> {
@@ -300,65 +288,8 @@ final class FarmDeployment implements AutoCloseable {
                 continue; // asked another member for it already
             }
             requested.put(e.name(), new Requested(e.sha256(), now, from.id()));
-            sendQuietly(from, FarmMessages.request(e.name(), e.sha256()));
+            sender.announce(from, FarmMessages.request(e.name(), e.sha256()));
         }
-    }
-
-    // ------------------------------------------------------------------------------------------ sending
-
-    /** Sender thread: streams the deployed file of {@code e} to {@code to}, {@link #WINDOW} chunks in flight. */
-    private void stream(Member to, FarmMessages.Entry e) {
-        long transfer = ThreadLocalRandom.current().nextLong();
-        Deque<CompletableFuture<Void>> window = new ArrayDeque<>();
-        try (FileChannel ch = FileChannel.open(FarmReceiver.inside(deployDir, e.name()), StandardOpenOption.READ)) {
-            window.add(send(to, FarmMessages.begin(transfer, e)));
-            for (long offset = 0; offset < e.size(); ) {
-                int n = (int) Math.min(FarmMessages.CHUNK_BYTES, e.size() - offset);
-                ByteBuffer chunk = FarmMessages.chunk(transfer, offset, n);
-                while (chunk.hasRemaining()) {
-                    if (ch.read(chunk) < 0) {
-                        throw new EOFException(e.name() + " is shorter than its " + e.size() + " bytes");
-                    }
-                }
-                window.add(send(to, chunk.flip()));
-                offset += n;
-                if (window.size() >= WINDOW) {
-                    await(window.poll());
-                }
-            }
-            while (!window.isEmpty()) {
-                await(window.poll());
-            }
-            log.debug("FarmDeployer: streamed " + e.describe() + " to " + to.describe());
-        } catch (InterruptedException x) {
-            Thread.currentThread().interrupt();
-        } catch (IOException | ExecutionException | TimeoutException | IllegalArgumentException x) {
-            log.warn("FarmDeployer: streaming " + e.name() + " to " + to.describe() + " failed, it does not deploy "
-                    + "it: " + (x instanceof ExecutionException ? x.getCause() : x));
-        }
-    }
-
-    private CompletableFuture<Void> send(Member to, ByteBuffer message) {
-        return node.send(to, FarmMessages.TOPIC, message, Delivery.PROCESSED).toCompletableFuture();
-    }
-
-    private void await(CompletableFuture<Void> f) throws InterruptedException, ExecutionException, TimeoutException {
-        f.get(settings.maxValidTime().toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    /** An announcement whose loss is repaired by the next sync (a member that joins asks again): logged at DEBUG. */
-    private void sendQuietly(Member to, ByteBuffer message) {
-        node.send(to, FarmMessages.TOPIC, message, Delivery.ASYNC).exceptionally(x -> {
-            log.debug("FarmDeployer: a message to " + to.describe() + " failed: " + x);
-            return null;
-        });
-    }
-
-    private void broadcastQuietly(ByteBuffer message) {
-        node.broadcast(FarmMessages.TOPIC, message, Delivery.ASYNC).exceptionally(x -> {
-            log.debug("FarmDeployer: a message to the members failed: " + x);
-            return null;
-        });
     }
 
     // ------------------------------------------------------------------------------------------ the worker
@@ -367,7 +298,8 @@ final class FarmDeployment implements AutoCloseable {
         run(worker, task);
     }
 
-    private static void run(ExecutorService executor, Runnable task) {
+    /** Runs {@code task} on {@code executor}, logging what it throws; dropped (DEBUG) once the farm closes. */
+    static void run(ExecutorService executor, Runnable task) {
         try {
             executor.execute(() -> {
                 try {
@@ -397,7 +329,7 @@ final class FarmDeployment implements AutoCloseable {
                         System.currentTimeMillis(), self);
                 remember(gone);
                 undeploy(c.name(), "removed from watchDir", 0);
-                broadcastQuietly(FarmMessages.remove(gone));
+                sender.announce(FarmMessages.remove(gone));
             } else if (!c.removed()) {
                 originate(c);
             }
@@ -432,7 +364,7 @@ final class FarmDeployment implements AutoCloseable {
     }
 
     private void offer(FarmMessages.Entry e) {
-        broadcastQuietly(FarmMessages.offer(List.of(e), List.of()));
+        sender.announce(FarmMessages.offer(List.of(e), List.of()));
     }
 
     /**

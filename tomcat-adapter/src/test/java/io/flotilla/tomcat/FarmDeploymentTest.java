@@ -10,12 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
-import io.flotilla.MembershipListener;
-import io.flotilla.Message;
-import io.flotilla.MessageListener;
-import io.flotilla.Node;
-import io.flotilla.Registration;
-import io.flotilla.View;
 import io.flotilla.internal.NodeThreads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -23,13 +17,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,7 +39,7 @@ class FarmDeploymentTest {
     private final Member self = member("self");
     private final Member origin = member("origin");
     private final Member other = member("other");
-    private final FakeNode node = new FakeNode();
+    private final RecordingNode node = new RecordingNode(self, List.of(origin, other), false);
     /** What the fake Tomcat was asked to apply: the WAR names, in order. */
     private final List<String> applied = new CopyOnWriteArrayList<>();
     private FarmDeployment farm;
@@ -93,7 +84,7 @@ class FarmDeploymentTest {
     }
 
     private void deliver(Member from, ByteBuffer payload) throws Exception {
-        node.deliver(from, payload);
+        node.deliver(from, FarmMessages.TOPIC, payload);
     }
 
     /** Streams {@code sent} as {@code announced} from {@code from}, in 64 KiB chunks. */
@@ -123,10 +114,10 @@ class FarmDeploymentTest {
         await("one request", WAIT, () -> node.sent(FarmMessages.REQUEST).size() == 1);
         FarmMessages.Entry adopted = farm.inventory().get("held.war");
         assertEquals(sha(held), adopted.sha256());
-        ByteBuffer request = node.sent(FarmMessages.REQUEST).get(0).payload;
+        ByteBuffer request = node.sent(FarmMessages.REQUEST).get(0).payload();
         FarmMessages.kind(request);
         assertArrayEquals(new String[] {"lacked.war", sha(lacked)}, FarmMessages.readRequest(request));
-        assertEquals(origin, node.sent(FarmMessages.REQUEST).get(0).to);
+        assertEquals(origin, node.sent(FarmMessages.REQUEST).get(0).to());
         assertEquals(List.of(), applied, "nothing deployed before the stream");
     }
 
@@ -164,14 +155,14 @@ class FarmDeploymentTest {
         await("app.war deployed", WAIT, () -> farm.inventory().containsKey("app.war"));
         deliver(other, FarmMessages.sync());
         await("an offer", WAIT, () -> node.sent(FarmMessages.OFFER).size() == 1);
-        ByteBuffer offer = node.sent(FarmMessages.OFFER).get(0).payload;
+        ByteBuffer offer = node.sent(FarmMessages.OFFER).get(0).payload();
         FarmMessages.kind(offer);
         assertEquals(new FarmMessages.Offer(List.of(e), List.of()), FarmMessages.readOffer(offer));
         deliver(other, FarmMessages.request("app.war", e.sha256()));
         await("the whole WAR streamed", WAIT, () -> node.sent(FarmMessages.CHUNK).size() == 4);
         assertEquals(1, node.sent(FarmMessages.BEGIN).size());
-        assertTrue(node.sent(FarmMessages.CHUNK).stream().allMatch(s -> s.to.equals(other)
-                && s.delivery == Delivery.PROCESSED), "chunks acknowledged one by one");
+        assertTrue(node.sent(FarmMessages.CHUNK).stream().allMatch(s -> s.to().equals(other)
+                && s.delivery() == Delivery.PROCESSED), "chunks acknowledged one by one");
     }
 
     @Test
@@ -188,74 +179,13 @@ class FarmDeploymentTest {
         deliver(other, FarmMessages.offer(List.of(entry("stale.war", stale, 5)), List.of())); // from before the removal
         deliver(other, FarmMessages.sync());
         await("the sync answered", WAIT, () -> node.sent(FarmMessages.OFFER).size() == 1);
-        ByteBuffer answer = node.sent(FarmMessages.OFFER).get(0).payload;
+        ByteBuffer answer = node.sent(FarmMessages.OFFER).get(0).payload();
         FarmMessages.kind(answer);
         assertEquals(List.of(removal), FarmMessages.readOffer(answer).removed().stream()
                 .filter(t -> t.name().equals("stale.war")).toList(), "the removal is passed on");
         assertEquals(List.of(), node.sent(FarmMessages.REQUEST), "a version removed since is not fetched");
         deliver(origin, FarmMessages.offer(List.of(entry("stale.war", stale, 20)), List.of())); // dropped again
         await("the WAR taken in again is fetched", WAIT, () -> node.sent(FarmMessages.REQUEST).size() == 1);
-        assertEquals(origin, node.sent(FarmMessages.REQUEST).get(0).to, "from the newer offer, not the stale one");
-    }
-
-    /** A sent message. */
-    private record Sent(Member to, ByteBuffer payload, Delivery delivery) {
-    }
-
-    /** The node: records what the farm sends (acknowledged at once) and delivers what the test sends it. */
-    private final class FakeNode implements Node {
-        final List<Sent> sends = new CopyOnWriteArrayList<>();
-        final List<MessageListener> listeners = new CopyOnWriteArrayList<>();
-
-        List<Sent> sent(byte kind) {
-            return sends.stream().filter(s -> s.payload.get(1) == kind).toList();
-        }
-
-        void deliver(Member from, ByteBuffer payload) throws Exception {
-            for (MessageListener l : listeners) {
-                l.onMessage(new Message(from, FarmMessages.TOPIC, Delivery.PROCESSED, payload.asReadOnlyBuffer()));
-            }
-        }
-
-        @Override
-        public Member localMember() {
-            return self;
-        }
-
-        @Override
-        public View view() {
-            return new View(1, List.of(self, origin, other));
-        }
-
-        @Override
-        public CompletionStage<Void> send(Member to, int topic, ByteBuffer payload, Delivery delivery) {
-            sends.add(new Sent(to, payload.duplicate(), delivery));
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery) {
-            to.forEach(m -> send(m, topic, payload, delivery));
-            return CompletableFuture.completedFuture(null);
-        }
-
-        @Override
-        public void suspect(Member member, String reason) {
-        }
-
-        @Override
-        public Registration addMessageListener(int topic, MessageListener listener) {
-            listeners.add(listener);
-            return () -> listeners.remove(listener);
-        }
-
-        @Override
-        public Registration addMembershipListener(MembershipListener listener) {
-            return () -> { };
-        }
-
-        @Override
-        public void close() {
-        }
+        assertEquals(origin, node.sent(FarmMessages.REQUEST).get(0).to(), "from the newer offer, not the stale one");
     }
 }
