@@ -31,6 +31,8 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import org.apache.juli.logging.Log;
 import org.apache.juli.logging.LogFactory;
@@ -69,6 +71,8 @@ final class FarmDeployment implements AutoCloseable {
     private static final int BUSY_RETRIES = 300;
     /** Removals remembered for members that come back (the oldest forgotten first). */
     private static final int MAX_REMOVED = 1000;
+    /** Refusals are logged at WARN at most once in this long (a refused stream's chunks in flight are refused too). */
+    private static final long REFUSAL_LOG_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final HexFormat HEX = HexFormat.of();
 
     private record Requested(String sha256, long atNanos, MemberId from) {
@@ -93,10 +97,15 @@ final class FarmDeployment implements AutoCloseable {
     private final Map<String, Hashed> hashes = new HashMap<>();
     private final List<Registration> registrations = new CopyOnWriteArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
+    private final TomcatMeters.FarmMeters meters;
+    /** When a refusal was last logged at WARN, and how many were logged at DEBUG only since. */
+    private final AtomicLong refusalLoggedNanos = new AtomicLong(System.nanoTime() - REFUSAL_LOG_NANOS);
+    private final AtomicInteger refusalsQuiet = new AtomicInteger();
     private int backgroundRuns;
 
-    FarmDeployment(Node node, FarmSettings settings, FarmHost host, NodeThreads threads) {
+    FarmDeployment(Node node, FarmSettings settings, FarmHost host, NodeThreads threads, TomcatMeters.FarmMeters meters) {
         this.node = node;
+        this.meters = meters;
         this.settings = settings;
         this.host = host;
         this.deployDir = host.appBase().toAbsolutePath().normalize();
@@ -226,7 +235,7 @@ final class FarmDeployment implements AutoCloseable {
                 default -> throw new IllegalArgumentException("unknown farm message kind " + kind);
             }
         } catch (IllegalArgumentException e) {
-            log.warn("FarmDeployer: refused a message from " + from.describe() + ": " + e.getMessage());
+            refused("a message from " + from.describe() + ": " + e.getMessage());
             throw e; // a PROCESSED sender (a stream) learns it and stops
         }
     }
@@ -268,7 +277,7 @@ final class FarmDeployment implements AutoCloseable {
             try {
                 FarmReceiver.checkName(e.name());
             } catch (IllegalArgumentException x) {
-                log.warn("FarmDeployer: " + from.describe() + " offered a WAR whose " + x.getMessage());
+                refused("an offer of " + from.describe() + ": " + x.getMessage());
                 continue;
             }
             FarmMessages.Entry mine = inventory.get(e.name());
@@ -296,6 +305,21 @@ final class FarmDeployment implements AutoCloseable {
 
     private void submit(Runnable task) {
         run(worker, task);
+    }
+
+    /** Counts a refusal and logs it: at WARN at most once every 10 s, at DEBUG otherwise. */
+    private void refused(String what) {
+        meters.refused().increment();
+        long now = System.nanoTime();
+        long last = refusalLoggedNanos.get();
+        if (now - last >= REFUSAL_LOG_NANOS && refusalLoggedNanos.compareAndSet(last, now)) {
+            int quiet = refusalsQuiet.getAndSet(0);
+            log.warn("FarmDeployer: refused " + what + (quiet == 0 ? "" : " (and " + quiet + " more since the last "
+                    + "such line)"));
+        } else {
+            refusalsQuiet.incrementAndGet();
+            log.debug("FarmDeployer: refused " + what);
+        }
     }
 
     /** Runs {@code task} on {@code executor}, logging what it throws; dropped (DEBUG) once the farm closes. */
@@ -407,6 +431,7 @@ final class FarmDeployment implements AutoCloseable {
         removed.remove(e.name());
         requested.remove(e.name());
         hashes.remove(e.name());
+        meters.deployed().increment();
         log.info("FarmDeployer: deployed " + e.describe() + (originated ? " (from watchDir)" : ""));
         if (originated) {
             offer(e);
@@ -427,6 +452,7 @@ final class FarmDeployment implements AutoCloseable {
         }
         inventory.remove(name);
         hashes.remove(name);
+        meters.undeployed().increment();
         log.info("FarmDeployer: undeployed " + name + " (" + why + ")");
     }
 

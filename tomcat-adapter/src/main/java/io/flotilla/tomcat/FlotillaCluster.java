@@ -245,7 +245,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
                 + settings.describe() + ")");
         awaitFirstPeer(settings.dropTime);
         if (farmHost != null) {
-            farm = farmHost.attach(node, farmSettings, settings);
+            farm = farmHost.attach(node, farmSettings, settings, registry);
         }
         installValves(translation.valves());
         if (container != null) {

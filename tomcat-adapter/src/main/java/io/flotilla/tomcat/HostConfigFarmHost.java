@@ -2,6 +2,7 @@ package io.flotilla.tomcat;
 
 import io.flotilla.Node;
 import io.flotilla.internal.NodeThreads;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -91,7 +92,7 @@ final class HostConfigFarmHost implements FarmHost {
      * Creates the farm on this Host and starts it once the Host has started (its applications deployed), or at once
      * when the Host runs already.
      */
-    Attached attach(Node node, FarmSettings settings, ClusterSettings cluster) {
+    Attached attach(Node node, FarmSettings settings, ClusterSettings cluster, MeterRegistry registry) {
         String trust = FarmSettings.proof(cluster); // null: trustNetwork="true" allowed the start without one
         Path appBase = appBase().toAbsolutePath().normalize();
         if (settings.deployDir() != null && !settings.deployDir().equals(appBase)) {
@@ -99,7 +100,8 @@ final class HostConfigFarmHost implements FarmHost {
                     + "appBase of Host " + host.getName() + " (" + appBase + "), which stock also requires deployDir "
                     + "to be; remove deployDir");
         }
-        FarmDeployment farm = new FarmDeployment(node, settings, this, new NodeThreads(cluster.clusterName));
+        FarmDeployment farm = new FarmDeployment(node, settings, this, new NodeThreads(cluster.clusterName),
+                TomcatMeters.farm(registry));
         Runnable start = () -> {
             try {
                 farm.start();

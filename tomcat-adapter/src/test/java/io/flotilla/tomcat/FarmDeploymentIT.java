@@ -175,9 +175,11 @@ class FarmDeploymentIT {
 
             // the stranger took its WAR in (its own farm ran) but reached no member: nobody else serves it
             awaitEverywhere(List.of(stranger), "/evil/index.txt", "200 evil");
+            await("the four members see each other (and not the stranger)", WAIT,
+                    () -> cluster.stream().allMatch(n -> n.cluster.getMemberCount() == 4),
+                    () -> cluster.stream().map(n -> n.cluster.getMembers()).toList().toString());
             assertEquals(1, stranger.cluster.getMemberCount(), stranger.cluster.getMembers());
             for (EmbeddedNode n : cluster) {
-                assertEquals(4, n.cluster.getMemberCount(), n.cluster.getMembers());
                 assertTrue(get(n, "/evil/index.txt").startsWith("404"), n.route + ": " + get(n, "/evil/index.txt"));
             }
 

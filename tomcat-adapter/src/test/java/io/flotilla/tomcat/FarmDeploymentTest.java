@@ -11,6 +11,7 @@ import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.internal.NodeThreads;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -42,6 +43,7 @@ class FarmDeploymentTest {
     private final RecordingNode node = new RecordingNode(self, List.of(origin, other), false);
     /** What the fake Tomcat was asked to apply: the WAR names, in order. */
     private final List<String> applied = new CopyOnWriteArrayList<>();
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private FarmDeployment farm;
     private Path appBase;
 
@@ -66,7 +68,7 @@ class FarmDeploymentTest {
                 applied.add(warName);
                 return true;
             }
-        }, new NodeThreads("test"));
+        }, new NodeThreads("test"), TomcatMeters.farm(registry));
         farm.start();
     }
 
@@ -132,6 +134,8 @@ class FarmDeploymentTest {
         stream(origin, 3, e, war);
         await("app.war deployed", WAIT, () -> farm.inventory().containsKey("app.war"));
         assertEquals(List.of("app.war"), applied, "deployed once, the whole WAR");
+        assertEquals(1, registry.get("flotilla.tomcat.farm.refused").counter().count(), "the tampered stream");
+        assertEquals(1, registry.get("flotilla.tomcat.farm.deployed").counter().count());
         assertArrayEquals(war, Files.readAllBytes(appBase.resolve("app.war")));
         assertTrue(farm.deployed().startsWith("app.war sha256=" + sha(war).substring(0, 16)), farm.deployed());
         assertTrue(farm.deployed().endsWith("from origin"), farm.deployed());
