@@ -15,7 +15,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.util.Comparator;
@@ -60,7 +59,7 @@ import org.apache.juli.logging.LogFactory;
  * Only members reach this code: with a cluster secret (or mutual TLS) every member proved it at its handshake; the
  * cluster refuses to start a farm without either unless {@code trustNetwork="true"} ({@link FarmSettings}).
  *
- * <p>Threading: the inventory, the removals, the requests sent and the hash cache have one writer, the farm's worker thread
+ * <p>Threading: the inventory, the removals, the requests sent and the hash cache ({@link WarFiles}) have one writer, the farm's worker thread
  * ({@code flotilla-<cluster>-farm-1}), which also runs every deploy and undeploy; streams go out on {@link FarmSender}'s thread
  * ({@code -farm-send-1}); chunks are written by the node's delivery threads, one sender's in order. {@link
  * #backgroundProcess} is for Tomcat's background thread; {@link #deployed} for any thread.
@@ -78,9 +77,6 @@ final class FarmDeployment implements AutoCloseable {
     private record Requested(String sha256, long atNanos, MemberId from) {
     }
 
-    private record Hashed(long size, long modified, String sha256) {
-    }
-
     private final Node node;
     private final FarmSettings settings;
     private final FarmHost host;
@@ -94,7 +90,7 @@ final class FarmDeployment implements AutoCloseable {
     /** The versions removed from the farm, by name, with the time of removal: told to members that come back. */
     private final Map<String, FarmMessages.Entry> removed = new ConcurrentHashMap<>();
     private final Map<String, Requested> requested = new HashMap<>();
-    private final Map<String, Hashed> hashes = new HashMap<>();
+    private final WarFiles files;
     private final List<Registration> registrations = new CopyOnWriteArrayList<>();
     private final AtomicBoolean started = new AtomicBoolean();
     private final TomcatMeters.FarmMeters meters;
@@ -109,6 +105,7 @@ final class FarmDeployment implements AutoCloseable {
         this.settings = settings;
         this.host = host;
         this.deployDir = host.appBase().toAbsolutePath().normalize();
+        this.files = new WarFiles(deployDir, settings.maxWarBytes());
         String name = node.localMember().name();
         this.self = name.isEmpty() ? node.localMember().describe() : name;
         this.receiver = new FarmReceiver(settings.tempDir(), settings.maxWarBytes(), settings.maxValidTime(),
@@ -254,7 +251,7 @@ final class FarmDeployment implements AutoCloseable {
             remember(t);
             FarmMessages.Entry mine = inventory.get(t.name());
             boolean stale = mine != null ? mine.sha256().equals(t.sha256()) && mine.modified() <= t.modified()
-                    : t.sha256().equals(hashOf(t.name()));
+                    : t.sha256().equals(files.hashOf(t.name()));
             if (stale) {
                 undeploy(t.name(), "removed from the farm by " + t.origin() + " while this member was away", 0);
             }
@@ -288,7 +285,7 @@ final class FarmDeployment implements AutoCloseable {
             if (gone != null && gone.sha256().equals(e.sha256()) && gone.modified() >= e.modified()) {
                 continue; // a version removed since (its holder was away): its holder undeploys it on our offer
             }
-            if (mine == null && e.sha256().equals(hashOf(e.name()))) {
+            if (mine == null && e.sha256().equals(files.hashOf(e.name()))) {
                 inventory.put(e.name(), e); // deployed here before (this member restarted): nothing to fetch
                 continue;
             }
@@ -368,12 +365,12 @@ final class FarmDeployment implements AutoCloseable {
             MessageDigest digest = FarmReceiver.sha256();
             long size;
             try (InputStream in = Files.newInputStream(c.file()); OutputStream out = Files.newOutputStream(temp)) {
-                size = copy(in, out, digest, c.name());
+                size = files.copy(in, out, digest, c.name());
             }
             FarmMessages.Entry e = new FarmMessages.Entry(c.name(), size, HEX.formatHex(digest.digest()),
                     System.currentTimeMillis(), self);
             FarmMessages.Entry mine = inventory.get(c.name());
-            if ((mine != null && mine.sha256().equals(e.sha256())) || e.sha256().equals(hashOf(c.name()))) {
+            if ((mine != null && mine.sha256().equals(e.sha256())) || e.sha256().equals(files.hashOf(c.name()))) {
                 Files.delete(temp);
                 inventory.put(c.name(), mine != null ? mine : e); // deployed already: only offer it
                 removed.remove(c.name());
@@ -383,7 +380,7 @@ final class FarmDeployment implements AutoCloseable {
             }
         } catch (IOException | IllegalArgumentException x) {
             log.warn("FarmDeployer: " + c.name() + " in watchDir is not deployed: " + x.getMessage());
-            deleteQuietly(temp);
+            WarFiles.deleteQuietly(temp);
         }
     }
 
@@ -399,7 +396,7 @@ final class FarmDeployment implements AutoCloseable {
     private void install(FarmMessages.Entry e, Path file, boolean originated, int attempt) {
         FarmMessages.Entry mine = inventory.get(e.name());
         if (mine != null && mine.sha256().equals(e.sha256())) {
-            deleteQuietly(file);
+            WarFiles.deleteQuietly(file);
             return;
         }
         Path target = FarmReceiver.inside(deployDir, e.name());
@@ -413,24 +410,24 @@ final class FarmDeployment implements AutoCloseable {
             });
             if (!done) {
                 retry(attempt, e.name(), "deploy", () -> install(e, file, originated, attempt + 1),
-                        () -> deleteQuietly(file));
+                        () -> WarFiles.deleteQuietly(file));
                 return;
             }
         } catch (AtomicMoveNotSupportedException x) {
             log.error("FarmDeployer: " + e.name() + " is not deployed: tempDir (" + settings.tempDir() + ") and the "
                     + "deploy folder (" + deployDir + ") must be on one file system, so that a WAR appears there "
                     + "whole; change tempDir");
-            deleteQuietly(file);
+            WarFiles.deleteQuietly(file);
             return;
         } catch (IOException | RuntimeException x) {
             log.error("FarmDeployer: " + e.name() + " is not deployed: " + x, x);
-            deleteQuietly(file);
+            WarFiles.deleteQuietly(file);
             return;
         }
         inventory.put(e.name(), e);
         removed.remove(e.name());
         requested.remove(e.name());
-        hashes.remove(e.name());
+        files.forget(e.name());
         meters.deployed().increment();
         log.info("FarmDeployer: deployed " + e.describe() + (originated ? " (from watchDir)" : ""));
         if (originated) {
@@ -451,7 +448,7 @@ final class FarmDeployment implements AutoCloseable {
             return;
         }
         inventory.remove(name);
-        hashes.remove(name);
+        files.forget(name);
         meters.undeployed().increment();
         log.info("FarmDeployer: undeployed " + name + " (" + why + ")");
     }
@@ -467,57 +464,6 @@ final class FarmDeployment implements AutoCloseable {
             log.error("FarmDeployer: gave up to " + what + " " + name + ": Tomcat's deployer stayed busy with it for "
                     + BUSY_RETRIES / 10 + " s");
             giveUp.run();
-        }
-    }
-
-    /** Worker: the SHA-256 of the deploy folder's {@code name}, or null when there is none (cached by size and time). */
-    private String hashOf(String name) {
-        Path p = FarmReceiver.inside(deployDir, name);
-        try {
-            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
-            if (!a.isRegularFile()) {
-                return null;
-            }
-            Hashed h = hashes.get(name);
-            if (h != null && h.size() == a.size() && h.modified() == a.lastModifiedTime().toMillis()) {
-                return h.sha256();
-            }
-            MessageDigest digest = FarmReceiver.sha256();
-            try (InputStream in = Files.newInputStream(p)) {
-                copy(in, OutputStream.nullOutputStream(), digest, name);
-            }
-            String sha = HEX.formatHex(digest.digest());
-            hashes.put(name, new Hashed(a.size(), a.lastModifiedTime().toMillis(), sha));
-            return sha;
-        } catch (IOException | IllegalArgumentException e) {
-            return null; // none, or unreadable: not the offered version
-        }
-    }
-
-    /** Copies at most {@code maxWarBytes}, hashing; refuses a larger WAR. Returns the size. */
-    private long copy(InputStream in, OutputStream out, MessageDigest digest, String name) throws IOException {
-        byte[] buf = new byte[FarmMessages.CHUNK_BYTES];
-        long size = 0;
-        for (int n; (n = in.read(buf)) > 0; ) {
-            size += n;
-            if (size > settings.maxWarBytes()) {
-                throw new IllegalArgumentException(name + " is larger than maxWarBytes (" + settings.maxWarBytes()
-                        + ")");
-            }
-            digest.update(buf, 0, n);
-            out.write(buf, 0, n);
-        }
-        return size;
-    }
-
-    private static void deleteQuietly(Path p) {
-        if (p == null) {
-            return;
-        }
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException e) {
-            log.warn("FarmDeployer: could not delete " + p + ": " + e);
         }
     }
 
