@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import org.apache.juli.logging.Log;
 import org.apache.juli.logging.LogFactory;
@@ -72,6 +73,8 @@ final class FarmDeployment implements AutoCloseable {
     private static final int MAX_REMOVED = 1000;
     /** Refusals are logged at WARN at most once in this long (a refused stream's chunks in flight are refused too). */
     private static final long REFUSAL_LOG_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** A requested version whose stream has not begun after this long is asked for again. */
+    static final long REQUEST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(30);
     private static final HexFormat HEX = HexFormat.of();
 
     private record Requested(String sha256, long atNanos, MemberId from) {
@@ -95,12 +98,16 @@ final class FarmDeployment implements AutoCloseable {
     private final AtomicBoolean started = new AtomicBoolean();
     private final TomcatMeters.FarmMeters meters;
     /** When a refusal was last logged at WARN, and how many were logged at DEBUG only since. */
-    private final AtomicLong refusalLoggedNanos = new AtomicLong(System.nanoTime() - REFUSAL_LOG_NANOS);
+    private final AtomicLong refusalLoggedNanos = new AtomicLong(Long.MIN_VALUE / 2);
     private final AtomicInteger refusalsQuiet = new AtomicInteger();
+    private final LongSupplier nanos;
     private int backgroundRuns;
 
-    FarmDeployment(Node node, FarmSettings settings, FarmHost host, NodeThreads threads, TomcatMeters.FarmMeters meters) {
+    /** @param nanos the monotonic clock of requests and streams ({@code System::nanoTime}; tests drive their own) */
+    FarmDeployment(Node node, FarmSettings settings, FarmHost host, NodeThreads threads, TomcatMeters.FarmMeters meters,
+            LongSupplier nanos) {
         this.node = node;
+        this.nanos = nanos;
         this.meters = meters;
         this.settings = settings;
         this.host = host;
@@ -108,8 +115,7 @@ final class FarmDeployment implements AutoCloseable {
         this.files = new WarFiles(deployDir, settings.maxWarBytes());
         String name = node.localMember().name();
         this.self = name.isEmpty() ? node.localMember().describe() : name;
-        this.receiver = new FarmReceiver(settings.tempDir(), settings.maxWarBytes(), settings.maxValidTime(),
-                System::nanoTime);
+        this.receiver = new FarmReceiver(settings.tempDir(), settings.maxWarBytes(), settings.maxValidTime(), nanos);
         this.watcher = settings.watchEnabled() ? new FarmWatcher(settings.watchDir()) : null;
         this.worker = Executors.newSingleThreadScheduledExecutor(threads.factory("farm"));
         this.sender = new FarmSender(node, deployDir, settings.maxValidTime(), threads.factory("farm-send"));
@@ -147,8 +153,22 @@ final class FarmDeployment implements AutoCloseable {
             log.warn("FarmDeployer: discarded " + expired + " incomplete WAR transfer(s) older than maxValidTime ("
                     + settings.maxValidTime().toSeconds() + " s)");
         }
+        submit(this::retryRequests);
         if (watcher != null && ++backgroundRuns % settings.processDeployFrequency() == 0) {
             submit(this::scan);
+        }
+    }
+
+    /**
+     * Worker: a version asked for {@link #REQUEST_RETRY_NANOS} ago whose stream has not begun here (its sender's
+     * stream failed: a broken connection, a refusal) is asked for again: the members are asked for their WARs, and
+     * the first offer of it is requested. A sender ignores a request for a stream it has queued or is sending.
+     */
+    private void retryRequests() {
+        long now = nanos.getAsLong();
+        if (requested.entrySet().removeIf(r -> now - r.getValue().atNanos() > REQUEST_RETRY_NANOS
+                && !receiver.receiving(r.getKey()))) {
+            sender.announce(FarmMessages.sync());
         }
     }
 
@@ -269,7 +289,7 @@ final class FarmDeployment implements AutoCloseable {
 
     /** Worker: requests each offered version this member lacks and has no newer one of. */
     private void onOffer(Member from, List<FarmMessages.Entry> offered) {
-        long now = System.nanoTime();
+        long now = nanos.getAsLong();
         for (FarmMessages.Entry e : offered) {
             try {
                 FarmReceiver.checkName(e.name());
@@ -307,7 +327,7 @@ final class FarmDeployment implements AutoCloseable {
     /** Counts a refusal and logs it: at WARN at most once every 10 s, at DEBUG otherwise. */
     private void refused(String what) {
         meters.refused().increment();
-        long now = System.nanoTime();
+        long now = nanos.getAsLong();
         long last = refusalLoggedNanos.get();
         if (now - last >= REFUSAL_LOG_NANOS && refusalLoggedNanos.compareAndSet(last, now)) {
             int quiet = refusalsQuiet.getAndSet(0);

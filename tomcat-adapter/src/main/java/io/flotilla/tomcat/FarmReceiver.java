@@ -160,6 +160,11 @@ final class FarmReceiver {
         drop((k, s) -> true);
     }
 
+    /** Whether a stream of {@code name} is being received. */
+    synchronized boolean receiving(String name) {
+        return streams.values().stream().anyMatch(s -> s.entry.name().equals(name));
+    }
+
     synchronized int open() {
         return streams.size();
     }

@@ -12,7 +12,9 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -42,6 +44,8 @@ final class FarmSender implements AutoCloseable {
     private final Path deployDir;
     private final Duration maxValidTime;
     private final ExecutorService executor;
+    /** The streams queued or under way: member, name and hash. */
+    private final Set<String> pending = ConcurrentHashMap.newKeySet();
 
     FarmSender(Node node, Path deployDir, Duration maxValidTime, ThreadFactory thread) {
         this.node = node;
@@ -66,9 +70,26 @@ final class FarmSender implements AutoCloseable {
         });
     }
 
-    /** Streams the deployed file of {@code e} to {@code to}, after the streams asked for before. */
+    /**
+     * Streams the deployed file of {@code e} to {@code to}, after the streams asked for before; nothing when that
+     * stream is queued or under way already (a repeated request).
+     */
     void stream(Member to, FarmMessages.Entry e) {
-        FarmDeployment.run(executor, () -> send(to, e));
+        String key = to.id() + "/" + e.name() + "/" + e.sha256();
+        if (pending.add(key)) {
+            FarmDeployment.run(executor, () -> {
+                try {
+                    send(to, e);
+                } finally {
+                    pending.remove(key);
+                }
+            });
+        }
+    }
+
+    /** The streams queued or under way. */
+    int pending() {
+        return pending.size();
     }
 
     private void send(Member to, FarmMessages.Entry e) {

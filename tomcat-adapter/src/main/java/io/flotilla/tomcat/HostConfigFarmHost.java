@@ -101,7 +101,7 @@ final class HostConfigFarmHost implements FarmHost {
                     + "to be; remove deployDir");
         }
         FarmDeployment farm = new FarmDeployment(node, settings, this, new NodeThreads(cluster.clusterName),
-                TomcatMeters.farm(registry));
+                TomcatMeters.farm(registry), System::nanoTime);
         Runnable start = () -> {
             try {
                 farm.start();

@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -44,6 +45,7 @@ class FarmDeploymentTest {
     /** What the fake Tomcat was asked to apply: the WAR names, in order. */
     private final List<String> applied = new CopyOnWriteArrayList<>();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final AtomicLong clock = new AtomicLong();
     private FarmDeployment farm;
     private Path appBase;
 
@@ -68,7 +70,7 @@ class FarmDeploymentTest {
                 applied.add(warName);
                 return true;
             }
-        }, new NodeThreads("test"), TomcatMeters.farm(registry));
+        }, new NodeThreads("test"), TomcatMeters.farm(registry), clock::get);
         farm.start();
     }
 
@@ -121,6 +123,24 @@ class FarmDeploymentTest {
         assertArrayEquals(new String[] {"lacked.war", sha(lacked)}, FarmMessages.readRequest(request));
         assertEquals(origin, node.sent(FarmMessages.REQUEST).get(0).to());
         assertEquals(List.of(), applied, "nothing deployed before the stream");
+    }
+
+    @Test
+    void aRequestWhoseStreamNeverBeganIsAskedForAgainAfterThirtySeconds() throws Exception {
+        byte[] war = bytes(1000, 8);
+        FarmMessages.Entry e = entry("app.war", war, 5);
+        deliver(origin, FarmMessages.offer(List.of(e), List.of()));
+        await("one request", WAIT, () -> node.sent(FarmMessages.REQUEST).size() == 1);
+        int syncs = node.sent(FarmMessages.SYNC).size();
+        clock.addAndGet(Duration.ofSeconds(29).toNanos());
+        farm.backgroundProcess();
+        deliver(other, FarmMessages.offer(List.of(e), List.of()));
+        clock.addAndGet(Duration.ofSeconds(2).toNanos());
+        farm.backgroundProcess(); // 31 s: its stream never began (the sender's failed)
+        await("the members asked again", WAIT, () -> node.sent(FarmMessages.SYNC).size() == syncs + 2);
+        deliver(other, FarmMessages.offer(List.of(e), List.of()));
+        await("requested again", WAIT, () -> node.sent(FarmMessages.REQUEST).size() == 2);
+        assertEquals(other, node.sent(FarmMessages.REQUEST).get(1).to());
     }
 
     @Test

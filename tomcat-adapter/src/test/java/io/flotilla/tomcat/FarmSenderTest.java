@@ -18,7 +18,10 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A WAR stream waits for the receiver's acknowledgements: never more than the window of chunks in flight. */
+/**
+ * A WAR stream waits for the receiver's acknowledgements: never more than the window of chunks in flight; a repeated
+ * request does not start a second stream.
+ */
 class FarmSenderTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
     @TempDir
@@ -38,6 +41,8 @@ class FarmSenderTest {
         try (FarmSender sender = new FarmSender(node, appBase, Duration.ofSeconds(30),
                 new NodeThreads("test").factory("farm-send"))) {
             sender.stream(to, e);
+            sender.stream(to, e); // asked again (the requester retried) while the first is queued or under way
+            assertEquals(1, sender.pending(), "one stream");
             ByteArrayOutputStream received = new ByteArrayOutputStream();
             int acknowledged = 0;
             while (acknowledged < 12) { // BEGIN and 11 chunks, acknowledged one at a time, oldest first
@@ -61,6 +66,7 @@ class FarmSenderTest {
             }
             assertArrayEquals(war, received.toByteArray());
             assertEquals(FarmMessages.BEGIN, node.sends.get(0).kind());
+            await("the stream is done", WAIT, () -> sender.pending() == 0);
         }
     }
 }
