@@ -186,16 +186,21 @@ final class FarmDeployment implements AutoCloseable {
     @Override
     public void close() {
         registrations.forEach(Registration::close);
-        worker.shutdownNow();
+        stop(worker, "a deploy");
         sender.close();
+        receiver.close();
+    }
+
+    /** Interrupts what {@code executor} runs and waits for it at most 5 s; says so when it did not stop. */
+    static void stop(ExecutorService executor, String what) {
+        executor.shutdownNow();
         try {
-            if (!worker.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("FarmDeployer: a deploy did not stop within 5 s");
+            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
+                log.warn("FarmDeployer: " + what + " did not stop within 5 s");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        receiver.close();
     }
 
     // ------------------------------------------------------------------------------------------ messages

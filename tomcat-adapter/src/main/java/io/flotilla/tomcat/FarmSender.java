@@ -134,13 +134,6 @@ final class FarmSender implements AutoCloseable {
     /** Stops the stream under way (its receiver deletes what it got) and waits for it at most 5 s. */
     @Override
     public void close() {
-        executor.shutdownNow();
-        try {
-            if (!executor.awaitTermination(5, TimeUnit.SECONDS)) {
-                log.warn("FarmDeployer: a WAR stream did not stop within 5 s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        FarmDeployment.stop(executor, "a WAR stream");
     }
 }
