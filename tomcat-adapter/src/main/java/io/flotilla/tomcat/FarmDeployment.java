@@ -249,6 +249,7 @@ final class FarmDeployment implements AutoCloseable {
                     FarmReceiver.checkName(gone.name());
                     submit(() -> {
                         remember(gone);
+                        requested.remove(gone.name());
                         if (inventory.containsKey(gone.name())) {
                             undeploy(gone.name(), "removed from the farm by " + from.describe(), 0);
                         }
@@ -292,6 +293,12 @@ final class FarmDeployment implements AutoCloseable {
         }
     }
 
+    /** Whether this version of {@code e} was removed from the farm after it was taken in. */
+    private boolean removedSince(FarmMessages.Entry e) {
+        FarmMessages.Entry gone = removed.get(e.name());
+        return gone != null && gone.sha256().equals(e.sha256()) && gone.modified() >= e.modified();
+    }
+
     /** Worker: requests each offered version this member lacks and has no newer one of. */
     private void onOffer(Member from, List<FarmMessages.Entry> offered) {
         long now = nanos.getAsLong();
@@ -306,8 +313,7 @@ final class FarmDeployment implements AutoCloseable {
             if (mine != null && (mine.sha256().equals(e.sha256()) || mine.modified() > e.modified())) {
                 continue;
             }
-            FarmMessages.Entry gone = removed.get(e.name());
-            if (gone != null && gone.sha256().equals(e.sha256()) && gone.modified() >= e.modified()) {
+            if (removedSince(e)) {
                 continue; // a version removed since (its holder was away): its holder undeploys it on our offer
             }
             if (mine == null && e.sha256().equals(files.hashOf(e.name()))) {
@@ -420,8 +426,8 @@ final class FarmDeployment implements AutoCloseable {
      */
     private void install(FarmMessages.Entry e, Path file, boolean originated, int attempt) {
         FarmMessages.Entry mine = inventory.get(e.name());
-        if (mine != null && mine.sha256().equals(e.sha256())) {
-            WarFiles.deleteQuietly(file);
+        if (mine != null && mine.sha256().equals(e.sha256()) || !originated && removedSince(e)) {
+            WarFiles.deleteQuietly(file); // held already, or removed from the farm while it was streaming here
             return;
         }
         Path target = FarmReceiver.inside(deployDir, e.name());

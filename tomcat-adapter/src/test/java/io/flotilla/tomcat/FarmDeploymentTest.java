@@ -126,6 +126,22 @@ class FarmDeploymentTest {
     }
 
     @Test
+    void aStreamThatCompletesAfterItsWarWasRemovedIsNotDeployed() throws Exception {
+        byte[] war = bytes(100_000, 9);
+        FarmMessages.Entry e = entry("app.war", war, 5);
+        deliver(origin, FarmMessages.begin(1, e));
+        deliver(origin, FarmMessages.chunk(1, 0, 1000).put(war, 0, 1000).flip());
+        deliver(origin, FarmMessages.remove(entry("app.war", war, 9)));
+        stream(origin, 2, entry("other.war", war, 5), war);
+        deliver(origin, FarmMessages.chunk(1, 1000, war.length - 1000).put(war, 1000, war.length - 1000).flip());
+        await("other.war deployed", WAIT, () -> farm.inventory().containsKey("other.war"));
+        stream(origin, 3, entry("third.war", war, 5), war);
+        await("third.war deployed", WAIT, () -> farm.inventory().containsKey("third.war"));
+        assertEquals(List.of("other.war", "third.war"), applied, "app.war, removed while it streamed, is not deployed");
+        assertFalse(Files.exists(appBase.resolve("app.war")));
+    }
+
+    @Test
     void aRequestWhoseStreamNeverBeganIsAskedForAgainAfterThirtySeconds() throws Exception {
         byte[] war = bytes(1000, 8);
         FarmMessages.Entry e = entry("app.war", war, 5);
