@@ -311,7 +311,7 @@ final class ClusterSettings {
     }
 
     /** The value {@code parse} computes, or {@code fallback} with its refusal added to {@code problems}. */
-    private static <T> T check(List<String> problems, Supplier<T> parse, T fallback) {
+    static <T> T check(List<String> problems, Supplier<T> parse, T fallback) {
         try {
             return parse.get();
         } catch (ConfigurationException | IllegalArgumentException e) {
@@ -567,7 +567,7 @@ final class ClusterSettings {
         throw ConfigurationException.invalid(name, v.get(name), "milliseconds from " + min + " to " + max);
     }
 
-    private static boolean bool(Map<String, String> v, String name) {
+    static boolean bool(Map<String, String> v, String name) {
         String s = v.get(name).trim().toLowerCase(Locale.ROOT);
         if (s.equals("true") || s.equals("false")) {
             return Boolean.parseBoolean(s);

@@ -11,6 +11,7 @@ import io.flotilla.transport.netty.NettyTransport;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,6 +78,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     private volatile ClusterSettings settings;
     private volatile MeterRegistry registry;
     private volatile Node node;
+    /** The farm deployer, when a {@code <Deployer>} is configured and the cluster runs. */
+    private volatile HostConfigFarmHost.Attached farm;
     /** Counted down when the first other member joins (a start waits for it, bounded by dropTime). */
     private volatile CountDownLatch firstPeer = new CountDownLatch(1);
 
@@ -131,9 +134,13 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         managers.values().remove(manager);
     }
 
+    /** The node and the engines run their own timers; the farm deployer watches its folder from here, as stock's. */
     @Override
     public void backgroundProcess() {
-        // the node and the engines run their own timers
+        HostConfigFarmHost.Attached f = farm;
+        if (f != null) {
+            f.farm().backgroundProcess();
+        }
     }
 
     // ------------------------------------------------------------------------------------------ nested elements
@@ -159,7 +166,10 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         stock("Manager", manager);
     }
 
-    /** A nested {@code <Deployer>}: ignored with a WARN when it watches nothing, refused at start otherwise. */
+    /**
+     * A nested {@code <Deployer>}: Flotilla's {@link FarmDeployer}, or stock's {@code FarmWarDeployer}, translated to
+     * it at start (see {@link StockTranslation}).
+     */
     public void setClusterDeployer(ClusterDeployer deployer) {
         stock("Deployer", deployer);
     }
@@ -200,6 +210,9 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         List<String> problems = new ArrayList<>();
         translation.notes(StockTranslation.Kind.REFUSED).forEach(n -> problems.add(n.text()));
         settings = ClusterSettings.parse(translation.attributes(), problems);
+        FarmSettings farmSettings = FarmSettings.of(translation.deployer(), catalinaBase(), settings, problems);
+        HostConfigFarmHost farmHost = farmSettings == null || container == null ? null
+                : HostConfigFarmHost.find(container, problems);
         if (!problems.isEmpty()) { // everything at once: every refused element and every invalid attribute
             throw new LifecycleException("FlotillaCluster: " + (problems.size() == 1 ? problems.get(0)
                     : "the configuration has " + problems.size() + " problems: " + String.join("; ", problems)),
@@ -234,6 +247,9 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         log.info("FlotillaCluster " + settings.clusterName + " started as " + node.localMember().describe() + " ("
                 + settings.describe() + ")");
         awaitFirstPeer(settings.dropTime);
+        if (farmHost != null) {
+            farm = farmHost.attach(node, farmSettings, settings, registry);
+        }
         installValves(translation.valves());
         if (container != null) {
             distributableHint = DistributableHint.watch(container, settings.clusterName);
@@ -256,6 +272,11 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             }
         }
         installedValves.clear();
+        HostConfigFarmHost.Attached f = farm;
+        farm = null;
+        if (f != null) {
+            f.close();
+        }
         Node n = node;
         node = null;
         if (n != null) {
@@ -272,6 +293,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         List<StockElement> children = new ArrayList<>();
         for (Map.Entry<String, Object> e : stockElements) {
             children.add(e.getKey().equals("Channel") ? StockObjects.channel(e.getValue())
+                    : e.getValue() instanceof FarmDeployer d ? new StockElement("Deployer",
+                            FarmDeployer.class.getName(), d.attributes(), List.of())
                     : StockObjects.of(e.getKey(), e.getValue()));
         }
         for (Valve v : configuredValves) {
@@ -374,6 +397,13 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         }
     }
 
+    /** {@code $CATALINA_BASE}, against which the farm's relative folders are resolved (as stock's). */
+    private Path catalinaBase() {
+        Container c = container;
+        return c != null && c.getCatalinaBase() != null ? c.getCatalinaBase().toPath()
+                : Path.of(System.getProperty("catalina.base", "."));
+    }
+
     private String jvmRoute() {
         for (Container c = container; c != null; c = c.getParent()) {
             if (c instanceof Engine engine) {
@@ -469,6 +499,15 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return Math.round(gauge("flotilla.send.queue.depth"));
     }
 
+    /**
+     * The farm's WARs held here ({@code app.war sha256=… 1234 bytes from node1}, comma separated); empty without a
+     * {@code <Deployer>}.
+     */
+    public String getFarmWars() {
+        HostConfigFarmHost.Attached f = farm;
+        return f == null ? "" : f.farm().deployed();
+    }
+
     public long getMessagesSent() {
         return count("flotilla.messages.sent");
     }
@@ -485,7 +524,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     /** The attributes {@link ClusterMBean} answers (this package's {@code mbeans-descriptors.xml} lists them). */
     static final List<String> JMX_RUNTIME = List.of("className", "stateName", "members", "memberCount",
-            "viewId", "localMember", "managerNames", "queueDepth", "messagesSent", "messagesReceived");
+            "viewId", "localMember", "managerNames", "queueDepth", "messagesSent", "messagesReceived", "farmWars");
 
     /** Configuration attributes shown over JMX: all but the security ones (secret, key stores, their passwords). */
     static final List<String> JMX_CONFIGURATION = ClusterSettings.DEFAULTS.keySet().stream()
@@ -524,6 +563,7 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
             case "queueDepth" -> getQueueDepth();
             case "messagesSent" -> getMessagesSent();
             case "messagesReceived" -> getMessagesReceived();
+            case "farmWars" -> getFarmWars();
             default -> JMX_CONFIGURATION.contains(name) ? get(name) : null;
         };
     }

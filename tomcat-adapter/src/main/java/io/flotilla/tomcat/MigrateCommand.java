@@ -84,6 +84,9 @@ public final class MigrateCommand {
             sb.append('\n').append(INDENT).append(e.getKey()).append("=\"").append(escape(e.getValue())).append('"');
         }
         List<StockElement> nested = new ArrayList<>(t.valves());
+        if (t.deployer() != null) {
+            nested.add(t.deployer());
+        }
         nested.addAll(stock.children("Listener"));
         if (nested.isEmpty()) {
             out.println(sb.append("/>"));

@@ -25,6 +25,14 @@ final class StockTranslation {
     static final String FLOTILLA_ROUTE_VALVE = "io.flotilla.tomcat.JvmRouteBinderValve";
     static final String STOCK_REPLICATION_VALVE = "org.apache.catalina.ha.tcp.ReplicationValve";
     static final String STOCK_ROUTE_VALVE = "org.apache.catalina.ha.session.JvmRouteBinderValve";
+    static final String FLOTILLA_DEPLOYER = "io.flotilla.tomcat.FarmDeployer";
+    static final String STOCK_DEPLOYER = "org.apache.catalina.ha.deploy.FarmWarDeployer";
+    /** Stock {@code FarmWarDeployer}'s attributes, which Flotilla's deployer takes with the same meaning. */
+    private static final Set<String> DEPLOYER_ATTRIBUTES = Set.of("tempDir", "deployDir", "watchDir", "watchEnabled",
+            "processDeployFrequency", "maxValidTime");
+    /** What proves members: a cluster secret or mutual TLS. */
+    private static final List<String> MEMBER_PROOF = List.of("secret", "secretFile", "secretEnv", "tlsKeyStore",
+            "tlsCertificate");
     private static final String TRIBES = "org.apache.catalina.tribes.";
     private static final String INTERCEPTORS = TRIBES + "group.interceptors.";
     private static final String DO_DELETE = "; delete it";
@@ -52,8 +60,10 @@ final class StockTranslation {
      * @param valves the valves to install, stock ones replaced by Flotilla's (foreign ones kept as they are)
      * @param notes every stock setting that did not map one to one, in document order
      * @param stock whether anything stock was translated (a nested stock element or a stock attribute)
+     * @param deployer the farm deployer to run ({@code FarmDeployer} with its attributes), or null for none
      */
-    record Result(Map<String, String> attributes, List<StockElement> valves, List<Note> notes, boolean stock) {
+    record Result(Map<String, String> attributes, List<StockElement> valves, List<Note> notes, boolean stock,
+            StockElement deployer) {
         List<Note> notes(Kind kind) {
             return notes.stream().filter(n -> n.kind == kind).toList();
         }
@@ -72,6 +82,7 @@ final class StockTranslation {
     private final List<Note> notes = new ArrayList<>();
     private final Set<String> noted = new LinkedHashSet<>();
     private boolean stock;
+    private StockElement deployer;
 
     private StockTranslation() {
     }
@@ -127,7 +138,7 @@ final class StockTranslation {
         ClusterSettings.DEFAULTS.keySet().stream().filter(out::containsKey).forEach(k -> ordered.put(k, out.get(k)));
         out.forEach(ordered::putIfAbsent);
         return new Result(Collections.unmodifiableMap(ordered), List.copyOf(valves), List.copyOf(notes),
-                stock);
+                stock, deployer);
     }
 
     // ------------------------------------------------------------------------------------------ elements
@@ -372,17 +383,51 @@ final class StockTranslation {
         }
     }
 
+    /**
+     * Flotilla's own {@code <Deployer>} is kept as it is (its attributes are checked at start). Stock's {@code
+     * FarmWarDeployer} becomes Flotilla's with the same attributes when the cluster proves its members (a secret or
+     * mutual TLS); without that, a watching one is refused (it would let any host deploy), and a receiving one, such
+     * as the how-to's ({@code watchEnabled="false"}), is ignored: it receives nothing, as stock's does in an Engine.
+     */
     private void deployer(StockElement d) {
-        stock = true;
-        if (Boolean.parseBoolean(d.attributes().getOrDefault("watchEnabled", "false").trim())) {
-            refuse(d, "Flotilla has no farm deployer yet; deploy the application on every node and set "
-                    + "watchEnabled=\"false\" or delete the element");
-        } else {
-            // INFO, not WARN: the how-to's block carries this one, and it deploys nothing (no member of a Flotilla
-            // cluster would send it a WAR either), so nothing is lost
-            note(Kind.TUNING, d.tag() + ": ignored (with watchEnabled=\"false\" this node deploys nothing to the "
-                    + "others); Flotilla has no farm deployer yet: deploy the application on every node" + DO_DELETE);
+        if (d.className().equals(FLOTILLA_DEPLOYER)) {
+            deployer = d;
+            return;
         }
+        stock = true;
+        if (!d.className().equals(STOCK_DEPLOYER)) {
+            refuse(d, "Flotilla cannot run a deployer written against Tribes; use <Deployer className=\""
+                    + FLOTILLA_DEPLOYER + "\"> (see docs/tomcat.md) or remove the element");
+            return;
+        }
+        boolean proven = MEMBER_PROOF.stream().anyMatch(a -> explicit.contains(a) && !out.get(a).isBlank());
+        boolean watching = Boolean.parseBoolean(d.attributes().getOrDefault("watchEnabled", "false").trim());
+        if (!proven) {
+            if (watching) {
+                refuse(d, "its WARs would be deployed by every member, and without a cluster secret any host that "
+                        + "reaches receiverPort could send one: set secretFile (or secretEnv, or mutual TLS) on "
+                        + "<Cluster>, or to trust this network use <Deployer className=\"" + FLOTILLA_DEPLOYER
+                        + "\" trustNetwork=\"true\" ...>");
+            } else {
+                // INFO, not WARN: the how-to's block carries this one, and stock's does nothing there either (a
+                // FarmWarDeployer works only inside a <Host>)
+                note(Kind.TUNING, d.tag() + ": ignored (watchEnabled=\"false\" and no cluster secret: Flotilla's "
+                        + "farm accepts WARs only from members proven by the secret); set secretFile on <Cluster> to "
+                        + "receive the farm's WARs" + DO_DELETE + " otherwise");
+            }
+            return;
+        }
+        Map<String, String> kept = new LinkedHashMap<>();
+        for (Map.Entry<String, String> a : d.attributes().entrySet()) {
+            if (DEPLOYER_ATTRIBUTES.contains(a.getKey())) {
+                kept.put(a.getKey(), a.getValue());
+            } else {
+                tuning(d, List.of(a.getKey()), "Flotilla's farm deployer has no such option");
+            }
+        }
+        deployer = new StockElement("Deployer", FLOTILLA_DEPLOYER, kept, List.of());
+        builtIn(d, null, "replaced by " + FLOTILLA_DEPLOYER + ": WARs stream in 64 KiB chunks with a SHA-256 check, "
+                + "only from members proven by the cluster secret, and members that join later get them too");
     }
 
     private void clusterListener(StockElement l) {

@@ -11,7 +11,7 @@ import java.util.function.IntSupplier;
  * Every meter of the Tomcat adapter, declared in one place, under {@code flotilla.tomcat.}: per web application
  * (tag {@code context}) the requests whose changes were handed to the engine, the synchronous replications that
  * failed, the time requests waited for them, the values refused, the values a replica's listeners could not get, the sessions owned; per cluster the members of the
- * view. The engine's and the node's own figures are theirs (the engine's read through {@code
+ * view and the farm deployer's WARs deployed, undeployed and refused. The engine's and the node's own figures are theirs (the engine's read through {@code
  * ReplicationEngine.stats()}); nothing here counts an event they count.
  *
  * <p>Threading: safe from any thread (Micrometer meters).
@@ -45,6 +45,20 @@ final class TomcatMeters {
     static void members(MeterRegistry r, IntSupplier members) {
         Gauge.builder("flotilla.tomcat.members", members, IntSupplier::getAsInt)
                 .description("members in the view, this one included").register(r);
+    }
+
+    /** The farm deployer's meters: WARs deployed and undeployed here, farm messages and streams refused. */
+    record FarmMeters(Counter deployed, Counter undeployed, Counter refused) {
+    }
+
+    static FarmMeters farm(MeterRegistry r) {
+        return new FarmMeters(
+                Counter.builder("flotilla.tomcat.farm.deployed").description("farm WARs deployed or redeployed here")
+                        .register(r),
+                Counter.builder("flotilla.tomcat.farm.undeployed").description("farm WARs undeployed here")
+                        .register(r),
+                Counter.builder("flotilla.tomcat.farm.refused")
+                        .description("farm messages and WAR streams refused (name, size, order, hash)").register(r));
     }
 
     void replicated() {

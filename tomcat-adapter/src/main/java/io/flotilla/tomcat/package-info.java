@@ -4,7 +4,8 @@
  * <p><b>API</b> (named in {@code server.xml}, set by Tomcat's digester, read over JMX): {@link
  * io.flotilla.tomcat.FlotillaCluster} (its attributes are the configuration), {@link
  * io.flotilla.tomcat.FlotillaManager}, {@link io.flotilla.tomcat.ReplicationValve}, {@link
- * io.flotilla.tomcat.JvmRouteBinderValve} and {@link io.flotilla.tomcat.ClusterMBean}; and the command {@link
+ * io.flotilla.tomcat.JvmRouteBinderValve}, {@link io.flotilla.tomcat.FarmDeployer} (the {@code <Deployer>}) and {@link
+ * io.flotilla.tomcat.ClusterMBean}; and the command {@link
  * io.flotilla.tomcat.MigrateCommand}. Their public setters and getters are public for Tomcat's reflection; code
  * never calls them. Everything else here is package-private.
  *

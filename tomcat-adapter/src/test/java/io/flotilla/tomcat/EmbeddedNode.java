@@ -35,9 +35,11 @@ import org.apache.catalina.Context;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.Manager;
 import org.apache.catalina.connector.Connector;
+import org.apache.catalina.ha.ClusterDeployer;
 import org.apache.catalina.authenticator.FormAuthenticator;
 import org.apache.catalina.realm.GenericPrincipal;
 import org.apache.catalina.realm.RealmBase;
+import org.apache.catalina.startup.HostConfig;
 import org.apache.catalina.startup.Tomcat;
 import org.apache.tomcat.util.descriptor.web.LoginConfig;
 import org.apache.tomcat.util.descriptor.web.SecurityCollection;
@@ -65,10 +67,17 @@ final class EmbeddedNode implements AutoCloseable {
     Context context;
     /** The context's own {@code <Manager>}, or null for what the cluster creates. */
     private Manager contextManager;
+    /** A nested {@code <Deployer>}, or null. */
+    private ClusterDeployer deployer;
     private boolean stopped;
 
     EmbeddedNode(String route, int receiverPort, List<Integer> allReceiverPorts, String sendOptions) {
-        this(route, new FlotillaCluster());
+        this(route, receiverPort, allReceiverPorts, sendOptions, tempBase(route));
+    }
+
+    /** The same on the {@code CATALINA_BASE} of a node stopped before (a restart: its files are kept). */
+    EmbeddedNode(String route, int receiverPort, List<Integer> allReceiverPorts, String sendOptions, Path base) {
+        this(route, new FlotillaCluster(), base);
         cluster.setMembership("static");
         cluster.setStaticMembers(allReceiverPorts.stream().map(p -> "127.0.0.1:" + p).collect(Collectors.joining(",")));
         cluster.setReceiverAddress("127.0.0.1");
@@ -83,10 +92,18 @@ final class EmbeddedNode implements AutoCloseable {
 
     /** A node whose cluster is configured elsewhere (read from a server.xml by Catalina's digester), as it is. */
     EmbeddedNode(String route, FlotillaCluster cluster) {
+        this(route, cluster, tempBase(route));
+    }
+
+    private EmbeddedNode(String route, FlotillaCluster cluster, Path base) {
         this.route = route;
         this.cluster = cluster;
+        this.base = base;
+    }
+
+    private static Path tempBase(String route) {
         try {
-            base = Files.createTempDirectory("flotilla-tomcat-" + route);
+            return Files.createTempDirectory("flotilla-tomcat-" + route);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -125,6 +142,20 @@ final class EmbeddedNode implements AutoCloseable {
         return this;
     }
 
+    /**
+     * A farm deployer in the cluster, as a nested {@code <Deployer>}: the Host gets its {@code HostConfig} (which a
+     * server.xml Host has) and {@code appBase} {@link #appBase}, and the Engine runs its background tasks (the farm's
+     * watch) every second.
+     */
+    EmbeddedNode deployer(ClusterDeployer d) {
+        deployer = d;
+        return this;
+    }
+
+    Path appBase() {
+        return base.resolve("webapps");
+    }
+
     EmbeddedNode start() throws LifecycleException {
         tomcat.setBaseDir(base.toString());
         tomcat.setHostname("localhost");
@@ -160,6 +191,17 @@ final class EmbeddedNode implements AutoCloseable {
         context.addServletContainerInitializer((classes, ctx) -> ctx.addListener(new SessionEvents(events)), null);
         if (contextManager != null) {
             context.setManager(contextManager);
+        }
+        if (deployer != null) {
+            try {
+                Files.createDirectories(appBase());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            tomcat.getHost().setAppBase(appBase().toString());
+            tomcat.getHost().addLifecycleListener(new HostConfig());
+            tomcat.getEngine().setBackgroundProcessorDelay(1);
+            cluster.setClusterDeployer(deployer);
         }
         tomcat.start();
         return this;

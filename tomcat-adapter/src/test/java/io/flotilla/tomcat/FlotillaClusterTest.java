@@ -8,6 +8,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import org.apache.catalina.LifecycleException;
 import org.apache.catalina.LifecycleState;
+import org.apache.catalina.core.StandardEngine;
+import org.apache.catalina.core.StandardHost;
 import org.junit.jupiter.api.Test;
 
 class FlotillaClusterTest {
@@ -22,6 +24,28 @@ class FlotillaClusterTest {
         }
         assertEquals("receiverPort=four thousand is invalid: a whole number from 0 to 65535", root.getMessage());
         assertTrue(c.getState() == LifecycleState.FAILED || c.getState() == LifecycleState.STOPPED, c.getStateName());
+    }
+
+    @Test
+    void aFarmDeployerWithoutAHostConfigFailsTheStartBeforeAnyNodeStarts() {
+        StandardEngine engine = new StandardEngine();
+        engine.setName("e");
+        engine.setDefaultHost("localhost");
+        StandardHost host = new StandardHost();
+        host.setName("localhost");
+        engine.addChild(host);
+        FlotillaCluster c = new FlotillaCluster();
+        c.setSecret("farm-test-secret-0123456789abcdef");
+        c.setContainer(engine);
+        c.setClusterDeployer(new FarmDeployer());
+        LifecycleException e = assertThrows(LifecycleException.class, c::start);
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        assertEquals("<Deployer> deploys through the HostConfig of Host localhost, which has none (server.xml's Hosts "
+                + "have one; an embedded Tomcat needs host.addLifecycleListener(new HostConfig()))", root.getMessage());
+        assertEquals(0, c.getMemberCount(), "no node was started");
     }
 
     @Test

@@ -179,12 +179,57 @@ class ServerXmlDigesterTest {
             String message = rootMessage(assertThrows(LifecycleException.class, c::start));
             assertTrue(message.startsWith("FlotillaCluster: the configuration has 4 problems: "), message);
             assertTrue(message.contains("<Deployer className=\"org.apache.catalina.ha.deploy.FarmWarDeployer\"> "
-                    + "inside a Flotilla <Cluster> is not supported: Flotilla has no farm deployer yet"), message);
+                    + "inside a Flotilla <Cluster> is not supported: its WARs would be deployed by every member, and "
+                    + "without a cluster secret any host that reaches receiverPort could send one"), message);
             assertTrue(message.contains("CustomClusterListener\"> inside a Flotilla <Cluster> is not supported"),
                     message);
             assertTrue(message.contains("dropTim=3000 is invalid: not a FlotillaCluster attribute; did you mean "
                     + "dropTime?"), "the digester handed the unknown attribute to setProperty: " + message);
             assertTrue(message.contains("channelSendOptions=7 is invalid"), message);
+            assertEquals(0, c.getMemberCount(), "no node was started");
+        } finally {
+            c.destroy();
+        }
+    }
+
+    @Test
+    @Timeout(60)
+    void aStockFarmWarDeployerWithASecretBecomesFlotillasFarmOnTheEnginesDefaultHost() throws Exception {
+        Path watch = Files.createTempDirectory("flotilla-farm-watch");
+        String xml = serverXml("""
+                <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" watchEnabled="true"
+                          watchDir="%s" processDeployFrequency="3"/>
+                """.formatted(watch), EmbeddedNode.freePort())
+                .replace("frequency=\"100\"", "frequency=\"100\" secret=\"digester-test-secret-0123456789\"");
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        try {
+            StockTranslation.Result t = c.translate();
+            assertEquals(StockTranslation.FLOTILLA_DEPLOYER, t.deployer().className());
+            assertEquals(Map.of("watchEnabled", "true", "watchDir", watch.toString(), "processDeployFrequency", "3"),
+                    t.deployer().attributes(), "the digester's FarmWarDeployer read back");
+            c.start(); // the server.xml Host has its HostConfig: the farm attaches to it
+            assertEquals("", c.getFarmWars());
+        } finally {
+            c.stop();
+            c.destroy();
+            Files.delete(watch);
+        }
+    }
+
+    @Test
+    void flotillasDeployerIsBoundAndItsBadAttributesAndAMissingSecretFailTheStartByName() throws Exception {
+        String xml = serverXml("""
+                <Deployer className="io.flotilla.tomcat.FarmDeployer" watchEnabled="maybe" watchDr="farm"
+                          maxWarBytes="0"/>
+                """, EmbeddedNode.freePort());
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        try {
+            String message = rootMessage(assertThrows(LifecycleException.class, c::start));
+            assertTrue(message.startsWith("FlotillaCluster: the configuration has 4 problems: "), message);
+            assertTrue(message.contains("watchEnabled=maybe is invalid: true or false"), message);
+            assertTrue(message.contains("watchDr=farm is invalid: not a <Deployer> attribute"), message);
+            assertTrue(message.contains("maxWarBytes=0 is invalid"), message);
+            assertTrue(message.contains(FarmSettings.UNPROVEN), message);
             assertEquals(0, c.getMemberCount(), "no node was started");
         } finally {
             c.destroy();

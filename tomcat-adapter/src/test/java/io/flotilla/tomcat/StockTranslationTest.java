@@ -35,7 +35,12 @@ class StockTranslationTest {
     }
 
     private static StockTranslation.Result translate(String xmlBody) {
-        String xml = "<Cluster className=\"org.apache.catalina.ha.tcp.SimpleTcpCluster\">" + xmlBody + "</Cluster>";
+        return translate("", xmlBody);
+    }
+
+    private static StockTranslation.Result translate(String clusterAttributes, String xmlBody) {
+        String xml = "<Cluster className=\"org.apache.catalina.ha.tcp.SimpleTcpCluster\" " + clusterAttributes + ">"
+                + xmlBody + "</Cluster>";
         try {
             var doc = DocumentBuilderFactory.newInstance().newDocumentBuilder()
                     .parse(new ByteArrayInputStream(xml.getBytes(StandardCharsets.UTF_8)));
@@ -127,8 +132,34 @@ class StockTranslationTest {
         assertEquals(5, refused.size(), refused.toString());
         assertTrue(refused.get(0).contains("EncryptInterceptor") && refused.get(0).contains("tlsCertificate"),
                 refused.get(0));
-        assertTrue(refused.stream().anyMatch(t -> t.contains("FarmWarDeployer") && t.contains("watchEnabled")),
-                refused.toString());
+        // a watching farm deployer without a cluster secret would let any host deploy a WAR on every node
+        assertTrue(refused.stream().anyMatch(t -> t.contains("FarmWarDeployer") && t.contains("without a cluster secret")
+                && t.contains("set secretFile") && t.contains("trustNetwork=\"true\"")), refused.toString());
+    }
+
+    @Test
+    void aStockFarmWarDeployerBecomesFlotillasWithItsAttributesWhenTheClusterHasASecret() {
+        String deployer = """
+                <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" tempDir="/tmp/war-temp/"
+                          deployDir="/tmp/war-deploy/" watchDir="/tmp/war-listen/" watchEnabled="true"
+                          processDeployFrequency="3" maxValidTime="60"/>""";
+        StockTranslation.Result r = translate("secretFile=\"/etc/flotilla.secret\"", deployer);
+        assertEquals(List.of(), r.notes(StockTranslation.Kind.REFUSED));
+        assertEquals(StockTranslation.FLOTILLA_DEPLOYER, r.deployer().className());
+        assertEquals(Map.of("tempDir", "/tmp/war-temp/", "deployDir", "/tmp/war-deploy/", "watchDir",
+                "/tmp/war-listen/", "watchEnabled", "true", "processDeployFrequency", "3", "maxValidTime", "60"),
+                r.deployer().attributes());
+        assertTrue(has(r, StockTranslation.Kind.BUILT_IN, "replaced by io.flotilla.tomcat.FarmDeployer"),
+                r.notes().toString());
+        StockTranslation.Result receiving = translate(
+                "<Deployer className=\"org.apache.catalina.ha.deploy.FarmWarDeployer\" watchEnabled=\"false\"/>");
+        assertEquals(null, receiving.deployer(), "no secret: a receiving deployer receives nothing");
+        assertTrue(has(receiving, StockTranslation.Kind.TUNING, "set secretFile on <Cluster> to receive"),
+                receiving.notes().toString());
+        StockTranslation.Result flotilla = translate(
+                "<Deployer className=\"io.flotilla.tomcat.FarmDeployer\" watchDir=\"farm\" trustNetwork=\"true\"/>");
+        assertEquals(Map.of("watchDir", "farm", "trustNetwork", "true"), flotilla.deployer().attributes());
+        assertEquals(List.of(), flotilla.notes(), "Flotilla's own element is no stock setting");
     }
 
     @Test
@@ -144,6 +175,23 @@ class StockTranslationTest {
         assertEquals("4100", r.attributes().get("receiverPort"), xml);
         assertTrue(has(r, StockTranslation.Kind.DROPPED, "receiverPort \"4000\": ignored, <Cluster receiverPort=\"4100\">"),
                 r.notes().toString());
+    }
+
+    @Test
+    void migratePrintsTheFarmDeployerAStockOneBecomes(@TempDir Path dir) throws Exception {
+        Path xml = dir.resolve("server.xml");
+        Files.writeString(xml, """
+                <Server><Service><Engine name="Catalina" defaultHost="localhost">
+                  <Cluster className="org.apache.catalina.ha.tcp.SimpleTcpCluster" secretFile="/etc/c.secret">
+                    <Deployer className="org.apache.catalina.ha.deploy.FarmWarDeployer" watchDir="/srv/farm"
+                              watchEnabled="true"/>
+                  </Cluster>
+                </Engine></Service></Server>
+                """);
+        String[] run = migrate(xml);
+        assertEquals("0", run[0], run[1] + run[2]);
+        assertTrue(run[1].contains("  <Deployer className=\"io.flotilla.tomcat.FarmDeployer\" watchDir=\"/srv/farm\" "
+                + "watchEnabled=\"true\"/>"), run[1]);
     }
 
     @Test

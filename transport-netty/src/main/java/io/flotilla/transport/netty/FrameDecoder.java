@@ -30,6 +30,13 @@ final class FrameDecoder extends ByteToMessageDecoder {
     private int maxFrameBytes;
     private FrameCodec.Header header;
     private boolean failed;
+    /**
+     * Until the handshake raises the limit: one frame per {@link #decode} call. The frame that completes the
+     * handshake then reaches the handshake handler, which raises the limit, before the next header is checked: a
+     * peer that sends a large frame right behind its last handshake frame, in the same read, is not refused by the
+     * handshake's limit.
+     */
+    private boolean handshaking = true;
 
     FrameDecoder(int maxFrameBytes) {
         this.maxFrameBytes = maxFrameBytes;
@@ -38,9 +45,10 @@ final class FrameDecoder extends ByteToMessageDecoder {
         setCumulator(COMPOSITE_CUMULATOR);
     }
 
-    /** Raises (or lowers) the frame limit, e.g. once the handshake is done. Event loop only. */
+    /** Sets the frame limit once the handshake is done. Event loop only. */
     void maxFrameBytes(int limit) {
         maxFrameBytes = limit;
+        handshaking = false;
     }
 
     /** Bytes received but not yet part of a whole frame. Event loop only. */
@@ -61,7 +69,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
                 if (in.readableBytes() < FrameCodec.HEADER_BYTES) {
                     return;
                 }
-                if (decodeRun(in, out)) {
+                if (!handshaking && decodeRun(in, out)) {
                     if (out.size() >= MAX_RUN_FRAMES) {
                         return;
                     }
@@ -89,7 +97,7 @@ final class FrameDecoder extends ByteToMessageDecoder {
             in.readBytes(payload);
             out.add(header.withPayload(ByteBuffer.wrap(payload)));
             header = null;
-            if (out.size() >= MAX_RUN_FRAMES) {
+            if (handshaking || out.size() >= MAX_RUN_FRAMES) {
                 // Hand frames on in bounded groups; ByteToMessageDecoder calls decode again for the rest.
                 return;
             }

@@ -11,6 +11,8 @@ import io.flotilla.wire.FrameType;
 import io.flotilla.wire.WireException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.nio.ByteBuffer;
 import java.util.Random;
@@ -78,6 +80,32 @@ class FrameCodingTest {
         assertNull(ch.readInbound(), "nothing after the error");
         ch.writeInbound(Unpooled.wrappedBuffer(FrameCodec.encode(sample(1))));
         assertNull(ch.readInbound(), "still nothing");
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void aLargeFrameRightBehindTheLastHandshakeFrameInOneReadIsCheckedAgainstTheRaisedLimit() {
+        // The connecting side sends AUTH and then, at once, what it had queued: both can arrive in one read. The
+        // handshake handler raises the limit when it gets AUTH; the next header must be checked after that.
+        FrameDecoder decoder = new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES);
+        EmbeddedChannel ch = new EmbeddedChannel(decoder, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                decoder.maxFrameBytes(1 << 20); // as Connection.established does
+                ctx.fireChannelRead(msg);
+            }
+        });
+        ByteBuf in = Unpooled.buffer();
+        in.writeBytes(FrameCodec.encode(sample(32)));
+        in.writeBytes(FrameCodec.encode(sample(70_000)));
+        in.writeBytes(FrameCodec.encode(sample(10)));
+        in.writeBytes(FrameCodec.encode(sample(11)));
+        ch.writeInbound(in);
+        for (int size : new int[] {32, 70_000, 10, 11}) {
+            Object got = ch.readInbound();
+            assertTrue(got instanceof Frame f && f.payloadLength() == size, String.valueOf(got));
+        }
+        assertNull(ch.readInbound());
         ch.finishAndReleaseAll();
     }
 
