@@ -298,13 +298,17 @@ public class FlotillaManager extends ManagerBase {
             // Verifying every move would probe the owner, and log it suspected, once per request under round robin.
             CompletableFuture<Optional<PrimarySession>> move = e.moveHere(id).toCompletableFuture();
             if (!answered(move, OWNER_ANSWER)) {
+                boolean gone;
                 try {
-                    ownerGone = e.verifyOwner(id, cluster.settings().ownerVerification);
+                    gone = e.verifyOwner(id, cluster.settings().ownerVerification);
                 } catch (TakeOverException x) {
                     throw new IllegalStateException(x.getMessage(), x);
                 }
                 if (move.isCompletedExceptionally()) {
-                    move = e.moveHere(id).toCompletableFuture(); // the owner could not be asked: now it is verified
+                    // The owner could not be asked; verified now: gone, the next attempt takes the session over.
+                    // (A move that was only slow completes as a move, whatever the verification says meanwhile.)
+                    ownerGone = gone;
+                    move = e.moveHere(id).toCompletableFuture();
                 }
             }
             // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds it.
