@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Properties;
 import java.util.Set;
 
 /**
@@ -123,6 +124,15 @@ final class StockObjects {
             String property = Character.toLowerCase(n.charAt(3)) + n.substring(4);
             if (NOT_ATTRIBUTES.contains(property) || (property.equals("domain") && JMX_DOMAIN.contains(elementName))
                     || out.containsKey(property)) {
+                continue;
+            }
+            if (elementName.equals("Membership") && property.equals("ttl")) {
+                // McastService answers 0 for a TTL never set (the socket keeps the system's 1): an explicit ttl="0",
+                // the one that keeps datagrams on the host, would read as unset. Its properties say what was set.
+                Object props = call(o, "getProperties");
+                if (props instanceof Properties p && p.getProperty("mcastTTL") != null) {
+                    out.put(property, p.getProperty("mcastTTL").trim());
+                }
                 continue;
             }
             if (elementName.equals("Receiver") && property.equals("address")) {

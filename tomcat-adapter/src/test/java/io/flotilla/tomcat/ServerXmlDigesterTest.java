@@ -121,6 +121,19 @@ class ServerXmlDigesterTest {
                 "after_start", "before_stop", "stop", "after_stop")), RecordingListener.INSTANCES.get(0).events.toString());
     }
 
+    /**
+     * Stock's {@code McastService} answers 0 for a TTL never set (the socket keeps the system's 1), so an explicit
+     * {@code ttl="0"}, which keeps datagrams on the host, read as unset and Flotilla sent with TTL 1.
+     */
+    @Test
+    void anExplicitMulticastTtlOfZeroReachesFlotilla() throws Exception {
+        String xml = "<Server port=\"-1\"><Service name=\"Catalina\"><Engine name=\"Catalina\" "
+                + "defaultHost=\"localhost\">" + HowToBlock.swapped("239.255.1.2", 45564, 4000)
+                + "</Engine></Service></Server>";
+        FlotillaCluster c = cluster(new Parser().parse(xml));
+        assertEquals("0", c.translate().attributes().get("ttl"));
+    }
+
     @Test
     void theHowTosStockBlockReadFromTheDigestersObjectsTranslatesAsTheMigrateCommandReadsIt() throws Exception {
         Path file = Path.of(ServerXmlDigesterTest.class.getResource("/stock/cluster-howto-10.1.xml").toURI());
