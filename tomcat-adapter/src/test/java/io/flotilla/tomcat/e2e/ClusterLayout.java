@@ -1,11 +1,6 @@
 package io.flotilla.tomcat.e2e;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.DatagramSocket;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import io.flotilla.tomcat.FreePorts;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -51,25 +46,10 @@ public record ClusterLayout(List<NodePorts> nodes, String multicastAddress, int 
     }
 
     static int freeTcpPort(Set<Integer> taken) {
-        for (int attempt = 0; attempt < 50; attempt++) {
-            try (ServerSocket s = new ServerSocket()) {
-                s.setReuseAddress(false);
-                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1);
-                if (taken.add(s.getLocalPort())) {
-                    return s.getLocalPort();
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException("no free TCP port on 127.0.0.1", e);
-            }
-        }
-        throw new IllegalStateException("no distinct free TCP port after 50 attempts");
+        return FreePorts.tcp(taken);
     }
 
     private static int freeUdpPort() {
-        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException("no free UDP port on 127.0.0.1", e);
-        }
+        return FreePorts.udp();
     }
 }
