@@ -216,8 +216,9 @@ public interface ClusterConfig {
 
         @Override
         public Optional<Pattern> sessionsReceivedLine() {
-            // ReplicationEngine's INFO lines at the end of a state transfer (or when there is nobody to ask).
-            return Optional.of(Pattern.compile("state transfer (from .* done|: no other member)"));
+            // The manager's INFO line once its state transfer is done (or there was nobody to ask); in backup mode,
+            // with no state transfer (the owners push what a node holds), at once.
+            return Optional.of(Pattern.compile("FlotillaManager \\S+ started: StateTransfer\\[.*done=true"));
         }
     }
 }

@@ -27,8 +27,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 15's rolling restart: every node of three real Tomcats (10.1, {@code channelSendOptions="6"}) is restarted in
@@ -55,12 +56,13 @@ class RollingRestartUnderLoadIT {
     private static final Pattern DRAINED = Pattern.compile("drained: (\\d+) session\\(s\\) handed over, (\\d+) not");
     private static final Pattern TOOK_OVER = Pattern.compile("took over session");
 
-    @Test
+    @ParameterizedTest(name = "mode={0}")
+    @ValueSource(strings = {"all", "backup"})
     @Timeout(value = 6, unit = TimeUnit.MINUTES) // a backstop: each step has its own bound; about 1 min
-    void restartingEveryNodeInTurnUnderRoundRobinLoadFailsNoRequestAndLosesNoSession() throws Exception {
+    void restartingEveryNodeInTurnUnderRoundRobinLoadFailsNoRequestAndLosesNoSession(String mode) throws Exception {
         TomcatLine line = TomcatLine.TOMCAT_10_1;
-        ClusterConfig config = ClusterConfig.flotilla(ClusterConfig.dropInJar(line), ClusterConfig.Membership.STATIC,
-                6);
+        ClusterConfig config = ((ClusterConfig.FlotillaClusterConfig) ClusterConfig.flotilla(
+                ClusterConfig.dropInJar(line), ClusterConfig.Membership.STATIC, 6)).with("mode=\"" + mode + "\"");
         Optional<String> unavailable = config.unavailable();
         assumeTrue(unavailable.isEmpty(), () -> "Flotilla e2e skipped: " + unavailable.orElse(""));
         long started = System.nanoTime();
@@ -124,7 +126,7 @@ class RollingRestartUnderLoadIT {
             List<SimulatedUser> all = new ArrayList<>(busy);
             all.addAll(idle);
             long acked = all.stream().mapToLong(SimulatedUser::acked).sum();
-            System.out.printf("ROLLING RESTART %s: 3 nodes restarted in turn in %d s under round robin load; %d "
+            System.out.printf("ROLLING RESTART %s mode=" + mode + ": 3 nodes restarted in turn in %d s under round robin load; %d "
                             + "requests (%d acknowledged), %d failed; %d sessions drained; %d users%n", line,
                     ms(System.nanoTime() - started) / 1000, lb.requests(), acked, lb.failures.size(), handed,
                     all.size());
