@@ -14,7 +14,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 import org.HdrHistogram.Histogram;
@@ -295,24 +297,34 @@ public final class HttpHarness {
             return;
         }
         HttpHarness h = new HttpHarness(o, System.err);
+        runAndExit("HttpHarness", h::run, h::harnessLines, h::printTable, o.out());
+    }
+
+    /**
+     * The end of a harness program's {@code main}: runs it; then prints its table and writes its harness lines to
+     * {@code out} (if set) and exits 0, or, at a {@link HarnessFailure}, writes the lines so far and a
+     * {@code # FAILED} line and exits 1.
+     */
+    static void runAndExit(String name, Runnable run, Supplier<List<String>> harnessLines,
+            Consumer<PrintStream> printTable, Path out) throws IOException {
         try {
-            h.run();
+            run.run();
         } catch (HarnessFailure e) {
-            System.err.println("HttpHarness FAILED: " + e.getMessage());
+            System.err.println(name + " FAILED: " + e.getMessage());
             if (e.getCause() != null) {
                 e.getCause().printStackTrace();
             }
-            if (o.out() != null) {
-                List<String> lines = new ArrayList<>(h.harnessLines());
+            if (out != null) {
+                List<String> lines = new ArrayList<>(harnessLines.get());
                 lines.add("# FAILED: " + e.getMessage().replace('\n', ' '));
-                Files.write(o.out(), lines, StandardCharsets.UTF_8);
+                Files.write(out, lines, StandardCharsets.UTF_8);
             }
             System.exit(1);
         }
-        h.printTable(System.out);
-        if (o.out() != null) {
-            Files.write(o.out(), h.harnessLines(), StandardCharsets.UTF_8);
-            System.out.println("Wrote " + o.out());
+        printTable.accept(System.out);
+        if (out != null) {
+            Files.write(out, harnessLines.get(), StandardCharsets.UTF_8);
+            System.out.println("Wrote " + out);
         }
         System.exit(0);
     }

@@ -2,8 +2,6 @@ package io.flotilla.bench;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -28,8 +26,6 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>The nodes start one after the other; cluster receivers on 127.0.0.1 at ports free at run time, static membership (no
  *       multicast), every node named {@code n0 ... n<N-1>} as its {@code jvmRoute}. Each must list all N members
  *       ({@code MEMBERS}) before anything is measured.
- *   <li>Idle: {@link #IDLE} with no request, to measure what the cluster costs doing nothing (heartbeats, liveness
- *       checks, timers): its segments, bytes, messages and CPU per second.
  *   <li>Load: {@link #CONNECTIONS} keep-alive connections ({@link KeepAliveClient}) in a closed loop
  *       ({@link HttpLoad#closed}), {@link #SESSIONS_PER_CONNECTION} sessions each (200 in all); each request sets one
  *       {@code Integer} attribute (the servlet of {@link BenchTomcat}). Sticky: connection {@code c} and all its
@@ -48,6 +44,8 @@ import java.util.concurrent.locks.LockSupport;
  *       messages its nodes sent ({@code messagesSent} of the cluster MBean, one per target member). From each, the
  *       idle cluster's rate times the window is taken off (the cost of doing nothing, which grows with N whatever the
  *       load), and the rest is divided by the requests answered in the window.
+ *   <li>Idle: {@link #IDLE} with no request right after the load (warm nodes, sessions in place), measured the same
+ *       way: what the cluster costs doing nothing (heartbeats, liveness checks, timers), per second.
  * </ol>
  *
  * <p>Usage:
@@ -282,26 +280,7 @@ public final class ScaleHarness {
             return;
         }
         ScaleHarness h = new ScaleHarness(o, System.err);
-        try {
-            h.run();
-        } catch (HttpHarness.HarnessFailure e) {
-            System.err.println("ScaleHarness FAILED: " + e.getMessage());
-            if (e.getCause() != null) {
-                e.getCause().printStackTrace();
-            }
-            if (o.out() != null) {
-                List<String> lines = new ArrayList<>(h.harnessLines());
-                lines.add("# FAILED: " + e.getMessage().replace('\n', ' '));
-                Files.write(o.out(), lines, StandardCharsets.UTF_8);
-            }
-            System.exit(1);
-        }
-        h.printTable(System.out);
-        if (o.out() != null) {
-            Files.write(o.out(), h.harnessLines(), StandardCharsets.UTF_8);
-            System.out.println("Wrote " + o.out());
-        }
-        System.exit(0);
+        HttpHarness.runAndExit("ScaleHarness", h::run, h::harnessLines, h::printTable, o.out());
     }
 
     /** Runs the harness as {@link #main} would, without printing or exiting: for tests. Returns the harness lines. */
@@ -313,11 +292,11 @@ public final class ScaleHarness {
 
     /** Runs every variant; throws {@link HttpHarness.HarnessFailure} at the first failure. */
     void run() {
-        comments.add(String.format(Locale.ROOT, "ScaleHarness mode %s: sizes %s, non-sticky at %s, %d s idle + %d s"
-                + " warm-up + %d s measured per variant, channelSendOptions 6, %d connections x %d sessions, node JVM"
+        comments.add(String.format(Locale.ROOT, "ScaleHarness mode %s: sizes %s, non-sticky at %s, %d s warm-up +"
+                + " %d s measured + %d s idle per variant, channelSendOptions 6, %d connections x %d sessions, node JVM"
                 + " %s; load average at start %s", options.mode().name().toLowerCase(Locale.ROOT), options.sizes(),
-                options.nonSticky() > 0 ? options.nonSticky() : "none", IDLE.toSeconds(), options.warmupSeconds(),
-                options.measureSeconds(), CONNECTIONS, SESSIONS_PER_CONNECTION, String.join(" ", NODE_JVM.subList(0, 4)),
+                options.nonSticky() > 0 ? options.nonSticky() : "none", options.warmupSeconds(), options.measureSeconds(),
+                IDLE.toSeconds(), CONNECTIONS, SESSIONS_PER_CONNECTION, String.join(" ", NODE_JVM.subList(0, 4)),
                 HttpHarness.loadAverage()));
         for (Variant v : options.variants()) {
             log.printf(Locale.ROOT, "%s (%s, %d nodes)%n", v, v.label(), v.nodes());
@@ -364,12 +343,6 @@ public final class ScaleHarness {
                         v + ": " + node + " does not see all " + v.nodes() + " members");
             }
 
-            long idleStart = System.nanoTime();
-            Snapshot idle0 = snapshot(v, nodes, ports);
-            parkFor(IDLE);
-            Usage idle = snapshot(v, nodes, ports).since(idle0);
-            long idleNanos = System.nanoTime() - idleStart;
-
             List<List<? extends HttpLoad.Target>> connections = connections(v, httpPorts);
             HttpLoad load = HttpLoad.closed(BenchJvm.LOOPBACK, httpPorts[0], connections, READ_TIMEOUT_MILLIS);
             long windowStart = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.warmupSeconds());
@@ -399,6 +372,13 @@ public final class ScaleHarness {
             if (used == null || r.requests() == 0) {
                 throw new HttpHarness.HarnessFailure(v + ": no request completed in the measured window");
             }
+            // Idle after the load, not before: a node just started is still compiling and settling, which the
+            // measured window (after the warm-up) no longer pays.
+            long idleStart = System.nanoTime();
+            Snapshot idle0 = snapshot(v, nodes, ports);
+            parkFor(IDLE);
+            Usage idle = snapshot(v, nodes, ports).since(idle0);
+            long idleNanos = System.nanoTime() - idleStart;
             for (int i = 0; i < nodes.size(); i++) {
                 log.printf(Locale.ROOT, "  n%d: %s%n", i, HttpHarness.ask(nodes.get(i), "STATS"));
             }
