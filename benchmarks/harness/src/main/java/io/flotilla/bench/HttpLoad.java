@@ -41,7 +41,8 @@ import org.HdrHistogram.Histogram;
  * Tomcat (benchmarks/README.md).
  *
  * <p>Threading: {@link #start} once, from one thread; {@link #failed}, {@link #awaitUntil} and {@link #countSoFar}
- * from any thread; {@link #finish} once, from the thread that started it. The targets of one connection are used by its thread only.
+ * from any thread; {@link #finish} once, from the thread that started it. The targets of one connection are used by
+ * its thread only.
  */
 final class HttpLoad {
     /** One client session of the load: the bytes of its next request, and the check of each answer. */

@@ -23,20 +23,19 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>How one variant is measured:
  * <ol>
- *   <li>The nodes start one after the other; cluster receivers on 127.0.0.1 at ports free at run time, static membership (no
- *       multicast), every node named {@code n0 ... n<N-1>} as its {@code jvmRoute}. Each must list all N members
- *       ({@code MEMBERS}) before anything is measured.
+ *   <li>The nodes start one after the other; cluster receivers on 127.0.0.1 at ports free at run time, static
+ *       membership (no multicast), node {@code i} named {@code n<i>} as its {@code jvmRoute}. Each must list all N
+ *       members ({@code MEMBERS}) before anything is measured.
  *   <li>Load: {@link #CONNECTIONS} keep-alive connections ({@link KeepAliveClient}) in a closed loop
  *       ({@link HttpLoad#closed}), {@link #SESSIONS_PER_CONNECTION} sessions each (200 in all); each request sets one
  *       {@code Integer} attribute (the servlet of {@link BenchTomcat}). Sticky: connection {@code c} and all its
  *       sessions go to node {@code c mod N}, so every node owns about the same number of sessions and serves every
  *       request for them. Non-sticky: session {@code s} of connection {@code c} sends request {@code k} to node
- *       {@code (c + s + k) mod N}, so each request moves its session to another node. Every answer must carry the
- *       session's counter, one more than the last, in the same session (for Flotilla a lost update or a replaced
- *       session fails the run; for stock, whose {@code BackupManager} gives some under this load, they are counted
- *       and shown); a non-sticky
- *       session's id may change its route suffix as it moves. Sessions are created in the warm-up, so the window
- *       measures updates only.
+ *       {@code (c + s + k) mod N}, so each request moves its session to another node, and its id may take that
+ *       node's route. Every answer must carry the session's counter, one more than the last, in the same session:
+ *       for Flotilla anything else fails the run; for stock, whose {@code BackupManager} gives some wrong answers
+ *       under this load, they are counted and shown. Sessions are created in the warm-up, so the window measures
+ *       updates only.
  *   <li>Over the measured window, summed over all N nodes: the CPU time of each node's JVM ({@code /proc/<pid>/stat}
  *       through {@link ProcessHandle.Info#totalCpuDuration}); the payload bytes and data segments sent on every TCP
  *       connection to or from a cluster receiver port ({@link SocketCounters}: the kernel's {@code tcp_info}, the same
@@ -50,14 +49,16 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Usage:
  * <pre>
- * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/harness/target/harness.jar io.flotilla.bench.ScaleHarness \
- *     [--mode full|smoke] [--sizes 2,4,8] [--nonsticky 4|none] [--warmup SECONDS] [--measure SECONDS] [--out scale.txt]
+ * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/harness/target/harness.jar \
+ *     io.flotilla.bench.ScaleHarness [--mode full|smoke] [--sizes 2,4,8] [--nonsticky 4|none] \
+ *     [--warmup SECONDS] [--measure SECONDS] [--out scale.txt]
  * </pre>
- * {@code full}: sizes 2, 4 and 8, non-sticky at 4, 3 s warm-up and 5 s measured per variant (about 6 minutes);
- * {@code smoke}: 2 nodes, non-sticky at 2, 1 + 1 s (proves it runs; no figure to quote). It writes {@code --out} as
- * harness lines ({@code scale.<all|backup>.n<N>[.nonsticky].<figure> <flotilla|stock> <value>}; {@code all} pairs
- * Flotilla {@code mode="all"} with {@code DeltaManager}, {@code backup} pairs {@code mode="backup"} with
- * {@code BackupManager}), prints a table, and exits 1 if a request failed or a node misbehaved, 2 on bad usage.
+ * {@code full}: sizes 2, 4 and 8, non-sticky at 4, 3 s warm-up, 5 s measured and 2 s idle per variant (about 5
+ * minutes); {@code smoke}: 2 nodes, non-sticky at 2, 1 + 1 s (proves it runs; no figure to quote). It writes
+ * {@code --out} as harness lines ({@code scale.<plain|all|backup>.n<N>[.nonsticky].<figure> <side> <value>};
+ * {@code all} pairs Flotilla {@code mode="all"} with {@code DeltaManager}, {@code backup} pairs {@code mode="backup"}
+ * with {@code BackupManager}, {@code plain} is on side {@code plain}), prints a table, and exits 1 if a request failed
+ * or a node misbehaved, 2 on bad usage.
  *
  * <p>Threading: a program; the main thread drives the nodes, {@link #CONNECTIONS} threads run the client.
  */
@@ -273,9 +274,9 @@ public final class ScaleHarness {
             o = Options.parse(args);
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
-            System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp harness.jar io.flotilla.bench.ScaleHarness"
-                    + " [--mode full|smoke] [--sizes 2,4,8] [--nonsticky 4|none] [--warmup S] [--measure S]"
-                    + " [--out scale.txt]");
+            System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp harness.jar"
+                    + " io.flotilla.bench.ScaleHarness [--mode full|smoke] [--sizes 2,4,8] [--nonsticky 4|none]"
+                    + " [--warmup S] [--measure S] [--out scale.txt]");
             System.exit(2);
             return;
         }
@@ -295,9 +296,9 @@ public final class ScaleHarness {
         comments.add(String.format(Locale.ROOT, "ScaleHarness mode %s: sizes %s, non-sticky at %s, %d s warm-up +"
                 + " %d s measured + %d s idle per variant, channelSendOptions 6, %d connections x %d sessions, node JVM"
                 + " %s; load average at start %s", options.mode().name().toLowerCase(Locale.ROOT), options.sizes(),
-                options.nonSticky() > 0 ? options.nonSticky() : "none", options.warmupSeconds(), options.measureSeconds(),
-                IDLE.toSeconds(), CONNECTIONS, SESSIONS_PER_CONNECTION, String.join(" ", NODE_JVM.subList(0, 4)),
-                HttpHarness.loadAverage()));
+                options.nonSticky() > 0 ? options.nonSticky() : "none", options.warmupSeconds(),
+                options.measureSeconds(), IDLE.toSeconds(), CONNECTIONS, SESSIONS_PER_CONNECTION,
+                String.join(" ", NODE_JVM.subList(0, 4)), HttpHarness.loadAverage()));
         for (Variant v : options.variants()) {
             log.printf(Locale.ROOT, "%s (%s, %d nodes)%n", v, v.label(), v.nodes());
             Measurement m = measure(v);
@@ -514,8 +515,8 @@ public final class ScaleHarness {
     }
 
     private void printTable(PrintStream out) {
-        out.printf(Locale.ROOT, "Per request, summed over every node, net of the idle cluster; channelSendOptions 6, %d s"
-                + " measured after %d s warm-up%n", options.measureSeconds(), options.warmupSeconds());
+        out.printf(Locale.ROOT, "Per request, summed over every node, net of the idle cluster; channelSendOptions 6,"
+                + " %d s measured after %d s warm-up%n", options.measureSeconds(), options.warmupSeconds());
         out.printf(Locale.ROOT, "%-5s %-36s %9s %9s %9s %9s %9s %9s%n", "nodes", "variant", "req/s", "segments",
                 "bytes", "messages", "CPU us", "wrong");
         for (Measurement m : measurements) {

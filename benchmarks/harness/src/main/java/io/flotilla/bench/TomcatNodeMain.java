@@ -44,8 +44,9 @@ import org.apache.catalina.ha.tcp.SimpleTcpCluster;
  * {@code VERB [tag]} on stdin, {@code VERB [tag] <value>}: {@code MEMBERS} (members this node sees, itself included:
  * 1 for {@code plain}), {@code SESSIONS} (sessions this node holds: a Flotilla node's own and its replicas, a stock
  * node's {@code DeltaManager} sessions, which include the replicated ones), {@code STATS} ({@code key=value ...}, the
- * replication counters; a Flotilla node's include {@code messagesSent}, its cluster's message counter), {@code CPU} (this JVM's CPU time in nanoseconds); {@code CLOSED} after {@code CLOSE}, then
- * the JVM exits 0. End of stdin closes the node the same way. Logging is at WARNING.
+ * replication counters; a Flotilla node's include {@code messagesSent}, its cluster's message counter), {@code CPU}
+ * (this JVM's CPU time in nanoseconds); {@code CLOSED} after {@code CLOSE}, then the JVM exits 0. End of stdin closes
+ * the node the same way. Logging is at WARNING.
  *
  * <p>Threading: a program; its main thread reads commands, Tomcat serves requests on its own threads.
  */
@@ -151,7 +152,8 @@ public final class TomcatNodeMain {
     private static String stats(BenchTomcat tomcat) {
         Manager m = tomcat.manager();
         if (m instanceof FlotillaManager f) {
-            // messagesSent: every message this node sent (deltas, acks, hand-offs, take-over rounds, heartbeats).
+            // messagesSent: one per target member of each send (deltas, hand-offs, take-over rounds); the
+            // transport's acknowledgements are frames, not messages, and are not counted.
             long messagesSent = tomcat.context().getCluster() instanceof FlotillaCluster c ? c.getMessagesSent() : -1;
             return String.format(Locale.ROOT, "primary=%d replica=%d replications=%d failures=%d deltasSent=%d"
                     + " deltasReceived=%d takeovers=%d messagesSent=%d", f.getPrimarySessions(),

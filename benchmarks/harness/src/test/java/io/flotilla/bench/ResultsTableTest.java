@@ -132,6 +132,7 @@ class ResultsTableTest {
         assertEquals(List.of(
                 "metric,unit,better,flotilla,stock",
                 "scale.backup.n8.segments_per_req,count,lower,1.95,2.01",
-                "scale.all.n4.nonsticky.messages_per_req,count,lower,4.2,"), ResultsTable.csv(ResultsTable.ROWS, results));
+                "scale.all.n4.nonsticky.messages_per_req,count,lower,4.2,"),
+                ResultsTable.csv(ResultsTable.ROWS, results));
     }
 }
