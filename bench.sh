@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Flotilla's benchmark suite: Flotilla and stock Tomcat (Tribes, DeltaManager) measured in the same run.
 #
-#   ./bench.sh                 full suite (about 34 minutes on 2 cores: JMH 15, membership 2, HTTP 15, state transfer 2)
+#   ./bench.sh                 full suite (about 40 minutes on 2 cores: JMH 15, membership 2, HTTP 15, state transfer 2,
+#                              scale 6)
 #   ./bench.sh quick           a short pass (fewer, shorter iterations)
 #   ./bench.sh smoke           1 fork, 1 iteration, tiny durations: proves every benchmark still runs
 #                              (CI); never asserts a speed, and writes smoke.csv, not latest.csv
@@ -17,7 +18,8 @@
 # Every socket is on 127.0.0.1; each channel benchmark stops the receiver JVM it started, by its PID. The
 # membership harness (MembershipHarness) runs after JMH: multicast on lo with TTL 0, child JVMs stopped by PID.
 # The HTTP harness (HttpHarness) follows it: Tomcats in child JVMs on 127.0.0.1, stopped by PID (HTTP=0 skips it);
-# then the state-transfer harness (StateTransferHarness): child JVMs on 127.0.0.1, stopped by PID.
+# then the state-transfer harness (StateTransferHarness): child JVMs on 127.0.0.1, stopped by PID; then the scale
+# harness (ScaleHarness): 2 to 8 Tomcats in child JVMs on 127.0.0.1, stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -120,8 +122,28 @@ if [[ ${STATETRANSFER:-1} != 0 ]]; then
   fi
 fi
 
+# Scale: what one request costs the whole cluster (TCP segments and bytes on the cluster connections, Flotilla's
+# messages, CPU of every node) with 2, 4 and 8 Tomcats in child JVMs (-Xmx128m) on 127.0.0.1, static membership, sync:
+# stock DeltaManager and BackupManager, Flotilla mode=all and mode=backup, sticky; then Flotilla round robin at 4 nodes
+# (ScaleHarness, about 6 minutes in full). Every node stopped by PID. Skipped with SCALE=0.
+scale=$results/$mode-scale.txt
+rm -f "$scale"
+case "$mode" in
+  full)  scale_opts=(--mode full) ;;
+  quick) scale_opts=(--mode full --warmup 2 --measure 2) ;;
+  smoke) scale_opts=(--mode smoke) ;;
+esac
+if [[ ${SCALE:-1} != 0 ]]; then
+  if ! timeout --kill-after=30s 20m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
+      io.flotilla.bench.ScaleHarness "${scale_opts[@]}" --out "$scale" 2>>"$log"; then
+    echo "ScaleHarness failed; see $log" >&2
+    exit 1
+  fi
+fi
+
 extra=()
 [[ -f $membership ]] && extra=(--harness "$membership")
 [[ -f $http ]] && extra+=(--harness "$http")
 [[ -f $statetransfer ]] && extra+=(--harness "$statetransfer")
+[[ -f $scale ]] && extra+=(--harness "$scale")
 java -cp "$harness_jar" io.flotilla.bench.ResultsTable --json "$json" --harness "$harness" "${extra[@]}" --csv "$csv"

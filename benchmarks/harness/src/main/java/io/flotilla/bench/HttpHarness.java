@@ -13,9 +13,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 import org.HdrHistogram.Histogram;
@@ -296,24 +297,34 @@ public final class HttpHarness {
             return;
         }
         HttpHarness h = new HttpHarness(o, System.err);
+        runAndExit("HttpHarness", h::run, h::harnessLines, h::printTable, o.out());
+    }
+
+    /**
+     * The end of a harness program's {@code main}: runs it; then prints its table and writes its harness lines to
+     * {@code out} (if set) and exits 0, or, at a {@link HarnessFailure}, writes the lines so far and a
+     * {@code # FAILED} line and exits 1.
+     */
+    static void runAndExit(String name, Runnable run, Supplier<List<String>> harnessLines,
+            Consumer<PrintStream> printTable, Path out) throws IOException {
         try {
-            h.run();
+            run.run();
         } catch (HarnessFailure e) {
-            System.err.println("HttpHarness FAILED: " + e.getMessage());
+            System.err.println(name + " FAILED: " + e.getMessage());
             if (e.getCause() != null) {
                 e.getCause().printStackTrace();
             }
-            if (o.out() != null) {
-                List<String> lines = new ArrayList<>(h.harnessLines());
+            if (out != null) {
+                List<String> lines = new ArrayList<>(harnessLines.get());
                 lines.add("# FAILED: " + e.getMessage().replace('\n', ' '));
-                Files.write(o.out(), lines, StandardCharsets.UTF_8);
+                Files.write(out, lines, StandardCharsets.UTF_8);
             }
             System.exit(1);
         }
-        h.printTable(System.out);
-        if (o.out() != null) {
-            Files.write(o.out(), h.harnessLines(), StandardCharsets.UTF_8);
-            System.out.println("Wrote " + o.out());
+        printTable.accept(System.out);
+        if (out != null) {
+            Files.write(out, harnessLines.get(), StandardCharsets.UTF_8);
+            System.out.println("Wrote " + out);
         }
         System.exit(0);
     }
@@ -484,18 +495,19 @@ public final class HttpHarness {
         }
     }
 
-    private final AtomicInteger tags = new AtomicInteger();
-
-    /** Sends {@code VERB tag} to a node and returns the rest of its {@code VERB tag ...} answer. */
-    private String ask(ChildJvm node, String verb) {
-        String tag = Integer.toString(tags.incrementAndGet());
+    /**
+     * Sends {@code VERB tag} to a node ({@link TomcatNodeMain}) and returns the rest of its {@code VERB tag ...}
+     * answer. The tag is the time of the question: distinct for the questions of one caller thread.
+     */
+    static String ask(ChildJvm node, String verb) {
+        String tag = Long.toString(System.nanoTime());
         String prefix = verb + " " + tag + " ";
         node.command(verb + " " + tag);
         return node.await(verb, l -> l.startsWith(prefix), PATIENCE).text().substring(prefix.length());
     }
 
     /** Asks {@code verb} until its number satisfies {@code ok}, at most {@code timeout}; fails with {@code what}. */
-    private void awaitValue(ChildJvm node, String verb, Predicate<Integer> ok, Duration timeout, String what) {
+    static void awaitValue(ChildJvm node, String verb, Predicate<Integer> ok, Duration timeout, String what) {
         long deadline = System.nanoTime() + timeout.toNanos();
         long pause = 1_000_000;
         String last = "";
@@ -521,24 +533,50 @@ public final class HttpHarness {
     // ---------------------------------------------------------------- the client
 
     /**
-     * One session of the client: its id once created, the counter it last saw, and the bytes of its next request.
+     * One session of the client: its id once created, the counter it last saw, and the bytes of its next request. A
+     * sticky session sends every request to its one port; a non-sticky one sends them round robin over its ports
+     * (a balancer without affinity), and then its id may take the route ({@code .jvmRoute}) of each node it moves to.
      *
      * <p>Threading: owned by one client thread.
      */
     static final class ClientSession implements HttpLoad.Target {
         private final int port;
+        private final int[] roundRobin;
+        private final boolean countWrongAnswers;
+        private long sent;
         String id;
         int counter;
+        /** Answers with a lost update or a new session in place of this one, when counted instead of refused. */
+        long wrongAnswers;
         byte[] request;
 
+        /** A sticky session: every request to {@code port}. */
         ClientSession(int port) {
+            this(port, null, false);
+        }
+
+        /**
+         * A non-sticky session: request {@code k} goes to {@code roundRobin[k mod length]} (null: every request to
+         * {@code port}). With {@code countWrongAnswers}, an answer whose counter is not one more than the last (a
+         * lost update, a stale copy) or that carries a new session in place of this one is counted in
+         * {@link #wrongAnswers} and followed instead of refused: for a cluster measured whose consistency is not what
+         * is tested.
+         */
+        ClientSession(int port, int[] roundRobin, boolean countWrongAnswers) {
             this.port = port;
+            this.roundRobin = roundRobin == null ? null : roundRobin.clone();
+            this.countWrongAnswers = countWrongAnswers;
             this.request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, null);
         }
 
         @Override
         public byte[] request() {
             return request;
+        }
+
+        @Override
+        public int port(int loadPort) {
+            return roundRobin == null ? port : roundRobin[(int) (sent++ % roundRobin.length)];
         }
 
         /**
@@ -557,7 +595,15 @@ public final class HttpHarness {
             } catch (NumberFormatException e) {
                 return who + ": body is not a counter: '" + r.body() + "'";
             }
-            if (value != counter + 1) {
+            // Another id than this session's; a non-sticky session's own id may come back with another route.
+            boolean replaced = id != null && r.setSessionId() != null && !r.setSessionId().equals(id)
+                    && (roundRobin == null || !withoutRoute(r.setSessionId()).equals(withoutRoute(id)));
+            if (countWrongAnswers && id != null && (value != counter + 1 || replaced)) {
+                wrongAnswers++;
+                if (replaced) {
+                    id = null; // followed below as a new session
+                }
+            } else if (value != counter + 1) {
                 return who + ": counter " + value + ", expected " + (counter + 1)
                         + (value == 1 ? " (the session was reset)" : " (an update was lost)");
             }
@@ -567,11 +613,19 @@ public final class HttpHarness {
                 }
                 id = r.setSessionId();
                 request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, id);
-            } else if (r.setSessionId() != null && !r.setSessionId().equals(id)) {
+            } else if (replaced) {
                 return who + ": the session id changed to " + r.setSessionId();
+            } else if (r.setSessionId() != null && !r.setSessionId().equals(id)) {
+                id = r.setSessionId(); // moved to another node: the same id with that node's route
+                request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, id);
             }
             counter = value;
             return null;
+        }
+
+        private static String withoutRoute(String sessionId) {
+            int dot = sessionId.indexOf('.');
+            return dot < 0 ? sessionId : sessionId.substring(0, dot);
         }
     }
 
@@ -599,12 +653,12 @@ public final class HttpHarness {
             long windowEnd = windowStart + measure.toNanos();
             load.start(windowStart, windowEnd);
             String cpu = "";
-            if (parkUntil(windowStart)) {
+            if (load.awaitUntil(windowStart)) {
                 long cpuA0 = cpu(a);
                 long cpuB0 = b == null ? 0 : cpu(b);
                 long self0 = selfCpu();
                 long machine0 = machineBusyNanos();
-                if (parkUntil(windowEnd)) {
+                if (load.awaitUntil(windowEnd)) {
                     long cpuA = cpu(a) - cpuA0;
                     long cpuB = b == null ? 0 : cpu(b) - cpuB0;
                     long self = selfCpu() - self0;
@@ -628,14 +682,6 @@ public final class HttpHarness {
             return new Result(r.requests(), measure.toNanos() / 1e9, r.latencies(), r.errors(), cpu);
         }
 
-        /** Parks until {@code deadline} (a timer, not a synchronisation); false if the load failed meanwhile. */
-        private boolean parkUntil(long deadline) {
-            for (long left = deadline - System.nanoTime(); left > 0 && !load.failed();
-                    left = deadline - System.nanoTime()) {
-                LockSupport.parkNanos(Math.min(left, 50_000_000));
-            }
-            return !load.failed();
-        }
     }
 
     /**

@@ -2,7 +2,9 @@ package io.flotilla.bench;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -38,8 +40,9 @@ import org.HdrHistogram.Histogram;
  * and an executor: 75 to 130 us of CPU per request here, against 4 to 9 for this client and about 15 for the plain
  * Tomcat (benchmarks/README.md).
  *
- * <p>Threading: {@link #start} once, from one thread; {@link #failed} and {@link #countSoFar} from any thread;
- * {@link #finish} once, from the thread that started it. The targets of one connection are used by its thread only.
+ * <p>Threading: {@link #start} once, from one thread; {@link #failed}, {@link #awaitUntil} and {@link #countSoFar}
+ * from any thread; {@link #finish} once, from the thread that started it. The targets of one connection are used by
+ * its thread only.
  */
 final class HttpLoad {
     /** One client session of the load: the bytes of its next request, and the check of each answer. */
@@ -49,6 +52,15 @@ final class HttpLoad {
 
         /** Null if {@code r} is this target's correct next answer, else what is wrong with it. */
         String accept(KeepAliveClient.Response r);
+
+        /**
+         * The port on the load's host that gets this target's next request; by default the load's own. A target that
+         * names other ports (non-sticky balancing over several servers) has its connection thread keep one keep-alive
+         * connection per port.
+         */
+        default int port(int loadPort) {
+            return loadPort;
+        }
     }
 
     /**
@@ -142,6 +154,18 @@ final class HttpLoad {
         threads.forEach(Thread::start);
     }
 
+    /**
+     * Parks the caller until {@code deadlineNanos} (a {@link System#nanoTime} value; a timer for the measured window,
+     * not a synchronisation); false, as soon as it happens, if the load failed meanwhile.
+     */
+    boolean awaitUntil(long deadlineNanos) {
+        for (long left = deadlineNanos - System.nanoTime(); left > 0 && !failed.get();
+                left = deadlineNanos - System.nanoTime()) {
+            LockSupport.parkNanos(Math.min(left, 50_000_000));
+        }
+        return !failed.get();
+    }
+
     /** Whether a request failed (the load stops at the first failure). */
     boolean failed() {
         return failed.get();
@@ -208,7 +232,8 @@ final class HttpLoad {
             String name = Thread.currentThread().getName();
             boolean open = ratePerSecond > 0;
             int n = connections.size();
-            try (KeepAliveClient client = new KeepAliveClient(host, port, readTimeoutMillis)) {
+            Map<Integer, KeepAliveClient> clients = new HashMap<>();
+            try {
                 int next = 0;
                 long counted = 0;
                 // Bounded by time: each exchange is bounded by the read timeout, the loop by windowEnd.
@@ -220,6 +245,8 @@ final class HttpLoad {
                     parkUntil(due);
                     Target target = mine.get(next);
                     next = next + 1 == mine.size() ? 0 : next + 1;
+                    KeepAliveClient client = clients.computeIfAbsent(target.port(port),
+                            p -> new KeepAliveClient(host, p, readTimeoutMillis));
                     long sent = open ? due : System.nanoTime();
                     KeepAliveClient.Response r = client.exchange(target.request());
                     long answered = System.nanoTime();
@@ -237,6 +264,15 @@ final class HttpLoad {
                 }
             } catch (IOException | RuntimeException e) {
                 error(name + ": " + e);
+            } finally {
+                for (KeepAliveClient c : clients.values()) {
+                    try {
+                        c.close();
+                    } catch (IOException e) {
+                        // The figures are taken; a socket that fails to close costs nothing but a line.
+                        System.err.println(name + ": closing a connection: " + e);
+                    }
+                }
             }
         }
 

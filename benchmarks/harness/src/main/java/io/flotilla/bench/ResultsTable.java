@@ -149,7 +149,9 @@ public final class ResultsTable {
             stateTransfer("10k.start_ms"),
             stateTransfer("100k.start_ms"),
             stateTransfer("10k.bytes_per_session"),
-            stateTransfer("100k.bytes_per_session"))).flatMap(List::stream).toList();
+            stateTransfer("100k.bytes_per_session")),
+            // ScaleHarness: per request, summed over the cluster, as it grows.
+            scaleRows()).flatMap(List::stream).toList();
 
     /**
      * A row of the replication benchmarks, {@code replication.<mode>.<figure>}: p50/p99 of {@code latency}, ops/s and
@@ -172,6 +174,45 @@ public final class ResultsTable {
                     allocation(STOCK_REPLICATION_THROUGHPUT, params));
             default -> throw new IllegalArgumentException(figure);
         };
+    }
+
+    /**
+     * The rows of {@link ScaleHarness}: {@code scale.<all|backup>.n<N>.<figure>} for 2, 4 and 8 nodes (Flotilla
+     * {@code mode="all"} beside {@code DeltaManager}, {@code mode="backup"} beside {@code BackupManager}), then the
+     * non-sticky figures at 4 nodes (Flotilla only); first the baseline: the same N Tomcats without a cluster.
+     */
+    private static List<Row> scaleRows() {
+        List<Row> rows = new ArrayList<>();
+        List<String> variants = new ArrayList<>();
+        for (int n : List.of(2, 4, 8)) {
+            variants.add("all.n" + n);
+            variants.add("backup.n" + n);
+        }
+        variants.add("all.n4.nonsticky");
+        variants.add("backup.n4.nonsticky");
+        for (int n : List.of(2, 4, 8)) {
+            // The same N Tomcats without a cluster, in both columns (as HttpHarness's plain rows).
+            String plain = "scale.plain.n" + n + ".";
+            rows.add(new Row(plain + "requests_per_s", "req/s", Better.HIGHER, harness(plain + "requests_per_s",
+                    "plain"), harness(plain + "requests_per_s", "plain")));
+            rows.add(new Row(plain + "cpu_us_per_req", "us", Better.LOWER, harness(plain + "cpu_us_per_req", "plain"),
+                    harness(plain + "cpu_us_per_req", "plain")));
+        }
+        for (String v : variants) {
+            for (String figure : ScaleHarness.FIGURES) {
+                String name = "scale." + v + "." + figure;
+                boolean rate = figure.equals("requests_per_s");
+                String unit = switch (figure) {
+                    case "requests_per_s" -> "req/s";
+                    case "bytes_per_req" -> "B";
+                    case "cpu_us_per_req" -> "us";
+                    default -> "count";
+                };
+                rows.add(new Row(name, unit, rate ? Better.HIGHER : Better.LOWER, harness(name, "flotilla"),
+                        harness(name, "stock")));
+            }
+        }
+        return rows;
     }
 
     /** A row of {@link StateTransferHarness}: {@code statetransfer.<metric>}, lower is better, both sides. */

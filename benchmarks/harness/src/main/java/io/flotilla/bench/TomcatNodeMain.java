@@ -29,10 +29,14 @@ import org.apache.catalina.ha.tcp.SimpleTcpCluster;
  * <p>Usage: {@code java -Xmx512m -cp harness.jar io.flotilla.bench.TomcatNodeMain key=value ...} with
  * <ul>
  *   <li>{@code route}: the Engine's {@code jvmRoute} (required);
- *   <li>{@code kind}: {@code plain}, {@code stock} or {@code flotilla} (required);
+ *   <li>{@code kind}: {@code plain}, {@code stock}, {@code flotilla}, {@code stock_backup} or
+ *       {@code flotilla_backup} ({@link BenchTomcat.Kind}; required);
  *   <li>{@code sync}: {@code true} for {@code channelSendOptions} 6, {@code false} (default) for 8;
  *   <li>{@code receiverPort}: this node's cluster receiver port on 127.0.0.1, and {@code members}: every member's
  *       receiver port, comma-separated, this node's included (both ignored by {@code plain});
+ *   <li>{@code stateTransferTimeout} in seconds: a stock {@code DeltaManager}'s wait for the sessions at start (the
+ *       fixture's 120 by default), for clusters whose nodes start one after the other: the first one waits this
+ *       long for a static member that is not up yet;
  *   <li>{@code lifetime} in seconds (600): the JVM halts by itself after that long, whatever the parent does.
  * </ul>
  *
@@ -40,8 +44,9 @@ import org.apache.catalina.ha.tcp.SimpleTcpCluster;
  * {@code VERB [tag]} on stdin, {@code VERB [tag] <value>}: {@code MEMBERS} (members this node sees, itself included:
  * 1 for {@code plain}), {@code SESSIONS} (sessions this node holds: a Flotilla node's own and its replicas, a stock
  * node's {@code DeltaManager} sessions, which include the replicated ones), {@code STATS} ({@code key=value ...}, the
- * replication counters), {@code CPU} (this JVM's CPU time in nanoseconds); {@code CLOSED} after {@code CLOSE}, then
- * the JVM exits 0. End of stdin closes the node the same way. Logging is at WARNING.
+ * replication counters; a Flotilla node's include {@code messagesSent}, its cluster's message counter), {@code CPU}
+ * (this JVM's CPU time in nanoseconds); {@code CLOSED} after {@code CLOSE}, then the JVM exits 0. End of stdin closes
+ * the node the same way. Logging is at WARNING.
  *
  * <p>Threading: a program; its main thread reads commands, Tomcat serves requests on its own threads.
  */
@@ -78,7 +83,14 @@ public final class TomcatNodeMain {
                     + "listing it; got receiverPort=" + receiverPort + " members=" + members);
         }
         PrintStream out = System.out;
-        BenchTomcat tomcat = new BenchTomcat(ChildArgs.require(opts, "route"), kind, sync, receiverPort, members);
+        int stateTransferTimeout = Integer.parseInt(opts.getOrDefault("stateTransferTimeout", "0"));
+        BenchTomcat tomcat = new BenchTomcat(ChildArgs.require(opts, "route"), kind, sync, receiverPort, members,
+                context -> {
+                    if (stateTransferTimeout > 0 && context.getParent().getParent().getCluster()
+                            instanceof SimpleTcpCluster s && s.getManagerTemplate() instanceof DeltaManager d) {
+                        d.setStateTransferTimeout(stateTransferTimeout);
+                    }
+                });
         out.println("READY " + tomcat.httpPort() + " " + ProcessHandle.current().pid());
         out.flush();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
@@ -92,7 +104,7 @@ public final class TomcatNodeMain {
                 switch (cmd[0]) {
                     case "MEMBERS" -> out.println(answer + members(tomcat));
                     case "SESSIONS" -> out.println(answer + sessions(tomcat.manager()));
-                    case "STATS" -> out.println(answer + stats(tomcat.manager()));
+                    case "STATS" -> out.println(answer + stats(tomcat));
                     case "CPU" -> out.println(answer + cpuNanos());
                     case "" -> { }
                     default -> out.println("ERROR unknown command " + line.trim());
@@ -137,11 +149,16 @@ public final class TomcatNodeMain {
         return m.getActiveSessions();
     }
 
-    private static String stats(Manager m) {
+    private static String stats(BenchTomcat tomcat) {
+        Manager m = tomcat.manager();
         if (m instanceof FlotillaManager f) {
+            // messagesSent: one per target member of each send (deltas, hand-offs, take-over rounds); the
+            // transport's acknowledgements are frames, not messages, and are not counted.
+            long messagesSent = tomcat.context().getCluster() instanceof FlotillaCluster c ? c.getMessagesSent() : -1;
             return String.format(Locale.ROOT, "primary=%d replica=%d replications=%d failures=%d deltasSent=%d"
-                    + " deltasReceived=%d", f.getPrimarySessions(), f.getReplicaSessions(), f.getReplications(),
-                    f.getReplicationFailures(), f.getDeltasSent(), f.getDeltasReceived());
+                    + " deltasReceived=%d takeovers=%d messagesSent=%d", f.getPrimarySessions(),
+                    f.getReplicaSessions(), f.getReplications(), f.getReplicationFailures(), f.getDeltasSent(),
+                    f.getDeltasReceived(), f.getTakeovers(), messagesSent);
         }
         if (m instanceof DeltaManager d) {
             return "sessions=" + d.getActiveSessions() + " deltasSent=" + d.getCounterSend_EVT_SESSION_DELTA()

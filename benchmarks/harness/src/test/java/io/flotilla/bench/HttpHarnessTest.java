@@ -54,6 +54,35 @@ class HttpHarnessTest {
     }
 
     @Test
+    void aNonStickySessionGoesRoundRobinAndFollowsItsIdToAnotherRouteButNotToAnotherId() {
+        ClientSession s = new ClientSession(8081, new int[] {8081, 8082, 8083}, false);
+        assertEquals(List.of(8081, 8082, 8083, 8081), List.of(s.port(1), s.port(1), s.port(1), s.port(1)));
+
+        assertNull(s.accept(new Response(200, "abc.n0", false, "1")));
+        assertNull(s.accept(new Response(200, "abc.n1", false, "2")));
+        assertTrue(new String(s.request, StandardCharsets.ISO_8859_1).contains("Cookie: JSESSIONID=abc.n1\r\n"));
+        assertEquals("session abc.n1 after 2: the session id changed to def.n2",
+                s.accept(new Response(200, "def.n2", false, "3")));
+        assertEquals(8080, new ClientSession(8080).port(1), "a sticky session keeps its port");
+    }
+
+    @Test
+    void aSessionThatCountsWrongAnswersFollowsALostUpdateAndAReplacedSessionButRefusesAnError() {
+        ClientSession s = new ClientSession(8080, null, true);
+        assertNull(s.accept(new Response(200, "abc.a", false, "1")));
+        assertNull(s.accept(new Response(200, null, false, "1")));
+        assertNull(s.accept(new Response(200, null, false, "5")));
+        assertNull(s.accept(new Response(200, null, false, "6")));
+        assertNull(s.accept(new Response(200, "def.a", false, "1")));
+        assertNull(s.accept(new Response(200, null, false, "2")));
+
+        assertEquals(3, s.wrongAnswers);
+        assertEquals(2, s.counter);
+        assertTrue(new String(s.request, StandardCharsets.ISO_8859_1).contains("Cookie: JSESSIONID=def.a\r\n"));
+        assertEquals("session def.a after 2: status 500, body ", s.accept(new Response(500, null, false, "")));
+    }
+
+    @Test
     void percentilesOfTheMergedThreadHistogramsAreTheSortedRanksToWithinTheirPrecision() {
         // Two client threads' latencies, 1..1000 us interleaved, merged as the load merges them.
         Histogram odd = new Histogram(HttpHarness.LATENCY_DIGITS);

@@ -122,4 +122,17 @@ class ResultsTableTest {
                 "replication.sync.alloc_B_per_op,B,lower,6000,",
                 "statetransfer.100k.ms,ms,lower,900.5,2559"), csv);
     }
+
+    @Test
+    void scaleRowsPairFlotillaModesWithTheirStockManagers() {
+        Results results = new Results(List.of(), ResultsTable.parseHarness(List.of(
+                "scale.backup.n8.segments_per_req flotilla 1.95", "scale.backup.n8.segments_per_req stock 2.01",
+                "scale.all.n4.nonsticky.messages_per_req flotilla 4.20")));
+
+        assertEquals(List.of(
+                "metric,unit,better,flotilla,stock",
+                "scale.backup.n8.segments_per_req,count,lower,1.95,2.01",
+                "scale.all.n4.nonsticky.messages_per_req,count,lower,4.2,"),
+                ResultsTable.csv(ResultsTable.ROWS, results));
+    }
 }
