@@ -114,7 +114,7 @@ final class Drain {
             return;
         }
         rehome();
-        View targets = replicator.targets();
+        View targets = replicator.successors(); // not a member draining too: they would hand sessions back and forth
         boolean busy = false;
         boolean pushed = false;
         for (String id : table.primaryIds()) {

@@ -27,6 +27,8 @@ import java.util.function.Consumer;
 final class Readiness {
     private final Outbox out;
     private final Set<MemberId> ready = ConcurrentHashMap.newKeySet();
+    /** Members draining (their drain's {@code FLUSH} arrived): no successor for this member's own drain. */
+    private final Set<MemberId> draining = ConcurrentHashMap.newKeySet();
     private final Consumer<Member> becameReady;
     private final Runnable changed;
     private final AtomicLong changes = new AtomicLong();
@@ -55,6 +57,7 @@ final class Readiness {
     }
 
     void left(MemberId m) {
+        draining.remove(m);
         if (ready.remove(m)) {
             changes.incrementAndGet();
             changed.run();
@@ -68,6 +71,7 @@ final class Readiness {
 
     /** {@code from}'s engine listens; {@code ask}: it wants to hear whether this one does ({@code READY}). */
     void onReady(Member from, boolean ask) {
+        draining.remove(from.id());
         if (ask) {
             out.sendQuietly(List.of(from), ReplicationMessages.kindOnly(ReplicationMessages.READY_ACK));
         }
@@ -80,6 +84,26 @@ final class Readiness {
 
     void onUnready(Member from) {
         left(from.id());
+    }
+
+    /** {@code m} started a drain: it hands its sessions on and must not be handed others' meanwhile. */
+    void draining(MemberId m) {
+        draining.add(m);
+    }
+
+    /** The targets without the members draining: where this member's own drain may hand sessions. */
+    View successors() {
+        View targets = targets();
+        if (draining.isEmpty()) {
+            return targets;
+        }
+        List<Member> members = new ArrayList<>(targets.size());
+        for (Member m : targets.members()) {
+            if (!draining.contains(m.id())) {
+                members.add(m);
+            }
+        }
+        return new View(targets.id(), members);
     }
 
     boolean isReady(MemberId m) {

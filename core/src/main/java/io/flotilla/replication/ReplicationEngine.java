@@ -420,7 +420,7 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.READY -> readiness.onReady(m.from(), true);
                 case ReplicationMessages.READY_ACK -> readiness.onReady(m.from(), false);
                 case ReplicationMessages.UNREADY -> readiness.onUnready(m.from());
-                case ReplicationMessages.FLUSH -> { } // a drain's barrier: its result is the point
+                case ReplicationMessages.FLUSH -> readiness.draining(m.from().id()); // and its result is the barrier
                 default -> dropUnknown("replication", kind, m);
             }
         } catch (CodecException | BufferUnderflowException e) {

@@ -251,6 +251,11 @@ final class Replicator implements PrimaryHost {
         return new PrimarySession(this, SessionRecorder.resume(r), r.metadata(), r.attributesUnsafe());
     }
 
+    /** The targets a drain may hand sessions to: not the members draining themselves. */
+    View successors() {
+        return readiness.successors();
+    }
+
     /** The members whose engine listens (and this one): replication targets. */
     View targets() {
         return readiness.targets();
