@@ -2,6 +2,7 @@ package io.flotilla.tomcat;
 
 import static io.flotilla.testing.Await.await;
 
+import io.flotilla.testing.FreePorts;
 import jakarta.servlet.AsyncContext;
 import jakarta.servlet.http.HttpServlet;
 import jakarta.servlet.http.HttpSessionAttributeListener;

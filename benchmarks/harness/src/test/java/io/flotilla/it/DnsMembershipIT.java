@@ -12,10 +12,9 @@ import io.flotilla.Node;
 import io.flotilla.NodeConfig;
 import io.flotilla.membership.DnsMembership;
 import io.flotilla.membership.DnsMembershipConfig;
+import io.flotilla.testing.FreePorts;
 import io.flotilla.transport.netty.NettyTransport;
 import io.flotilla.transport.netty.NettyTransportConfig;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,10 +72,8 @@ class DnsMembershipIT {
         }
     }
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return FreePorts.tcp();
     }
 
     @Test

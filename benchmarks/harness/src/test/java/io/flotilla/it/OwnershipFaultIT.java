@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flotilla.bench.ChildJvm;
 import io.flotilla.bench.OwnershipNode;
 import io.flotilla.testing.Await;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import io.flotilla.testing.FreePorts;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -486,17 +483,12 @@ class OwnershipFaultIT {
         };
     }
 
-    /** A free port on 127.0.0.1 not already in {@code taken}. */
+    /** A free port on 127.0.0.1 not already in {@code taken}, below the ephemeral range ({@link FreePorts}). */
     private static int freePort(List<String> taken) {
-        for (int attempt = 0; attempt < 10; attempt++) {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-                if (!taken.contains("127.0.0.1:" + s.getLocalPort())) {
-                    return s.getLocalPort();
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+        Set<Integer> used = new HashSet<>();
+        for (String t : taken) {
+            used.add(Integer.parseInt(t.substring(t.lastIndexOf(':') + 1)));
         }
-        throw new IllegalStateException("no free port in 10 attempts");
+        return FreePorts.tcp(used);
     }
 }

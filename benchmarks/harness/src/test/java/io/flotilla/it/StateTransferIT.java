@@ -10,12 +10,10 @@ import io.flotilla.membership.StaticMembershipConfig;
 import io.flotilla.replication.PrimarySession;
 import io.flotilla.replication.ReplicationConfig;
 import io.flotilla.replication.ReplicationEngine;
+import io.flotilla.testing.FreePorts;
 import io.flotilla.transport.netty.NettyTransport;
 import io.flotilla.transport.netty.NettyTransportConfig;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -80,9 +78,7 @@ class StateTransferIT {
                 .start();
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    private static int freePort() {
+        return FreePorts.tcp();
     }
 }

@@ -1,6 +1,6 @@
 package io.flotilla.tomcat.e2e;
 
-import io.flotilla.tomcat.FreePorts;
+import io.flotilla.testing.FreePorts;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.flotilla.tomcat;
+package io.flotilla.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
