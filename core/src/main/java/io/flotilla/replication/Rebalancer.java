@@ -74,11 +74,7 @@ final class Rebalancer {
                 }
             }
             meters.rebalanced.increment();
-            replicator.push(added, ps).whenComplete((v, e) -> {
-                if (e == null && !displaced.isEmpty() && table.primary(id) == ps) {
-                    replicator.dropCopies(displaced, id);
-                }
-            });
+            pushThenDrop(ps, added, displaced);
         }
     }
 
@@ -104,7 +100,13 @@ final class Rebalancer {
         if (placed.isEmpty()) {
             return; // alone: the copies elsewhere stay until someone can hold one
         }
-        replicator.push(placed, ps).whenComplete((v, e) -> {
+        pushThenDrop(ps, placed, displaced);
+    }
+
+    /** {@code ps}'s full copy to {@code to}; once each has it, and {@code ps} is still owned here, the others drop. */
+    private void pushThenDrop(PrimarySession ps, List<Member> to, List<Member> displaced) {
+        String id = ps.id();
+        replicator.push(to, ps).whenComplete((v, e) -> {
             if (e == null && !displaced.isEmpty() && table.primary(id) == ps) {
                 replicator.dropCopies(displaced, id);
             }
