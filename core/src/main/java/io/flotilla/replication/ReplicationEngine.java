@@ -412,6 +412,7 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.HANDOFF_ANSWER -> handoff.onAnswer(m.from(),
                         ReplicationMessages.readHandoffAnswer(in));
                 case ReplicationMessages.RELEASE -> handoff.onRelease(m.from(), ReplicationMessages.readRelease(in));
+                case ReplicationMessages.RENAMED -> replicator.onRenamed(ReplicationMessages.readRenamed(in));
                 case ReplicationMessages.DIGEST -> antiEntropy.onDigest(m.from(), ReplicationMessages.readDigest(in));
                 case ReplicationMessages.VERSIONS -> antiEntropy.onVersions(m.from(),
                         ReplicationMessages.readVersions(in));

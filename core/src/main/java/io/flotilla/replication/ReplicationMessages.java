@@ -34,6 +34,8 @@ final class ReplicationMessages {
     static final byte VERSIONS = 19;
     /** No content: a draining member's {@code PROCESSED} barrier (everything it sent before was processed). */
     static final byte FLUSH = 20;
+    /** The owner renamed a session (placement other than ALL, to every member): former id, new id. */
+    static final byte RENAMED = 21;
     // state-transfer topic
     static final byte TRANSFER_REQUEST = 10;
     static final byte TRANSFER_CHUNK = 11;
@@ -107,6 +109,21 @@ final class ReplicationMessages {
     }
 
     record IdAndVersion(String id, long version) {
+    }
+
+    /** RENAMED: the owner renamed session {@code from} to {@code to}. */
+    record Renamed(String from, String to) {
+    }
+
+    static ByteBuffer renamed(String from, String to) {
+        byte[] a = from.getBytes(StandardCharsets.UTF_8);
+        byte[] b = to.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(1 + 2 + a.length + 2 + b.length).put(RENAMED).putShort((short) a.length).put(a)
+                .putShort((short) b.length).put(b).flip();
+    }
+
+    static Renamed readRenamed(ByteBuffer in) {
+        return new Renamed(readId(in), readId(in));
     }
 
     /**

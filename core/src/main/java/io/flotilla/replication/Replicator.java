@@ -112,13 +112,13 @@ final class Replicator implements PrimaryHost {
 
     @Override
     public void rename(PrimarySession ps, String newId) {
-        table.rename(ps, newId);
+        String old = table.rename(ps, newId);
         if (config.placement() != Placement.ALL) {
             // An id comes back when a session returns to a node and takes its route suffix again: a member that kept
             // a copy or an owner under it from back then (placement no longer named it) would refuse this member.
-            // Every member forgets what it has under the new id; the holders get it by the rename in the next delta.
-            out.sendQuietly(readiness.targets().othersThan(out.self().id()), ReplicationMessages.release(
-                    new ReplicationMessages.Release(newId, -1, out.self().id(), null)));
+            // Every member forgets what it has under the new id (the holders get the session by the rename in the
+            // next delta) and learns the rename, so a request with the former id finds the session from any member.
+            out.sendQuietly(readiness.targets().othersThan(out.self().id()), ReplicationMessages.renamed(old, newId));
         }
     }
 
@@ -424,6 +424,11 @@ final class Replicator implements PrimaryHost {
         if (!table.applyFull(out.view(), from, record)) {
             meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
         }
+    }
+
+    /** Its owner renamed a session (placement other than ALL). */
+    void onRenamed(ReplicationMessages.Renamed r) {
+        table.renamedElsewhere(r.from(), r.to());
     }
 
     void onGone(Member from, String id) {

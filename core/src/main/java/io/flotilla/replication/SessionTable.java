@@ -185,6 +185,12 @@ final class SessionTable {
             if (ps != null) {
                 return ps;
             }
+            String current = currentId(id);
+            if (!current.equals(id) && primaries.containsKey(current)) {
+                // Owned here under the id it was renamed to while the round ran (a hand-off or a drain's push came
+                // first, then the jvmRoute rename): adopting the round's copy would make a second owner of it.
+                return null;
+            }
             MemberId owner = owners.get(id);
             // This member as the owner, with no primary here: it renamed the session away or handed it on since
             if (owner != null && !owner.equals(UNKNOWN_OWNER) && !owner.equals(self) && view.contains(owner)) {
@@ -232,7 +238,7 @@ final class SessionTable {
      * back, as when a session returns to a node and takes its route suffix again): it is dropped. Ids are random
      * enough that no other session has it.
      */
-    void rename(PrimarySession ps, String newId) {
+    String rename(PrimarySession ps, String newId) {
         synchronized (lock) {
             if (primaries.containsKey(newId)) {
                 throw new IllegalStateException("session " + SessionRecord.redact(newId) + " already exists");
@@ -248,6 +254,7 @@ final class SessionTable {
             if (began != null) {
                 since.put(newId, began);
             }
+            return old;
         }
     }
 
@@ -256,6 +263,21 @@ final class SessionTable {
             renamedTo.remove(newId); // an id that comes back is current again
             renamedTo.put(old, newId);
         }
+    }
+
+    /**
+     * Its owner renamed a session from {@code former} to {@code id} (placement other than ALL, told to every member):
+     * whatever this member holds under {@code id} is from an earlier life of the id and goes, and the rename is
+     * remembered (a request with the former id finds the session). A primary here under {@code id} is left to the
+     * contest rule.
+     */
+    void renamedElsewhere(String former, String id) {
+        synchronized (lock) {
+            if (!primaries.containsKey(id) && (owners.containsKey(id) || store.get(id).isPresent())) {
+                forget(id, ReplicaCause.REMOVED);
+            }
+        }
+        renamed(former, id);
     }
 
     /** The id {@code id} was last renamed to as far as this member saw (a few hops at most), or {@code id}. */
@@ -401,9 +423,7 @@ final class SessionTable {
      * owner known here (or none is known, or it left). A primary here (a second owner, after a split) is left to the
      * contest rule.
      *
-     * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica. From the
-     * new owner itself it announces an id it renamed a session to (placement other than ALL): anything held under
-     * that id is from an earlier life of the id and goes.
+     * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica.
      *
      * @return whether the replica here is at another version than the one handed over (the caller asks for the copy)
      */
@@ -413,13 +433,6 @@ final class SessionTable {
                 return false;
             }
             MemberId known = owners.get(id);
-            if (from.id().equals(newOwner)) {
-                forget(id, ReplicaCause.REMOVED); // its owner renamed a session to this id: what is here is stale
-                synchronized (renamedTo) {
-                    renamedTo.remove(id); // and the id is current again
-                }
-                return false;
-            }
             if (known == null && store.get(id).isEmpty()) {
                 return false; // neither a copy nor an owner here (placement other than ALL tells every member)
             }

@@ -120,6 +120,7 @@ class BackupModeTest {
      * A session that follows its user from member to member takes each member's route suffix, so it comes back to
      * ids it had before; members that kept a copy or an owner under such an id (placement named them then) would
      * refuse its owner's deltas. Before every member forgot what it held under a renamed-to id, a write failed here.
+     * Every member, a holder or not, resolves each former id to the current one.
      */
     @Test
     void aSessionThatTakesBackAnEarlierIdIsRefusedByNoMember() {
@@ -148,6 +149,12 @@ class BackupModeTest {
                 at = next;
             }
             String id = base + ".n" + at;
+            // Every member, holder or not, learned each rename: a request with any former id finds the session.
+            for (int i = 0; i < 6; i++) {
+                for (int j = 0; j < 6; j++) {
+                    assertEquals(id, h.engine(i).currentId(base + ".n" + j), "member " + i + " resolves .n" + j);
+                }
+            }
             assertTrue(h.runUntil(() -> {
                 int copies = 0;
                 for (int i = 0; i < 6; i++) {
