@@ -1,5 +1,6 @@
 package io.flotilla.tomcat.e2e;
 
+import java.util.ArrayDeque;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,6 +24,9 @@ public final class SimulatedUser {
     private int errors;
     private String lastServedBy;
     private String lastError = "";
+    /** The last {@link #HISTORY} answers, oldest first: a failed check shows the way there. */
+    private final ArrayDeque<String> history = new ArrayDeque<>();
+    private static final int HISTORY = 24;
 
     SimulatedUser(String name, int homeNode) {
         this.name = name;
@@ -91,7 +95,13 @@ public final class SimulatedUser {
      */
     void counted(int status, String body) {
         Matcher m = COUNTER.matcher(body);
-        if (status != 200 || !m.find()) {
+        if (history.size() == HISTORY) {
+            history.removeFirst();
+        }
+        boolean ok = status == 200 && m.find();
+        history.addLast(ok ? m.group(1) + ":" + m.group(2) + (m.group(3).equals(sessionId) ? "" : " id=" + m.group(3))
+                : String.valueOf(status));
+        if (!ok) {
             errors++;
             lastError = status + " " + body.substring(0, Math.min(200, body.length()));
             return;
@@ -131,6 +141,6 @@ public final class SimulatedUser {
 
     @Override
     public String toString() {
-        return name + "(" + sessionId + ", count " + lastCount + ")";
+        return name + "(" + sessionId + ", count " + lastCount + "; answers " + String.join(", ", history) + ")";
     }
 }
