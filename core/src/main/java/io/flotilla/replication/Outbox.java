@@ -138,6 +138,18 @@ final class Outbox {
         return out;
     }
 
+    /** The members that refused a failed {@code PROCESSED} delta for lack of its base ({@link MissingCopyException}). */
+    static List<MemberId> missingCopy(Throwable e) {
+        List<MemberId> out = new ArrayList<>();
+        for (Throwable x : failures(e)) {
+            if (x instanceof RemoteProcessingException r && r.member() != null
+                    && r.remoteError().startsWith(MissingCopyException.PREFIX)) {
+                out.add(r.member().id());
+            }
+        }
+        return out;
+    }
+
     /** Whether {@code x} is a member's "no listener for the topic" answer. */
     static boolean isNotListening(Throwable x) {
         return x instanceof RemoteProcessingException r && r.noListener() && r.member() != null;

@@ -20,7 +20,8 @@ public interface Placement {
     Placement ALL = (sessionId, primary, view) -> view.othersThan(primary.id());
 
     /**
-     * A primary plus {@code backups} members chosen by rendezvous hashing of the session id over the view's member
+     * A primary plus {@code backups} members chosen by rendezvous hashing of the session id (up to its first {@code
+     * '.'}: a route suffix, rewritten as the session moves, does not move its copies) over the view's member
      * addresses: a replication costs O(backups) messages whatever the view's size, and a member joining or leaving
      * moves only about {@code backups / N} of the sessions' copies. With it the engine keeps each session's copies
      * where this placement says as the view changes (docs/architecture.md, "Backup mode").
@@ -51,7 +52,7 @@ public interface Placement {
     default Member successor(String sessionId, Member primary, View view) {
         Member best = null;
         long bestScore = 0;
-        int idHash = sessionId.hashCode(); // String.hashCode is specified: the same on every JVM
+        int idHash = RendezvousPlacement.idHash(sessionId); // String's hash, specified: the same on every JVM
         for (Member m : holders(sessionId, primary, view)) {
             long score = rendezvousScore(idHash, m);
             if (best == null || Long.compareUnsigned(score, bestScore) > 0

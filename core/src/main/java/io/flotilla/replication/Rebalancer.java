@@ -107,7 +107,8 @@ final class Rebalancer {
     private void pushThenDrop(PrimarySession ps, List<Member> to, List<Member> displaced) {
         String id = ps.id();
         replicator.push(to, ps).whenComplete((v, e) -> {
-            if (e == null && !displaced.isEmpty() && table.primary(id) == ps) {
+            // ps.id(): a rename since (a jvmRoute rewrite on the new owner) leaves the displaced copies under id
+            if (e == null && !displaced.isEmpty() && table.primary(ps.id()) == ps) {
                 replicator.dropCopies(displaced, id);
             }
         });

@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * A primary plus {@code backups} members: the members other than the primary that score highest for the session
- * id, a score being a hash of the id and the member's address (rendezvous, or highest-random-weight, hashing).
+ * id (up to its route suffix, see {@link #idHash}), a score being a hash of the id and the member's address (rendezvous, or highest-random-weight, hashing).
  * Every member computes the same answer from the same view. A member joining or leaving changes the holders of only
  * the sessions it ranks first for (about {@code backups / N} of them among N members); the address, not the member
  * id, enters the hash, so a node restarted on the same address gets back the same sessions.
@@ -26,7 +26,7 @@ final class RendezvousPlacement implements Placement {
 
     @Override
     public List<Member> holders(String sessionId, Member primary, View view) {
-        long key = mix(sessionId.hashCode());
+        long key = mix(idHash(sessionId));
         Member[] best = new Member[backups];
         long[] scores = new long[backups];
         int n = 0;
@@ -50,6 +50,23 @@ final class RendezvousPlacement implements Placement {
             n = Math.min(n + 1, backups);
         }
         return List.of(n == backups ? best : Arrays.copyOf(best, n));
+    }
+
+    /**
+     * The hash placement reads of a session id: {@link String#hashCode} of the id up to its first {@code '.'}, so a
+     * route suffix ({@code ABC.node2}, rewritten whenever the session moves to another node) does not move its copies:
+     * the rename goes to the members that already hold the session, and the deltas after it too.
+     */
+    static int idHash(String sessionId) {
+        int h = 0;
+        for (int i = 0, n = sessionId.length(); i < n; i++) {
+            char c = sessionId.charAt(i);
+            if (c == '.') {
+                break;
+            }
+            h = 31 * h + c;
+        }
+        return h;
     }
 
     /** The score of {@code m} for a session whose mixed id hash is {@code key}. */

@@ -227,6 +227,21 @@ final class ReplicaStore {
         }
     }
 
+    /**
+     * Whether this store holds {@code id} at {@code version} or later, or saw it end or be renamed at or after it
+     * (its tombstone): an update of {@code id} up to {@code version} is in it, not waiting for a gap to fill.
+     */
+    boolean holds(String id, long version) {
+        synchronized (lock) {
+            SessionRecord r = sessions.get(id);
+            if (r != null) {
+                return r.version() >= version;
+            }
+            Long ended = tombstones.get(id);
+            return ended != null && ended >= version;
+        }
+    }
+
     /** The ids held. */
     public Set<String> ids() {
         synchronized (lock) {

@@ -1,5 +1,6 @@
 package io.flotilla.replication;
 
+import io.flotilla.Delivery;
 import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
 import io.flotilla.Message;
@@ -394,7 +395,7 @@ public final class ReplicationEngine implements AutoCloseable {
             byte kind = in.get();
             switch (kind) {
                 case ReplicationMessages.DELTA -> replicator.onDelta(m.from(),
-                        sessionCodec.decodeDelta(ReplicationMessages.rest(in)));
+                        sessionCodec.decodeDelta(ReplicationMessages.rest(in)), m.delivery() == Delivery.PROCESSED);
                 case ReplicationMessages.FULL_REQUEST -> replicator.onFullRequest(m.from(),
                         ReplicationMessages.readIdAndVersion(in));
                 case ReplicationMessages.FULL -> replicator.onFull(m.from(),

@@ -181,7 +181,45 @@ final class Replicator implements PrimaryHost {
             return CompletableFuture.completedFuture(null);
         }
         // Recorded before the caller hears of it: a digest sent after the acknowledgement counts this write.
-        return departures.discount(stage).thenRun(() -> ps.acknowledged(version));
+        return departures.discount(fillMissing(stage, ps)).thenRun(() -> ps.acknowledged(version));
+    }
+
+    /**
+     * {@code sent}, a {@code PROCESSED} delta of {@code ps}, except that the holders that refused it for lack of its
+     * base ({@link MissingCopyException}: new to the session, their full copy not arrived) get the full session now
+     * and count once they processed it. Without this a holder would acknowledge a write it only buffered, and lose it
+     * with the owner. Success completes on the acknowledging thread; a failure is examined on the delivery executor
+     * (the push encodes the session).
+     */
+    private CompletionStage<Void> fillMissing(CompletionStage<Void> sent, PrimarySession ps) {
+        CompletableFuture<Void> result = sent.toCompletableFuture().newIncompleteFuture();
+        Outbox.whenCompleteInline(sent, (v, e) -> {
+            if (e == null) {
+                result.complete(null);
+                return;
+            }
+            sent.whenComplete((v2, e2) -> {
+                List<Member> missing = new ArrayList<>();
+                View view = out.view();
+                for (MemberId m : Outbox.missingCopy(e2)) {
+                    view.find(m).ifPresent(missing::add);
+                }
+                boolean others = Outbox.failures(e2).size() > missing.size();
+                if (missing.isEmpty()) {
+                    result.completeExceptionally(Outbox.cause(e2));
+                    return;
+                }
+                meters.fullSent.increment();
+                push(missing, ps, Delivery.PROCESSED).whenComplete((v3, e3) -> {
+                    if (e3 != null || others) {
+                        result.completeExceptionally(Outbox.cause(others ? e2 : e3));
+                    } else {
+                        result.complete(null);
+                    }
+                });
+            });
+        });
+        return result;
     }
 
     /**
@@ -204,6 +242,10 @@ final class Replicator implements PrimaryHost {
      * completes when each received it, fails when one did not (or the session is no longer owned here).
      */
     CompletionStage<Void> push(List<Member> to, PrimarySession ps) {
+        return push(to, ps, Delivery.RECEIVED);
+    }
+
+    private CompletionStage<Void> push(List<Member> to, PrimarySession ps, Delivery delivery) {
         SessionRecord snap;
         synchronized (ps) {
             snap = ps.isHandedOver() ? null : ps.fullCopy();
@@ -213,7 +255,7 @@ final class Replicator implements PrimaryHost {
         }
         meters.fullSent.increment();
         return out.send(to, config.replicationTopic(),
-                ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(snap)), Delivery.RECEIVED);
+                ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(snap)), delivery);
     }
 
     /** Tells {@code to}, holders no longer, to drop their copy of {@code id} (owned here). */
@@ -378,7 +420,12 @@ final class Replicator implements PrimaryHost {
      * member owns the session and keeps it) throws, so the sender's {@code PROCESSED} replication fails instead of
      * acknowledging a write that is thrown away.
      */
-    void onDelta(Member from, SessionDelta delta) {
+    /**
+     * A delta from {@code from}. {@code processed}: its sender waits for it to be processed, and counts the write as
+     * held here once it is; a delta this member cannot apply yet (it lacks the version the delta starts from) is then
+     * refused with {@link MissingCopyException}, and the sender sends the full session before the write counts.
+     */
+    void onDelta(Member from, SessionDelta delta, boolean processed) {
         meters.deltasReceived.increment();
         String id = delta.sessionId();
         switch (table.applyDelta(out.view(), from, delta)) {
@@ -398,6 +445,13 @@ final class Replicator implements PrimaryHost {
                 MemberId owner = table.owner(id);
                 throw new IllegalStateException("delta of session " + SessionRecord.redact(id) + " refused: "
                         + (owner == null ? "another member" : "member " + owner.shortString()) + " owns it");
+            }
+            case EARLY -> {
+                if (processed) {
+                    throw new MissingCopyException("delta of session " + SessionRecord.redact(id) + " up to version "
+                            + delta.version() + " not applied on " + out.self().describe() + ": it lacks version "
+                            + delta.baseVersion() + "; the owner sends the full session");
+                }
             }
             case ACCEPTED -> { }
         }

@@ -68,7 +68,12 @@ final class SessionTable {
         /** The sender is not the owner; dropped. */
         NOT_OWNER,
         /** This member owns it: the older of the two keeps it ({@link #contest}). */
-        CONTESTED
+        CONTESTED,
+        /**
+         * A delta from the owner that this member cannot apply: it lacks the version the delta starts from (a holder
+         * new to the session, whose full copy has not arrived), so the delta waits in the store.
+         */
+        EARLY
     }
 
     SessionTable(MemberId self, ReplicaStore store, ReplicationConfig config) {
@@ -421,7 +426,10 @@ final class SessionTable {
     /**
      * {@code from} says it handed {@code id} to {@code newOwner} at {@code version}: followed when {@code from} is the
      * owner known here (or none is known, or it left). A primary here (a second owner, after a split) is left to the
-     * contest rule.
+     * contest rule. Under a placement other than ALL, a copy placement names neither for {@code from} nor for {@code
+     * newOwner} goes (left from an earlier owner); a holder of {@code from} that the new owner's placement does not
+     * name keeps its copy, following the new owner, which drops it once its own holders have theirs: until then it
+     * may be the only copy besides the former owner's, and the grant may never reach the new owner.
      *
      * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica.
      *
@@ -439,11 +447,10 @@ final class SessionTable {
             if (known != null && !known.equals(from.id()) && !known.equals(UNKNOWN_OWNER) && view.contains(known)) {
                 return false;
             }
-            Optional<Member> next = view.find(newOwner);
-            if (config.placement() != Placement.ALL && next.isPresent()
-                    && !config.placement().holders(id, next.get(), view).stream().anyMatch(m -> m.id().equals(self))) {
-                // Not a holder for the new owner: the copy goes. The former owner keeps its own until the new one
-                // has placed its copies (Rebalancer.moved), so the newest state stays on two members meanwhile.
+            boolean placed = placedFor(id, newOwner, view);
+            if (!placed && !placedFor(id, from.id(), view)) {
+                // A copy left from an earlier owner (placement other than ALL tells every member): not a holder of
+                // the former owner, so none of its acknowledged writes count on this copy; it would only linger.
                 forget(id, ReplicaCause.REMOVED);
                 return false;
             }
@@ -451,13 +458,31 @@ final class SessionTable {
             if (record != null) {
                 store.applyFull(record);
             }
+            if (!placed) {
+                // A holder of the former owner that the new one's placement does not name keeps its copy, following
+                // the new owner, until the new owner has placed its own copies and drops this one (Rebalancer.moved):
+                // until then it may hold the only copy, besides the former owner's, of writes acknowledged before.
+                return false;
+            }
             return store.get(id).map(SessionRecord::version).orElse(-1L) != version;
         }
     }
 
+    /** Whether placement names this member a holder of {@code id} owned by {@code owner} (always under ALL). */
+    private boolean placedFor(String id, MemberId owner, View view) {
+        if (config.placement() == Placement.ALL) {
+            return true;
+        }
+        Optional<Member> o = view.find(owner);
+        return o.isEmpty() || config.placement().holders(id, o.get(), view).stream().anyMatch(m -> m.id().equals(self));
+    }
+
     // ------------------------------------------------------------------------------------------ replicas
 
-    /** A delta from {@code from}: applied when it comes from the owner (or the owner is gone or unknown). */
+    /**
+     * A delta from {@code from}: applied when it comes from the owner (or the owner is gone or unknown); {@link
+     * Verdict#EARLY} when it comes from the owner but waits for the version it starts from.
+     */
     Verdict applyDelta(View view, Member from, SessionDelta delta) {
         String id = delta.sessionId();
         if (primaries.containsKey(id)) {
@@ -481,8 +506,10 @@ final class SessionTable {
         if (delta.expires()) {
             owners.remove(id);
             awaitingFull.remove(id);
+            return Verdict.ACCEPTED;
         }
-        return Verdict.ACCEPTED;
+        return store.holds(current, delta.version()) || store.holds(id, delta.version()) ? Verdict.ACCEPTED
+                : Verdict.EARLY;
     }
 
     /**

@@ -8,6 +8,7 @@ import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -117,6 +118,93 @@ class BackupModeTest {
     // ------------------------------------------------------------------------------------------ engines
 
     /**
+     * A hand-off whose grant never arrives (the former owner crashes after telling the others, before granting): the
+     * former owner's backup, which the new owner's placement does not name, still holds the session, so a take-over
+     * finds the last acknowledged write. It dropped its copy on the release before, and the session was lost.
+     */
+    @Test
+    void aFormerOwnersBackupKeepsItsCopyUntilTheNewOwnerHasPlacedItsOwn() {
+        int members = MEMBERS;
+        h = new EngineHarness(members, 23, EngineHarness.nodeConfig(100));
+        try {
+            h.cluster.network().delay(Duration.ofMillis(1), Duration.ofMillis(1)); // one step per hop
+            for (int i = 0; i < members; i++) {
+                h.start(i, config());
+            }
+            String id = id(0);
+            h.engine(0).create(id, 1800);
+            assertTrue(write(0, id));
+            View view = liveView();
+            int backup = indexOf(Placement.backups(1).holders(id, h.cluster.member(0), view).get(0));
+            int asker = -1;
+            for (int c = 1; c < members && asker < 0; c++) {
+                Member cm = h.cluster.member(c);
+                if (c != backup && !Placement.backups(1).holders(id, cm, view).contains(h.cluster.member(backup))) {
+                    asker = c;
+                }
+            }
+            assertTrue(asker > 0, "a member whose placement does not name the backup");
+            int c = asker;
+            h.engine(c).moveHere(id);
+            assertTrue(h.runUntil(() -> h.engine(0).find(id).isEmpty(), 1000), "the owner released the session");
+            h.cluster.network().partition(h.cluster.member(0), h.cluster.member(c)); // the grant never arrives
+            h.runUntil(() -> false, 20); // the release reaches the others
+            crash(0);
+            int taker = 1;
+            while (taker == backup || taker == c) {
+                taker++;
+            }
+            Optional<PrimarySession> p = h.takeOver(taker, id);
+            assertTrue(p.isPresent(), "a member still holds the session");
+            assertEquals(acked.get(id), p.get().getAttribute("n"), "at its last acknowledged write");
+        } finally {
+            h.close();
+        }
+    }
+
+    /**
+     * A rename to an id placement gives other holders (a new id, as session fixation protection makes at a login)
+     * sends the next write to a member new to the session, which lacks the version it starts from. It acknowledged
+     * the write it had only buffered, so the owner's crash lost it; it now refuses it until the owner sent it the
+     * whole session, and the write counts after.
+     */
+    @Test
+    void aWriteToAHolderNewToTheSessionCountsOnceItHoldsTheSession() {
+        h = new EngineHarness(MEMBERS, 29, EngineHarness.nodeConfig(100));
+        try {
+            for (int i = 0; i < MEMBERS; i++) {
+                h.start(i, config());
+            }
+            String id = id(0);
+            h.engine(0).create(id, 1800);
+            assertTrue(write(0, id));
+            View view = liveView();
+            Member owner = h.cluster.member(0);
+            Member was = Placement.backups(1).holders(id, owner, view).get(0);
+            String renamed = null;
+            for (int s = 1; renamed == null; s++) {
+                String candidate = String.format("%032X", 0xF1CA0000L + s);
+                if (!Placement.backups(1).holders(candidate, owner, view).contains(was)) {
+                    renamed = candidate;
+                }
+            }
+            h.engine(0).find(id).orElseThrow().changeId(renamed); // a new id, as at a login
+            assertTrue(write(0, renamed), "the rename went to the holder of the former id");
+            assertTrue(write(0, renamed), "the next write went to the holder of the new id, new to the session");
+            crash(0);
+            int taker = 1;
+            while (h.cluster.member(taker).equals(was)) {
+                taker++;
+            }
+            Optional<PrimarySession> p = h.takeOver(taker, renamed);
+            assertTrue(p.isPresent(), "a holder took the session over");
+            assertEquals(acked.get(renamed), p.get().getAttribute("n"), "at its last acknowledged write");
+        } finally {
+            h.close();
+        }
+    }
+
+    /**
      * A session that follows its user from member to member takes each member's route suffix, so it comes back to
      * ids it had before; members that kept a copy or an owner under such an id (placement named them then) would
      * refuse its owner's deltas. Before every member forgot what it held under a renamed-to id, a write failed here.
@@ -163,7 +251,7 @@ class BackupModeTest {
                     }
                 }
                 return copies == 1;
-            }, SETTLE_STEPS), "one backup copy in all, under the current id " + id);
+            }, SETTLE_STEPS), () -> "one backup copy in all, under the current id " + id + ": " + copies(base, 6));
         } finally {
             h.close();
         }
@@ -240,6 +328,23 @@ class BackupModeTest {
         } finally {
             h.close();
         }
+    }
+
+    private String copies(String base, int members) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < members; i++) {
+            for (int j = 0; j < members; j++) {
+                String id = base + ".n" + j;
+                if (h.engine(i).replica(id).isPresent()) {
+                    b.append(" m").append(i).append(" holds .n").append(j).append(" v")
+                            .append(h.engine(i).replica(id).get().version());
+                }
+                if (h.engine(i).find(id).isPresent()) {
+                    b.append(" m").append(i).append(" owns .n").append(j);
+                }
+            }
+        }
+        return b.toString();
     }
 
     private List<Integer> live() {
