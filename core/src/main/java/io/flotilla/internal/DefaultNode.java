@@ -467,9 +467,8 @@ public final class DefaultNode implements Node {
                 }
                 case RESULT -> {
                     OutboundStream s = outbound.get(from.id());
-                    Settlement done = s == null ? null : s.onResult(frame.messageId(), InboundStream.readResult(frame));
-                    if (done != null) {
-                        settle(List.of(done));
+                    if (s != null) {
+                        settle(s.onResult(frame.messageId(), InboundStream.readResult(frame), clock.nanoTime()));
                     }
                 }
                 case SYNC -> {
@@ -579,7 +578,7 @@ public final class DefaultNode implements Node {
                 meters.receivedBytes.record(f.payloadLength());
                 String error = dispatch(s.sender, f, d);
                 if (d == Delivery.PROCESSED) {
-                    s.completeProcessed(f.messageId(), error);
+                    s.completeProcessed(f, error);
                 }
             }
         }

@@ -23,7 +23,11 @@ import java.util.function.BooleanSupplier;
  * delivery, and remembers recent {@code PROCESSED} results to answer retransmissions.
  *
  * <p>A message is acknowledged (cumulatively) once everything before it arrived; it is then delivered to listeners
- * in sequence order by one task at a time on the delivery executor.
+ * in sequence order by one task at a time on the delivery executor. The {@code ACK} goes at the end of a read batch,
+ * unless the {@code RESULT} of a {@code PROCESSED} message will carry it: when the batch's last in-order message is
+ * one whose sender takes its {@code RESULT} as an acknowledgement ({@link Frame#FLAG_RESULT_ACKS}) and no
+ * {@code RECEIVED} message waits for an acknowledgement (those complete on arrival, never after processing), no
+ * {@code ACK} is sent, and the {@code RESULT}, sent anyway once the listener ran, acknowledges everything up to it.
  *
  * <p>Only while the sender is a member of this node's view. Messages that arrive while it is not (it connected but
  * has not joined yet, or it was removed) are held, in order and unacknowledged, at most {@link #MAX_HELD_BYTES};
@@ -66,7 +70,12 @@ final class InboundStream {
     private final LinkedHashMap<Long, String> results = new LinkedHashMap<>();
     private final Set<PeerConnection> paused = new HashSet<>();
     private long bufferedBytes;
+    /** The highest number acknowledged, by an {@code ACK} or by a {@code RESULT} that acknowledges. */
     private long lastAcked;
+    /** The highest number of an in-order {@code RECEIVED} message: it must be acknowledged on arrival. */
+    private long lastReceived;
+    /** The highest number of an in-order {@code PROCESSED} message whose {@code RESULT} acknowledges. */
+    private long lastResultAcks;
     private boolean ackForced;
     private boolean scheduled;
     private PeerConnection replyTo;
@@ -193,6 +202,13 @@ final class InboundStream {
 
     /** An in-order message: deliverable while the sender is a member, held otherwise. */
     private void release(Frame frame) {
+        int flags = frame.flags();
+        int delivery = flags & Frame.DELIVERY_MASK;
+        if (delivery == Delivery.RECEIVED.ordinal()) {
+            lastReceived = frame.messageId();
+        } else if (delivery == Delivery.PROCESSED.ordinal() && (flags & Frame.FLAG_RESULT_ACKS) != 0) {
+            lastResultAcks = frame.messageId();
+        }
         if (member) {
             ready.addLast(frame);
         } else {
@@ -234,15 +250,18 @@ final class InboundStream {
         }
     }
 
-    /** Sends a cumulative {@code ACK} on {@code conn} if anything arrived since the last one. */
+    /**
+     * Sends a cumulative {@code ACK} on {@code conn} if anything arrived since the last one, unless the {@code RESULT}
+     * of the last message that arrived will acknowledge it all (see the class comment).
+     */
     void ackIfDue(PeerConnection conn) {
         long upTo;
         synchronized (this) {
             upTo = member ? expected - 1 : Math.min(expected - 1, ackLimit);
-            if (upTo <= lastAcked && !ackForced) {
+            if (!ackForced && (upTo <= lastAcked || upTo == lastResultAcks && lastReceived <= lastAcked)) {
                 return;
             }
-            lastAcked = upTo;
+            lastAcked = Math.max(lastAcked, upTo);
             ackForced = false;
         }
         conn.send(Frame.control(FrameType.ACK, upTo));
@@ -277,10 +296,17 @@ final class InboundStream {
         return batch;
     }
 
-    /** Records the outcome of a delivered {@code PROCESSED} message and sends it to the sender. */
-    void completeProcessed(long seq, String error) {
+    /**
+     * Records the outcome of a delivered {@code PROCESSED} message and sends it to the sender. When the sender takes
+     * the {@code RESULT} as an acknowledgement, it counts as one: everything up to the message arrived.
+     */
+    void completeProcessed(Frame message, String error) {
+        long seq = message.messageId();
         PeerConnection conn;
         synchronized (this) {
+            if ((message.flags() & Frame.FLAG_RESULT_ACKS) != 0 && seq > lastAcked) {
+                lastAcked = seq;
+            }
             results.put(seq, error);
             if (results.size() > maxResults) {
                 Iterator<Map.Entry<Long, String>> it = results.entrySet().iterator();

@@ -27,9 +27,11 @@ import java.util.function.Function;
  * messages, and the sends waiting for a {@code PROCESSED} result.
  *
  * <p>Sequence numbers start at 1 and grow by one per message. A message stays queued until the member's
- * cumulative {@code ACK} covers it; a {@code PROCESSED} message also waits for its {@code RESULT}. Each
- * {@code DATA} frame carries the low-water mark (the oldest sequence number still queued) so the receiver can skip
- * numbers the sender gave up on.
+ * cumulative {@code ACK} covers it; a {@code PROCESSED} message also waits for its {@code RESULT}. A {@code RESULT}
+ * acknowledges like an {@code ACK} up to its number (the member sends it only once the message was delivered, so
+ * everything before it arrived), and {@code PROCESSED} frames carry {@link Frame#FLAG_RESULT_ACKS} to tell the member
+ * so: it then leaves out the {@code ACK} its {@code RESULT} stands in for. Each {@code DATA} frame carries the
+ * low-water mark (the oldest sequence number still queued) so the receiver can skip numbers the sender gave up on.
  *
  * <p>Threading: every method is safe from any thread; state is guarded by one lock held only for bookkeeping,
  * never while sending or completing futures. Methods return the futures to complete; the caller completes them
@@ -116,9 +118,15 @@ final class OutboundStream {
                 throw new NodeClosedException("stream to " + member.describe() + " is closed");
             }
             long now = clock.nanoTime();
+            if (unacked.isEmpty() && awaitingResult.isEmpty()) {
+                // Nothing was outstanding: the wait for an answer starts now, not at the last answer (a PROCESSED
+                // message is acknowledged by its RESULT, after its listener ran: an old mark would resend it).
+                lastProgressNanos = now;
+            }
             long lowWater = lowWaterLocked();
             long seq = nextSeq++;
-            Frame frame = new Frame(FrameType.DATA, delivery.ordinal(), topic, seq - lowWater, seq, payload);
+            int flags = delivery.ordinal() | (delivery == Delivery.PROCESSED ? Frame.FLAG_RESULT_ACKS : 0);
+            Frame frame = new Frame(FrameType.DATA, flags, topic, seq - lowWater, seq, payload);
             Pending p = new Pending(seq, frame, delivery, future, now, timeoutNanos);
             unacked.addLast(p);
             queuedBytes += size;
@@ -135,50 +143,55 @@ final class OutboundStream {
     List<Settlement> onAck(long upTo, long now) {
         lock.lock();
         try {
-            if (upTo <= highestAcked) {
-                return List.of();
-            }
-            if (upTo >= nextSeq) {
-                // An ack for numbers never sent: a confused or hostile peer. Ignore rather than corrupt state.
-                return List.of();
-            }
-            highestAcked = upTo;
-            lastProgressNanos = now;
-            failedRounds = 0;
-            List<Settlement> done = null;
-            while (!unacked.isEmpty() && unacked.peekFirst().seq <= upTo) {
-                Pending p = unacked.pollFirst();
-                p.acked = true;
-                queuedBytes -= p.frame.payloadLength();
-                if (p.delivery == Delivery.RECEIVED && !p.settled) {
-                    p.settled = true;
-                    if (done == null) {
-                        done = new ArrayList<>();
-                    }
-                    done.add(new Settlement(p, null));
-                }
-            }
-            room.signalAll();
+            List<Settlement> done = acknowledge(upTo, now);
             return done == null ? List.of() : done;
         } finally {
             lock.unlock();
         }
     }
 
-    /** The member's listener finished message {@code seq}; {@code error} is null on success. */
-    Settlement onResult(long seq, String error) {
+    /**
+     * The member's listener finished message {@code seq}; {@code error} is null on success. The member delivered it,
+     * so everything up to it arrived: this acknowledges as {@link #onAck} would, then settles the message itself.
+     */
+    List<Settlement> onResult(long seq, String error, long now) {
         lock.lock();
         try {
+            List<Settlement> done = acknowledge(seq, now);
             Pending p = awaitingResult.remove(seq);
-            if (p == null || p.settled) {
-                return null;
+            if (p != null && !p.settled) {
+                p.settled = true;
+                room.signalAll();
+                done = add(done, new Settlement(p, error == null ? null : new RemoteProcessingException(member,
+                        error)));
             }
-            p.settled = true;
-            room.signalAll();
-            return new Settlement(p, error == null ? null : new RemoteProcessingException(member, error));
+            return done == null ? List.of() : done;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Releases everything up to {@code upTo}; returns the {@code RECEIVED} sends it settles, or null for none. */
+    private List<Settlement> acknowledge(long upTo, long now) {
+        if (upTo <= highestAcked || upTo >= nextSeq) {
+            // Old news, or an ack for numbers never sent (a confused or hostile peer): ignore, never corrupt state.
+            return null;
+        }
+        highestAcked = upTo;
+        lastProgressNanos = now;
+        failedRounds = 0;
+        List<Settlement> out = null;
+        while (!unacked.isEmpty() && unacked.peekFirst().seq <= upTo) {
+            Pending p = unacked.pollFirst();
+            p.acked = true;
+            queuedBytes -= p.frame.payloadLength();
+            if (p.delivery == Delivery.RECEIVED && !p.settled) {
+                p.settled = true;
+                out = add(out, new Settlement(p, null));
+            }
+        }
+        room.signalAll();
+        return out;
     }
 
     /**

@@ -21,6 +21,12 @@ public record Frame(FrameType type, int flags, int topic, long window, long mess
     public static final int DELIVERY_MASK = 0x03;
     /** A {@code DATA} frame sent again after a timeout or a broken connection. */
     public static final int FLAG_RETRANSMIT = 0x04;
+    /**
+     * On a {@code PROCESSED} {@code DATA} frame: its sender takes the message's {@code RESULT} as the cumulative
+     * acknowledgement of everything up to it, so the receiver may leave out a separate {@code ACK} for it. A
+     * receiver that does not know the bit ignores it and sends both, as before.
+     */
+    public static final int FLAG_RESULT_ACKS = 0x08;
     /** On {@code GOODBYE}: the node is leaving the cluster (not merely closing this connection). */
     public static final int FLAG_LEAVING = 0x01;
     /** On {@code HELLO}: a liveness probe; the connection only answers {@code PING}. */

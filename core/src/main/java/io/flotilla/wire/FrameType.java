@@ -14,7 +14,10 @@ public enum FrameType {
     DATA(4),
     /** Cumulative receipt: id is the highest sequence number up to which everything was received. */
     ACK(5),
-    /** The outcome of a {@code PROCESSED} message: id is its sequence number, payload a status byte + error. */
+    /**
+     * The outcome of a {@code PROCESSED} message: id is its sequence number, payload a status byte + error. Sent once
+     * the message was delivered, so it also acknowledges receipt of everything up to that number, as an {@link #ACK}.
+     */
     RESULT(6),
     /** The sender gave up on messages: id is the lowest sequence number it may still send (its low-water mark). */
     SYNC(7),

@@ -54,6 +54,8 @@ public final class InMemoryNetwork {
     private long delivered;
     private long dropped;
     private long duplicated;
+    /** Frames each member's transport wrote, by {@link FrameType} ordinal (dropped ones included). */
+    private final Map<MemberId, long[]> written = new HashMap<>();
     /** Handshake refusals by the member that refused, as {@code reason} tags. */
     private final Map<MemberId, List<String>> refusals = new HashMap<>();
     private final List<String> refusalLog = new ArrayList<>();
@@ -132,6 +134,15 @@ public final class InMemoryNetwork {
         return duplicated;
     }
 
+    /**
+     * How many frames of {@code type} {@code member} wrote on its connections so far, whether the network then
+     * delivered, dropped or duplicated them; handshake frames are not counted (the handshake runs beside the network).
+     */
+    public long framesWritten(Member member, FrameType type) {
+        long[] counts = written.get(member.id());
+        return counts == null ? 0 : counts[type.ordinal()];
+    }
+
     /** How many handshakes {@code member} refused with {@code reason} (e.g. {@code bad_proof}). */
     public int refused(Member member, String reason) {
         return (int) refusals.getOrDefault(member.id(), List.of()).stream().filter(reason::equals).count();
@@ -199,6 +210,8 @@ public final class InMemoryNetwork {
             if (!open) {
                 return;
             }
+            written.computeIfAbsent(owner.local.id(), k -> new long[FrameType.values().length])
+                    [frame.type().ordinal()]++;
             if (cut(owner.local, remote) || random.nextDouble() < dropRate) {
                 dropped++;
                 return;
