@@ -129,6 +129,7 @@ final class Replicator implements PrimaryHost {
 
     private CompletionStage<Void> drainAndSend(PrimarySession ps) {
         CompletionStage<Void> stage;
+        List<Member> displaced = List.of();
         long version;
         synchronized (ps) {
             if (ps.isHandedOver()) {
@@ -154,7 +155,19 @@ final class Replicator implements PrimaryHost {
             meters.deltasSent.increment();
             meters.deltaBytes.record(msg.length - header.length);
             View view = out.view();
-            List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), readiness.targets());
+            View targets = readiness.targets();
+            List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), targets);
+            String renamed = renamedTo(delta);
+            if (renamed != null && config.placement() != Placement.ALL) {
+                // A rename to an id placement gives other holders (a login's new id): the delta goes to the holders
+                // of both ids (the new ones get the full session first, see fillMissing), and the former ones drop
+                // their copy once every holder of the new id has it.
+                List<Member> next = config.placement().holders(renamed, out.self(), targets);
+                displaced = new ArrayList<>(holders);
+                displaced.removeAll(next);
+                holders = new ArrayList<>(next);
+                holders.addAll(displaced);
+            }
             skipped(delta.sessionId(), ps, view);
             if (holders.isEmpty() || config.delivery() == Delivery.ASYNC) {
                 ps.acknowledged(delta.version()); // no holder to wait for, or nothing is waited for
@@ -181,7 +194,27 @@ final class Replicator implements PrimaryHost {
             return CompletableFuture.completedFuture(null);
         }
         // Recorded before the caller hears of it: a digest sent after the acknowledgement counts this write.
-        return departures.discount(fillMissing(stage, ps)).thenRun(() -> ps.acknowledged(version));
+        CompletionStage<Void> held = departures.discount(fillMissing(stage, ps));
+        if (!displaced.isEmpty()) {
+            List<Member> former = displaced;
+            held.thenRun(() -> {
+                if (table.primary(ps.id()) == ps) {
+                    dropCopies(former, ps.id());
+                }
+            });
+        }
+        return held.thenRun(() -> ps.acknowledged(version));
+    }
+
+    /** The id {@code delta} renames its session to (its last rename), or null when it renames nothing. */
+    private static String renamedTo(SessionDelta delta) {
+        String to = null;
+        for (SessionOp op : delta.ops()) {
+            if (op instanceof SessionOp.ChangeId c) {
+                to = c.newId();
+            }
+        }
+        return to;
     }
 
     /**

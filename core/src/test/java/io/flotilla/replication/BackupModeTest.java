@@ -164,9 +164,9 @@ class BackupModeTest {
 
     /**
      * A rename to an id placement gives other holders (a new id, as session fixation protection makes at a login)
-     * sends the next write to a member new to the session, which lacks the version it starts from. It acknowledged
-     * the write it had only buffered, so the owner's crash lost it; it now refuses it until the owner sent it the
-     * whole session, and the write counts after.
+     * sends the write to a member new to the session, which lacks the version it starts from. It acknowledged the
+     * write it had only buffered, so the owner's crash lost it; it now refuses it until the owner sent it the whole
+     * session, and the write counts after. The former id's holder drops its copy then.
      */
     @Test
     void aWriteToAHolderNewToTheSessionCountsOnceItHoldsTheSession() {
@@ -175,22 +175,17 @@ class BackupModeTest {
             for (int i = 0; i < MEMBERS; i++) {
                 h.start(i, config());
             }
-            String id = id(0);
-            h.engine(0).create(id, 1800);
-            assertTrue(write(0, id));
-            View view = liveView();
-            Member owner = h.cluster.member(0);
-            Member was = Placement.backups(1).holders(id, owner, view).get(0);
-            String renamed = null;
-            for (int s = 1; renamed == null; s++) {
-                String candidate = String.format("%032X", 0xF1CA0000L + s);
-                if (!Placement.backups(1).holders(candidate, owner, view).contains(was)) {
-                    renamed = candidate;
-                }
-            }
-            h.engine(0).find(id).orElseThrow().changeId(renamed); // a new id, as at a login
-            assertTrue(write(0, renamed), "the rename went to the holder of the former id");
-            assertTrue(write(0, renamed), "the next write went to the holder of the new id, new to the session");
+            // On member 1: once the write with the rename is acknowledged, the copy is on the new id's holder only.
+            String moved = createAndRenameToOtherHolders(1, id(1));
+            int former = indexOf(Placement.backups(1).holders(id(1), h.cluster.member(1), liveView()).get(0));
+            int next = indexOf(Placement.backups(1).holders(moved, h.cluster.member(1), liveView()).get(0));
+            assertTrue(h.runUntil(() -> h.engine(former).replica(moved).isEmpty()
+                    && h.engine(former).replica(id(1)).isEmpty() && h.engine(next).replica(moved).isPresent(),
+                    SETTLE_STEPS), "the copy moved from the former id's holder to the new id's");
+            // On member 0: the write after the rename reaches the new holder only, and the owner crashes at once.
+            String renamed = createAndRenameToOtherHolders(0, id(0));
+            Member was = Placement.backups(1).holders(id(0), h.cluster.member(0), liveView()).get(0);
+            assertTrue(write(0, renamed), "the next write went to the holder of the new id");
             crash(0);
             int taker = 1;
             while (h.cluster.member(taker).equals(was)) {
@@ -202,6 +197,27 @@ class BackupModeTest {
         } finally {
             h.close();
         }
+    }
+
+    /**
+     * Creates {@code id} on member {@code m} and writes it, then renames it to an id placement gives another backup
+     * (as session fixation protection does at a login) and writes again: returns the new id.
+     */
+    private String createAndRenameToOtherHolders(int m, String id) {
+        h.engine(m).create(id, 1800);
+        assertTrue(write(m, id));
+        Member owner = h.cluster.member(m);
+        Member was = Placement.backups(1).holders(id, owner, liveView()).get(0);
+        String renamed = null;
+        for (int s = 1; renamed == null; s++) {
+            String candidate = String.format("%032X", 0xF1CA0000L + m * 1000L + s);
+            if (!Placement.backups(1).holders(candidate, owner, liveView()).contains(was)) {
+                renamed = candidate;
+            }
+        }
+        h.engine(m).find(id).orElseThrow().changeId(renamed);
+        assertTrue(write(m, renamed), "the write with the rename went to the holders of both ids");
+        return renamed;
     }
 
     /**
