@@ -81,7 +81,9 @@ public final class RoundTripSegments {
                 Node sender = node("sender", ports[0], ports[1]).start()) {
             Member target = await(sender, ports[1]);
             await(receiver, ports[0]);
-            ExecutorService pool = Executors.newFixedThreadPool(Arrays.stream(threads).max().orElse(1));
+            AtomicLong named = new AtomicLong();
+            ExecutorService pool = Executors.newFixedThreadPool(Arrays.stream(threads).max().orElse(1),
+                    r -> new Thread(r, "roundtrip-sender-" + named.incrementAndGet()));
             try {
                 // Warm-up: compile the paths and open the pool's connections.
                 for (Delivery d : deliveries) {
