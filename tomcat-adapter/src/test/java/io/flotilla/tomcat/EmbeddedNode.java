@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.security.Principal;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -106,6 +107,11 @@ final class EmbeddedNode implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    @Override
+    public String toString() {
+        return "node " + route;
     }
 
     /** Copies the class file of {@code c} into {@code /app}'s {@code WEB-INF/classes}: the application defines it. */
@@ -208,23 +214,38 @@ final class EmbeddedNode implements AutoCloseable {
 
     /** Two started nodes on free ports that see each other; {@code configure} runs on each before its start. */
     static EmbeddedNode[] pair(String sendOptions, Consumer<EmbeddedNode> configure) throws Exception {
-        List<Integer> ports = List.of(freePort(), freePort());
-        EmbeddedNode a = new EmbeddedNode("a", ports.get(0), ports, sendOptions);
-        EmbeddedNode b = new EmbeddedNode("b", ports.get(1), ports, sendOptions);
+        return cluster(2, sendOptions, configure);
+    }
+
+    /**
+     * {@code count} started nodes (routes {@code a}, {@code b}, ...) on free ports that all see each other; {@code
+     * configure} runs on each before its start.
+     */
+    static EmbeddedNode[] cluster(int count, String sendOptions, Consumer<EmbeddedNode> configure) throws Exception {
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ports.add(freePort());
+        }
+        EmbeddedNode[] nodes = new EmbeddedNode[count];
         try {
-            configure.accept(a);
-            a.start();
-            configure.accept(b);
-            b.start();
-            await("both nodes see each other", Duration.ofSeconds(20),
-                    () -> a.cluster.getMemberCount() == 2 && b.cluster.getMemberCount() == 2,
-                    () -> a.cluster.getMembers() + " / " + b.cluster.getMembers());
+            for (int i = 0; i < count; i++) {
+                nodes[i] = new EmbeddedNode(String.valueOf((char) ('a' + i)), ports.get(i), ports, sendOptions);
+                configure.accept(nodes[i]);
+                nodes[i].start();
+            }
+            await("every node sees the others", Duration.ofSeconds(20),
+                    () -> Arrays.stream(nodes).allMatch(x -> x.cluster.getMemberCount() == count),
+                    () -> Arrays.stream(nodes).map(x -> x.route + ": " + x.cluster.getMembers())
+                            .collect(Collectors.joining(" / ")));
         } catch (Exception | AssertionError e) {
-            b.close();
-            a.close();
+            for (int i = count - 1; i >= 0; i--) {
+                if (nodes[i] != null) {
+                    nodes[i].close();
+                }
+            }
             throw e;
         }
-        return new EmbeddedNode[] {a, b};
+        return nodes;
     }
 
     static EmbeddedNode[] pair(String sendOptions) throws Exception {
