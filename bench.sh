@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Flotilla's benchmark suite: Flotilla and stock Tomcat (Tribes, DeltaManager) measured in the same run.
 #
-#   ./bench.sh                 full suite (about 40 minutes on 2 cores: JMH 15, membership 2, HTTP 15, state transfer 2,
+#   ./bench.sh                 full suite (about 50 minutes on 2 cores: JMH 15, membership 2, HTTP 25, state transfer 2,
 #                              scale 6)
 #   ./bench.sh quick           a short pass (fewer, shorter iterations)
 #   ./bench.sh smoke           1 fork, 1 iteration, tiny durations: proves every benchmark still runs
@@ -94,11 +94,12 @@ fi
 
 # End to end over HTTP: two Tomcats in child JVMs (no cluster, stock, Flotilla; async and sync), keep-alive load
 # from 8 connections over 200 sessions, on 127.0.0.1: the peak in a closed loop, then latency in an open loop at 25, 50
-# and 75% of it (HttpHarness, about 15 minutes in full). Skipped with HTTP=0.
+# and 75% of it; then the peak with the JDK's HttpClient as the client, setting one Integer and a ~2 KiB object graph
+# (HttpHarness, about 25 minutes in full). Skipped with HTTP=0.
 http=$results/$mode-http.txt
 rm -f "$http"
 if [[ ${HTTP:-1} != 0 ]]; then
-  if ! timeout --kill-after=30s 30m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
+  if ! timeout --kill-after=30s 45m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
       io.flotilla.bench.HttpHarness --mode "$mode" --out "$http" 2>>"$log"; then
     echo "HttpHarness failed; see $log" >&2
     exit 1

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,12 +59,21 @@ import org.HdrHistogram.Histogram;
  * offered rate ({@code offered_per_s}: each side is offered a fraction of its own peak, so the rows compare latency at
  * the same share of each side's capacity) and {@code p50_us}, {@code p99_us}, {@code p999_us}, {@code max_us}.
  *
+ * <p>Load shapes ({@link Shape}, {@code --shapes}, all three by default): {@code raw-int} is the above; {@code
+ * jdk-int} the same servlet with the JDK's {@code HttpClient} as the client (what an application's own load tool
+ * would use; it costs 75 to 130 us of client CPU per request on the cores the nodes share, so its peak is lower), and
+ * {@code jdk-graph} that client on {@code /app/graph}, which replaces a ~2 KiB object graph in the session each
+ * request. The JDK shapes measure the peak and the CPU per request ({@code e2e.jdk.<mode>.*},
+ * {@code e2e.jdk.graph.<mode>.*}), each against its own {@code plain}; the open loop runs for {@code raw-int} only.
+ * Every shape writes {@code cpu_a_us} and {@code cpu_b_us}: the CPU time of node A (serving) and B (backup) per
+ * request over the measured window.
+ *
  * <p>Usage:
  * <pre>
  * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/harness/target/harness.jar io.flotilla.bench.HttpHarness \
  *     [--mode full|quick|smoke] [--rounds N] [--warmup SECONDS] [--measure SECONDS] [--impl flotilla|stock|both] \
  *     [--sync async|sync|both] [--threads 8] [--sessions 200] [--loads 25,50,75|none] [--out http-harness.txt]
- *     [--jfr DIR]
+ *     [--jfr DIR] [--shapes raw-int,jdk-int,jdk-graph]
  * </pre>
  * Modes: {@code full} 2 rounds of 15 s warm-up + 15 s measured per variant, then 5 + 10 s per offered load (about 15
  * minutes), {@code quick} 1 round of 3 + 5 s and 1 + 3 s per load, {@code smoke} 1 round of 1 + 1 s and 0 + 1 s per
@@ -121,9 +131,62 @@ public final class HttpHarness {
         }
     }
 
-    /** One configuration measured: {@code plain}, or a cluster kind in a send mode. */
-    record Variant(BenchTomcat.Kind kind, boolean sync) {
-        static final Variant PLAIN = new Variant(BenchTomcat.Kind.PLAIN, false);
+    /**
+     * A load shape: the client ({@link HttpLoad.Client}) and what each request puts in its session ({@code int}: one
+     * {@code Integer}, {@code /app/set}; {@code graph}: a new object graph of about 2 KiB, {@code /app/graph},
+     * {@link BenchTomcat#cart}). {@code raw-int} is the suite's first shape, with the open loop; the others measure
+     * the peak and CPU only.
+     */
+    record Shape(HttpLoad.Client client, boolean graph) {
+        static final Shape RAW_INT = new Shape(HttpLoad.Client.RAW, false);
+        static final List<Shape> ALL = List.of(RAW_INT, new Shape(HttpLoad.Client.JDK, false),
+                new Shape(HttpLoad.Client.JDK, true));
+
+        /** {@code raw-int}, {@code jdk-int}, {@code jdk-graph}, ... */
+        static Shape parse(String v) {
+            String[] f = v.split("-");
+            if (f.length != 2 || !List.of("raw", "jdk").contains(f[0]) || !List.of("int", "graph").contains(f[1])) {
+                throw new IllegalArgumentException("--shapes takes raw-int, raw-graph, jdk-int or jdk-graph, got " + v);
+            }
+            return new Shape(HttpLoad.Client.valueOf(f[0].toUpperCase(Locale.ROOT)), f[1].equals("graph"));
+        }
+
+        /** What the metric names insert after {@code e2e.}: nothing for {@code raw-int}, else {@code jdk.}, ... */
+        String prefix() {
+            return (client == HttpLoad.Client.JDK ? "jdk." : "") + (graph ? "graph." : "");
+        }
+
+        String path() {
+            return graph ? "/app/graph" : PATH;
+        }
+
+        /** Whether the open loop runs: the raw client only (the JDK client's CPU would be in every figure). */
+        boolean openLoop() {
+            return client == HttpLoad.Client.RAW;
+        }
+
+        @Override
+        public String toString() {
+            return client.name().toLowerCase(Locale.ROOT) + "-" + (graph ? "graph" : "int");
+        }
+    }
+
+    /** One configuration measured: {@code plain}, or a cluster kind in a send mode, under a load shape. */
+    record Variant(BenchTomcat.Kind kind, boolean sync, Shape shape) {
+        static final Variant PLAIN = plain(Shape.RAW_INT);
+
+        Variant(BenchTomcat.Kind kind, boolean sync) {
+            this(kind, sync, Shape.RAW_INT);
+        }
+
+        static Variant plain(Shape shape) {
+            return new Variant(BenchTomcat.Kind.PLAIN, false, shape);
+        }
+
+        /** The start of its metric names: {@code e2e.<shape prefix><mode>.}. */
+        String prefix() {
+            return "e2e." + shape.prefix() + mode() + ".";
+        }
 
         /** {@code async} or {@code sync}; {@code plain} for the baseline. */
         String mode() {
@@ -137,21 +200,28 @@ public final class HttpHarness {
 
         @Override
         public String toString() {
-            return kind == BenchTomcat.Kind.PLAIN ? "plain" : side() + "-" + mode();
+            String base = kind == BenchTomcat.Kind.PLAIN ? "plain" : side() + "-" + mode();
+            return shape.equals(Shape.RAW_INT) ? base : base + "-" + shape;
         }
     }
 
     /** The options of a run. */
     record Options(Mode mode, int rounds, int warmupSeconds, int measureSeconds, List<BenchTomcat.Kind> impls,
-            List<Boolean> syncModes, int threads, int sessions, List<Integer> loads, Path out, Path jfr) {
+            List<Boolean> syncModes, int threads, int sessions, List<Integer> loads, Path out, Path jfr,
+            List<Shape> shapes) {
 
-        /** The variants of one round, in the order of odd rounds: the baseline first, async before sync. */
+        /**
+         * The variants of one round, in the order of odd rounds: shape by shape, the baseline first, async before
+         * sync.
+         */
         List<Variant> variants() {
             List<Variant> v = new ArrayList<>();
-            v.add(Variant.PLAIN);
-            for (boolean sync : syncModes) {
-                for (BenchTomcat.Kind k : impls) {
-                    v.add(new Variant(k, sync));
+            for (Shape shape : shapes) {
+                v.add(Variant.plain(shape));
+                for (boolean sync : syncModes) {
+                    for (BenchTomcat.Kind k : impls) {
+                        v.add(new Variant(k, sync, shape));
+                    }
                 }
             }
             return v;
@@ -169,6 +239,7 @@ public final class HttpHarness {
             List<Integer> loads = DEFAULT_LOADS;
             Path out = null;
             Path jfr = null;
+            List<Shape> shapes = Shape.ALL;
             for (int i = 0; i < args.length; i += 2) {
                 if (i + 1 >= args.length) {
                     throw new IllegalArgumentException("missing value after " + args[i]);
@@ -196,6 +267,8 @@ public final class HttpHarness {
                     case "--loads" -> loads = loads(v);
                     case "--out" -> out = Path.of(v);
                     case "--jfr" -> jfr = Path.of(v);
+                    case "--shapes" -> shapes = Arrays.stream(v.split(",")).map(String::trim).map(Shape::parse)
+                            .distinct().toList();
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
@@ -204,7 +277,7 @@ public final class HttpHarness {
             }
             return new Options(mode, rounds == null ? mode.rounds : rounds,
                     warmup == null ? mode.warmupSeconds : warmup, measure == null ? mode.measureSeconds : measure,
-                    impls, sync, threads, sessions, loads, out, jfr);
+                    impls, sync, threads, sessions, loads, out, jfr, shapes);
         }
 
         /** {@code none}, or percentages of the peak in 1..100, ascending, e.g. {@code 25,50,75}. */
@@ -238,7 +311,13 @@ public final class HttpHarness {
      * {@code --loads} order).
      */
     record Measurement(Variant variant, int round, long requests, double seconds, long p50Nanos, long p99Nanos,
-            String cpu, List<AtLoad> loads) {
+            String cpu, List<AtLoad> loads, double cpuAMicros, double cpuBMicros) {
+        /** Without CPU figures (NaN). */
+        Measurement(Variant variant, int round, long requests, double seconds, long p50Nanos, long p99Nanos,
+                String cpu, List<AtLoad> loads) {
+            this(variant, round, requests, seconds, p50Nanos, p99Nanos, cpu, loads, Double.NaN, Double.NaN);
+        }
+
         double requestsPerSecond() {
             return requests / seconds;
         }
@@ -292,7 +371,7 @@ public final class HttpHarness {
             System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp harness.jar io.flotilla.bench.HttpHarness"
                     + " [--mode full|quick|smoke] [--rounds N] [--warmup S] [--measure S] [--impl flotilla|stock|both]"
                     + " [--sync async|sync|both] [--threads 8] [--sessions 200] [--loads 25,50,75|none]"
-                    + " [--out harness.txt] [--jfr DIR]");
+                    + " [--out harness.txt] [--jfr DIR] [--shapes raw-int,jdk-int,jdk-graph]");
             System.exit(2);
             return;
         }
@@ -348,10 +427,10 @@ public final class HttpHarness {
     void run() {
         comment(String.format(Locale.ROOT, "HttpHarness mode %s: %d round(s) x (%d s warm-up + %d s measured), "
                 + "then an open loop at %s%% of the peak (%d s warm-up + %d s measured each), %d threads, %d sessions,"
-                + " node JVM %s; load average at start %s", options.mode().name().toLowerCase(Locale.ROOT),
+                + " shapes %s, node JVM %s; load average at start %s", options.mode().name().toLowerCase(Locale.ROOT),
                 options.rounds(), options.warmupSeconds(), options.measureSeconds(), options.loads(),
                 options.mode().loadWarmupSeconds, options.mode().loadMeasureSeconds, options.threads(),
-                options.sessions(), String.join(" ", NODE_JVM.subList(0, 3)), loadAverage()));
+                options.sessions(), options.shapes(), String.join(" ", NODE_JVM.subList(0, 3)), loadAverage()));
         if (options.jfr() != null) {
             try {
                 Files.createDirectories(options.jfr());
@@ -413,16 +492,16 @@ public final class HttpHarness {
             }
             List<ClientSession> sessions = new ArrayList<>();
             for (int s = 0; s < options.sessions(); s++) {
-                sessions.add(new ClientSession(httpPort));
+                sessions.add(new ClientSession(httpPort, null, false, v.shape().path()));
             }
             List<List<? extends HttpLoad.Target>> connections = HttpLoad.roundRobin(sessions, options.threads());
-            Load.Result r = new Load(HttpLoad.closed(BenchJvm.LOOPBACK, httpPort, connections, READ_TIMEOUT_MILLIS))
-                    .run(Duration.ofSeconds(options.warmupSeconds()), Duration.ofSeconds(options.measureSeconds()), a,
-                            b);
+            Load.Result r = new Load(HttpLoad.closed(BenchJvm.LOOPBACK, httpPort, connections, READ_TIMEOUT_MILLIS,
+                    v.shape().client())).run(Duration.ofSeconds(options.warmupSeconds()),
+                            Duration.ofSeconds(options.measureSeconds()), a, b);
             check(r, v + " round " + round);
             double peak = r.requests() / r.seconds();
             List<AtLoad> atLoads = new ArrayList<>();
-            for (int percent : options.loads()) {
+            for (int percent : v.shape().openLoop() ? options.loads() : List.<Integer>of()) {
                 double rate = peak * percent / 100;
                 Load.Result o = new Load(HttpLoad.constantRate(BenchJvm.LOOPBACK, httpPort, connections, rate,
                         READ_TIMEOUT_MILLIS)).run(Duration.ofSeconds(options.mode().loadWarmupSeconds),
@@ -437,7 +516,7 @@ public final class HttpHarness {
                 log.printf(Locale.ROOT, "  A: %s%n  B: %s%n", ask(a, "STATS"), ask(b, "STATS"));
             }
             return new Measurement(v, round, r.requests(), r.seconds(), r.percentile(50), r.percentile(99), r.cpu(),
-                    atLoads);
+                    atLoads, r.cpuAMicros(), r.cpuBMicros());
         } finally {
             // B first: a backup that leaves costs A nothing, whereas A leaving first would have B take over every
             // session while it shuts down. Each stop is bounded and by PID.
@@ -543,6 +622,7 @@ public final class HttpHarness {
         private final int port;
         private final int[] roundRobin;
         private final boolean countWrongAnswers;
+        private final String path;
         private long sent;
         String id;
         int counter;
@@ -563,15 +643,31 @@ public final class HttpHarness {
          * is tested.
          */
         ClientSession(int port, int[] roundRobin, boolean countWrongAnswers) {
+            this(port, roundRobin, countWrongAnswers, PATH);
+        }
+
+        /** As above, each request to {@code path} (the servlet of the load's shape). */
+        ClientSession(int port, int[] roundRobin, boolean countWrongAnswers, String path) {
             this.port = port;
             this.roundRobin = roundRobin == null ? null : roundRobin.clone();
             this.countWrongAnswers = countWrongAnswers;
-            this.request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, null);
+            this.path = path;
+            this.request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, path, null);
         }
 
         @Override
         public byte[] request() {
             return request;
+        }
+
+        @Override
+        public String path() {
+            return path;
+        }
+
+        @Override
+        public String sessionId() {
+            return id;
         }
 
         @Override
@@ -612,12 +708,12 @@ public final class HttpHarness {
                     return who + ": the first response set no JSESSIONID cookie";
                 }
                 id = r.setSessionId();
-                request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, id);
+                request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, path, id);
             } else if (replaced) {
                 return who + ": the session id changed to " + r.setSessionId();
             } else if (r.setSessionId() != null && !r.setSessionId().equals(id)) {
                 id = r.setSessionId(); // moved to another node: the same id with that node's route
-                request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, PATH, id);
+                request = KeepAliveClient.request(BenchJvm.LOOPBACK, port, path, id);
             }
             counter = value;
             return null;
@@ -636,8 +732,12 @@ public final class HttpHarness {
     private final class Load {
         private final HttpLoad load;
 
-        /** {@code latencies}: every request of the window, in nanoseconds. */
-        record Result(long requests, double seconds, Histogram latencies, List<String> errors, String cpu) {
+        /**
+         * {@code latencies}: every request of the window, in nanoseconds; {@code cpuAMicros}, {@code cpuBMicros}: the
+         * CPU time of node A and B over the window per request counted in it (NaN: unknown, or no B).
+         */
+        record Result(long requests, double seconds, Histogram latencies, List<String> errors, String cpu,
+                double cpuAMicros, double cpuBMicros) {
             long percentile(double p) {
                 return HttpHarness.percentile(latencies, p);
             }
@@ -653,6 +753,8 @@ public final class HttpHarness {
             long windowEnd = windowStart + measure.toNanos();
             load.start(windowStart, windowEnd);
             String cpu = "";
+            double perA = Double.NaN;
+            double perB = Double.NaN;
             if (load.awaitUntil(windowStart)) {
                 long cpuA0 = cpu(a);
                 long cpuB0 = b == null ? 0 : cpu(b);
@@ -663,7 +765,12 @@ public final class HttpHarness {
                     long cpuB = b == null ? 0 : cpu(b) - cpuB0;
                     long self = selfCpu() - self0;
                     long machine = machineBusyNanos() - machine0;
-                    cpu = cpuText(cpuA, b == null ? -1 : cpuB, self, load.countSoFar());
+                    long counted = load.countSoFar();
+                    cpu = cpuText(cpuA, b == null ? -1 : cpuB, self, counted);
+                    if (counted > 0) {
+                        perA = cpuA / 1e3 / counted;
+                        perB = b == null ? Double.NaN : cpuB / 1e3 / counted;
+                    }
                     if (machine0 >= 0) {
                         // What other processes took from the cores during the window: a run to repeat if large.
                         double cores = Runtime.getRuntime().availableProcessors() * (double) measure.toNanos();
@@ -679,7 +786,7 @@ public final class HttpHarness {
                 Thread.currentThread().interrupt();
                 throw new HarnessFailure("interrupted waiting for the client threads", e);
             }
-            return new Result(r.requests(), measure.toNanos() / 1e9, r.latencies(), r.errors(), cpu);
+            return new Result(r.requests(), measure.toNanos() / 1e9, r.latencies(), r.errors(), cpu, perA, perB);
         }
 
     }
@@ -742,17 +849,24 @@ public final class HttpHarness {
     /** The figures of each offered load, {@code e2e.<mode>.load<percent>.<figure>}, in this order. */
     static final List<String> LOAD_FIGURES = List.of("offered_per_s", "p50_us", "p99_us", "p999_us", "max_us");
 
-    /** Every metric this harness writes with {@code loads}, for a run with both sides and both modes. */
+    /** Every metric this harness writes with {@code loads}, for a run with both sides, both modes, every shape. */
     public static List<String> metrics(List<Integer> loads) {
+        return metrics(loads, Shape.ALL);
+    }
+
+    static List<String> metrics(List<Integer> loads, List<Shape> shapes) {
         List<String> out = new ArrayList<>();
-        for (String mode : List.of("plain", "async", "sync")) {
-            String prefix = "e2e." + mode + ".";
-            out.addAll(List.of(prefix + "requests_per_s", prefix + "p50_us", prefix + "p99_us"));
-            if (!mode.equals("plain")) {
-                out.add(prefix + "ratio_to_plain");
-            }
-            for (int percent : loads) {
-                LOAD_FIGURES.forEach(f -> out.add(prefix + "load" + percent + "." + f));
+        for (Shape shape : shapes) {
+            for (String mode : List.of("plain", "async", "sync")) {
+                String prefix = "e2e." + shape.prefix() + mode + ".";
+                out.addAll(List.of(prefix + "requests_per_s", prefix + "p50_us", prefix + "p99_us",
+                        prefix + "cpu_a_us"));
+                if (!mode.equals("plain")) {
+                    out.addAll(List.of(prefix + "cpu_b_us", prefix + "ratio_to_plain"));
+                }
+                for (int percent : shape.openLoop() ? loads : List.<Integer>of()) {
+                    LOAD_FIGURES.forEach(f -> out.add(prefix + "load" + percent + "." + f));
+                }
             }
         }
         return out;
@@ -766,16 +880,20 @@ public final class HttpHarness {
     /** The figures: metric name to side to value (medians of the rounds). */
     Map<String, Map<String, Double>> figures() {
         Map<String, Map<String, Double>> out = new LinkedHashMap<>();
-        double plain = median(Variant.PLAIN, Measurement::requestsPerSecond);
         for (Variant v : options.variants()) {
-            String prefix = "e2e." + v.mode() + ".";
+            String prefix = v.prefix();
             double rps = median(v, Measurement::requestsPerSecond);
             if (Double.isNaN(rps)) {
                 continue;
             }
+            double plain = median(Variant.plain(v.shape()), Measurement::requestsPerSecond);
             put(out, prefix + "requests_per_s", v.side(), rps);
             put(out, prefix + "p50_us", v.side(), median(v, m -> m.p50Nanos() / 1e3));
             put(out, prefix + "p99_us", v.side(), median(v, m -> m.p99Nanos() / 1e3));
+            putKnown(out, prefix + "cpu_a_us", v.side(), median(v, Measurement::cpuAMicros));
+            if (v.kind() != BenchTomcat.Kind.PLAIN) {
+                putKnown(out, prefix + "cpu_b_us", v.side(), median(v, Measurement::cpuBMicros));
+            }
             if (v.kind() != BenchTomcat.Kind.PLAIN && !Double.isNaN(plain) && plain > 0) {
                 put(out, prefix + "ratio_to_plain", v.side(), rps / plain);
             }
@@ -798,6 +916,13 @@ public final class HttpHarness {
         out.computeIfAbsent(metric, k -> new LinkedHashMap<>()).put(side, v);
     }
 
+    /** As {@link #put}, but nothing for an unknown figure (NaN). */
+    private static void putKnown(Map<String, Map<String, Double>> out, String metric, String side, double v) {
+        if (!Double.isNaN(v)) {
+            put(out, metric, side, v);
+        }
+    }
+
     /** Harness lines for {@link ResultsTable}, comments first. */
     List<String> harnessLines() {
         List<String> lines = new ArrayList<>();
@@ -812,17 +937,19 @@ public final class HttpHarness {
         out.printf(Locale.ROOT, "End to end over HTTP, %d threads, %d sessions, keep-alive, all load on node A; medians of %d"
                 + " round(s) of %d s (after %d s warm-up)%n", options.threads(), options.sessions(), options.rounds(),
                 options.measureSeconds(), options.warmupSeconds());
-        out.printf(Locale.ROOT, "%-28s %12s %12s %12s%n", "metric", "plain", "flotilla", "stock");
-        for (String metric : metrics(options.loads())) {
+        out.printf(Locale.ROOT, "%-36s %12s %12s %12s%n", "metric", "plain", "flotilla", "stock");
+        for (String metric : metrics(options.loads(), options.shapes())) {
             Map<String, Double> sides = f.getOrDefault(metric, Map.of());
             if (sides.isEmpty()) {
                 continue;
             }
-            out.printf(Locale.ROOT, "%-28s %12s %12s %12s%n", metric, text(sides.get("plain")), text(sides.get("flotilla")),
+            out.printf(Locale.ROOT, "%-36s %12s %12s %12s%n", metric, text(sides.get("plain")), text(sides.get("flotilla")),
                     text(sides.get("stock")));
         }
         out.println("ratio_to_plain: the cluster's requests/s over plain's (aims: Flotilla >= 0.92 async, >= 0.85 sync)");
         out.println("load<N>: an open loop offering N% of that side's peak, latency from each request's due time");
+        out.println("cpu_a_us, cpu_b_us: CPU time of node A (serving) and B (backup) per request; jdk.: the JDK's"
+                + " HttpClient as the client; graph.: a ~2 KiB object graph set per request instead of one Integer");
         out.println("load average at end: " + loadAverage());
     }
 

@@ -1,6 +1,11 @@
 package io.flotilla.bench;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -61,6 +66,31 @@ final class HttpLoad {
         default int port(int loadPort) {
             return loadPort;
         }
+
+        /** The path of this target's next request, for {@link Client#JDK}, which builds its own request. */
+        default String path() {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " has no path: raw client only");
+        }
+
+        /** The session id this target sends as its {@code JSESSIONID} cookie, or null, for {@link Client#JDK}. */
+        default String sessionId() {
+            throw new UnsupportedOperationException(getClass().getSimpleName() + " has no session id: raw client only");
+        }
+    }
+
+    /** The HTTP client of a load's connection threads. */
+    enum Client {
+        /**
+         * {@link KeepAliveClient}: one write and usually one read system call per request, so the load generator costs
+         * the shared cores little (the suite's default, see the class comment).
+         */
+        RAW,
+        /**
+         * The JDK's {@code java.net.http.HttpClient} (HTTP/1.1, one client and so one keep-alive connection per
+         * connection thread), as an application's own load tool would use it: the load a user's measurement sees,
+         * at 75 to 130 us of client CPU per request.
+         */
+        JDK
     }
 
     /**
@@ -77,13 +107,14 @@ final class HttpLoad {
     private final List<List<? extends Target>> connections;
     private final double ratePerSecond;
     private final int readTimeoutMillis;
+    private final Client client;
     private final AtomicBoolean failed = new AtomicBoolean();
     private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     private final List<Worker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
 
     private HttpLoad(String host, int port, List<List<? extends Target>> connections, double ratePerSecond,
-            int readTimeoutMillis) {
+            int readTimeoutMillis, Client client) {
         if (connections.isEmpty() || connections.stream().anyMatch(List::isEmpty)) {
             throw new IllegalArgumentException("every connection needs at least one target, got " + connections);
         }
@@ -95,11 +126,18 @@ final class HttpLoad {
         this.connections = List.copyOf(connections);
         this.ratePerSecond = ratePerSecond;
         this.readTimeoutMillis = readTimeoutMillis;
+        this.client = client;
     }
 
     /** A closed loop: one connection per list of targets, each sending back to back. */
     static HttpLoad closed(String host, int port, List<List<? extends Target>> connections, int readTimeoutMillis) {
-        return new HttpLoad(host, port, connections, 0, readTimeoutMillis);
+        return closed(host, port, connections, readTimeoutMillis, Client.RAW);
+    }
+
+    /** A closed loop through {@code client}. */
+    static HttpLoad closed(String host, int port, List<List<? extends Target>> connections, int readTimeoutMillis,
+            Client client) {
+        return new HttpLoad(host, port, connections, 0, readTimeoutMillis, client);
     }
 
     /** An open loop offering {@code ratePerSecond} requests/s in all over one connection per list of targets. */
@@ -108,7 +146,7 @@ final class HttpLoad {
         if (!(ratePerSecond > 0)) {
             throw new IllegalArgumentException("an open loop needs a rate > 0 requests/s, got " + ratePerSecond);
         }
-        return new HttpLoad(host, port, connections, ratePerSecond, readTimeoutMillis);
+        return new HttpLoad(host, port, connections, ratePerSecond, readTimeoutMillis, Client.RAW);
     }
 
     /**
@@ -233,6 +271,7 @@ final class HttpLoad {
             boolean open = ratePerSecond > 0;
             int n = connections.size();
             Map<Integer, KeepAliveClient> clients = new HashMap<>();
+            JdkClient jdk = client == Client.JDK ? new JdkClient(host, readTimeoutMillis) : null;
             try {
                 int next = 0;
                 long counted = 0;
@@ -245,10 +284,18 @@ final class HttpLoad {
                     parkUntil(due);
                     Target target = mine.get(next);
                     next = next + 1 == mine.size() ? 0 : next + 1;
-                    KeepAliveClient client = clients.computeIfAbsent(target.port(port),
-                            p -> new KeepAliveClient(host, p, readTimeoutMillis));
-                    long sent = open ? due : System.nanoTime();
-                    KeepAliveClient.Response r = client.exchange(target.request());
+                    int to = target.port(port);
+                    long sent;
+                    KeepAliveClient.Response r;
+                    if (jdk != null) {
+                        sent = open ? due : System.nanoTime();
+                        r = jdk.exchange(to, target.path(), target.sessionId());
+                    } else {
+                        KeepAliveClient raw = clients.computeIfAbsent(to,
+                                p -> new KeepAliveClient(host, p, readTimeoutMillis));
+                        sent = open ? due : System.nanoTime();
+                        r = raw.exchange(target.request());
+                    }
                     long answered = System.nanoTime();
                     String wrong = target.accept(r);
                     if (wrong != null) {
@@ -262,6 +309,9 @@ final class HttpLoad {
                         latencies.recordValue(answered - sent);
                     }
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                error(name + ": interrupted");
             } catch (IOException | RuntimeException e) {
                 error(name + ": " + e);
             } finally {
@@ -281,6 +331,40 @@ final class HttpLoad {
             for (long left = due - System.nanoTime(); left > 0 && !failed.get(); left = due - System.nanoTime()) {
                 LockSupport.parkNanos(left);
             }
+        }
+    }
+
+    /**
+     * {@link Client#JDK}: one {@code HttpClient} (HTTP/1.1) per connection thread; each request a {@code GET} with the
+     * target's cookie, its answer as a {@link KeepAliveClient.Response}. Threading: one thread.
+     */
+    private static final class JdkClient {
+        private final String host;
+        private final Duration timeout;
+        private final HttpClient http;
+
+        JdkClient(String host, int readTimeoutMillis) {
+            this.host = host;
+            this.timeout = Duration.ofMillis(readTimeoutMillis);
+            this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
+        }
+
+        KeepAliveClient.Response exchange(int port, String path, String sessionId)
+                throws IOException, InterruptedException {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + path))
+                    .timeout(timeout).GET();
+            if (sessionId != null) {
+                b.header("Cookie", KeepAliveClient.COOKIE + "=" + sessionId);
+            }
+            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            String set = null;
+            for (String c : r.headers().allValues("Set-Cookie")) {
+                if (c.startsWith(KeepAliveClient.COOKIE + "=")) {
+                    int end = c.indexOf(';');
+                    set = c.substring(KeepAliveClient.COOKIE.length() + 1, end < 0 ? c.length() : end);
+                }
+            }
+            return new KeepAliveClient.Response(r.statusCode(), set, false, r.body());
         }
     }
 }

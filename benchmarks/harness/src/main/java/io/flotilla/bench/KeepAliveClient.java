@@ -27,7 +27,7 @@ public final class KeepAliveClient implements AutoCloseable {
     static final int MAX_HEADER_BYTES = 16 * 1024;
     /** The longest body accepted: the servlet answers a decimal counter. */
     static final int MAX_BODY_BYTES = 64 * 1024;
-    private static final String COOKIE = "JSESSIONID";
+    static final String COOKIE = "JSESSIONID";
 
     /** One response: its status, the session id of a {@code Set-Cookie: JSESSIONID}, or null, and its body. */
     public record Response(int status, String setSessionId, boolean close, String body) {

@@ -111,10 +111,13 @@ class HttpHarnessTest {
         Options full = Options.parse(new String[] {"--mode", "full"});
         assertEquals(List.of(2, 15, 15, 8, 200), List.of(full.rounds(), full.warmupSeconds(), full.measureSeconds(),
                 full.threads(), full.sessions()));
-        assertEquals("[plain, stock-async, flotilla-async, stock-sync, flotilla-sync]", full.variants().toString());
+        assertEquals("[plain, stock-async, flotilla-async, stock-sync, flotilla-sync, plain-jdk-int, stock-async-jdk-int,"
+                + " flotilla-async-jdk-int, stock-sync-jdk-int, flotilla-sync-jdk-int, plain-jdk-graph,"
+                + " stock-async-jdk-graph, flotilla-async-jdk-graph, stock-sync-jdk-graph, flotilla-sync-jdk-graph]",
+                full.variants().toString(), "shape by shape, each with its own plain");
 
         Options o = Options.parse(new String[] {"--mode", "smoke", "--impl", "flotilla", "--sync", "sync",
-                "--measure", "3"});
+                "--measure", "3", "--shapes", "raw-int"});
         assertEquals(List.of(1, 1, 3), List.of(o.rounds(), o.warmupSeconds(), o.measureSeconds()));
         assertEquals("[plain, flotilla-sync]", o.variants().toString());
 
@@ -168,6 +171,39 @@ class HttpHarnessTest {
                 "e2e.sync.p50_us stock 1000.0",
                 "e2e.sync.p99_us stock 8000.0",
                 "e2e.sync.ratio_to_plain stock 0.2500"), figures);
+    }
+
+    @Test
+    void shapesNameTheirMetricsAndEachIsMeasuredAgainstItsOwnPlain() {
+        assertEquals(HttpHarness.Shape.ALL, Options.parse(new String[0]).shapes(), "every shape by default");
+        HttpHarness.Shape jdkGraph = HttpHarness.Shape.parse("jdk-graph");
+        assertEquals(List.of(HttpHarness.Shape.RAW_INT, jdkGraph),
+                Options.parse(new String[] {"--shapes", "raw-int,jdk-graph"}).shapes());
+        assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--shapes", "curl-int"}));
+        assertThrows(IllegalArgumentException.class, () -> Options.parse(new String[] {"--shapes", "jdk"}));
+        assertEquals("/app/graph", jdkGraph.path());
+
+        HttpHarness h = new HttpHarness(Options.parse(new String[] {"--shapes", "jdk-graph", "--impl", "flotilla",
+                "--sync", "async", "--loads", "50"}), new PrintStream(new ByteArrayOutputStream(), true,
+                        StandardCharsets.UTF_8));
+        h.add(new Measurement(Variant.plain(jdkGraph), 1, 4_000, 1.0, 100_000, 900_000, "", List.of(), 250.0,
+                Double.NaN));
+        h.add(new Measurement(new Variant(BenchTomcat.Kind.FLOTILLA, false, jdkGraph), 1, 3_000, 1.0, 200_000,
+                2_000_000, "", List.of(), 300.0, 90.0));
+
+        assertEquals(List.of(
+                "e2e.jdk.graph.plain.requests_per_s plain 4000.0",
+                "e2e.jdk.graph.plain.p50_us plain 100.0",
+                "e2e.jdk.graph.plain.p99_us plain 900.0",
+                "e2e.jdk.graph.plain.cpu_a_us plain 250.0",
+                "e2e.jdk.graph.async.requests_per_s flotilla 3000.0",
+                "e2e.jdk.graph.async.p50_us flotilla 200.0",
+                "e2e.jdk.graph.async.p99_us flotilla 2000.0",
+                "e2e.jdk.graph.async.cpu_a_us flotilla 300.0",
+                "e2e.jdk.graph.async.cpu_b_us flotilla 90.0",
+                "e2e.jdk.graph.async.ratio_to_plain flotilla 0.7500"),
+                h.harnessLines().stream().filter(l -> !l.startsWith("#")).toList(),
+                "no open loop for a JDK shape, and the ratio over the plain of the same shape");
     }
 
     @Test
