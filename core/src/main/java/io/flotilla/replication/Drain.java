@@ -31,7 +31,8 @@ import java.util.stream.Collectors;
  * died mid-way) is taken back here by a take-over round (the newest copy in the view, writes the successor made
  * before it died included) and handed to another member in the next round; a successor that failed but stays in the
  * view (its engine stopped: it is leaving too) is not waited for. The drain ends when nothing owned here can go and
- * nothing waits for a confirmation or a round, or at its timeout; what it could not hand over (in use all along, no
+ * nothing waits for a confirmation or a round, nor a hand-off granted here to a member that asked (its grant still
+ * queued here would leave with this node, and the asker take the session over instead), or at its timeout; what it could not hand over (in use all along, no
  * other member, or a successor that did not confirm) is counted ({@code flotilla.replication.drain.unhanded}) and logged with redacted ids, and
  * stays as safe as after a leave without a drain: the holders have every acknowledged write and take it over at its
  * next request.
@@ -146,7 +147,7 @@ final class Drain {
         synchronized (this) {
             // a successor that did not confirm but stays in the view (its engine stopped: it leaves too) is not
             // waited for; one that left is, for the round that takes its sessions back
-            if (!busy && confirming == 0 && rehoming == 0 && flushSettled
+            if (!busy && confirming == 0 && rehoming == 0 && flushSettled && handoff.grantsInFlight() == 0
                     && unconfirmed.values().stream().allMatch(to -> out.view().contains(to.id()))) {
                 finish();
                 return;

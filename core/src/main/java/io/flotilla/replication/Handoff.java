@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -28,7 +29,8 @@ import java.util.function.Consumer;
  * its replica; the asker is its owner), tells the other holders with {@code RELEASE} (with the record itself when it
  * holds changes they lack, such as the access time recorded after the last request's replication: otherwise the new
  * owner's first delta would find a gap there; waiting for them, so none refuses the new owner's first delta), and
- * answers {@code GRANTED} with the record. The asker adopts it at that
+ * answers {@code GRANTED} with the record ({@code RECEIVED}: a drain waits until every grant reached its asker). The
+ * asker adopts it at that
  * version and announces itself as the owners' take-over does. A busy owner is asked again with a growing pause, until
  * the timeout (the node's); an asker that does not know of a live owner runs a take-over round instead. A grant that
  * arrives after its asker gave up is adopted all the same: the owner let go of the session, and it must not end up
@@ -57,6 +59,8 @@ final class Handoff {
     private final Duration timeout;
     private final Consumer<String> movedAway;
     private final ConcurrentHashMap<String, Attempt> attempts = new ConcurrentHashMap<>();
+    /** Sessions released here whose grant has not reached its receiver yet (a drain waits for them). */
+    private final AtomicInteger grantsInFlight = new AtomicInteger();
 
     /** {@code movedAway} hears each session this member handed over (the host drops its copy). */
     Handoff(Outbox out, ReplicationConfig config, SessionTable table, SessionCodec sessionCodec, Replicator replicator,
@@ -105,7 +109,14 @@ final class Handoff {
                     ? ReplicationMessages.HandoffStatus.BUSY : ReplicationMessages.HandoffStatus.NOT_OWNER, null));
             return;
         }
-        grant(from, id, released, Delivery.ASYNC);
+        // RECEIVED, not ASYNC: a drain that ends while the grant is still queued here would close this node with
+        // it, and the asker, its owner gone, would take the session over instead of adopting it.
+        grant(from, id, released, Delivery.RECEIVED);
+    }
+
+    /** How many grants of sessions released here have not reached (or failed to reach) their receiver yet. */
+    int grantsInFlight() {
+        return grantsInFlight.get();
     }
 
     /**
@@ -127,6 +138,19 @@ final class Handoff {
      * GRANTED}, sent with {@code delivery}; the stage completes per it).
      */
     private CompletionStage<Void> grant(Member to, String id, SessionTable.Released released, Delivery delivery) {
+        grantsInFlight.incrementAndGet();
+        CompletionStage<Void> granted;
+        try {
+            granted = grantNow(to, id, released, delivery);
+        } catch (RuntimeException e) {
+            grantsInFlight.decrementAndGet();
+            throw e;
+        }
+        granted.whenComplete((v, e) -> grantsInFlight.decrementAndGet());
+        return granted;
+    }
+
+    private CompletionStage<Void> grantNow(Member to, String id, SessionTable.Released released, Delivery delivery) {
         replicator.handedOff();
         movedAway.accept(id);
         // Under a placement other than ALL a member may hold a copy placement no longer names for this member (a
@@ -171,10 +195,6 @@ final class Handoff {
     }
 
     private CompletionStage<Void> answer(Member to, ReplicationMessages.HandoffAnswer a, Delivery delivery) {
-        if (delivery == Delivery.ASYNC) {
-            answer(to, a);
-            return CompletableFuture.completedFuture(null);
-        }
         return out.send(List.of(to), config.replicationTopic(), ReplicationMessages.handoffAnswer(a), delivery);
     }
 
