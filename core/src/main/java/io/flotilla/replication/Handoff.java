@@ -9,6 +9,7 @@ import io.flotilla.spi.Scheduler;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -28,7 +29,8 @@ import java.util.function.Consumer;
  * otherwise releases it ({@link SessionTable#release}: its current state, changes not yet replicated included, becomes
  * its replica; the asker is its owner), tells the other holders with {@code RELEASE} (with the record itself when it
  * holds changes they lack, such as the access time recorded after the last request's replication: otherwise the new
- * owner's first delta would find a gap there; waiting for them, so none refuses the new owner's first delta), and
+ * owner's first delta would find a gap there; waiting for them, so none refuses the new owner's first delta; under a
+ * placement other than ALL every member is told, and the holders of the two owners waited for), and
  * answers {@code GRANTED} with the record ({@code RECEIVED}: a drain waits until every grant reached its asker). The
  * asker adopts it at that
  * version and announces itself as the owners' take-over does. A busy owner is asked again with a growing pause, until
@@ -153,23 +155,33 @@ final class Handoff {
     private CompletionStage<Void> grantNow(Member to, String id, SessionTable.Released released, Delivery delivery) {
         replicator.handedOff();
         movedAway.accept(id);
-        // Under a placement other than ALL a member may hold a copy placement no longer names for this member (a
-        // copy left where the session passed, until its owner drops it): every member hears of the move, so none
-        // goes on following this member and refuses the new owner. O(N) small messages, on a move only.
         View targets = replicator.targets();
-        List<Member> holders = (config.placement() == Placement.ALL
-                ? config.placement().holders(id, out.self(), targets) : targets.othersThan(out.self().id()))
-                .stream().filter(m -> !m.id().equals(to.id())).toList();
+        List<Member> holders = config.placement().holders(id, out.self(), targets);
+        List<Member> others = List.of();
+        if (config.placement() != Placement.ALL) {
+            // Waited for: this member's holders (they keep their copy, following the new owner, until it drops
+            // them) and the new owner's (its first delta goes to them). Every other member hears of the move too,
+            // unwaited: one may still hold a copy or an owner from earlier (a copy left where the session passed,
+            // a drop on its way), which it forgets rather than follow this member and refuse the new owner.
+            Set<Member> waited = new LinkedHashSet<>(holders);
+            waited.addAll(config.placement().holders(id, to, targets));
+            holders = List.copyOf(waited);
+            others = targets.othersThan(out.self().id()).stream().filter(m -> !waited.contains(m)).toList();
+        }
+        holders = holders.stream().filter(m -> !m.id().equals(to.id())).toList();
+        others = others.stream().filter(m -> !m.id().equals(to.id())).toList();
         SessionRecord r = released.record();
         byte[] record = sessionCodec.encodeRecord(r);
         ReplicationMessages.HandoffAnswer granted = new ReplicationMessages.HandoffAnswer(id,
                 ReplicationMessages.HandoffStatus.GRANTED, record);
+        ReplicationMessages.Release release = new ReplicationMessages.Release(id, r.version(), to.id(),
+                released.ahead() ? record : null);
+        out.sendQuietly(others, config.replicationTopic(), ReplicationMessages.release(release));
         if (holders.isEmpty()) {
             return answer(to, granted, delivery);
         }
         // The holders follow the new owner before it can send them anything: none refuses its first delta.
-        return departures.discount(out.send(holders, config.replicationTopic(), ReplicationMessages.release(
-                new ReplicationMessages.Release(id, r.version(), to.id(), released.ahead() ? record : null)),
+        return departures.discount(out.send(holders, config.replicationTopic(), ReplicationMessages.release(release),
                 Delivery.PROCESSED))
                 .handle((v, e) -> {
                     if (e != null) {

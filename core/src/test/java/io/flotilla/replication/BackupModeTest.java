@@ -163,6 +163,39 @@ class BackupModeTest {
     }
 
     /**
+     * A hand-off waits for the holders of the former owner and of the new one only, whatever the view's size: every
+     * other member hears of it unwaited. It waited for every member, so one slow member slowed every move.
+     */
+    @Test
+    void aHandOffWaitsForTheHoldersOfBothOwnersOnlyNotForEveryMember() {
+        h = new EngineHarness(MEMBERS, 37, EngineHarness.nodeConfig(100));
+        try {
+            for (int i = 0; i < MEMBERS; i++) {
+                h.start(i, config());
+            }
+            String id = id(0);
+            h.engine(0).create(id, 1800);
+            assertTrue(write(0, id));
+            View view = liveView();
+            int asker = 1;
+            Set<Member> involved = new HashSet<>(Placement.backups(1).holders(id, h.cluster.member(0), view));
+            involved.addAll(Placement.backups(1).holders(id, h.cluster.member(asker), view));
+            involved.add(h.cluster.member(0));
+            involved.add(h.cluster.member(asker));
+            int bystander = 2;
+            while (involved.contains(h.cluster.member(bystander))) {
+                bystander++;
+            }
+            h.cluster.network().partition(h.cluster.member(0), h.cluster.member(bystander)); // it would answer late
+            CompletableFuture<Optional<PrimarySession>> move = h.engine(asker).moveHere(id).toCompletableFuture();
+            assertTrue(h.runUntil(move::isDone, 200), "the move did not wait for member " + bystander);
+            assertEquals(acked.get(id), move.join().orElseThrow().getAttribute("n"));
+        } finally {
+            h.close();
+        }
+    }
+
+    /**
      * A rename to an id placement gives other holders (a new id, as session fixation protection makes at a login)
      * sends the write to a member new to the session, which lacks the version it starts from. It acknowledged the
      * write it had only buffered, so the owner's crash lost it; it now refuses it until the owner sent it the whole
