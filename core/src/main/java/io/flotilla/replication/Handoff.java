@@ -106,6 +106,14 @@ final class Handoff {
         String id = q.id();
         boolean[] busy = new boolean[1];
         SessionTable.Released released = table.release(id, from.id(), busy);
+        String current = table.currentId(id);
+        if (released == null && !busy[0] && !current.equals(id)) {
+            // Asked by a former id (the asker missed the rename: it refused the delta that carried it, its owner
+            // not yet gone in its view): the session under its current id, granted under the id asked for.
+            released = table.release(current, from.id(), busy);
+        } else {
+            current = id;
+        }
         if (released == null) {
             answer(from, new ReplicationMessages.HandoffAnswer(id, busy[0]
                     ? ReplicationMessages.HandoffStatus.BUSY : ReplicationMessages.HandoffStatus.NOT_OWNER, null));
@@ -113,7 +121,7 @@ final class Handoff {
         }
         // RECEIVED, not ASYNC: a drain that ends while the grant is still queued here would close this node with
         // it, and the asker, its owner gone, would take the session over instead of adopting it.
-        grant(from, id, released, Delivery.RECEIVED);
+        grant(from, id, current, released, Delivery.RECEIVED);
     }
 
     /** How many grants of sessions released here have not reached (or failed to reach) their receiver yet. */
@@ -131,7 +139,7 @@ final class Handoff {
      */
     CompletionStage<Void> push(String id, Member to, boolean[] busy) {
         SessionTable.Released released = table.release(id, to.id(), busy);
-        return released == null ? null : grant(to, id, released, Delivery.PROCESSED);
+        return released == null ? null : grant(to, id, id, released, Delivery.PROCESSED);
     }
 
     /**
@@ -139,11 +147,12 @@ final class Handoff {
      * copy, the other holders are told ({@code RELEASE}, waited for), then {@code to} gets the record ({@code
      * GRANTED}, sent with {@code delivery}; the stage completes per it).
      */
-    private CompletionStage<Void> grant(Member to, String id, SessionTable.Released released, Delivery delivery) {
+    private CompletionStage<Void> grant(Member to, String asked, String id, SessionTable.Released released,
+            Delivery delivery) {
         grantsInFlight.incrementAndGet();
         CompletionStage<Void> granted;
         try {
-            granted = grantNow(to, id, released, delivery);
+            granted = grantNow(to, asked, id, released, delivery);
         } catch (RuntimeException e) {
             grantsInFlight.decrementAndGet();
             throw e;
@@ -152,7 +161,9 @@ final class Handoff {
         return granted;
     }
 
-    private CompletionStage<Void> grantNow(Member to, String id, SessionTable.Released released, Delivery delivery) {
+    /** {@code asked}: the id {@code to} asked for ({@code id}, or a former id of it), which the answer names. */
+    private CompletionStage<Void> grantNow(Member to, String asked, String id, SessionTable.Released released,
+            Delivery delivery) {
         replicator.handedOff();
         movedAway.accept(id);
         View targets = replicator.targets();
@@ -172,7 +183,7 @@ final class Handoff {
         others = others.stream().filter(m -> !m.id().equals(to.id())).toList();
         SessionRecord r = released.record();
         byte[] record = sessionCodec.encodeRecord(r);
-        ReplicationMessages.HandoffAnswer granted = new ReplicationMessages.HandoffAnswer(id,
+        ReplicationMessages.HandoffAnswer granted = new ReplicationMessages.HandoffAnswer(asked,
                 ReplicationMessages.HandoffStatus.GRANTED, record);
         ReplicationMessages.Release release = new ReplicationMessages.Release(id, r.version(), to.id(),
                 released.ahead() ? record : null);
@@ -217,11 +228,11 @@ final class Handoff {
         switch (a.status()) {
             case GRANTED -> {
                 // adopted even when nobody waits any more: the owner let go of it
-                PrimarySession ps = table.adoptHandedOver(sessionCodec.decodeRecord(a.record()), replicator::resume,
-                        replicator::claim);
+                PrimarySession ps = table.adoptHandedOver(sessionCodec.decodeRecord(a.record()), a.id(),
+                        replicator::resume, replicator::claim);
                 LOG.log(Level.DEBUG, () -> "session " + SessionRecord.redact(a.id()) + " handed over by "
                         + from.describe() + " at version " + ps.version());
-                List<Member> holding = new ArrayList<>(config.placement().holders(a.id(), from, replicator.targets()));
+                List<Member> holding = new ArrayList<>(config.placement().holders(ps.id(), from, replicator.targets()));
                 holding.add(from);
                 rebalancer.moved(ps, holding);
                 if (at != null) {

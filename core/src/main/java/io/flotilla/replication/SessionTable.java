@@ -403,14 +403,20 @@ final class SessionTable {
     /**
      * Makes the record {@code to} was handed by its owner a primary here ({@link #release} on the owner): the replica
      * leaves the store ({@link ReplicaCause#TAKEN_OVER}), {@code resume} builds the primary and {@code announce} runs
-     * under its lock. Returns the primary already owned here, if any.
+     * under its lock. {@code asked} is the id this member asked for: a former id of the record's (the owner renamed
+     * the session, and this member missed it) is remembered as such, and a replica under it goes (the record is
+     * newer). Returns the primary already owned here, if any.
      */
-    PrimarySession adoptHandedOver(SessionRecord r, Function<SessionRecord, PrimarySession> resume,
+    PrimarySession adoptHandedOver(SessionRecord r, String asked, Function<SessionRecord, PrimarySession> resume,
             Consumer<PrimarySession> announce) {
         synchronized (lock) {
             PrimarySession ps = primaries.get(r.id());
             if (ps != null) {
                 return ps;
+            }
+            if (asked != null && !asked.equals(r.id()) && !primaries.containsKey(asked)) {
+                forget(asked, ReplicaCause.REMOVED);
+                renamed(asked, r.id());
             }
             forget(r.id(), ReplicaCause.TAKEN_OVER);
             ps = resume.apply(r);

@@ -98,7 +98,10 @@ final class TakeOver {
         String id = q.id();
         SessionTable.Held held = table.held(id);
         long version = held == null ? -1 : held.record().version();
-        boolean owns = table.primary(id) != null;
+        String current = table.currentId(id);
+        // Owned here under the id it was renamed to counts: the asker missed the rename (it refused the delta that
+        // carried it while the former owner was still in its view), and its copy under the former id is no owner's.
+        boolean owns = table.primary(id) != null || !current.equals(id) && table.primary(current) != null;
         Round mine = rounds.get(id);
         if (mine != null && SessionTable.older(out.view(), from.id(), out.self().id())) {
             mine.fail("older member " + from.describe() + " takes session " + SessionRecord.redact(id)

@@ -319,8 +319,10 @@ public class FlotillaManager extends ManagerBase {
             // the current one): the session under its current id. Only now: an id that came back is current.
             return findSession(renamed);
         }
+        // The session may come under its current id: its owner renamed it, and this member asked by a former one.
+        String sid = p.map(PrimarySession::id).orElse(id);
         synchronized (takeOver) {
-            s = super.findSession(id);
+            s = super.findSession(sid);
             if (s != null) {
                 return s;
             }
@@ -330,13 +332,13 @@ public class FlotillaManager extends ManagerBase {
             SessionMetadata md = p.get().replicatedMetadata();
             // the listeners' replica view goes first: the session is a primary here now, whatever restore does
             ReplicaNotifier n = notifier;
-            boolean announced = n != null && n.takenOver(id);
+            boolean announced = n != null && n.takenOver(sid);
             FlotillaSession fs = new FlotillaSession(this);
             fs.restore(p.get(), md); // a value that does not decode here fails the request, never drops the value
-            fs.setId(id, false);
+            fs.setId(sid, false);
             log.info("FlotillaManager " + namespace + ": " + (handedEarlier ? "serving the session handed here"
-                    + " earlier," : ownerGone ? "took over session" : "moved here session") + " " + redact(id)
-                    + " at version " + p.get().version());
+                    + " earlier," : ownerGone ? "took over session" : "moved here session") + " " + redact(sid)
+                    + (sid.equals(id) ? "" : " (asked by a former id)") + " at version " + p.get().version());
             fs.activate();
             if (notifyListenersOnReplication && !announced) {
                 fs.tellNew(); // the listeners here had not heard of it (it came by state transfer, or none listen)
