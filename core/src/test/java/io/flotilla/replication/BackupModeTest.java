@@ -125,15 +125,10 @@ class BackupModeTest {
     @Test
     void aFormerOwnersBackupKeepsItsCopyUntilTheNewOwnerHasPlacedItsOwn() {
         int members = MEMBERS;
-        h = new EngineHarness(members, 23, EngineHarness.nodeConfig(100));
+        startMembers(23);
         try {
             h.cluster.network().delay(Duration.ofMillis(1), Duration.ofMillis(1)); // one step per hop
-            for (int i = 0; i < members; i++) {
-                h.start(i, config());
-            }
-            String id = id(0);
-            h.engine(0).create(id, 1800);
-            assertTrue(write(0, id));
+            String id = createAndWrite(0, id(0));
             View view = liveView();
             int backup = indexOf(Placement.backups(1).holders(id, h.cluster.member(0), view).get(0));
             int asker = -1;
@@ -168,14 +163,9 @@ class BackupModeTest {
      */
     @Test
     void aHandOffWaitsForTheHoldersOfBothOwnersOnlyNotForEveryMember() {
-        h = new EngineHarness(MEMBERS, 37, EngineHarness.nodeConfig(100));
+        startMembers(37);
         try {
-            for (int i = 0; i < MEMBERS; i++) {
-                h.start(i, config());
-            }
-            String id = id(0);
-            h.engine(0).create(id, 1800);
-            assertTrue(write(0, id));
+            String id = createAndWrite(0, id(0));
             View view = liveView();
             int asker = 1;
             Set<Member> involved = new HashSet<>(Placement.backups(1).holders(id, h.cluster.member(0), view));
@@ -203,11 +193,8 @@ class BackupModeTest {
      */
     @Test
     void aWriteToAHolderNewToTheSessionCountsOnceItHoldsTheSession() {
-        h = new EngineHarness(MEMBERS, 29, EngineHarness.nodeConfig(100));
+        startMembers(29);
         try {
-            for (int i = 0; i < MEMBERS; i++) {
-                h.start(i, config());
-            }
             // On member 1: once the write with the rename is acknowledged, the copy is on the new id's holder only.
             String moved = createAndRenameToOtherHolders(1, id(1));
             int former = indexOf(Placement.backups(1).holders(id(1), h.cluster.member(1), liveView()).get(0));
@@ -232,13 +219,27 @@ class BackupModeTest {
         }
     }
 
+    /** A harness of {@link #MEMBERS} members under {@link #config()}, all started. */
+    private void startMembers(long seed) {
+        h = new EngineHarness(MEMBERS, seed, EngineHarness.nodeConfig(100));
+        for (int i = 0; i < MEMBERS; i++) {
+            h.start(i, config());
+        }
+    }
+
+    /** Creates {@code id} on member {@code m} and writes it (acknowledged); returns {@code id}. */
+    private String createAndWrite(int m, String id) {
+        h.engine(m).create(id, 1800);
+        assertTrue(write(m, id));
+        return id;
+    }
+
     /**
      * Creates {@code id} on member {@code m} and writes it, then renames it to an id placement gives another backup
      * (as session fixation protection does at a login) and writes again: returns the new id.
      */
     private String createAndRenameToOtherHolders(int m, String id) {
-        h.engine(m).create(id, 1800);
-        assertTrue(write(m, id));
+        createAndWrite(m, id);
         Member owner = h.cluster.member(m);
         Member was = Placement.backups(1).holders(id, owner, liveView()).get(0);
         String renamed = null;
