@@ -8,6 +8,7 @@ import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.spi.Scheduler;
 import io.flotilla.wire.WireException;
 import java.io.IOException;
@@ -35,8 +36,9 @@ import javax.crypto.Mac;
  * receiver does not answer is never added; the probe is retried at most every {@link #probeRetryNanos} while its
  * heartbeats go on). ALIVE: in the view. SUSPECT: in the view, silent for the failure detector's time or reported
  * by the transport, a probe decides (alive: stays, Unsuspected; removed as failed after {@code probeAttempts} probes
- * in a row not alive, or after one when its heartbeats have also been silent for {@code dropTime}, or when another
- * incarnation answers). A leave datagram or {@link #left} removes it as graceful and its
+ * in a row not alive, or after one when its heartbeats have also been silent for {@code dropTime}, when its address
+ * refused the connection ({@link ProbeRefusedException}: nothing listens there), or when another incarnation
+ * answers). A leave datagram or {@link #left} removes it as graceful and its
  * id is never accepted again (ids are per incarnation).
  *
  * <p>When this process itself was paused ({@link LocalPause}), the members' silence during the pause is not counted
@@ -489,9 +491,11 @@ final class HeartbeatEngine {
                     : "another incarnation answers there: " + answered.describe();
             p.failedProbes++;
             boolean silent = now - p.lastHeardNanos >= dropTimeNanos;
-            if (p.state == State.SUSPECT && !otherIncarnation && !silent && p.failedProbes < probeAttempts) {
+            boolean conclusive = otherIncarnation || silent || ProbeRefusedException.isRefusal(error);
+            if (p.state == State.SUSPECT && !conclusive && p.failedProbes < probeAttempts) {
                 // Its heartbeats still arrive: one lost SYN or a busy peer must not remove it. A fresh connection
-                // restarts the kernel's retransmission at 1 s. (Silent over UDP too: two channels agree, it goes.)
+                // restarts the kernel's retransmission at 1 s. (Silent over UDP too: two channels agree, it goes.
+                // Refused: nothing listens at its address, which no lost packet or busy peer can make happen.)
                 int attempt = p.failedProbes;
                 LOG.log(System.Logger.Level.DEBUG, () -> "Probe " + attempt + " of " + probeAttempts + " of "
                         + p.member.describe() + " failed (" + why + "); probing again");

@@ -5,6 +5,7 @@ import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.spi.Scheduler;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +21,7 @@ import java.util.concurrent.TimeoutException;
  * transport. An answer adds the member it names (the id is learned from the probe, or checked against the
  * configured one); probes that keep failing for {@code dropTime}, and at least {@code probeAttempts} of them in a
  * row, remove it; after {@link #suspect} the attempts follow each other at once and {@code dropTime} is not waited
- * for. An address that answers with a new incarnation replaces the old one at once. As in {@link HeartbeatEngine},
+ * for, and one refused connection ({@link ProbeRefusedException}) removes it. An address that answers with a new incarnation replaces the old one at once. As in {@link HeartbeatEngine},
  * a pause of this process ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is
  * repeated (at most {@code probeAttempts} times in a row) instead of counting as failed.
  *
@@ -255,7 +256,7 @@ final class StaticEngine {
             startProbe(t);
         } else {
             meters.probe(error instanceof TimeoutException ? "timeout" : error == null ? "mismatch" : "failed");
-            failed(t, now, refusal, error == null);
+            failed(t, now, refusal, error == null || ProbeRefusedException.isRefusal(error));
         }
     }
 
@@ -280,7 +281,10 @@ final class StaticEngine {
         }
     }
 
-    /** A probe failed; {@code conclusive} when the address answered as someone else. */
+    /**
+     * A probe failed; {@code conclusive} when the address answered as someone else or refused the connection (nothing
+     * listens there: no lost packet or busy member does that).
+     */
     private void failed(Target t, long now, String why, boolean conclusive) {
         if (t.member == null) {
             LOG.log(System.Logger.Level.DEBUG, () -> "Static member " + t.address + " is not reachable: " + why);

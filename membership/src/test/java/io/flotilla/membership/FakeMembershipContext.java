@@ -1,11 +1,13 @@
 package io.flotilla.membership;
 
 import io.flotilla.ClusterSecret;
+import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.spi.Scheduler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -156,7 +158,12 @@ final class FakeMembershipContext implements MembershipContext {
 
     /** A test-controlled TCP: which receivers answer a probe, which refuse, which never answer. */
     static final class FakeNetwork {
-        enum Mode { ALIVE, DEAD, HANG }
+        /**
+         * ALIVE answers; DEAD refuses the connection, as a transport reports a crashed process
+         * ({@link ProbeRefusedException}); FAIL fails otherwise (a reset after the connection was accepted, an
+         * unreachable host), which proves nothing on its own; HANG never answers.
+         */
+        enum Mode { ALIVE, DEAD, FAIL, HANG }
 
         private record Entry(Member member, Mode mode) { }
 
@@ -189,8 +196,12 @@ final class FakeMembershipContext implements MembershipContext {
             }
             Entry e = receivers.get(key(address.getHostString(), address.getPort()));
             if (e == null || e.mode() == Mode.DEAD) {
-                return CompletableFuture.failedFuture(new ConnectException("connection refused: "
-                        + address));
+                return CompletableFuture.failedFuture(new ProbeRefusedException("probe of " + address
+                        + " failed: connection refused", new ConnectException("Connection refused")));
+            }
+            if (e.mode() == Mode.FAIL) {
+                return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
+                        + " failed: connection closed by " + address + " while waiting for HELLO_ACK"));
             }
             if (e.mode() == Mode.HANG) {
                 return new CompletableFuture<>();

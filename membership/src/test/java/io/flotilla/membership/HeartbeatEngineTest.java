@@ -283,12 +283,24 @@ class HeartbeatEngineTest {
     }
 
     @Test
-    void aSuspectWhoseAddressRefusesIsRemovedAtOnceAfterItsAttempts() {
+    void aSuspectWhoseAddressRefusesIsRemovedOnTheFirstRefusal() {
         join(b);
-        network.set(b, Mode.DEAD);
+        network.set(b, Mode.DEAD); // kill -9: its heartbeats were heard a moment ago, its port now refuses
+        engine.suspect(b.id(), "connection lost without goodbye");
+        assertEquals(List.of(Joined.class, Suspected.class, Left.class), kindsAbout(b));
+        assertEquals(1.0, context.counter("flotilla.membership.probes", "result", "failed"),
+                "nothing listens at its address: no lost packet or busy member refuses, so one probe decides");
+        assertEquals(2, network.probes(), "the join's probe and one verification");
+    }
+
+    @Test
+    void aSuspectWhoseProbesFailWithoutARefusalIsRemovedOnlyAfterItsAttempts() {
+        join(b);
+        network.set(b, Mode.FAIL); // e.g. accepted, then reset before the handshake's answer
         engine.suspect(b.id(), "connection reset");
-        assertFalse(engine.view().contains(b.id()), "refused connections fail every attempt within the instant");
-        assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "failed"));
+        assertFalse(engine.view().contains(b.id()), "failed attempts follow each other at once");
+        assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "failed"),
+                "a failure that is not a refusal proves nothing alone while heartbeats go on");
     }
 
     /** Heartbeats from each of {@code from} every frequency for {@code d}, advancing the clock. */

@@ -113,8 +113,10 @@ class StaticEngineTest {
         engine.suspect(b.id(), "connection reset");
         assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class), kinds(b));
         network.set(c, Mode.DEAD);
+        int probes = network.probes();
         engine.suspect(c.id(), "connection reset");
         assertEquals(List.of(Joined.class, Suspected.class, Left.class), kinds(c));
+        assertEquals(probes + 1, network.probes(), "a refused connection is conclusive: one probe");
         long last = 1;
         for (MembershipEvent e : context.events()) {
             assertTrue(e.view().id() > last);
@@ -137,6 +139,17 @@ class StaticEngineTest {
         clock.advance(Duration.ofNanos(1));
         assertFalse(engine.view().contains(b.id()));
         assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "timeout"));
+    }
+
+    @Test
+    void aSuspectWhoseProbesFailWithoutARefusalIsRemovedAfterProbeAttempts() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        network.set(b, Mode.FAIL);
+        int probes = network.probes();
+        engine.suspect(b.id(), "connection reset");
+        assertEquals(List.of(Joined.class, Suspected.class, Left.class), kinds(b));
+        assertEquals(probes + ATTEMPTS, network.probes(), "not a refusal: every attempt is made");
     }
 
     @Test

@@ -16,6 +16,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -28,11 +29,13 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.Errors;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -299,10 +302,29 @@ public final class NettyTransport implements Transport {
         probe.arm(connect.channel());
         connect.addListener(f -> {
             if (!f.isSuccess()) {
-                probe.fail("cannot connect: " + f.cause().getMessage(), f.cause());
+                if (refused(f.cause())) {
+                    probe.refused(f.cause());
+                } else {
+                    probe.fail("cannot connect: " + f.cause().getMessage(), f.cause());
+                }
             }
         });
         return probe.result;
+    }
+
+    /**
+     * True when a connect failed because the address refused it (a reset: nothing listens there), as opposed to a
+     * timeout or an unreachable host. With NIO the JDK raises a {@link ConnectException} for a refusal (and for the
+     * kernel's own connect timeout, which comes minutes after any probe's); Netty's connect timeout is a subclass,
+     * and an unreachable host a {@code NoRouteToHostException}. With epoll Netty raises it for every errno, naming
+     * the errno in its message, and only -ECONNREFUSED is a refusal.
+     */
+    boolean refused(Throwable cause) {
+        if (!(cause instanceof ConnectException) || cause instanceof ConnectTimeoutException) {
+            return false;
+        }
+        return !epoll || String.valueOf(cause.getMessage())
+                .contains("failed with error(" + Errors.ERROR_ECONNREFUSED_NEGATIVE + ")");
     }
 
     /**

@@ -1,15 +1,21 @@
 package io.flotilla.transport.netty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Member;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.testing.Await;
+import io.netty.channel.ConnectTimeoutException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
@@ -23,6 +29,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Liveness probes: a fresh connection, HELLO, PING, PONG, GOODBYE. */
 class ProbeTest {
@@ -62,24 +70,28 @@ class ProbeTest {
         assertTrue(a.inbound.frames.isEmpty(), "the PING was answered inside the transport");
     }
 
-    @Test
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {true, false})
     @Timeout(30)
-    void probeOfAClosedPortFailsFast() throws Exception {
-        TestNode a = track(TestNode.start("a"));
+    void probeOfAClosedPortFailsFastAsARefusal(boolean nativeTransport) throws Exception {
+        TestNode a = track(TestNode.start("test", "a", TestNode.config().nativeTransport(nativeTransport).build(),
+                new RecordingInbound()));
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
         CompletableFuture<Member> f = a.transport.probe(new InetSocketAddress("127.0.0.1", port),
                 Duration.ofSeconds(20)).toCompletableFuture();
-        // Far below the 20 s timeout: a refused connect fails at once.
-        String message = failure(f, 5);
-        assertTrue(message.contains("cannot connect"), message);
+        // Far below the 20 s timeout: a refused connect fails at once, as a refusal (membership takes it as
+        // conclusive), whether epoll or the JDK's NIO reported it.
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(ProbeRefusedException.class, e.getCause(), String.valueOf(e.getCause()));
+        assertTrue(e.getCause().getMessage().contains("connection refused"), e.getCause().getMessage());
     }
 
     @Test
     @Timeout(30)
-    void probeOfASocketThatNeverAnswersFailsWithinTheTimeout() throws Exception {
+    void probeOfASocketThatNeverAnswersFailsWithinTheTimeoutAndIsNoRefusal() throws Exception {
         TestNode a = track(TestNode.start("a"));
         try (ServerSocket silent = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
             CompletableFuture<Member> f = a.transport.probe(
@@ -87,6 +99,23 @@ class ProbeTest {
                     .toCompletableFuture();
             String message = failure(f, 10);
             assertTrue(message.contains("no answer") && message.contains("300 ms"), message);
+            assertFalse(ProbeRefusedException.isRefusal(f.handle((m, t) -> t).get()),
+                    "a member that does not answer may be busy or its packets lost: not conclusive");
+        }
+    }
+
+    @Test
+    void onlyARefusedConnectIsARefusal() {
+        NettyTransport nio = (NettyTransport) NettyTransport.factory(TestNode.config().nativeTransport(false)
+                .build()).create();
+        try {
+            assertTrue(nio.refused(new ConnectException("Connection refused")));
+            assertFalse(nio.refused(new ConnectTimeoutException("connection timed out: /10.0.0.1:4000")),
+                    "Netty's own connect timeout");
+            assertFalse(nio.refused(new NoRouteToHostException("No route to host")));
+            assertFalse(nio.refused(new IOException("Connection reset by peer")));
+        } finally {
+            nio.close();
         }
     }
 
