@@ -24,6 +24,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 
 /**
@@ -57,7 +59,10 @@ final class HeartbeatEngine {
     /** Copies of the leave datagram sent on close, for loss tolerance. */
     static final int LEAVE_COPIES = 3;
 
-    /** Where datagrams go: the multicast channel, or a test's recorder. Called on the loop only. */
+    /**
+     * Where datagrams go: the multicast channel, or a test's recorder. Called on the loop, and by {@link #close} for
+     * the leave datagrams: safe for two threads.
+     */
     interface DatagramSink {
         void send(ByteBuffer datagram) throws IOException;
     }
@@ -161,9 +166,16 @@ final class HeartbeatEngine {
     private final RateLimitedLog refusedLog;
     private final RateLimitedLog sendLog;
     private final ViewKeeper views;
-    /** With a cluster secret: tags datagrams sent (loop only) and checks those received (receiver only). */
+    /**
+     * With a cluster secret: tags datagrams sent (loop only), the leave datagrams ({@link #close}, once, on the
+     * closing thread) and checks those received (receiver only).
+     */
     private final Mac sendMac;
+    private final Mac leaveMac;
     private final Mac receiveMac;
+    /** Numbers every datagram sent: the loop's heartbeats and the closing thread's leave. */
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicBoolean leaveSent = new AtomicBoolean();
 
     // Loop-owned state.
     private final Map<MemberId, Peer> peers = new HashMap<>();
@@ -175,7 +187,6 @@ final class HeartbeatEngine {
             return size() > MAX_TOMBSTONES;
         }
     };
-    private long sequence;
     private long probeCounter;
     private boolean replyPending;
     private boolean closed;
@@ -208,6 +219,7 @@ final class HeartbeatEngine {
         }
         ClusterSecret secret = context.secret().orElse(null);
         this.sendMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
+        this.leaveMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
         this.receiveMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
         int size = new Datagram(Datagram.Type.HEARTBEAT, cluster, 0, local).encodedLength(secret != null);
         if (size > config.maxDatagramBytes()) {
@@ -280,9 +292,18 @@ final class HeartbeatEngine {
         post(() -> onLeave(id, "goodbye on its connection"));
     }
 
-    /** Stops heartbeating; with {@code announce}, sends the leave datagram first. */
+    /**
+     * Stops heartbeating; with {@code announce}, sends the leave datagrams first, on the calling thread: the others
+     * learn of the leave without waiting for the loop thread to wake (a hand-off that took about a millisecond). A
+     * heartbeat the loop sends after them is ignored: the others keep a left member's id as a tombstone.
+     */
     void close(boolean announce) {
-        post(() -> shutdown(announce));
+        if (announce && leaveSent.compareAndSet(false, true)) {
+            for (int i = 0; i < LEAVE_COPIES; i++) {
+                send(Datagram.Type.LEAVE, leaveMac);
+            }
+        }
+        post(this::shutdown);
     }
 
     private void post(Runnable body) {
@@ -384,18 +405,18 @@ final class HeartbeatEngine {
         }
     }
 
+    /**
+     * Answers a newcomer with a heartbeat at once, before its probe is started, so it can start its own probe of this
+     * node without waiting. The datagrams queued behind this one arrived before the answer went out, from members
+     * already listening: the one answer reaches them too, so a burst of newcomers gets one answer.
+     */
     private void replyOnce() {
         if (replyPending) {
             return;
         }
         replyPending = true;
-        // Queued behind the datagrams already waiting, so a burst of newcomers gets one answer.
-        post(() -> {
-            replyPending = false;
-            if (!closed) {
-                sendHeartbeat();
-            }
-        });
+        sendHeartbeat();
+        post(() -> replyPending = false);
     }
 
     private void scheduleHeartbeat() {
@@ -411,13 +432,14 @@ final class HeartbeatEngine {
     }
 
     private void sendHeartbeat() {
-        send(Datagram.Type.HEARTBEAT);
+        send(Datagram.Type.HEARTBEAT, sendMac);
     }
 
-    private void send(Datagram.Type type) {
-        Datagram d = new Datagram(type, cluster, ++sequence, local);
-        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength(sendMac != null));
-        d.encode(buffer, sendMac);
+    /** Sends one datagram; on the loop with {@code sendMac}, or once on the closing thread with {@code leaveMac}. */
+    private void send(Datagram.Type type, Mac mac) {
+        Datagram d = new Datagram(type, cluster, sequence.incrementAndGet(), local);
+        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength(mac != null));
+        d.encode(buffer, mac);
         buffer.flip();
         try {
             sink.send(buffer);
@@ -565,7 +587,7 @@ final class HeartbeatEngine {
         armExpiry();
     }
 
-    private void shutdown(boolean announce) {
+    private void shutdown() {
         if (closed) {
             return;
         }
@@ -575,11 +597,6 @@ final class HeartbeatEngine {
         }
         if (expiryTimer != null) {
             expiryTimer.cancel();
-        }
-        if (announce) {
-            for (int i = 0; i < LEAVE_COPIES; i++) {
-                send(Datagram.Type.LEAVE);
-            }
         }
     }
 }

@@ -24,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * A {@link MembershipContext} for tests: probes answer from a {@link FakeNetwork}, published events are recorded
@@ -103,10 +104,17 @@ final class FakeMembershipContext implements MembershipContext {
 
     /** The timeout of every probe asked for, in order. */
     final List<Duration> probeTimeouts = new CopyOnWriteArrayList<>();
+    private volatile Consumer<InetSocketAddress> onProbe = address -> { };
+
+    /** Runs {@code hook} at each probe, before it is answered. */
+    void onProbe(Consumer<InetSocketAddress> hook) {
+        onProbe = hook;
+    }
 
     @Override
     public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
         probeTimeouts.add(timeout);
+        onProbe.accept(address);
         return network.probe(address);
     }
 
@@ -133,6 +141,11 @@ final class FakeMembershipContext implements MembershipContext {
 
     Set<String> publishThreads() {
         return Set.copyOf(publishThreads);
+    }
+
+    /** Whether the counter is registered (at whatever count). */
+    boolean hasCounter(String name, String... tags) {
+        return meters.find(name).tags(tags).counter() != null;
     }
 
     double counter(String name, String... tags) {
