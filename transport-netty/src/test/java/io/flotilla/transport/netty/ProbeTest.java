@@ -10,6 +10,7 @@ import io.flotilla.Member;
 import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.testing.Await;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -116,6 +118,30 @@ class ProbeTest {
             assertFalse(nio.refused(new IOException("Connection reset by peer")));
         } finally {
             nio.close();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aProbeDoesNotWaitBehindBusyIoThreads() throws Exception {
+        TestNode a = track(TestNode.start("a"));
+        TestNode b = track(TestNode.start("b"));
+        CountDownLatch release = new CountDownLatch(1);
+        for (EventExecutor loop : b.transport.ioGroup()) { // every I/O thread of b busy, as under heavy traffic
+            loop.execute(() -> {
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        try {
+            Member answered = b.transport.probe(a.address, Duration.ofSeconds(5)).toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS);
+            assertTrue(answered.sameDescription(a.member), "verified on the probe thread, not behind the traffic");
+        } finally {
+            release.countDown();
         }
     }
 
