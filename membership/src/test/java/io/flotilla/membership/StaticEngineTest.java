@@ -76,6 +76,30 @@ class StaticEngineTest {
     }
 
     @Test
+    void aListedAddressThatProbesThisNodeIsVerifiedAtOnceNotAtTheNextRound() {
+        network.put(b, Mode.DEAD); // not started yet when this node starts
+        startAll();
+        int probes = network.probes();
+        network.set(b, Mode.ALIVE); // b starts and probes this node
+        engine.probedBy(b);
+        assertTrue(engine.view().contains(b.id()), "verified at once, before the next round");
+        assertEquals(probes + 1, network.probes());
+        engine.probedBy(b); // a member already: nothing more
+        engine.probedBy(FakeMembershipContext.member("stranger", 10009, "")); // not listed: never probed
+        assertEquals(probes + 1, network.probes());
+    }
+
+    @Test
+    void aCandidatesProbeWaitsUpToDropTimeWhileAMembersProbeWaitsConnectTimeout() {
+        network.put(b, Mode.ALIVE);
+        start("127.0.0.1:10002");
+        assertEquals(List.of(DROP_TIME), context.probeTimeouts, "a freshly started JVM may answer slowly");
+        clock.advance(FREQUENCY);
+        assertEquals(List.of(DROP_TIME, Duration.ofMillis(1500)), context.probeTimeouts,
+                "a member is verified within connectTimeout");
+    }
+
+    @Test
     void removesAfterDropTimeOfFailedProbesThenRejoins() {
         network.put(b, Mode.ALIVE);
         startAll();

@@ -67,6 +67,10 @@ class ProbeTest {
                 () -> a.transport.connectionCount() == 0);
         assertTrue(a.inbound.connected.isEmpty() && a.inbound.disconnects.isEmpty(),
                 "a probe raises no connection events: its goodbye is not a leave");
+        assertEquals(1, a.inbound.probedBy.size(), "the probed node is told who probed it (static membership "
+                + "verifies a newcomer at once)");
+        assertTrue(a.inbound.probedBy.peek().sameDescription(b.member));
+        assertTrue(b.inbound.probedBy.isEmpty(), "only the probed side");
         assertEquals(0, a.inbound.readCompletes.get(),
                 "nor read-complete events: the engine would send its acks down the probe connection");
         assertTrue(a.inbound.frames.isEmpty(), "the PING was answered inside the transport");
