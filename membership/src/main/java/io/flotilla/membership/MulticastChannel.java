@@ -20,7 +20,8 @@ import java.util.Enumeration;
  * interface, sending on it with the configured TTL).
  *
  * <p>Threading: {@link #send} from the membership loop and, for the leave datagrams, from the closing thread (the
- * channel lets one writer at a time in and makes a second wait); {@link #receive} from the one receiver thread. {@link #close} from any thread unblocks the receiver.
+ * channel lets one writer at a time in and makes a second wait); {@link #receive} from the one receiver thread;
+ * {@link #close} from any thread unblocks the receiver.
  */
 final class MulticastChannel implements HeartbeatEngine.DatagramSink, AutoCloseable {
     private final DatagramChannel channel;

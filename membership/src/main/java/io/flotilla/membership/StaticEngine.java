@@ -22,9 +22,10 @@ import java.util.concurrent.TimeoutException;
  * transport. An answer adds the member it names (the id is learned from the probe, or checked against the
  * configured one); probes that keep failing for {@code dropTime}, and at least {@code probeAttempts} of them in a
  * row, remove it; after {@link #suspect} the attempts follow each other at once and {@code dropTime} is not waited
- * for, and one refused connection ({@link ProbeRefusedException}) removes it. An address that answers with a new incarnation replaces the old one at once. As in {@link HeartbeatEngine},
- * a pause of this process ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is
- * repeated (at most {@code probeAttempts} times in a row) instead of counting as failed.
+ * for, and one refused connection ({@link ProbeRefusedException}) removes it. An address that answers with a new
+ * incarnation replaces the old one at once. As in {@link HeartbeatEngine}, a pause of this process
+ * ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is repeated (at most
+ * {@code probeAttempts} times in a row) instead of counting as failed.
  *
  * <p>A listed address that is not a member yet is probed at once when it probes this node ({@link #probedBy}: it has
  * just started), not at the next round, and its probe may take up to {@code dropTime} (a member's, only
