@@ -508,6 +508,13 @@ public final class DefaultNode implements Node {
         }
 
         @Override
+        public void onProbed(Member prober) {
+            if (!stopped) {
+                membership.probedBy(prober);
+            }
+        }
+
+        @Override
         public void onSendFailed(Member member, Throwable cause) {
             warnings.log(Level.WARNING, "send-failed", "cannot reach " + member.describe() + ": " + cause);
             onConnectionFailure(member, "cannot connect: " + cause.getMessage());

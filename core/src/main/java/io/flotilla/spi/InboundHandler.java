@@ -35,4 +35,12 @@ public interface InboundHandler {
 
     /** Frames that could not be sent to {@code member}: the connection failed and reconnection did not succeed. */
     void onSendFailed(Member member, Throwable cause);
+
+    /**
+     * A probe from {@code prober} finished its handshake on a connection it opened to this node (with the cluster
+     * secret proved, when one is set): {@code prober} is verifying this node, typically because it just started.
+     * Raises no connection event; the default does nothing.
+     */
+    default void onProbed(Member prober) {
+    }
 }

@@ -1,5 +1,6 @@
 package io.flotilla.spi;
 
+import io.flotilla.Member;
 import io.flotilla.MemberId;
 
 /**
@@ -21,6 +22,14 @@ public interface MembershipService extends AutoCloseable {
 
     /** The member said goodbye on its connection: remove it as a graceful leave. */
     void left(MemberId member);
+
+    /**
+     * The transport answered a probe from {@code member} ({@link InboundHandler#onProbed}): a membership that finds
+     * members by probing addresses may verify it now rather than at its next round. It is not verified by this alone
+     * (a prober's own receiver may be unreachable). The default does nothing.
+     */
+    default void probedBy(Member member) {
+    }
 
     /** Announces the local member's leave (where the mechanism has one) and stops. Idempotent. */
     @Override

@@ -41,7 +41,8 @@ public interface Transport extends AutoCloseable {
      * The probed node answers the ping only: a probe connection raises no connection events and carries no data.
      *
      * @return the member that answered (its handshake's description); fails if nothing answered in time, the
-     *     answer was not a Flotilla node of this cluster, or the connection was refused
+     *     answer was not a Flotilla node of this cluster, or the connection was refused; a refused connection (and
+     *     only that) fails with a {@link ProbeRefusedException}, which a membership takes as conclusive
      */
     CompletionStage<Member> probe(InetSocketAddress address, Duration timeout);
 

@@ -6,8 +6,10 @@ import io.flotilla.MembershipEvent;
 import io.flotilla.View;
 import io.flotilla.spi.MembershipContext;
 import io.flotilla.spi.MembershipService;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -24,6 +26,8 @@ public final class FixedMembership implements MembershipService {
     public final List<String> suspicions = new CopyOnWriteArrayList<>();
     /** Graceful leaves the node reported. */
     public final List<MemberId> leaves = new CopyOnWriteArrayList<>();
+    /** Members whose probes of this node the node reported. */
+    public final List<Member> probedBy = new CopyOnWriteArrayList<>();
 
     @Override
     public void start(MembershipContext context) {
@@ -56,6 +60,16 @@ public final class FixedMembership implements MembershipService {
     @Override
     public void left(MemberId member) {
         leaves.add(member);
+    }
+
+    @Override
+    public void probedBy(Member member) {
+        probedBy.add(member);
+    }
+
+    /** Probes {@code m}'s receiver through the node's transport, as a membership verifies a member. */
+    public CompletionStage<Member> probe(Member m) {
+        return ctx.probe(m.address(), Duration.ofSeconds(1));
     }
 
     @Override

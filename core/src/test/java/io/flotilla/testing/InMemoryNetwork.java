@@ -368,6 +368,7 @@ public final class InMemoryNetwork {
                 return CompletableFuture.failedFuture(new FlotillaException("probe of " + address + " failed: "
                         + r.failure()));
             }
+            target.ctx.inbound().onProbed(local); // as a transport tells the probed node
             return CompletableFuture.completedFuture(r.reached());
         }
 

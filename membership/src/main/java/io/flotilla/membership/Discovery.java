@@ -1,5 +1,6 @@
 package io.flotilla.membership;
 
+import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.internal.RateLimitedLog;
@@ -143,6 +144,11 @@ final class Discovery implements MembershipService {
     @Override
     public void left(MemberId member) {
         probing.left(member);
+    }
+
+    @Override
+    public void probedBy(Member member) {
+        probing.probedBy(member);
     }
 
     /** Stops the lookups (waiting at most about the lookup timeout for one in flight) and the probes. */

@@ -8,6 +8,7 @@ import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.spi.Scheduler;
 import io.flotilla.wire.WireException;
 import java.io.IOException;
@@ -23,6 +24,8 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.crypto.Mac;
 
 /**
@@ -35,8 +38,9 @@ import javax.crypto.Mac;
  * receiver does not answer is never added; the probe is retried at most every {@link #probeRetryNanos} while its
  * heartbeats go on). ALIVE: in the view. SUSPECT: in the view, silent for the failure detector's time or reported
  * by the transport, a probe decides (alive: stays, Unsuspected; removed as failed after {@code probeAttempts} probes
- * in a row not alive, or after one when its heartbeats have also been silent for {@code dropTime}, or when another
- * incarnation answers). A leave datagram or {@link #left} removes it as graceful and its
+ * in a row not alive, or after one when its heartbeats have also been silent for {@code dropTime}, when its address
+ * refused the connection ({@link ProbeRefusedException}: nothing listens there), or when another incarnation
+ * answers). A leave datagram or {@link #left} removes it as graceful and its
  * id is never accepted again (ids are per incarnation).
  *
  * <p>When this process itself was paused ({@link LocalPause}), the members' silence during the pause is not counted
@@ -55,7 +59,10 @@ final class HeartbeatEngine {
     /** Copies of the leave datagram sent on close, for loss tolerance. */
     static final int LEAVE_COPIES = 3;
 
-    /** Where datagrams go: the multicast channel, or a test's recorder. Called on the loop only. */
+    /**
+     * Where datagrams go: the multicast channel, or a test's recorder. Called on the loop, and by {@link #close} for
+     * the leave datagrams: safe for two threads.
+     */
     interface DatagramSink {
         void send(ByteBuffer datagram) throws IOException;
     }
@@ -159,9 +166,16 @@ final class HeartbeatEngine {
     private final RateLimitedLog refusedLog;
     private final RateLimitedLog sendLog;
     private final ViewKeeper views;
-    /** With a cluster secret: tags datagrams sent (loop only) and checks those received (receiver only). */
+    /**
+     * With a cluster secret: tags datagrams sent (loop only), the leave datagrams ({@link #close}, once, on the
+     * closing thread) and checks those received (receiver only).
+     */
     private final Mac sendMac;
+    private final Mac leaveMac;
     private final Mac receiveMac;
+    /** Numbers every datagram sent: the loop's heartbeats and the closing thread's leave. */
+    private final AtomicLong sequence = new AtomicLong();
+    private final AtomicBoolean leaveSent = new AtomicBoolean();
 
     // Loop-owned state.
     private final Map<MemberId, Peer> peers = new HashMap<>();
@@ -173,7 +187,6 @@ final class HeartbeatEngine {
             return size() > MAX_TOMBSTONES;
         }
     };
-    private long sequence;
     private long probeCounter;
     private boolean replyPending;
     private boolean closed;
@@ -206,6 +219,7 @@ final class HeartbeatEngine {
         }
         ClusterSecret secret = context.secret().orElse(null);
         this.sendMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
+        this.leaveMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
         this.receiveMac = secret == null ? null : secret.newMac(ClusterSecret.Purpose.MEMBERSHIP);
         int size = new Datagram(Datagram.Type.HEARTBEAT, cluster, 0, local).encodedLength(secret != null);
         if (size > config.maxDatagramBytes()) {
@@ -278,9 +292,18 @@ final class HeartbeatEngine {
         post(() -> onLeave(id, "goodbye on its connection"));
     }
 
-    /** Stops heartbeating; with {@code announce}, sends the leave datagram first. */
+    /**
+     * Stops heartbeating; with {@code announce}, sends the leave datagrams first, on the calling thread: the others
+     * learn of the leave without waiting for the loop thread to wake (a hand-off that took about a millisecond). A
+     * heartbeat the loop sends after them is ignored: the others keep a left member's id as a tombstone.
+     */
     void close(boolean announce) {
-        post(() -> shutdown(announce));
+        if (announce && leaveSent.compareAndSet(false, true)) {
+            for (int i = 0; i < LEAVE_COPIES; i++) {
+                send(Datagram.Type.LEAVE, leaveMac);
+            }
+        }
+        post(this::shutdown);
     }
 
     private void post(Runnable body) {
@@ -382,18 +405,18 @@ final class HeartbeatEngine {
         }
     }
 
+    /**
+     * Answers a newcomer with a heartbeat at once, before its probe is started, so it can start its own probe of this
+     * node without waiting. The datagrams queued behind this one arrived before the answer went out, from members
+     * already listening: the one answer reaches them too, so a burst of newcomers gets one answer.
+     */
     private void replyOnce() {
         if (replyPending) {
             return;
         }
         replyPending = true;
-        // Queued behind the datagrams already waiting, so a burst of newcomers gets one answer.
-        post(() -> {
-            replyPending = false;
-            if (!closed) {
-                sendHeartbeat();
-            }
-        });
+        sendHeartbeat();
+        post(() -> replyPending = false);
     }
 
     private void scheduleHeartbeat() {
@@ -409,13 +432,14 @@ final class HeartbeatEngine {
     }
 
     private void sendHeartbeat() {
-        send(Datagram.Type.HEARTBEAT);
+        send(Datagram.Type.HEARTBEAT, sendMac);
     }
 
-    private void send(Datagram.Type type) {
-        Datagram d = new Datagram(type, cluster, ++sequence, local);
-        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength(sendMac != null));
-        d.encode(buffer, sendMac);
+    /** Sends one datagram; on the loop with {@code sendMac}, or once on the closing thread with {@code leaveMac}. */
+    private void send(Datagram.Type type, Mac mac) {
+        Datagram d = new Datagram(type, cluster, sequence.incrementAndGet(), local);
+        ByteBuffer buffer = ByteBuffer.allocate(d.encodedLength(mac != null));
+        d.encode(buffer, mac);
         buffer.flip();
         try {
             sink.send(buffer);
@@ -489,9 +513,11 @@ final class HeartbeatEngine {
                     : "another incarnation answers there: " + answered.describe();
             p.failedProbes++;
             boolean silent = now - p.lastHeardNanos >= dropTimeNanos;
-            if (p.state == State.SUSPECT && !otherIncarnation && !silent && p.failedProbes < probeAttempts) {
+            boolean conclusive = otherIncarnation || silent || ProbeRefusedException.isRefusal(error);
+            if (p.state == State.SUSPECT && !conclusive && p.failedProbes < probeAttempts) {
                 // Its heartbeats still arrive: one lost SYN or a busy peer must not remove it. A fresh connection
-                // restarts the kernel's retransmission at 1 s. (Silent over UDP too: two channels agree, it goes.)
+                // restarts the kernel's retransmission at 1 s. (Silent over UDP too: two channels agree, it goes.
+                // Refused: nothing listens at its address, which no lost packet or busy peer can make happen.)
                 int attempt = p.failedProbes;
                 LOG.log(System.Logger.Level.DEBUG, () -> "Probe " + attempt + " of " + probeAttempts + " of "
                         + p.member.describe() + " failed (" + why + "); probing again");
@@ -561,7 +587,7 @@ final class HeartbeatEngine {
         armExpiry();
     }
 
-    private void shutdown(boolean announce) {
+    private void shutdown() {
         if (closed) {
             return;
         }
@@ -571,11 +597,6 @@ final class HeartbeatEngine {
         }
         if (expiryTimer != null) {
             expiryTimer.cancel();
-        }
-        if (announce) {
-            for (int i = 0; i < LEAVE_COPIES; i++) {
-                send(Datagram.Type.LEAVE);
-            }
         }
     }
 }

@@ -19,8 +19,9 @@ import java.util.Enumeration;
  * The multicast socket: a JDK {@link DatagramChannel} (IPv4, SO_REUSEADDR, bound to the group's port, joined on one
  * interface, sending on it with the configured TTL).
  *
- * <p>Threading: {@link #send} from the membership loop; {@link #receive} from the one receiver thread; the channel
- * allows one reader and one writer at a time. {@link #close} from any thread unblocks the receiver.
+ * <p>Threading: {@link #send} from the membership loop and, for the leave datagrams, from the closing thread (the
+ * channel lets one writer at a time in and makes a second wait); {@link #receive} from the one receiver thread;
+ * {@link #close} from any thread unblocks the receiver.
  */
 final class MulticastChannel implements HeartbeatEngine.DatagramSink, AutoCloseable {
     private final DatagramChannel channel;

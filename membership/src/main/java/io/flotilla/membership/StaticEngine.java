@@ -5,7 +5,9 @@ import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.spi.Scheduler;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,9 +22,14 @@ import java.util.concurrent.TimeoutException;
  * transport. An answer adds the member it names (the id is learned from the probe, or checked against the
  * configured one); probes that keep failing for {@code dropTime}, and at least {@code probeAttempts} of them in a
  * row, remove it; after {@link #suspect} the attempts follow each other at once and {@code dropTime} is not waited
- * for. An address that answers with a new incarnation replaces the old one at once. As in {@link HeartbeatEngine},
- * a pause of this process ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is
- * repeated (at most {@code probeAttempts} times in a row) instead of counting as failed.
+ * for, and one refused connection ({@link ProbeRefusedException}) removes it. An address that answers with a new
+ * incarnation replaces the old one at once. As in {@link HeartbeatEngine}, a pause of this process
+ * ({@link LocalPause}) is not counted as the members' silence, and a probe it overlapped is repeated (at most
+ * {@code probeAttempts} times in a row) instead of counting as failed.
+ *
+ * <p>A listed address that is not a member yet is probed at once when it probes this node ({@link #probedBy}: it has
+ * just started), not at the next round, and its probe may take up to {@code dropTime} (a member's, only
+ * {@code connectTimeout}).
  *
  * <p>The addresses may change while it runs ({@link #addresses}, for {@link Discovery}): a new address is probed at
  * once and is only a candidate until it answers (the probe runs the transport's handshake, so with a cluster secret
@@ -43,6 +50,7 @@ final class StaticEngine {
         long lastAliveNanos;
         long probeId;
         long probeStartedNanos;
+        long probeGuardNanos;
         int failedProbes;
         int inconclusiveProbes;
         boolean suspected;
@@ -64,6 +72,7 @@ final class StaticEngine {
     private final Member local;
     private final long frequencyNanos;
     private final long dropTimeNanos;
+    private final long connectTimeoutNanos;
     private final long probeGuardNanos;
     private final int probeAttempts;
     private final LocalPause pause;
@@ -83,7 +92,8 @@ final class StaticEngine {
         this.local = context.localMember();
         this.frequencyNanos = config.frequency().toNanos();
         this.dropTimeNanos = config.dropTime().toNanos();
-        this.probeGuardNanos = config.connectTimeout().toNanos() + frequencyNanos;
+        this.connectTimeoutNanos = config.connectTimeout().toNanos();
+        this.probeGuardNanos = connectTimeoutNanos + frequencyNanos;
         this.probeAttempts = config.probeAttempts();
         this.pause = new LocalPause(frequencyNanos, clock, meters);
         for (StaticAddress a : config.addresses()) {
@@ -118,6 +128,11 @@ final class StaticEngine {
 
     void left(MemberId id) {
         post(() -> onLeft(id));
+    }
+
+    /** {@code prober} probed this node: if its address is listed and not a member yet, it is probed now. */
+    void probedBy(Member prober) {
+        post(() -> onProbedBy(prober));
     }
 
     void close() {
@@ -217,15 +232,22 @@ final class StaticEngine {
         long probeId = ++probeCounter;
         t.probeId = probeId;
         t.probeStartedNanos = clock.nanoTime();
+        // As in HeartbeatEngine: a member's probe has connectTimeout (a short one is what makes a hung member's
+        // removal quick); a candidate's has up to dropTime: it is not in the view, so waiting costs nothing, while a
+        // JVM that just started on a busy host can take a second or more to answer its first connection, and a
+        // timeout there would start over at the next round.
+        long timeoutNanos = t.member == null ? Math.max(connectTimeoutNanos, dropTimeNanos) : connectTimeoutNanos;
+        long guardNanos = timeoutNanos + probeGuardNanos - connectTimeoutNanos;
+        t.probeGuardNanos = guardNanos;
         CompletionStage<Member> stage;
         try {
-            stage = context.probe(t.address.address(), config.connectTimeout());
+            stage = context.probe(t.address.address(), Duration.ofNanos(timeoutNanos));
         } catch (RuntimeException e) {
             stage = CompletableFuture.failedFuture(e);
         }
         stage.whenComplete((answered, error) -> post(() -> onProbeResult(t, probeId, answered, error)));
         scheduler.schedule(() -> post(() -> onProbeResult(t, probeId, null, new TimeoutException(
-                "no probe answer within " + probeGuardNanos / 1_000_000 + " ms"))), probeGuardNanos);
+                "no probe answer within " + guardNanos / 1_000_000 + " ms"))), guardNanos);
     }
 
     private void onProbeResult(Target t, long probeId, Member answered, Throwable error) {
@@ -247,7 +269,7 @@ final class StaticEngine {
             meters.probe("alive");
             alive(t, answered, now);
         } else if (error != null && t.member != null && t.inconclusiveProbes < probeAttempts
-                && pause.spoiled(t.probeStartedNanos, now, probeGuardNanos)) {
+                && pause.spoiled(t.probeStartedNanos, now, t.probeGuardNanos)) {
             t.inconclusiveProbes++;
             meters.probe("inconclusive");
             LOG.log(System.Logger.Level.INFO, () -> "A probe of " + t.member.describe() + " failed while this node "
@@ -255,7 +277,7 @@ final class StaticEngine {
             startProbe(t);
         } else {
             meters.probe(error instanceof TimeoutException ? "timeout" : error == null ? "mismatch" : "failed");
-            failed(t, now, refusal, error == null);
+            failed(t, now, refusal, error == null || ProbeRefusedException.isRefusal(error));
         }
     }
 
@@ -280,7 +302,10 @@ final class StaticEngine {
         }
     }
 
-    /** A probe failed; {@code conclusive} when the address answered as someone else. */
+    /**
+     * A probe failed; {@code conclusive} when the address answered as someone else or refused the connection (nothing
+     * listens there: no lost packet or busy member does that).
+     */
     private void failed(Target t, long now, String why, boolean conclusive) {
         if (t.member == null) {
             LOG.log(System.Logger.Level.DEBUG, () -> "Static member " + t.address + " is not reachable: " + why);
@@ -311,6 +336,24 @@ final class StaticEngine {
                 if (t.probeId == 0) {
                     startProbe(t);
                 }
+            }
+        }
+    }
+
+    /**
+     * A listed address probed this node: it has just started, most likely, and is verified now instead of at the
+     * next round (a probe already in flight or a member already known changes nothing). Its own probe proves
+     * nothing here: this node admits it only once its receiver answers this node's probe.
+     */
+    private void onProbedBy(Member prober) {
+        if (closed) {
+            return;
+        }
+        for (Target t : targets) {
+            if (t.member == null && t.probeId == 0 && !t.self && t.address.port() == prober.port()
+                    && t.address.host().equals(prober.host())
+                    && (t.address.id() == null || t.address.id().equals(prober.id()))) {
+                startProbe(t);
             }
         }
     }

@@ -1,6 +1,7 @@
 package io.flotilla.membership;
 
 import io.flotilla.internal.RateLimitedLog;
+import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.spi.MembershipContext;
@@ -112,6 +113,15 @@ public final class StaticMembership implements MembershipService {
         StaticEngine e = engine;
         if (e != null) {
             e.left(Objects.requireNonNull(member, "member"));
+        }
+    }
+
+    /** A listed address that probed this node is probed now rather than at the next round. */
+    @Override
+    public void probedBy(Member member) {
+        StaticEngine e = engine;
+        if (e != null) {
+            e.probedBy(Objects.requireNonNull(member, "member"));
         }
     }
 

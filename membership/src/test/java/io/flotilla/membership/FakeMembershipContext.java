@@ -1,11 +1,13 @@
 package io.flotilla.membership;
 
 import io.flotilla.ClusterSecret;
+import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
 import io.flotilla.spi.Clock;
 import io.flotilla.spi.MembershipContext;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.spi.Scheduler;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -22,6 +24,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * A {@link MembershipContext} for tests: probes answer from a {@link FakeNetwork}, published events are recorded
@@ -101,10 +104,17 @@ final class FakeMembershipContext implements MembershipContext {
 
     /** The timeout of every probe asked for, in order. */
     final List<Duration> probeTimeouts = new CopyOnWriteArrayList<>();
+    private volatile Consumer<InetSocketAddress> onProbe = address -> { };
+
+    /** Runs {@code hook} at each probe, before it is answered. */
+    void onProbe(Consumer<InetSocketAddress> hook) {
+        onProbe = hook;
+    }
 
     @Override
     public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
         probeTimeouts.add(timeout);
+        onProbe.accept(address);
         return network.probe(address);
     }
 
@@ -133,6 +143,11 @@ final class FakeMembershipContext implements MembershipContext {
         return Set.copyOf(publishThreads);
     }
 
+    /** Whether the counter is registered (at whatever count). */
+    boolean hasCounter(String name, String... tags) {
+        return meters.find(name).tags(tags).counter() != null;
+    }
+
     double counter(String name, String... tags) {
         var c = meters.find(name).tags(tags).counter();
         return c == null ? 0 : c.count();
@@ -156,7 +171,12 @@ final class FakeMembershipContext implements MembershipContext {
 
     /** A test-controlled TCP: which receivers answer a probe, which refuse, which never answer. */
     static final class FakeNetwork {
-        enum Mode { ALIVE, DEAD, HANG }
+        /**
+         * ALIVE answers; DEAD refuses the connection, as a transport reports a crashed process
+         * ({@link ProbeRefusedException}); FAIL fails otherwise (a reset after the connection was accepted, an
+         * unreachable host), which proves nothing on its own; HANG never answers.
+         */
+        enum Mode { ALIVE, DEAD, FAIL, HANG }
 
         private record Entry(Member member, Mode mode) { }
 
@@ -189,8 +209,12 @@ final class FakeMembershipContext implements MembershipContext {
             }
             Entry e = receivers.get(key(address.getHostString(), address.getPort()));
             if (e == null || e.mode() == Mode.DEAD) {
-                return CompletableFuture.failedFuture(new ConnectException("connection refused: "
-                        + address));
+                return CompletableFuture.failedFuture(new ProbeRefusedException("probe of " + address
+                        + " failed: connection refused", new ConnectException("Connection refused")));
+            }
+            if (e.mode() == Mode.FAIL) {
+                return CompletableFuture.failedFuture(new FlotillaException("probe of " + address
+                        + " failed: connection closed by " + address + " while waiting for HELLO_ACK"));
             }
             if (e.mode() == Mode.HANG) {
                 return new CompletableFuture<>();

@@ -283,12 +283,24 @@ class HeartbeatEngineTest {
     }
 
     @Test
-    void aSuspectWhoseAddressRefusesIsRemovedAtOnceAfterItsAttempts() {
+    void aSuspectWhoseAddressRefusesIsRemovedOnTheFirstRefusal() {
         join(b);
-        network.set(b, Mode.DEAD);
+        network.set(b, Mode.DEAD); // kill -9: its heartbeats were heard a moment ago, its port now refuses
+        engine.suspect(b.id(), "connection lost without goodbye");
+        assertEquals(List.of(Joined.class, Suspected.class, Left.class), kindsAbout(b));
+        assertEquals(1.0, context.counter("flotilla.membership.probes", "result", "failed"),
+                "nothing listens at its address: no lost packet or busy member refuses, so one probe decides");
+        assertEquals(2, network.probes(), "the join's probe and one verification");
+    }
+
+    @Test
+    void aSuspectWhoseProbesFailWithoutARefusalIsRemovedOnlyAfterItsAttempts() {
+        join(b);
+        network.set(b, Mode.FAIL); // e.g. accepted, then reset before the handshake's answer
         engine.suspect(b.id(), "connection reset");
-        assertFalse(engine.view().contains(b.id()), "refused connections fail every attempt within the instant");
-        assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "failed"));
+        assertFalse(engine.view().contains(b.id()), "failed attempts follow each other at once");
+        assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "failed"),
+                "a failure that is not a refusal proves nothing alone while heartbeats go on");
     }
 
     /** Heartbeats from each of {@code from} every frequency for {@code d}, advancing the clock. */
@@ -687,6 +699,59 @@ class HeartbeatEngineTest {
         clock.advance(Duration.ofSeconds(5));
         assertEquals(count, sent.size());
         assertEquals(0, clock.pendingDelaysNanos().size());
+    }
+
+    @Test
+    void closeSendsTheLeaveOnTheClosingThreadWithoutWaitingForTheLoop() {
+        heartbeat(b); // the loop has sent heartbeats: the leave must be numbered after them
+        long lastHeartbeat = sent.get(sent.size() - 1).sequence();
+        List<Datagram> sentBeforeTheLoopRan = new ArrayList<>();
+        loop.execute(() -> { // the loop is busy with this command: whatever close() posts waits behind it
+            engine.close(true);
+            sentBeforeTheLoopRan.addAll(sent);
+        });
+        List<Datagram> leaves = sentBeforeTheLoopRan.stream().filter(d -> d.type() == Datagram.Type.LEAVE).toList();
+        assertEquals(HeartbeatEngine.LEAVE_COPIES, leaves.size(), "the others learn of the leave at once");
+        assertTrue(leaves.stream().allMatch(d -> d.sequence() > lastHeartbeat), "within the replay window");
+        engine.close(true);
+        assertEquals(HeartbeatEngine.LEAVE_COPIES, sent.stream().filter(d -> d.type() == Datagram.Type.LEAVE)
+                .count(), "announced once");
+    }
+
+    @Test
+    void closeWithASecretTagsTheLeave() {
+        start(MulticastMembershipConfig.builder().ttl(0).bind("lo").frequency(FREQUENCY).dropTime(DROP_TIME)
+                .build(), SECRET); // the sink decodes with the secret: an untagged or wrongly tagged leave throws
+        engine.close(true);
+        assertEquals(HeartbeatEngine.LEAVE_COPIES, sent.stream().filter(d -> d.type() == Datagram.Type.LEAVE)
+                .count());
+    }
+
+    @Test
+    void aNewcomerIsAnsweredBeforeItsProbeStarts() {
+        List<Integer> sentWhenProbed = new ArrayList<>();
+        context.onProbe(address -> sentWhenProbed.add(sent.size()));
+        network.put(b, Mode.ALIVE);
+        heartbeat(b);
+        assertEquals(List.of(2), sentWhenProbed,
+                "the answer (after the start heartbeat) went out first, so b probes this node without waiting");
+        assertTrue(engine.view().contains(b.id()));
+    }
+
+    @Test
+    void detectionCountersExistFromTheStart() {
+        // Registered at start, so the first suspicion, probe, removal or leave does not pay for the registration.
+        for (String cause : List.of("silence", "transport", "unlisted")) {
+            assertEquals(0.0, context.counter("flotilla.membership.suspicions", "cause", cause));
+            assertTrue(context.hasCounter("flotilla.membership.suspicions", "cause", cause), cause);
+        }
+        for (String cause : List.of("leave", "failed", "replaced")) {
+            assertTrue(context.hasCounter("flotilla.membership.removals", "cause", cause), cause);
+        }
+        for (String result : List.of("alive", "failed", "timeout", "mismatch", "inconclusive")) {
+            assertTrue(context.hasCounter("flotilla.membership.probes", "result", result), result);
+        }
+        assertTrue(context.hasCounter("flotilla.membership.datagrams.sent", "type", "leave"));
     }
 
     @Test

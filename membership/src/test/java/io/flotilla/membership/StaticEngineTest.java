@@ -76,6 +76,30 @@ class StaticEngineTest {
     }
 
     @Test
+    void aListedAddressThatProbesThisNodeIsVerifiedAtOnceNotAtTheNextRound() {
+        network.put(b, Mode.DEAD); // not started yet when this node starts
+        startAll();
+        int probes = network.probes();
+        network.set(b, Mode.ALIVE); // b starts and probes this node
+        engine.probedBy(b);
+        assertTrue(engine.view().contains(b.id()), "verified at once, before the next round");
+        assertEquals(probes + 1, network.probes());
+        engine.probedBy(b); // a member already: nothing more
+        engine.probedBy(FakeMembershipContext.member("stranger", 10009, "")); // not listed: never probed
+        assertEquals(probes + 1, network.probes());
+    }
+
+    @Test
+    void aCandidatesProbeWaitsUpToDropTimeWhileAMembersProbeWaitsConnectTimeout() {
+        network.put(b, Mode.ALIVE);
+        start("127.0.0.1:10002");
+        assertEquals(List.of(DROP_TIME), context.probeTimeouts, "a freshly started JVM may answer slowly");
+        clock.advance(FREQUENCY);
+        assertEquals(List.of(DROP_TIME, Duration.ofMillis(1500)), context.probeTimeouts,
+                "a member is verified within connectTimeout");
+    }
+
+    @Test
     void removesAfterDropTimeOfFailedProbesThenRejoins() {
         network.put(b, Mode.ALIVE);
         startAll();
@@ -113,8 +137,10 @@ class StaticEngineTest {
         engine.suspect(b.id(), "connection reset");
         assertEquals(List.of(Joined.class, Suspected.class, Unsuspected.class), kinds(b));
         network.set(c, Mode.DEAD);
+        int probes = network.probes();
         engine.suspect(c.id(), "connection reset");
         assertEquals(List.of(Joined.class, Suspected.class, Left.class), kinds(c));
+        assertEquals(probes + 1, network.probes(), "a refused connection is conclusive: one probe");
         long last = 1;
         for (MembershipEvent e : context.events()) {
             assertTrue(e.view().id() > last);
@@ -137,6 +163,17 @@ class StaticEngineTest {
         clock.advance(Duration.ofNanos(1));
         assertFalse(engine.view().contains(b.id()));
         assertEquals(ATTEMPTS, context.counter("flotilla.membership.probes", "result", "timeout"));
+    }
+
+    @Test
+    void aSuspectWhoseProbesFailWithoutARefusalIsRemovedAfterProbeAttempts() {
+        network.put(b, Mode.ALIVE);
+        startAll();
+        network.set(b, Mode.FAIL);
+        int probes = network.probes();
+        engine.suspect(b.id(), "connection reset");
+        assertEquals(List.of(Joined.class, Suspected.class, Left.class), kinds(b));
+        assertEquals(probes + ATTEMPTS, network.probes(), "not a refusal: every attempt is made");
     }
 
     @Test

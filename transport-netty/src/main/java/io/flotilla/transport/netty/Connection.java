@@ -359,6 +359,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         open = true;
         if (!probe) {
             tellEngine("onConnected", () -> context.inbound().onConnected(this));
+        } else if (!outbound()) {
+            tellEngine("onProbed", () -> context.inbound().onProbed(peer));
         }
         writer.open(channel);
     }

@@ -16,6 +16,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -28,11 +29,13 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.Errors;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -58,12 +61,13 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>{@link #bind()} binds the listening socket without accepting (connections wait in the kernel's backlog);
  * {@link #start(TransportContext)} creates the event loops, with threads from the context's factory
- * ({@code flotilla-<cluster>-transport-io-<n>}), and starts accepting.
+ * ({@code flotilla-<cluster>-transport-io-<n>}, and {@code transport-probe} for liveness probes only, so a
+ * verification never waits behind traffic), and starts accepting.
  *
  * <p>Threading: every method is safe from any thread. {@link #send}, {@link #probe} and {@link #disconnect} never
  * block; {@link #bind()} and {@link #start} wait for the socket and event loops, {@link #close()} waits a bounded
- * time. Inbound callbacks and the completion of {@link #probe} stages run on the I/O threads: chain further work
- * with the {@code *Async} methods of {@link CompletionStage}.
+ * time. Inbound callbacks run on the I/O threads and the completion of {@link #probe} stages on the probe thread:
+ * chain further work with the {@code *Async} methods of {@link CompletionStage}.
  */
 public final class NettyTransport implements Transport {
     private static final Logger LOG = System.getLogger(NettyTransport.class.getName());
@@ -99,6 +103,8 @@ public final class NettyTransport implements Transport {
     private volatile RateLimitedLog refusalLog;
     private volatile Handshaker.Local handshakeLocal;
     private volatile EventLoopGroup group;
+    /** One thread for probes only, so a verification never waits behind traffic on the I/O threads. */
+    private volatile EventLoopGroup probeGroup;
     private volatile Channel serverChannel;
     private volatile Bootstrap clientBootstrap;
     private volatile boolean closing;
@@ -151,6 +157,7 @@ public final class NettyTransport implements Transport {
             EventLoopGroup g = new MultiThreadIoEventLoopGroup(config.ioThreads(), ctx.threadFactory("transport-io"),
                     io);
             group = g;
+            probeGroup = new MultiThreadIoEventLoopGroup(1, ctx.threadFactory("transport-probe"), io);
             WriteBufferWaterMark marks = new WriteBufferWaterMark(config.writeBufferLowWaterMark(),
                     config.writeBufferHighWaterMark());
             clientBootstrap = new Bootstrap().group(g)
@@ -265,9 +272,13 @@ public final class NettyTransport implements Transport {
     }
 
     private static InetSocketAddress socketAddress(Member m) {
-        InetAddress literal = NetUtil.createInetAddressFromIpAddressString(m.host());
-        return literal != null ? new InetSocketAddress(literal, m.port())
-                : InetSocketAddress.createUnresolved(m.host(), m.port());
+        return socketAddress(m.host(), m.port());
+    }
+
+    /** {@code host} as an address when it is an IP literal, else unresolved (Netty resolves it at connect). */
+    private static InetSocketAddress socketAddress(String host, int port) {
+        InetAddress literal = NetUtil.createInetAddressFromIpAddressString(host);
+        return literal != null ? new InetSocketAddress(literal, port) : InetSocketAddress.createUnresolved(host, port);
     }
 
     @Override
@@ -284,7 +295,7 @@ public final class NettyTransport implements Transport {
                     + " failed: timeout must be positive, was " + timeout));
         }
         ProbeHandler probe = new ProbeHandler(handshakeLocal, address, timeout, ThreadLocalRandom.current().nextLong());
-        EventLoop loop = group.next();
+        EventLoop loop = probeGroup.next();
         long connectMillis = Math.max(1, Math.min(config.connectTimeout().toMillis(), timeout.toMillis()));
         Bootstrap b = clientBootstrap.clone(loop)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis))
@@ -295,14 +306,35 @@ public final class NettyTransport implements Transport {
                         ch.pipeline().addLast(new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES), probe);
                     }
                 });
-        ChannelFuture connect = b.connect(address);
+        // An address literal (a member's host) is connected to as it is, without Netty's resolver on the event loop.
+        ChannelFuture connect = b.connect(address.isUnresolved() ? socketAddress(address.getHostString(),
+                address.getPort()) : address);
         probe.arm(connect.channel());
         connect.addListener(f -> {
             if (!f.isSuccess()) {
-                probe.fail("cannot connect: " + f.cause().getMessage(), f.cause());
+                if (refused(f.cause())) {
+                    probe.refused(f.cause());
+                } else {
+                    probe.fail("cannot connect: " + f.cause().getMessage(), f.cause());
+                }
             }
         });
         return probe.result;
+    }
+
+    /**
+     * True when a connect failed because the address refused it (a reset: nothing listens there), as opposed to a
+     * timeout or an unreachable host. With NIO the JDK raises a {@link ConnectException} for a refusal (and for the
+     * kernel's own connect timeout, which comes minutes after any probe's); Netty's connect timeout is a subclass,
+     * and an unreachable host a {@code NoRouteToHostException}. With epoll Netty raises it for every errno, naming
+     * the errno in its message, and only -ECONNREFUSED is a refusal.
+     */
+    boolean refused(Throwable cause) {
+        if (!(cause instanceof ConnectException) || cause instanceof ConnectTimeoutException) {
+            return false;
+        }
+        return !epoll || String.valueOf(cause.getMessage())
+                .contains("failed with error(" + Errors.ERROR_ECONNREFUSED_NEGATIVE + ")");
     }
 
     /**
@@ -371,8 +403,11 @@ public final class NettyTransport implements Transport {
             if (open > 0) {
                 problems.add(open + " connections did not close within " + CLOSE_WAIT.toMillis() + " ms");
             }
+            EventLoopGroup probes = probeGroup; // probes in flight fail: this node is going away
+            Future<?> probesDown = probes.shutdownGracefully(0, CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             Future<?> shutdown = g.shutdownGracefully(10, CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            if (!shutdown.awaitUninterruptibly(CLOSE_WAIT.toMillis() + 1000)) {
+            if (!shutdown.awaitUninterruptibly(CLOSE_WAIT.toMillis() + 1000)
+                    || !probesDown.awaitUninterruptibly(CLOSE_WAIT.toMillis() + 1000)) {
                 problems.add("event loops did not stop within " + (CLOSE_WAIT.toMillis() + 1000) + " ms");
             }
             pools.clear();
@@ -393,6 +428,11 @@ public final class NettyTransport implements Transport {
 
     NettyTransportConfig config() {
         return config;
+    }
+
+    /** The I/O event loops (null before start); for tests. */
+    EventLoopGroup ioGroup() {
+        return group;
     }
 
     TransportContext context() {

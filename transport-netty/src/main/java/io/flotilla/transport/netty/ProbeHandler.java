@@ -2,6 +2,7 @@ package io.flotilla.transport.netty;
 
 import io.flotilla.FlotillaException;
 import io.flotilla.Member;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.Handshake;
 import io.flotilla.wire.Handshaker;
@@ -21,7 +22,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One liveness probe on a fresh, unpooled connection, driving a {@link Handshaker#probing} machine: HELLO and PING,
  * then HELLO_ACK and the matching PONG, then GOODBYE and close. Completes {@link #result} with the member that
- * answered, or exceptionally with a message saying what went wrong.
+ * answered, or exceptionally with a message saying what went wrong ({@link ProbeRefusedException} when the connection
+ * was refused).
  *
  * <p>Threading: created on any thread; every callback runs on the channel's event loop.
  */
@@ -54,6 +56,14 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
     void fail(String message, Throwable cause) {
         if (result.completeExceptionally(new FlotillaException("probe of " + address + " failed: " + message,
                 cause))) {
+            cancelTimer();
+        }
+    }
+
+    /** The connection was refused: nothing listens at the address ({@link ProbeRefusedException}). */
+    void refused(Throwable cause) {
+        if (result.completeExceptionally(new ProbeRefusedException("probe of " + address
+                + " failed: connection refused (" + cause.getMessage() + ")", cause))) {
             cancelTimer();
         }
     }

@@ -1,21 +1,29 @@
 package io.flotilla.transport.netty;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Member;
+import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.testing.Await;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -23,6 +31,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Liveness probes: a fresh connection, HELLO, PING, PONG, GOODBYE. */
 class ProbeTest {
@@ -57,29 +67,37 @@ class ProbeTest {
                 () -> a.transport.connectionCount() == 0);
         assertTrue(a.inbound.connected.isEmpty() && a.inbound.disconnects.isEmpty(),
                 "a probe raises no connection events: its goodbye is not a leave");
+        assertEquals(1, a.inbound.probedBy.size(), "the probed node is told who probed it (static membership "
+                + "verifies a newcomer at once)");
+        assertTrue(a.inbound.probedBy.peek().sameDescription(b.member));
+        assertTrue(b.inbound.probedBy.isEmpty(), "only the probed side");
         assertEquals(0, a.inbound.readCompletes.get(),
                 "nor read-complete events: the engine would send its acks down the probe connection");
         assertTrue(a.inbound.frames.isEmpty(), "the PING was answered inside the transport");
     }
 
-    @Test
+    @ParameterizedTest(name = "native transport {0}")
+    @ValueSource(booleans = {true, false})
     @Timeout(30)
-    void probeOfAClosedPortFailsFast() throws Exception {
-        TestNode a = track(TestNode.start("a"));
+    void probeOfAClosedPortFailsFastAsARefusal(boolean nativeTransport) throws Exception {
+        TestNode a = track(TestNode.start("test", "a", TestNode.config().nativeTransport(nativeTransport).build(),
+                new RecordingInbound()));
         int port;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
         CompletableFuture<Member> f = a.transport.probe(new InetSocketAddress("127.0.0.1", port),
                 Duration.ofSeconds(20)).toCompletableFuture();
-        // Far below the 20 s timeout: a refused connect fails at once.
-        String message = failure(f, 5);
-        assertTrue(message.contains("cannot connect"), message);
+        // Far below the 20 s timeout: a refused connect fails at once, as a refusal (membership takes it as
+        // conclusive), whether epoll or the JDK's NIO reported it.
+        ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(ProbeRefusedException.class, e.getCause(), String.valueOf(e.getCause()));
+        assertTrue(e.getCause().getMessage().contains("connection refused"), e.getCause().getMessage());
     }
 
     @Test
     @Timeout(30)
-    void probeOfASocketThatNeverAnswersFailsWithinTheTimeout() throws Exception {
+    void probeOfASocketThatNeverAnswersFailsWithinTheTimeoutAndIsNoRefusal() throws Exception {
         TestNode a = track(TestNode.start("a"));
         try (ServerSocket silent = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
             CompletableFuture<Member> f = a.transport.probe(
@@ -87,6 +105,47 @@ class ProbeTest {
                     .toCompletableFuture();
             String message = failure(f, 10);
             assertTrue(message.contains("no answer") && message.contains("300 ms"), message);
+            assertFalse(ProbeRefusedException.isRefusal(f.handle((m, t) -> t).get()),
+                    "a member that does not answer may be busy or its packets lost: not conclusive");
+        }
+    }
+
+    @Test
+    void onlyARefusedConnectIsARefusal() {
+        NettyTransport nio = (NettyTransport) NettyTransport.factory(TestNode.config().nativeTransport(false)
+                .build()).create();
+        try {
+            assertTrue(nio.refused(new ConnectException("Connection refused")));
+            assertFalse(nio.refused(new ConnectTimeoutException("connection timed out: /10.0.0.1:4000")),
+                    "Netty's own connect timeout");
+            assertFalse(nio.refused(new NoRouteToHostException("No route to host")));
+            assertFalse(nio.refused(new IOException("Connection reset by peer")));
+        } finally {
+            nio.close();
+        }
+    }
+
+    @Test
+    @Timeout(30)
+    void aProbeDoesNotWaitBehindBusyIoThreads() throws Exception {
+        TestNode a = track(TestNode.start("a"));
+        TestNode b = track(TestNode.start("b"));
+        CountDownLatch release = new CountDownLatch(1);
+        for (EventExecutor loop : b.transport.ioGroup()) { // every I/O thread of b busy, as under heavy traffic
+            loop.execute(() -> {
+                try {
+                    release.await(20, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        try {
+            Member answered = b.transport.probe(a.address, Duration.ofSeconds(5)).toCompletableFuture()
+                    .get(10, TimeUnit.SECONDS);
+            assertTrue(answered.sameDescription(a.member), "verified on the probe thread, not behind the traffic");
+        } finally {
+            release.countDown();
         }
     }
 

@@ -23,6 +23,7 @@ final class RecordingInbound implements InboundHandler {
     final Queue<Received> frames = new ConcurrentLinkedQueue<>();
     final Queue<Disconnect> disconnects = new ConcurrentLinkedQueue<>();
     final Queue<SendFailure> sendFailures = new ConcurrentLinkedQueue<>();
+    final Queue<Member> probedBy = new ConcurrentLinkedQueue<>();
     final AtomicLong readCompletes = new AtomicLong();
     private volatile BiConsumer<PeerConnection, Frame> onFrame = (c, f) -> { };
     private volatile boolean record = true;
@@ -73,6 +74,11 @@ final class RecordingInbound implements InboundHandler {
     @Override
     public void onSendFailed(Member member, Throwable cause) {
         sendFailures.add(new SendFailure(member, cause));
+    }
+
+    @Override
+    public void onProbed(Member prober) {
+        probedBy.add(prober);
     }
 
     List<Frame> framesFrom(Member m) {
