@@ -3,6 +3,10 @@ package io.flotilla.replication;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.esotericsoftware.kryo.Kryo;
+import com.esotericsoftware.kryo.KryoSerializable;
+import com.esotericsoftware.kryo.io.Input;
+import com.esotericsoftware.kryo.io.Output;
 import io.flotilla.NodeConfig;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -275,6 +279,53 @@ class StateTransferTest {
             }
             assertTrue(h.runUntil(() -> equalToPrimaries(h, 1, sessions) == null, 10_000),
                     equalToPrimaries(h, 1, sessions));
+        }
+    }
+
+    @Test
+    void aSessionWithOneMutableValueBesideStringsAndNumbersIsNotEncodedAgainForTheTransfer() {
+        CodecConfig codec = CodecConfig.builder().allow(Counted.class.getName()).build();
+        try (EngineHarness h = new EngineHarness(2, 30, EngineHarness.nodeConfig(100))) {
+            h.cluster.membership(0).remove(h.cluster.member(1), false); // the owner starts alone
+            ReplicationEngine owner = h.start(0, small().codec(codec).stateTransferOnStart(false).build());
+            PrimarySession s = owner.create(id(1), 1800);
+            Counted counted = new Counted(7);
+            s.setAttribute("counted", counted);
+            s.setAttribute("user", "alice");
+            s.setAttribute("n", 42);
+            owner.replicate(s.id());
+            int encoded = counted.writes;
+            h.cluster.membership(0).join(h.cluster.member(1));
+            ReplicationEngine joiner = h.start(1, small().codec(codec).build());
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            assertEquals(encoded, counted.writes, "nothing to share with strings and numbers: the bytes replicated go");
+            Counted copy = (Counted) joiner.replica(id(1)).orElseThrow().attribute("counted", joiner.codec(),
+                    getClass().getClassLoader());
+            assertEquals(7, copy.value);
+        }
+    }
+
+    /** A value that counts how often Kryo wrote it (on the live instance the session holds). */
+    static final class Counted implements KryoSerializable {
+        transient int writes;
+        int value;
+
+        Counted() {
+        }
+
+        Counted(int value) {
+            this.value = value;
+        }
+
+        @Override
+        public void write(Kryo kryo, Output output) {
+            writes++;
+            output.writeInt(value);
+        }
+
+        @Override
+        public void read(Kryo kryo, Input input) {
+            value = input.readInt();
         }
     }
 
