@@ -362,20 +362,24 @@ public final class PrimarySession {
         }
         List<String> names = null;
         List<Object> objects = null;
-        for (Map.Entry<String, Object> e : values.entrySet()) {
-            String name = e.getKey();
-            Object v = e.getValue();
-            boolean set = pending.contains(name) || unencodable.containsKey(name);
-            if (v == UNDECODED || !set && (detection == ReplicationConfig.MutationDetection.OFF
-                    || detection == ReplicationConfig.MutationDetection.MUTABLE_TYPES && immutable(v))) {
-                continue;
+        // Nothing set, nothing left unencoded and no detection (the default): no value to look at, as for nearly every
+        // primary when a state transfer prepares it.
+        if (!pending.isEmpty() || !unencodable.isEmpty() || detection != ReplicationConfig.MutationDetection.OFF) {
+            for (Map.Entry<String, Object> e : values.entrySet()) {
+                String name = e.getKey();
+                Object v = e.getValue();
+                boolean set = pending.contains(name) || unencodable.containsKey(name);
+                if (v == UNDECODED || !set && (detection == ReplicationConfig.MutationDetection.OFF
+                        || detection == ReplicationConfig.MutationDetection.MUTABLE_TYPES && immutable(v))) {
+                    continue;
+                }
+                if (names == null) {
+                    names = new ArrayList<>();
+                    objects = new ArrayList<>();
+                }
+                names.add(name);
+                objects.add(v);
             }
-            if (names == null) { // most calls (every primary at a state transfer) have nothing to encode
-                names = new ArrayList<>();
-                objects = new ArrayList<>();
-            }
-            names.add(name);
-            objects.add(v);
         }
         if (names != null) {
             encodeAtDrain(names, objects);

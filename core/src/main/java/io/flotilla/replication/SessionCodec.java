@@ -39,6 +39,8 @@ public final class SessionCodec {
     static final int DELTA_GROUPED = 0x03;
     static final int RECORD_GROUPED = 0x04;
     private static final byte[] NO_PREFIX = {};
+    /** The upper-case hexadecimal digits a packed id is written back with, by value (0 to 15). */
+    private static final byte[] HEX_DIGITS = "0123456789ABCDEF".getBytes(StandardCharsets.ISO_8859_1);
     /** How many times its own size the values of a delta may add up to through group references. */
     private static final long MAX_REFERENCE_EXPANSION = 64;
     /** The longest session id, attribute name or auth type accepted, in bytes. */
@@ -135,7 +137,8 @@ public final class SessionCodec {
         long version = in.varlong();
         SessionMetadata metadata = readMetadata(in);
         int count = in.count("attribute count", maxCount, 2);
-        Map<String, byte[]> attributes = new LinkedHashMap<>();
+        // sized for its count: a replica keeps this map (a state transfer: one per session received)
+        Map<String, byte[]> attributes = new LinkedHashMap<>((int) (count / 0.75f) + 1);
         for (int i = 0; i < count; i++) {
             String name = in.string(MAX_NAME_BYTES);
             if (attributes.put(name, readValue(in, groups)) != null) {
@@ -178,13 +181,15 @@ public final class SessionCodec {
             return in.utf8(in.length(n, "session id", MAX_NAME_BYTES));
         }
         int packed = in.length(n, "session id", MAX_NAME_BYTES);
-        StringBuilder sb = new StringBuilder(packed * 2 + 8);
+        byte[] digits = new byte[packed * 2];
         for (int i = 0; i < packed; i++) {
             int b = in.read();
-            sb.append(Character.toUpperCase(Character.forDigit(b >>> 4, 16)))
-                    .append(Character.toUpperCase(Character.forDigit(b & 0xF, 16)));
+            digits[2 * i] = HEX_DIGITS[b >>> 4];
+            digits[2 * i + 1] = HEX_DIGITS[b & 0xF];
         }
-        return sb.append(in.string(MAX_NAME_BYTES)).toString();
+        String hex = new String(digits, StandardCharsets.ISO_8859_1);
+        String rest = in.string(MAX_NAME_BYTES);
+        return rest.isEmpty() ? hex : hex.concat(rest);
     }
 
     // ---- operations ----

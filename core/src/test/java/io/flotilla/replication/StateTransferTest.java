@@ -7,7 +7,9 @@ import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.KryoSerializable;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import com.sun.management.ThreadMXBean;
 import io.flotilla.NodeConfig;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -302,6 +304,33 @@ class StateTransferTest {
             Counted copy = (Counted) joiner.replica(id(1)).orElseThrow().attribute("counted", joiner.codec(),
                     getClass().getClassLoader());
             assertEquals(7, copy.value);
+        }
+    }
+
+    @Test
+    void aTransferOfSessionsWithAStringAndANumberAllocatesLittleBeyondWhatItSendsAndKeeps() {
+        try (EngineHarness h = new EngineHarness(2, 31, EngineHarness.nodeConfig(100))) {
+            h.cluster.membership(0).remove(h.cluster.member(1), false); // the owner starts alone
+            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false).build());
+            int n = 2000;
+            for (int i = 0; i < n; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("user", "user" + i);
+                s.setAttribute("count", i);
+                owner.replicate(s.id());
+                s.access(false); // as Tomcat at the end of the first request
+            }
+            h.cluster.membership(0).join(h.cluster.member(1));
+            ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long before = threads.getCurrentThreadAllocatedBytes(); // the in-memory cluster runs on this thread
+            ReplicationEngine joiner = h.start(1, small().build());
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            long perSession = (threads.getCurrentThreadAllocatedBytes() - before) / n;
+            assertEquals(n, joiner.stateTransfer().received());
+            // both sides and the in-memory network, per session: about 3,630 bytes on JDK 17; 3,750 when the source
+            // went through every value of every session to prepare it, and the joiner decoded each id through a
+            // string builder into a map table sized for sixteen values
+            assertTrue(perSession <= 3690, "bytes allocated per session transferred: " + perSession);
         }
     }
 
