@@ -83,6 +83,26 @@ public final class SessionCodec {
 
     public byte[] encodeRecord(SessionRecord record) {
         Sink out = new Sink(256);
+        writeRecord(out, record);
+        return out.toByteArray();
+    }
+
+    /**
+     * Encodes records one after another through one buffer, each returned as a copy of its exact size (a state
+     * transfer encodes every session once: a new 256-byte buffer for each was most of what the source allocated).
+     * Threading: one thread at a time.
+     */
+    static final class RecordEncoder {
+        private final Sink out = new Sink(256);
+
+        byte[] encode(SessionRecord record) {
+            out.size = 0;
+            writeRecord(out, record);
+            return Arrays.copyOf(out.buf, out.size);
+        }
+    }
+
+    private static void writeRecord(Sink out, SessionRecord record) {
         Map<String, byte[]> attributes = record.attributesUnsafe();
         List<byte[]> groups = null;
         for (byte[] value : attributes.values()) {
@@ -100,7 +120,6 @@ public final class SessionCodec {
             out.string(e.getKey());
             writeValue(out, e.getValue(), groups);
         }
-        return out.toByteArray();
     }
 
     /** @throws CodecException when the bytes are not a well-formed delta within the caps */
