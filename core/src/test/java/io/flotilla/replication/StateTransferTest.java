@@ -247,8 +247,7 @@ class StateTransferTest {
     @Test
     void sessionsTransferredWithTheirPendingLastAccessAreNotPushedAgainAfterTheTransfer() {
         try (EngineHarness h = new EngineHarness(2, 29, EngineHarness.nodeConfig(100))) {
-            h.cluster.membership(0).remove(h.cluster.member(1), false); // the owner starts alone
-            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false).build());
+            ReplicationEngine owner = loneOwner(h, small().stateTransferOnStart(false).build());
             int n = 300;
             List<PrimarySession> sessions = new ArrayList<>();
             for (int i = 0; i < n; i++) {
@@ -260,9 +259,7 @@ class StateTransferTest {
                 s.access(false);
                 sessions.add(s);
             }
-            h.cluster.membership(0).join(h.cluster.member(1));
-            ReplicationEngine joiner = h.start(1, small().build());
-            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            ReplicationEngine joiner = joinAndTransfer(h, small().build());
             h.runUntil(() -> false, 500); // the joiner's VERSIONS reach the owner, and any push comes back
             assertEquals(n, joiner.stateTransfer().received());
             assertEquals(0, h.cluster.node(0).meterRegistry().counter("flotilla.replication.full.sent").count(),
@@ -288,8 +285,7 @@ class StateTransferTest {
     void aSessionWithOneMutableValueBesideStringsAndNumbersIsNotEncodedAgainForTheTransfer() {
         CodecConfig codec = CodecConfig.builder().allow(Counted.class.getName()).build();
         try (EngineHarness h = new EngineHarness(2, 30, EngineHarness.nodeConfig(100))) {
-            h.cluster.membership(0).remove(h.cluster.member(1), false); // the owner starts alone
-            ReplicationEngine owner = h.start(0, small().codec(codec).stateTransferOnStart(false).build());
+            ReplicationEngine owner = loneOwner(h, small().codec(codec).stateTransferOnStart(false).build());
             PrimarySession s = owner.create(id(1), 1800);
             Counted counted = new Counted(7);
             s.setAttribute("counted", counted);
@@ -297,9 +293,7 @@ class StateTransferTest {
             s.setAttribute("n", 42);
             owner.replicate(s.id());
             int encoded = counted.writes;
-            h.cluster.membership(0).join(h.cluster.member(1));
-            ReplicationEngine joiner = h.start(1, small().codec(codec).build());
-            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            ReplicationEngine joiner = joinAndTransfer(h, small().codec(codec).build());
             assertEquals(encoded, counted.writes, "nothing to share with strings and numbers: the bytes replicated go");
             Counted copy = (Counted) joiner.replica(id(1)).orElseThrow().attribute("counted", joiner.codec(),
                     getClass().getClassLoader());
@@ -310,8 +304,7 @@ class StateTransferTest {
     @Test
     void aTransferOfSessionsWithAStringAndANumberAllocatesLittleBeyondWhatItSendsAndKeeps() {
         try (EngineHarness h = new EngineHarness(2, 31, EngineHarness.nodeConfig(100))) {
-            h.cluster.membership(0).remove(h.cluster.member(1), false); // the owner starts alone
-            ReplicationEngine owner = h.start(0, small().stateTransferOnStart(false).build());
+            ReplicationEngine owner = loneOwner(h, small().stateTransferOnStart(false).build());
             int n = 2000;
             for (int i = 0; i < n; i++) {
                 PrimarySession s = owner.create(id(i), 1800);
@@ -320,7 +313,7 @@ class StateTransferTest {
                 owner.replicate(s.id());
                 s.access(false); // as Tomcat at the end of the first request
             }
-            h.cluster.membership(0).join(h.cluster.member(1));
+            h.cluster.membership(0).join(h.cluster.member(1)); // before: the owner's digest to it is not counted
             ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
             long before = threads.getCurrentThreadAllocatedBytes(); // the in-memory cluster runs on this thread
             ReplicationEngine joiner = h.start(1, small().build());
@@ -333,6 +326,20 @@ class StateTransferTest {
             // for sixteen values
             assertTrue(perSession <= 3480, "bytes allocated per session transferred: " + perSession);
         }
+    }
+
+    /** Engine 0, started while member 1 is not in its view: an owner that started alone. */
+    private static ReplicationEngine loneOwner(EngineHarness h, ReplicationConfig config) {
+        h.cluster.membership(0).remove(h.cluster.member(1), false);
+        return h.start(0, config);
+    }
+
+    /** Member 1 joins the lone owner's view and its engine starts; returned once its state transfer is done. */
+    private static ReplicationEngine joinAndTransfer(EngineHarness h, ReplicationConfig config) {
+        h.cluster.membership(0).join(h.cluster.member(1));
+        ReplicationEngine joiner = h.start(1, config);
+        assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+        return joiner;
     }
 
     /** A value that counts how often Kryo wrote it (on the live instance the session holds). */
