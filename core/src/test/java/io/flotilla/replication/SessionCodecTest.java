@@ -1,6 +1,8 @@
 package io.flotilla.replication;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -178,5 +180,25 @@ class SessionCodecTest {
         long perRecord = (threads.getCurrentThreadAllocatedBytes() - before) / n;
         assertEquals(2L * n * 7, sink);
         assertTrue(perRecord <= 640, "bytes allocated per decoded record: " + perRecord);
+    }
+
+    @Test
+    void recordsAndDeltasShareOneStringPerAttributeName() {
+        // a state transfer decodes every session: each replica keeping its own copy of every name added up
+        SessionMetadata md = SessionMetadata.created(1_700_000_000_000L, 1800);
+        Map<String, byte[]> values = Map.of("user", new byte[] {1}, "count", new byte[] {2});
+        SessionRecord a = codec.decodeRecord(codec.encodeRecord(new SessionRecord("A1", 1, md, values)));
+        SessionRecord b = codec.decodeRecord(codec.encodeRecord(new SessionRecord("B2", 1, md, values)));
+        for (String name : a.attributeNames()) {
+            String same = b.attributeNames().stream().filter(name::equals).findFirst().orElseThrow();
+            assertSame(name, same, name);
+        }
+        String longName = "n".repeat(SessionCodec.MAX_SHARED_NAME_CHARS + 1);
+        SessionRecord c = codec.decodeRecord(codec.encodeRecord(new SessionRecord("C3", 1, md,
+                Map.of(longName, new byte[] {3}))));
+        SessionRecord d = codec.decodeRecord(codec.encodeRecord(new SessionRecord("D4", 1, md,
+                Map.of(longName, new byte[] {3}))));
+        assertNotSame(c.attributeNames().iterator().next(), d.attributeNames().iterator().next(),
+                "a long name is not kept");
     }
 }
