@@ -360,20 +360,28 @@ public final class PrimarySession {
         if (invalidated) {
             return false;
         }
-        List<String> names = new ArrayList<>();
-        List<Object> objects = new ArrayList<>();
-        for (Map.Entry<String, Object> e : values.entrySet()) {
-            String name = e.getKey();
-            Object v = e.getValue();
-            boolean set = pending.contains(name) || unencodable.containsKey(name);
-            if (v == UNDECODED || !set && (detection == ReplicationConfig.MutationDetection.OFF
-                    || detection == ReplicationConfig.MutationDetection.MUTABLE_TYPES && immutable(v))) {
-                continue;
+        List<String> names = null;
+        List<Object> objects = null;
+        // Nothing set, nothing left unencoded and no detection (the default): no value to look at, as for nearly every
+        // primary when a state transfer prepares it.
+        if (!pending.isEmpty() || !unencodable.isEmpty() || detection != ReplicationConfig.MutationDetection.OFF) {
+            for (Map.Entry<String, Object> e : values.entrySet()) {
+                String name = e.getKey();
+                Object v = e.getValue();
+                boolean set = pending.contains(name) || unencodable.containsKey(name);
+                if (v == UNDECODED || !set && (detection == ReplicationConfig.MutationDetection.OFF
+                        || detection == ReplicationConfig.MutationDetection.MUTABLE_TYPES && immutable(v))) {
+                    continue;
+                }
+                if (names == null) {
+                    names = new ArrayList<>();
+                    objects = new ArrayList<>();
+                }
+                names.add(name);
+                objects.add(v);
             }
-            names.add(name);
-            objects.add(v);
         }
-        if (!names.isEmpty()) {
+        if (names != null) {
             encodeAtDrain(names, objects);
         }
         pending.clear();
@@ -407,19 +415,26 @@ public final class PrimarySession {
      * written as one graph across the whole session, as a state transfer of stock writes a whole session through one
      * object stream: the live values whose own bytes are still those replicated (so the record stays the state of its
      * version) are encoded together, and each set of them that shares objects gets one group; the others keep their
-     * bytes. Under this session's lock, after {@link #prepareDrain}.
+     * bytes. Immutable values ({@link #immutable}: strings, boxed numbers, enums, {@code java.time}) are left out: the
+     * identity of such a value is not observable, so a session with at most one other value is not encoded again at
+     * all (as most are: a state transfer calls this for every primary). Under this session's lock, after {@link
+     * #prepareDrain}.
      */
     SessionRecord withSessionGroups(SessionRecord record) {
-        List<String> names = new ArrayList<>();
-        List<Object> objects = new ArrayList<>();
+        List<String> names = null;
+        List<Object> objects = null;
         for (String name : record.attributeNames()) {
             Object v = values.get(name);
-            if (v != null && v != UNDECODED && hashes.containsKey(name)) {
+            if (v != null && v != UNDECODED && !immutable(v) && hashes.containsKey(name)) {
+                if (names == null) {
+                    names = new ArrayList<>();
+                    objects = new ArrayList<>();
+                }
                 names.add(name);
                 objects.add(v);
             }
         }
-        if (names.size() < 2) {
+        if (names == null || names.size() < 2) {
             return record;
         }
         AttributeCodec.Batch batch = engine.codec().encodeEach(names, objects);

@@ -153,7 +153,7 @@ public final class ReplicationEngine implements AutoCloseable {
         replicator.table(table);
         this.transferClient = new TransferClient(out, config, clock, sessionCodec, table, meters,
                 this::verifyTransferred);
-        this.transferSource = new TransferSource(out, config, sessionCodec, table, meters);
+        this.transferSource = new TransferSource(out, config, table, meters);
         this.store = store;
         this.sessionCodec = sessionCodec;
         // Bounded like any wait on another member: the node's timeout.

@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The compact binary form of {@link SessionDelta}s and {@link SessionRecord}s: varints, attribute names as
@@ -30,7 +31,8 @@ import java.util.Objects;
  * Decoding treats the input as untrusted: every count and length is checked against its cap and against the
  * bytes left before anything is allocated, and bad input gives a {@link CodecException}.
  *
- * <p>Threading: immutable, safe from any thread.
+ * <p>Threading: safe from any thread. Its only state is the attribute names it decoded (at most 1,024 of at most 64
+ * characters, in a concurrent map), so that the replicas of many sessions share one string per name.
  */
 public final class SessionCodec {
     static final int DELTA = 0x01;
@@ -39,13 +41,20 @@ public final class SessionCodec {
     static final int DELTA_GROUPED = 0x03;
     static final int RECORD_GROUPED = 0x04;
     private static final byte[] NO_PREFIX = {};
+    /** The upper-case hexadecimal digits a packed id is written back with, by value (0 to 15). */
+    private static final byte[] HEX_DIGITS = "0123456789ABCDEF".getBytes(StandardCharsets.ISO_8859_1);
     /** How many times its own size the values of a delta may add up to through group references. */
     private static final long MAX_REFERENCE_EXPANSION = 64;
     /** The longest session id, attribute name or auth type accepted, in bytes. */
     public static final int MAX_NAME_BYTES = 4096;
+    /** Attribute names kept to be shared (an application has a few dozen; a peer sending others fills no memory). */
+    static final int MAX_SHARED_NAMES = 1024;
+    static final int MAX_SHARED_NAME_CHARS = 64;
 
     private final int maxValueBytes;
     private final int maxCount;
+    // a state transfer decodes every session: without this, each replica kept its own copy of every attribute name
+    private final Map<String, String> names = new ConcurrentHashMap<>();
 
     /** Caps from {@code config}: values up to {@code maxValueBytes}, op and attribute counts up to {@code maxCollectionSize}. */
     public SessionCodec(CodecConfig config) {
@@ -81,6 +90,26 @@ public final class SessionCodec {
 
     public byte[] encodeRecord(SessionRecord record) {
         Sink out = new Sink(256);
+        writeRecord(out, record);
+        return out.toByteArray();
+    }
+
+    /**
+     * Encodes records one after another through one buffer, each returned as a copy of its exact size (a state
+     * transfer encodes every session once: a new 256-byte buffer for each was most of what the source allocated).
+     * Threading: one thread at a time.
+     */
+    static final class RecordEncoder {
+        private final Sink out = new Sink(256);
+
+        byte[] encode(SessionRecord record) {
+            out.size = 0;
+            writeRecord(out, record);
+            return Arrays.copyOf(out.buf, out.size);
+        }
+    }
+
+    private static void writeRecord(Sink out, SessionRecord record) {
         Map<String, byte[]> attributes = record.attributesUnsafe();
         List<byte[]> groups = null;
         for (byte[] value : attributes.values()) {
@@ -98,7 +127,6 @@ public final class SessionCodec {
             out.string(e.getKey());
             writeValue(out, e.getValue(), groups);
         }
-        return out.toByteArray();
     }
 
     /** @throws CodecException when the bytes are not a well-formed delta within the caps */
@@ -135,9 +163,10 @@ public final class SessionCodec {
         long version = in.varlong();
         SessionMetadata metadata = readMetadata(in);
         int count = in.count("attribute count", maxCount, 2);
-        Map<String, byte[]> attributes = new LinkedHashMap<>();
+        // sized for its count: a replica keeps this map (a state transfer: one per session received)
+        Map<String, byte[]> attributes = new LinkedHashMap<>((int) (count / 0.75f) + 1);
         for (int i = 0; i < count; i++) {
-            String name = in.string(MAX_NAME_BYTES);
+            String name = name(in);
             if (attributes.put(name, readValue(in, groups)) != null) {
                 throw new CodecException(Reason.MALFORMED, "attribute '" + name + "' appears twice");
             }
@@ -178,13 +207,15 @@ public final class SessionCodec {
             return in.utf8(in.length(n, "session id", MAX_NAME_BYTES));
         }
         int packed = in.length(n, "session id", MAX_NAME_BYTES);
-        StringBuilder sb = new StringBuilder(packed * 2 + 8);
+        byte[] digits = new byte[packed * 2];
         for (int i = 0; i < packed; i++) {
             int b = in.read();
-            sb.append(Character.toUpperCase(Character.forDigit(b >>> 4, 16)))
-                    .append(Character.toUpperCase(Character.forDigit(b & 0xF, 16)));
+            digits[2 * i] = HEX_DIGITS[b >>> 4];
+            digits[2 * i + 1] = HEX_DIGITS[b & 0xF];
         }
-        return sb.append(in.string(MAX_NAME_BYTES)).toString();
+        String hex = new String(digits, StandardCharsets.ISO_8859_1);
+        String rest = in.string(MAX_NAME_BYTES);
+        return rest.isEmpty() ? hex : hex.concat(rest);
     }
 
     // ---- operations ----
@@ -268,15 +299,32 @@ public final class SessionCodec {
         }
     }
 
+    /** An attribute name: the string decoded before when there is one (bounded, see {@link #names}). */
+    private String name(Source in) {
+        String name = in.string(MAX_NAME_BYTES);
+        if (name.length() > MAX_SHARED_NAME_CHARS) {
+            return name;
+        }
+        String known = names.get(name);
+        if (known != null) {
+            return known;
+        }
+        if (names.size() >= MAX_SHARED_NAMES) {
+            return name;
+        }
+        known = names.putIfAbsent(name, name);
+        return known == null ? name : known;
+    }
+
     private SessionOp readOp(Source in, List<byte[]> groups) {
         int code = in.read();
         switch (code) {
             case 1:
                 return new SessionOp.Create(readMetadata(in));
             case 2:
-                return new SessionOp.SetAttribute(in.string(MAX_NAME_BYTES), readValue(in, groups));
+                return new SessionOp.SetAttribute(name(in), readValue(in, groups));
             case 3:
-                return new SessionOp.RemoveAttribute(in.string(MAX_NAME_BYTES));
+                return new SessionOp.RemoveAttribute(name(in));
             case 4:
                 return new SessionOp.Access(unzigzag(in.varlong()), in.bool());
             case 5:

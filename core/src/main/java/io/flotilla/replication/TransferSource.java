@@ -31,7 +31,6 @@ final class TransferSource {
 
     private final Outbox out;
     private final ReplicationConfig config;
-    private final SessionCodec sessionCodec;
     private final SessionTable table;
     private final ReplicationMeters meters;
     private final Object lock = new Object();
@@ -43,11 +42,9 @@ final class TransferSource {
     // the transfer each member asked for last (served, being served or deferred): a repeat of it is ignored
     private final Map<MemberId, Long> requested = new HashMap<>();
 
-    TransferSource(Outbox out, ReplicationConfig config, SessionCodec sessionCodec, SessionTable table,
-            ReplicationMeters meters) {
+    TransferSource(Outbox out, ReplicationConfig config, SessionTable table, ReplicationMeters meters) {
         this.out = out;
         this.config = config;
-        this.sessionCodec = sessionCodec;
         this.table = table;
         this.meters = meters;
     }
@@ -107,6 +104,8 @@ final class TransferSource {
         private final Member to;
         private final long tid;
         private final List<String> ids;
+        // under this stream's lock, as nextChunk
+        private final SessionCodec.RecordEncoder encoder = new SessionCodec.RecordEncoder();
         private int next;
         private int inflight;
         private int sent;
@@ -179,7 +178,7 @@ final class TransferSource {
             while (next < ids.size() && (entries.isEmpty() || bytes < config.stateTransferChunkBytes())) {
                 SessionTable.Held held = table.heldNow(ids.get(next));
                 if (held != null) {
-                    byte[] enc = sessionCodec.encodeRecord(held.record());
+                    byte[] enc = encoder.encode(held.record());
                     int size = enc.length + MemberId.BYTES + 4;
                     if (!entries.isEmpty() && bytes + size > config.stateTransferChunkBytes()) {
                         break;

@@ -35,6 +35,11 @@ import java.util.concurrent.TimeUnit;
  *       it held all N and was checked (frames with their headers, membership messages included, a few hundred bytes
  *       in all), divided by N.
  * </ul>
+ * With {@code --load R} the owner runs R requests a second (one at a time, each setting an attribute of a session
+ * drawn at random, through the valve) from its READY until the end, so B's transfer runs while A replicates changes
+ * to the sessions it streams; the figures are then named {@code statetransfer.<N>.load.*}, and Flotilla's side adds
+ * {@code .streamed_per_session} (sessions its state transfers received, restarts included, divided by N: 1.0 when
+ * every session was streamed once) and {@code .attempts} (sources asked: 1 when the transfer never started again).
  * B then checks every session (N sessions, each {@code count} exactly once, {@code user} matching): a wrong or
  * missing session fails the run (exit 1) with the reason. One stock failure is repeated instead, up to
  * {@value #ATTEMPTS} tries, and noted: a joiner whose {@code DeltaManager} never asked for the sessions because no
@@ -46,7 +51,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>
  * java -Xmx128m -cp benchmarks/harness/target/harness.jar \
  *     io.flotilla.bench.StateTransferHarness [--sessions 10000,100000] [--rounds 1] [--impl flotilla|stock] \
- *     [--out statetransfer.txt] [-v]
+ *     [--load 0] [--out statetransfer.txt] [-v]
  * </pre>
  * ({@code -v}: the nodes' own INFO logs on stderr.)
  * It prints a table and writes {@code --out} as harness lines ({@code <metric> <flotilla|stock> <value>} and
@@ -69,9 +74,12 @@ public final class StateTransferHarness {
     private final List<String> notes = new ArrayList<>();
 
     private final boolean verbose;
+    /** The owner's requests a second during the transfer; 0: none. */
+    private final int load;
 
-    private StateTransferHarness(boolean verbose) {
+    private StateTransferHarness(boolean verbose, int load) {
         this.verbose = verbose;
+        this.load = load;
     }
 
     public static void main(String[] args) throws IOException {
@@ -87,6 +95,7 @@ public final class StateTransferHarness {
         List<Integer> counts = List.of(10_000, 100_000);
         List<String> impls = List.of("flotilla", "stock");
         int rounds = 1;
+        int load = 0;
         Path out = null;
         boolean verbose = false;
         for (int i = 0; i < args.length; i += 2) {
@@ -108,6 +117,7 @@ public final class StateTransferHarness {
                     counts = c;
                 }
                 case "--rounds" -> rounds = Integer.parseInt(v);
+                case "--load" -> load = Integer.parseInt(v);
                 case "--impl" -> impls = List.of(v);
                 case "--out" -> out = Path.of(v);
                 default -> {
@@ -115,7 +125,10 @@ public final class StateTransferHarness {
                 }
             }
         }
-        StateTransferHarness h = new StateTransferHarness(verbose);
+        if (load < 0) {
+            return usage("--load must be 0 or more requests a second, not " + load);
+        }
+        StateTransferHarness h = new StateTransferHarness(verbose, load);
         boolean failed = false;
         for (int n : counts) {
             for (int r = 1; r <= rounds; r++) {
@@ -154,7 +167,7 @@ public final class StateTransferHarness {
     private static int usage(String why) {
         System.err.println(why);
         System.err.println("usage: StateTransferHarness [--sessions 10000,100000] [--rounds 1] "
-                + "[--impl flotilla|stock] [--out file] [-v]");
+                + "[--impl flotilla|stock] [--load 0] [--out file] [-v]");
         return 2;
     }
 
@@ -167,7 +180,7 @@ public final class StateTransferHarness {
         int portA = BenchTomcat.freePort();
         int portB = BenchTomcat.freePort();
         String members = portA + "," + portB;
-        try (ChildJvm owner = ChildJvm.start("owner " + impl, command("owner", impl, n, portA, members, verbose))) {
+        try (ChildJvm owner = ChildJvm.start("owner " + impl, command("owner", impl, n, portA, members, verbose, load))) {
             ChildJvm.Line ready = owner.await("READY", l -> l.startsWith("READY ") || l.startsWith("FAILED "),
                     OWNER_READY);
             if (!ready.text().startsWith("READY ")) {
@@ -175,7 +188,7 @@ public final class StateTransferHarness {
             }
             log.printf(Locale.ROOT, "statetransfer: owner %s created %,d sessions in %s ms%n", impl, n,
                     ready.text().split(" ")[2]);
-            List<String> joinerCommand = command("joiner", impl, n, portB, members, verbose);
+            List<String> joinerCommand = command("joiner", impl, n, portB, members, verbose, 0);
             try (ChildJvm joiner = ChildJvm.start("joiner " + impl, joinerCommand)) {
                 ChildJvm.Line result = joiner.await("RESULT", l -> l.startsWith("RESULT ") || l.startsWith("FAILED "),
                         JOIN_TIMEOUT.plusMinutes(1));
@@ -190,17 +203,25 @@ public final class StateTransferHarness {
                 double allMs = Long.parseLong(f[1]) / 1e6;
                 double startMs = Long.parseLong(f[2]) / 1e6;
                 double bytesPerSession = Long.parseLong(f[3]) / (double) n;
-                String key = "statetransfer." + label(n);
+                String key = "statetransfer." + label(n) + (load > 0 ? ".load" : "");
                 add(key + ".ms", impl, allMs);
                 add(key + ".start_ms", impl, startMs);
                 add(key + ".bytes_per_session", impl, bytesPerSession);
+                long streamed = Long.parseLong(f[5]);
+                long attempts = Long.parseLong(f[6]);
+                if (streamed >= 0) {
+                    add(key + ".streamed_per_session", impl, streamed / (double) n);
+                    add(key + ".attempts", impl, attempts);
+                }
                 boolean blocked = startMs >= allMs;
                 notes.add(String.format(Locale.ROOT, "# %s %s: the joining web application's start %s (start "
                         + "returned at %.0f ms, all %,d sessions held at %.0f ms)", key, impl,
                         blocked ? "was blocked until the transfer ended" : "returned before the transfer ended",
                         startMs, n, allMs));
-                log.printf(Locale.ROOT, "statetransfer: %s %,d: all held %.0f ms, start returned %.0f ms, %.1f bytes "
-                        + "per session%n", impl, n, allMs, startMs, bytesPerSession);
+                log.printf(Locale.ROOT, "statetransfer: %s %,d%s: all held %.0f ms, start returned %.0f ms, %.1f bytes "
+                        + "per session, %d sessions streamed, %d attempt(s)%n", impl, n,
+                        load > 0 ? " under " + load + " requests/s" : "", allMs, startMs, bytesPerSession, streamed,
+                        attempts);
             }
         }
     }
@@ -220,11 +241,11 @@ public final class StateTransferHarness {
     }
 
     private static List<String> command(String role, String impl, int n, int self, String members,
-            boolean verbose) {
+            boolean verbose, int load) {
         return List.of(ChildJvm.javaBinary(), CHILD_HEAP, "-XX:+UseG1GC", BenchJvm.IPV4, "-cp", ChildJvm.classPath(),
                 StateTransferNode.class.getName(), "role=" + role, "impl=" + impl, "sessions=" + n, "self=" + self,
                 "members=" + members, "timeout=" + JOIN_TIMEOUT.toSeconds(),
-                "lifetime=" + TimeUnit.MINUTES.toSeconds(15), "verbose=" + verbose);
+                "lifetime=" + TimeUnit.MINUTES.toSeconds(15), "verbose=" + verbose, "load=" + load);
     }
 
     private void add(String metric, String impl, double v) {
@@ -234,7 +255,8 @@ public final class StateTransferHarness {
     /** Harness lines: medians as {@code <metric> <impl> <value>}, then the notes. */
     List<String> harnessLines() {
         List<String> lines = new ArrayList<>();
-        lines.add("# StateTransferHarness: joining node B until it holds A's N sessions; child JVMs " + CHILD_HEAP);
+        lines.add("# StateTransferHarness: joining node B until it holds A's N sessions; child JVMs " + CHILD_HEAP
+                + (load > 0 ? "; A runs " + load + " requests/s meanwhile" : ""));
         for (Map.Entry<String, List<Double>> e : figures.entrySet()) {
             List<Double> v = new ArrayList<>(e.getValue());
             v.sort(null);

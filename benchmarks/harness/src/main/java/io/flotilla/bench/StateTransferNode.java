@@ -10,8 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +45,8 @@ import org.apache.catalina.valves.ValveBase;
  * key=value ...} with {@code role} ({@code owner} or {@code joiner}), {@code impl} ({@code stock} or
  * {@code flotilla}), {@code sessions} (N), {@code self} (this node's cluster receiver port on 127.0.0.1),
  * {@code members} (both receiver ports, comma-separated), {@code timeout} (seconds the joiner waits for the sessions,
- * 300), {@code lifetime} (seconds after which the JVM halts whatever happens, 900) and {@code verbose} ({@code true}:
+ * 300), {@code lifetime} (seconds after which the JVM halts whatever happens, 900), {@code load} (the owner's requests
+ * per second once its sessions exist, until {@code CLOSE}; default 0, none) and {@code verbose} ({@code true}:
  * Tomcat's, Tribes' and Flotilla's INFO logs on stderr; default false, WARNING and above).
  *
  * <ul>
@@ -51,7 +54,10 @@ import org.apache.catalina.valves.ValveBase;
  *       {@code setAttribute("user", "user" + i)} and {@code setAttribute("count", i)}) and ends a request on each
  *       through the cluster's replication valve ({@link ReplicationValveDriver}), as at the end of the request that
  *       created it: Flotilla's engine takes the session's first snapshot; stock, with no member yet, resets the
- *       session's delta request. Prints {@code READY <N> <ms to create>}.</li>
+ *       session's delta request. Prints {@code READY <N> <ms to create>}. With {@code load} above 0 a thread then runs
+ *       that many requests a second (paced, one at a time) until {@code CLOSE}, each on a session drawn at random
+ *       (seeded): it sets {@code "hits"} to the request's number and ends through the valve, so the joiner's transfer
+ *       runs while the owner replicates changes to sessions it is streaming.</li>
  *   <li>joiner: starts an embedded Tomcat without cluster first and stops it (Tomcat's own classes are loaded then, on
  *       both sides alike), then starts its clustered node. A thread polls, every millisecond from just before the
  *       start, how many sessions the node holds (stock: the {@code DeltaManager}'s sessions; Flotilla: the sessions its
@@ -60,18 +66,23 @@ import org.apache.catalina.valves.ValveBase;
  *       all N held> <ns until the Tomcat start returned> <bytes received> <N>}, times from just before the start,
  *       bytes: every frame the node's transport received since its start, headers included (stock: a byte counter at
  *       the bottom of the channel's interceptor stack, {@code ChannelData}'s package length; Flotilla: the transport's
- *       {@code flotilla.transport.bytes.received}). A failed check prints {@code FAILED <why>} and exits 1; a stock
+ *       {@code flotilla.transport.bytes.received}), then {@code <sessions streamed> <transfer attempts>} (Flotilla: every
+ *       session its state transfers received, restarts included, and how many sources it asked; stock: -1 -1). A
+ *       failed check prints {@code FAILED <why>} and exits 1; a stock
  *       joiner whose {@code DeltaManager} never asked for the sessions (no member listed yet when its context
  *       started) prints {@code FAILED no-request: ...} at once instead of waiting.</li>
  * </ul>
  * Then each waits for {@code CLOSE} on stdin (or its end), stops its Tomcat, prints {@code CLOSED} and exits 0.
  *
- * <p>Threading: a program; the main thread, plus the joiner's watcher thread and a lifetime timer.
+ * <p>Threading: a program; the main thread, plus the joiner's watcher thread, the owner's load thread and a lifetime
+ * timer.
  */
 public final class StateTransferNode {
     /** The attributes each session gets. */
     static final String USER = "user";
     static final String COUNT = "count";
+    /** The attribute the owner's load sets (its values are not checked). */
+    static final String HITS = "hits";
     /** How a stock joiner's {@code FAILED} line starts when its {@code DeltaManager} never asked for the sessions. */
     static final String NO_REQUEST = "no-request:";
 
@@ -106,11 +117,18 @@ public final class StateTransferNode {
             members.add(Integer.parseInt(p.trim()));
         }
         Duration timeout = Duration.ofSeconds(Long.parseLong(o.getOrDefault("timeout", "300")));
+        int load = Integer.parseInt(o.getOrDefault("load", "0"));
         StateTransferNode node = new StateTransferNode();
         BenchTomcat tomcat;
         boolean ok = true;
+        Load running = null;
         switch (role) {
-            case "owner" -> tomcat = node.owner(kind, n, self, members);
+            case "owner" -> {
+                tomcat = node.owner(kind, n, self, members);
+                if (load > 0) {
+                    running = new Load(tomcat, n, load, lifetime);
+                }
+            }
             case "joiner" -> {
                 JoinOutcome j = node.joiner(kind, n, self, members, timeout);
                 tomcat = j.tomcat;
@@ -124,6 +142,9 @@ public final class StateTransferNode {
                     break;
                 }
             }
+        }
+        if (running != null) {
+            running.stop();
         }
         if (tomcat != null) {
             tomcat.close();
@@ -154,6 +175,65 @@ public final class StateTransferNode {
         out.println("READY " + n + " " + ms);
         out.flush();
         return tomcat;
+    }
+
+    /**
+     * The owner's load: {@code perSecond} requests a second on sessions drawn at random (seed 1), one at a time on its
+     * own thread, each setting {@link #HITS}; stops at {@link #stop}, after {@code lifetimeSeconds} of requests, or at
+     * the first failed request (printed on stderr).
+     */
+    static final class Load {
+        private final Thread thread;
+        private volatile boolean stopped;
+
+        Load(BenchTomcat tomcat, int n, int perSecond, long lifetimeSeconds) {
+            ReplicationValveDriver driver = new ReplicationValveDriver(tomcat, new Hit());
+            List<String> ids = new ArrayList<>();
+            for (Session s : tomcat.manager().findSessions()) {
+                ids.add(s.getIdInternal());
+            }
+            ids.sort(null);
+            long intervalNanos = TimeUnit.SECONDS.toNanos(1) / perSecond;
+            long max = perSecond * lifetimeSeconds;
+            thread = new Thread(() -> {
+                Random random = new Random(1);
+                long next = System.nanoTime();
+                for (long k = 0; k < max && !stopped; k++) {
+                    try {
+                        driver.run(ids.get(random.nextInt(n)));
+                    } catch (Exception | AssertionError e) {
+                        System.err.println("StateTransferNode: load request failed, load stopped: " + e);
+                        return;
+                    }
+                    next += intervalNanos;
+                    long wait = next - System.nanoTime();
+                    if (wait > 0) {
+                        LockSupport.parkNanos(wait);
+                    }
+                }
+            }, "statetransfer-load");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void stop() throws InterruptedException {
+            stopped = true;
+            thread.join(TimeUnit.SECONDS.toMillis(10));
+        }
+    }
+
+    /** The load's request work: one attribute set on the request's session. */
+    static final class Hit extends ValveBase {
+        private int hits;
+
+        Hit() {
+            super(true);
+        }
+
+        @Override
+        public void invoke(Request request, Response response) {
+            request.getSessionInternal(false).getSession().setAttribute(HITS, ++hits);
+        }
     }
 
     /** The request's work when the session was already filled through the manager: nothing more. */
@@ -222,7 +302,11 @@ public final class StateTransferNode {
             return fail(tomcat, wrong);
         }
         long bytes = kind == BenchTomcat.Kind.STOCK ? stockBytes.bytes.sum() : flotillaBytes(tomcat);
-        out.println("RESULT " + (all - start) + " " + (started - start) + " " + bytes + " " + n);
+        boolean stock = kind == BenchTomcat.Kind.STOCK;
+        long streamed = stock ? -1 : (long) counter(tomcat, "flotilla.replication.transfer.sessions.received");
+        long attempts = stock ? -1 : BenchReplicas.transferAttempts(tomcat.manager());
+        out.println("RESULT " + (all - start) + " " + (started - start) + " " + bytes + " " + n + " " + streamed + " "
+                + attempts);
         out.flush();
         return new JoinOutcome(tomcat, true);
     }
@@ -278,12 +362,17 @@ public final class StateTransferNode {
     }
 
     private static long flotillaBytes(BenchTomcat tomcat) {
+        return (long) counter(tomcat, "flotilla.transport.bytes.received");
+    }
+
+    /** The sum of the Flotilla node's counters named {@code name} (every tag); fails when there is none. */
+    private static double counter(BenchTomcat tomcat, String name) {
         FlotillaCluster c = (FlotillaCluster) tomcat.context().getParent().getParent().getCluster();
-        Counter counter = c.getMeterRegistry().find("flotilla.transport.bytes.received").counter();
-        if (counter == null) {
-            throw new IllegalStateException("the Flotilla node has no flotilla.transport.bytes.received counter");
+        Collection<Counter> counters = c.getMeterRegistry().find(name).counters();
+        if (counters.isEmpty()) {
+            throw new IllegalStateException("the Flotilla node has no " + name + " counter");
         }
-        return (long) counter.count();
+        return counters.stream().mapToDouble(Counter::count).sum();
     }
 
     /** Counts the bytes of every frame the stock channel receives (Tribes' package length: header and footer too). */
