@@ -31,8 +31,9 @@ import java.util.function.Consumer;
  * holds changes they lack, such as the access time recorded after the last request's replication: otherwise the new
  * owner's first delta would find a gap there; waiting for them, so none refuses the new owner's first delta; under a
  * placement other than ALL every member is told, and the holders of the two owners waited for), and
- * answers {@code GRANTED} with the record ({@code RECEIVED}: a drain waits until every grant reached its asker). The
- * asker adopts it at that
+ * answers {@code GRANTED} with the record ({@code PROCESSED}: until the asker confirms its adoption, this member
+ * answers for the session, as its owner to a take-over query and {@code BUSY} to another asker, and a drain does not
+ * end). The asker adopts it at that
  * version and announces itself as the owners' take-over does. A busy owner is asked again with a growing pause, until
  * the timeout (the node's); an asker that does not know of a live owner runs a take-over round instead. A grant that
  * arrives after its asker gave up is adopted all the same: the owner let go of the session, and it must not end up
@@ -115,13 +116,17 @@ final class Handoff {
             current = id;
         }
         if (released == null) {
-            answer(from, new ReplicationMessages.HandoffAnswer(id, busy[0]
+            // Granted to another member that has not adopted it yet: nobody owns it for a moment; asked again soon,
+            // this member then names no owner and the asker's round finds the new one.
+            boolean wait = busy[0] || table.granting(current) || table.granting(id);
+            answer(from, new ReplicationMessages.HandoffAnswer(id, wait
                     ? ReplicationMessages.HandoffStatus.BUSY : ReplicationMessages.HandoffStatus.NOT_OWNER, null));
             return;
         }
-        // RECEIVED, not ASYNC: a drain that ends while the grant is still queued here would close this node with
-        // it, and the asker, its owner gone, would take the session over instead of adopting it.
-        grant(from, id, current, released, Delivery.RECEIVED);
+        // PROCESSED: its result says the asker adopted the session. Until then this member answers for it (a round
+        // elsewhere adopts nothing), and a drain does not end (a grant still queued when this node closed would leave
+        // the asker to take the session over instead).
+        grant(from, id, current, released, Delivery.PROCESSED);
     }
 
     /** How many grants of sessions released here have not reached (or failed to reach) their receiver yet. */
@@ -157,7 +162,10 @@ final class Handoff {
             grantsInFlight.decrementAndGet();
             throw e;
         }
-        granted.whenComplete((v, e) -> grantsInFlight.decrementAndGet());
+        granted.whenComplete((v, e) -> {
+            table.granted(id);
+            grantsInFlight.decrementAndGet();
+        });
         return granted;
     }
 
@@ -179,7 +187,7 @@ final class Handoff {
             holders = List.copyOf(waited);
             others = targets.othersThan(out.self().id()).stream().filter(m -> !waited.contains(m)).toList();
         }
-        holders = holders.stream().filter(m -> !m.id().equals(to.id())).toList();
+        holders = holders.stream().filter(m -> !m.id().equals(to.id()) && !m.id().equals(out.self().id())).toList();
         others = others.stream().filter(m -> !m.id().equals(to.id())).toList();
         SessionRecord r = released.record();
         byte[] record = sessionCodec.encodeRecord(r);

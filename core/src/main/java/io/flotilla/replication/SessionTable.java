@@ -48,6 +48,11 @@ final class SessionTable {
      */
     private final ConcurrentHashMap<String, MemberId> handedTo = new ConcurrentHashMap<>();
     /**
+     * Sessions released here whose new owner has not confirmed its adoption yet ({@link #granted}): until it does,
+     * nobody else owns them, so this member still answers for them (a take-over round elsewhere must not adopt one).
+     */
+    private final Set<String> granting = ConcurrentHashMap.newKeySet();
+    /**
      * Renames seen here, former id to the next (the owner's, and the holders' from the rename in a delta), the
      * {@link #MAX_ALIASES} most recent: a request still carrying a session's former id (sent before its cookie
      * changed) finds the session under its current one. Guarded by itself.
@@ -392,8 +397,19 @@ final class SessionTable {
             store.applyFull(r, true);
             owners.put(id, to);
             handedTo.put(id, to);
+            granting.add(id);
             return new Released(r, ahead);
         }
+    }
+
+    /** The new owner of {@code id}, released here, confirmed its adoption, or will not (it failed or left). */
+    void granted(String id) {
+        granting.remove(id);
+    }
+
+    /** Whether {@code id} was released here and its new owner has not confirmed its adoption yet. */
+    boolean granting(String id) {
+        return granting.contains(id);
     }
 
     /** A session {@link #release}d: its record, and whether the holders lack some of it. */

@@ -101,7 +101,9 @@ final class TakeOver {
         String current = table.currentId(id);
         // Owned here under the id it was renamed to counts: the asker missed the rename (it refused the delta that
         // carried it while the former owner was still in its view), and its copy under the former id is no owner's.
-        boolean owns = table.primary(id) != null || !current.equals(id) && table.primary(current) != null;
+        // So does a session released here whose new owner has not confirmed its adoption: nobody else owns it yet.
+        boolean owns = table.primary(id) != null || !current.equals(id) && table.primary(current) != null
+                || table.granting(id) || table.granting(current);
         Round mine = rounds.get(id);
         if (mine != null && SessionTable.older(out.view(), from.id(), out.self().id())) {
             mine.fail("older member " + from.describe() + " takes session " + SessionRecord.redact(id)

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.View;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -112,8 +113,39 @@ class HandoffTest {
         }
     }
 
+    /**
+     * A take-over round that runs while a hand-off is on its way (released on the old owner, not yet adopted by the
+     * new one) adopts nothing: the old owner answers as the owner until the new one confirmed. It answered "not mine",
+     * so a member holding no copy (backup mode) found no owner and adopted the released copy beside the new owner
+     * (RollingRestartUnderLoadIT in backup mode: "took nothing over" failed during a drain).
+     */
+    @Test
+    void aTakeOverRoundDuringAHandOffAdoptsNothing() {
+        try (EngineHarness h = cluster(4, 15_031, Placement.backups(1))) {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, 1);
+            int holder = indexOf(h, Placement.backups(1).holders(ID, h.cluster.member(0),
+                    h.cluster.node(0).view()).get(0));
+            List<Integer> others = new ArrayList<>(List.of(1, 2, 3));
+            others.remove(Integer.valueOf(holder));
+            int asker = others.get(0);
+            int taker = others.get(1); // holds no copy: it knows no owner, so it runs a round
+            // 150 ms a hop: the grant leaves after the release's round trip to the holder, while the round runs
+            h.cluster.network().delay(Duration.ofMillis(150), Duration.ofMillis(150));
+            CompletableFuture<Optional<PrimarySession>> move = moveHere(h, asker);
+            assertTrue(h.runUntil(() -> h.engine(0).find(ID).isEmpty(), STEPS), "member 0 released it");
+            CompletableFuture<Optional<PrimarySession>> round = h.engine(taker).takeOver(ID).toCompletableFuture();
+            assertTrue(h.runUntil(() -> move.isDone() && round.isDone(), STEPS), "both ended");
+            assertEquals(1, move.join().orElseThrow().getAttribute("n"), "the asker adopted it");
+            assertTrue(round.isCompletedExceptionally() || round.join().isEmpty(), "the round adopted nothing");
+            for (int i : List.of(0, holder, taker)) {
+                assertTrue(h.engine(i).find(ID).isEmpty(), "member " + i + " does not own it: one owner");
+            }
+        }
+    }
+
     private static int indexOf(EngineHarness h, Member m) {
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < 4; i++) {
             if (h.cluster.member(i).id().equals(m.id())) {
                 return i;
             }
