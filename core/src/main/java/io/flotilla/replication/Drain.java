@@ -32,10 +32,10 @@ import java.util.stream.Collectors;
  * before it died included) and handed to another member in the next round; a successor that failed but stays in the
  * view (its engine stopped: it is leaving too) is not waited for. The drain ends when nothing owned here can go and
  * nothing waits for a confirmation or a round, nor a hand-off granted here to a member that asked (its grant still
- * queued here would leave with this node, and the asker take the session over instead), or at its timeout; what it could not hand over (in use all along, no
- * other member, or a successor that did not confirm) is counted ({@code flotilla.replication.drain.unhanded}) and logged with redacted ids, and
- * stays as safe as after a leave without a drain: the holders have every acknowledged write and take it over at its
- * next request.
+ * queued here would leave with this node, and the asker take the session over instead), or at its timeout; what it
+ * could not hand over (in use all along, no other member, or a successor that did not confirm) is counted
+ * ({@code flotilla.replication.drain.unhanded}) and logged with redacted ids, and stays as safe as after a leave
+ * without a drain: the holders have every acknowledged write and take it over at its next request.
  *
  * <p>Threading: one object per drain. Rounds run on the engine's scheduler, confirmations on the threads that
  * complete the sends and the rounds; the counts are guarded by this object's lock, which is never held while

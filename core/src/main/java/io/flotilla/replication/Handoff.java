@@ -17,7 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
@@ -62,8 +61,6 @@ final class Handoff {
     private final Duration timeout;
     private final Consumer<String> movedAway;
     private final ConcurrentHashMap<String, Attempt> attempts = new ConcurrentHashMap<>();
-    /** Sessions released here whose grant has not reached its receiver yet (a drain waits for them). */
-    private final AtomicInteger grantsInFlight = new AtomicInteger();
 
     /** {@code movedAway} hears each session this member handed over (the host drops its copy). */
     Handoff(Outbox out, ReplicationConfig config, SessionTable table, SessionCodec sessionCodec, Replicator replicator,
@@ -118,7 +115,7 @@ final class Handoff {
         if (released == null) {
             // Granted to another member that has not adopted it yet: nobody owns it for a moment; asked again soon,
             // this member then names no owner and the asker's round finds the new one.
-            boolean wait = busy[0] || table.granting(current) || table.granting(id);
+            boolean wait = busy[0] || table.granting(id);
             answer(from, new ReplicationMessages.HandoffAnswer(id, wait
                     ? ReplicationMessages.HandoffStatus.BUSY : ReplicationMessages.HandoffStatus.NOT_OWNER, null));
             return;
@@ -129,9 +126,9 @@ final class Handoff {
         grant(from, id, current, released, Delivery.PROCESSED);
     }
 
-    /** How many grants of sessions released here have not reached (or failed to reach) their receiver yet. */
+    /** How many sessions released here wait for their new owner to confirm its adoption (a drain waits for them). */
     int grantsInFlight() {
-        return grantsInFlight.get();
+        return table.grantingCount();
     }
 
     /**
@@ -154,18 +151,14 @@ final class Handoff {
      */
     private CompletionStage<Void> grant(Member to, String asked, String id, SessionTable.Released released,
             Delivery delivery) {
-        grantsInFlight.incrementAndGet();
         CompletionStage<Void> granted;
         try {
             granted = grantNow(to, asked, id, released, delivery);
         } catch (RuntimeException e) {
-            grantsInFlight.decrementAndGet();
+            table.granted(id); // nothing is on its way: this member must not go on answering for the session
             throw e;
         }
-        granted.whenComplete((v, e) -> {
-            table.granted(id);
-            grantsInFlight.decrementAndGet();
-        });
+        granted.whenComplete((v, e) -> table.granted(id));
         return granted;
     }
 

@@ -242,8 +242,7 @@ final class Replicator implements PrimaryHost {
                     result.completeExceptionally(Outbox.cause(e2));
                     return;
                 }
-                meters.fullSent.increment();
-                push(missing, ps, Delivery.PROCESSED).whenComplete((v3, e3) -> {
+                push(missing, ps, Delivery.PROCESSED).whenComplete((v3, e3) -> { // push counts fullSent
                     if (e3 != null || others) {
                         result.completeExceptionally(Outbox.cause(others ? e2 : e3));
                     } else {
@@ -451,12 +450,10 @@ final class Replicator implements PrimaryHost {
     /**
      * A delta from {@code from}. One refused for ownership reasons (the sender is not the owner here, or this
      * member owns the session and keeps it) throws, so the sender's {@code PROCESSED} replication fails instead of
-     * acknowledging a write that is thrown away.
-     */
-    /**
-     * A delta from {@code from}. {@code processed}: its sender waits for it to be processed, and counts the write as
-     * held here once it is; a delta this member cannot apply yet (it lacks the version the delta starts from) is then
-     * refused with {@link MissingCopyException}, and the sender sends the full session before the write counts.
+     * acknowledging a write that is thrown away. {@code processed}: its sender waits for it to be processed, and
+     * counts the write as held here once it is; a delta this member cannot apply yet (it lacks the version the delta
+     * starts from) is then refused with {@link MissingCopyException}, and the sender sends the full session before the
+     * write counts.
      */
     void onDelta(Member from, SessionDelta delta, boolean processed) {
         meters.deltasReceived.increment();

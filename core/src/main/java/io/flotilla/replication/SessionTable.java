@@ -407,9 +407,17 @@ final class SessionTable {
         granting.remove(id);
     }
 
-    /** Whether {@code id} was released here and its new owner has not confirmed its adoption yet. */
+    /**
+     * Whether {@code id}, or the id it was renamed to as far as this member saw, was released here and its new owner
+     * has not confirmed its adoption yet.
+     */
     boolean granting(String id) {
-        return granting.contains(id);
+        return !granting.isEmpty() && (granting.contains(id) || granting.contains(currentId(id)));
+    }
+
+    /** How many sessions released here wait for their new owner to confirm its adoption. */
+    int grantingCount() {
+        return granting.size();
     }
 
     /** A session {@link #release}d: its record, and whether the holders lack some of it. */
@@ -530,8 +538,9 @@ final class SessionTable {
             awaitingFull.remove(id);
             return Verdict.ACCEPTED;
         }
-        return store.holds(current, delta.version()) || store.holds(id, delta.version()) ? Verdict.ACCEPTED
-                : Verdict.EARLY;
+        // Held at its version under the id it ends with, or ended or renamed away at or after it (a tombstone).
+        return store.holds(current, delta.version()) || !current.equals(id) && store.holds(id, delta.version())
+                ? Verdict.ACCEPTED : Verdict.EARLY;
     }
 
     /**

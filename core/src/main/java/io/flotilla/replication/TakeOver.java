@@ -103,7 +103,7 @@ final class TakeOver {
         // carried it while the former owner was still in its view), and its copy under the former id is no owner's.
         // So does a session released here whose new owner has not confirmed its adoption: nobody else owns it yet.
         boolean owns = table.primary(id) != null || !current.equals(id) && table.primary(current) != null
-                || table.granting(id) || table.granting(current);
+                || table.granting(id);
         Round mine = rounds.get(id);
         if (mine != null && SessionTable.older(out.view(), from.id(), out.self().id())) {
             mine.fail("older member " + from.describe() + " takes session " + SessionRecord.redact(id)

@@ -48,11 +48,22 @@ class HandoffTest {
     }
 
     private static void ackedWrite(EngineHarness h, int i, int value) {
-        PrimarySession s = h.engine(i).find(ID).orElseThrow(() -> new AssertionError("member " + i + " owns none"));
+        ackedWrite(h, i, ID, value);
+    }
+
+    private static void ackedWrite(EngineHarness h, int i, String id, int value) {
+        PrimarySession s = h.engine(i).find(id).orElseThrow(() -> new AssertionError("member " + i + " owns none"));
         s.setAttribute("n", value);
-        CompletableFuture<Void> f = h.engine(i).replicate(ID).toCompletableFuture();
+        CompletableFuture<Void> f = h.engine(i).replicate(id).toCompletableFuture();
         assertTrue(h.runUntil(f::isDone, STEPS), "write " + value + " on member " + i + " finished");
         f.join();
+    }
+
+    /** Creates {@code id} on member {@code i} and writes n = 1 there, acknowledged. */
+    private static PrimarySession createAcked(EngineHarness h, int i, String id) {
+        PrimarySession s = h.engine(i).create(id, 1800);
+        ackedWrite(h, i, id, 1);
+        return s;
     }
 
     private static CompletableFuture<Optional<PrimarySession>> moveHere(EngineHarness h, int i) {
@@ -83,10 +94,7 @@ class HandoffTest {
             int third = indexOf(h, byAge.get(1));
             String former = ID + ".n" + owner;
             String current = ID + ".n" + taker;
-            h.engine(owner).create(former, 1800).setAttribute("n", 1);
-            CompletableFuture<Void> first = h.engine(owner).replicate(former).toCompletableFuture();
-            assertTrue(h.runUntil(first::isDone, STEPS));
-            first.join();
+            createAcked(h, owner, former);
             for (int j : List.of(taker, third)) {
                 h.cluster.network().partition(h.cluster.member(owner), h.cluster.member(j)); // the owner dies
             }
@@ -304,10 +312,7 @@ class HandoffTest {
         try (EngineHarness h = cluster(3, 5)) {
             String a = "0123456789ABCDEF0123456789ABCDEF.a";
             String b = "0123456789ABCDEF0123456789ABCDEF.b";
-            PrimarySession s = h.engine(0).create(a, 1800);
-            s.setAttribute("n", 1);
-            CompletableFuture<Void> f = h.engine(0).replicate(a).toCompletableFuture();
-            assertTrue(h.runUntil(f::isDone, STEPS));
+            PrimarySession s = createAcked(h, 0, a);
             s.changeId(b);
             CompletableFuture<Void> g = h.engine(0).replicate(b).toCompletableFuture();
             assertTrue(h.runUntil(g::isDone, STEPS) && !g.isCompletedExceptionally());
@@ -334,10 +339,7 @@ class HandoffTest {
         try (EngineHarness h = cluster(3, 9)) {
             String a = "0123456789ABCDEF0123456789ABCDEF.a";
             String b = "0123456789ABCDEF0123456789ABCDEF.b";
-            PrimarySession s = h.engine(0).create(a, 1800);
-            s.setAttribute("n", 1);
-            CompletableFuture<Void> f = h.engine(0).replicate(a).toCompletableFuture();
-            assertTrue(h.runUntil(f::isDone, STEPS));
+            PrimarySession s = createAcked(h, 0, a);
             s.changeId(b); // not replicated yet: the others still hold the copy under the former id
             assertTrue(h.takeOver(0, a).isEmpty(), "nothing taken over under the former id");
             assertTrue(h.engine(0).find(a).isEmpty(), "no second owner under the former id");
