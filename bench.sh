@@ -67,6 +67,13 @@ csv=$results/latest.csv
   echo "# machine: $(uname -srm), $(nproc) cores; $(java -version 2>&1 | head -1)"
 } | tee "$log"
 
+# A harness failed: its stderr went to the log, so show the log's end too (CI keeps only what was printed).
+harness_failed() {
+  echo "$1 failed; the last 80 lines of $log:" >&2
+  tail -n 80 "$log" >&2
+  exit 1
+}
+
 set +e
 timeout --kill-after=30s "$limit" \
   java -jar "$jar" "${filter[@]}" "${jmh_opts[@]}" -rf json -rff "$json" "$@" 2>&1 | tee -a "$log"
@@ -87,8 +94,7 @@ rounds=3
 if [[ ${MEMBERSHIP:-1} != 0 ]]; then
   if ! timeout --kill-after=30s 15m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
       io.flotilla.bench.MembershipHarness --rounds "$rounds" --out "$membership" 2>>"$log"; then
-    echo "MembershipHarness failed; see $log" >&2
-    exit 1
+    harness_failed MembershipHarness
   fi
 fi
 
@@ -101,8 +107,7 @@ rm -f "$http"
 if [[ ${HTTP:-1} != 0 ]]; then
   if ! timeout --kill-after=30s 45m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
       io.flotilla.bench.HttpHarness --mode "$mode" --out "$http" 2>>"$log"; then
-    echo "HttpHarness failed; see $log" >&2
-    exit 1
+    harness_failed HttpHarness
   fi
 fi
 
@@ -118,8 +123,7 @@ esac
 if [[ ${STATETRANSFER:-1} != 0 ]]; then
   if ! timeout --kill-after=30s 30m java -Xmx128m -cp "$harness_jar" io.flotilla.bench.StateTransferHarness \
       "${st_opts[@]}" --out "$statetransfer" 2>>"$log"; then
-    echo "StateTransferHarness failed; see $log" >&2
-    exit 1
+    harness_failed StateTransferHarness
   fi
 fi
 
@@ -137,8 +141,7 @@ esac
 if [[ ${SCALE:-1} != 0 ]]; then
   if ! timeout --kill-after=30s 20m java -Xmx256m -Djava.net.preferIPv4Stack=true -cp "$harness_jar" \
       io.flotilla.bench.ScaleHarness "${scale_opts[@]}" --out "$scale" 2>>"$log"; then
-    echo "ScaleHarness failed; see $log" >&2
-    exit 1
+    harness_failed ScaleHarness
   fi
 fi
 

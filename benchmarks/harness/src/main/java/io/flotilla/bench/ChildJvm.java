@@ -9,6 +9,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,15 +20,19 @@ import java.util.function.Predicate;
  * A {@link ChildNode} (or any program that prints lines) in a child JVM, seen from the parent: started with the same
  * {@code java} binary and class path, its stdout lines recorded with their arrival time, commands written to its
  * stdin, signals sent by its PID ({@code kill -9}, {@code SIGSTOP}, {@code SIGCONT}), and always stopped by
- * {@link #close}: {@code CLOSE}, then {@link Process#destroyForcibly()} after a bounded wait. Its stderr is
- * inherited, so its failures show in the parent's log.
+ * {@link #close}: {@code CLOSE}, then {@link Process#destroyForcibly()} after a bounded wait. Its stderr is copied,
+ * line by line, to the parent's stderr, and its last {@value #STDERR_TAIL} lines are kept: a child that exits or stays
+ * silent fails {@link #await} with its exit status and those lines in the message, so the cause reaches a log that
+ * shows only the failure.
  *
- * <p>Threading: safe from any thread; one daemon thread per child reads its stdout.
+ * <p>Threading: safe from any thread; two daemon threads per child read its stdout and its stderr.
  */
 public final class ChildJvm implements AutoCloseable {
     /** Heap of every child: the machine is shared. */
     public static final String CHILD_HEAP = "-Xmx128m";
     private static final Duration STOP_WAIT = Duration.ofSeconds(5);
+    /** The child's last stderr lines a failure message carries. */
+    static final int STDERR_TAIL = 40;
 
     /** A line of the child's stdout and the parent's {@link System#nanoTime()} when it was read. */
     public record Line(String text, long nanos) {
@@ -37,8 +42,13 @@ public final class ChildJvm implements AutoCloseable {
     private final String label;
     private final Writer stdin;
     private final List<Line> lines = new ArrayList<>();
+    /** Guarded by itself, not by this: the stderr reader never waits for a thread in {@link #await}. */
+    private final ArrayDeque<String> stderrTail = new ArrayDeque<>();
+    private final Thread stderrReader;
     private final Thread shutdownHook;
     private boolean stopped;
+    /** The child's stdout ended: it exited (or closed it), so no line will come. */
+    private boolean stdoutEnded;
 
     private ChildJvm(Process process, String label) {
         this.process = process;
@@ -49,6 +59,9 @@ public final class ChildJvm implements AutoCloseable {
         Thread reader = new Thread(this::read, "child-reader-" + process.pid());
         reader.setDaemon(true);
         reader.start();
+        stderrReader = new Thread(this::readStderr, "child-stderr-" + process.pid());
+        stderrReader.setDaemon(true);
+        stderrReader.start();
     }
 
     /** The class path a child gets: the test class path under surefire, else this JVM's. */
@@ -77,7 +90,7 @@ public final class ChildJvm implements AutoCloseable {
     /** As {@link #start(String, List)}, with {@code env} added to the child's environment. */
     public static ChildJvm start(String label, List<String> command, Map<String, String> env) {
         try {
-            ProcessBuilder b = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+            ProcessBuilder b = new ProcessBuilder(command);
             b.environment().putAll(env);
             Process p = b.start();
             return new ChildJvm(p, label);
@@ -127,7 +140,12 @@ public final class ChildJvm implements AutoCloseable {
         return new ArrayList<>(lines);
     }
 
-    /** Waits until a line matching {@code p} was printed, at most {@code timeout}. */
+    /**
+     * Waits until a line matching {@code p} was printed, at most {@code timeout}.
+     *
+     * @throws AssertionError when the timeout passes first, or at once when the child's stdout ends (it exited) with no
+     *         such line; the message has the child's exit status, its stdout lines and its last stderr lines
+     */
     public Line await(String what, Predicate<String> p, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (this) {
@@ -137,9 +155,11 @@ public final class ChildJvm implements AutoCloseable {
                     return l;
                 }
                 long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new AssertionError(label + " (pid " + pid() + ") printed no line for '" + what + "' within "
-                            + timeout.toMillis() + " ms; alive=" + process.isAlive() + ", lines: " + lines);
+                if (stdoutEnded || left <= 0) {
+                    throw new AssertionError(label + " (pid " + pid() + ") printed no line for '" + what + "' "
+                            + (stdoutEnded ? "before its output ended" : "within " + timeout.toMillis() + " ms")
+                            + "; " + state() + ", lines: " + lines + "; its last stderr lines:\n  "
+                            + String.join("\n  ", stderrTail()));
                 }
                 try {
                     TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -231,6 +251,33 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
+    /** {@code exit status N} once the child exited (waiting briefly for it after its output ended), else alive. */
+    private String state() {
+        boolean exited = !process.isAlive();
+        if (!exited && stdoutEnded) {
+            try {
+                exited = process.waitFor(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return exited ? "exit status " + process.exitValue() : "alive";
+    }
+
+    /** The child's last stderr lines; all of them once it exited (its stderr reader is given a moment to finish). */
+    private List<String> stderrTail() {
+        if (!process.isAlive()) {
+            try {
+                stderrReader.join(STOP_WAIT.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        synchronized (stderrTail) {
+            return new ArrayList<>(stderrTail);
+        }
+    }
+
     private void read() {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(),
                 StandardCharsets.UTF_8))) {
@@ -243,6 +290,29 @@ public final class ChildJvm implements AutoCloseable {
             }
         } catch (IOException e) {
             System.err.println(label + ": output reader stopped: " + e);
+        } finally {
+            synchronized (this) {
+                stdoutEnded = true;
+                notifyAll();
+            }
+        }
+    }
+
+    /** Copies the child's stderr to this JVM's, keeping its last {@value #STDERR_TAIL} lines. */
+    private void readStderr() {
+        try (BufferedReader err = new BufferedReader(new InputStreamReader(process.getErrorStream(),
+                StandardCharsets.UTF_8))) {
+            for (String line = err.readLine(); line != null; line = err.readLine()) {
+                System.err.println(line);
+                synchronized (stderrTail) {
+                    if (stderrTail.size() == STDERR_TAIL) {
+                        stderrTail.removeFirst();
+                    }
+                    stderrTail.addLast(line);
+                }
+            }
+        } catch (IOException e) {
+            System.err.println(label + ": stderr reader stopped: " + e);
         }
     }
 
