@@ -14,7 +14,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +25,7 @@ import java.util.concurrent.TimeUnit;
  * One liveness probe on a fresh, unpooled connection, driving a {@link Handshaker#probing} machine: HELLO and PING,
  * then HELLO_ACK and the matching PONG, then GOODBYE and close. Completes {@link #result} with the member that
  * answered, or exceptionally with a message saying what went wrong ({@link ProbeRefusedException} when the connection
- * was refused).
+ * was refused, or connected to itself because nothing listened at the address).
  *
  * <p>Threading: created on any thread; every callback runs on the channel's event loop.
  */
@@ -76,6 +78,14 @@ final class ProbeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        SocketAddress local = ctx.channel().localAddress();
+        if (local != null && local.equals(ctx.channel().remoteAddress())) {
+            // A TCP self-connect: nothing listened at the address, and the kernel gave this connection that very port
+            // as its own. It would read its own HELLO back; it is a refusal, which is conclusive.
+            refused(new ConnectException("connected to itself: nothing listens at " + address));
+            ctx.close();
+            return;
+        }
         apply(ctx, handshake.start());
     }
 

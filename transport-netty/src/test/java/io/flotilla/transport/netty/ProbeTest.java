@@ -9,7 +9,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flotilla.Member;
 import io.flotilla.spi.ProbeRefusedException;
 import io.flotilla.testing.Await;
+import io.flotilla.testing.FreePorts;
+import io.flotilla.wire.FrameCodec;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.EventExecutor;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -93,6 +102,37 @@ class ProbeTest {
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(5, TimeUnit.SECONDS));
         assertInstanceOf(ProbeRefusedException.class, e.getCause(), String.valueOf(e.getCause()));
         assertTrue(e.getCause().getMessage().contains("connection refused"), e.getCause().getMessage());
+    }
+
+    /**
+     * A probe of a dead member whose port lies in the ephemeral range may be given that very port as its own, and
+     * connect to itself (TCP simultaneous open); it then read its own HELLO and failed as a protocol error, which
+     * membership does not take as conclusive. Forced here by binding the probe's socket to the port it connects to.
+     */
+    @Test
+    @Timeout(30)
+    void aProbeThatConnectsToItselfIsARefusal() throws Exception {
+        TestNode a = track(TestNode.start("test", "a", TestNode.config().build(), new RecordingInbound()));
+        InetSocketAddress self = new InetSocketAddress("127.0.0.1", FreePorts.tcp());
+        ProbeHandler probe = new ProbeHandler(a.transport.handshakeLocal(), self, Duration.ofSeconds(20), 1);
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try {
+            Bootstrap b = new Bootstrap().group(group).channel(NioSocketChannel.class).localAddress(self)
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new FrameDecoder(FrameCodec.HANDSHAKE_MAX_FRAME_BYTES), probe);
+                        }
+                    });
+            probe.arm(b.connect(self).channel());
+
+            ExecutionException e = assertThrows(ExecutionException.class,
+                    () -> probe.result.get(10, TimeUnit.SECONDS));
+            assertInstanceOf(ProbeRefusedException.class, e.getCause(), String.valueOf(e.getCause()));
+            assertTrue(e.getCause().getMessage().contains("connected to itself"), e.getCause().getMessage());
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 
     @Test
