@@ -79,6 +79,9 @@ public final class ResultsTable {
     static final String FLOTILLA_REPLICATION_LATENCY = PKG + "FlotillaReplicationBenchmark.latency";
     static final String FLOTILLA_REPLICATION_THROUGHPUT = PKG + "FlotillaReplicationBenchmark.throughput";
 
+    /** The raw loopback round trip (RawRoundTripBenchmark), the floor of the sync channel's latency. */
+    static final String RAW_ROUND_TRIP = PKG + "RawRoundTripBenchmark.latency";
+
     private static final String RECEIVED_1K = "delivery=RECEIVED,size=1024";
     private static final String PROCESSED_1K = "delivery=PROCESSED,size=1024";
 
@@ -101,6 +104,9 @@ public final class ResultsTable {
             new Row("channel.processed.1KiB.8threads.p50_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_8, PROCESSED_1K, "50.0"), micros(STOCK_SYNC_LATENCY_8, PROCESSED_1K, "50.0")),
             new Row("channel.processed.1KiB.8threads.p99_us", "us", Better.LOWER, micros(FLOTILLA_SYNC_LATENCY_8, PROCESSED_1K, "99.0"), micros(STOCK_SYNC_LATENCY_8, PROCESSED_1K, "99.0")),
             new Row("channel.processed.1KiB.8threads.msgs_per_s", "msgs/s", Better.HIGHER, perSecond(FLOTILLA_SYNC_THROUGHPUT_8, PROCESSED_1K), perSecond(STOCK_SYNC_THROUGHPUT_8, PROCESSED_1K)),
+            // The baseline, in both columns (as HttpHarness's plain rows): a 1 KiB write and read back on a plain socket.
+            new Row("channel.raw.1KiB.p50_us", "us", Better.LOWER, micros(RAW_ROUND_TRIP, "size=1024", "50.0"), micros(RAW_ROUND_TRIP, "size=1024", "50.0")),
+            new Row("channel.raw.1KiB.p99_us", "us", Better.LOWER, micros(RAW_ROUND_TRIP, "size=1024", "99.0"), micros(RAW_ROUND_TRIP, "size=1024", "99.0")),
             new Row("delta.integer.ns_per_op", "ns", Better.LOWER, nanos(FLOTILLA_CODEC, "change=integer"), nanos(STOCK_CODEC, "change=integer")),
             new Row("delta.ten.ns_per_op", "ns", Better.LOWER, nanos(FLOTILLA_CODEC, "change=ten"), nanos(STOCK_CODEC, "change=ten")),
             new Row("delta.graph.ns_per_op", "ns", Better.LOWER, nanos(FLOTILLA_CODEC, "change=graph"), nanos(STOCK_CODEC, "change=graph")),

@@ -13,7 +13,7 @@ import java.util.concurrent.locks.LockSupport;
  * Main class of the receiver JVM of a channel benchmark; started and stopped by {@link ReceiverProcess}.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.flotilla.bench.ReceiverMain <kind> <maxLifetimeSeconds>}, where
- * kind is {@code stock} or {@code flotilla}.
+ * kind is {@code stock}, {@code flotilla} or {@code raw} (a plain TCP echo, {@link RawEchoReceiver}).
  *
  * <p>Protocol, one line per message, UTF-8:
  * <ul>
@@ -41,8 +41,9 @@ public final class ReceiverMain {
         return switch (kind) {
             case "stock" -> new StockTribesReceiver();
             case "flotilla" -> new FlotillaReceiver(senderPort);
+            case "raw" -> new RawEchoReceiver();
             default -> throw new IllegalArgumentException("unknown receiver kind '" + kind
-                    + "'; expected stock or flotilla");
+                    + "'; expected stock, flotilla or raw");
         };
     }
 
