@@ -130,8 +130,7 @@ class HandoffTest {
     @Test
     void aTakeOverRoundDuringAHandOffAdoptsNothing() {
         try (EngineHarness h = cluster(4, 15_031, Placement.backups(1))) {
-            h.engine(0).create(ID, 1800);
-            ackedWrite(h, 0, 1);
+            createAcked(h, 0, ID);
             int holder = indexOf(h, Placement.backups(1).holders(ID, h.cluster.member(0),
                     h.cluster.node(0).view()).get(0));
             List<Integer> others = new ArrayList<>(List.of(1, 2, 3));
@@ -164,8 +163,7 @@ class HandoffTest {
     @Test
     void aSessionMovesToTheMemberThatAsksWithItsNewestStateAndTheHoldersFollowTheNewOwner() {
         try (EngineHarness h = cluster(3, 15_001)) {
-            PrimarySession before = h.engine(0).create(ID, 1800);
-            ackedWrite(h, 0, 1);
+            PrimarySession before = createAcked(h, 0, ID);
             ackedWrite(h, 0, 2);
             before.setAttribute("late", "not replicated yet"); // moves with the session all the same
 
@@ -198,8 +196,7 @@ class HandoffTest {
     @Test
     void changesTheHoldersLackMoveToThemWithTheReleaseSoTheNewOwnersFirstDeltaApplies() {
         try (EngineHarness h = cluster(3, 15_005)) {
-            PrimarySession s = h.engine(0).create(ID, 1800);
-            ackedWrite(h, 0, 1);
+            PrimarySession s = createAcked(h, 0, ID);
             s.access(false); // the end of the request, after its replication: not replicated yet
             CompletableFuture<Optional<PrimarySession>> f = moveHere(h, 1);
             assertTrue(h.runUntil(f::isDone, STEPS));
@@ -256,8 +253,7 @@ class HandoffTest {
     @Test
     void aSessionInUseOnItsOwnerMovesOnlyOnceTheRequestThereEnds() {
         try (EngineHarness h = cluster(2, 15_002)) {
-            PrimarySession s = h.engine(0).create(ID, 1800);
-            ackedWrite(h, 0, 1);
+            PrimarySession s = createAcked(h, 0, ID);
             assertTrue(s.beginAccess());
             CompletableFuture<Optional<PrimarySession>> f = moveHere(h, 1);
             h.runUntil(() -> false, 500);
@@ -274,8 +270,7 @@ class HandoffTest {
     @Test
     void aSessionInUseForTheWholeTimeoutIsNotMovedAndTheAskerIsTold() {
         try (EngineHarness h = cluster(2, 15_003)) {
-            PrimarySession s = h.engine(0).create(ID, 1800);
-            ackedWrite(h, 0, 1);
+            PrimarySession s = createAcked(h, 0, ID);
             assertTrue(s.beginAccess());
             CompletableFuture<Optional<PrimarySession>> f = moveHere(h, 1);
             assertTrue(h.runUntil(f::isDone, STEPS), "bounded by the node's timeout");

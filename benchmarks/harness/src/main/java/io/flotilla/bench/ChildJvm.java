@@ -148,6 +148,7 @@ public final class ChildJvm implements AutoCloseable {
      */
     public Line await(String what, Predicate<String> p, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        boolean ended;
         synchronized (this) {
             while (true) {
                 Line l = find(p);
@@ -156,10 +157,8 @@ public final class ChildJvm implements AutoCloseable {
                 }
                 long left = deadline - System.nanoTime();
                 if (stdoutEnded || left <= 0) {
-                    throw new AssertionError(label + " (pid " + pid() + ") printed no line for '" + what + "' "
-                            + (stdoutEnded ? "before its output ended" : "within " + timeout.toMillis() + " ms")
-                            + "; " + state() + ", lines: " + lines + "; its last stderr lines:\n  "
-                            + String.join("\n  ", stderrTail()));
+                    ended = stdoutEnded;
+                    break;
                 }
                 try {
                     TimeUnit.NANOSECONDS.timedWait(this, left);
@@ -169,6 +168,10 @@ public final class ChildJvm implements AutoCloseable {
                 }
             }
         }
+        // Outside the lock: the child's exit and its last stderr lines are waited for (bounded).
+        throw new AssertionError(label + " (pid " + pid() + ") printed no line for '" + what + "' "
+                + (ended ? "before its output ended" : "within " + timeout.toMillis() + " ms") + "; " + state(ended)
+                + ", lines: " + lines() + "; its last stderr lines:\n  " + String.join("\n  ", stderrTail()));
     }
 
     /** Writes one command line to the child's stdin. */
@@ -251,10 +254,10 @@ public final class ChildJvm implements AutoCloseable {
         }
     }
 
-    /** {@code exit status N} once the child exited (waiting briefly for it after its output ended), else alive. */
-    private String state() {
+    /** {@code exit status N} once the child exited (waiting briefly for it when its output ended), else alive. */
+    private String state(boolean outputEnded) {
         boolean exited = !process.isAlive();
-        if (!exited && stdoutEnded) {
+        if (!exited && outputEnded) {
             try {
                 exited = process.waitFor(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
