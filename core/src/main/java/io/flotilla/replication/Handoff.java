@@ -155,10 +155,12 @@ final class Handoff {
         try {
             granted = grantNow(to, asked, id, released, delivery);
         } catch (RuntimeException e) {
-            table.granted(id); // nothing is on its way: this member must not go on answering for the session
+            table.granted(id, null); // nothing is on its way: this member must not go on answering for the session
             throw e;
         }
-        granted.whenComplete((v, e) -> table.granted(id));
+        // Named to take-over rounds for a while, confirmed or not: one that did not confirm may have adopted it (its
+        // confirmation lost), and if it died, a round that finds the chain ending at it takes the session over.
+        granted.whenComplete((v, e) -> table.granted(id, to.id()));
         return granted;
     }
 
@@ -290,9 +292,17 @@ final class Handoff {
                 // With a stale owner known here (it said it does not own it), the round asks everyone all the same.
                 takeOver.start(id, !refused.isEmpty()).whenComplete((ps, e) -> {
                     MemberId named = e != null && Outbox.cause(e) instanceof TakeOverException t ? t.liveOwner() : null;
+                    // A member said it owns it, or was handed it lately (it may have refused before its adoption):
+                    // this member holds no copy, so knew no owner. Asked again after a pause if it refused before.
+                    boolean refusedBefore = named != null && refused.remove(named);
                     if (named != null && liveOther(named).isPresent()) {
-                        hint = named; // it holds no copy here, so knew no owner: a member said it owns it
-                        next();
+                        hint = named;
+                        if (refusedBefore) {
+                            retry("member " + out.view().find(named).map(Member::describe).orElse("?")
+                                    + " was handed it, but did not own it when asked");
+                        } else {
+                            next();
+                        }
                     } else if ((e == null ? ps.isEmpty() : Outbox.cause(e) instanceof TakeOverException)
                             && liveOther(table.owner(id)).isPresent()) {
                         retry("its owner is known now"); // the round saw a live owner, or one claimed it since: ask it

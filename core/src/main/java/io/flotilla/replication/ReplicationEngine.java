@@ -145,7 +145,9 @@ public final class ReplicationEngine implements AutoCloseable {
         // The store's gap requests go to the replicator, which is built after the table on the store.
         ReplicaStore store = new ReplicaStore(config.maxBufferedPerSession(), config.maxBufferedTotal(),
                 config.maxTombstones(), config.gapTimeout(), clock, this::requestFull, events);
-        this.table = new SessionTable(out.self().id(), store, config);
+        // Bounded like any wait on another member: the node's timeout.
+        Duration roundTimeout = node instanceof DefaultNode dn ? dn.config().timeout() : config.departureWait();
+        this.table = new SessionTable(out.self().id(), store, config, clock, roundTimeout.multipliedBy(2));
         this.meters = new ReplicationMeters(registry, tags, store, table::primaryCount, () -> store.ids().size());
         this.rateLog = new RateLimitedLog(LOG, clock, TimeUnit.SECONDS.toNanos(10));
         this.departures = new Departures(out, scheduler, config.departureWait(), meters);
@@ -156,8 +158,6 @@ public final class ReplicationEngine implements AutoCloseable {
         this.transferSource = new TransferSource(out, config, table, meters);
         this.store = store;
         this.sessionCodec = sessionCodec;
-        // Bounded like any wait on another member: the node's timeout.
-        Duration roundTimeout = node instanceof DefaultNode dn ? dn.config().timeout() : config.departureWait();
         this.readiness = new Readiness(out, replicator::ready, this::targetsChanged);
         replicator.readiness(readiness);
         this.rebalancer = new Rebalancer(out, config.placement(), table, replicator, readiness, meters);

@@ -226,19 +226,35 @@ final class ReplicationMessages {
         return new Release(id, version, newOwner, readRecord(in, "release"));
     }
 
-    /** A take-over round's answer: the answerer's version (-1: none), its flags, and its record when newer. */
-    record Answer(String id, long version, boolean owns, boolean inRound, byte[] record) {
+    /**
+     * A take-over round's answer: the answerer's version (-1: none), its flags, what became of the session if the
+     * answerer owned it lately ({@link SessionTable#lately}: the member it went to, or the version it ended at; null
+     * and -1 otherwise), and its record when newer than the asker's.
+     */
+    record Answer(String id, long version, boolean owns, boolean inRound, MemberId handedTo, long endedAt,
+            byte[] record) {
     }
 
     static final int OWNS = 1;
     static final int IN_ROUND = 2;
+    static final int HANDED = 4;
+    static final int ENDED = 8;
 
     static ByteBuffer answer(Answer a) {
         byte[] idBytes = a.id().getBytes(StandardCharsets.UTF_8);
         int len = a.record() == null ? 0 : a.record().length;
-        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + 1 + 4 + len);
+        boolean ended = a.endedAt() >= 0;
+        ByteBuffer b = ByteBuffer.allocate(1 + 2 + idBytes.length + 8 + 1 + (a.handedTo() == null ? 0 : MemberId.BYTES)
+                + (ended ? 8 : 0) + 4 + len);
         b.put(TAKEOVER_ANSWER).putShort((short) idBytes.length).put(idBytes).putLong(a.version())
-                .put((byte) ((a.owns() ? OWNS : 0) | (a.inRound() ? IN_ROUND : 0)));
+                .put((byte) ((a.owns() ? OWNS : 0) | (a.inRound() ? IN_ROUND : 0)
+                        | (a.handedTo() == null ? 0 : HANDED) | (ended ? ENDED : 0)));
+        if (a.handedTo() != null) {
+            b.putLong(a.handedTo().mostSignificant()).putLong(a.handedTo().leastSignificant());
+        }
+        if (ended) {
+            b.putLong(a.endedAt());
+        }
         return putRecord(b, a.record()).flip();
     }
 
@@ -246,7 +262,13 @@ final class ReplicationMessages {
         String id = readId(in);
         long version = in.getLong();
         int flags = in.get();
-        return new Answer(id, version, (flags & OWNS) != 0, (flags & IN_ROUND) != 0, readRecord(in, "take-over"));
+        MemberId handedTo = (flags & HANDED) != 0 ? new MemberId(in.getLong(), in.getLong()) : null;
+        long endedAt = (flags & ENDED) != 0 ? in.getLong() : -1;
+        if ((flags & ENDED) != 0 && endedAt < 0) {
+            throw new CodecException(Reason.MALFORMED, "take-over answer ended at version " + endedAt);
+        }
+        return new Answer(id, version, (flags & OWNS) != 0, (flags & IN_ROUND) != 0, handedTo, endedAt,
+                readRecord(in, "take-over"));
     }
 
     /**

@@ -147,7 +147,7 @@ final class Replicator implements PrimaryHost {
             }
             SessionDelta delta = drained.get();
             if (delta.expires()) {
-                table.ended(ps, delta.sessionId());
+                table.ended(ps, delta.sessionId(), delta.version());
             }
             // Namespace header, kind and delta in one array: no copy between encoding and the node.
             byte[] header = out.deltaHeader();

@@ -3,6 +3,8 @@ package io.flotilla.replication;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
+import io.flotilla.spi.Clock;
+import java.time.Duration;
 import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -53,6 +55,15 @@ final class SessionTable {
      */
     private final Set<String> granting = ConcurrentHashMap.newKeySet();
     /**
+     * Sessions owned here lately, and what became of each ({@link #lately}), for {@code keepNanos}: a take-over
+     * round's query that reached a new owner before its adoption and this member after would otherwise hear "not
+     * mine" from both. Purged as entries expire.
+     */
+    private final ConcurrentHashMap<String, Gone> lately = new ConcurrentHashMap<>();
+    private final Clock clock;
+    private final long keepNanos;
+    private volatile long nextPurgeNanos;
+    /**
      * Renames seen here, former id to the next (the owner's, and the holders' from the rename in a delta), the
      * {@link #MAX_ALIASES} most recent: a request still carrying a session's former id (sent before its cookie
      * changed) finds the session under its current one. Guarded by itself.
@@ -81,7 +92,13 @@ final class SessionTable {
         EARLY
     }
 
-    SessionTable(MemberId self, ReplicaStore store, ReplicationConfig config) {
+    /**
+     * {@code keep}: how long this member tells take-over rounds what became of a session it owned (twice the longest
+     * round: a query that reached the new owner before its adoption reaches this member within a round's time).
+     */
+    SessionTable(MemberId self, ReplicaStore store, ReplicationConfig config, Clock clock, Duration keep) {
+        this.clock = clock;
+        this.keepNanos = keep.toNanos();
         this.self = self;
         this.store = store;
         this.config = config;
@@ -185,11 +202,14 @@ final class SessionTable {
      * builds the primary, and {@code announce} runs under the new primary's lock, so its claim leaves before any of
      * its deltas.
      *
-     * @return the primary (already owned here, or taken over); null when no copy is known
+     * {@code endedAt}: the version the session's last owner ended it at lately (-1: none); a copy at or below it is
+     * of the ended session: the replica here goes ({@link ReplicaCause#ENDED}) and nothing is adopted.
+     *
+     * @return the primary (already owned here, or taken over); null when no copy is known, or it ended
      * @throws TakeOverException when a live member of {@code view} became the owner meanwhile
      */
-    PrimarySession adopt(String id, SessionRecord newest, View view, Function<SessionRecord, PrimarySession> resume,
-            Consumer<PrimarySession> announce) {
+    PrimarySession adopt(String id, SessionRecord newest, long endedAt, View view,
+            Function<SessionRecord, PrimarySession> resume, Consumer<PrimarySession> announce) {
         synchronized (lock) {
             PrimarySession ps = primaries.get(id);
             if (ps != null) {
@@ -213,10 +233,18 @@ final class SessionTable {
             if (r == null) {
                 return null;
             }
+            if (r.version() <= endedAt) {
+                // Its last owner ended it at that version lately: no later line of writes exists, the copy goes.
+                if (local != null) {
+                    forget(id, ReplicaCause.ENDED);
+                }
+                return null;
+            }
             forget(id, ReplicaCause.TAKEN_OVER);
             ps = resume.apply(r);
             synchronized (ps) {
                 primaries.put(id, ps);
+                lately.remove(id);
                 since.put(id, r.version());
                 LOG.log(Level.INFO, "took over session " + SessionRecord.redact(id) + " at version " + r.version()
                         + (local == null || local.version() != r.version() ? " (newer than the copy held here, "
@@ -305,14 +333,15 @@ final class SessionTable {
         return current;
     }
 
-    /** A primary's last delta ended it: it is no longer owned here. */
-    void ended(PrimarySession ps, String id) {
+    /** A primary's last delta ({@code version}) ended it: it is no longer owned here. */
+    void ended(PrimarySession ps, String id, long version) {
         if (primaries.remove(ps.recorder().id(), ps)) {
             since.remove(ps.recorder().id());
         }
         if (primaries.remove(id, ps)) {
             since.remove(id);
         }
+        remember(id, new Gone(null, version, 0));
     }
 
     /**
@@ -346,6 +375,7 @@ final class SessionTable {
             since.remove(id);
             long discarded = Math.max(0, mineAcknowledged - Math.max(mineSince, otherSince));
             owners.put(id, other.id());
+            remember(id, new Gone(other.id(), -1, 0));
             store.remove(id, ReplicaCause.REMOVED);
             if (discarded > 0) {
                 LOG.log(Level.WARNING, "session " + SessionRecord.redact(id) + " is also owned by older member "
@@ -402,9 +432,48 @@ final class SessionTable {
         }
     }
 
-    /** The new owner of {@code id}, released here, confirmed its adoption, or will not (it failed or left). */
-    void granted(String id) {
+    /**
+     * The hand-off of {@code id}, released here, to {@code to} ended: its new owner confirmed its adoption, or will not
+     * (it failed or left). This member names {@code to} to take-over rounds for a while ({@link #lately}); null: the
+     * grant was never sent.
+     */
+    void granted(String id, MemberId to) {
+        if (to != null) {
+            remember(id, new Gone(to, -1, 0));
+        }
         granting.remove(id);
+    }
+
+    /**
+     * What became of {@code id} (or of the id it was renamed to), owned here until lately: handed to a member, lost
+     * to an older owner, or ended here; null when it was not owned here lately. A round's query takes
+     * no snapshot: it may reach a new owner before its adoption and this member after it.
+     */
+    Gone lately(String id) {
+        if (lately.isEmpty()) {
+            return null;
+        }
+        Gone g = lately.get(id);
+        if (g == null) {
+            g = lately.get(currentId(id));
+        }
+        return g == null || g.untilNanos() - clock.nanoTime() <= 0 ? null : g;
+    }
+
+    private void remember(String id, Gone g) {
+        long now = clock.nanoTime();
+        lately.put(id, new Gone(g.to(), g.endedAt(), now + keepNanos));
+        if (nextPurgeNanos == 0 || now - nextPurgeNanos >= 0) {
+            nextPurgeNanos = now + keepNanos;
+            lately.values().removeIf(x -> x.untilNanos() - now <= 0);
+        }
+    }
+
+    /**
+     * What became of a session owned here lately: handed to {@code to}, or ended here at version {@code endedAt}
+     * ({@code to} null; else -1); told until {@code untilNanos}.
+     */
+    record Gone(MemberId to, long endedAt, long untilNanos) {
     }
 
     /**
@@ -446,6 +515,7 @@ final class SessionTable {
             ps = resume.apply(r);
             synchronized (ps) {
                 primaries.put(r.id(), ps);
+                lately.remove(r.id());
                 since.put(r.id(), r.version());
                 announce.accept(ps);
             }

@@ -9,8 +9,10 @@ import io.flotilla.spi.Scheduler;
 import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -19,14 +21,22 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Take-over rounds: before a member makes a replica its primary, it learns the newest copy held in its view, in one
  * round trip. It asks every other member of the view for its version of the session; each answers its version,
- * whether it owns the session, whether it is itself in a round for it, and its record when newer than the asker's.
- * The round ends when every asked member answered or left the view; then the newest record becomes the primary here
- * at its version ({@link SessionTable#adopt}) and is announced as before. A live owner among the answers, or an
- * older member in its own round for the session, aborts it; so does a member that neither answers nor leaves within
- * the timeout (the node's). A member still silent after a sixth of the timeout is verified at once ({@code
- * Node.suspect}), so one that crashed with the owner leaves the view in time. An aborted round fails with {@link TakeOverException}: the caller never gets an empty or
- * stale session silently. A member whose node has no listener for the topic, or whose engines all serve other
+ * whether it owns the session, whether it is itself in a round for it, what became of it if the answerer owned it
+ * lately (handed to a member, or ended at a version), and its record when newer than the asker's. The round ends when
+ * every asked member answered or left the view; then the newest record becomes the primary here at its version
+ * ({@link SessionTable#adopt}; none when the session ended at that version or later) and is announced as before. A
+ * live owner among the answers, a live member a chain of recent hand-offs ends at, or an older member in its own round
+ * for the session, aborts it; so does a member that neither answers nor leaves within the timeout (the node's). A
+ * member still silent after a sixth of the timeout is verified at once ({@code Node.suspect}), so one that crashed
+ * with the owner leaves the view in time. An aborted round fails with {@link TakeOverException}: the caller never gets
+ * an empty or stale session silently. A member whose node has no listener for the topic, or whose engines all serve other
  * namespaces (they decline the query), answers nothing and counts as holding nothing.
+ *
+ * <p>The answers are no snapshot: during a hand-off, the query may reach the new owner before its adoption and the old
+ * owner after the new one confirmed it. So the old owner names the new one for a while after ({@link
+ * SessionTable#lately}; a member named that answered with no such word of its own may not have adopted it yet, so
+ * the round fails naming it), and when an asked member leaves before it answered (a drain ends as soon as its new
+ * owners confirmed), the others are asked again: the new owner answers as the owner by then.
  *
  * <p>Concurrent takers: a member in a round that is asked by an older member aborts its own round; an asker told
  * that an older member is in a round aborts. Whatever overlaps anyway (rounds that did not meet) is settled by the
@@ -109,9 +119,10 @@ final class TakeOver {
             mine.fail("older member " + from.describe() + " takes session " + SessionRecord.redact(id)
                     + " over at the same time");
         }
+        SessionTable.Gone gone = owns ? null : table.lately(id);
         byte[] record = held != null && version > q.version() ? sessionCodec.encodeRecord(held.record()) : null;
-        out.sendQuietly(List.of(from), ReplicationMessages.answer(
-                new ReplicationMessages.Answer(id, version, owns, mine != null, record)));
+        out.sendQuietly(List.of(from), ReplicationMessages.answer(new ReplicationMessages.Answer(id, version, owns,
+                mine != null, gone == null ? null : gone.to(), gone == null ? -1 : gone.endedAt(), record)));
     }
 
     void onAnswer(Member from, ReplicationMessages.Answer a) {
@@ -121,10 +132,10 @@ final class TakeOver {
         }
     }
 
-    /** A member left the view: no round waits for it any longer. */
+    /** A member left the view: no round waits for it any longer (one it owed an answer asks the others again). */
     void left(MemberId member) {
         for (Round r : rounds.values()) {
-            r.gone(member);
+            r.left(member);
         }
     }
 
@@ -137,13 +148,26 @@ final class TakeOver {
     private final class Round {
         final String id;
         final CompletableFuture<Optional<PrimarySession>> result = new CompletableFuture<>();
-        private final Set<MemberId> pending = new HashSet<>();
+        /** The answers still owed, by member: one per query sent (answers come in the order of the queries). */
+        private final Map<MemberId, Integer> pending = new HashMap<>();
         private final List<Member> asked;
         private SessionRecord newest;
         /** The members that answered with a copy: after the take-over, the copies placement does not name go. */
         private final List<Member> holding = new ArrayList<>();
-        /** The member that answered that it owns the session, if any. */
+        /** The member that answered that it owns the session, or that another handed it to, if any. */
         private Member owner;
+        /**
+         * Per answerer that handed the session on lately, the member it handed it to: the last of such a chain, when
+         * alive, may have answered before its adoption; the others answered after theirs.
+         */
+        private final Map<MemberId, MemberId> handedOn = new HashMap<>();
+        /**
+         * Answerers that do not own the session for sure: they owned it lately and let go of it (handed it on, or
+         * ended it), or their node serves no engine of this namespace.
+         */
+        private final Set<MemberId> notOwners = new HashSet<>();
+        /** The newest version an answerer ended the session at lately (-1: none). */
+        private long endedAt = -1;
         private String failure;
         private boolean done;
         private Scheduler.Cancellable timer;
@@ -153,37 +177,47 @@ final class TakeOver {
             this.id = id;
             this.asked = asked;
             for (Member m : asked) {
-                pending.add(m.id());
+                pending.put(m.id(), 1);
             }
             this.newest = table.replica(id).orElse(null);
         }
 
         void begin() {
-            long have = newest == null ? -1 : newest.version();
             timer = scheduler.schedule(() -> fail("no answer within " + timeout + " from "
                     + pendingNames() + " (the newest copy may be there)"), timeout.toNanos());
             // A member that crashed with the owner (all but one node killed at once) would otherwise keep the round
             // waiting until failure detection removes it: have the silent ones verified early, as verifyOwner does.
             probe = scheduler.schedule(this::verifySilent, timeout.toNanos() / PROBE_FRACTION);
-            for (Member m : asked) {
-                // PROCESSED: a member whose node has no listener for the topic says so, and counts as holding none.
-                out.send(List.of(m), config.replicationTopic(),
-                        ReplicationMessages.idAndVersion(ReplicationMessages.TAKEOVER_QUERY, id, have),
-                        Delivery.PROCESSED).whenComplete((v, e) -> {
-                            if (e != null && Outbox.cause(e) instanceof RemoteProcessingException) {
-                                gone(m.id());
-                            }
-                        });
-            }
+            query(asked);
             // A member that left between start()'s reading of the view and this round's registration was announced
             // to left() before the round existed: the view, updated before that announcement, says so now.
             View now = out.view();
             for (Member m : asked) {
                 if (!now.contains(m.id())) {
-                    gone(m.id());
+                    left(m.id());
                 }
             }
             check();
+        }
+
+        private void query(List<Member> members) {
+            long have;
+            synchronized (this) {
+                have = newest == null ? -1 : newest.version();
+            }
+            for (Member m : members) {
+                // PROCESSED: a member whose node has no listener for the topic says so, and counts as holding none.
+                out.send(List.of(m), config.replicationTopic(),
+                        ReplicationMessages.idAndVersion(ReplicationMessages.TAKEOVER_QUERY, id, have),
+                        Delivery.PROCESSED).whenComplete((v, e) -> {
+                            if (e != null && Outbox.cause(e) instanceof RemoteProcessingException) {
+                                synchronized (this) {
+                                    notOwners.add(m.id());
+                                }
+                                gone(m.id());
+                            }
+                        });
+            }
         }
 
         void answered(Member from, ReplicationMessages.Answer a) {
@@ -203,19 +237,57 @@ final class TakeOver {
                 if (a.record() != null && (newest == null || a.version() > newest.version())) {
                     newest = sessionCodec.decodeRecord(a.record());
                 }
-                if (a.version() >= 0) {
+                if (a.version() >= 0 && !holding.contains(from)) {
                     holding.add(from);
+                }
+                if (a.handedTo() != null) {
+                    handedOn.put(from.id(), a.handedTo());
+                    notOwners.add(from.id());
+                }
+                if (a.endedAt() >= 0) {
+                    endedAt = Math.max(endedAt, a.endedAt());
+                    notOwners.add(from.id());
                 }
             }
             gone(from.id());
         }
 
+        /** {@code member} answered one query (or cannot: its node has no listener for the topic). */
         void gone(MemberId member) {
             synchronized (this) {
-                if (!pending.remove(member)) {
+                Integer owed = pending.get(member);
+                if (owed == null) {
                     return;
                 }
+                if (owed > 1) {
+                    pending.put(member, owed - 1);
+                    return;
+                }
+                pending.remove(member);
             }
+            check();
+        }
+
+        /**
+         * {@code member} left the view. If it owed an answer, it may have handed the session on just before it left
+         * (a drain waits for its new owners to confirm, then leaves) to a member that answered before its adoption:
+         * the others are asked again.
+         */
+        void left(MemberId member) {
+            List<Member> again = new ArrayList<>();
+            synchronized (this) {
+                if (done || pending.remove(member) == null) {
+                    return;
+                }
+                View view = out.view();
+                for (Member m : asked) {
+                    if (!m.id().equals(member) && view.contains(m.id())) {
+                        pending.merge(m.id(), 1, Integer::sum);
+                        again.add(m);
+                    }
+                }
+            }
+            query(again);
             check();
         }
 
@@ -226,7 +298,7 @@ final class TakeOver {
                     return;
                 }
                 for (Member m : asked) {
-                    if (pending.contains(m.id())) {
+                    if (pending.containsKey(m.id())) {
                         silent.add(m);
                     }
                 }
@@ -240,7 +312,7 @@ final class TakeOver {
         private synchronized String pendingNames() {
             List<String> names = new ArrayList<>();
             for (Member m : asked) {
-                if (pending.contains(m.id())) {
+                if (pending.containsKey(m.id())) {
                     names.add(m.describe());
                 }
             }
@@ -260,16 +332,33 @@ final class TakeOver {
 
         private void check() {
             SessionRecord r;
+            Member named;
+            long ended;
             synchronized (this) {
                 if (done || !pending.isEmpty()) {
                     return;
                 }
-                done = true;
+                named = lastHandedTo();
                 r = newest;
+                ended = endedAt;
+            }
+            if (named != null) {
+                synchronized (this) {
+                    owner = named;
+                }
+                fail("it was handed to member " + named.describe() + " lately, which owns it now");
+                return;
+            }
+            synchronized (this) {
+                if (done) {
+                    return;
+                }
+                done = true;
             }
             PrimarySession ps = null;
             try {
-                ps = table.adopt(id, r, out.view(), replicator::resume, replicator::announce);
+                // Ended lately by the member that owned it last: a copy up to that version is of the ended session.
+                ps = table.adopt(id, r, ended, out.view(), replicator::resume, replicator::announce);
                 if (ps != null) {
                     List<Member> held;
                     synchronized (this) {
@@ -283,6 +372,20 @@ final class TakeOver {
                 }
             }
             finish(ps);
+        }
+
+        /** The live member, not this one, that a chain of recent hand-offs ends at, if any. */
+        private Member lastHandedTo() {
+            View view = out.view();
+            for (MemberId to : handedOn.values()) {
+                if (!notOwners.contains(to) && !to.equals(out.self().id())) {
+                    Optional<Member> m = view.find(to);
+                    if (m.isPresent()) {
+                        return m.get();
+                    }
+                }
+            }
+            return null;
         }
 
         private void finish(PrimarySession ps) {

@@ -51,6 +51,8 @@ public final class InMemoryNetwork {
     private double duplicateRate;
     private long minDelayNanos;
     private long maxDelayNanos;
+    /** Extra delay of the frames one member sends another, by (sender, receiver): constant, so they stay in order. */
+    private final Map<List<MemberId>, Long> linkDelays = new HashMap<>();
     private long delivered;
     private long dropped;
     private long duplicated;
@@ -88,6 +90,19 @@ public final class InMemoryNetwork {
     public InMemoryNetwork delay(Duration min, Duration max) {
         minDelayNanos = min.toNanos();
         maxDelayNanos = max.toNanos();
+        return this;
+    }
+
+    /**
+     * Delays every frame {@code from} sends {@code to} by {@code extra} on top of {@link #delay}: one slow direction of
+     * one link (a message that overtakes another sent earlier elsewhere). Zero removes it.
+     */
+    public InMemoryNetwork delay(Member from, Member to, Duration extra) {
+        if (extra.isZero()) {
+            linkDelays.remove(List.of(from.id(), to.id()));
+        } else {
+            linkDelays.put(List.of(from.id(), to.id()), extra.toNanos());
+        }
         return this;
     }
 
@@ -219,7 +234,8 @@ public final class InMemoryNetwork {
             int copies = random.nextDouble() < duplicateRate ? 2 : 1;
             duplicated += copies - 1;
             for (int i = 0; i < copies; i++) {
-                clock.schedule(() -> peer.receive(frame), delay());
+                clock.schedule(() -> peer.receive(frame),
+                        delay() + linkDelays.getOrDefault(List.of(owner.local.id(), remote.id()), 0L));
             }
         }
 
