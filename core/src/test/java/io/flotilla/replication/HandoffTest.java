@@ -161,16 +161,9 @@ class HandoffTest {
     @Test
     void aRoundThatReachesTheOldOwnerAfterTheGrantAndTheNewOneBeforeItAdoptsNothing() {
         try (EngineHarness h = cluster(4, 15_033, Placement.backups(1))) {
-            int[] roles = handOffRoles(h);
-            int asker = roles[0];
-            int taker = roles[1];
-            h.cluster.network().delay(Duration.ofMillis(1), Duration.ofMillis(1));
-            h.cluster.network().delay(h.cluster.member(taker), h.cluster.member(0), Duration.ofMillis(50));
-            CompletableFuture<Optional<PrimarySession>> move = moveHere(h, asker);
-            assertTrue(h.runUntil(() -> h.engine(0).find(ID).isEmpty(), STEPS), "member 0 released it");
-            CompletableFuture<Optional<PrimarySession>> round = h.engine(taker).takeOver(ID).toCompletableFuture();
-            assertTrue(h.runUntil(() -> move.isDone() && round.isDone(), STEPS), "both ended");
-            assertOneOwner(h, move, round, asker);
+            RoundInHandOff r = roundInHandOff(h);
+            assertTrue(h.runUntil(() -> r.move.isDone() && r.round.isDone(), STEPS), "both ended");
+            assertOneOwner(h, r);
         }
     }
 
@@ -182,21 +175,32 @@ class HandoffTest {
     @Test
     void aRoundWhoseQueryTheOldOwnerNeverAnsweredAsksTheOthersAgainWhenItLeaves() {
         try (EngineHarness h = cluster(4, 15_035, Placement.backups(1))) {
-            int[] roles = handOffRoles(h);
-            int asker = roles[0];
-            int taker = roles[1];
-            h.cluster.network().delay(Duration.ofMillis(1), Duration.ofMillis(1));
-            h.cluster.network().delay(h.cluster.member(taker), h.cluster.member(0), Duration.ofMillis(50));
-            CompletableFuture<Optional<PrimarySession>> move = moveHere(h, asker);
-            assertTrue(h.runUntil(() -> h.engine(0).find(ID).isEmpty(), STEPS), "member 0 released it");
-            CompletableFuture<Optional<PrimarySession>> round = h.engine(taker).takeOver(ID).toCompletableFuture();
-            assertTrue(h.runUntil(move::isDone, STEPS), "the asker adopted it");
+            RoundInHandOff r = roundInHandOff(h);
+            assertTrue(h.runUntil(r.move::isDone, STEPS), "the asker adopted it");
             h.advance(Duration.ofMillis(5)); // member 0 hears the adoption confirmed, and leaves
-            h.cluster.network().partition(h.cluster.member(taker), h.cluster.member(0)); // the query is lost with it
-            h.cluster.membership(taker).remove(h.cluster.member(0), false);
-            assertTrue(h.runUntil(round::isDone, STEPS), "the round ended");
-            assertOneOwner(h, move, round, asker);
+            h.cluster.network().partition(h.cluster.member(r.taker), h.cluster.member(0)); // the query is lost with it
+            h.cluster.membership(r.taker).remove(h.cluster.member(0), false);
+            assertTrue(h.runUntil(r.round::isDone, STEPS), "the round ended");
+            assertOneOwner(h, r);
         }
+    }
+
+    /**
+     * Member 0 hands {@link #ID} to the asker; the taker, which holds no copy, starts a round as soon as member 0
+     * released it, over a link to member 0 that is 50 ms slow: its query reaches the asker before its adoption, and
+     * member 0 after the asker confirmed it.
+     */
+    private static RoundInHandOff roundInHandOff(EngineHarness h) {
+        int[] roles = handOffRoles(h);
+        h.cluster.network().delay(Duration.ofMillis(1), Duration.ofMillis(1));
+        h.cluster.network().delay(h.cluster.member(roles[1]), h.cluster.member(0), Duration.ofMillis(50));
+        CompletableFuture<Optional<PrimarySession>> move = moveHere(h, roles[0]);
+        assertTrue(h.runUntil(() -> h.engine(0).find(ID).isEmpty(), STEPS), "member 0 released it");
+        return new RoundInHandOff(roles[0], roles[1], move, h.engine(roles[1]).takeOver(ID).toCompletableFuture());
+    }
+
+    private record RoundInHandOff(int asker, int taker, CompletableFuture<Optional<PrimarySession>> move,
+            CompletableFuture<Optional<PrimarySession>> round) {
     }
 
     /**
@@ -238,12 +242,11 @@ class HandoffTest {
         return new int[] {others.get(0), others.get(1)};
     }
 
-    private static void assertOneOwner(EngineHarness h, CompletableFuture<Optional<PrimarySession>> move,
-            CompletableFuture<Optional<PrimarySession>> round, int asker) {
-        assertEquals(1, move.join().orElseThrow().getAttribute("n"), "the asker adopted it");
-        assertTrue(round.isCompletedExceptionally() || round.join().isEmpty(), "the round adopted nothing");
+    private static void assertOneOwner(EngineHarness h, RoundInHandOff r) {
+        assertEquals(1, r.move.join().orElseThrow().getAttribute("n"), "the asker adopted it");
+        assertTrue(r.round.isCompletedExceptionally() || r.round.join().isEmpty(), "the round adopted nothing");
         for (int i = 0; i < 4; i++) {
-            assertEquals(i == asker, h.engine(i).find(ID).isPresent(), "member " + i + " owns it: one owner");
+            assertEquals(i == r.asker, h.engine(i).find(ID).isPresent(), "member " + i + " owns it: one owner");
         }
     }
 
