@@ -22,7 +22,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -55,6 +58,8 @@ import org.apache.catalina.tribes.group.GroupChannel;
  *   <li>{@code detect.kill9.idle.ms}: {@code kill -9} of the child (no messages flowing) until the observer removes it;
  *   <li>{@code detect.kill9.traffic.ms}: the same while the observer sends it 1 KiB messages back to back, each
  *       waiting for the receiver's acknowledgement (Flotilla {@code RECEIVED}, stock {@code USE_ACK});
+ *   <li>{@code kill9.exit.idle.ms}, {@code kill9.exit.traffic.ms}: the kill until the killed child's process ended
+ *       ({@link Process#onExit}): the operating system's teardown of the killed JVM, part of the two figures above;
  *   <li>{@code detect.hung.ms}: {@code SIGSTOP} of the child until the observer removes it (resumed afterwards);
  *       capped at {@code dropTime} + 10 s, and a side that never removes it has no figure but a note;
  *   <li>{@code leave.graceful.ms}: from the {@code CLOSE} command written to the child's stdin until the observer
@@ -86,7 +91,8 @@ public final class MembershipHarness {
 
     /** The metrics, in print order. */
     static final List<String> METRICS = List.of("join.ms", "join.start.ms", "join.seen.ms", "join.sees.ms",
-            "detect.kill9.idle.ms", "detect.kill9.traffic.ms", "detect.hung.ms", "leave.graceful.ms");
+            "detect.kill9.idle.ms", "detect.kill9.traffic.ms", "kill9.exit.idle.ms", "kill9.exit.traffic.ms",
+            "detect.hung.ms", "leave.graceful.ms");
 
     private final PrintStream log = System.err;
     private final Map<String, Map<String, List<Double>>> figures = new LinkedHashMap<>();
@@ -203,8 +209,10 @@ public final class MembershipHarness {
                 record(impl, "join.ms", (Math.max(seen, seesAt) - startBegin) / 1e6);
                 settle(observer, address);
                 long killed = System.nanoTime();
+                CompletableFuture<Long> exited = exitTime(child);
                 child.process().destroyForcibly();
                 detected(impl, "detect.kill9.idle.ms", observer.awaitRemoved(address, killed, DETECT_CAP), killed);
+                exited(impl, "kill9.exit.idle.ms", exited, killed);
                 child.waitFor(Duration.ofSeconds(5));
             }
             // kill -9 under traffic.
@@ -222,9 +230,11 @@ public final class MembershipHarness {
                         LockSupport.parkNanos(1_000_000);
                     }
                     long killed = System.nanoTime();
+                    CompletableFuture<Long> exited = exitTime(child);
                     child.process().destroyForcibly();
                     detected(impl, "detect.kill9.traffic.ms", observer.awaitRemoved(address, killed, DETECT_CAP),
                             killed);
+                    exited(impl, "kill9.exit.traffic.ms", exited, killed);
                 } finally {
                     stop.set(true);
                     child.waitFor(Duration.ofSeconds(5)); // killed: reaped before close() looks at it
@@ -285,6 +295,22 @@ public final class MembershipHarness {
             note(impl + " " + metric + ": not removed within " + DETECT_CAP.toMillis() + " ms");
         } else {
             record(impl, metric, (at - since) / 1e6);
+        }
+    }
+
+    /** When the child's process ended (its reaper saw it), taken before the kill so the stamp is the reaper's. */
+    private static CompletableFuture<Long> exitTime(ChildJvm child) {
+        return child.process().onExit().thenApply(p -> System.nanoTime());
+    }
+
+    /** Records how long the killed child's process took to end: the part of a detection figure that is the OS's. */
+    private void exited(String impl, String metric, CompletableFuture<Long> exited, long since) {
+        try {
+            record(impl, metric, (exited.get(5, TimeUnit.SECONDS) - since) / 1e6);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            note(impl + " " + metric + ": the killed child did not end within 5 s (" + e + ")");
         }
     }
 

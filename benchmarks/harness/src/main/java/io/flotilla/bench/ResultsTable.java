@@ -123,6 +123,8 @@ public final class ResultsTable {
             membership("join.sees.ms"),
             membership("detect.kill9.idle.ms"),
             membership("detect.kill9.traffic.ms"),
+            membership("kill9.exit.idle.ms"),
+            membership("kill9.exit.traffic.ms"),
             membership("detect.hung.ms"),
             membership("leave.graceful.ms"),
             // HttpHarness (medians of its rounds): the no-cluster baseline, in both columns, then each cluster mode.
