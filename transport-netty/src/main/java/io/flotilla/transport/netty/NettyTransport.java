@@ -68,9 +68,28 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * block; {@link #bind()} and {@link #start} wait for the socket and event loops, {@link #close()} waits a bounded
  * time. Inbound callbacks run on the I/O threads and the completion of {@link #probe} stages on the probe thread:
  * chain further work with the {@code *Async} methods of {@link CompletionStage}.
+ *
+ * <p>Loading this class sets the system property {@code io.netty.jfr.enabled} to {@code false} unless it is set
+ * already: Netty's allocator JFR events cost every node about 120 ms of its start (see {@link #NETTY_JFR}). It
+ * matters only to Netty initialized after it; run with {@code -Dio.netty.jfr.enabled=true} to keep them. The
+ * drop-in Tomcat jar relocates Netty, and the property with it ({@code io.flotilla.shaded.io.netty.jfr.enabled}).
  */
 public final class NettyTransport implements Transport {
     private static final Logger LOG = System.getLogger(NettyTransport.class.getName());
+    /** Netty's switch for the JFR events of its buffer allocators (relocated with Netty in the drop-in jar). */
+    static final String NETTY_JFR = "io.netty.jfr.enabled";
+
+    static {
+        // Netty's allocators record JFR events, which only a recording configured for them would keep. Their first
+        // pooled buffer, on a node's first handshake, loads and instruments JFR's event classes on the I/O thread
+        // that answers the first probe: about 120 ms of every node's start (static membership found its first
+        // member after 160-200 ms with them, 35-60 ms without). Off unless the JVM was told otherwise; read once,
+        // when Netty's PlatformDependent initializes, which Epoll.isAvailable in the constructor is the first to do.
+        if (System.getProperty(NETTY_JFR) == null) {
+            System.setProperty(NETTY_JFR, "false");
+        }
+    }
+
     private static final long REFUSAL_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(2);
 
