@@ -4,8 +4,8 @@ import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
 import io.flotilla.spi.Clock;
-import java.time.Duration;
 import java.lang.System.Logger.Level;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -57,7 +57,7 @@ final class SessionTable {
     /**
      * Sessions owned here lately, and what became of each ({@link #lately}), for {@code keepNanos}: a take-over
      * round's query that reached a new owner before its adoption and this member after would otherwise hear "not
-     * mine" from both. Purged as entries expire.
+     * mine" from both. Expired entries go at the next use after {@code nextPurgeNanos}, or with the expiry sweep.
      */
     private final ConcurrentHashMap<String, Gone> lately = new ConcurrentHashMap<>();
     private final Clock clock;
@@ -341,7 +341,7 @@ final class SessionTable {
         if (primaries.remove(id, ps)) {
             since.remove(id);
         }
-        remember(id, new Gone(null, version, 0));
+        remember(id, null, version);
     }
 
     /**
@@ -375,7 +375,7 @@ final class SessionTable {
             since.remove(id);
             long discarded = Math.max(0, mineAcknowledged - Math.max(mineSince, otherSince));
             owners.put(id, other.id());
-            remember(id, new Gone(other.id(), -1, 0));
+            remember(id, other.id(), -1);
             store.remove(id, ReplicaCause.REMOVED);
             if (discarded > 0) {
                 LOG.log(Level.WARNING, "session " + SessionRecord.redact(id) + " is also owned by older member "
@@ -439,30 +439,37 @@ final class SessionTable {
      */
     void granted(String id, MemberId to) {
         if (to != null) {
-            remember(id, new Gone(to, -1, 0));
+            remember(id, to, -1);
         }
         granting.remove(id);
     }
 
     /**
      * What became of {@code id} (or of the id it was renamed to), owned here until lately: handed to a member, lost
-     * to an older owner, or ended here; null when it was not owned here lately. A round's query takes
-     * no snapshot: it may reach a new owner before its adoption and this member after it.
+     * to an older owner, or ended here; null when it was not owned here lately. A round's query takes no snapshot: it
+     * may reach a new owner before its adoption and this member after it.
      */
     Gone lately(String id) {
         if (lately.isEmpty()) {
             return null;
         }
+        long now = clock.nanoTime();
+        purgeLately(now);
         Gone g = lately.get(id);
         if (g == null) {
             g = lately.get(currentId(id));
         }
-        return g == null || g.untilNanos() - clock.nanoTime() <= 0 ? null : g;
+        return g == null || g.untilNanos() - now <= 0 ? null : g;
     }
 
-    private void remember(String id, Gone g) {
+    private void remember(String id, MemberId to, long endedAt) {
         long now = clock.nanoTime();
-        lately.put(id, new Gone(g.to(), g.endedAt(), now + keepNanos));
+        lately.put(id, new Gone(to, endedAt, now + keepNanos));
+        purgeLately(now);
+    }
+
+    /** Drops what this member no longer tells rounds, at most once per {@code keepNanos}. */
+    private void purgeLately(long now) {
         if (nextPurgeNanos == 0 || now - nextPurgeNanos >= 0) {
             nextPurgeNanos = now + keepNanos;
             lately.values().removeIf(x -> x.untilNanos() - now <= 0);
@@ -719,7 +726,8 @@ final class SessionTable {
 
     /**
      * Replicas whose owner left {@code view} and that stayed idle for twice their max inactive interval at {@code
-     * nowMillis} leave ({@link ReplicaCause#EXPIRED}); owners of sessions no longer held are forgotten.
+     * nowMillis} leave ({@link ReplicaCause#EXPIRED}); owners of sessions no longer held are forgotten, and so is
+     * what became of sessions owned here once it is no longer told ({@link #lately}).
      *
      * @return the ids expired
      */
@@ -746,6 +754,7 @@ final class SessionTable {
         }
         owners.keySet().removeIf(id -> !primaries.containsKey(id) && store.get(id).isEmpty()
                 && !awaitingFull.containsKey(id));
+        purgeLately(clock.nanoTime());
         return expired;
     }
 
