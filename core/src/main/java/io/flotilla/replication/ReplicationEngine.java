@@ -233,9 +233,10 @@ public final class ReplicationEngine implements AutoCloseable {
      * copy); then it announces itself to the holders before any delta of the new owner. See "Ownership and
      * consistency" in docs/architecture.md.
      *
-     * @return completes with the primary; with empty when no member of the view holds the session, or its owner is
-     *     another live member (requests belong there); fails with {@link TakeOverException} when another member owns
-     *     it or takes it over at the same time, or a member neither answered nor left the view within the node's
+     * @return completes with the primary; with empty when no member of the view holds the session, its owner is
+     *     another live member (requests belong there), or the member that owned it last ended it lately; fails with
+     *     {@link TakeOverException} when another member owns it or was handed it lately ({@link #moveHere} asks it),
+     *     or takes it over at the same time, or a member neither answered nor left the view within the node's
      *     timeout. Completes on a delivery or timer thread; do not block a delivery thread on it.
      */
     public CompletionStage<Optional<PrimarySession>> takeOver(String id) {

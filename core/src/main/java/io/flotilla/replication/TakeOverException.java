@@ -4,8 +4,8 @@ import io.flotilla.MemberId;
 import io.flotilla.FlotillaException;
 
 /**
- * A take-over ({@link ReplicationEngine#takeOver}) that did not happen: another member owns the session, an older
- * member takes it over at the same time, or a member of the view did not answer within the node's timeout (so the
+ * A take-over ({@link ReplicationEngine#takeOver}) that did not happen: another member owns the session or was handed
+ * it lately, an older member takes it over at the same time, or a member of the view did not answer within the node's timeout (so the
  * newest copy may be there). The session is not owned here; the caller must not serve it (and must not start an
  * empty one in its place): the request fails, and a retry may succeed once the view has settled.
  *
