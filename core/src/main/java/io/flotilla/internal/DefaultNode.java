@@ -84,6 +84,8 @@ public final class DefaultNode implements Node {
      * (a restart draws a new id), so its streams are dropped after this.
      */
     private static final long DEPARTED_RETENTION_NANOS = TimeUnit.MINUTES.toNanos(5);
+    /** Liveness connections opened again in a row after a failure ({@link #keepConnected}). */
+    private static final int MAX_RECONNECTS = 6;
 
     private final NodeConfig config;
     private final Clock clock;
@@ -116,6 +118,11 @@ public final class DefaultNode implements Node {
     /** Senders outside the view the engine keeps streams for, at most (joining members, for a moment). */
     static final int MAX_STREAMS_OUTSIDE_VIEW = 64;
     private volatile View view;
+    /**
+     * Per member of the view whose liveness connection (opened at its join) failed: the failed attempts in a row.
+     * Cleared when a connection to it is established, and when it joins or leaves.
+     */
+    private final ConcurrentHashMap<MemberId, Integer> reconnects = new ConcurrentHashMap<>();
     private volatile Scheduler.Cancellable tick;
 
     /** A node with its own delivery threads and, when {@code scheduler} is null, its own timer thread. */
@@ -416,6 +423,30 @@ public final class DefaultNode implements Node {
         }
     }
 
+    /**
+     * A connection to {@code m}, a member of the view, failed with nothing queued for it (the liveness connection of
+     * its join, say, reset while it was starting): without another, a crash of {@code m} would be noticed only after
+     * dropTime of silent heartbeats instead of within milliseconds. So it is opened again, after a pause that
+     * doubles from the tick, at most {@link #MAX_RECONNECTS} times in a row; queued messages reconnect by themselves.
+     */
+    private void keepConnected(Member m) {
+        OutboundStream s = outbound.get(m.id());
+        View v = view;
+        if (closed.get() || stopped || v == null || !v.contains(m.id()) || s != null && s.queuedMessages() > 0) {
+            return;
+        }
+        int attempt = reconnects.merge(m.id(), 1, Integer::sum);
+        if (attempt > MAX_RECONNECTS) {
+            return; // its heartbeats still watch it
+        }
+        scheduler.schedule(() -> {
+            View now = view;
+            if (!closed.get() && !stopped && now != null && now.contains(m.id())) {
+                transport.send(m, Frame.control(FrameType.PING, 0));
+            }
+        }, tickNanos << (attempt - 1));
+    }
+
     private void onTick() {
         if (stopped) {
             return;
@@ -447,6 +478,7 @@ public final class DefaultNode implements Node {
         @Override
         public void onConnected(PeerConnection connection) {
             LOG.log(Level.DEBUG, () -> "connected to " + connection.remote().describe());
+            reconnects.remove(connection.remote().id());
         }
 
         @Override
@@ -518,6 +550,7 @@ public final class DefaultNode implements Node {
         public void onSendFailed(Member member, Throwable cause) {
             warnings.log(Level.WARNING, "send-failed", "cannot reach " + member.describe() + ": " + cause);
             onConnectionFailure(member, "cannot connect: " + cause.getMessage());
+            keepConnected(member);
         }
     }
 
@@ -669,6 +702,9 @@ public final class DefaultNode implements Node {
                 if (s != null && s.viewChanged()) {
                     scheduleDelivery(s);
                 }
+            }
+            if (e instanceof MembershipEvent.Left || e instanceof MembershipEvent.Joined) {
+                reconnects.remove(e.member().id());
             }
             if (e instanceof MembershipEvent.Left left) {
                 memberGone(left.member(), left.graceful() ? "member left" : "member removed as failed");
