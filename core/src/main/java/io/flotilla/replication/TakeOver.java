@@ -29,8 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * for the session, aborts it; so does a member that neither answers nor leaves within the timeout (the node's). A
  * member still silent after a sixth of the timeout is verified at once ({@code Node.suspect}), so one that crashed
  * with the owner leaves the view in time. An aborted round fails with {@link TakeOverException}: the caller never gets
- * an empty or stale session silently. A member whose node has no listener for the topic, or whose engines all serve other
- * namespaces (they decline the query), answers nothing and counts as holding nothing.
+ * an empty or stale session silently. A member whose node has no listener for the topic, or whose engines all serve
+ * other namespaces (they decline the query), answers nothing and counts as holding nothing.
  *
  * <p>The answers are no snapshot: during a hand-off, the query may reach the new owner before its adoption and the old
  * owner after the new one confirmed it. So the old owner names the new one for a while after ({@link

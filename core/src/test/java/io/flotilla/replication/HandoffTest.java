@@ -232,7 +232,9 @@ class HandoffTest {
         }
     }
 
-    /** Member 0 owns {@link #ID} (acknowledged); returns {asker, taker}: neither holds a copy, the taker knows no owner. */
+    /**
+     * Member 0 owns {@link #ID} (acknowledged); returns {asker, taker}: neither holds a copy, the taker knows no owner.
+     */
     private static int[] handOffRoles(EngineHarness h) {
         createAcked(h, 0, ID);
         int holder = indexOf(h, Placement.backups(1).holders(ID, h.cluster.member(0), h.cluster.node(0).view())
