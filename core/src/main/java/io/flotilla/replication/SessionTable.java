@@ -57,12 +57,12 @@ final class SessionTable {
     /**
      * Sessions owned here lately, and what became of each ({@link #lately}), for {@code keepNanos}: a take-over
      * round's query that reached a new owner before its adoption and this member after would otherwise hear "not
-     * mine" from both. Expired entries go at the next use after {@code nextPurgeNanos}, or with the expiry sweep.
+     * mine" from both. Expired entries are ignored when read, and dropped by the expiry sweep (not on the request
+     * thread that ends a session).
      */
     private final ConcurrentHashMap<String, Gone> lately = new ConcurrentHashMap<>();
     private final Clock clock;
     private final long keepNanos;
-    private volatile long nextPurgeNanos;
     /**
      * Renames seen here, former id to the next (the owner's, and the holders' from the rename in a delta), the
      * {@link #MAX_ALIASES} most recent: a request still carrying a session's former id (sent before its cookie
@@ -454,7 +454,6 @@ final class SessionTable {
             return null;
         }
         long now = clock.nanoTime();
-        purgeLately(now);
         Gone g = lately.get(id);
         if (g == null) {
             g = lately.get(currentId(id));
@@ -463,17 +462,7 @@ final class SessionTable {
     }
 
     private void remember(String id, MemberId to, long endedAt) {
-        long now = clock.nanoTime();
-        lately.put(id, new Gone(to, endedAt, now + keepNanos));
-        purgeLately(now);
-    }
-
-    /** Drops what this member no longer tells rounds, at most once per {@code keepNanos}. */
-    private void purgeLately(long now) {
-        if (nextPurgeNanos == 0 || now - nextPurgeNanos >= 0) {
-            nextPurgeNanos = now + keepNanos;
-            lately.values().removeIf(x -> x.untilNanos() - now <= 0);
-        }
+        lately.put(id, new Gone(to, endedAt, clock.nanoTime() + keepNanos));
     }
 
     /**
@@ -754,7 +743,8 @@ final class SessionTable {
         }
         owners.keySet().removeIf(id -> !primaries.containsKey(id) && store.get(id).isEmpty()
                 && !awaitingFull.containsKey(id));
-        purgeLately(clock.nanoTime());
+        long now = clock.nanoTime();
+        lately.values().removeIf(g -> g.untilNanos() - now <= 0);
         return expired;
     }
 

@@ -157,10 +157,10 @@ final class TakeOver {
         /** The member that answered that it owns the session, or that another handed it to, if any. */
         private Member owner;
         /**
-         * Per answerer that handed the session on lately, the member it handed it to: the last of such a chain, when
-         * alive, may have answered before its adoption; the others answered after theirs.
+         * The members answerers handed the session to lately: the last of such a chain (one not among {@link
+         * #notOwners}), when alive, may have answered before its adoption; the others answered after theirs.
          */
-        private final Map<MemberId, MemberId> handedOn = new HashMap<>();
+        private final Set<MemberId> handedTo = new HashSet<>();
         /**
          * Answerers that do not own the session for sure: they owned it lately and let go of it (handed it on, or
          * ended it), or their node serves no engine of this namespace.
@@ -241,7 +241,7 @@ final class TakeOver {
                     holding.add(from);
                 }
                 if (a.handedTo() != null) {
-                    handedOn.put(from.id(), a.handedTo());
+                    handedTo.add(a.handedTo());
                     notOwners.add(from.id());
                 }
                 if (a.endedAt() >= 0) {
@@ -339,21 +339,17 @@ final class TakeOver {
                     return;
                 }
                 named = lastHandedTo();
+                if (named != null) {
+                    owner = named;
+                } else {
+                    done = true;
+                }
                 r = newest;
                 ended = endedAt;
             }
             if (named != null) {
-                synchronized (this) {
-                    owner = named;
-                }
                 fail("it was handed to member " + named.describe() + " lately, which owns it now");
                 return;
-            }
-            synchronized (this) {
-                if (done) {
-                    return;
-                }
-                done = true;
             }
             PrimarySession ps = null;
             try {
@@ -377,7 +373,7 @@ final class TakeOver {
         /** The live member, not this one, that a chain of recent hand-offs ends at, if any. */
         private Member lastHandedTo() {
             View view = out.view();
-            for (MemberId to : handedOn.values()) {
+            for (MemberId to : handedTo) {
                 if (!notOwners.contains(to) && !to.equals(out.self().id())) {
                     Optional<Member> m = view.find(to);
                     if (m.isPresent()) {

@@ -234,8 +234,9 @@ public final class InMemoryNetwork {
             int copies = random.nextDouble() < duplicateRate ? 2 : 1;
             duplicated += copies - 1;
             for (int i = 0; i < copies; i++) {
-                clock.schedule(() -> peer.receive(frame),
-                        delay() + linkDelays.getOrDefault(List.of(owner.local.id(), remote.id()), 0L));
+                long extra = linkDelays.isEmpty() ? 0
+                        : linkDelays.getOrDefault(List.of(owner.local.id(), remote.id()), 0L);
+                clock.schedule(() -> peer.receive(frame), delay() + extra);
             }
         }
 
