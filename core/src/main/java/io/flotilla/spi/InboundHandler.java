@@ -33,7 +33,13 @@ public interface InboundHandler {
      */
     void onDisconnected(PeerConnection connection, Disconnect reason);
 
-    /** Frames that could not be sent to {@code member}: the connection failed and reconnection did not succeed. */
+    /**
+     * Frames that could not be sent to {@code member}: the connection failed and reconnection did not succeed.
+     *
+     * @param cause has a {@link java.net.ConnectException} in its cause chain when no TCP connection could be made
+     *     to the member's address at all (refused, or no answer within the connect timeout), which the node takes
+     *     as a sign that the member crashed; a handshake the peer failed or refused must not carry one
+     */
     void onSendFailed(Member member, Throwable cause);
 
     /**

@@ -1,19 +1,25 @@
 package io.flotilla.internal;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.flotilla.FlotillaException;
 import io.flotilla.Member;
+import io.flotilla.MemberId;
 import io.flotilla.NodeConfig;
+import io.flotilla.testing.FixedMembership;
 import io.flotilla.testing.InMemoryCluster;
+import io.flotilla.testing.ManualClock;
 import io.flotilla.wire.FrameType;
+import java.net.ConnectException;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
  * A node keeps a connection open to every member of its view, so a member that crashes breaks it and becomes a
  * suspect within milliseconds, not after dropTime of silent heartbeats. When the connection opened at the member's
- * join fails (found in CI: reset by a member that was still starting), it is opened again.
+ * join fails, it is opened again; when it cannot be made at all, the member is a suspect at once.
  */
 class LivenessConnectionTest {
     private static final Duration STEP = Duration.ofMillis(1);
@@ -40,6 +46,45 @@ class LivenessConnectionTest {
             assertFalse(c.membership(0).suspicions.isEmpty(),
                     "member 0 suspected the crashed member at once, from its broken connection");
             assertTrue(c.membership(0).suspicions.get(0).contains("connection"), c.membership(0).suspicions.get(0));
+        }
+    }
+
+    @Test
+    void aMemberThatCrashedBeforeItsLivenessConnectionWasMadeIsSuspectedAtOnce() {
+        // Found in CI: killed right after the observer saw it join, the member refused the liveness connection and
+        // was noticed only after dropTime of silence.
+        try (InMemoryCluster c = new InMemoryCluster(2, 40_101,
+                NodeConfig.builder().clusterName("t").timeout(Duration.ofSeconds(5)).build())) {
+            Member other = c.member(1);
+            c.membership(0).remove(other, false);
+            c.network().partition(c.member(0), other); // nothing answers at its address: a ConnectException
+            c.clock().advance(STEP);
+            c.membership(0).suspicions.clear(); // the open connections broke
+            c.membership(0).join(other);
+            c.clock().advance(STEP);
+            assertFalse(c.membership(0).suspicions.isEmpty(), "the member nobody can connect to is suspected");
+            assertTrue(c.membership(0).suspicions.get(0).contains("no connection can be opened"),
+                    c.membership(0).suspicions.get(0));
+        }
+    }
+
+    @Test
+    void aHandshakeThePeerFailedIsNoSuspicion() {
+        // A peer that answers and then fails the handshake (another secret, TLS) is misconfigured, not crashed.
+        ManualClock clock = new ManualClock();
+        StreamsOutsideViewTest.CapturingTransport transport = new StreamsOutsideViewTest.CapturingTransport();
+        FixedMembership membership = new FixedMembership();
+        try (DefaultNode node = new DefaultNode(NodeConfig.builder().clusterName("t").build(), clock, clock,
+                transport, membership, Runnable::run)) {
+            node.start();
+            Member peer = new Member(MemberId.random(), "peer", "127.0.0.1", 5001, "", new byte[0], 1);
+            membership.join(peer);
+            transport.context.inbound().onSendFailed(peer,
+                    new FlotillaException("connection to peer refused [bad_secret]: the secrets differ"));
+            assertTrue(membership.suspicions.isEmpty(), membership.suspicions.toString());
+            transport.context.inbound().onSendFailed(peer, new FlotillaException("cannot connect to peer",
+                    new ConnectException("Connection refused")));
+            assertEquals(1, membership.suspicions.size(), membership.suspicions.toString());
         }
     }
 }

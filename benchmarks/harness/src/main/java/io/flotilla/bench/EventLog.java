@@ -4,6 +4,7 @@ import io.flotilla.MembershipEvent;
 import io.flotilla.MembershipListener;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -29,6 +30,15 @@ public final class EventLog implements MembershipListener {
     /** Every event so far. */
     public synchronized List<Seen> events() {
         return new ArrayList<>(seen);
+    }
+
+    /** Every event so far, one per line, with when it was seen in milliseconds relative to {@code originNanos}. */
+    public synchronized String timeline(long originNanos) {
+        StringBuilder b = new StringBuilder();
+        for (Seen s : seen) {
+            b.append(String.format(Locale.ROOT, "%n  %+.1f ms %s", (s.nanos() - originNanos) / 1e6, s.event()));
+        }
+        return b.toString();
     }
 
     /** The first event seen at or after {@code sinceNanos} that matches, or null. */
