@@ -1,5 +1,6 @@
 package io.flotilla.wire;
 
+import io.flotilla.Delivery;
 import java.nio.ByteBuffer;
 import java.util.Objects;
 
@@ -51,6 +52,16 @@ public record Frame(FrameType type, int flags, int topic, long window, long mess
     /** A frame with no payload. */
     public static Frame control(FrameType type, long messageId) {
         return new Frame(type, 0, 0, 0, messageId, EMPTY);
+    }
+
+    /**
+     * True when a sender waits for this frame to arrive: a {@code DATA} frame sent {@code RECEIVED} or
+     * {@code PROCESSED}, or a {@code RESULT}. A transport may write such a frame at once from the sending thread
+     * instead of batching it with others.
+     */
+    public boolean awaited() {
+        return type == FrameType.RESULT
+                || type == FrameType.DATA && (flags & DELIVERY_MASK) != Delivery.ASYNC.ordinal();
     }
 
     /** Payload length in bytes. */

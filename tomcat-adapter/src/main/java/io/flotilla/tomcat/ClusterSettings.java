@@ -93,6 +93,7 @@ final class ClusterSettings {
         d.put("autoBind", "100");
         d.put("selectorTimeout", "5000");
         d.put("poolSize", "2");
+        d.put("nativeTransport", "false");
         d.put("timeout", "3000");
         d.put("maxRetryAttempts", "1");
         d.put("channelSendOptions", "8");
@@ -240,11 +241,12 @@ final class ClusterSettings {
         Duration selectorTimeout = check(problems, () -> millis(v, "selectorTimeout", 1, 600_000),
                 Duration.ofSeconds(5));
         TransportTls tls = check(problems, () -> tls(v), null);
-        // Netty's native epoll transport where it loads (Linux x86_64: the drop-in jar carries its library under the
-        // relocated name), NIO elsewhere; selectorTimeout applies to NIO.
+        // NIO by default (request threads write their synchronous replication themselves); nativeTransport="true":
+        // Netty's epoll where it loads (Linux x86_64: the drop-in jar carries its library under the relocated name).
+        boolean nativeTransport = check(problems, () -> bool(v, "nativeTransport"), false);
         transport = check(problems, () -> NettyTransportConfig.builder().address(v.get("receiverAddress").trim())
                 .port(receiverPort).autoBind(multicast ? autoBind : 0).poolSize(poolSize)
-                .selectorTimeout(selectorTimeout).nativeTransport(true).tls(tls).build(), null);
+                .selectorTimeout(selectorTimeout).nativeTransport(nativeTransport).tls(tls).build(), null);
         timeout = check(problems, () -> millis(v, "timeout", 1, 3_600_000), Duration.ofSeconds(3));
         // The longest a hung owner's verification takes: its probes, each running out connectTimeout, and a beat.
         Duration probes = mc != null ? mc.connectTimeout().multipliedBy(mc.probeAttempts())

@@ -803,6 +803,18 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         return get("selectorTimeout");
     }
 
+    /**
+     * {@code true}: Netty's native epoll transport where it loads; default {@code false}, NIO, on which request
+     * threads write their synchronous replication to the socket themselves (a shorter round trip).
+     */
+    public void setNativeTransport(String v) {
+        set("nativeTransport", v);
+    }
+
+    public String getNativeTransport() {
+        return get("nativeTransport");
+    }
+
     /** Connections per member, default 2 (Tomcat's {@code Transport poolSize}, here much smaller). */
     public void setPoolSize(String v) {
         set("poolSize", v);

@@ -18,8 +18,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * {@code FlotillaCluster} with static members on 127.0.0.1 and {@code channelSendOptions="6"} (PROCESSED), the same
  * story as {@link StockTomcatClusterIT}, and no acknowledged increment or session lost anywhere in it. Skipped, with
  * the reason, until {@code io.flotilla.tomcat.FlotillaCluster} is in the jar; then it runs with the build. Each node's
- * log must show the receiver on Netty's native epoll transport (the drop-in jar carries the library renamed for its
- * relocated Netty; before, Tomcat ran NIO).
+ * log must show the receiver on Netty's native epoll transport, asked for with {@code nativeTransport="true"} (the
+ * drop-in jar carries the library renamed for its relocated Netty; NIO is the default).
  */
 class FlotillaTomcatClusterIT {
 
@@ -27,8 +27,8 @@ class FlotillaTomcatClusterIT {
     @EnumSource(TomcatLine.class)
     @Timeout(value = 4, unit = TimeUnit.MINUTES)
     void everySessionAndAcknowledgedIncrementSurvivesKillNineAndRestart(TomcatLine line) throws Exception {
-        ClusterConfig config = ClusterConfig.flotilla(ClusterConfig.dropInJar(line), ClusterConfig.Membership.STATIC,
-                6);
+        ClusterConfig config = ((ClusterConfig.FlotillaClusterConfig) ClusterConfig.flotilla(
+                ClusterConfig.dropInJar(line), ClusterConfig.Membership.STATIC, 6)).with("nativeTransport=\"true\"");
         Optional<String> unavailable = config.unavailable();
         assumeTrue(unavailable.isEmpty(), () -> "Flotilla e2e skipped: " + unavailable.orElse(""));
 

@@ -362,7 +362,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         } else if (!outbound()) {
             tellEngine("onProbed", () -> context.inbound().onProbed(peer));
         }
-        writer.open(channel);
+        writer.open(channel, transport.config().tls() == null); // with TLS, every byte goes through its handler
     }
 
     /** The outbound connection could not be established: report it once, drop what is held, close. */

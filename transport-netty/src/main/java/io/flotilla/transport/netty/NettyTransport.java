@@ -28,7 +28,6 @@ import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.channel.unix.Errors;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
@@ -180,7 +179,7 @@ public final class NettyTransport implements Transport {
             WriteBufferWaterMark marks = new WriteBufferWaterMark(config.writeBufferLowWaterMark(),
                     config.writeBufferHighWaterMark());
             clientBootstrap = new Bootstrap().group(g)
-                    .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
+                    .channelFactory(epoll ? EpollSocketChannel::new : DirectNioSocketChannel::new)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.SO_KEEPALIVE, true)
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK, marks)

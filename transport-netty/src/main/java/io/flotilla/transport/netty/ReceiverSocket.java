@@ -3,7 +3,6 @@ package io.flotilla.transport.netty;
 import io.flotilla.FlotillaException;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.unix.Socket;
 import io.netty.util.NetUtil;
 import java.io.IOException;
@@ -127,7 +126,7 @@ final class ReceiverSocket {
     /** The socket as Netty's server channel, which owns it from then on. Once. */
     ServerChannel takeChannel() {
         ServerChannel c = nativeSocket != null ? new EpollServerSocketChannel(nativeSocket.intValue())
-                : new NioServerSocketChannel(nio);
+                : new DirectNioSocketChannel.Server(nio);
         nio = null;
         nativeSocket = null;
         return c;

@@ -19,6 +19,7 @@ final class TransportMeters {
     private final MeterRegistry registry;
     final Counter framesSent;
     final Counter bytesSent;
+    final Counter framesSentDirect;
     final Counter framesReceived;
     final Counter bytesReceived;
     final Counter connectFailures;
@@ -32,6 +33,9 @@ final class TransportMeters {
                 .description("Frames written to connections").register(registry);
         bytesSent = Counter.builder("flotilla.transport.bytes.sent").baseUnit("bytes")
                 .description("Frame bytes written to connections, headers included").register(registry);
+        framesSentDirect = Counter.builder("flotilla.transport.frames.sent.direct")
+                .description("Frames the sending thread wrote to the socket itself (a synchronous send on an idle "
+                        + "connection), part of frames.sent").register(registry);
         framesReceived = Counter.builder("flotilla.transport.frames.received")
                 .description("Frames read from connections").register(registry);
         bytesReceived = Counter.builder("flotilla.transport.bytes.received").baseUnit("bytes")

@@ -7,12 +7,13 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
+import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The writer of one connection (the shape of grpc-java's {@code netty/WriteQueue}): frames offered from any thread
@@ -26,10 +27,25 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * reused; each keeps the capacity of the longest backlog it held, at most {@code sendQueueFrames} references), the
  * lock is taken once per offer and once per swap, and nothing from Netty's internals is used.
  *
- * <p>Threading: {@link #offer} is safe from any thread; every other method runs on the channel's event loop.
+ * <p>Who writes to the socket is one atomic word, {@link #writer}: nobody ({@code IDLE}), the event loop
+ * ({@code LOOP}: a drain is pending, running, or waits for the handshake or for writability) or a sending thread
+ * ({@code DIRECT}), on a {@link DirectNioSocketChannel} without TLS. A thread (not the loop) that offers a frame a
+ * sender waits for ({@link Frame#awaited()}: a synchronous {@code DATA}, a {@code RESULT}) to an idle, empty queue,
+ * with nothing waiting in Netty's outbound buffer, writes it itself instead of waking the loop: a synchronous round
+ * trip is then two thread hand-offs shorter, one on each side. What the kernel does not take at once, every frame
+ * offered meanwhile, and every {@code ASYNC} frame go through the loop, which batches them. The loop never writes
+ * while a sending thread does, nor the other way round; whoever releases the word looks at the queue once more, so
+ * no frame is left behind.
+ *
+ * <p>Threading: {@link #offer} is safe from any thread (and may write to the socket); every other method runs on the
+ * channel's event loop.
  */
 final class WriteQueue {
     private enum Mode { HOLD, WRITE, DISCARD }
+
+    private static final int IDLE = 0;
+    private static final int LOOP = 1;
+    private static final int DIRECT = 2;
 
     /** Frames written per drain before the loop yields to its other channels. */
     private static final int MAX_FRAMES_PER_DRAIN = 4096;
@@ -37,6 +53,8 @@ final class WriteQueue {
     private static final int WRAP_DIRECT_THRESHOLD = 1024;
     /** Frames up to this size are encoded back to back into shared buffers of this size. */
     private static final int BATCH_BYTES = 64 * 1024;
+    /** After senders were seen to overlap, how long awaited frames go through the loop's batches. */
+    private static final long BATCH_AFTER_CONTENTION_NANOS = 1_000_000;
 
     private static final Logger LOG = System.getLogger(NettyTransport.class.getName());
 
@@ -44,8 +62,9 @@ final class WriteQueue {
     private final int capacity;
     private final TransportMeters meters;
     private final Object owner;
-    private final AtomicBoolean scheduled = new AtomicBoolean();
-    private final Runnable drainTask = this::drain;
+    /** Who writes to the socket: {@link #IDLE}, {@link #LOOP} or {@link #DIRECT}. */
+    private final AtomicInteger writer = new AtomicInteger(IDLE);
+    private final Runnable drainTask = this::drainTask;
     private final Object lock = new Object();
     /** Where producers append. Guarded by {@link #lock}. */
     private ArrayDeque<Frame> incoming = new ArrayDeque<>();
@@ -57,8 +76,13 @@ final class WriteQueue {
     private ArrayDeque<Frame> outgoing = new ArrayDeque<>();
     /** Frames taken from {@link #outgoing} and not yet subtracted from {@link #queued}. */
     private int taken;
-    private Mode mode = Mode.HOLD;
-    private Channel channel;
+    /** Written on the event loop; read by sending threads for the direct path. */
+    private volatile Mode mode = Mode.HOLD;
+    private volatile Channel channel;
+    /** The channel, where sending threads may write to it themselves; set when the queue opens. */
+    private volatile DirectNioSocketChannel direct;
+    /** Until when awaited frames go through the loop ({@link #BATCH_AFTER_CONTENTION_NANOS}); racy on purpose. */
+    private volatile long batchUntil = System.nanoTime();
 
     /** A queue of at most {@code capacity} frames for the connection {@code owner} (named in logs). */
     WriteQueue(EventLoop loop, int capacity, TransportMeters meters, Object owner) {
@@ -77,10 +101,119 @@ final class WriteQueue {
             incoming.add(frame);
             queued++;
         }
-        if (!scheduled.get() && scheduled.compareAndSet(false, true)) {
-            schedule();
+        DirectNioSocketChannel d = direct;
+        if (writer.get() == IDLE) {
+            if (d != null && frame.awaited() && !loop.inEventLoop() && System.nanoTime() - batchUntil >= 0
+                    && writer.compareAndSet(IDLE, DIRECT)) {
+                writeDirect(d);
+            } else if (writer.compareAndSet(IDLE, LOOP)) {
+                schedule();
+            }
+        } else if (d != null && frame.awaited()) {
+            // Another writer is at work: senders overlap on this connection, and the loop's batches (one write for
+            // many frames) now cost less than a write per frame. Leave it to the loop for a while.
+            batchUntil = System.nanoTime() + BATCH_AFTER_CONTENTION_NANOS;
         }
         return true;
+    }
+
+    /**
+     * Holding {@link #DIRECT}: writes the one queued frame from this thread when the connection is open and nothing
+     * else waits, else leaves it to the loop. Ends by releasing the word or handing it to the loop.
+     */
+    private void writeDirect(DirectNioSocketChannel ch) {
+        Frame f = null;
+        if (mode == Mode.WRITE && ch.nothingPending()) {
+            synchronized (lock) {
+                Frame first = incoming.peek();
+                if (incoming.size() == 1 && first.encodedLength() <= BATCH_BYTES) {
+                    f = incoming.poll();
+                    queued--;
+                }
+            }
+        }
+        if (f == null) {
+            writer.set(LOOP);
+            schedule();
+            return;
+        }
+        int length = f.encodedLength();
+        ByteBuf buf = ch.alloc().directBuffer(length);
+        encode(f, buf);
+        boolean written;
+        try {
+            written = ch.writeDirect(buf);
+        } catch (IOException e) {
+            LOG.log(Level.DEBUG, () -> "direct write on " + owner + " failed: " + e);
+            ch.close();
+            written = false;
+        }
+        if (!written) {
+            // The connection is lost or closing, and this frame with it, as if it had waited in the queue: the
+            // engine sends it again on a new connection. The loop's drain drops what else waits.
+            buf.release();
+            writer.set(LOOP);
+            schedule();
+            return;
+        }
+        meters.framesSent.increment();
+        meters.framesSentDirect.increment();
+        meters.bytesSent.increment(length);
+        if (!buf.isReadable()) {
+            buf.release();
+            writer.set(IDLE);
+            loopIfMore();
+            return;
+        }
+        // The kernel took part of it (a full send buffer): the loop writes the rest, ahead of anything offered
+        // meanwhile, and then drains as usual.
+        writer.set(LOOP);
+        try {
+            loop.execute(() -> {
+                ch.writeAndFlush(buf, ch.voidPromise());
+                drainTask();
+            });
+        } catch (RejectedExecutionException e) {
+            buf.release();
+            meters.sendDropped.increment();
+        }
+    }
+
+    /** After releasing the word: if a frame came in meanwhile and nobody took the word, the loop drains it. */
+    private void loopIfMore() {
+        boolean more;
+        synchronized (lock) {
+            more = !incoming.isEmpty();
+        }
+        if (more && writer.compareAndSet(IDLE, LOOP)) {
+            schedule();
+        }
+    }
+
+    /** A scheduled drain: runs unless a sending thread took the word since (it hands back what it leaves). */
+    private void drainTask() {
+        int w = writer.get();
+        if (w == LOOP || w == IDLE && writer.compareAndSet(IDLE, LOOP)) {
+            drainOwned();
+        }
+    }
+
+    /**
+     * Takes the word for the loop, waiting out a sending thread that writes (one non-blocking write), for the loop's
+     * own writes outside a scheduled drain.
+     */
+    private void takeForLoop() {
+        for (int spins = 1; ; spins++) {
+            int w = writer.get();
+            if (w == LOOP || w == IDLE && writer.compareAndSet(IDLE, LOOP)) {
+                return;
+            }
+            if (spins % 128 == 0) {
+                Thread.yield(); // the writer may have lost its core mid-write
+            } else {
+                Thread.onSpinWait();
+            }
+        }
     }
 
     private void schedule() {
@@ -92,10 +225,17 @@ final class WriteQueue {
         }
     }
 
-    /** The handshake is done: write what waits, and from now on everything offered. */
-    void open(Channel ch) {
+    /**
+     * The handshake is done: write what waits, and from now on everything offered; {@code sendersMayWrite} lets
+     * sending threads write to the socket themselves where the channel allows it (a {@link DirectNioSocketChannel};
+     * not with TLS, whose handler must see every byte).
+     */
+    void open(Channel ch, boolean sendersMayWrite) {
         channel = ch;
         mode = Mode.WRITE;
+        if (sendersMayWrite && ch instanceof DirectNioSocketChannel d) {
+            direct = d;
+        }
         drain();
     }
 
@@ -107,30 +247,39 @@ final class WriteQueue {
 
     /** Writes {@code f} at once, ahead of the queue, and flushes: handshake, refusal and goodbye frames. */
     ChannelFuture writeNow(Channel ch, Frame f) {
+        takeForLoop(); // released by the next drain
         ByteBuf buf = ch.alloc().ioBuffer(f.encodedLength());
         encode(f, buf);
         meters.framesSent.increment();
         meters.bytesSent.increment(f.encodedLength());
-        return ch.writeAndFlush(buf);
+        ChannelFuture written = ch.writeAndFlush(buf);
+        schedule();
+        return written;
     }
 
-    /** Writes everything queued and flushes once. */
+    /** Writes everything queued and flushes once (or drops it, once closing). Event loop. */
     void drain() {
+        takeForLoop();
+        drainOwned();
+    }
+
+    /** {@link #drain()} holding {@link #LOOP}; releases it unless it has to wait (handshake, writability). */
+    private void drainOwned() {
         if (mode == Mode.HOLD) {
-            // Frames wait for the handshake, which opens the queue when it completes; keep 'scheduled' set meanwhile.
+            // Frames wait for the handshake, which opens the queue when it completes; keep the word meanwhile.
             return;
         }
         if (mode == Mode.DISCARD) {
-            scheduled.set(false);
             dropAll();
+            writer.set(IDLE);
+            loopIfMore();
             return;
         }
         Channel ch = channel;
         if (!ch.isWritable()) {
-            // The writability change drains; keep 'scheduled' set so producers do not schedule in vain.
+            // The writability change drains; keep the word so producers do not schedule in vain.
             return;
         }
-        scheduled.set(false);
         int frames = 0;
         long bytes = 0;
         ByteBuf batch = null;
@@ -160,19 +309,22 @@ final class WriteQueue {
         if (batch != null) {
             ch.write(batch, ch.voidPromise());
         }
-        if (frames == 0) {
-            return;
+        if (frames > 0) {
+            ch.flush();
+            meters.framesSent.increment(frames);
+            meters.bytesSent.increment(bytes);
         }
-        ch.flush();
-        meters.framesSent.increment(frames);
-        meters.bytesSent.increment(bytes);
         boolean more = hasMore();
         release();
         if (!ch.isWritable()) {
-            scheduled.set(true);
-        } else if (frames >= MAX_FRAMES_PER_DRAIN && more && scheduled.compareAndSet(false, true)) {
-            schedule();
+            return; // keep the word: the writability change drains
         }
+        if (more) {
+            schedule(); // keep the word: yield to the loop's other channels, then go on
+            return;
+        }
+        writer.set(IDLE);
+        loopIfMore();
     }
 
     /** The next frame to write, refilling {@link #outgoing} from {@link #incoming} when it ran dry. */

@@ -80,7 +80,7 @@ class WriteQueueTest {
         assertTrue(q.offer(a) && q.offer(b) && q.offer(c));
         channel.runPendingTasks();
         assertTrue(written().isEmpty(), "held while handshaking");
-        q.open(channel);
+        q.open(channel, false);
         List<byte[]> out = written();
         assertEquals(1, out.size(), "one batch buffer");
         assertArrayEquals(encoded(a, b, c), out.get(0), "the wire format of FrameCodec, byte for byte");
@@ -90,7 +90,7 @@ class WriteQueueTest {
     @Test
     void aLoneFrameGetsABufferOfItsOwnSizeAndLaterFramesAreWrittenByTheScheduledDrain() {
         WriteQueue q = queue(64);
-        q.open(channel);
+        q.open(channel, false);
         Frame a = data(1, 50);
         q.offer(a);
         channel.runPendingTasks();
@@ -109,7 +109,7 @@ class WriteQueueTest {
         q.offer(large);
         q.offer(after);
         channel.runPendingTasks(); // the drain scheduled by the first offer: held (EmbeddedChannel would run it inside a write)
-        q.open(channel);
+        q.open(channel, false);
         List<byte[]> out = written();
         assertEquals(3, out.size(), "the batch before, the large frame (the channel is unwritable after it), and the "
                 + "batch after, written when the flush made the channel writable again");
@@ -126,7 +126,7 @@ class WriteQueueTest {
         }
         assertFalse(q.offer(data(16, 1)), "the 17th frame is refused");
         channel.runPendingTasks();
-        q.open(channel);
+        q.open(channel, false);
         assertEquals(1, written().size());
         assertTrue(q.offer(data(17, 1)), "room again once written");
     }
