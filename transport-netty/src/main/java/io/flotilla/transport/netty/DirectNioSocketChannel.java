@@ -6,6 +6,8 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.io.IOException;
+import java.lang.System.Logger;
+import java.lang.System.Logger.Level;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
@@ -26,6 +28,8 @@ import java.util.List;
  * writing ({@link WriteQueue}); everything else is Netty's.
  */
 final class DirectNioSocketChannel extends NioSocketChannel {
+    private static final Logger LOG = System.getLogger(NettyTransport.class.getName());
+
     /** An outbound channel (the client bootstrap's factory). */
     DirectNioSocketChannel() {
         super();
@@ -52,7 +56,8 @@ final class DirectNioSocketChannel extends NioSocketChannel {
      */
     boolean writeDirect(ByteBuf buf) throws IOException {
         try {
-            buf.skipBytes(javaChannel().write(buf.nioBuffer()));
+            // The buffer's own cached view (this thread is its only user): no allocation on the sending thread.
+            buf.skipBytes(javaChannel().write(buf.internalNioBuffer(buf.readerIndex(), buf.readableBytes())));
             return true;
         } catch (ClosedChannelException e) {
             return false;
@@ -65,6 +70,10 @@ final class DirectNioSocketChannel extends NioSocketChannel {
             super(channel);
         }
 
+        /**
+         * As Netty's own: a socket that cannot become a channel is closed and logged, never thrown (a read error on
+         * the server channel would close the receiver).
+         */
         @Override
         protected int doReadMessages(List<Object> buf) throws Exception {
             SocketChannel ch = javaChannel().accept();
@@ -75,8 +84,10 @@ final class DirectNioSocketChannel extends NioSocketChannel {
                 buf.add(new DirectNioSocketChannel(this, ch));
                 return 1;
             } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "cannot make a channel of the accepted connection from "
+                        + ch.socket().getRemoteSocketAddress() + "; closed it", e);
                 ch.close();
-                throw e;
+                return 0;
             }
         }
     }

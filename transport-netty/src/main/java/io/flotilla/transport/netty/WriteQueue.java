@@ -78,7 +78,7 @@ final class WriteQueue {
     private int taken;
     /** Written on the event loop; read by sending threads for the direct path. */
     private volatile Mode mode = Mode.HOLD;
-    private volatile Channel channel;
+    private Channel channel;
     /** The channel, where sending threads may write to it themselves; set when the queue opens. */
     private volatile DirectNioSocketChannel direct;
     /** Until when awaited frames go through the loop ({@link #BATCH_AFTER_CONTENTION_NANOS}); racy on purpose. */

@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Frames a sender waits for are written by the sending thread itself on NIO connections ({@link WriteQueue},
  * {@link DirectNioSocketChannel}), the rest by the event loop: whatever the mix, from however many threads, every
  * frame arrives whole and each thread's frames in the order it sent them. Sizes run past the loop's batch size and,
- * together, past the socket buffers, so some direct writes are partial and the loop finishes them.
+ * together, past the socket buffers, so a direct write may be partial and the loop finish it.
  */
 class DirectWriteTest {
     private static final Duration WAIT = Duration.ofSeconds(60);
@@ -127,9 +127,11 @@ class DirectWriteTest {
 
     @Test
     @Timeout(120)
-    void aDirectWriteTheKernelTakesOnlyPartOfIsFinishedByTheLoopAheadOfWhatFollows() throws Exception {
+    void awaitedFramesSentWhileTheReceiverStopsReadingArriveWholeAndInOrder() throws Exception {
         // b stops reading at the first frame: a's awaited frames go out from this thread until the socket buffers
         // are full, the write that meets the full buffer hands its rest to the loop, and what follows queues behind.
+        // (That a direct write was partial here is not asserted, there is no meter for it: a temporary print saw
+        // one, 25,050 of 61,470 bytes left to the loop. What is asserted holds whatever the kernel took.)
         AtomicReference<PeerConnection> paused = new AtomicReference<>();
         RecordingInbound inbound = new RecordingInbound().reacting((c, f) -> {
             if (paused.compareAndSet(null, c)) {
