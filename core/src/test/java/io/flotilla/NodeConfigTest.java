@@ -27,6 +27,10 @@ class NodeConfigTest {
         assertMessage("maxQueuedBytes=1000 is invalid: at least maxFrameBytes",
                 () -> NodeConfig.builder().maxQueuedBytes(1000).build());
         assertMessage("deliveryThreads=0 is invalid", () -> NodeConfig.builder().deliveryThreads(0).build());
+        assertMessage("waitSpin=PT0.002S is invalid: a duration from 0 to 1000 microseconds",
+                () -> NodeConfig.builder().waitSpin(Duration.ofMillis(2)).build());
+        assertMessage("waitSpin=PT-0.000001S is invalid",
+                () -> NodeConfig.builder().waitSpin(Duration.ofNanos(-1000)).build());
         assertMessage("memberPayload=513 bytes is invalid",
                 () -> NodeConfig.builder().memberPayload(new byte[513]).build());
     }

@@ -89,6 +89,8 @@ public final class DefaultNode implements Node {
     private static final int MAX_RECONNECTS = 6;
 
     private final NodeConfig config;
+    /** How threads waiting for this node's sends spin before they park. */
+    private final DeliveryFuture.WaitSpin waitSpin;
     private final Clock clock;
     private final Scheduler scheduler;
     private final boolean ownsScheduler;
@@ -149,6 +151,7 @@ public final class DefaultNode implements Node {
             MembershipService membership, Executor deliveryExecutor, MemberId id) {
         this.id = id;
         this.config = Objects.requireNonNull(config, "config");
+        this.waitSpin = new DeliveryFuture.WaitSpin(config.waitSpin().toNanos());
         this.clock = Objects.requireNonNull(clock, "clock");
         this.transport = Objects.requireNonNull(transport, "transport");
         this.membership = Objects.requireNonNull(membership, "membership");
@@ -262,7 +265,7 @@ public final class DefaultNode implements Node {
         }
         // The aggregate is completed by our own code on the thread that completed the last send; the caller's
         // dependents run on the delivery executor.
-        DeliveryFuture<Void> result = new DeliveryFuture<>(this.delivery);
+        DeliveryFuture<Void> result = new DeliveryFuture<>(this.delivery, waitSpin);
         CompletableFuture.allOf(all.toArray(CompletableFuture[]::new)).whenComplete((ok, ignored) -> {
             Throwable first = null;
             for (CompletableFuture<Void> f : all) {
@@ -333,7 +336,7 @@ public final class DefaultNode implements Node {
         }
         OutboundStream stream = outbound.computeIfAbsent(to.id(),
                 id -> new OutboundStream(to, config.maxQueuedMessages(), config.maxQueuedBytes(), clock.nanoTime(),
-                        this.delivery));
+                        this.delivery, waitSpin));
         Pending p;
         try {
             p = stream.enqueue(topic, body, delivery, clock, timeoutNanos);

@@ -71,6 +71,7 @@ final class OutboundStream {
     private final long maxBytes;
     /** Where the dependents of this stream's send futures run (the node's delivery executor). */
     private final Executor completions;
+    private final DeliveryFuture.WaitSpin spin;
     private final ArrayDeque<Pending> unacked = new ArrayDeque<>();
     // Insertion order is sequence order, so the first key is the oldest message still waiting for a result.
     private final LinkedHashMap<Long, Pending> awaitingResult = new LinkedHashMap<>();
@@ -82,9 +83,10 @@ final class OutboundStream {
     private boolean closed;
 
     OutboundStream(Member member, int maxMessages, long maxBytes, long now,
-            Executor completions) {
+            Executor completions, DeliveryFuture.WaitSpin spin) {
         this.member = member;
         this.completions = completions;
+        this.spin = spin;
         this.maxMessages = maxMessages;
         this.maxBytes = maxBytes;
         this.lastProgressNanos = now;
@@ -101,7 +103,7 @@ final class OutboundStream {
     Pending enqueue(int topic, ByteBuffer payload, Delivery delivery, Clock clock,
             long timeoutNanos) throws InterruptedException {
         int size = payload.remaining();
-        CompletableFuture<Void> future = delivery == Delivery.ASYNC ? null : new DeliveryFuture<>(completions);
+        CompletableFuture<Void> future = delivery == Delivery.ASYNC ? null : new DeliveryFuture<>(completions, spin);
         lock.lock();
         try {
             long waitNanos = timeoutNanos;

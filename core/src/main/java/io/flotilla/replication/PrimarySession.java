@@ -14,6 +14,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A session this member owns (its primary copy): the live attribute values the application set, and the changes
@@ -67,8 +68,12 @@ public final class PrimarySession {
     private boolean handedOver;
     /** Requests using it ({@link #beginAccess}): while any does, it is not handed to another member. */
     private int inUse;
-    /** The newest version whose replication every holder acknowledged (or that had no holder); engine side. */
-    private long acknowledged;
+    /**
+     * The newest version whose replication every holder acknowledged (or that had no holder); engine side. Atomic,
+     * not under this session's lock: the I/O thread that reads the last acknowledgement records it, and must never
+     * wait for a request that holds the lock while it waits for room in a send queue that thread drains.
+     */
+    private final AtomicLong acknowledged = new AtomicLong();
 
     PrimarySession(PrimaryHost engine, SessionRecorder recorder, SessionMetadata metadata,
             Map<String, byte[]> replicated) {
@@ -277,12 +282,12 @@ public final class PrimarySession {
     // ---- engine side, under this session's lock ----
 
     /** The replication of {@code version} was acknowledged by every holder (or had none to wait for). */
-    synchronized void acknowledged(long version) {
-        acknowledged = Math.max(acknowledged, version);
+    void acknowledged(long version) {
+        acknowledged.accumulateAndGet(version, Math::max);
     }
 
-    synchronized long acknowledged() {
-        return acknowledged;
+    long acknowledged() {
+        return acknowledged.get();
     }
 
     SessionRecorder recorder() {

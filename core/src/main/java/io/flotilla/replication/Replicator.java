@@ -203,7 +203,19 @@ final class Replicator implements PrimaryHost {
                 }
             });
         }
-        return held.thenRun(() -> ps.acknowledged(version));
+        // Completed on the thread that read the last acknowledgement, not through the delivery executor: the
+        // request waiting for it wakes without a second hand-off (recording the version takes no lock).
+        CompletableFuture<Void> done = held.toCompletableFuture().newIncompleteFuture();
+        long acknowledgedVersion = version;
+        Outbox.whenCompleteInline(held, (v, e) -> {
+            if (e != null) {
+                done.completeExceptionally(e);
+            } else {
+                ps.acknowledged(acknowledgedVersion);
+                done.complete(null);
+            }
+        });
+        return done;
     }
 
     /** The id {@code delta} renames its session to (its last rename), or null when it renames nothing. */

@@ -261,7 +261,7 @@ class ResultAsAckTest {
     }
 
     private static OutboundStream outbound(long now) {
-        return new OutboundStream(SENDER, 100, 1 << 20, now, Runnable::run);
+        return new OutboundStream(SENDER, 100, 1 << 20, now, Runnable::run, DeliveryFuture.WaitSpin.NONE);
     }
 
     @Test

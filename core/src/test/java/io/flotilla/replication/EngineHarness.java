@@ -23,7 +23,12 @@ final class EngineHarness implements AutoCloseable {
     final List<List<String>> expired = new ArrayList<>();
 
     EngineHarness(int size, long seed, NodeConfig nodeConfig) {
-        cluster = new InMemoryCluster(size, seed, nodeConfig);
+        this(new InMemoryCluster(size, seed, nodeConfig));
+    }
+
+    EngineHarness(InMemoryCluster cluster) {
+        this.cluster = cluster;
+        int size = cluster.size();
         for (int i = 0; i < size; i++) {
             engines.add(null);
             expired.add(new ArrayList<>());

@@ -10,6 +10,7 @@ import io.flotilla.Delivery;
 import io.flotilla.MemberUnreachableException;
 import io.flotilla.View;
 import io.flotilla.testing.Await;
+import io.flotilla.testing.InMemoryCluster;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +49,33 @@ class ReplicationEngineTest {
                         getClass().getClassLoader()));
             }
             assertEquals(h.engine(0).replicate(ID).toCompletableFuture().isDone(), true, "nothing to send");
+        }
+    }
+
+    @Test
+    void aProcessedReplicationCompletesOnTheThreadThatReadTheLastAcknowledgement() {
+        // The owner's delivery executor only queues: the request's future must not need it (a hand-off through it
+        // would wake another thread before the request's own), and the version is recorded as acknowledged.
+        List<Runnable> ownerTasks = new ArrayList<>();
+        InMemoryCluster cluster = new InMemoryCluster(2, 7, EngineHarness.nodeConfig(100),
+                i -> i == 0 ? ownerTasks::add : Runnable::run);
+        try (EngineHarness h = new EngineHarness(cluster)) {
+            h.start(0, config().delivery(Delivery.PROCESSED).build());
+            h.start(1, config().delivery(Delivery.PROCESSED).build());
+            assertTrue(h.runUntil(() -> {
+                // the announcements and state of start are delivered through the owner's queue meanwhile
+                List<Runnable> now = new ArrayList<>(ownerTasks);
+                ownerTasks.clear();
+                now.forEach(Runnable::run);
+                return h.allListening();
+            }, 1000));
+            PrimarySession s = h.engine(0).create(ID, 1800);
+            s.setAttribute("n", 1);
+            ownerTasks.clear();
+            CompletableFuture<Void> f = h.engine(0).replicate(ID).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, 1000), "done without the owner's delivery executor running");
+            assertFalse(f.isCompletedExceptionally());
+            assertEquals(h.engine(1).replica(ID).orElseThrow().version(), s.acknowledged());
         }
     }
 

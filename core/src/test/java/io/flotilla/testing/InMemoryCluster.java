@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntFunction;
 
 /**
  * N nodes on one {@link InMemoryNetwork} with one {@link ManualClock}, all running the real delivery engine on the
@@ -24,10 +26,17 @@ public final class InMemoryCluster implements AutoCloseable {
     private final NodeConfig config;
     /** Member ids from the seed: ties in age order (members started at one instant) and id-keyed maps replay. */
     private final Random ids;
+    private final IntFunction<Executor> delivery;
 
     public InMemoryCluster(int size, long seed, NodeConfig config) {
+        this(size, seed, config, i -> Runnable::run);
+    }
+
+    /** @param delivery node {@code i}'s delivery executor (the others' constructor: direct) */
+    public InMemoryCluster(int size, long seed, NodeConfig config, IntFunction<Executor> delivery) {
         network = new InMemoryNetwork(clock, seed);
         this.config = config;
+        this.delivery = delivery;
         this.ids = new Random(seed);
         for (int i = 0; i < size; i++) {
             FixedMembership m = new FixedMembership();
@@ -46,7 +55,7 @@ public final class InMemoryCluster implements AutoCloseable {
 
     private DefaultNode newNode(int i, FixedMembership m) {
         DefaultNode n = new DefaultNode(config.toBuilder().memberName("n" + i).build(), clock, clock,
-                network.transports().create(), m, Runnable::run, MemberId.random(ids));
+                network.transports().create(), m, delivery.apply(i), MemberId.random(ids));
         n.start();
         return n;
     }
@@ -81,6 +90,10 @@ public final class InMemoryCluster implements AutoCloseable {
             }
         }
         return n;
+    }
+
+    public int size() {
+        return nodes.size();
     }
 
     public DefaultNode node(int i) {

@@ -3,6 +3,7 @@ package io.flotilla.tomcat;
 import io.flotilla.ClusterSecret;
 import io.flotilla.ConfigurationException;
 import io.flotilla.Delivery;
+import io.flotilla.NodeConfig;
 import io.flotilla.membership.DnsMembership;
 import io.flotilla.membership.DnsMembershipConfig;
 import io.flotilla.membership.KubernetesMembership;
@@ -95,6 +96,7 @@ final class ClusterSettings {
         d.put("poolSize", "2");
         d.put("nativeTransport", "false");
         d.put("timeout", "3000");
+        d.put("waitSpinMicros", "20"); // a request waiting for its synchronous replication spins this long first
         d.put("maxRetryAttempts", "1");
         d.put("channelSendOptions", "8");
         d.put("stateTransferTimeout", "60");
@@ -144,6 +146,8 @@ final class ClusterSettings {
     /** How long a starting node waits for a first other member before its web applications start. */
     final Duration dropTime;
     final int maxRetryAttempts;
+    /** {@link NodeConfig#waitSpin()}: {@code waitSpinMicros}. */
+    final Duration waitSpin;
     final Delivery delivery;
     final Duration stateTransferTimeout;
     /** Who holds a copy of each session: {@code mode} and {@code backups}. */
@@ -256,6 +260,8 @@ final class ClusterSettings {
                         kubernetesConfig.probeAttempts()) : Duration.ZERO;
         ownerVerification = probes.plus(frequency).compareTo(timeout) > 0 ? probes.plus(frequency) : timeout;
         maxRetryAttempts = check(problems, () -> integer(v, "maxRetryAttempts", 0, 100), 1);
+        waitSpin = Duration.ofNanos(1000L * check(problems, () -> integer(v, "waitSpinMicros", 0,
+                (int) (NodeConfig.MAX_WAIT_SPIN.toNanos() / 1000)), 20));
         delivery = check(problems, () -> delivery(v.get("channelSendOptions")), Delivery.ASYNC);
         stateTransferTimeout = Duration.ofSeconds(check(problems, () -> integer(v, "stateTransferTimeout", 1, 86_400),
                 60));

@@ -225,7 +225,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
         try {
             NodeConfig nc = NodeConfig.builder().clusterName(settings.clusterName)
                     .memberName(route == null ? "" : route).domain(settings.domain).timeout(settings.timeout)
-                    .maxRetryAttempts(settings.maxRetryAttempts).meterRegistry(registry).secret(settings.secret).build();
+                    .maxRetryAttempts(settings.maxRetryAttempts).waitSpin(settings.waitSpin).meterRegistry(registry)
+                    .secret(settings.secret).build();
             node = Node.builder().config(nc).transport(NettyTransport.factory(settings.transport))
                     .membership(settings.membershipFactory()).onMembership(this::onMembership).start();
         } catch (FlotillaException | IllegalArgumentException e) {
@@ -813,6 +814,19 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
 
     public String getNativeTransport() {
         return get("nativeTransport");
+    }
+
+    /**
+     * Microseconds a request waiting for its synchronous replication spins before it parks, default 20 (about a
+     * loopback round trip), at most 1000; only while it is the only request waiting, and it stops for a while after
+     * answers took longer. {@code 0}: never spins.
+     */
+    public void setWaitSpinMicros(String v) {
+        set("waitSpinMicros", v);
+    }
+
+    public String getWaitSpinMicros() {
+        return get("waitSpinMicros");
     }
 
     /** Connections per member, default 2 (Tomcat's {@code Transport poolSize}, here much smaller). */

@@ -36,6 +36,15 @@ class ClusterSettingsTest {
         assertEquals(Duration.ofSeconds(60), s.stateTransferTimeout);
         assertTrue(s.failRequestOnReplicationError);
         assertTrue(s.describe().contains("channelSendOptions=8"), s.describe());
+        assertEquals(Duration.ofNanos(20_000), s.waitSpin);
+    }
+
+    @Test
+    void theWaitSpinIsInMicrosecondsAndZeroTurnsItOff() {
+        assertEquals(Duration.ZERO, ClusterSettings.parse(Map.of("waitSpinMicros", "0")).waitSpin);
+        assertEquals(Duration.ofNanos(150_000), ClusterSettings.parse(Map.of("waitSpinMicros", "150")).waitSpin);
+        assertEquals("waitSpinMicros=5000 is invalid: a whole number from 0 to 1000",
+                refusal(Map.of("waitSpinMicros", "5000")));
     }
 
     /** A request on a replica waits for its owner's verdict as long as a hung owner's probes can take. */
