@@ -279,9 +279,10 @@ public final class PrimarySession {
         return engine.replicate(this);
     }
 
-    // ---- engine side, under this session's lock ----
-
-    /** The replication of {@code version} was acknowledged by every holder (or had none to wait for). */
+    /**
+     * The replication of {@code version} was acknowledged by every holder (or had none to wait for). Any thread,
+     * without this session's lock (the I/O thread that read the acknowledgement).
+     */
     void acknowledged(long version) {
         acknowledged.accumulateAndGet(version, Math::max);
     }
@@ -289,6 +290,8 @@ public final class PrimarySession {
     long acknowledged() {
         return acknowledged.get();
     }
+
+    // ---- engine side, under this session's lock ----
 
     SessionRecorder recorder() {
         return recorder;

@@ -81,6 +81,12 @@ final class WriteQueue {
     private Channel channel;
     /** The channel, where sending threads may write to it themselves; set when the queue opens. */
     private volatile DirectNioSocketChannel direct;
+    /**
+     * What the kernel did not take of a sending thread's write, set before that thread hands the word to the loop;
+     * the loop's next write of any kind writes it first. Guarded by {@link #writer} (set holding {@code DIRECT},
+     * taken holding {@code LOOP}).
+     */
+    private ByteBuf rest;
     /** Until when awaited frames go through the loop ({@link #BATCH_AFTER_CONTENTION_NANOS}); racy on purpose. */
     private volatile long batchUntil = System.nanoTime();
 
@@ -165,17 +171,19 @@ final class WriteQueue {
             loopIfMore();
             return;
         }
-        // The kernel took part of it (a full send buffer): the loop writes the rest, ahead of anything offered
-        // meanwhile, and then drains as usual.
+        // The kernel took part of it (a full send buffer): the loop's next write, whichever task makes it (a drain
+        // scheduled earlier may run first), writes the rest ahead of anything offered meanwhile.
+        rest = buf;
         writer.set(LOOP);
-        try {
-            loop.execute(() -> {
-                ch.writeAndFlush(buf, ch.voidPromise());
-                drainTask();
-            });
-        } catch (RejectedExecutionException e) {
-            buf.release();
-            meters.sendDropped.increment();
+        schedule();
+    }
+
+    /** Holding {@link #LOOP}: hands what a sending thread's partial write left to the channel, ahead of the rest. */
+    private void writeRest(Channel ch) {
+        ByteBuf r = rest;
+        if (r != null) {
+            rest = null;
+            ch.write(r, ch.voidPromise());
         }
     }
 
@@ -248,6 +256,7 @@ final class WriteQueue {
     /** Writes {@code f} at once, ahead of the queue, and flushes: handshake, refusal and goodbye frames. */
     ChannelFuture writeNow(Channel ch, Frame f) {
         takeForLoop(); // released by the next drain
+        writeRest(ch);
         ByteBuf buf = ch.alloc().ioBuffer(f.encodedLength());
         encode(f, buf);
         meters.framesSent.increment();
@@ -270,12 +279,20 @@ final class WriteQueue {
             return;
         }
         if (mode == Mode.DISCARD) {
+            if (rest != null) {
+                rest.release();
+                rest = null;
+            }
             dropAll();
             writer.set(IDLE);
             loopIfMore();
             return;
         }
         Channel ch = channel;
+        if (rest != null) {
+            writeRest(ch);
+            ch.flush();
+        }
         if (!ch.isWritable()) {
             // The writability change drains; keep the word so producers do not schedule in vain.
             return;
