@@ -61,6 +61,17 @@ public interface Node extends AutoCloseable {
      */
     CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery);
 
+    /**
+     * As {@link #send(Collection, int, ByteBuffer, Delivery)}, for a caller that will not block on the returned stage
+     * (it only attaches dependents, or ignores it). A {@code RECEIVED} or {@code PROCESSED} send is otherwise written
+     * by the calling thread itself when its connection is idle, which shortens the wait of a caller blocked on the
+     * answer but costs the caller a write per message; this one always goes through the transport's I/O thread,
+     * which writes many queued messages at once. Delivery, order and failures are exactly those of {@code send}.
+     */
+    default CompletionStage<Void> sendQueued(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery) {
+        return send(to, topic, payload, delivery);
+    }
+
     /** Sends to every member of the current view but this one. */
     default CompletionStage<Void> broadcast(int topic, ByteBuffer payload, Delivery delivery) {
         return send(view().othersThan(localMember().id()), topic, payload, delivery);

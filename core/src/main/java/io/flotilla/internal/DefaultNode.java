@@ -245,11 +245,22 @@ public final class DefaultNode implements Node {
         Objects.requireNonNull(to, "to");
         checkSend(topic, payload, delivery);
         ByteBuffer body = delivery == Delivery.ASYNC ? copy(payload) : payload.slice().asReadOnlyBuffer();
-        return sendOne(to, topic, body, delivery);
+        return sendOne(to, topic, body, delivery, delivery != Delivery.ASYNC);
     }
 
     @Override
     public CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery) {
+        return send(to, topic, payload, delivery, delivery != Delivery.ASYNC);
+    }
+
+    @Override
+    public CompletionStage<Void> sendQueued(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery) {
+        return send(to, topic, payload, delivery, false);
+    }
+
+    /** {@code awaited}: a thread will block on the stage (see {@link Frame#awaited()}). */
+    private CompletionStage<Void> send(Collection<Member> to, int topic, ByteBuffer payload, Delivery delivery,
+            boolean awaited) {
         Objects.requireNonNull(to, "to");
         checkSend(topic, payload, delivery);
         if (to.isEmpty()) {
@@ -257,11 +268,11 @@ public final class DefaultNode implements Node {
         }
         ByteBuffer body = delivery == Delivery.ASYNC ? copy(payload) : payload.slice().asReadOnlyBuffer();
         if (to.size() == 1) {
-            return sendOne(to.iterator().next(), topic, body, delivery);
+            return sendOne(to.iterator().next(), topic, body, delivery, awaited);
         }
         List<CompletableFuture<Void>> all = new ArrayList<>(to.size());
         for (Member m : to) {
-            all.add(sendOne(m, topic, body.duplicate(), delivery).toCompletableFuture());
+            all.add(sendOne(m, topic, body.duplicate(), delivery, awaited).toCompletableFuture());
         }
         // The aggregate is completed by our own code on the thread that completed the last send; the caller's
         // dependents run on the delivery executor.
@@ -326,7 +337,8 @@ public final class DefaultNode implements Node {
         return c;
     }
 
-    private CompletableFuture<Void> sendOne(Member to, int topic, ByteBuffer body, Delivery delivery) {
+    private CompletableFuture<Void> sendOne(Member to, int topic, ByteBuffer body, Delivery delivery,
+            boolean awaited) {
         if (closed.get()) {
             return CompletableFuture.failedFuture(new NodeClosedException("node " + local.describe() + " is closed"));
         }
@@ -339,7 +351,7 @@ public final class DefaultNode implements Node {
                         this.delivery, waitSpin));
         Pending p;
         try {
-            p = stream.enqueue(topic, body, delivery, clock, timeoutNanos);
+            p = stream.enqueue(topic, body, delivery, awaited, clock, timeoutNanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(new NodeClosedException("interrupted while waiting for queue room"));

@@ -95,12 +95,13 @@ final class OutboundStream {
     /**
      * Assigns the next sequence number and queues the message, waiting for room up to {@code timeoutNanos}.
      *
+     * @param awaited whether a thread will block on the send (the frame's {@link Frame#awaited()})
      * @param clock reads monotonic time for the wait
      * @throws SendQueueFullException when no room appeared in time
      * @throws NodeClosedException when the stream closed
      * @throws InterruptedException when the waiting thread was interrupted
      */
-    Pending enqueue(int topic, ByteBuffer payload, Delivery delivery, Clock clock,
+    Pending enqueue(int topic, ByteBuffer payload, Delivery delivery, boolean awaited, Clock clock,
             long timeoutNanos) throws InterruptedException {
         int size = payload.remaining();
         CompletableFuture<Void> future = delivery == Delivery.ASYNC ? null : new DeliveryFuture<>(completions, spin);
@@ -128,7 +129,7 @@ final class OutboundStream {
             long lowWater = lowWaterLocked();
             long seq = nextSeq++;
             int flags = delivery.ordinal() | (delivery == Delivery.PROCESSED ? Frame.FLAG_RESULT_ACKS : 0);
-            Frame frame = new Frame(FrameType.DATA, flags, topic, seq - lowWater, seq, payload);
+            Frame frame = new Frame(FrameType.DATA, flags, topic, seq - lowWater, seq, payload, awaited);
             Pending p = new Pending(seq, frame, delivery, future, now, timeoutNanos);
             unacked.addLast(p);
             queuedBytes += size;
@@ -292,7 +293,7 @@ final class OutboundStream {
         long lowWater = Math.min(p.seq, lowWaterLocked());
         Frame f = p.frame;
         return new Frame(FrameType.DATA, f.flags() | Frame.FLAG_RETRANSMIT, f.topic(), p.seq - lowWater, p.seq,
-                f.payload());
+                f.payload(), f.awaited());
     }
 
     /**

@@ -80,8 +80,17 @@ final class Outbox {
 
     /** Sends a message that already starts with this engine's namespace header. */
     CompletionStage<Void> sendWrapped(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery) {
+        return sendWrapped(to, topic, msg, delivery, false);
+    }
+
+    /**
+     * As {@link #sendWrapped(Collection, int, ByteBuffer, Delivery)}; {@code queued}: no thread blocks on the stage,
+     * so the message goes through the transport's I/O thread with others ({@link Node#sendQueued}).
+     */
+    CompletionStage<Void> sendWrapped(Collection<Member> to, int topic, ByteBuffer msg, Delivery delivery,
+            boolean queued) {
         try {
-            return node.send(to, topic, msg, delivery);
+            return queued ? node.sendQueued(to, topic, msg, delivery) : node.send(to, topic, msg, delivery);
         } catch (RuntimeException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -176,7 +176,10 @@ final class Replicator implements PrimaryHost {
                 return CompletableFuture.completedFuture(null);
             }
             version = delta.version();
-            stage = out.sendWrapped(holders, config.replicationTopic(), ByteBuffer.wrap(msg), wireDelivery);
+            // An ASYNC caller does not wait: its delta is batched with others by the transport's I/O thread rather
+            // than written by the request thread (a write per request, and no batching under load).
+            stage = out.sendWrapped(holders, config.replicationTopic(), ByteBuffer.wrap(msg), wireDelivery,
+                    config.delivery() == Delivery.ASYNC);
             String id = delta.sessionId();
             Outbox.whenCompleteInline(stage, (v, e) -> {
                 if (e != null) {

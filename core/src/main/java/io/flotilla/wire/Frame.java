@@ -16,8 +16,12 @@ import java.util.Objects;
  * @param window for {@code DATA}: sequence number minus the sender's low-water mark (0-2^32-1); otherwise 0
  * @param messageId the sequence number or nonce the type gives it
  * @param payload the payload bytes between position and limit
+ * @param awaited not on the wire: true when a thread waits for this frame to arrive, so a transport may write it at
+ *     once from the sending thread instead of batching it with others on its I/O thread (see
+ *     {@link #Frame(FrameType, int, int, long, long, ByteBuffer)} for the default)
  */
-public record Frame(FrameType type, int flags, int topic, long window, long messageId, ByteBuffer payload) {
+public record Frame(FrameType type, int flags, int topic, long window, long messageId, ByteBuffer payload,
+        boolean awaited) {
     /** The two low flag bits of a {@code DATA} frame carry the {@link io.flotilla.Delivery} ordinal. */
     public static final int DELIVERY_MASK = 0x03;
     /** A {@code DATA} frame sent again after a timeout or a broken connection. */
@@ -55,13 +59,12 @@ public record Frame(FrameType type, int flags, int topic, long window, long mess
     }
 
     /**
-     * True when a sender waits for this frame to arrive: a {@code DATA} frame sent {@code RECEIVED} or
-     * {@code PROCESSED}, or a {@code RESULT}. A transport may write such a frame at once from the sending thread
-     * instead of batching it with others.
+     * A frame {@link #awaited() awaited} when a sender usually waits for it: a {@code DATA} frame sent {@code RECEIVED}
+     * or {@code PROCESSED}, or a {@code RESULT}.
      */
-    public boolean awaited() {
-        return type == FrameType.RESULT
-                || type == FrameType.DATA && (flags & DELIVERY_MASK) != Delivery.ASYNC.ordinal();
+    public Frame(FrameType type, int flags, int topic, long window, long messageId, ByteBuffer payload) {
+        this(type, flags, topic, window, messageId, payload, type == FrameType.RESULT
+                || type == FrameType.DATA && (flags & DELIVERY_MASK) != Delivery.ASYNC.ordinal());
     }
 
     /** Payload length in bytes. */

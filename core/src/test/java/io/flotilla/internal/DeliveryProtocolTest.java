@@ -12,6 +12,7 @@ import io.flotilla.NodeConfig;
 import io.flotilla.RemoteProcessingException;
 import io.flotilla.SendQueueFullException;
 import io.flotilla.testing.InMemoryCluster;
+import io.flotilla.wire.FrameType;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -84,6 +85,56 @@ class DeliveryProtocolTest {
                         .join());
             }
             assertTrue(c.network().dropped() > 0 && c.network().duplicated() > 0, "faults were injected: " + ctx);
+        }
+    }
+
+    static Stream<Arguments> waitedForSeeds() {
+        return Stream.of(Delivery.RECEIVED, Delivery.PROCESSED).flatMap(d -> IntStream.range(0, 4)
+                .mapToObj(s -> Arguments.of(d, 0x0BA7C400L + s * 7919L + d.ordinal())));
+    }
+
+    @ParameterizedTest(name = "{0} seed {1}")
+    @MethodSource("waitedForSeeds")
+    void aQueuedSendDeliversAsASendDoesAndLeavesEveryFrameToTheTransportsBatches(Delivery delivery, long seed) {
+        try (InMemoryCluster c = new InMemoryCluster(2, seed, config(Duration.ofSeconds(60), 100))) {
+            c.network().drop(0.1).duplicate(0.1).delay(Duration.ZERO, Duration.ofMillis(5));
+            Map<Member, List<Integer>> at1 = record(c, 1);
+            int count = 200;
+            List<CompletableFuture<Void>> sends = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                // Alternately queued and plain: one stream, one order.
+                List<Member> to = List.of(c.member(1));
+                sends.add((i % 2 == 0 ? c.node(0).sendQueued(to, 1, intPayload(i), delivery)
+                        : c.node(0).send(to, 1, intPayload(i), delivery)).toCompletableFuture());
+                c.clock().advance(Duration.ofNanos(100_000));
+            }
+            String ctx = c.network() + " delivery=" + delivery;
+            assertTrue(c.runUntil(() -> sends.stream().allMatch(CompletableFuture::isDone)
+                    && size(at1, c.member(0)) == count, STEP, 200_000), "not all delivered: " + ctx);
+            assertEquals(IntStream.range(0, count).boxed().toList(), at1.get(c.member(0)), ctx);
+            assertTrue(sends.stream().noneMatch(CompletableFuture::isCompletedExceptionally), ctx);
+            long data = c.network().framesWritten(c.member(0), FrameType.DATA);
+            long awaited = c.network().awaitedFramesWritten(c.member(0), FrameType.DATA);
+            assertTrue(c.network().dropped() > 0 && data > count, "frames were lost and sent again: " + ctx);
+            // Retransmissions keep the mark of the send they repeat: neither side's share is all or nothing.
+            assertTrue(awaited > 0 && awaited < data, awaited + " of " + data + " DATA frames awaited: " + ctx);
+        }
+    }
+
+    @Test
+    void onlyAPlainWaitedForSendMarksItsFrameAwaited() {
+        try (InMemoryCluster c = new InMemoryCluster(2, 3, config(Duration.ofSeconds(60), 100))) {
+            List<Member> to = List.of(c.member(1));
+            List<CompletableFuture<Void>> sends = new ArrayList<>();
+            for (Delivery d : Delivery.values()) {
+                sends.add(c.node(0).sendQueued(to, 1, intPayload(1), d).toCompletableFuture());
+                sends.add(c.node(0).send(to, 1, intPayload(2), d).toCompletableFuture());
+                sends.add(c.node(0).send(c.member(1), 1, intPayload(3), d).toCompletableFuture());
+            }
+            assertTrue(c.runUntil(() -> sends.stream().allMatch(CompletableFuture::isDone), STEP, 10_000));
+            assertEquals(9, c.network().framesWritten(c.member(0), FrameType.DATA));
+            assertEquals(4, c.network().awaitedFramesWritten(c.member(0), FrameType.DATA),
+                    "the plain RECEIVED and PROCESSED sends, to one member and to a list");
         }
     }
 

@@ -268,8 +268,8 @@ class ResultAsAckTest {
     void aResultAcknowledgesEverythingUpToItsMessage() throws InterruptedException {
         ManualClock clock = new ManualClock();
         OutboundStream out = outbound(0);
-        OutboundStream.Pending received = out.enqueue(1, payload(1), Delivery.RECEIVED, clock, 1_000_000_000L);
-        OutboundStream.Pending processed = out.enqueue(1, payload(2), Delivery.PROCESSED, clock, 1_000_000_000L);
+        OutboundStream.Pending received = out.enqueue(1, payload(1), Delivery.RECEIVED, true, clock, 1_000_000_000L);
+        OutboundStream.Pending processed = out.enqueue(1, payload(2), Delivery.PROCESSED, true, clock, 1_000_000_000L);
         assertEquals(Frame.FLAG_RESULT_ACKS, processed.frame.flags() & Frame.FLAG_RESULT_ACKS,
                 "a PROCESSED frame says its RESULT acknowledges");
         assertEquals(0, received.frame.flags() & Frame.FLAG_RESULT_ACKS);
@@ -283,7 +283,7 @@ class ResultAsAckTest {
     @Test
     void aResultForANumberNeverSentIsIgnored() throws InterruptedException {
         OutboundStream out = outbound(0);
-        out.enqueue(1, payload(1), Delivery.RECEIVED, new ManualClock(), 1_000_000_000L);
+        out.enqueue(1, payload(1), Delivery.RECEIVED, true, new ManualClock(), 1_000_000_000L);
         assertEquals(List.of(), out.onResult(7, null, 10));
         assertEquals(1, out.queuedMessages());
     }
@@ -294,7 +294,7 @@ class ResultAsAckTest {
         OutboundStream out = outbound(0);
         long stall = 500_000_000L;
         clock.advance(Duration.ofSeconds(10));
-        out.enqueue(1, payload(1), Delivery.PROCESSED, clock, 30_000_000_000L);
+        out.enqueue(1, payload(1), Delivery.PROCESSED, true, clock, 30_000_000_000L);
         // Its listener runs for 100 ms: no answer yet, and none is overdue.
         assertEquals(List.of(), out.stalled(clock.nanoTime() + 100_000_000L, stall, 256));
         assertEquals(1, out.stalled(clock.nanoTime() + stall, stall, 256).size(), "overdue after the stall time");

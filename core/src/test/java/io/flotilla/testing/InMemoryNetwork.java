@@ -58,6 +58,8 @@ public final class InMemoryNetwork {
     private long duplicated;
     /** Frames each member's transport wrote, by {@link FrameType} ordinal (dropped ones included). */
     private final Map<MemberId, long[]> written = new HashMap<>();
+    /** Of {@link #written}, the frames marked {@link Frame#awaited()}. */
+    private final Map<MemberId, long[]> writtenAwaited = new HashMap<>();
     /** Handshake refusals by the member that refused, as {@code reason} tags. */
     private final Map<MemberId, List<String>> refusals = new HashMap<>();
     private final List<String> refusalLog = new ArrayList<>();
@@ -158,6 +160,12 @@ public final class InMemoryNetwork {
         return counts == null ? 0 : counts[type.ordinal()];
     }
 
+    /** Of {@link #framesWritten}, those marked {@link Frame#awaited()} (a real transport may write them at once). */
+    public long awaitedFramesWritten(Member member, FrameType type) {
+        long[] counts = writtenAwaited.get(member.id());
+        return counts == null ? 0 : counts[type.ordinal()];
+    }
+
     /** How many handshakes {@code member} refused with {@code reason} (e.g. {@code bad_proof}). */
     public int refused(Member member, String reason) {
         return (int) refusals.getOrDefault(member.id(), List.of()).stream().filter(reason::equals).count();
@@ -227,6 +235,10 @@ public final class InMemoryNetwork {
             }
             written.computeIfAbsent(owner.local.id(), k -> new long[FrameType.values().length])
                     [frame.type().ordinal()]++;
+            if (frame.awaited()) {
+                writtenAwaited.computeIfAbsent(owner.local.id(), k -> new long[FrameType.values().length])
+                        [frame.type().ordinal()]++;
+            }
             if (cut(owner.local, remote) || random.nextDouble() < dropRate) {
                 dropped++;
                 return;

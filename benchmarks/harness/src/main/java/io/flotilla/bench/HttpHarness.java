@@ -786,6 +786,9 @@ public final class HttpHarness {
                 Thread.currentThread().interrupt();
                 throw new HarnessFailure("interrupted waiting for the client threads", e);
             }
+            if (r.repeats() > 0) {
+                cpu += "; " + r.repeats() + " request(s) repeated by the client, answered unchanged";
+            }
             return new Result(r.requests(), measure.toNanos() / 1e9, r.latencies(), r.errors(), cpu, perA, perB);
         }
 

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
 import org.HdrHistogram.Histogram;
@@ -97,7 +98,7 @@ final class HttpLoad {
      * The figures of one load: requests counted in the window, their latencies in nanoseconds, and the errors (the
      * load stops at the first).
      */
-    record Result(long requests, Histogram latencies, List<String> errors) {
+    record Result(long requests, Histogram latencies, List<String> errors, long repeats) {
     }
 
     private static final int MAX_ERRORS = 100;
@@ -109,6 +110,8 @@ final class HttpLoad {
     private final int readTimeoutMillis;
     private final Client client;
     private final AtomicBoolean failed = new AtomicBoolean();
+    /** Requests the JDK client sent twice, answered unchanged by the servlet ({@code BenchTomcat.Repeats}). */
+    private final AtomicLong repeats = new AtomicLong();
     private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     private final List<Worker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
@@ -234,7 +237,7 @@ final class HttpLoad {
                 latencies.add(w.latencies);
             }
         }
-        return new Result(requests, latencies, new ArrayList<>(errors));
+        return new Result(requests, latencies, new ArrayList<>(errors), repeats.get());
     }
 
     private void error(String message) {
@@ -271,7 +274,7 @@ final class HttpLoad {
             boolean open = ratePerSecond > 0;
             int n = connections.size();
             Map<Integer, KeepAliveClient> clients = new HashMap<>();
-            JdkClient jdk = client == Client.JDK ? new JdkClient(host, readTimeoutMillis) : null;
+            JdkClient jdk = client == Client.JDK ? new JdkClient(host, readTimeoutMillis, repeats) : null;
             try {
                 int next = 0;
                 long counted = 0;
@@ -342,16 +345,22 @@ final class HttpLoad {
         private final String host;
         private final Duration timeout;
         private final HttpClient http;
+        private final AtomicLong repeats;
+        /** Numbers this client's requests, so the servlet can tell a repeat ({@code BenchTomcat.Repeats}). */
+        private long sent;
 
-        JdkClient(String host, int readTimeoutMillis) {
+        /** {@code repeats}: counts the answers marked as repeats. */
+        JdkClient(String host, int readTimeoutMillis, AtomicLong repeats) {
             this.host = host;
+            this.repeats = repeats;
             this.timeout = Duration.ofMillis(readTimeoutMillis);
             this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(timeout).build();
         }
 
         KeepAliveClient.Response exchange(int port, String path, String sessionId)
                 throws IOException, InterruptedException {
-            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + path))
+            String numbered = path + (path.contains("?") ? "&" : "?") + BenchTomcat.REQUEST_NUMBER + "=" + ++sent;
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://" + host + ":" + port + numbered))
                     .timeout(timeout).GET();
             if (sessionId != null) {
                 b.header("Cookie", KeepAliveClient.COOKIE + "=" + sessionId);
@@ -363,6 +372,9 @@ final class HttpLoad {
                     int end = c.indexOf(';');
                     set = c.substring(KeepAliveClient.COOKIE.length() + 1, end < 0 ? c.length() : end);
                 }
+            }
+            if (r.headers().firstValue(BenchTomcat.REPEAT_HEADER).isPresent()) {
+                repeats.incrementAndGet();
             }
             return new KeepAliveClient.Response(r.statusCode(), set, false, r.body());
         }
