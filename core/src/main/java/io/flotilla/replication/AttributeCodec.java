@@ -1,7 +1,6 @@
 package io.flotilla.replication;
 
 import com.esotericsoftware.kryo.KryoException;
-import com.esotericsoftware.kryo.util.Pool;
 import io.flotilla.replication.CodecException.Reason;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,19 +33,14 @@ public final class AttributeCodec {
     private final ClassAllowlist allowlist;
     private final Limits limits;
     private final SerializationRules rules;
-    private final Pool<KryoSlot> pool;
+    private final SlotPool<KryoSlot> pool;
 
     public AttributeCodec(CodecConfig config) {
         this.config = Objects.requireNonNull(config, "config");
         this.allowlist = config.allowlist();
         this.limits = new Limits(config);
         this.rules = new SerializationRules(config.javaSerializationClasses());
-        this.pool = new Pool<>(true, false, MAX_POOLED) {
-            @Override
-            protected KryoSlot create() {
-                return new KryoSlot(config, rules, limits);
-            }
-        };
+        this.pool = new SlotPool<>(MAX_POOLED, () -> new KryoSlot(config, rules, limits));
     }
 
     /** The settings this codec was built with. */

@@ -178,8 +178,9 @@ public final class SessionCodec {
     // ---- ids ----
 
     private static void writeId(Sink out, String id) {
+        int limit = Math.min(id.length(), 2 * MAX_NAME_BYTES);
         int hex = 0;
-        while (hex < id.length() && hex < 2 * MAX_NAME_BYTES && isUpperHex(id.charAt(hex))) {
+        while (hex < limit && isUpperHex(id.charAt(hex))) {
             hex++;
         }
         hex &= ~1;
@@ -190,10 +191,19 @@ public final class SessionCodec {
             return;
         }
         out.varlong(((long) (hex / 2) << 1) | 1);
+        out.ensure(hex / 2);
+        byte[] buf = out.buf;
+        int p = out.size;
         for (int i = 0; i < hex; i += 2) {
-            out.write(Character.digit(id.charAt(i), 16) << 4 | Character.digit(id.charAt(i + 1), 16));
+            buf[p++] = (byte) (nibble(id.charAt(i)) << 4 | nibble(id.charAt(i + 1)));
         }
-        out.string(id.substring(hex));
+        out.size = p;
+        out.string(id, hex);
+    }
+
+    /** The value of an upper-case hex digit ({@link #isUpperHex}). */
+    private static int nibble(char c) {
+        return c <= '9' ? c - '0' : c - ('A' - 10);
     }
 
     private static boolean isUpperHex(char c) {
@@ -420,7 +430,23 @@ public final class SessionCodec {
         }
 
         void string(String s) {
-            bytes(s.getBytes(StandardCharsets.UTF_8));
+            string(s, 0);
+        }
+
+        /** {@code s} from index {@code from} as UTF-8 with its length; ASCII is copied without a byte array. */
+        void string(String s, int from) {
+            int end = s.length();
+            for (int i = from; i < end; i++) {
+                if (s.charAt(i) >= 0x80) {
+                    bytes(s.substring(from).getBytes(StandardCharsets.UTF_8));
+                    return;
+                }
+            }
+            varlong(end - from);
+            ensure(end - from);
+            for (int i = from; i < end; i++) {
+                buf[size++] = (byte) s.charAt(i);
+            }
         }
 
         byte[] toByteArray() {

@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param ops the coalesced operations, at least one
  */
 public record SessionDelta(String sessionId, long baseVersion, long version, List<SessionOp> ops) {
+    /** Up to this many operations (a request's usual few), {@link #coalesce} first looks for nothing to merge. */
+    private static final int FEW_OPS = 8;
 
     public SessionDelta {
         Objects.requireNonNull(sessionId, "sessionId");
@@ -53,6 +55,44 @@ public record SessionDelta(String sessionId, long baseVersion, long version, Lis
      * @throws IllegalArgumentException when an operation follows an {@code Expire} or a {@code Create} is not first
      */
     public static List<SessionOp> coalesce(List<SessionOp> ops) {
+        return ops.size() <= FEW_OPS && distinctAndLive(ops) ? new ArrayList<>(ops) : coalesceByKey(ops);
+    }
+
+    /**
+     * True when no two of {@code ops} change the same thing, none is an {@code Expire} and a {@code Create} comes
+     * only first: {@link #coalesce} would return them as they are (without building a map).
+     */
+    private static boolean distinctAndLive(List<SessionOp> ops) {
+        for (int i = 0; i < ops.size(); i++) {
+            SessionOp op = ops.get(i);
+            if (op instanceof SessionOp.Expire || op instanceof SessionOp.Create && i > 0) {
+                return false;
+            }
+            for (int j = 0; j < i; j++) {
+                if (sameKey(ops.get(j), op)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Whether {@link #key} of the two is equal, without building either key. */
+    private static boolean sameKey(SessionOp a, SessionOp b) {
+        String an = attributeName(a);
+        String bn = attributeName(b);
+        return an != null ? an.equals(bn) : bn == null && a.getClass() == b.getClass();
+    }
+
+    private static String attributeName(SessionOp op) {
+        if (op instanceof SessionOp.SetAttribute s) {
+            return s.name();
+        }
+        return op instanceof SessionOp.RemoveAttribute r ? r.name() : null;
+    }
+
+    /** {@link #coalesce} through a map from each operation's key to its last operation. */
+    static List<SessionOp> coalesceByKey(List<SessionOp> ops) {
         Map<Object, SessionOp> byKey = new LinkedHashMap<>();
         boolean expired = false;
         for (int i = 0; i < ops.size(); i++) {

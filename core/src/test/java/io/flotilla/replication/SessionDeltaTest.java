@@ -14,6 +14,7 @@ import io.flotilla.replication.SessionOp.RemoveAttribute;
 import io.flotilla.replication.SessionOp.SetAttribute;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -28,6 +29,44 @@ class SessionDeltaTest {
 
     private static SetAttribute set(String name, int v) {
         return new SetAttribute(name, new byte[] {(byte) v});
+    }
+
+    @Test
+    void coalescingAFewOperationsWithoutAMapGivesWhatTheMapGives() {
+        // The short path (nothing to merge among a few operations) against the map, over random sequences.
+        long seed = 0x5E551011L;
+        Random random = new Random(seed);
+        for (int round = 0; round < 20_000; round++) {
+            List<SessionOp> ops = new ArrayList<>();
+            int n = random.nextInt(11);
+            for (int i = 0; i < n; i++) {
+                ops.add(switch (random.nextInt(9)) {
+                    case 0 -> set("a", i);
+                    case 1 -> set("b", i);
+                    case 2 -> set("c" + random.nextInt(8), i);
+                    case 3 -> new RemoveAttribute(random.nextBoolean() ? "a" : "b");
+                    case 4 -> new Access(i, random.nextBoolean());
+                    case 5 -> new MaxInactive(i);
+                    case 6 -> new ChangeId("id" + i);
+                    case 7 -> random.nextInt(4) == 0 ? new Expire() : set("d", i);
+                    default -> random.nextInt(3) == 0 ? new Create(META) : set("e", i);
+                });
+            }
+            String where = "seed " + seed + " round " + round + ": " + ops;
+            Object expected;
+            try {
+                expected = SessionDelta.coalesceByKey(ops);
+            } catch (IllegalArgumentException e) {
+                expected = e.getClass();
+            }
+            Object actual;
+            try {
+                actual = SessionDelta.coalesce(ops);
+            } catch (IllegalArgumentException e) {
+                actual = e.getClass();
+            }
+            assertEquals(expected, actual, where);
+        }
     }
 
     @Test
