@@ -217,15 +217,27 @@ public final class SessionCodec {
             return in.utf8(in.length(n, "session id", MAX_NAME_BYTES));
         }
         int packed = in.length(n, "session id", MAX_NAME_BYTES);
-        byte[] digits = new byte[packed * 2];
-        for (int i = 0; i < packed; i++) {
-            int b = in.read();
-            digits[2 * i] = HEX_DIGITS[b >>> 4];
-            digits[2 * i + 1] = HEX_DIGITS[b & 0xF];
+        int from = in.pos;
+        in.pos += packed;
+        int rest = in.length(in.varlong(), "name", MAX_NAME_BYTES);
+        byte[] src = in.buf;
+        boolean ascii = true;
+        for (int i = in.pos; i < in.pos + rest; i++) {
+            ascii &= src[i] >= 0;
         }
-        String hex = new String(digits, StandardCharsets.ISO_8859_1);
-        String rest = in.string(MAX_NAME_BYTES);
-        return rest.isEmpty() ? hex : hex.concat(rest);
+        // One Latin-1 string of the digits and an ASCII rest (the usual ".jvmRoute"): no decoding, no concatenation.
+        byte[] chars = new byte[packed * 2 + (ascii ? rest : 0)];
+        for (int i = 0; i < packed; i++) {
+            int b = src[from + i] & 0xFF;
+            chars[2 * i] = HEX_DIGITS[b >>> 4];
+            chars[2 * i + 1] = HEX_DIGITS[b & 0xF];
+        }
+        if (ascii) {
+            System.arraycopy(src, in.pos, chars, packed * 2, rest);
+            in.pos += rest;
+            return new String(chars, StandardCharsets.ISO_8859_1);
+        }
+        return new String(chars, StandardCharsets.ISO_8859_1).concat(in.utf8(rest));
     }
 
     // ---- operations ----
