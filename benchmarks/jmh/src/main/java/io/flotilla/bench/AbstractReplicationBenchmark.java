@@ -113,7 +113,8 @@ public abstract class AbstractReplicationBenchmark {
         try {
             b = new BenchTomcat("b", kind(), sync, ports.get(1), ports);
             await("A and B see each other", () -> others(a) == 1 && others(b) == 1,
-                    () -> "A sees " + others(a) + ", B sees " + others(b));
+                    () -> "A sees " + others(a) + ", B sees " + others(b) + "; A: " + a.clusterState() + "; B: "
+                            + b.clusterState());
             driver = new ReplicationValveDriver(a, new IncrementValve());
             ids = new String[SESSIONS];
             for (int i = 0; i < SESSIONS; i++) {
