@@ -45,7 +45,7 @@ class SessionCodecTest {
         SessionRecord r = new SessionRecord(TOMCAT_ID, 77, META, Map.of("a", new byte[] {1}, "b", new byte[0]));
         assertEquals(r, codec.decodeRecord(codec.encodeRecord(r)));
         for (String id : List.of("", "ABC", "0123456789ABCDEF", "0123456789ABCDEFa", "0123456789abcdef.x",
-                "0123456789ABCDEF0", "\u00e9t\u00e9", "0123456789ABCDEF.n\u00f6de")) {
+                "0123456789ABCDEF0", "\u00e9t\u00e9", "0123456789ABCDEF.n\u00f6de", "0123456789ABCDEF\uD83D\uDE00.x")) {
             SessionDelta e = new SessionDelta(id, 1, 2, List.of(new SessionOp.MaxInactive(5)));
             assertEquals(id, codec.decodeDelta(codec.encodeDelta(e)).sessionId());
         }
