@@ -50,6 +50,13 @@ class DeliveryProtocolTest {
         return ByteBuffer.allocate(4).putInt(0, v);
     }
 
+    /** {@code size} nodes on a network that drops and duplicates a tenth of the frames and delays them up to 5 ms. */
+    private static InMemoryCluster lossy(int size, long seed) {
+        InMemoryCluster c = new InMemoryCluster(size, seed, config(Duration.ofSeconds(60), 100));
+        c.network().drop(0.1).duplicate(0.1).delay(Duration.ZERO, Duration.ofMillis(5));
+        return c;
+    }
+
     /** Records what each receiver got, per sender, in delivery order. */
     private static Map<Member, List<Integer>> record(InMemoryCluster c, int node) {
         Map<Member, List<Integer>> got = new ConcurrentHashMap<>();
@@ -61,8 +68,7 @@ class DeliveryProtocolTest {
     @ParameterizedTest(name = "{0} seed {1}")
     @MethodSource("seeds")
     void deliversEveryMessageOnceAndInOrderDespiteDropsDuplicatesAndReordering(Delivery delivery, long seed) {
-        try (InMemoryCluster c = new InMemoryCluster(3, seed, config(Duration.ofSeconds(60), 100))) {
-            c.network().drop(0.1).duplicate(0.1).delay(Duration.ZERO, Duration.ofMillis(5));
+        try (InMemoryCluster c = lossy(3, seed)) {
             Map<Member, List<Integer>> at1 = record(c, 1);
             Map<Member, List<Integer>> at2 = record(c, 2);
             int count = 300;
@@ -96,8 +102,7 @@ class DeliveryProtocolTest {
     @ParameterizedTest(name = "{0} seed {1}")
     @MethodSource("waitedForSeeds")
     void aQueuedSendDeliversAsASendDoesAndLeavesEveryFrameToTheTransportsBatches(Delivery delivery, long seed) {
-        try (InMemoryCluster c = new InMemoryCluster(2, seed, config(Duration.ofSeconds(60), 100))) {
-            c.network().drop(0.1).duplicate(0.1).delay(Duration.ZERO, Duration.ofMillis(5));
+        try (InMemoryCluster c = lossy(2, seed)) {
             Map<Member, List<Integer>> at1 = record(c, 1);
             int count = 200;
             List<CompletableFuture<Void>> sends = new ArrayList<>();
