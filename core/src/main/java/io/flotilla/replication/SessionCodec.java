@@ -191,13 +191,7 @@ public final class SessionCodec {
             return;
         }
         out.varlong(((long) (hex / 2) << 1) | 1);
-        out.ensure(hex / 2);
-        byte[] buf = out.buf;
-        int p = out.size;
-        for (int i = 0; i < hex; i += 2) {
-            buf[p++] = (byte) (nibble(id.charAt(i)) << 4 | nibble(id.charAt(i + 1)));
-        }
-        out.size = p;
+        out.hexPairs(id, hex);
         out.string(id, hex);
     }
 
@@ -443,6 +437,14 @@ public final class SessionCodec {
 
         void string(String s) {
             string(s, 0);
+        }
+
+        /** The first {@code n} (even) characters of {@code s}, upper-case hex digits, as {@code n / 2} bytes. */
+        void hexPairs(String s, int n) {
+            ensure(n / 2);
+            for (int i = 0; i < n; i += 2) {
+                buf[size++] = (byte) (nibble(s.charAt(i)) << 4 | nibble(s.charAt(i + 1)));
+            }
         }
 
         /** {@code s} from index {@code from} as UTF-8 with its length; ASCII is copied without a byte array. */

@@ -56,8 +56,8 @@ final class SlotPool<T> {
         }
     }
 
-    /** How many free objects wait (for tests; racy under concurrent use). */
-    int free() {
+    /** How many objects wait in the pool (for tests; racy under concurrent use). */
+    int idle() {
         int n = 0;
         for (int i = 0; i <= mask; i++) {
             if (slots.get(i) != null) {

@@ -37,7 +37,7 @@ class SlotPoolTest {
         for (int i = 0; i < 10; i++) {
             pool.free(new Object());
         }
-        assertEquals(4, pool.free());
+        assertEquals(4, pool.idle());
     }
 
     @Test
@@ -76,6 +76,6 @@ class SlotPoolTest {
             assertTrue(!th.isAlive(), "finished in time");
         }
         assertTrue(errors.isEmpty(), errors.toString());
-        assertTrue(pool.free() <= 2);
+        assertTrue(pool.idle() <= 2);
     }
 }
