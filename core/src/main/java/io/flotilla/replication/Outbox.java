@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 
 /**
@@ -106,6 +107,42 @@ final class Outbox {
             return;
         }
         send(to, topic, msg, Delivery.ASYNC);
+    }
+
+    /**
+     * Completes when {@code a} and {@code b} both did: normally when both succeeded, otherwise with the first failure,
+     * every failure of the other suppressed in it, as a send to several members fails ({@link #failures} lists them
+     * all). Completes on the thread that completes the last of the two; dependents run as on {@code a}'s.
+     */
+    static CompletionStage<Void> both(CompletionStage<Void> a, CompletionStage<Void> b) {
+        CompletableFuture<Void> result = a.toCompletableFuture().newIncompleteFuture();
+        AtomicInteger left = new AtomicInteger(2);
+        Throwable[] first = new Throwable[1];
+        BiConsumer<Void, Throwable> one = (v, e) -> {
+            if (e != null) {
+                synchronized (first) {
+                    if (first[0] == null) {
+                        first[0] = cause(e);
+                    } else {
+                        failures(e).forEach(first[0]::addSuppressed);
+                    }
+                }
+            }
+            if (left.decrementAndGet() == 0) {
+                Throwable failed;
+                synchronized (first) {
+                    failed = first[0];
+                }
+                if (failed == null) {
+                    result.complete(null);
+                } else {
+                    result.completeExceptionally(failed);
+                }
+            }
+        };
+        whenCompleteInline(a, one);
+        whenCompleteInline(b, one);
+        return result;
     }
 
     /** The cause of a failed stage, and the failures suppressed in it (one per member of a multi-member send). */

@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 
 /**
  * Replication proper, on the replication topic: the owner's side (a primary's changes as one delta to its holders,
@@ -116,8 +117,8 @@ final class Replicator implements PrimaryHost {
         if (config.placement() != Placement.ALL) {
             // An id comes back when a session returns to a node and takes its route suffix again: a member that kept
             // a copy or an owner under it from back then (placement no longer named it) would refuse this member.
-            // Every member forgets what it has under the new id (the holders get the session by the rename in the
-            // next delta) and learns the rename, so a request with the former id finds the session from any member.
+            // Every member forgets what it has under the new id (the holders get the session with the next delta)
+            // and learns the rename, so a request with the former id finds the session from any member.
             out.sendQuietly(readiness.targets().othersThan(out.self().id()), ReplicationMessages.renamed(old, newId));
         }
     }
@@ -130,6 +131,8 @@ final class Replicator implements PrimaryHost {
     private CompletionStage<Void> drainAndSend(PrimarySession ps) {
         CompletionStage<Void> stage;
         List<Member> displaced = List.of();
+        List<Member> newcomers = List.of();
+        String renamed;
         long version;
         synchronized (ps) {
             if (ps.isHandedOver()) {
@@ -157,29 +160,35 @@ final class Replicator implements PrimaryHost {
             View view = out.view();
             View targets = readiness.targets();
             List<Member> holders = config.placement().holders(delta.sessionId(), out.self(), targets);
-            String renamed = renamedTo(delta);
+            renamed = renamedTo(delta);
             if (renamed != null && config.placement() != Placement.ALL) {
-                // A rename to an id placement gives other holders (a login's new id): the delta goes to the holders
-                // of both ids (the new ones get the full session first, see fillMissing), and the former ones drop
-                // their copy once every holder of the new id has it.
+                // A rename to an id placement gives other holders (a login's new id): the delta goes to the former
+                // id's holders, the whole session to the new id's others (they have nothing to apply the delta to),
+                // and the former holders placement no longer names drop their copy once every holder has it.
                 List<Member> next = config.placement().holders(renamed, out.self(), targets);
                 displaced = new ArrayList<>(holders);
                 displaced.removeAll(next);
-                holders = new ArrayList<>(next);
-                holders.addAll(displaced);
+                newcomers = new ArrayList<>(next);
+                newcomers.removeAll(holders);
             }
             skipped(delta.sessionId(), ps, view);
-            if (holders.isEmpty() || config.delivery() == Delivery.ASYNC) {
+            boolean none = holders.isEmpty() && newcomers.isEmpty();
+            if (none || config.delivery() == Delivery.ASYNC) {
                 ps.acknowledged(delta.version()); // no holder to wait for, or nothing is waited for
             }
-            if (holders.isEmpty()) {
+            if (none) {
                 return CompletableFuture.completedFuture(null);
             }
             version = delta.version();
             // An ASYNC caller does not wait: its delta is batched with others by the transport's I/O thread rather
             // than written by the request thread (a write per request, and no batching under load).
-            stage = out.sendWrapped(holders, config.replicationTopic(), ByteBuffer.wrap(msg), wireDelivery,
-                    config.delivery() == Delivery.ASYNC);
+            stage = holders.isEmpty() ? null : out.sendWrapped(holders, config.replicationTopic(),
+                    ByteBuffer.wrap(msg), wireDelivery, config.delivery() == Delivery.ASYNC);
+            if (!newcomers.isEmpty()) {
+                // Under the session's lock, as its deltas: the copy leaves before the next one.
+                CompletionStage<Void> full = sendFull(newcomers, ps.fullCopy(), wireDelivery);
+                stage = stage == null ? full : Outbox.both(stage, full);
+            }
             String id = delta.sessionId();
             Outbox.whenCompleteInline(stage, (v, e) -> {
                 if (e != null) {
@@ -193,31 +202,43 @@ final class Replicator implements PrimaryHost {
                 }
             });
         }
+        List<Member> former = displaced;
+        String newId = renamed;
         if (config.delivery() == Delivery.ASYNC) {
+            if (!former.isEmpty()) {
+                stage.whenComplete((v, e) -> { // on the delivery executor: a send may wait for queue room
+                    if (e == null && table.primary(ps.id()) == ps) {
+                        dropCopies(former, newId); // every holder of the new id received the session
+                    }
+                });
+            }
             return CompletableFuture.completedFuture(null);
         }
         // Recorded before the caller hears of it: a digest sent after the acknowledgement counts this write.
         CompletionStage<Void> held = departures.discount(fillMissing(stage, ps));
-        if (!displaced.isEmpty()) {
-            List<Member> former = displaced;
-            held.thenRun(() -> {
-                if (table.primary(ps.id()) == ps) {
-                    dropCopies(former, ps.id());
-                }
-            });
-        }
         // Completed on the thread that read the last acknowledgement, not through the delivery executor: the
         // request waiting for it wakes without a second hand-off (recording the version takes no lock).
         CompletableFuture<Void> done = held.toCompletableFuture().newIncompleteFuture();
         long acknowledgedVersion = version;
-        Outbox.whenCompleteInline(held, (v, e) -> {
+        BiConsumer<Void, Throwable> finish = (v, e) -> {
             if (e != null) {
                 done.completeExceptionally(e);
-            } else {
-                ps.acknowledged(acknowledgedVersion);
-                done.complete(null);
+                return;
             }
-        });
+            if (!former.isEmpty() && table.primary(ps.id()) == ps) {
+                // Before the caller hears of it, and under the id this delta gave the session: a next request may
+                // rename it again at once (a login right after the login page's rename), and its delta leaves after
+                // this drop; dropped later under the id of the moment, it took that request's copy with it.
+                dropCopies(former, newId);
+            }
+            ps.acknowledged(acknowledgedVersion);
+            done.complete(null);
+        };
+        if (former.isEmpty()) {
+            Outbox.whenCompleteInline(held, finish);
+        } else {
+            held.whenComplete(finish); // on the delivery executor: a send may wait for queue room, an I/O thread not
+        }
         return done;
     }
 
@@ -300,6 +321,10 @@ final class Replicator implements PrimaryHost {
         if (snap == null || table.primary(ps.id()) != ps) {
             return CompletableFuture.failedFuture(new IllegalStateException("no longer owned here"));
         }
+        return sendFull(to, snap, delivery);
+    }
+
+    private CompletionStage<Void> sendFull(List<Member> to, SessionRecord snap, Delivery delivery) {
         meters.fullSent.increment();
         return out.send(to, config.replicationTopic(),
                 ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(snap)), delivery);
