@@ -64,7 +64,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Per target member an {@link OutboundStream} numbers messages and keeps them until acknowledged; per sending
  * member an {@link InboundStream} orders them, drops duplicates and hands them to listeners on the delivery
- * executor. Acks and results never run user code on I/O threads: futures complete on the delivery executor.
+ * executor, or on the I/O thread that read them when their listeners take them there ({@link
+ * MessageListener#inline}). Acks and results never run user code on I/O threads: futures complete on the delivery
+ * executor.
  *
  * <p>Not API: construct nodes with {@link Node#builder()}. Public only for the test harness, which passes a
  * direct delivery executor and a manual clock to run the protocol deterministically.
@@ -78,6 +80,10 @@ public final class DefaultNode implements Node {
     /** Batches one delivery task takes before it yields the thread to other senders' streams. */
     private static final int DELIVERY_ROUNDS = 4;
     private static final Delivery[] DELIVERIES = Delivery.values();
+    /** Messages one read delivers inline at most before it hands the sender's rest to the delivery executor. */
+    private static final int INLINE_MAX = 16;
+    /** Set while this thread runs listeners inline (an I/O thread): its sends never wait for queue room. */
+    private static final ThreadLocal<boolean[]> INLINE = ThreadLocal.withInitial(() -> new boolean[1]);
     private static final int STALL_RESEND_MAX = 256;
     /**
      * How long the streams of a member that left are kept. A member removed by mistake comes back with the same
@@ -351,7 +357,9 @@ public final class DefaultNode implements Node {
                         this.delivery, waitSpin));
         Pending p;
         try {
-            p = stream.enqueue(topic, body, delivery, awaited, clock, timeoutNanos);
+            // A listener running inline (an I/O thread) must not wait: the acknowledgements that make room may be
+            // this very thread's to read.
+            p = stream.enqueue(topic, body, delivery, awaited, clock, INLINE.get()[0] ? 0 : timeoutNanos);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return CompletableFuture.failedFuture(new NodeClosedException("interrupted while waiting for queue room"));
@@ -505,7 +513,7 @@ public final class DefaultNode implements Node {
                 case DATA -> {
                     InboundStream s = inboundStream(from);
                     if (s != null && s.onData(conn, frame) == InboundStream.Outcome.QUEUED_AND_SCHEDULE) {
-                        scheduleDelivery(s);
+                        deliverInline(s);
                     }
                 }
                 case ACK -> {
@@ -636,17 +644,67 @@ public final class DefaultNode implements Node {
                 return;
             }
             for (Frame f : batch) {
-                Delivery d = DELIVERIES[f.flags() & Frame.DELIVERY_MASK];
-                meters.received.get(d).increment();
-                meters.receivedBytes.record(f.payloadLength());
-                String error = dispatch(s.sender, f, d);
-                if (d == Delivery.PROCESSED) {
-                    s.completeProcessed(f, error);
-                }
+                deliverOne(s, f);
             }
         }
         // Still busy: go on in a new task, so one busy sender cannot starve the others.
         scheduleDelivery(s);
+    }
+
+    private void deliverOne(InboundStream s, Frame f) {
+        Delivery d = DELIVERIES[f.flags() & Frame.DELIVERY_MASK];
+        meters.received.get(d).increment();
+        meters.receivedBytes.record(f.payloadLength());
+        String error = dispatch(s.sender, f, d);
+        if (d == Delivery.PROCESSED) {
+            s.completeProcessed(f, error);
+        }
+    }
+
+    /**
+     * On the I/O thread that made {@code s} deliverable (it owns its delivery now): the {@code PROCESSED} messages at
+     * its head whose listeners all take them inline run here, which saves their senders a hand-off to a delivery
+     * thread; from the first other message on, the rest goes to the delivery executor. Nothing earlier of the sender
+     * waits, so per-sender order holds across topics.
+     */
+    private void deliverInline(InboundStream s) {
+        boolean[] inline = INLINE.get();
+        if (!inline[0]) { // not from a listener already running inline here
+            Frame f;
+            for (int n = 0; n < INLINE_MAX && (f = s.peek()) != null && takesInline(s.sender, f); n++) {
+                s.poll();
+                inline[0] = true;
+                try {
+                    deliverOne(s, f);
+                } finally {
+                    inline[0] = false;
+                }
+            }
+        }
+        if (s.endInline()) {
+            scheduleDelivery(s);
+        }
+    }
+
+    /** Whether {@code f} is {@code PROCESSED} and every listener of its topic takes it on this thread. */
+    private boolean takesInline(Member from, Frame f) {
+        if ((f.flags() & Frame.DELIVERY_MASK) != Delivery.PROCESSED.ordinal()) {
+            return false;
+        }
+        List<MessageListener> ls = listeners.get(f.topic());
+        if (ls.isEmpty()) {
+            return false;
+        }
+        for (MessageListener l : ls) {
+            try {
+                if (!l.inline(new Message(from, f.topic(), Delivery.PROCESSED, f.payload().asReadOnlyBuffer()))) {
+                    return false;
+                }
+            } catch (RuntimeException | LinkageError | AssertionError e) {
+                return false; // onMessage, on a delivery thread, reports what is wrong
+            }
+        }
+        return true;
     }
 
     /** Runs the topic's listeners; returns null or the error text to report for a {@code PROCESSED} message. */

@@ -272,7 +272,7 @@ final class InboundStream {
      * paused connections once the buffer drained below half.
      */
     List<Frame> nextBatch(int max) {
-        List<PeerConnection> resume = null;
+        List<PeerConnection> resume;
         List<Frame> batch;
         synchronized (this) {
             if (ready.isEmpty()) {
@@ -285,15 +285,60 @@ final class InboundStream {
                 bufferedBytes -= f.payloadLength();
                 batch.add(f);
             }
-            if (!paused.isEmpty() && bufferedBytes <= maxBufferedBytes / 2) {
-                resume = new ArrayList<>(paused);
-                paused.clear();
-            }
+            resume = resumable();
         }
         if (resume != null) {
             resume.forEach(PeerConnection::resumeReading);
         }
         return batch;
+    }
+
+    /*
+     * Delivery on the I/O thread that read a message (DefaultNode's inline delivery): the thread that got
+     * QUEUED_AND_SCHEDULE owns delivery, as a delivery task would, until endInline hands it on or gives it up. It alone
+     * takes messages, so the one peek shows is the one poll takes; other I/O threads only add behind it.
+     */
+
+    /** The next message for delivery, or null; for the thread that owns delivery. */
+    synchronized Frame peek() {
+        return ready.peekFirst();
+    }
+
+    /** Takes the message {@link #peek} showed; for the thread that owns delivery. */
+    Frame poll() {
+        List<PeerConnection> resume;
+        Frame f;
+        synchronized (this) {
+            f = ready.pollFirst();
+            if (f == null) {
+                return null;
+            }
+            bufferedBytes -= f.payloadLength();
+            resume = resumable();
+        }
+        if (resume != null) {
+            resume.forEach(PeerConnection::resumeReading);
+        }
+        return f;
+    }
+
+    /** Ends delivery on an I/O thread: true when messages remain and the caller must schedule {@link #nextBatch}. */
+    synchronized boolean endInline() {
+        if (ready.isEmpty()) {
+            scheduled = false;
+            return false;
+        }
+        return true;
+    }
+
+    /** The paused connections to resume now that the buffer drained below half, or null; under the monitor. */
+    private List<PeerConnection> resumable() {
+        if (paused.isEmpty() || bufferedBytes > maxBufferedBytes / 2) {
+            return null;
+        }
+        List<PeerConnection> resume = new ArrayList<>(paused);
+        paused.clear();
+        return resume;
     }
 
     /**

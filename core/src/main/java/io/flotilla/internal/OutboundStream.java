@@ -111,7 +111,9 @@ final class OutboundStream {
             while (!closed && (unacked.size() >= maxMessages || queuedBytes + size > maxBytes)) {
                 if (waitNanos <= 0) {
                     throw new SendQueueFullException(member, "send queue to " + member.describe()
-                            + " stayed full for " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms ("
+                            + (timeoutNanos == 0 ? " was full for a send from a listener on an I/O thread, which never"
+                                    + " waits (" : " stayed full for " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                                    + " ms (")
                             + unacked.size() + " messages, " + queuedBytes + " bytes unacknowledged): the member"
                             + " is not keeping up; raise maxQueuedMessages/maxQueuedBytes or send less");
                 }

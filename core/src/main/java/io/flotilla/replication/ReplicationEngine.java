@@ -4,6 +4,7 @@ import io.flotilla.Delivery;
 import io.flotilla.MemberId;
 import io.flotilla.MembershipEvent;
 import io.flotilla.Message;
+import io.flotilla.MessageListener;
 import io.flotilla.MessageNotHandledException;
 import io.flotilla.Node;
 import io.flotilla.Registration;
@@ -168,7 +169,17 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     private void start() {
-        registrations.add(out.node().addMessageListener(config.replicationTopic(), this::onReplicationMessage));
+        registrations.add(out.node().addMessageListener(config.replicationTopic(), new MessageListener() {
+            @Override
+            public void onMessage(Message m) throws MessageNotHandledException {
+                onReplicationMessage(m);
+            }
+
+            @Override
+            public boolean inline(Message m) {
+                return takesInline(m);
+            }
+        }));
         registrations.add(out.node().addMessageListener(config.stateTransferTopic(), this::onTransferMessage));
         registrations.add(out.node().addMembershipListener(this::onMembership));
         // Listening now: tell the view before asking for a transfer, so no delta made during it misses this member.
@@ -384,6 +395,34 @@ public final class ReplicationEngine implements AutoCloseable {
     }
 
     // ------------------------------------------------------------------------------------------ messages
+
+    /**
+     * A synchronous write's delta, or a full copy, is taken on the I/O thread that read it (the writer's round trip
+     * saves a hand-off here): decoding and applying it takes short locks only and runs none of the application's code.
+     * Not when a replica listener (the application's code) is told of changes, nor for a delta of a session owned
+     * here too (its contest takes the session's lock, which a request may hold while it waits for queue room), nor
+     * for anything else (take-overs, hand-offs and drains wait for sessions). Another engine's message is declined at
+     * once. A primary created between this answer and the delta's apply (a take-over at that very moment) is contested
+     * on the I/O thread all the same: the rare case costs that thread at most a send's queue-room wait.
+     */
+    private boolean takesInline(Message m) {
+        ByteBuffer in = out.unwrap(m);
+        if (in == null) {
+            return true;
+        }
+        if (events.enabled() || !in.hasRemaining()) {
+            return false;
+        }
+        byte kind = in.get();
+        if (kind == ReplicationMessages.FULL) {
+            return true;
+        }
+        try {
+            return kind == ReplicationMessages.DELTA && table.primary(SessionCodec.deltaSessionId(in)) == null;
+        } catch (CodecException e) {
+            return false; // dropped as malformed on a delivery thread
+        }
+    }
 
     private void onReplicationMessage(Message m) throws MessageNotHandledException {
         ByteBuffer in = out.unwrap(m);

@@ -1,6 +1,7 @@
 package io.flotilla.replication;
 
 import io.flotilla.replication.CodecException.Reason;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -153,6 +154,20 @@ public final class SessionCodec {
         } catch (IllegalArgumentException e) {
             throw new CodecException(Reason.MALFORMED, "not a valid delta: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The session id of the delta {@code in} holds from its position (not moved), without decoding the rest: at most
+     * the bytes an id can take are copied.
+     *
+     * @throws CodecException when it does not start as a delta
+     */
+    static String deltaSessionId(ByteBuffer in) {
+        byte[] head = new byte[Math.min(in.remaining(), 1 + 2 * (10 + MAX_NAME_BYTES))];
+        in.duplicate().get(head);
+        Source src = new Source(head);
+        src.expectKind(DELTA, DELTA_GROUPED, "delta");
+        return readId(src);
     }
 
     /** @throws CodecException when the bytes are not a well-formed record within the caps */
