@@ -439,7 +439,7 @@ public final class ReplicationEngine implements AutoCloseable {
                 case ReplicationMessages.FULL_REQUEST -> replicator.onFullRequest(m.from(),
                         ReplicationMessages.readIdAndVersion(in));
                 case ReplicationMessages.FULL -> replicator.onFull(m.from(),
-                        sessionCodec.decodeRecord(ReplicationMessages.rest(in)));
+                        sessionCodec.decodeRecord(ReplicationMessages.rest(in)), m.delivery() == Delivery.PROCESSED);
                 case ReplicationMessages.GONE -> replicator.onGone(m.from(),
                         ReplicationMessages.readIdAndVersion(in).id());
                 case ReplicationMessages.OWNER -> replicator.onOwner(m.from(),

@@ -543,10 +543,22 @@ final class Replicator implements PrimaryHost {
                 sessionCodec.encodeRecord(held.record())));
     }
 
-    void onFull(Member from, SessionRecord record) {
+    /**
+     * A full copy from {@code from}. One refused for ownership reasons (owned here, or another live member owns it) is
+     * dropped; when its sender waits for it to be processed ({@code processed}: the write it carries counts once held
+     * here), it throws instead, so that write fails rather than count a copy this member does not keep.
+     */
+    void onFull(Member from, SessionRecord record, boolean processed) {
         meters.fullReceived.increment();
         if (!table.applyFull(out.view(), from, record)) {
             meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+            if (processed) {
+                MemberId owner = table.owner(record.id());
+                throw new IllegalStateException("full copy of session " + SessionRecord.redact(record.id())
+                        + " refused by " + out.self().describe() + ": " + (table.primary(record.id()) != null
+                        ? "it owns the session too" : "member " + (owner == null ? "?" : owner.shortString())
+                        + " owns it"));
+            }
         }
     }
 

@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Delivery;
 import io.flotilla.Member;
+import io.flotilla.RemoteProcessingException;
 import io.flotilla.View;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,6 +50,33 @@ class OwnershipTest {
 
     private static Object n(EngineHarness h, int i, String id) {
         return h.engine(i).replica(id).orElseThrow().attribute("n", h.engine(i).codec(), OwnershipTest.class.getClassLoader());
+    }
+
+    /**
+     * A full copy sent {@code PROCESSED} (the write it carries counts once it is held, as for a holder new to the
+     * session) that the holder refuses because another live member owns the session fails its sender, as such a delta
+     * does. It was dropped and answered as processed: the write counted a copy the holder did not keep.
+     */
+    @Test
+    void aProcessedFullCopyFromAMemberThatDoesNotOwnTheSessionFailsItsSender() {
+        EngineHarness h = cluster(3, 61);
+        try {
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1);
+            SessionRecord stale = h.engine(2).replica(ID).orElseThrow();
+            ByteBuffer full = ReplicationMessages.wrap(ReplicationMessages.FULL,
+                    new SessionCodec(CodecConfig.defaults()).encodeRecord(SessionRecord.owning(ID, stale.version() + 1,
+                            stale.metadata(), stale.attributesUnsafe())));
+            CompletableFuture<Void> f = h.cluster.node(1).send(h.cluster.member(2), processed().replicationTopic(),
+                    full, Delivery.PROCESSED).toCompletableFuture();
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            CompletionException e = assertThrows(CompletionException.class, f::join);
+            assertTrue(e.getCause() instanceof RemoteProcessingException r
+                    && r.remoteError().contains("refused") && r.remoteError().contains("owns it"), e.getCause().toString());
+            assertEquals(stale.version(), h.engine(2).replica(ID).orElseThrow().version(), "the copy was not taken");
+        } finally {
+            h.close();
+        }
     }
 
     /** Members a and b stop seeing each other: the link is cut and each removes the other from its view. */
