@@ -12,6 +12,7 @@ import io.flotilla.MembershipListener;
 import io.flotilla.Message;
 import io.flotilla.MessageListener;
 import io.flotilla.MessageNotHandledException;
+import io.flotilla.MessageRefusedException;
 import io.flotilla.Node;
 import io.flotilla.NodeClosedException;
 import io.flotilla.NodeConfig;
@@ -717,6 +718,13 @@ public final class DefaultNode implements Node {
                 l.onMessage(new Message(from, f.topic(), d, f.payload().asReadOnlyBuffer()));
             } catch (MessageNotHandledException e) {
                 declined++;
+            } catch (MessageRefusedException e) {
+                meters.refused.increment();
+                LOG.log(Level.DEBUG, () -> "listener for topic " + f.topic() + " refused a message from "
+                        + from.describe() + ": " + e.getMessage());
+                if (error == null) {
+                    error = e.getClass().getName() + ": " + e.getMessage();
+                }
             } catch (Exception | LinkageError | AssertionError e) {
                 meters.listenerErrors.increment();
                 warnings.log(Level.WARNING, "listener", "message listener for topic " + f.topic()

@@ -29,6 +29,7 @@ final class NodeMeters {
     final Counter timedOut;
     final Counter listenerErrors;
     final Counter unhandled;
+    final Counter refused;
     final Counter outsideView;
     final Counter held;
     final Counter skipped;
@@ -57,6 +58,7 @@ final class NodeMeters {
         timedOut = counter(registry, "flotilla.messages.timeouts", "sends whose guarantee was not met in timeout");
         listenerErrors = counter(registry, "flotilla.listener.errors", "message listeners that threw");
         unhandled = counter(registry, "flotilla.messages.unhandled", "messages that no listener took (none for the topic, or all declined)");
+        refused = counter(registry, "flotilla.messages.refused", "messages a listener refused for a reason its sender handles");
         outsideView = counter(registry, "flotilla.messages.outside.view", "frames dropped unacknowledged because "
                 + "their sender is not in the view and too many such senders are tracked or it holds too much");
         held = counter(registry, "flotilla.messages.held",

@@ -1,5 +1,7 @@
 package io.flotilla.replication;
 
+import io.flotilla.MessageRefusedException;
+
 /**
  * A holder refuses a {@code PROCESSED} delta it cannot apply: it lacks the version the delta starts from (it is new to
  * the session: placement named it after a view change, before the full copy reached it). The owner reads
@@ -9,7 +11,7 @@ package io.flotilla.replication;
  *
  * <p>Threading: immutable.
  */
-final class MissingCopyException extends IllegalStateException {
+final class MissingCopyException extends MessageRefusedException {
     private static final long serialVersionUID = 1L;
     /** How a member's error text starts when it is this exception ({@code ClassName: message}). */
     static final String PREFIX = MissingCopyException.class.getName() + ":";

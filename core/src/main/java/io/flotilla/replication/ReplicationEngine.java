@@ -6,6 +6,7 @@ import io.flotilla.MembershipEvent;
 import io.flotilla.Message;
 import io.flotilla.MessageListener;
 import io.flotilla.MessageNotHandledException;
+import io.flotilla.MessageRefusedException;
 import io.flotilla.Node;
 import io.flotilla.Registration;
 import io.flotilla.internal.DefaultNode;
@@ -171,7 +172,7 @@ public final class ReplicationEngine implements AutoCloseable {
     private void start() {
         registrations.add(out.node().addMessageListener(config.replicationTopic(), new MessageListener() {
             @Override
-            public void onMessage(Message m) throws MessageNotHandledException {
+            public void onMessage(Message m) throws MessageNotHandledException, MessageRefusedException {
                 onReplicationMessage(m);
             }
 
@@ -424,7 +425,7 @@ public final class ReplicationEngine implements AutoCloseable {
         }
     }
 
-    private void onReplicationMessage(Message m) throws MessageNotHandledException {
+    private void onReplicationMessage(Message m) throws MessageNotHandledException, MessageRefusedException {
         ByteBuffer in = out.unwrap(m);
         if (in == null) {
             // another engine's stream (another web application): if no engine on this node takes it, the sender

@@ -3,6 +3,7 @@ package io.flotilla.replication;
 import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
+import io.flotilla.MessageRefusedException;
 import io.flotilla.View;
 import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.spi.Clock;
@@ -495,7 +496,7 @@ final class Replicator implements PrimaryHost {
      * starts from) is then refused with {@link MissingCopyException}, and the sender sends the full session before the
      * write counts.
      */
-    void onDelta(Member from, SessionDelta delta, boolean processed) {
+    void onDelta(Member from, SessionDelta delta, boolean processed) throws MessageRefusedException {
         meters.deltasReceived.increment();
         String id = delta.sessionId();
         switch (table.applyDelta(out.view(), from, delta)) {
@@ -505,7 +506,7 @@ final class Replicator implements PrimaryHost {
                 PrimarySession mine = table.primary(id);
                 if (mine != null && !contest(from, mine, -1, -1)) {
                     meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
-                    throw new IllegalStateException("delta of session " + SessionRecord.redact(id) + " refused: "
+                    throw new MessageRefusedException("delta of session " + SessionRecord.redact(id) + " refused: "
                             + out.self().describe() + " owns it too (the owner that keeps it is settled between "
                             + "the two)");
                 }
@@ -513,7 +514,7 @@ final class Replicator implements PrimaryHost {
             case NOT_OWNER -> {
                 meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
                 MemberId owner = table.owner(id);
-                throw new IllegalStateException("delta of session " + SessionRecord.redact(id) + " refused: "
+                throw new MessageRefusedException("delta of session " + SessionRecord.redact(id) + " refused: "
                         + (owner == null ? "another member" : "member " + owner.shortString()) + " owns it");
             }
             case EARLY -> {
@@ -548,13 +549,13 @@ final class Replicator implements PrimaryHost {
      * dropped; when its sender waits for it to be processed ({@code processed}: the write it carries counts once held
      * here), it throws instead, so that write fails rather than count a copy this member does not keep.
      */
-    void onFull(Member from, SessionRecord record, boolean processed) {
+    void onFull(Member from, SessionRecord record, boolean processed) throws MessageRefusedException {
         meters.fullReceived.increment();
         if (!table.applyFull(out.view(), from, record)) {
             meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
             if (processed) {
                 MemberId owner = table.owner(record.id());
-                throw new IllegalStateException("full copy of session " + SessionRecord.redact(record.id())
+                throw new MessageRefusedException("full copy of session " + SessionRecord.redact(record.id())
                         + " refused by " + out.self().describe() + ": " + (table.primary(record.id()) != null
                         ? "it owns the session too" : "member " + (owner == null ? "?" : owner.shortString())
                         + " owns it"));
