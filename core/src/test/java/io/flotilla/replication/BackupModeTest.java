@@ -29,8 +29,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * {@code BACKUP} mode ({@link Placement#backups}) on 16 members: placement stability (a join or a leave moves about
  * {@code backups / N} of the copies), O(backups) messages per write, and no acknowledged write lost while members
- * join, leave gracefully and crash, and requests move sessions to any member (with a copy or without), with the copies
- * moved to where placement says after each change and none left elsewhere.
+ * join, leave gracefully and crash, requests move sessions to any member (with a copy or without) and logins rename
+ * them (one rename, or a login page's and the login's in a row), with the copies moved to where placement says after
+ * each change and none left elsewhere, under a former id included.
  */
 class BackupModeTest {
     private static final int MEMBERS = 16;
@@ -411,6 +412,10 @@ class BackupModeTest {
     private long counter;
     private long writesChecked;
     private long moves;
+    /** The id each session has now (renames give new ones), and every id a session had before. */
+    private final String[] current = new String[SESSIONS];
+    private final List<String> formerIds = new ArrayList<>();
+    private long renames;
     /** What {@link #placed} found out of place last. */
     private String unsettled = "";
 
@@ -436,6 +441,7 @@ class BackupModeTest {
             }
             for (int s = 0; s < SESSIONS; s++) {
                 int m = rnd.nextInt(MEMBERS);
+                current[s] = id(s);
                 h.engine(m).create(id(s), 1800);
                 assertTrue(write(m, id(s)), "the first write of " + id(s));
             }
@@ -465,7 +471,7 @@ class BackupModeTest {
             }
             settleAndCheck("the end");
             System.out.println("BackupModeTest seed " + seed + ": " + faults + " crashes and leaves, " + moves
-                    + " moves to a member without a copy or with one, " + writesChecked
+                    + " moves to a member without a copy or with one, " + renames + " renames, " + writesChecked
                     + " acknowledged writes checked, 0 lost, no copy left where placement does not name it");
         } finally {
             h.close();
@@ -536,7 +542,8 @@ class BackupModeTest {
     }
 
     private void writeSomewhere() {
-        String id = id(rnd.nextInt(SESSIONS));
+        int slot = rnd.nextInt(SESSIONS);
+        String id = current[slot];
         Optional<Integer> owner = ownerOf(id);
         int writer;
         if (owner.isPresent() && rnd.nextInt(4) == 0) { // any-node access: a request on another member moves it
@@ -554,7 +561,49 @@ class BackupModeTest {
         }
         long n = (Long) h.engine(writer).find(id).orElseThrow().getAttribute("n");
         assertEquals(acked.get(id), n, "member " + writer + " serves " + id + " at the last acknowledged value");
-        write(writer, id);
+        int r = rnd.nextInt(12);
+        if (r == 0) {
+            write(writer, rename(slot, writer));
+        } else if (r == 1) {
+            renameTwice(slot, writer);
+        } else {
+            write(writer, id);
+        }
+    }
+
+    /** Renames the session in {@code slot}, owned by member {@code m}, to a new id (as a login does); returns it. */
+    private String rename(int slot, int m) {
+        String from = current[slot];
+        String to = String.format("%032X", 0xBEEF00000L + formerIds.size());
+        h.engine(m).find(from).orElseThrow().changeId(to);
+        formerIds.add(from);
+        current[slot] = to;
+        acked.put(to, acked.remove(from));
+        renames++;
+        return to;
+    }
+
+    /**
+     * A login page's rename and write, then the login's rename and write the moment the first is acknowledged (from
+     * its completion): the former holder's drop of the first must not take the second's copy.
+     */
+    private void renameTwice(int slot, int m) {
+        PrimarySession s = h.engine(m).find(current[slot]).orElseThrow();
+        String first = rename(slot, m);
+        long v1 = ++counter;
+        long v2 = ++counter;
+        s.setAttribute("n", v1);
+        boolean[] firstAcked = new boolean[1];
+        CompletableFuture<Void> both = h.engine(m).replicate(first).toCompletableFuture().thenCompose(v -> {
+            firstAcked[0] = true;
+            String second = rename(slot, m);
+            s.setAttribute("n", v2);
+            return h.engine(m).replicate(second);
+        });
+        assertTrue(h.runUntil(both::isDone, 20_000), "the two renamed writes on member " + m + " ended");
+        if (firstAcked[0]) {
+            acked.put(current[slot], both.isCompletedExceptionally() ? v1 : v2);
+        }
     }
 
     private boolean write(int m, String id) {
@@ -584,7 +633,7 @@ class BackupModeTest {
         long before = deltasReceived();
         int writes = 20;
         for (int w = 0; w < writes; w++) {
-            String id = id(w % SESSIONS);
+            String id = current[w % SESSIONS];
             assertTrue(write(ownerOf(id).orElseThrow(), id));
         }
         assertEquals(writes, deltasReceived() - before, "one delta per write with one backup, among " + MEMBERS
@@ -608,7 +657,7 @@ class BackupModeTest {
             fail("not settled after " + when + " (" + unsettled + "): " + describe());
         }
         for (int s = 0; s < SESSIONS; s++) {
-            String id = id(s);
+            String id = current[s];
             if (ownerOf(id).isEmpty()) {
                 int taker = live().get(rnd.nextInt(live().size()));
                 assertTrue(h.takeOver(taker, id).isPresent(), "no member holds " + id + " after " + when);
@@ -618,7 +667,7 @@ class BackupModeTest {
             fail("copies not where placement says after " + when + " (" + unsettled + "): " + describe());
         }
         for (int s = 0; s < SESSIONS; s++) {
-            String id = id(s);
+            String id = current[s];
             int owner = ownerOf(id).orElseThrow();
             assertEquals(acked.get(id), h.engine(owner).find(id).orElseThrow().getAttribute("n"),
                     "session " + id + " after " + when + " on its owner " + owner);
@@ -628,7 +677,7 @@ class BackupModeTest {
     /** One live owner per session (or none, when {@code ownerless}), and each placed holder at its version. */
     private boolean placed(boolean ownerless) {
         for (int s = 0; s < SESSIONS; s++) {
-            String id = id(s);
+            String id = current[s];
             List<Integer> owners = new ArrayList<>();
             for (int i : live()) {
                 if (h.engine(i).find(id).isPresent()) {
@@ -662,6 +711,14 @@ class BackupModeTest {
                 }
             }
         }
+        for (String former : formerIds) {
+            for (int i : live()) {
+                if (h.engine(i).replica(former).isPresent()) {
+                    unsettled = "m" + i + " still holds a copy under the former id " + former;
+                    return false;
+                }
+            }
+        }
         return true;
     }
 
@@ -685,11 +742,11 @@ class BackupModeTest {
     private String describe() {
         StringBuilder b = new StringBuilder();
         for (int s = 0; s < SESSIONS; s++) {
-            b.append(id(s), 26, 32).append(':');
+            b.append(current[s], 26, 32).append(':');
             for (int i = 0; i < MEMBERS; i++) {
                 ReplicationEngine e = h.engine(i);
-                String st = e.find(id(s)).map(p -> "P" + p.version())
-                        .orElse(e.replica(id(s)).map(r -> "r" + r.version()).orElse(null));
+                String st = e.find(current[s]).map(p -> "P" + p.version())
+                        .orElse(e.replica(current[s]).map(r -> "r" + r.version()).orElse(null));
                 if (st != null) {
                     b.append(" m").append(i).append(down.contains(i) ? "(down)" : "").append('=').append(st);
                 }
