@@ -13,7 +13,8 @@ import java.util.concurrent.locks.LockSupport;
  * Main class of the receiver JVM of a channel benchmark; started and stopped by {@link ReceiverProcess}.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.flotilla.bench.ReceiverMain <kind> <maxLifetimeSeconds>}, where
- * kind is {@code stock}, {@code flotilla} or {@code raw} (a plain TCP echo, {@link RawEchoReceiver}).
+ * kind is {@code stock}, {@code flotilla}, {@code flotilla-inline} (its listener takes {@code PROCESSED} messages on the
+ * I/O thread, {@link io.flotilla.MessageListener#inline}) or {@code raw} (a plain TCP echo, {@link RawEchoReceiver}).
  *
  * <p>Protocol, one line per message, UTF-8:
  * <ul>
@@ -40,10 +41,11 @@ public final class ReceiverMain {
     static PeerReceiver create(String kind, int senderPort) {
         return switch (kind) {
             case "stock" -> new StockTribesReceiver();
-            case "flotilla" -> new FlotillaReceiver(senderPort);
+            case "flotilla" -> new FlotillaReceiver(senderPort, false);
+            case "flotilla-inline" -> new FlotillaReceiver(senderPort, true);
             case "raw" -> new RawEchoReceiver();
             default -> throw new IllegalArgumentException("unknown receiver kind '" + kind
-                    + "'; expected stock, flotilla or raw");
+                    + "'; expected stock, flotilla, flotilla-inline or raw");
         };
     }
 
