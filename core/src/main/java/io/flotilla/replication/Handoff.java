@@ -80,8 +80,8 @@ final class Handoff {
         this.timeout = timeout;
     }
 
-    /** See {@link ReplicationEngine#moveHere}. */
-    CompletableFuture<Optional<PrimarySession>> start(String id) {
+    /** See {@link ReplicationEngine#moveHere(String, String)}. */
+    CompletableFuture<Optional<PrimarySession>> start(String id, String likelyOwner) {
         PrimarySession ps = table.primary(id);
         if (ps != null) {
             return CompletableFuture.completedFuture(Optional.of(ps));
@@ -92,9 +92,27 @@ final class Handoff {
             return new Attempt(id, clock.nanoTime() + timeout.toNanos());
         });
         if (created[0]) {
+            a.guess = named(likelyOwner);
             a.next();
         }
         return a.result.thenApply(x -> x);
+    }
+
+    /** The one other member of the view named {@code name}, or null (none, or several: no guess then). */
+    private MemberId named(String name) {
+        if (name == null || name.isEmpty()) {
+            return null;
+        }
+        MemberId found = null;
+        for (Member m : out.view().othersThan(out.self().id())) {
+            if (m.name().equals(name)) {
+                if (found != null) {
+                    return null;
+                }
+                found = m.id();
+            }
+        }
+        return found;
     }
 
     // ------------------------------------------------------------------------------------------ owner side
@@ -246,6 +264,11 @@ final class Handoff {
                 if (at != null && from.id().equals(at.asked)) {
                     if (a.status() == ReplicationMessages.HandoffStatus.NOT_OWNER) {
                         at.refused.add(from.id());
+                        if (from.id().equals(at.guess)) {
+                            at.guess = null;
+                            at.next(); // only a guess: the round decides, without a pause
+                            return;
+                        }
                     }
                     at.retry(a.status() == ReplicationMessages.HandoffStatus.BUSY
                             ? "a request uses it on member " + from.describe()
@@ -272,6 +295,8 @@ final class Handoff {
         private volatile MemberId asked;
         /** The live owner a take-over round named (this member holds no copy, so knows no owner). */
         private volatile MemberId hint;
+        /** The member the caller named as the likely owner, asked before a round when no owner is known here. */
+        volatile MemberId guess;
         /** Members that answered they do not own it: the owner known here is stale; a take-over round finds it. */
         private final Set<MemberId> refused = ConcurrentHashMap.newKeySet();
         private long pause = FIRST_PAUSE_NANOS; // guarded by this
@@ -286,7 +311,7 @@ final class Handoff {
             if (result.isDone()) {
                 return;
             }
-            Optional<Member> live = liveOther(table.owner(id)).or(() -> liveOther(hint));
+            Optional<Member> live = liveOther(table.owner(id)).or(() -> liveOther(hint)).or(() -> liveOther(guess));
             if (live.isEmpty()) {
                 asked = null;
                 // With a stale owner known here (it said it does not own it), the round asks everyone all the same.

@@ -269,8 +269,20 @@ public final class ReplicationEngine implements AutoCloseable {
      *     reached, or a take-over round failed. Completes on a delivery or timer thread; do not block one on it.
      */
     public CompletionStage<Optional<PrimarySession>> moveHere(String id) {
+        return moveHere(id, null);
+    }
+
+    /**
+     * As {@link #moveHere(String)}, naming the member that probably owns the session ({@link io.flotilla.Member#name},
+     * such as the node a servlet container's session id routes to): when no owner is known here it is asked first,
+     * which spares the take-over round that asks every member (a member holding no copy knows no owner). A wrong
+     * guess costs one round trip before the round; a name that no member, or several, of the view have is ignored.
+     *
+     * @param likelyOwner a member name, or null for none
+     */
+    public CompletionStage<Optional<PrimarySession>> moveHere(String id, String likelyOwner) {
         Objects.requireNonNull(id, "id");
-        return handoff.start(id).whenComplete((p, e) -> events.deliver());
+        return handoff.start(id, likelyOwner).whenComplete((p, e) -> events.deliver());
     }
 
     /**

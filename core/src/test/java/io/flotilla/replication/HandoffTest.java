@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.Delivery;
 import io.flotilla.Member;
+import io.flotilla.MessageNotHandledException;
 import io.flotilla.View;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -68,6 +69,62 @@ class HandoffTest {
 
     private static CompletableFuture<Optional<PrimarySession>> moveHere(EngineHarness h, int i) {
         return h.engine(i).moveHere(ID).toCompletableFuture();
+    }
+
+    /**
+     * A member that holds no copy (backup mode) knows no owner: it asked every member in a take-over round before the
+     * hand-off. Named the likely owner (a Tomcat id's route), it asks that one directly: no round, when the guess is
+     * right; a wrong guess answers {@code NOT_OWNER} and the round finds the owner all the same.
+     */
+    @Test
+    void aMemberWithoutACopyAsksTheLikelyOwnerItIsNamedInsteadOfEveryMember() {
+        EngineHarness h = cluster(5, 29, Placement.backups(1));
+        try {
+            List<Integer> queries = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                int member = i;
+                h.cluster.node(i).addMessageListener(ReplicationConfig.builder().build().replicationTopic(), m -> {
+                    if (m.payload().get(m.payload().position()) == ReplicationMessages.TAKEOVER_QUERY) {
+                        queries.add(member);
+                    }
+                    throw new MessageNotHandledException("a spy");
+                });
+            }
+            View view = h.cluster.node(0).view();
+            String right = "A1" + ID.substring(2);
+            String wrong = "A2" + ID.substring(2);
+            int owner = 1;
+            for (String id : List.of(right, wrong)) {
+                createAcked(h, owner, id);
+            }
+            List<Member> backups = new ArrayList<>(Placement.backups(1).holders(right, h.cluster.member(owner), view));
+            backups.addAll(Placement.backups(1).holders(wrong, h.cluster.member(owner), view));
+            int asker = 0;
+            while (asker == owner || backups.contains(h.cluster.member(asker))) {
+                asker++;
+            }
+            int other = 0;
+            while (other == owner || other == asker) {
+                other++;
+            }
+            assertTrue(h.engine(asker).replica(right).isEmpty() && h.engine(asker).replica(wrong).isEmpty(),
+                    "member " + asker + " holds no copy, so knows no owner");
+
+            CompletableFuture<Optional<PrimarySession>> guessed = h.engine(asker)
+                    .moveHere(right, h.cluster.member(owner).name()).toCompletableFuture();
+            assertTrue(h.runUntil(guessed::isDone, STEPS));
+            assertEquals(1, guessed.join().orElseThrow().getAttribute("n"));
+            assertEquals(List.of(), queries, "no take-over round");
+
+            CompletableFuture<Optional<PrimarySession>> missed = h.engine(asker)
+                    .moveHere(wrong, h.cluster.member(other).name()).toCompletableFuture();
+            assertTrue(h.runUntil(missed::isDone, STEPS));
+            assertEquals(1, missed.join().orElseThrow().getAttribute("n"), "moved here all the same");
+            assertFalse(queries.isEmpty(), "a wrong guess falls back to the round");
+            assertTrue(h.engine(owner).find(right).isEmpty() && h.engine(owner).find(wrong).isEmpty());
+        } finally {
+            h.close();
+        }
     }
 
     private static Object replicaN(EngineHarness h, int i) {

@@ -306,7 +306,7 @@ public class FlotillaManager extends ManagerBase {
             // wait for failure detection, the membership probes it now; one that neither answers nor leaves in that
             // time (hung) fails the request: going on without the session would serve an empty one behind HTTP 200.
             // Verifying every move would probe the owner, and log it suspected, once per request under round robin.
-            CompletableFuture<Optional<PrimarySession>> move = e.moveHere(id).toCompletableFuture();
+            CompletableFuture<Optional<PrimarySession>> move = e.moveHere(id, routeOf(id)).toCompletableFuture();
             if (!answered(move, OWNER_ANSWER)) {
                 boolean gone;
                 try {
@@ -318,7 +318,7 @@ public class FlotillaManager extends ManagerBase {
                     // The owner could not be asked; verified now: gone, the next attempt takes the session over.
                     // (A move that was only slow completes as a move, whatever the verification says meanwhile.)
                     ownerGone = gone;
-                    move = e.moveHere(id).toCompletableFuture();
+                    move = e.moveHere(id, routeOf(id)).toCompletableFuture();
                 }
             }
             // Bounded by the node's timeout, waited for outside the lock; empty only when no member holds it.
@@ -634,4 +634,13 @@ public class FlotillaManager extends ManagerBase {
     }
 
     private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+    /**
+     * The route an id's suffix names ({@code <id>.<jvmRoute>}, kept current by {@link JvmRouteBinderValve}): the node
+     * that made or last served the session, whose cluster member carries that name; null without a suffix.
+     */
+    static String routeOf(String id) {
+        int dot = id.lastIndexOf('.');
+        return dot < 0 || dot == id.length() - 1 ? null : id.substring(dot + 1);
+    }
 }
