@@ -636,11 +636,12 @@ public class FlotillaManager extends ManagerBase {
     private static final ReplicationStats ZERO = new ReplicationStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
     /**
-     * The route an id's suffix names ({@code <id>.<jvmRoute>}, kept current by {@link JvmRouteBinderValve}): the node
-     * that made or last served the session, whose cluster member carries that name; null without a suffix.
+     * The route an id names after its first dot ({@code <id>.<jvmRoute>}, as Tomcat appends it and {@link
+     * JvmRouteBinderValve} keeps it current): the node that made or last served the session, whose cluster member
+     * carries that name; null without one.
      */
     static String routeOf(String id) {
-        int dot = id.lastIndexOf('.');
-        return dot < 0 || dot == id.length() - 1 ? null : id.substring(dot + 1);
+        int dot = id.indexOf('.');
+        return dot < 0 ? null : id.substring(dot + 1);
     }
 }

@@ -71,8 +71,7 @@ public final class JvmRouteBinderValve extends ValveBase {
         if (local == null || local.isEmpty()) {
             return;
         }
-        int dot = id.indexOf('.');
-        String route = dot < 0 ? null : id.substring(dot + 1);
+        String route = FlotillaManager.routeOf(id);
         if (local.equals(route)) {
             return;
         }
@@ -80,7 +79,7 @@ public final class JvmRouteBinderValve extends ValveBase {
         if (session == null) {
             return;
         }
-        String newId = (dot < 0 ? id : id.substring(0, dot)) + "." + local;
+        String newId = (route == null ? id : id.substring(0, id.length() - route.length() - 1)) + "." + local;
         if (newId.equals(session.getIdInternal())) {
             // A former id (a request sent before the cookie changed), resolved to the session here under this route
             // already: nothing to rename; the request, and its cookie, take the current id.
