@@ -134,10 +134,18 @@ final class SessionTable {
         return owners.get(id);
     }
 
-    /** Every session held here, primaries first, for a state transfer's list. */
-    List<String> allIds() {
+    /**
+     * Every session held here for a state transfer to {@code requester}, primaries first, without the replicas it
+     * owns: the owner holds those itself (a member that started alone asks the first member that joins, which by then
+     * holds copies of the asker's own sessions).
+     */
+    List<String> idsToStream(MemberId requester) {
         Set<String> all = new LinkedHashSet<>(primaries.keySet());
-        all.addAll(store.ids());
+        for (String id : store.ids()) {
+            if (!requester.equals(owners.get(id))) {
+                all.add(id);
+            }
+        }
         return new ArrayList<>(all);
     }
 

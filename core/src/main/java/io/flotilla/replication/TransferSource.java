@@ -12,12 +12,12 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The serving side of state transfer: streams every session held here (primaries and replicas) to a joiner that
- * asks, in chunks of at most {@code stateTransferChunkBytes}, at most {@code stateTransferWindow} unacknowledged.
- * Each session goes as it is when its chunk is built, changes not yet replicated included, once per transfer. A
- * request from a member not yet in this member's view waits until it joins (at most 64 such members); a repeated
- * request for the same transfer is ignored; a request for a newer transfer from the same member stops the older
- * stream.
+ * The serving side of state transfer: streams every session held here (primaries and replicas, but not the asker's
+ * own sessions) to a joiner that asks, in chunks of at most {@code stateTransferChunkBytes}, at most
+ * {@code stateTransferWindow} unacknowledged. Each session goes as it is when its chunk is built, changes not yet
+ * replicated included, once per transfer. A request from a member not yet in this member's view waits until it joins
+ * (at most 64 such members); a repeated request for the same transfer is ignored; a request for a newer transfer from
+ * the same member stops the older stream.
  *
  * <p>Threading: safe from any thread. One lock ({@code lock}) guards the requests (the last per member, those that
  * wait for their member to join); each {@link Stream} has its own lock for its position and window. Requests arrive
@@ -117,7 +117,7 @@ final class TransferSource {
         Stream(Member to, long tid) {
             this.to = to;
             this.tid = tid;
-            this.ids = table.allIds();
+            this.ids = table.idsToStream(to.id());
             LOG.log(Level.INFO, "state transfer to " + to.describe() + ": " + ids.size() + " sessions");
         }
 

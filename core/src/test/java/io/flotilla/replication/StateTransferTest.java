@@ -282,6 +282,35 @@ class StateTransferTest {
     }
 
     @Test
+    void aMemberThatStartedAloneIsNotSentItsOwnSessionsBackByTheFirstMemberThatJoins() {
+        try (EngineHarness h = new EngineHarness(2, 31, EngineHarness.nodeConfig(100))) {
+            ReplicationEngine owner = loneOwner(h, small().build()); // alone: it asks the first member that joins
+            int n = 200;
+            List<PrimarySession> sessions = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                PrimarySession s = owner.create(id(i), 1800);
+                s.setAttribute("i", i);
+                owner.replicate(s.id());
+                sessions.add(s);
+            }
+            // the owner's request reaches member 1 before its engine listens (dropped), and is asked again once
+            // member 1 holds a copy of every one of the owner's sessions
+            h.cluster.membership(0).join(h.cluster.member(1));
+            assertTrue(h.runUntil(() -> h.cluster.node(1).meterRegistry().counter("flotilla.messages.unhandled")
+                    .count() >= 1, 1000), "node 1 dropped the owner's request");
+            ReplicationEngine joiner = h.start(1, small().build());
+            assertTrue(h.runUntil(() -> joiner.stateTransfer().isDone(), 10_000), joiner.stateTransfer().toString());
+            assertEquals(n, joiner.stateTransfer().received());
+            assertTrue(h.runUntil(() -> owner.stateTransfer().isDone(), 10_000), owner.stateTransfer().toString());
+            assertEquals(1, owner.stateTransfer().attempts(), owner.stateTransfer().toString());
+            assertEquals(0, owner.stateTransfer().received(), "its own sessions are not streamed back to the owner");
+            assertEquals(0, h.cluster.node(1).meterRegistry().counter("flotilla.replication.transfer.sessions.sent")
+                    .count());
+            assertEquals(null, equalToPrimaries(h, 1, sessions));
+        }
+    }
+
+    @Test
     void aSessionWithOneMutableValueBesideStringsAndNumbersIsNotEncodedAgainForTheTransfer() {
         CodecConfig codec = CodecConfig.builder().allow(Counted.class.getName()).build();
         try (EngineHarness h = new EngineHarness(2, 30, EngineHarness.nodeConfig(100))) {
