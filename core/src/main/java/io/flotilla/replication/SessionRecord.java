@@ -32,12 +32,17 @@ public final class SessionRecord {
         }
         this.version = version;
         this.metadata = Objects.requireNonNull(metadata, "metadata");
-        this.attributes = Collections.unmodifiableMap(owned);
+        this.attributes = own ? Collections.unmodifiableMap(owned) : owned;
     }
 
     /** Takes ownership of {@code attributes}: the caller must not touch the map or the arrays again. */
     static SessionRecord owning(String id, long version, SessionMetadata metadata, Map<String, byte[]> attributes) {
         return new SessionRecord(id, version, metadata, attributes, true);
+    }
+
+    /** A record of {@code base}'s attributes (shared, not copied: records are immutable) at another state. */
+    static SessionRecord sharing(String id, long version, SessionMetadata metadata, SessionRecord base) {
+        return new SessionRecord(id, version, metadata, base.attributes, false);
     }
 
     private static Map<String, byte[]> copy(Map<String, byte[]> attributes) {

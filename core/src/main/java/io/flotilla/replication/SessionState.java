@@ -5,27 +5,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A session being changed: the mutable working copy both the recorder and the replica store apply operations to.
+ * A session being changed: the mutable working copy both the recorder and the replica store apply operations to. The
+ * attributes are copied only when an operation changes them: most changes (a request's last access, the maximum
+ * inactive interval, the principal) touch the metadata alone, and the record they make shares its attributes with the
+ * record they started from (records are immutable).
  *
  * <p>Threading: not thread-safe; confined to the caller, who holds the owner's lock.
  */
 final class SessionState {
     String id;
     SessionMetadata metadata;
-    final Map<String, byte[]> attributes;
     boolean expired;
     private byte[] lastGroup;
+    // the record this state started from, whose attributes it reads until an operation changes one; then null
+    private SessionRecord base;
+    private Map<String, byte[]> attributes;
 
-    private SessionState(String id, SessionMetadata metadata, Map<String, byte[]> attributes) {
+    private SessionState(String id, SessionMetadata metadata, SessionRecord base) {
         this.id = id;
         this.metadata = metadata;
-        this.attributes = attributes;
+        this.base = base;
+        this.attributes = base == null ? new LinkedHashMap<>() : base.attributesUnsafe();
     }
 
     /** The state of {@code record}, or of a session not yet created when it is null. */
     static SessionState of(String id, SessionRecord record) {
-        return record == null ? new SessionState(id, null, new LinkedHashMap<>())
-                : new SessionState(record.id(), record.metadata(), new LinkedHashMap<>(record.attributesUnsafe()));
+        return record == null ? new SessionState(id, null, null)
+                : new SessionState(record.id(), record.metadata(), record);
     }
 
     void apply(List<SessionOp> ops) {
@@ -37,7 +43,8 @@ final class SessionState {
     void apply(SessionOp op) {
         if (op instanceof SessionOp.Create c) {
             metadata = c.metadata();
-            attributes.clear();
+            attributes = new LinkedHashMap<>();
+            base = null;
             expired = false;
             return;
         }
@@ -45,9 +52,11 @@ final class SessionState {
             throw new IllegalStateException("operation " + op + " on a session that was never created");
         }
         if (op instanceof SessionOp.SetAttribute s) {
-            attributes.put(s.name(), shared(s.valueUnsafe()));
+            writable().put(s.name(), shared(s.valueUnsafe()));
         } else if (op instanceof SessionOp.RemoveAttribute r) {
-            attributes.remove(r.name());
+            if (attributes.containsKey(r.name())) {
+                writable().remove(r.name());
+            }
         } else if (op instanceof SessionOp.Access a) {
             metadata = metadata.withAccess(a.lastAccessedTime(), a.isNew());
         } else if (op instanceof SessionOp.MaxInactive m) {
@@ -78,8 +87,20 @@ final class SessionState {
         return value;
     }
 
-    /** The record of this state; it takes the attribute map over, so the state must not be used afterwards. */
+    private Map<String, byte[]> writable() {
+        if (base != null) {
+            attributes = new LinkedHashMap<>(attributes);
+            base = null;
+        }
+        return attributes;
+    }
+
+    /**
+     * The record of this state; it takes the attribute map over (or shares the base record's, unchanged), so the
+     * state must not be used afterwards.
+     */
     SessionRecord toRecord(long version) {
-        return SessionRecord.owning(id, version, metadata, attributes);
+        return base != null ? SessionRecord.sharing(id, version, metadata, base)
+                : SessionRecord.owning(id, version, metadata, attributes);
     }
 }

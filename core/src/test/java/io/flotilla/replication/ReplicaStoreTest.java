@@ -1,6 +1,8 @@
 package io.flotilla.replication;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.replication.ReplicaStore.DropReason;
@@ -10,6 +12,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ReplicaStoreTest {
@@ -28,6 +31,43 @@ class ReplicaStoreTest {
             out.add(r.drain().orElseThrow());
         }
         return out;
+    }
+
+    @Test
+    void aChangeOfTheMetadataAloneSharesTheAttributesAndALaterSetLeavesEarlierRecordsAlone() {
+        SessionRecorder r = SessionRecorder.create("s1", META);
+        r.setAttribute("a", new byte[] {1});
+        r.setAttribute("b", new byte[] {2});
+        r.drain();
+        SessionRecord first = r.snapshot();
+        r.access(META.lastAccessedTime() + 5, false);
+        SessionRecord current = r.current(); // the access not drained yet
+        r.drain();
+        SessionRecord accessed = r.snapshot();
+        assertSame(first.attributesUnsafe(), current.attributesUnsafe(), "the access alone: nothing copied");
+        assertSame(first.attributesUnsafe(), accessed.attributesUnsafe());
+        assertEquals(META.lastAccessedTime() + 5, accessed.metadata().lastAccessedTime());
+
+        r.setAttribute("a", new byte[] {3});
+        r.removeAttribute("b");
+        r.drain();
+        SessionRecord changed = r.snapshot();
+        assertArrayEquals(new byte[] {3}, changed.attributeBytes("a"));
+        assertEquals(Set.of("a"), changed.attributeNames());
+        for (SessionRecord earlier : List.of(first, current, accessed)) {
+            assertArrayEquals(new byte[] {1}, earlier.attributeBytes("a"), earlier.toString());
+            assertArrayEquals(new byte[] {2}, earlier.attributeBytes("b"), earlier.toString());
+        }
+
+        // a replica's store: an access-only delta shares as well, a set copies
+        store.applyFull(changed);
+        r.access(META.lastAccessedTime() + 9, false);
+        store.apply(r.drain().orElseThrow());
+        assertSame(changed.attributesUnsafe(), store.get("s1").orElseThrow().attributesUnsafe());
+        r.setAttribute("c", new byte[] {4});
+        store.apply(r.drain().orElseThrow());
+        assertEquals(Set.of("a", "c"), store.get("s1").orElseThrow().attributeNames());
+        assertEquals(Set.of("a"), changed.attributeNames());
     }
 
     @Test
