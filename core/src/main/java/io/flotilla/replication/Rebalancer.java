@@ -11,10 +11,11 @@ import java.util.Set;
 /**
  * Keeps the copies of this member's primaries where a placement other than {@link Placement#ALL} says, as the
  * replication targets change (a member became ready, left the view, or closed its engine): for each primary whose
- * holders changed, the new holders get its full copy, and once every one of them received it, the holders placement
+ * holders changed, the new holders get its full copy, and once every one of them applied it, the holders placement
  * no longer names (and that are still in the view) are told to drop theirs. A copy is never dropped before its
  * replacement is held, so a write acknowledged by the holders of the moment stays on at least as many members; a
- * failed push leaves the old copies where they are (the next change, or a later write's repair, tries again). Only
+ * failed or refused push leaves the old copies where they are (the next change, or a later write's repair, tries
+ * again). Only
  * the sessions whose placement changed move: about {@code backups / N} of them when one member of N joins or leaves.
  * Requests are not blocked: the pushes are asynchronous, and a delta sent meanwhile reaches the new holders, which
  * ask for the full copy if it came first.
@@ -81,7 +82,7 @@ final class Rebalancer {
     /**
      * {@code ps} became owned here by a take-over or a hand-off; {@code holding} are the members known to hold a copy
      * (the round's answers, or the former owner and its holders). The holders placement names for this member get
-     * its full copy, and once each received it, the other holders are told to drop theirs: copies do not pile up on
+     * its full copy, and once each applied it, the other holders are told to drop theirs: copies do not pile up on
      * the members a session passed through.
      */
     void moved(PrimarySession ps, List<Member> holding) {

@@ -186,8 +186,10 @@ final class Replicator implements PrimaryHost {
             stage = holders.isEmpty() ? null : out.sendWrapped(holders, config.replicationTopic(),
                     ByteBuffer.wrap(msg), wireDelivery, config.delivery() == Delivery.ASYNC);
             if (!newcomers.isEmpty()) {
-                // Under the session's lock, as its deltas: the copy leaves before the next one.
-                CompletionStage<Void> full = sendFull(newcomers, ps.fullCopy(), wireDelivery);
+                // Under the session's lock, as its deltas: the copy leaves before the next one. Processed (also in
+                // ASYNC mode) when former holders drop theirs on success: a newcomer that refuses it must not count.
+                CompletionStage<Void> full = sendFull(newcomers, ps.fullCopy(),
+                        displaced.isEmpty() ? wireDelivery : Delivery.PROCESSED);
                 stage = stage == null ? full : Outbox.both(stage, full);
             }
             String id = delta.sessionId();
@@ -209,7 +211,7 @@ final class Replicator implements PrimaryHost {
             if (!former.isEmpty()) {
                 stage.whenComplete((v, e) -> { // on the delivery executor: a send may wait for queue room
                     if (e == null && table.primary(ps.id()) == ps) {
-                        dropCopies(former, newId); // every holder of the new id received the session
+                        dropCopies(former, newId); // every holder of the new id holds the session
                     }
                 });
             }
@@ -310,8 +312,13 @@ final class Replicator implements PrimaryHost {
      * Pushes the full copy of {@code ps} (its last replicated state) to {@code to}, new holders after a view change;
      * completes when each received it, fails when one did not (or the session is no longer owned here).
      */
+    /**
+     * {@code ps}'s full copy to {@code to}, completed once each holds it: sent {@code PROCESSED}, so a member that
+     * refuses it (it owns the session too, or knows another live owner) fails the stage instead of counting as a
+     * holder, and a caller that drops other copies on success never drops one whose replacement was refused.
+     */
     CompletionStage<Void> push(List<Member> to, PrimarySession ps) {
-        return push(to, ps, Delivery.RECEIVED);
+        return push(to, ps, Delivery.PROCESSED);
     }
 
     private CompletionStage<Void> push(List<Member> to, PrimarySession ps, Delivery delivery) {

@@ -79,6 +79,80 @@ class OwnershipTest {
         }
     }
 
+    /**
+     * A new holder that refuses a session's full copy (here: it owns a session of that id itself, not known to the
+     * owner) does not count as holding it: the holder placement no longer names keeps its copy of the acknowledged
+     * write. The rebalancer sent the copy {@code RECEIVED}, took the refused copy for held and had the old holder drop
+     * its own: the owner's was then the only copy of that write.
+     */
+    @Test
+    void aHolderThatRefusesTheMovedCopyLeavesTheFormerHoldersCopyInPlace() {
+        EngineHarness h = new EngineHarness(3, 62, EngineHarness.nodeConfig(100));
+        try {
+            Member c = h.cluster.member(2);
+            h.cluster.membership(0).remove(c, false); // member 2 is not in member 0's view yet
+            h.cluster.membership(2).remove(h.cluster.member(0), false);
+            Placement toTheNewcomer = (id, self, view) -> view.find(c.id()).map(List::of)
+                    .orElseGet(() -> view.othersThan(self.id()));
+            h.start(0, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED)
+                    .placement(toTheNewcomer).build());
+            for (int i = 1; i <= 2; i++) {
+                h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED)
+                        .placement((id, self, view) -> List.of()).build());
+            }
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1); // held by member 1
+            h.engine(2).create(ID, 1800); // member 2 owns a session of that id too
+            h.cluster.membership(0).join(c);
+            h.cluster.membership(2).join(h.cluster.member(0));
+            // member 0's rebalancer pushes its copy to member 2, which refuses it
+            assertTrue(h.runUntil(() -> h.cluster.node(2).meterRegistry().find("flotilla.replication.dropped")
+                    .tag("reason", "not_owner").functionCounter().count() >= 1, STEPS), "member 2 refused the copy");
+            h.runUntil(() -> false, 500); // a drop, if one was sent, arrives
+            assertTrue(h.engine(1).replica(ID).isPresent(), "the former holder keeps the only other copy");
+            assertEquals(1, n(h, 1, ID));
+        } finally {
+            h.close();
+        }
+    }
+
+    /**
+     * In {@code ASYNC} mode a rename to an id placement gives another holder sends that holder the whole session, and
+     * the former holder drops its copy once the new one holds it; a new holder that refuses it (it owns a session of
+     * that id itself) leaves the former holder's copy in place. Sent {@code RECEIVED}, the refused copy counted as
+     * held and the session was left on its owner alone.
+     */
+    @Test
+    void inAsyncModeARenameWhoseNewHolderRefusesTheSessionLeavesTheFormerHoldersCopy() {
+        String renamed = "FEDCBA9876543210FEDCBA9876543210";
+        EngineHarness h = new EngineHarness(3, 63, EngineHarness.nodeConfig(100));
+        try {
+            Member b = h.cluster.member(1);
+            Member c = h.cluster.member(2);
+            Placement byId = (id, self, view) -> List.of(id.equals(renamed) ? c : b);
+            h.start(0, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.ASYNC)
+                    .placement(byId).build());
+            for (int i = 1; i <= 2; i++) {
+                h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.ASYNC)
+                        .placement((id, self, view) -> List.of()).build());
+            }
+            PrimarySession s = h.engine(0).create(ID, 1800);
+            s.setAttribute("n", 1);
+            h.engine(0).replicate(ID);
+            assertTrue(h.runUntil(() -> h.engine(1).replica(ID).isPresent(), STEPS), "member 1 holds the session");
+            h.engine(2).create(renamed, 1800); // member 2 owns a session of the new id
+            s.changeId(renamed);
+            h.engine(0).replicate(renamed);
+            assertTrue(h.runUntil(() -> h.cluster.node(2).meterRegistry().find("flotilla.replication.dropped")
+                    .tag("reason", "not_owner").functionCounter().count() >= 1, STEPS), "member 2 refused the session");
+            h.runUntil(() -> false, 500); // a drop, if one was sent, arrives
+            assertTrue(h.engine(1).replica(renamed).isPresent(), "the former holder keeps its copy, renamed");
+            assertEquals(1, n(h, 1, renamed));
+        } finally {
+            h.close();
+        }
+    }
+
     /** Members a and b stop seeing each other: the link is cut and each removes the other from its view. */
     private static void split(EngineHarness h, int a, int b) {
         Member ma = h.cluster.member(a);
