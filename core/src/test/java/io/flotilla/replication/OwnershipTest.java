@@ -94,23 +94,14 @@ class OwnershipTest {
             h.cluster.membership(2).remove(h.cluster.member(0), false);
             Placement toTheNewcomer = (id, self, view) -> view.find(c.id()).map(List::of)
                     .orElseGet(() -> view.othersThan(self.id()));
-            h.start(0, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED)
-                    .placement(toTheNewcomer).build());
-            for (int i = 1; i <= 2; i++) {
-                h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.PROCESSED)
-                        .placement((id, self, view) -> List.of()).build());
-            }
+            startThree(h, Delivery.PROCESSED, toTheNewcomer);
             h.engine(0).create(ID, 1800);
             ackedWrite(h, 0, ID, 1); // held by member 1
             h.engine(2).create(ID, 1800); // member 2 owns a session of that id too
             h.cluster.membership(0).join(c);
             h.cluster.membership(2).join(h.cluster.member(0));
             // member 0's rebalancer pushes its copy to member 2, which refuses it
-            assertTrue(h.runUntil(() -> h.cluster.node(2).meterRegistry().find("flotilla.replication.dropped")
-                    .tag("reason", "not_owner").functionCounter().count() >= 1, STEPS), "member 2 refused the copy");
-            h.runUntil(() -> false, 500); // a drop, if one was sent, arrives
-            assertTrue(h.engine(1).replica(ID).isPresent(), "the former holder keeps the only other copy");
-            assertEquals(1, n(h, 1, ID));
+            formerHolderKeeps(h, ID);
         } finally {
             h.close();
         }
@@ -130,12 +121,7 @@ class OwnershipTest {
             Member b = h.cluster.member(1);
             Member c = h.cluster.member(2);
             Placement byId = (id, self, view) -> List.of(id.equals(renamed) ? c : b);
-            h.start(0, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.ASYNC)
-                    .placement(byId).build());
-            for (int i = 1; i <= 2; i++) {
-                h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(Delivery.ASYNC)
-                        .placement((id, self, view) -> List.of()).build());
-            }
+            startThree(h, Delivery.ASYNC, byId);
             PrimarySession s = h.engine(0).create(ID, 1800);
             s.setAttribute("n", 1);
             h.engine(0).replicate(ID);
@@ -143,14 +129,30 @@ class OwnershipTest {
             h.engine(2).create(renamed, 1800); // member 2 owns a session of the new id
             s.changeId(renamed);
             h.engine(0).replicate(renamed);
-            assertTrue(h.runUntil(() -> h.cluster.node(2).meterRegistry().find("flotilla.replication.dropped")
-                    .tag("reason", "not_owner").functionCounter().count() >= 1, STEPS), "member 2 refused the session");
-            h.runUntil(() -> false, 500); // a drop, if one was sent, arrives
-            assertTrue(h.engine(1).replica(renamed).isPresent(), "the former holder keeps its copy, renamed");
-            assertEquals(1, n(h, 1, renamed));
+            formerHolderKeeps(h, renamed);
         } finally {
             h.close();
         }
+    }
+
+    /** Starts members 0 to 2 in {@code delivery} mode: member 0 places copies by {@code placement}, the others none. */
+    private static void startThree(EngineHarness h, Delivery delivery, Placement placement) {
+        for (int i = 0; i <= 2; i++) {
+            h.start(i, ReplicationConfig.builder().stateTransferOnStart(false).delivery(delivery)
+                    .placement(i == 0 ? placement : (id, self, view) -> List.of()).build());
+        }
+    }
+
+    /**
+     * Once member 2 refused member 0's copy of {@code id} (it owns a session of that id) and a drop, if one was sent,
+     * arrived: member 1, the former holder, still holds {@code id} with n = 1.
+     */
+    private static void formerHolderKeeps(EngineHarness h, String id) {
+        assertTrue(h.runUntil(() -> h.cluster.node(2).meterRegistry().find("flotilla.replication.dropped")
+                .tag("reason", "not_owner").functionCounter().count() >= 1, STEPS), "member 2 refused the copy");
+        h.runUntil(() -> false, 500);
+        assertTrue(h.engine(1).replica(id).isPresent(), "the former holder keeps its copy");
+        assertEquals(1, n(h, 1, id));
     }
 
     /** Members a and b stop seeing each other: the link is cut and each removes the other from its view. */

@@ -127,13 +127,7 @@ class StateTransferTest {
             ReplicationEngine owner = h.start(0, small().build());
             ReplicationEngine other = h.start(1, small().build());
             assertTrue(owner.stateTransfer().isDone() && other.stateTransfer().isDone(), "nobody to ask");
-            List<PrimarySession> sessions = new ArrayList<>();
-            for (int i = 0; i < 50; i++) {
-                PrimarySession s = owner.create(id(i), 1800);
-                s.setAttribute("i", i);
-                owner.replicate(s.id()); // no backup in the view: nothing is sent
-                sessions.add(s);
-            }
+            List<PrimarySession> sessions = replicated(owner, 50); // no backup in the view: nothing is sent
             h.cluster.membership(0).join(h.cluster.member(1));
             h.cluster.membership(1).join(h.cluster.member(0));
             assertTrue(h.runUntil(() -> other.stateTransfer().isDone() && other.replicaIds().size() == 50, 10_000),
@@ -249,15 +243,11 @@ class StateTransferTest {
         try (EngineHarness h = new EngineHarness(2, 29, EngineHarness.nodeConfig(100))) {
             ReplicationEngine owner = loneOwner(h, small().stateTransferOnStart(false).build());
             int n = 300;
-            List<PrimarySession> sessions = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                PrimarySession s = owner.create(id(i), 1800);
-                s.setAttribute("i", i);
-                owner.replicate(s.id());
+            List<PrimarySession> sessions = replicated(owner, n);
+            for (PrimarySession s : sessions) {
                 // Tomcat ends the first request after the valve replicated: the session is no longer new, a change
                 // not replicated yet, which the transfer sends as the session is now (one version ahead)
                 s.access(false);
-                sessions.add(s);
             }
             ReplicationEngine joiner = joinAndTransfer(h, small().build());
             h.runUntil(() -> false, 500); // the joiner's VERSIONS reach the owner, and any push comes back
@@ -286,13 +276,7 @@ class StateTransferTest {
         try (EngineHarness h = new EngineHarness(2, 31, EngineHarness.nodeConfig(100))) {
             ReplicationEngine owner = loneOwner(h, small().build()); // alone: it asks the first member that joins
             int n = 200;
-            List<PrimarySession> sessions = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                PrimarySession s = owner.create(id(i), 1800);
-                s.setAttribute("i", i);
-                owner.replicate(s.id());
-                sessions.add(s);
-            }
+            List<PrimarySession> sessions = replicated(owner, n);
             // the owner's request reaches member 1 before its engine listens (dropped), and is asked again once
             // member 1 holds a copy of every one of the owner's sessions
             h.cluster.membership(0).join(h.cluster.member(1));
@@ -356,6 +340,18 @@ class StateTransferTest {
             // values
             assertTrue(perSession <= 3080, "bytes allocated per session transferred: " + perSession);
         }
+    }
+
+    /** Sessions 0 to n - 1 created on {@code owner}, each with {@code i} set and replicated. */
+    private static List<PrimarySession> replicated(ReplicationEngine owner, int n) {
+        List<PrimarySession> sessions = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            PrimarySession s = owner.create(id(i), 1800);
+            s.setAttribute("i", i);
+            owner.replicate(s.id());
+            sessions.add(s);
+        }
+        return sessions;
     }
 
     /** Engine 0, started while member 1 is not in its view: an owner that started alone. */
