@@ -15,10 +15,9 @@ import java.util.Set;
  * no longer names (and that are still in the view) are told to drop theirs. A copy is never dropped before its
  * replacement is held, so a write acknowledged by the holders of the moment stays on at least as many members; a
  * failed or refused push leaves the old copies where they are (the next change, or a later write's repair, tries
- * again). Only
- * the sessions whose placement changed move: about {@code backups / N} of them when one member of N joins or leaves.
- * Requests are not blocked: the pushes are asynchronous, and a delta sent meanwhile reaches the new holders, which
- * ask for the full copy if it came first.
+ * again). Only the sessions whose placement changed move: about {@code backups / N} of them when one member of N
+ * joins or leaves. Requests are not blocked: the pushes are asynchronous, and a delta sent meanwhile reaches the new
+ * holders, which ask for the full copy if it came first.
  *
  * <p>With {@link Placement#ALL} a joiner gets every session by state transfer instead, and this does nothing.
  *

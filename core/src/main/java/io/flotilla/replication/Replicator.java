@@ -309,13 +309,11 @@ final class Replicator implements PrimaryHost {
     }
 
     /**
-     * Pushes the full copy of {@code ps} (its last replicated state) to {@code to}, new holders after a view change;
-     * completes when each received it, fails when one did not (or the session is no longer owned here).
-     */
-    /**
-     * {@code ps}'s full copy to {@code to}, completed once each holds it: sent {@code PROCESSED}, so a member that
-     * refuses it (it owns the session too, or knows another live owner) fails the stage instead of counting as a
-     * holder, and a caller that drops other copies on success never drops one whose replacement was refused.
+     * Pushes the full copy of {@code ps} (its last replicated state) to {@code to}, new holders after a view change or
+     * a move; completes once each holds it, fails when one did not (or the session is no longer owned here). Sent
+     * {@code PROCESSED}: a member that refuses it (it owns the session too, or knows another live owner) fails the
+     * stage instead of counting as a holder, so a caller that drops other copies on success never drops one whose
+     * replacement was refused.
      */
     CompletionStage<Void> push(List<Member> to, PrimarySession ps) {
         return push(to, ps, Delivery.PROCESSED);
