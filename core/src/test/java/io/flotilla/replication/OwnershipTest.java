@@ -135,6 +135,48 @@ class OwnershipTest {
         }
     }
 
+    /**
+     * A holder new to a session whose full copy never reached it (the rebalancer's push was abandoned while the link
+     * was cut) refuses the next delta with {@code MissingCopyException} instead of acknowledging a delta it cannot
+     * apply; the owner sends it the whole session and counts the write once it holds it.
+     */
+    @Test
+    void aWriteToANewHolderThatMissedThePushCountsOnceItHoldsTheWholeSession() {
+        EngineHarness h = new EngineHarness(3, 64, EngineHarness.nodeConfig(1));
+        try {
+            Member c = h.cluster.member(2);
+            h.cluster.membership(0).remove(c, false);
+            h.cluster.membership(2).remove(h.cluster.member(0), false);
+            startThree(h, Delivery.PROCESSED, (id, self, view) -> view.find(c.id()).map(List::of)
+                    .orElseGet(() -> view.othersThan(self.id())));
+            h.engine(0).create(ID, 1800);
+            ackedWrite(h, 0, ID, 1); // held by member 1
+            double pushed = fullSent(h);
+            h.cluster.network().delay(h.cluster.member(0), c, Duration.ofMillis(50)); // the push stays in flight
+            h.cluster.membership(0).join(c);
+            h.cluster.membership(2).join(h.cluster.member(0));
+            assertTrue(h.runUntil(() -> fullSent(h) > pushed, STEPS), "member 0 pushed its copy to member 2");
+            h.cluster.network().partition(h.cluster.member(0), c); // ... and is lost: abandoned after one retry
+            assertTrue(h.runUntil(() -> h.cluster.node(0).meterRegistry().counter("flotilla.messages.abandoned")
+                    .count() >= 1, STEPS), "the push was abandoned");
+            h.cluster.network().heal();
+            h.cluster.network().delay(h.cluster.member(0), c, Duration.ZERO);
+            assertFalse(h.engine(2).replica(ID).isPresent(), "member 2 never got the session");
+
+            ackedWrite(h, 0, ID, 2); // its delta goes to member 2, which has nothing to apply it to
+            assertTrue(h.cluster.node(2).meterRegistry().counter("flotilla.messages.refused").count() >= 1,
+                    "member 2 refused the delta it could not apply");
+            assertEquals(2, n(h, 2, ID), "the acknowledged write is on member 2");
+            assertTrue(h.engine(1).replica(ID).isPresent(), "the failed push dropped nothing");
+        } finally {
+            h.close();
+        }
+    }
+
+    private static double fullSent(EngineHarness h) {
+        return h.cluster.node(0).meterRegistry().counter("flotilla.replication.full.sent").count();
+    }
+
     /** Starts members 0 to 2 in {@code delivery} mode: member 0 places copies by {@code placement}, the others none. */
     private static void startThree(EngineHarness h, Delivery delivery, Placement placement) {
         for (int i = 0; i <= 2; i++) {
