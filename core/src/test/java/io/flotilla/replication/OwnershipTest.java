@@ -89,17 +89,9 @@ class OwnershipTest {
     void aHolderThatRefusesTheMovedCopyLeavesTheFormerHoldersCopyInPlace() {
         EngineHarness h = new EngineHarness(3, 62, EngineHarness.nodeConfig(100));
         try {
-            Member c = h.cluster.member(2);
-            h.cluster.membership(0).remove(c, false); // member 2 is not in member 0's view yet
-            h.cluster.membership(2).remove(h.cluster.member(0), false);
-            Placement toTheNewcomer = (id, self, view) -> view.find(c.id()).map(List::of)
-                    .orElseGet(() -> view.othersThan(self.id()));
-            startThree(h, Delivery.PROCESSED, toTheNewcomer);
-            h.engine(0).create(ID, 1800);
-            ackedWrite(h, 0, ID, 1); // held by member 1
+            ownerBeforeTheNewcomer(h);
             h.engine(2).create(ID, 1800); // member 2 owns a session of that id too
-            h.cluster.membership(0).join(c);
-            h.cluster.membership(2).join(h.cluster.member(0));
+            heal(h, 0, 2);
             // member 0's rebalancer pushes its copy to member 2, which refuses it
             formerHolderKeeps(h, ID);
         } finally {
@@ -144,17 +136,11 @@ class OwnershipTest {
     void aWriteToANewHolderThatMissedThePushCountsOnceItHoldsTheWholeSession() {
         EngineHarness h = new EngineHarness(3, 64, EngineHarness.nodeConfig(1));
         try {
+            ownerBeforeTheNewcomer(h);
             Member c = h.cluster.member(2);
-            h.cluster.membership(0).remove(c, false);
-            h.cluster.membership(2).remove(h.cluster.member(0), false);
-            startThree(h, Delivery.PROCESSED, (id, self, view) -> view.find(c.id()).map(List::of)
-                    .orElseGet(() -> view.othersThan(self.id())));
-            h.engine(0).create(ID, 1800);
-            ackedWrite(h, 0, ID, 1); // held by member 1
             double pushed = fullSent(h);
             h.cluster.network().delay(h.cluster.member(0), c, Duration.ofMillis(50)); // the push stays in flight
-            h.cluster.membership(0).join(c);
-            h.cluster.membership(2).join(h.cluster.member(0));
+            heal(h, 0, 2);
             assertTrue(h.runUntil(() -> fullSent(h) > pushed, STEPS), "member 0 pushed its copy to member 2");
             h.cluster.network().partition(h.cluster.member(0), c); // ... and is lost: abandoned after one retry
             assertTrue(h.runUntil(() -> h.cluster.node(0).meterRegistry().counter("flotilla.messages.abandoned")
@@ -175,6 +161,21 @@ class OwnershipTest {
 
     private static double fullSent(EngineHarness h) {
         return h.cluster.node(0).meterRegistry().counter("flotilla.replication.full.sent").count();
+    }
+
+    /**
+     * Members 0 to 2 started {@code PROCESSED}, member 2 outside member 0's view: member 0's placement names member 2
+     * once it is there ({@link #heal}), member 1 until then. Member 0 owns {@link #ID} with n = 1 acknowledged, held by
+     * member 1.
+     */
+    private static void ownerBeforeTheNewcomer(EngineHarness h) {
+        Member c = h.cluster.member(2);
+        h.cluster.membership(0).remove(c, false);
+        h.cluster.membership(2).remove(h.cluster.member(0), false);
+        startThree(h, Delivery.PROCESSED, (id, self, view) -> view.find(c.id()).map(List::of)
+                .orElseGet(() -> view.othersThan(self.id())));
+        h.engine(0).create(ID, 1800);
+        ackedWrite(h, 0, ID, 1);
     }
 
     /** Starts members 0 to 2 in {@code delivery} mode: member 0 places copies by {@code placement}, the others none. */
