@@ -41,6 +41,16 @@ final class AntiEntropy {
         this.out = out;
         this.table = table;
         this.replicator = replicator;
+    }
+
+    /**
+     * The engine listens to the membership now: the members of the view are seen. Not earlier (at construction): a
+     * member that joined between the two was neither in that view nor announced by a join, and when it came back from
+     * a pause it got no digest and stayed at its stale versions for good (found by {@code OwnershipFaultIT}). A member
+     * that joins while this runs may be counted here and then announced: it gets a digest it does not need (its
+     * claims are fetched like any owner's), never none.
+     */
+    void listening() {
         for (Member m : out.view().members()) {
             seen.add(m.id());
         }

@@ -169,7 +169,8 @@ public final class ReplicationEngine implements AutoCloseable {
         this.antiEntropy = new AntiEntropy(out, table, replicator);
     }
 
-    private void start() {
+    /** Subscribes to the node (see {@link Builder#start}); once, right after construction. */
+    void start() {
         registrations.add(out.node().addMessageListener(config.replicationTopic(), new MessageListener() {
             @Override
             public void onMessage(Message m) throws MessageNotHandledException, MessageRefusedException {
@@ -183,6 +184,7 @@ public final class ReplicationEngine implements AutoCloseable {
         }));
         registrations.add(out.node().addMessageListener(config.stateTransferTopic(), this::onTransferMessage));
         registrations.add(out.node().addMembershipListener(this::onMembership));
+        antiEntropy.listening();
         // Listening now: tell the view before asking for a transfer, so no delta made during it misses this member.
         readiness.announce();
         scheduleTick();
@@ -681,9 +683,14 @@ public final class ReplicationEngine implements AutoCloseable {
 
         /** Subscribes to the node's topics and membership, starts the timers and, if configured, state transfer. */
         public ReplicationEngine start() {
-            ReplicationEngine e = new ReplicationEngine(this);
+            ReplicationEngine e = build();
             e.start();
             return e;
+        }
+
+        /** The engine, not subscribed yet: a test lets the view change before {@link ReplicationEngine#start}. */
+        ReplicationEngine build() {
+            return new ReplicationEngine(this);
         }
     }
 }

@@ -46,13 +46,23 @@ final class EngineHarness implements AutoCloseable {
 
     /** Starts engine {@code i}; {@code listener} (may be null) hears its replica changes. */
     ReplicationEngine start(int i, ReplicationConfig config, ReplicaListener listener) {
+        return start(i, config, listener, () -> { });
+    }
+
+    /**
+     * Starts engine {@code i}, running {@code meanwhile} after its construction and before it subscribes to its node
+     * (a view change in that window).
+     */
+    ReplicationEngine start(int i, ReplicationConfig config, ReplicaListener listener, Runnable meanwhile) {
         List<String> sink = expired.get(i);
         ReplicationEngine.Builder b = ReplicationEngine.builder(cluster.node(i)).config(config).clock(cluster.clock())
                 .scheduler(cluster.clock()).onExpired(sink::add);
         if (listener != null) {
             b.replicaListener(listener);
         }
-        ReplicationEngine e = b.start();
+        ReplicationEngine e = b.build();
+        meanwhile.run();
+        e.start();
         engines.set(i, e);
         // A member is a replication target once its engine announced it listens: let the announcements cross.
         runUntil(this::allListening, 1000);

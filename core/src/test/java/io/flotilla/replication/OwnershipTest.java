@@ -341,6 +341,37 @@ class OwnershipTest {
     }
 
     /**
+     * A member that joined while this member's engine was being built (after it read the view, before it listened) is
+     * a member seen before when it comes back from a pause: it gets the heal digest, yields its stale copy and follows
+     * the member that took over. It was counted as new (no digest), and stayed an owner at its old version for good
+     * (found by {@code OwnershipFaultIT}: three JVMs starting together).
+     */
+    @Test
+    void aMemberThatJoinedWhileTheEngineStartedGetsTheHealDigestWhenItComesBackFromAPause() {
+        try (EngineHarness h = new EngineHarness(2, 12_014, EngineHarness.nodeConfig(100))) {
+            Member m1 = h.cluster.member(1);
+            h.cluster.membership(0).remove(m1, false);
+            h.start(0, processed(), null, () -> h.cluster.membership(0).join(m1));
+            h.start(1, processed());
+            h.engine(1).create(ID, 1800);
+            for (int v = 1; v <= 3; v++) {
+                ackedWrite(h, 1, ID, v);
+            }
+            // member 1 stops past dropTime: member 0 removes it and takes the session over; member 1 removes nobody
+            h.cluster.network().partition(h.cluster.member(0), m1);
+            h.cluster.membership(0).remove(m1, false);
+            assertTrue(h.takeOver(0, ID).isPresent(), "member 0 takes the session over at 3");
+            ackedWrite(h, 0, ID, 4);
+            h.cluster.network().heal();
+            h.cluster.membership(0).join(m1);
+            assertTrue(h.runUntil(() -> holdersAgree(h, 2), STEPS), "one owner and agreeing holders: owners "
+                    + owners(h, 2) + ", member 1's copy " + h.engine(1).replica(ID));
+            assertEquals(List.of(0), owners(h, 2), "the member that took over keeps the session");
+            assertEquals(4, n(h, 1, ID));
+        }
+    }
+
+    /**
      * A partition in which only the younger side wrote: at the heal the older owner hands the session over, and the
      * member on its side, which follows it and would refuse a younger claimant while the older owner is alive, follows
      * the winner because the older owner says so (HANDED_OVER).
