@@ -2,12 +2,17 @@ package io.flotilla.replication;
 
 import io.flotilla.Member;
 import io.flotilla.MemberId;
+import io.flotilla.MessageRefusedException;
 import io.flotilla.View;
+import java.lang.System.Logger.Level;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -21,19 +26,41 @@ import java.util.concurrent.ConcurrentHashMap;
  * releases of the sessions it handed over (and still holds) to their new owners: the joined member missed them while
  * it was away, and would otherwise follow this member and refuse the new owner ({@link Handoff}). Both
  * sides of a heal see the other join, so each side learns the other's sessions. A member seen for the first time (a
- * new incarnation) gets no digest: it starts empty and asks for a state transfer.
+ * new incarnation) gets no digest: it starts empty and asks for a state transfer. The digest and the releases go
+ * {@code PROCESSED}; when they fail while the member stays in the view (its connection broke at the heal and the
+ * messages were abandoned), they are sent again at the next tick: without them the member would keep its stale
+ * copies and primaries until each session's next write.
  *
- * <p>Threading: safe from any thread; no lock (a concurrent set of the members seen). Joins arrive on the membership
- * listener's thread, digests on the node's delivery threads.
+ * <p>Threading: safe from any thread; no lock (concurrent maps of the members seen and the digests owed). Joins
+ * arrive on the membership listener's thread, digests on the node's delivery threads, ticks on the scheduler.
  */
 final class AntiEntropy {
+    private static final System.Logger LOG = System.getLogger(AntiEntropy.class.getName());
+
     /** Entries per digest message: about 60 bytes each with a 32-character id. */
     static final int CHUNK = 500;
+    /** Sends of one member's digest, one a tick, before it is given up (with a warning). */
+    static final int DIGEST_ATTEMPTS = 10;
+
+    /** One send of a member's digest; identity matters (a later attempt replaces it). */
+    private static final class Attempt {
+        /** Attempts after this one. */
+        final int left;
+        /** Set once, by the send's completion, before {@link #failed}. */
+        volatile String failure;
+        volatile boolean failed;
+
+        Attempt(int left) {
+            this.left = left;
+        }
+    }
 
     private final Outbox out;
     private final SessionTable table;
     private final Replicator replicator;
     private final Set<MemberId> seen = ConcurrentHashMap.newKeySet();
+    /** Per member that came back: the latest attempt at its digest, until one was processed there. */
+    private final Map<MemberId, Attempt> owed = new ConcurrentHashMap<>();
     /** Per member whose state transfer ended: the sessions owned here it listed so far (VERSIONS in chunks). */
     private final Map<MemberId, Set<String>> reported = new ConcurrentHashMap<>();
 
@@ -61,6 +88,45 @@ final class AntiEntropy {
         if (seen.add(member.id()) || out.closed()) {
             return; // first seen: a new incarnation, which asks for a state transfer
         }
+        send(member, new Attempt(DIGEST_ATTEMPTS - 1));
+    }
+
+    /**
+     * Once a tick: each digest that failed is sent again, built afresh, while its member is in the view, at most
+     * {@link #DIGEST_ATTEMPTS} times in all.
+     */
+    void tick() {
+        if (owed.isEmpty()) {
+            return;
+        }
+        View view = out.view();
+        for (Map.Entry<MemberId, Attempt> e : owed.entrySet()) {
+            Attempt a = e.getValue();
+            if (!a.failed) {
+                continue;
+            }
+            Optional<Member> m = view.find(e.getKey());
+            if (m.isEmpty() || out.closed()) {
+                owed.remove(e.getKey(), a);
+            } else if (a.left == 0) {
+                owed.remove(e.getKey(), a);
+                LOG.log(Level.WARNING, "the heal digest to " + m.get().describe() + " failed " + DIGEST_ATTEMPTS
+                        + " times (last: " + a.failure + "); the sessions it owns here reach it with their next"
+                        + " writes, or when it leaves and joins again");
+            } else {
+                send(m.get(), new Attempt(a.left - 1));
+            }
+        }
+    }
+
+    /**
+     * Sends {@code member} this member's digest and the releases it missed, {@code PROCESSED}: when any of them fails
+     * (a connection lost at the heal, so the message was abandoned; the member's engine refused it), the next tick
+     * sends them again. A member whose engine does not listen is owed nothing.
+     */
+    private void send(Member member, Attempt a) {
+        owed.put(member.id(), a);
+        CompletionStage<Void> sent = CompletableFuture.completedFuture(null);
         List<ReplicationMessages.DigestEntry> chunk = new ArrayList<>();
         for (PrimarySession ps : table.primaries()) {
             long version;
@@ -77,22 +143,30 @@ final class AntiEntropy {
             chunk.add(new ReplicationMessages.DigestEntry(ps.id(), version, table.ownedSince(ps.id()),
                     table.acknowledged(ps.id())));
             if (chunk.size() == CHUNK) {
-                out.sendQuietly(List.of(member), ReplicationMessages.digest(chunk));
+                sent = Outbox.both(sent, out.sendProcessed(member, ReplicationMessages.digest(chunk)));
                 chunk = new ArrayList<>();
             }
         }
         if (!chunk.isEmpty()) {
-            out.sendQuietly(List.of(member), ReplicationMessages.digest(chunk));
+            sent = Outbox.both(sent, out.sendProcessed(member, ReplicationMessages.digest(chunk)));
         }
         // It missed the releases of sessions handed over while it was away: it would follow this member (the older,
         // perhaps) and refuse the new owner. Version -1: it fetches the new owner's copy whatever it holds.
         View view = out.view();
         for (Map.Entry<String, MemberId> e : table.handedTo().entrySet()) {
             if (!e.getValue().equals(member.id()) && view.contains(e.getValue())) {
-                out.sendQuietly(List.of(member), ReplicationMessages.release(
-                        new ReplicationMessages.Release(e.getKey(), -1, e.getValue(), null)));
+                sent = Outbox.both(sent, out.sendProcessed(member, ReplicationMessages.release(
+                        new ReplicationMessages.Release(e.getKey(), -1, e.getValue(), null))));
             }
         }
+        sent.whenComplete((v, e) -> {
+            if (e == null || !Outbox.notListening(e).isEmpty()) {
+                owed.remove(member.id(), a);
+            } else {
+                a.failure = Outbox.cause(e).toString();
+                a.failed = true;
+            }
+        });
     }
 
     /**
@@ -169,16 +243,21 @@ final class AntiEntropy {
         }
     }
 
-    /** {@code member} left the view: its unfinished list of versions goes (it asks for a transfer if it comes back). */
+    /**
+     * {@code member} left the view: its unfinished list of versions goes (it asks for a transfer if it comes back), and
+     * the digest it is owed (it gets a new one if it comes back).
+     */
     void left(MemberId member) {
         reported.remove(member);
+        owed.remove(member);
     }
 
     /** A digest from {@code from}: each entry is its claim of one session. */
-    void onDigest(Member from, List<ReplicationMessages.DigestEntry> entries) {
+    void onDigest(Member from, List<ReplicationMessages.DigestEntry> entries) throws MessageRefusedException {
         View view = out.view();
         if (!view.contains(from.id())) {
-            return; // not (or no longer) a member here: its digest is sent again when it joins
+            // not (or no longer) a member here: its sender tries again at its next tick
+            throw new MessageRefusedException("digest from " + from.describe() + ", not a member here");
         }
         for (ReplicationMessages.DigestEntry e : entries) {
             replicator.onClaim(from, e.id(), e.version(), e.since(), e.acknowledged(), true);

@@ -97,6 +97,11 @@ final class Outbox {
         }
     }
 
+    /** A replication message to one member, {@code PROCESSED}: completes once that member's engine processed it. */
+    CompletionStage<Void> sendProcessed(Member to, ByteBuffer msg) {
+        return send(List.of(to), config.replicationTopic(), msg, Delivery.PROCESSED);
+    }
+
     /** An ASYNC replication message; nothing when there is nobody to send to or the engine is closed. */
     void sendQuietly(Collection<Member> to, ByteBuffer msg) {
         sendQuietly(to, config.replicationTopic(), msg);

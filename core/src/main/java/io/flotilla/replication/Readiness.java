@@ -5,6 +5,8 @@ import io.flotilla.MemberId;
 import io.flotilla.View;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -20,13 +22,18 @@ import java.util.function.Consumer;
  * it, so a node that enters the view before its web application starts fails no request (issue 12 case 4); the
  * deltas it was skipped for are pushed to it as full copies once it is ready (the {@link Replicator}'s repairs).
  *
- * <p>Threading: safe from any thread; no lock (a concurrent set, and a cached view rebuilt when the node's view or
- * the set changed). Announcements arrive on the node's delivery threads, joins and departures on the membership
- * listener's thread.
+ * <p>Threading: safe from any thread; no lock (concurrent sets and maps, and a cached view rebuilt when the node's view
+ * or the set changed). Announcements arrive on the node's delivery threads, joins and departures on the membership
+ * listener's thread, ticks on the scheduler.
  */
 final class Readiness {
     private final Outbox out;
+    /** {@code READY} sends of one joined member before it is no longer asked. */
+    static final int READY_ATTEMPTS = 10;
+
     private final Set<MemberId> ready = ConcurrentHashMap.newKeySet();
+    /** Members that joined and did not say they listen yet: the sends of {@code READY} left. */
+    private final Map<MemberId, Integer> asking = new ConcurrentHashMap<>();
     /** Members draining (their drain's {@code FLUSH} arrived): no successor for this member's own drain. */
     private final Set<MemberId> draining = ConcurrentHashMap.newKeySet();
     private final Consumer<Member> becameReady;
@@ -53,10 +60,34 @@ final class Readiness {
     }
 
     void joined(Member m) {
+        asking.put(m.id(), READY_ATTEMPTS - 1);
         out.sendQuietly(List.of(m), ReplicationMessages.kindOnly(ReplicationMessages.READY));
     }
 
+    /**
+     * Once a tick: a member that joined and has not said it listens is asked again, at most {@link #READY_ATTEMPTS}
+     * times in all. The first {@code READY} or its answer can be lost with a connection that breaks as the member
+     * comes back (messages abandoned, the member kept in the view), and a member that saw no change of its own view
+     * does not announce itself again: it would never be a replication target here. One whose engine does not listen
+     * (another application's node) never answers, routinely.
+     */
+    void tick() {
+        if (asking.isEmpty()) {
+            return;
+        }
+        View v = out.view();
+        for (Map.Entry<MemberId, Integer> e : asking.entrySet()) {
+            Optional<Member> m = v.find(e.getKey());
+            if (m.isEmpty() || ready.contains(e.getKey()) || e.getValue() == 0) {
+                asking.remove(e.getKey(), e.getValue());
+            } else if (asking.replace(e.getKey(), e.getValue(), e.getValue() - 1)) {
+                out.sendQuietly(List.of(m.get()), ReplicationMessages.kindOnly(ReplicationMessages.READY));
+            }
+        }
+    }
+
     void left(MemberId m) {
+        asking.remove(m);
         draining.remove(m);
         if (ready.remove(m)) {
             changes.incrementAndGet();

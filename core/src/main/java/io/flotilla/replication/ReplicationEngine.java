@@ -406,6 +406,8 @@ public final class ReplicationEngine implements AutoCloseable {
         store.checkGaps();
         replicator.tick();
         transferClient.tick();
+        readiness.tick();
+        antiEntropy.tick();
         events.deliver();
     }
 

@@ -372,6 +372,41 @@ class OwnershipTest {
     }
 
     /**
+     * The connection breaks as a member comes back from a pause (its messages abandoned, the member kept in the view):
+     * the heal digest and the {@code READY} it carried are sent again at the next ticks, so the member yields its
+     * stale copy, follows the member that took over and is replicated to again. They went once, {@code ASYNC}, and the
+     * member stayed an owner at its old version (as in {@code OwnershipFaultIT}'s failures, by another way in).
+     */
+    @Test
+    void aHealDigestLostWithItsConnectionIsSentAgainAndTheMemberIsReplicatedToAgain() {
+        try (EngineHarness h = new EngineHarness(2, 12_015, EngineHarness.nodeConfig(1))) {
+            h.start(0, processed());
+            h.start(1, processed());
+            Member m1 = h.cluster.member(1);
+            h.engine(1).create(ID, 1800);
+            for (int v = 1; v <= 3; v++) {
+                ackedWrite(h, 1, ID, v);
+            }
+            h.cluster.network().partition(h.cluster.member(0), m1);
+            h.cluster.membership(0).remove(m1, false);
+            assertTrue(h.takeOver(0, ID).isPresent(), "member 0 takes the session over at 3");
+            ackedWrite(h, 0, ID, 4);
+            // member 1 is back in the view, but the link is still cut: what member 0 sends it now is abandoned
+            double abandoned = abandoned(h, 0);
+            h.cluster.membership(0).join(m1);
+            assertTrue(h.runUntil(() -> abandoned(h, 0) >= abandoned + 2, STEPS),
+                    "member 0 gave up on its READY and its digest to member 1");
+            h.cluster.network().heal();
+            assertTrue(h.runUntil(() -> holdersAgree(h, 2), STEPS), "one owner and agreeing holders: owners "
+                    + owners(h, 2) + ", member 1's copy " + h.engine(1).replica(ID));
+            assertEquals(List.of(0), owners(h, 2), "the member that took over keeps the session");
+            assertTrue(h.runUntil(() -> h.engine(0).listens(m1.id()), STEPS), "member 1 is a target again");
+            ackedWrite(h, 0, ID, 5);
+            assertEquals(5, n(h, 1, ID), "member 1 holds the next write");
+        }
+    }
+
+    /**
      * A partition in which only the younger side wrote: at the heal the older owner hands the session over, and the
      * member on its side, which follows it and would refuse a younger claimant while the older owner is alive, follows
      * the winner because the older owner says so (HANDED_OVER).
@@ -551,6 +586,10 @@ class OwnershipTest {
             assertTrue(h.engine(1).verifyOwner(ID, Duration.ofMillis(20)));
             assertFalse(h.engine(1).verifyOwner("no-such-session", Duration.ofMillis(20)), "no replica: no session");
         }
+    }
+
+    private static double abandoned(EngineHarness h, int i) {
+        return h.cluster.node(i).meterRegistry().get("flotilla.messages.abandoned").counter().count();
     }
 
     private static List<Integer> owners(EngineHarness h, int size) {
