@@ -28,8 +28,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * sides of a heal see the other join, so each side learns the other's sessions. A member seen for the first time (a
  * new incarnation) gets no digest: it starts empty and asks for a state transfer. The digest and the releases go
  * {@code PROCESSED}; when they fail while the member stays in the view (its connection broke at the heal and the
- * messages were abandoned), they are sent again at the next tick: without them the member would keep its stale
- * copies and primaries until each session's next write.
+ * messages were abandoned), they are sent again at the ticks that follow, for as long as it stays: without them the
+ * member would keep its stale copies and primaries (and serve such a primary once the real owner is gone).
  *
  * <p>Threading: safe from any thread; no lock (concurrent maps of the members seen and the digests owed). Joins
  * arrive on the membership listener's thread, digests on the node's delivery threads, ticks on the scheduler.
@@ -39,28 +39,23 @@ final class AntiEntropy {
 
     /** Entries per digest message: about 60 bytes each with a 32-character id. */
     static final int CHUNK = 500;
-    /** Sends of one member's digest, one a tick, before it is given up (with a warning). */
-    static final int DIGEST_ATTEMPTS = 10;
+    /** Failed attempts at a member's digest after which each further failure is logged (it is still retried). */
+    static final int WARN_AFTER = 10;
 
-    /** One send of a member's digest; identity matters (a later attempt replaces it). */
-    private static final class Attempt {
-        /** Attempts after this one. */
-        final int left;
-        /** Set once, by the send's completion, before {@link #failed}. */
+    /** The digest a member is owed; identity matters (a later join replaces it). */
+    private static final class Owed {
+        /** Touched by the ticks only. */
+        final TickBackoff backoff = new TickBackoff();
+        volatile boolean sending = true;
         volatile String failure;
-        volatile boolean failed;
-
-        Attempt(int left) {
-            this.left = left;
-        }
     }
 
     private final Outbox out;
     private final SessionTable table;
     private final Replicator replicator;
     private final Set<MemberId> seen = ConcurrentHashMap.newKeySet();
-    /** Per member that came back: the latest attempt at its digest, until one was processed there. */
-    private final Map<MemberId, Attempt> owed = new ConcurrentHashMap<>();
+    /** Per member that came back: the digest it is owed, until one was processed there. */
+    private final Map<MemberId, Owed> owed = new ConcurrentHashMap<>();
     /** Per member whose state transfer ended: the sessions owned here it listed so far (VERSIONS in chunks). */
     private final Map<MemberId, Set<String>> reported = new ConcurrentHashMap<>();
 
@@ -88,44 +83,46 @@ final class AntiEntropy {
         if (seen.add(member.id()) || out.closed()) {
             return; // first seen: a new incarnation, which asks for a state transfer
         }
-        send(member, new Attempt(DIGEST_ATTEMPTS - 1));
+        Owed o = new Owed();
+        owed.put(member.id(), o);
+        send(member, o);
     }
 
     /**
-     * Once a tick: each digest that failed is sent again, built afresh, while its member is in the view, at most
-     * {@link #DIGEST_ATTEMPTS} times in all.
+     * Once a tick: a digest that failed is built afresh and sent again while its member is in the view, at growing
+     * intervals ({@link TickBackoff}); never given up while it stays, since a member without it may keep a primary at
+     * a stale version and serve it once the real owner is gone.
      */
     void tick() {
         if (owed.isEmpty()) {
             return;
         }
         View view = out.view();
-        for (Map.Entry<MemberId, Attempt> e : owed.entrySet()) {
-            Attempt a = e.getValue();
-            if (!a.failed) {
+        for (Map.Entry<MemberId, Owed> e : owed.entrySet()) {
+            Owed o = e.getValue();
+            if (o.sending) {
                 continue;
             }
             Optional<Member> m = view.find(e.getKey());
             if (m.isEmpty() || out.closed()) {
-                owed.remove(e.getKey(), a);
-            } else if (a.left == 0) {
-                owed.remove(e.getKey(), a);
-                LOG.log(Level.WARNING, "the heal digest to " + m.get().describe() + " failed " + DIGEST_ATTEMPTS
-                        + " times (last: " + a.failure + "); the sessions it owns here reach it with their next"
-                        + " writes, or when it leaves and joins again");
-            } else {
-                send(m.get(), new Attempt(a.left - 1));
+                owed.remove(e.getKey(), o);
+            } else if (o.backoff.due()) {
+                if (o.backoff.attempts() >= WARN_AFTER) {
+                    LOG.log(Level.WARNING, "the heal digest to " + m.get().describe() + " failed "
+                            + o.backoff.attempts() + " times (last: " + o.failure + "); sending it again");
+                }
+                o.sending = true;
+                send(m.get(), o);
             }
         }
     }
 
     /**
      * Sends {@code member} this member's digest and the releases it missed, {@code PROCESSED}: when any of them fails
-     * (a connection lost at the heal, so the message was abandoned; the member's engine refused it), the next tick
-     * sends them again. A member whose engine does not listen is owed nothing.
+     * (a connection lost at the heal, so the message was abandoned; the member's engine refused it), a later tick
+     * sends them again ({@link #tick}). A member whose engine does not listen is owed nothing.
      */
-    private void send(Member member, Attempt a) {
-        owed.put(member.id(), a);
+    private void send(Member member, Owed o) {
         CompletionStage<Void> sent = CompletableFuture.completedFuture(null);
         List<ReplicationMessages.DigestEntry> chunk = new ArrayList<>();
         for (PrimarySession ps : table.primaries()) {
@@ -161,10 +158,10 @@ final class AntiEntropy {
         }
         sent.whenComplete((v, e) -> {
             if (e == null || !Outbox.notListening(e).isEmpty()) {
-                owed.remove(member.id(), a);
+                owed.remove(member.id(), o);
             } else {
-                a.failure = Outbox.cause(e).toString();
-                a.failed = true;
+                o.failure = Outbox.cause(e).toString();
+                o.sending = false;
             }
         });
     }

@@ -28,12 +28,9 @@ import java.util.function.Consumer;
  */
 final class Readiness {
     private final Outbox out;
-    /** {@code READY} sends of one joined member before it is no longer asked. */
-    static final int READY_ATTEMPTS = 10;
-
     private final Set<MemberId> ready = ConcurrentHashMap.newKeySet();
-    /** Members that joined and did not say they listen yet: the sends of {@code READY} left. */
-    private final Map<MemberId, Integer> asking = new ConcurrentHashMap<>();
+    /** Members that joined and did not say they listen yet, with when to ask them again. */
+    private final Map<MemberId, TickBackoff> asking = new ConcurrentHashMap<>();
     /** Members draining (their drain's {@code FLUSH} arrived): no successor for this member's own drain. */
     private final Set<MemberId> draining = ConcurrentHashMap.newKeySet();
     private final Consumer<Member> becameReady;
@@ -60,30 +57,44 @@ final class Readiness {
     }
 
     void joined(Member m) {
-        asking.put(m.id(), READY_ATTEMPTS - 1);
-        out.sendQuietly(List.of(m), ReplicationMessages.kindOnly(ReplicationMessages.READY));
+        TickBackoff b = new TickBackoff();
+        asking.put(m.id(), b);
+        ask(m, b);
     }
 
     /**
-     * Once a tick: a member that joined and has not said it listens is asked again, at most {@link #READY_ATTEMPTS}
-     * times in all. The first {@code READY} or its answer can be lost with a connection that breaks as the member
-     * comes back (messages abandoned, the member kept in the view), and a member that saw no change of its own view
-     * does not announce itself again: it would never be a replication target here. One whose engine does not listen
-     * (another application's node) never answers, routinely.
+     * Once a tick: a member that joined and has not said it listens is asked again, at growing intervals ({@link
+     * TickBackoff}), for as long as it stays in the view. The first {@code READY} or its answer can be lost with a
+     * connection that breaks as the member comes back (messages abandoned, the member kept in the view), and a member
+     * that saw no change of its own view does not announce itself: it would never be a replication target here, and
+     * writes would be acknowledged without it. A member whose engine does not listen (a node without this
+     * application) answers so, and is not asked again: its engine announces itself when it starts.
      */
     void tick() {
         if (asking.isEmpty()) {
             return;
         }
         View v = out.view();
-        for (Map.Entry<MemberId, Integer> e : asking.entrySet()) {
+        for (Map.Entry<MemberId, TickBackoff> e : asking.entrySet()) {
             Optional<Member> m = v.find(e.getKey());
-            if (m.isEmpty() || ready.contains(e.getKey()) || e.getValue() == 0) {
+            if (m.isEmpty() || ready.contains(e.getKey())) {
                 asking.remove(e.getKey(), e.getValue());
-            } else if (asking.replace(e.getKey(), e.getValue(), e.getValue() - 1)) {
-                out.sendQuietly(List.of(m.get()), ReplicationMessages.kindOnly(ReplicationMessages.READY));
+            } else if (e.getValue().due()) {
+                ask(m.get(), e.getValue());
             }
         }
+    }
+
+    /** {@code READY} to {@code m}, {@code PROCESSED}: its answer says whether its engine listens at all. */
+    private void ask(Member m, TickBackoff b) {
+        if (out.closed()) {
+            return;
+        }
+        out.sendProcessed(m, ReplicationMessages.kindOnly(ReplicationMessages.READY)).whenComplete((v, e) -> {
+            if (e != null && !Outbox.notListening(e).isEmpty()) {
+                asking.remove(m.id(), b);
+            }
+        });
     }
 
     void left(MemberId m) {
