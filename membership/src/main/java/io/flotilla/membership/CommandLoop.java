@@ -7,6 +7,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The one thread that owns the member table: it runs commands from a bounded queue, one at a time, in order.
@@ -15,8 +17,13 @@ import java.util.concurrent.TimeUnit;
  * <p>On a full queue a command is dropped and counted: datagram commands are dropped first, as soon as the queue is
  * half full ({@link #executeDroppable}), so control commands (probe results, suspicions, close) keep room.
  *
- * <p>Threading: {@link #execute} and {@link #executeDroppable} are safe from any thread and never block. Commands
- * run on the loop thread; a command that throws is logged and the loop goes on.
+ * <p>A datagram's command may run on the receiving thread itself when the loop is idle ({@link #runHereOrPost}):
+ * nothing queued and nothing running, so the order of commands is the order they were posted in, and one command
+ * runs at a time. That saves the loop thread's wake-up (on a loaded host, 0.1 to 1 ms for a leave datagram).
+ *
+ * <p>Threading: {@link #execute}, {@link #executeDroppable} and {@link #runHereOrPost} are safe from any thread; the
+ * first two never block, the last may run the command (and wait for a command being started on the loop thread).
+ * Commands run one at a time, on the loop thread or inline; a command that throws is logged and the loop goes on.
  */
 final class CommandLoop implements Executor {
     private static final System.Logger LOG = System.getLogger(CommandLoop.class.getName());
@@ -28,6 +35,10 @@ final class CommandLoop implements Executor {
     private final MembershipMeters meters;
     private final RateLimitedLog dropLog;
     private volatile boolean accepting = true;
+    /** Held while a command runs, on the loop thread or inline. */
+    private final ReentrantLock running = new ReentrantLock();
+    /** Commands queued and not yet run to the end (the stop marker not counted). */
+    private final AtomicInteger pending = new AtomicInteger();
 
     CommandLoop(ThreadFactory threadFactory, int capacity, MembershipMeters meters, RateLimitedLog dropLog) {
         this.queue = new ArrayBlockingQueue<>(capacity);
@@ -41,8 +52,9 @@ final class CommandLoop implements Executor {
         thread.start();
     }
 
+    /** Whether the calling thread is the loop thread, or runs a command inline. */
     boolean inLoop() {
-        return Thread.currentThread() == thread;
+        return Thread.currentThread() == thread || running.isHeldByCurrentThread();
     }
 
     @Override
@@ -50,7 +62,7 @@ final class CommandLoop implements Executor {
         if (!accepting) {
             return; // closed: late timers and probe completions have nothing left to act on
         }
-        if (!queue.offer(command)) {
+        if (!offer(command)) {
             dropped();
         }
     }
@@ -60,11 +72,41 @@ final class CommandLoop implements Executor {
         if (!accepting) {
             return false;
         }
-        if (queue.size() >= capacity / 2 || !queue.offer(command)) {
+        if (queue.size() >= capacity / 2 || !offer(command)) {
             dropped();
             return false;
         }
         return true;
+    }
+
+    /**
+     * Runs a command that may be shed under load (a datagram) on the calling thread when nothing is queued or running,
+     * else posts it as {@link #executeDroppable} does. Returns false when it was shed.
+     */
+    boolean runHereOrPost(Runnable command) {
+        if (!accepting) {
+            return false;
+        }
+        if (pending.get() == 0 && running.tryLock()) {
+            try {
+                if (pending.get() == 0) {
+                    runOne(command);
+                    return true;
+                }
+            } finally {
+                running.unlock();
+            }
+        }
+        return executeDroppable(command);
+    }
+
+    private boolean offer(Runnable command) {
+        pending.incrementAndGet(); // before it is visible in the queue: an inline command never overtakes it
+        if (queue.offer(command)) {
+            return true;
+        }
+        pending.decrementAndGet();
+        return false;
     }
 
     private void dropped() {
@@ -80,15 +122,25 @@ final class CommandLoop implements Executor {
                 if (command == STOP) {
                     return;
                 }
+                running.lock();
                 try {
-                    command.run();
-                } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, "Membership command failed; the loop goes on", e);
+                    runOne(command);
+                } finally {
+                    pending.decrementAndGet();
+                    running.unlock();
                 }
             }
         } catch (InterruptedException e) {
             // Interrupted by close() when the queue was too full for the stop marker: end the loop.
             Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void runOne(Runnable command) {
+        try {
+            command.run();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "Membership command failed; the loop goes on", e);
         }
     }
 

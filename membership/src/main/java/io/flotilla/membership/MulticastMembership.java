@@ -37,7 +37,8 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Threading: every method is safe from any thread and returns without waiting for other members;
  * {@link #close} waits a bounded time for its threads. One loop thread ({@code membership}) owns the member table
- * and publishes events; one thread ({@code membership-receiver}) reads the socket; timers run on the node's
+ * and publishes events; one thread ({@code membership-receiver}) reads the socket and, when the loop is idle, runs a
+ * datagram's command itself (one command at a time either way, in the order posted); timers run on the node's
  * scheduler and only post to the loop.
  */
 public final class MulticastMembership implements MembershipService {
@@ -135,7 +136,7 @@ public final class MulticastMembership implements MembershipService {
                 }
                 errors = 0;
                 Runnable command = e.accept(buffer, context.clock().nanoTime());
-                if (command != null && !loop.executeDroppable(command)) {
+                if (command != null && !loop.runHereOrPost(command)) {
                     meters.ignored("overloaded");
                 }
             } catch (IOException ex) {

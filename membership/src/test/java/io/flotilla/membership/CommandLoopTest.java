@@ -71,4 +71,34 @@ class CommandLoopTest {
         release.countDown();
         assertTrue(loop.close(Duration.ofSeconds(10)));
     }
+
+    @Test
+    void aDatagramRunsOnTheReceivingThreadWhenTheLoopIsIdleAndAfterTheCommandsBeforeItOtherwise() throws Exception {
+        CommandLoop loop = loop(16);
+        loop.start();
+        List<String> ran = new CopyOnWriteArrayList<>();
+        assertTrue(loop.runHereOrPost(() -> ran.add("idle on " + Thread.currentThread().getName())));
+        assertEquals(List.of("idle on " + Thread.currentThread().getName()), ran, "ran at once, on this thread");
+
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        loop.execute(() -> {
+            started.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ran.add("long");
+        });
+        assertTrue(started.await(30, TimeUnit.SECONDS));
+        assertTrue(loop.runHereOrPost(() -> ran.add("after on " + Thread.currentThread().getName())));
+        assertEquals(1, ran.size(), "a command is running: the datagram's waits behind it");
+        release.countDown();
+        await("the queued datagram ran", Duration.ofSeconds(30), () -> ran.size() == 3);
+        assertEquals(List.of("long", "after on flotilla-test-membership-1"), ran.subList(1, 3));
+        assertTrue(loop.close(Duration.ofSeconds(10)));
+        assertFalse(loop.runHereOrPost(() -> ran.add("closed")));
+        assertEquals(3, ran.size());
+    }
 }
