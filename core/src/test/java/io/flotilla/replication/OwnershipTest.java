@@ -341,6 +341,30 @@ class OwnershipTest {
     }
 
     /**
+     * Member 1 owns ID at 3, held by member 0; then it stops past dropTime: member 0 removes it (the link cut), takes
+     * the session over and writes 4; member 1, which did not run, removes nobody.
+     */
+    private static void member1StopsAndMember0TakesOverAndWrites(EngineHarness h) {
+        Member m1 = h.cluster.member(1);
+        h.engine(1).create(ID, 1800);
+        for (int v = 1; v <= 3; v++) {
+            ackedWrite(h, 1, ID, v);
+        }
+        h.cluster.network().partition(h.cluster.member(0), m1);
+        h.cluster.membership(0).remove(m1, false);
+        assertTrue(h.takeOver(0, ID).isPresent(), "member 0 takes the session over at 3");
+        ackedWrite(h, 0, ID, 4);
+    }
+
+    /** Once member 1 is back in member 0's view: member 0 keeps the session, member 1 yields and holds 4. */
+    private static void member1FollowsMember0(EngineHarness h) {
+        assertTrue(h.runUntil(() -> holdersAgree(h, 2), STEPS), "one owner and agreeing holders: owners "
+                + owners(h, 2) + ", member 1's copy " + h.engine(1).replica(ID));
+        assertEquals(List.of(0), owners(h, 2), "the member that took over keeps the session");
+        assertEquals(4, n(h, 1, ID));
+    }
+
+    /**
      * A member that joined while this member's engine was being built (after it read the view, before it listened) is
      * a member seen before when it comes back from a pause: it gets the heal digest, yields its stale copy and follows
      * the member that took over. It was counted as new (no digest), and stayed an owner at its old version for good
@@ -353,21 +377,10 @@ class OwnershipTest {
             h.cluster.membership(0).remove(m1, false);
             h.start(0, processed(), null, () -> h.cluster.membership(0).join(m1));
             h.start(1, processed());
-            h.engine(1).create(ID, 1800);
-            for (int v = 1; v <= 3; v++) {
-                ackedWrite(h, 1, ID, v);
-            }
-            // member 1 stops past dropTime: member 0 removes it and takes the session over; member 1 removes nobody
-            h.cluster.network().partition(h.cluster.member(0), m1);
-            h.cluster.membership(0).remove(m1, false);
-            assertTrue(h.takeOver(0, ID).isPresent(), "member 0 takes the session over at 3");
-            ackedWrite(h, 0, ID, 4);
+            member1StopsAndMember0TakesOverAndWrites(h);
             h.cluster.network().heal();
             h.cluster.membership(0).join(m1);
-            assertTrue(h.runUntil(() -> holdersAgree(h, 2), STEPS), "one owner and agreeing holders: owners "
-                    + owners(h, 2) + ", member 1's copy " + h.engine(1).replica(ID));
-            assertEquals(List.of(0), owners(h, 2), "the member that took over keeps the session");
-            assertEquals(4, n(h, 1, ID));
+            member1FollowsMember0(h);
         }
     }
 
@@ -383,23 +396,14 @@ class OwnershipTest {
             h.start(0, processed());
             h.start(1, processed());
             Member m1 = h.cluster.member(1);
-            h.engine(1).create(ID, 1800);
-            for (int v = 1; v <= 3; v++) {
-                ackedWrite(h, 1, ID, v);
-            }
-            h.cluster.network().partition(h.cluster.member(0), m1);
-            h.cluster.membership(0).remove(m1, false);
-            assertTrue(h.takeOver(0, ID).isPresent(), "member 0 takes the session over at 3");
-            ackedWrite(h, 0, ID, 4);
+            member1StopsAndMember0TakesOverAndWrites(h);
             // member 1 is back in the view, but the link is still cut: what member 0 sends it now is abandoned
             double abandoned = abandoned(h, 0);
             h.cluster.membership(0).join(m1);
             assertTrue(h.runUntil(() -> abandoned(h, 0) >= abandoned + 2, STEPS),
                     "member 0 gave up on its READY and its digest to member 1");
             h.cluster.network().heal();
-            assertTrue(h.runUntil(() -> holdersAgree(h, 2), STEPS), "one owner and agreeing holders: owners "
-                    + owners(h, 2) + ", member 1's copy " + h.engine(1).replica(ID));
-            assertEquals(List.of(0), owners(h, 2), "the member that took over keeps the session");
+            member1FollowsMember0(h);
             assertTrue(h.runUntil(() -> h.engine(0).listens(m1.id()), STEPS), "member 1 is a target again");
             ackedWrite(h, 0, ID, 5);
             assertEquals(5, n(h, 1, ID), "member 1 holds the next write");

@@ -29,6 +29,26 @@ class CommandLoopTest {
         }, capacity, meters, new RateLimitedLog(System.getLogger("test"), Clock.system(), 1_000_000_000L));
     }
 
+    /**
+     * Posts a command that holds the loop until the returned latch is released, then runs {@code then}; returns once
+     * it started.
+     */
+    private static CountDownLatch occupy(CommandLoop loop, Runnable then) throws InterruptedException {
+        CountDownLatch started = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        loop.execute(() -> {
+            started.countDown();
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            then.run();
+        });
+        assertTrue(started.await(30, TimeUnit.SECONDS), "the loop runs the occupying command");
+        return release;
+    }
+
     @Test
     void runsCommandsInOrderAndSurvivesOneThatThrows() throws Exception {
         CommandLoop loop = loop(16);
@@ -50,17 +70,7 @@ class CommandLoopTest {
     void fullQueueShedsDatagramsFirstAndCountsDrops() throws Exception {
         CommandLoop loop = loop(4);
         loop.start();
-        CountDownLatch blocked = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        loop.execute(() -> {
-            blocked.countDown();
-            try {
-                release.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        assertTrue(blocked.await(30, TimeUnit.SECONDS));
+        CountDownLatch release = occupy(loop, () -> { });
         assertTrue(loop.executeDroppable(() -> { }));
         assertTrue(loop.executeDroppable(() -> { }));
         assertFalse(loop.executeDroppable(() -> { }), "half full: datagrams are shed");
@@ -80,18 +90,7 @@ class CommandLoopTest {
         assertTrue(loop.runHereOrPost(() -> ran.add("idle on " + Thread.currentThread().getName())));
         assertEquals(List.of("idle on " + Thread.currentThread().getName()), ran, "ran at once, on this thread");
 
-        CountDownLatch started = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        loop.execute(() -> {
-            started.countDown();
-            try {
-                release.await(30, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            ran.add("long");
-        });
-        assertTrue(started.await(30, TimeUnit.SECONDS));
+        CountDownLatch release = occupy(loop, () -> ran.add("long"));
         assertTrue(loop.runHereOrPost(() -> ran.add("after on " + Thread.currentThread().getName())));
         assertEquals(1, ran.size(), "a command is running: the datagram's waits behind it");
         release.countDown();
