@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The one thread that owns the member table: it runs commands from a bounded queue, one at a time, in order.
+ * The member table's one writer: a thread that runs commands from a bounded queue, one at a time, in order.
  * Timers, the datagram receiver, probe completions and the service's callers post commands here.
  *
  * <p>On a full queue a command is dropped and counted: datagram commands are dropped first, as soon as the queue is
@@ -21,9 +21,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * nothing queued and nothing running, so the order of commands is the order they were posted in, and one command
  * runs at a time. That saves the loop thread's wake-up (on a loaded host, 0.1 to 1 ms for a leave datagram).
  *
- * <p>Threading: {@link #execute}, {@link #executeDroppable} and {@link #runHereOrPost} are safe from any thread; the
- * first two never block, the last may run the command (and wait for a command being started on the loop thread).
- * Commands run one at a time, on the loop thread or inline; a command that throws is logged and the loop goes on.
+ * <p>Threading: {@link #execute}, {@link #executeDroppable} and {@link #runHereOrPost} are safe from any thread and
+ * never wait for another command (the last runs its command itself, or posts it). Commands run one at a time, on the
+ * loop thread or inline; a command that throws is logged and the loop goes on.
  */
 final class CommandLoop implements Executor {
     private static final System.Logger LOG = System.getLogger(CommandLoop.class.getName());
@@ -87,7 +87,8 @@ final class CommandLoop implements Executor {
         if (!accepting) {
             return false;
         }
-        if (pending.get() == 0 && running.tryLock()) {
+        // not from inside a command (the lock is reentrant): that one would run within the other
+        if (pending.get() == 0 && !running.isHeldByCurrentThread() && running.tryLock()) {
             try {
                 if (pending.get() == 0) {
                     runOne(command);
