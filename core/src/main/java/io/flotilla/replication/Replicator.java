@@ -519,6 +519,9 @@ final class Replicator implements PrimaryHost {
             case NOT_OWNER -> {
                 meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
                 MemberId owner = table.owner(id);
+                // The owner this member follows may have let go of it while a message saying so was lost: asked
+                // for the session, it names the owner it knows (onFullRequest).
+                requestFull(id, table.replicaVersion(id));
                 throw new MessageRefusedException("delta of session " + SessionRecord.redact(id) + " refused: "
                         + (owner == null ? "another member" : "member " + owner.shortString()) + " owns it");
             }
@@ -544,6 +547,16 @@ final class Replicator implements PrimaryHost {
             out.sendQuietly(List.of(from), ReplicationMessages.idAndVersion(ReplicationMessages.GONE, id, 0));
             return;
         }
+        MemberId owner = table.owner(id);
+        if (table.primary(id) == null && owner != null && !owner.equals(from.id()) && !owner.equals(out.self().id())
+                && out.view().contains(owner)) {
+            // Not the owner here, and a live member is: the asker took this member for the owner (it missed the
+            // release of a hand-off, or the HANDED_OVER of a lost contest, with a connection that broke) and refuses
+            // the real owner's writes. Told whom to follow, it fetches that owner's copy.
+            out.sendQuietly(List.of(from), ReplicationMessages.release(
+                    new ReplicationMessages.Release(id, -1, owner, null)));
+            return;
+        }
         meters.fullSent.increment();
         out.sendQuietly(List.of(from), ReplicationMessages.wrap(ReplicationMessages.FULL,
                 sessionCodec.encodeRecord(held.record())));
@@ -558,6 +571,9 @@ final class Replicator implements PrimaryHost {
         meters.fullReceived.increment();
         if (!table.applyFull(out.view(), from, record)) {
             meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
+            if (table.primary(record.id()) == null) {
+                requestFull(record.id(), table.replicaVersion(record.id())); // of the owner followed, as in onDelta
+            }
             if (processed) {
                 MemberId owner = table.owner(record.id());
                 throw new MessageRefusedException("full copy of session " + SessionRecord.redact(record.id())
@@ -592,6 +608,8 @@ final class Replicator implements PrimaryHost {
                 () -> requestFull(id, 0));
         if (v == SessionTable.Verdict.ACCEPTED) {
             meters.ownershipChanges.increment();
+        } else if (v == SessionTable.Verdict.NOT_OWNER && table.primary(id) == null) {
+            requestFull(id, table.replicaVersion(id)); // of the owner followed, as in onDelta
         }
     }
 

@@ -437,6 +437,45 @@ class OwnershipTest {
     }
 
     /**
+     * As above, but the holder's links are cut while the heal's messages go out (the loser's {@code HANDED_OVER} and
+     * the winner's re-announcement are abandoned, the holder kept in the view): the holder refuses the winner's copy
+     * and deltas, since the older owner it follows is alive, and asks that owner for the session instead; the former
+     * owner names the winner, so the holder follows it. Before, it refused every write of the session (each failed)
+     * until the next change of the view.
+     */
+    @Test
+    void aHolderThatMissedTheLosersHandedOverLearnsTheWinnerFromItAtTheFirstRefusedWrite() {
+        System.out.println("OwnershipTest seed 12016");
+        try (EngineHarness h = new EngineHarness(3, 12_016, EngineHarness.nodeConfig(1))) {
+            for (int i = 0; i < 3; i++) {
+                h.start(i, processed());
+            }
+            List<Integer> byAge = youngestSplitsOffAndTakesOver(h);
+            int old = byAge.get(0);
+            int holder = byAge.get(1);
+            int young = byAge.get(2);
+            ackedWrite(h, young, ID, 2);
+            ackedWrite(h, young, ID, 3);
+            Member mh = h.cluster.member(holder);
+            double oldAbandoned = abandoned(h, old);
+            h.cluster.network().heal();
+            h.cluster.network().partition(mh, h.cluster.member(old));
+            h.cluster.network().partition(mh, h.cluster.member(young));
+            h.cluster.membership(old).join(h.cluster.member(young));
+            h.cluster.membership(young).join(h.cluster.member(old));
+            h.cluster.membership(holder).join(h.cluster.member(young));
+            h.cluster.membership(young).join(mh);
+            assertTrue(h.runUntil(() -> owners(h, 3).equals(List.of(young)) && abandoned(h, old) > oldAbandoned,
+                    STEPS), "the older owner yielded and gave up on telling the holder: owners " + owners(h, 3));
+            h.cluster.network().heal();
+            assertTrue(h.runUntil(() -> holdersAgree(h, 3), STEPS), "the holder follows the winner: "
+                    + h.engine(holder).replica(ID));
+            ackedWrite(h, young, ID, 4);
+            assertEquals(4, n(h, holder, ID), "and takes its writes");
+        }
+    }
+
+    /**
      * The oldest member owns ID at 1 (held by all); the youngest splits off from both others and takes it over.
      *
      * @return the members, oldest first
