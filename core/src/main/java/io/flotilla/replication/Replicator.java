@@ -519,9 +519,7 @@ final class Replicator implements PrimaryHost {
             case NOT_OWNER -> {
                 meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
                 MemberId owner = table.owner(id);
-                // The owner this member follows may have let go of it while a message saying so was lost: asked
-                // for the session, it names the owner it knows (onFullRequest).
-                requestFull(id, table.replicaVersion(id));
+                askOwnerFollowed(id);
                 throw new MessageRefusedException("delta of session " + SessionRecord.redact(id) + " refused: "
                         + (owner == null ? "another member" : "member " + owner.shortString()) + " owns it");
             }
@@ -572,7 +570,7 @@ final class Replicator implements PrimaryHost {
         if (!table.applyFull(out.view(), from, record)) {
             meters.drop(ReplicationMeters.EngineDrop.NOT_OWNER);
             if (table.primary(record.id()) == null) {
-                requestFull(record.id(), table.replicaVersion(record.id())); // of the owner followed, as in onDelta
+                askOwnerFollowed(record.id());
             }
             if (processed) {
                 MemberId owner = table.owner(record.id());
@@ -609,8 +607,17 @@ final class Replicator implements PrimaryHost {
         if (v == SessionTable.Verdict.ACCEPTED) {
             meters.ownershipChanges.increment();
         } else if (v == SessionTable.Verdict.NOT_OWNER && table.primary(id) == null) {
-            requestFull(id, table.replicaVersion(id)); // of the owner followed, as in onDelta
+            askOwnerFollowed(id);
         }
+    }
+
+    /**
+     * This member refused a delta, copy or claim of {@code id} because it follows another live owner. That owner may
+     * have let go of it while the message saying so was lost: asked for the session, it names the owner it knows
+     * ({@link #onFullRequest}), or sends its copy if it still owns it.
+     */
+    private void askOwnerFollowed(String id) {
+        requestFull(id, table.replicaVersion(id));
     }
 
     /**

@@ -31,8 +31,13 @@ class OwnershipTest {
     }
 
     private static EngineHarness cluster(int size, long seed) {
+        return cluster(size, seed, 100);
+    }
+
+    /** {@code maxRetryAttempts} 1: a message to a member whose link is cut is abandoned at once. */
+    private static EngineHarness cluster(int size, long seed, int maxRetryAttempts) {
         System.out.println("OwnershipTest seed " + seed);
-        EngineHarness h = new EngineHarness(size, seed, EngineHarness.nodeConfig(100));
+        EngineHarness h = new EngineHarness(size, seed, EngineHarness.nodeConfig(maxRetryAttempts));
         for (int i = 0; i < size; i++) {
             h.start(i, processed());
         }
@@ -210,6 +215,11 @@ class OwnershipTest {
     /** Heals every cut and lets a and b, with the same identities, see each other again. */
     private static void heal(EngineHarness h, int a, int b) {
         h.cluster.network().heal();
+        rejoin(h, a, b);
+    }
+
+    /** a and b, with the same identities, see each other again (the links as they are). */
+    private static void rejoin(EngineHarness h, int a, int b) {
         h.cluster.membership(a).join(h.cluster.member(b));
         h.cluster.membership(b).join(h.cluster.member(a));
     }
@@ -392,9 +402,7 @@ class OwnershipTest {
      */
     @Test
     void aHealDigestLostWithItsConnectionIsSentAgainAndTheMemberIsReplicatedToAgain() {
-        try (EngineHarness h = new EngineHarness(2, 12_015, EngineHarness.nodeConfig(1))) {
-            h.start(0, processed());
-            h.start(1, processed());
+        try (EngineHarness h = cluster(2, 12_015, 1)) {
             Member m1 = h.cluster.member(1);
             member1StopsAndMember0TakesOverAndWrites(h);
             // member 1 is back in the view, but the link is still cut: what member 0 sends it now is abandoned
@@ -418,12 +426,10 @@ class OwnershipTest {
     @Test
     void whenOnlyTheYoungerSideWroteTheOlderOwnersHoldersFollowTheYoungerWinner() {
         try (EngineHarness h = cluster(3, 12_010)) {
-            List<Integer> byAge = youngestSplitsOffAndTakesOver(h);
+            List<Integer> byAge = youngestSplitsOffTakesOverAndWrites(h);
             int old = byAge.get(0);
             int holder = byAge.get(1);
             int young = byAge.get(2);
-            ackedWrite(h, young, ID, 2);
-            ackedWrite(h, young, ID, 3);
             heal(h, old, young);
             heal(h, holder, young);
             assertTrue(h.runUntil(() -> owners(h, 3).size() == 1 && holdersAgree(h, 3), STEPS),
@@ -445,26 +451,18 @@ class OwnershipTest {
      */
     @Test
     void aHolderThatMissedTheLosersHandedOverLearnsTheWinnerFromItAtTheFirstRefusedWrite() {
-        System.out.println("OwnershipTest seed 12016");
-        try (EngineHarness h = new EngineHarness(3, 12_016, EngineHarness.nodeConfig(1))) {
-            for (int i = 0; i < 3; i++) {
-                h.start(i, processed());
-            }
-            List<Integer> byAge = youngestSplitsOffAndTakesOver(h);
+        try (EngineHarness h = cluster(3, 12_016, 1)) {
+            List<Integer> byAge = youngestSplitsOffTakesOverAndWrites(h);
             int old = byAge.get(0);
             int holder = byAge.get(1);
             int young = byAge.get(2);
-            ackedWrite(h, young, ID, 2);
-            ackedWrite(h, young, ID, 3);
             Member mh = h.cluster.member(holder);
             double oldAbandoned = abandoned(h, old);
             h.cluster.network().heal();
             h.cluster.network().partition(mh, h.cluster.member(old));
             h.cluster.network().partition(mh, h.cluster.member(young));
-            h.cluster.membership(old).join(h.cluster.member(young));
-            h.cluster.membership(young).join(h.cluster.member(old));
-            h.cluster.membership(holder).join(h.cluster.member(young));
-            h.cluster.membership(young).join(mh);
+            rejoin(h, old, young);
+            rejoin(h, holder, young);
             assertTrue(h.runUntil(() -> owners(h, 3).equals(List.of(young)) && abandoned(h, old) > oldAbandoned,
                     STEPS), "the older owner yielded and gave up on telling the holder: owners " + owners(h, 3));
             h.cluster.network().heal();
@@ -473,6 +471,14 @@ class OwnershipTest {
             ackedWrite(h, young, ID, 4);
             assertEquals(4, n(h, holder, ID), "and takes its writes");
         }
+    }
+
+    /** As {@link #youngestSplitsOffAndTakesOver}, and the youngest then writes 2 and 3 on its side. */
+    private static List<Integer> youngestSplitsOffTakesOverAndWrites(EngineHarness h) {
+        List<Integer> byAge = youngestSplitsOffAndTakesOver(h);
+        ackedWrite(h, byAge.get(2), ID, 2);
+        ackedWrite(h, byAge.get(2), ID, 3);
+        return byAge;
     }
 
     /**
