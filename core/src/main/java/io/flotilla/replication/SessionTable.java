@@ -535,7 +535,8 @@ final class SessionTable {
      * name keeps its copy, following the new owner, which drops it once its own holders have theirs: until then it
      * may be the only copy besides the former owner's, and the grant may never reach the new owner.
      *
-     * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica.
+     * {@code record}, when the owner sent it (it held changes not replicated before), replaces the replica. Under
+     * ALL, a member holding neither a copy nor an owner (its state transfer under way) follows the new owner.
      *
      * @return whether the replica here is at another version than the one handed over (the caller asks for the copy)
      */
@@ -546,6 +547,14 @@ final class SessionTable {
             }
             MemberId known = owners.get(id);
             if (known == null && store.get(id).isEmpty()) {
+                if (config.placement() == Placement.ALL) {
+                    // A member whose state transfer is under way: the transferred copy may name the former owner
+                    // (encoded before its source heard this release) and must not outrank it (applyTransferred).
+                    owners.put(id, newOwner);
+                    if (record != null) {
+                        store.applyFull(record);
+                    }
+                }
                 return false; // neither a copy nor an owner here (placement other than ALL tells every member)
             }
             if (known != null && !known.equals(from.id()) && !known.equals(UNKNOWN_OWNER) && view.contains(known)) {
@@ -640,13 +649,20 @@ final class SessionTable {
         return true;
     }
 
-    /** A transferred copy: kept unless owned here or older than the replica. */
+    /**
+     * A transferred copy: kept unless owned here or older than the replica. The owner it names is followed only when
+     * none is known here: this member listened before it asked for the transfer, so an owner it learned since (a
+     * release, a claim, a delta) is at least as recent as the source's, whose copy may have been encoded before the
+     * source heard of a hand-off.
+     */
     void applyTransferred(SessionRecord r, MemberId owner) {
         synchronized (lock) {
             if (primaries.containsKey(r.id())) {
                 return; // owned here: the local copy is the truth
             }
-            if (store.applyFull(r, true) == ReplicaStore.Outcome.APPLIED) {
+            MemberId known = owners.get(r.id());
+            if (store.applyFull(r, true) == ReplicaStore.Outcome.APPLIED
+                    && (known == null || known.equals(UNKNOWN_OWNER))) {
                 owners.put(r.id(), owner);
             }
         }

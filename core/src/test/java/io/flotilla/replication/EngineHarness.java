@@ -54,6 +54,14 @@ final class EngineHarness implements AutoCloseable {
      * (a view change in that window).
      */
     ReplicationEngine start(int i, ReplicationConfig config, ReplicaListener listener, Runnable meanwhile) {
+        ReplicationEngine e = startUnsettled(i, config, listener, meanwhile);
+        // A member is a replication target once its engine announced it listens: let the announcements cross.
+        runUntil(this::allListening, 1000);
+        return e;
+    }
+
+    /** As {@link #start}, without waiting for the members to count each other listening. */
+    ReplicationEngine startUnsettled(int i, ReplicationConfig config, ReplicaListener listener, Runnable meanwhile) {
         List<String> sink = expired.get(i);
         ReplicationEngine.Builder b = ReplicationEngine.builder(cluster.node(i)).config(config).clock(cluster.clock())
                 .scheduler(cluster.clock()).onExpired(sink::add);
@@ -64,8 +72,6 @@ final class EngineHarness implements AutoCloseable {
         meanwhile.run();
         e.start();
         engines.set(i, e);
-        // A member is a replication target once its engine announced it listens: let the announcements cross.
-        runUntil(this::allListening, 1000);
         return e;
     }
 

@@ -408,6 +408,45 @@ class HandoffTest {
         }
     }
 
+    /**
+     * A member restarting (state transfer under way, nothing held yet) hears the release of a hand-off before its
+     * transfer source's copy, which still names the former owner (encoded before the source heard the release), and
+     * the new owner's claim after it: the new owner's acknowledged writes must not be refused there (found by
+     * RollingRestartUnderLoadIT: one HTTP 500 after a node came back). The source's link to the restarted member is
+     * 200 ms slow, the new owner's 400 ms, and after the release the former owner's 2 s (the holder's question to it
+     * about the owner it follows, since fa08c8a, would mend the refusal only after the write failed).
+     */
+    @Test
+    void aReleaseHeardBeforeTheTransferredCopyOutranksTheOwnerTheCopyNames() {
+        try (EngineHarness h = cluster(4, 15_010)) {
+            // by age after the restart: the transfer source, the owner, the new owner (older first), member 3
+            List<Member> byAge = new ArrayList<>(h.cluster.node(0).view().members());
+            byAge.remove(h.cluster.member(3));
+            int[] role = new int[3];
+            for (int k = 0; k < 3; k++) {
+                role[k] = Integer.parseInt(byAge.get(k).name().substring(1));
+            }
+            h.engine(role[1]).create(ID, 1800);
+            ackedWrite(h, role[1], 1);
+            h.engine(3).close();
+            h.cluster.restart(3);
+            h.cluster.network().delay(h.cluster.member(role[0]), h.cluster.member(3), Duration.ofMillis(200));
+            h.cluster.network().delay(h.cluster.member(role[2]), h.cluster.member(3), Duration.ofMillis(400));
+            ReplicationEngine restarted = h.startUnsettled(3, ReplicationConfig.builder()
+                    .delivery(Delivery.PROCESSED).build(), null, () -> { });
+            assertTrue(h.runUntil(() -> h.engine(role[1]).listens(h.cluster.member(3).id()), STEPS));
+            CompletableFuture<Optional<PrimarySession>> f = moveHere(h, role[2]);
+            assertTrue(h.runUntil(f::isDone, STEPS));
+            f.join().orElseThrow();
+            assertFalse(restarted.stateTransfer().isDone(), "the release came first: " + restarted.stateTransfer());
+            // the former owner's answers are slow from now on: the write must not count on them
+            h.cluster.network().delay(h.cluster.member(role[1]), h.cluster.member(3), Duration.ofSeconds(2));
+            ackedWrite(h, role[2], 2); // reaches member 3 after the source's copy: not refused as the former owner's
+            assertTrue(restarted.stateTransfer().isDone(), restarted.stateTransfer().toString());
+            assertEquals(2, replicaN(h, 3));
+        }
+    }
+
     @Test
     void aSessionInUseOnItsOwnerMovesOnlyOnceTheRequestThereEnds() {
         try (EngineHarness h = cluster(2, 15_002)) {
