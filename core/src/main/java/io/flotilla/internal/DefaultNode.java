@@ -483,6 +483,9 @@ public final class DefaultNode implements Node {
                 settle(s.expire(now));
                 resend(s.member, s.stalled(now, stallNanos, STALL_RESEND_MAX));
             }
+            for (InboundStream s : inbound.values()) {
+                s.flushLazy(now);
+            }
             departed.forEach((id, leftAt) -> {
                 if (now - leftAt > DEPARTED_RETENTION_NANOS && departed.remove(id, leftAt)) {
                     outbound.remove(id);
@@ -544,7 +547,7 @@ public final class DefaultNode implements Node {
         public void onReadComplete(PeerConnection conn) {
             InboundStream s = inbound.get(conn.remote().id());
             if (s != null) {
-                s.ackIfDue(conn);
+                s.ackIfDue(conn, clock.nanoTime());
             }
         }
 
@@ -955,6 +958,12 @@ public final class DefaultNode implements Node {
         List<String> problems = new ArrayList<>();
         if (started.get()) {
             long deadline = System.nanoTime() + drain.toNanos();
+            for (OutboundStream s : outbound.values()) {
+                if (s.queuedMessages() > 0) {
+                    // Lazy messages (FLAG_LAZY_ACK) may wait for a later read to be acknowledged: ask for it now.
+                    transport.send(s.member, Frame.control(FrameType.SYNC, s.lowWater()));
+                }
+            }
             for (OutboundStream s : outbound.values()) {
                 try {
                     if (!s.awaitDrained(deadline - System.nanoTime())) {

@@ -47,6 +47,10 @@ final class InboundStream {
     private static final int MAX_ERROR_BYTES = 1024;
     /** Payload bytes held at most for a sender outside the view; beyond, its messages are dropped unacknowledged. */
     static final long MAX_HELD_BYTES = 1 << 20;
+    /** Lazy messages acknowledged together at most ({@link Frame#FLAG_LAZY_ACK}). */
+    static final int LAZY_ACK_FRAMES = 64;
+    /** How long an acknowledgement of lazy messages waits at most for a read that brings more. */
+    static final long LAZY_ACK_NANOS = 1_000_000;
 
     /** What {@link #onData} decided. */
     enum Outcome { QUEUED_AND_SCHEDULE, QUEUED, BUFFERED, DUPLICATE, OUT_OF_WINDOW, HELD_FULL }
@@ -76,6 +80,14 @@ final class InboundStream {
     private long lastReceived;
     /** The highest number of an in-order {@code PROCESSED} message whose {@code RESULT} acknowledges. */
     private long lastResultAcks;
+    /**
+     * The highest number of an in-order message to acknowledge at the end of its read: one without {@link
+     * Frame#FLAG_LAZY_ACK} whose {@code RESULT} does not acknowledge it.
+     */
+    private long lastEager;
+    /** Since when an acknowledgement of lazy messages only was put off ({@link #ackIfDue}); valid while pending. */
+    private long lazySince;
+    private boolean lazyPending;
     private boolean ackForced;
     private boolean scheduled;
     private PeerConnection replyTo;
@@ -119,7 +131,7 @@ final class InboundStream {
             }
         }
         if (ackOn != null) {
-            ackIfDue(ackOn);
+            ackIfDue(ackOn, 0);
         }
         return schedule;
     }
@@ -183,6 +195,7 @@ final class InboundStream {
     /** The sender gave up on everything below {@code lowWater}; true when delivery must be scheduled. */
     boolean onSync(long lowWater) {
         synchronized (this) {
+            ackForced = true; // also sent by a closing sender that waits for its lazy messages' acknowledgement
             if (lowWater > expected) {
                 skipTo(lowWater);
             }
@@ -204,10 +217,14 @@ final class InboundStream {
     private void release(Frame frame) {
         int flags = frame.flags();
         int delivery = flags & Frame.DELIVERY_MASK;
+        boolean resultAcks = delivery == Delivery.PROCESSED.ordinal() && (flags & Frame.FLAG_RESULT_ACKS) != 0;
         if (delivery == Delivery.RECEIVED.ordinal()) {
             lastReceived = frame.messageId();
-        } else if (delivery == Delivery.PROCESSED.ordinal() && (flags & Frame.FLAG_RESULT_ACKS) != 0) {
+        } else if (resultAcks) {
             lastResultAcks = frame.messageId();
+        }
+        if ((flags & Frame.FLAG_LAZY_ACK) == 0 && !resultAcks) {
+            lastEager = frame.messageId();
         }
         if (member) {
             ready.addLast(frame);
@@ -252,19 +269,46 @@ final class InboundStream {
 
     /**
      * Sends a cumulative {@code ACK} on {@code conn} if anything arrived since the last one, unless the {@code RESULT}
-     * of the last message that arrived will acknowledge it all (see the class comment).
+     * of the last message that arrived will acknowledge it all (see the class comment), or everything unacknowledged
+     * is lazy ({@link Frame#FLAG_LAZY_ACK}), fewer than {@link #LAZY_ACK_FRAMES}, the first put off less than {@link
+     * #LAZY_ACK_NANOS} before {@code now}: then a later read, or {@link #flushLazy}, acknowledges it.
      */
-    void ackIfDue(PeerConnection conn) {
+    void ackIfDue(PeerConnection conn, long now) {
         long upTo;
         synchronized (this) {
             upTo = member ? expected - 1 : Math.min(expected - 1, ackLimit);
-            if (!ackForced && (upTo <= lastAcked || upTo == lastResultAcks && lastReceived <= lastAcked)) {
-                return;
+            if (!ackForced) {
+                if (upTo <= lastAcked || upTo == lastResultAcks && lastReceived <= lastAcked) {
+                    return;
+                }
+                if (lastEager <= lastAcked && upTo - lastAcked < LAZY_ACK_FRAMES) {
+                    if (!lazyPending) {
+                        lazyPending = true;
+                        lazySince = now;
+                    }
+                    if (now - lazySince < LAZY_ACK_NANOS) {
+                        return;
+                    }
+                }
             }
             lastAcked = Math.max(lastAcked, upTo);
             ackForced = false;
+            lazyPending = false;
         }
         conn.send(Frame.control(FrameType.ACK, upTo));
+    }
+
+    /** The node's timer: acknowledges lazy messages put off since the last tick, on the connection they came on. */
+    void flushLazy(long now) {
+        PeerConnection conn;
+        synchronized (this) {
+            if (!lazyPending || replyTo == null) {
+                return;
+            }
+            ackForced = true;
+            conn = replyTo;
+        }
+        ackIfDue(conn, now);
     }
 
     /**

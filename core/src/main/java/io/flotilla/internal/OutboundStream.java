@@ -130,7 +130,8 @@ final class OutboundStream {
             }
             long lowWater = lowWaterLocked();
             long seq = nextSeq++;
-            int flags = delivery.ordinal() | (delivery == Delivery.PROCESSED ? Frame.FLAG_RESULT_ACKS : 0);
+            int flags = delivery.ordinal() | (delivery == Delivery.PROCESSED ? Frame.FLAG_RESULT_ACKS : 0)
+                    | (awaited ? 0 : Frame.FLAG_LAZY_ACK);
             Frame frame = new Frame(FrameType.DATA, flags, topic, seq - lowWater, seq, payload, awaited);
             Pending p = new Pending(seq, frame, delivery, future, now, timeoutNanos);
             unacked.addLast(p);

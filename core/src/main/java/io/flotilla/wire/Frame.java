@@ -32,6 +32,12 @@ public record Frame(FrameType type, int flags, int topic, long window, long mess
      * receiver that does not know the bit ignores it and sends both, as before.
      */
     public static final int FLAG_RESULT_ACKS = 0x08;
+    /**
+     * On a {@code DATA} frame nobody waits for ({@code ASYNC}, or sent with {@code Node.sendQueued}): the receiver may
+     * acknowledge it late, together with those that follow. A receiver that does not know the bit acknowledges it at
+     * the end of the read that brought it, as before.
+     */
+    public static final int FLAG_LAZY_ACK = 0x10;
     /** On {@code GOODBYE}: the node is leaving the cluster (not merely closing this connection). */
     public static final int FLAG_LEAVING = 0x01;
     /** On {@code HELLO}: a liveness probe; the connection only answers {@code PING}. */

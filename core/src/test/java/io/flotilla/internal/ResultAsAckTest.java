@@ -29,8 +29,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A {@code PROCESSED} message is answered by one frame, its {@code RESULT}, which also acknowledges receipt of
- * everything up to it: no separate {@code ACK} per message on a connection with sparse traffic. Two real engines on
- * the in-memory network, counted frame by frame; no timing.
+ * everything up to it: no separate {@code ACK} per message on a connection with sparse traffic. Messages nobody waits
+ * for ({@link Frame#FLAG_LAZY_ACK}) are acknowledged together, not one read at a time. Two real engines on the
+ * in-memory network, counted frame by frame, on a manual clock.
  */
 class ResultAsAckTest {
     private static final NodeConfig CONFIG = NodeConfig.builder().clusterName("t").timeout(Duration.ofSeconds(30))
@@ -138,6 +139,37 @@ class ResultAsAckTest {
         }
     }
 
+    /**
+     * A stream of {@code ASYNC} messages (an asynchronous replication per request) is acknowledged 64 at a time, not
+     * one read at a time; the node's tick acknowledges the rest, and a closing sender asks for it at once.
+     */
+    @Test
+    void asynchronousMessagesAreAcknowledgedTogetherAndTheTickOrACloseTakesTheRest() {
+        try (Pair p = new Pair(18, true)) {
+            AtomicInteger delivered = new AtomicInteger();
+            p.receiver.addMessageListener(1, m -> delivered.incrementAndGet());
+            int messages = 200;
+            for (int i = 0; i < messages; i++) {
+                p.sender.send(p.receiver.localMember(), 1, payload(i), Delivery.ASYNC);
+                p.settle(); // each in a read of its own, no time passing
+            }
+            assertEquals(messages, delivered.get());
+            assertEquals(messages / InboundStream.LAZY_ACK_FRAMES,
+                    p.network.framesWritten(p.receiver.localMember(), FrameType.ACK), "one ACK per 64 messages");
+            assertEquals(messages % InboundStream.LAZY_ACK_FRAMES, p.senderGauge("flotilla.send.queue.depth"));
+            p.clock.advance(Duration.ofSeconds(1)); // the receiver's tick
+            p.settle();
+            assertEquals(0.0, p.senderGauge("flotilla.send.queue.depth"), "the tick acknowledged the rest");
+            assertEquals(0.0, p.senderCounter("flotilla.messages.retransmitted"));
+
+            p.sender.send(p.receiver.localMember(), 1, payload(-1), Delivery.ASYNC);
+            p.settle();
+            assertEquals(1.0, p.senderGauge("flotilla.send.queue.depth"), "put off");
+            p.sender.close(Duration.ZERO); // asks for the acknowledgement (a real close then waits for it)
+            assertEquals(1, p.network.framesWritten(p.sender.localMember(), FrameType.SYNC));
+        }
+    }
+
     @Test
     void aReceivedMessageIsAcknowledgedOnArrivalWhileAProcessedOneBeforeItStillWaitsForItsListener() {
         try (Pair p = new Pair(17, true)) {
@@ -171,9 +203,10 @@ class ResultAsAckTest {
         return in;
     }
 
-    /** A {@code DATA} frame as a sender of this version writes it. */
+    /** A {@code DATA} frame as a sender of this version writes it ({@code ASYNC}: nobody waits for it). */
     private static Frame data(long seq, Delivery d) {
-        int flags = d.ordinal() | (d == Delivery.PROCESSED ? Frame.FLAG_RESULT_ACKS : 0);
+        int flags = d.ordinal() | (d == Delivery.PROCESSED ? Frame.FLAG_RESULT_ACKS : 0)
+                | (d == Delivery.ASYNC ? Frame.FLAG_LAZY_ACK : 0);
         return new Frame(FrameType.DATA, flags, 1, 0, seq, payload((int) seq));
     }
 
@@ -197,14 +230,72 @@ class ResultAsAckTest {
         RecordingConnection conn = new RecordingConnection(SENDER);
         in.onData(conn, data(1, Delivery.ASYNC));
         in.onData(conn, data(2, Delivery.PROCESSED));
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
         assertEquals(List.of(), written(conn), "the RESULT of 2 will acknowledge 1 and 2");
         deliver(in);
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
         assertEquals(List.of("RESULT 2"), written(conn));
         in.onData(conn, data(3, Delivery.ASYNC));
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
+        in.ackIfDue(conn, InboundStream.LAZY_ACK_NANOS);
         assertEquals(List.of("RESULT 2", "ACK 3"), written(conn), "no RESULT will come for an ASYNC message");
+    }
+
+    @Test
+    void messagesNobodyWaitsForAreAcknowledgedAMillisecondLaterOrSixtyFourAtATime() {
+        InboundStream in = inbound();
+        RecordingConnection conn = new RecordingConnection(SENDER);
+        long t = 1_000_000_000L;
+        in.onData(conn, data(1, Delivery.ASYNC));
+        in.ackIfDue(conn, t);
+        in.onData(conn, data(2, Delivery.ASYNC));
+        in.ackIfDue(conn, t + InboundStream.LAZY_ACK_NANOS - 1);
+        assertEquals(List.of(), written(conn), "put off");
+        in.onData(conn, data(3, Delivery.ASYNC));
+        in.ackIfDue(conn, t + InboundStream.LAZY_ACK_NANOS);
+        assertEquals(List.of("ACK 3"), written(conn), "a millisecond after the first was put off");
+        long seq = 3;
+        for (int i = 1; i < InboundStream.LAZY_ACK_FRAMES; i++) {
+            in.onData(conn, data(++seq, Delivery.ASYNC));
+            in.ackIfDue(conn, t + InboundStream.LAZY_ACK_NANOS);
+        }
+        assertEquals(List.of("ACK 3"), written(conn), (InboundStream.LAZY_ACK_FRAMES - 1) + " put off");
+        in.onData(conn, data(++seq, Delivery.ASYNC));
+        in.ackIfDue(conn, t + InboundStream.LAZY_ACK_NANOS);
+        assertEquals(List.of("ACK 3", "ACK " + seq), written(conn), "the 64th is acknowledged with the others");
+    }
+
+    @Test
+    void aMessageItsSenderWaitsForIsAcknowledgedAtOnceWithTheLazyOnesBeforeIt() {
+        InboundStream in = inbound();
+        RecordingConnection conn = new RecordingConnection(SENDER);
+        in.onData(conn, data(1, Delivery.ASYNC));
+        in.onData(conn, data(2, Delivery.ASYNC));
+        in.ackIfDue(conn, 0);
+        in.onData(conn, data(3, Delivery.RECEIVED));
+        in.ackIfDue(conn, 0);
+        assertEquals(List.of("ACK 3"), written(conn));
+        // an earlier version's ASYNC frame (no FLAG_LAZY_ACK) is acknowledged at the end of its read, as before
+        in.onData(conn, new Frame(FrameType.DATA, Delivery.ASYNC.ordinal(), 1, 0, 4, payload(4)));
+        in.ackIfDue(conn, 0);
+        assertEquals(List.of("ACK 3", "ACK 4"), written(conn));
+    }
+
+    @Test
+    void theTimerAndASyncFromAClosingSenderAcknowledgeWhatWasPutOff() {
+        InboundStream in = inbound();
+        RecordingConnection conn = new RecordingConnection(SENDER);
+        in.onData(conn, data(1, Delivery.ASYNC));
+        in.ackIfDue(conn, 0);
+        in.flushLazy(0);
+        assertEquals(List.of("ACK 1"), written(conn), "the node's tick");
+        in.flushLazy(0);
+        assertEquals(List.of("ACK 1"), written(conn), "nothing put off since");
+        in.onData(conn, data(2, Delivery.ASYNC));
+        in.ackIfDue(conn, 0);
+        in.onSync(1); // a closing sender waits for its queue to drain
+        in.ackIfDue(conn, 0);
+        assertEquals(List.of("ACK 1", "ACK 2"), written(conn), "at the end of the read that brought the SYNC");
     }
 
     @Test
@@ -213,7 +304,7 @@ class ResultAsAckTest {
         RecordingConnection conn = new RecordingConnection(SENDER);
         in.onData(conn, data(1, Delivery.RECEIVED));
         in.onData(conn, data(2, Delivery.PROCESSED));
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
         assertEquals(List.of("ACK 2"), written(conn));
         deliver(in);
         assertEquals(List.of("ACK 2", "RESULT 2"), written(conn));
@@ -227,7 +318,7 @@ class ResultAsAckTest {
         Frame old = new Frame(FrameType.DATA, Delivery.PROCESSED.ordinal(), 1, 0, 1, payload(1));
         in.onData(conn, old);
         deliver(in);
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
         assertEquals(List.of("RESULT 1", "ACK 1"), written(conn));
     }
 
@@ -236,11 +327,11 @@ class ResultAsAckTest {
         InboundStream in = inbound();
         RecordingConnection conn = new RecordingConnection(SENDER);
         in.onData(conn, data(1, Delivery.PROCESSED));
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
         deliver(in);
         // The sender did not hear back and sends it again: the known result and an ACK answer it.
         in.onData(conn, data(1, Delivery.PROCESSED));
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
         assertEquals(List.of("RESULT 1", "RESULT 1", "ACK 1"), written(conn));
     }
 
@@ -252,7 +343,7 @@ class ResultAsAckTest {
         in.viewChanged();
         RecordingConnection conn = new RecordingConnection(SENDER);
         in.onData(conn, data(1, Delivery.PROCESSED));
-        in.ackIfDue(conn);
+        in.ackIfDue(conn, 0);
         assertEquals(List.of(), in.nextBatch(100), "held, not delivered");
         inView[0] = true;
         assertTrue(in.viewChanged(), "delivery to schedule");

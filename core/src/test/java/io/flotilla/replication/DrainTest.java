@@ -328,7 +328,9 @@ class DrainTest {
             int started = 0;
             int failed = 0;
             int duringDrain = 0;
-            for (int step = 0; step < 40_000 && (started < 120 || !inFlight.isEmpty()); step++) {
+            // Until member 0 left too: its last request may end in the step that empties inFlight, after the check
+            // that lets it leave (found when lazy acknowledgements changed the seeds' timing).
+            for (int step = 0; step < 40_000 && (started < 120 || !inFlight.isEmpty() || !left); step++) {
                 if (started < 120 && inFlight.size() < 6 && rnd.nextInt(5) == 0) {
                     int at = rnd.nextInt(size);
                     if (!(left && at == 0) && !(drain != null && drain.isDone() && at == 0)) {
