@@ -959,7 +959,7 @@ public final class DefaultNode implements Node {
         if (started.get()) {
             long deadline = System.nanoTime() + drain.toNanos();
             for (OutboundStream s : outbound.values()) {
-                if (s.queuedMessages() > 0) {
+                if (s.queuedMessages() > 0 && view.contains(s.member.id())) {
                     // Lazy messages (FLAG_LAZY_ACK) may wait for a later read to be acknowledged: ask for it now.
                     transport.send(s.member, Frame.control(FrameType.SYNC, s.lowWater()));
                 }

@@ -278,7 +278,11 @@ final class InboundStream {
         synchronized (this) {
             upTo = member ? expected - 1 : Math.min(expected - 1, ackLimit);
             if (!ackForced) {
-                if (upTo <= lastAcked || upTo == lastResultAcks && lastReceived <= lastAcked) {
+                if (upTo <= lastAcked) {
+                    lazyPending = false; // a RESULT acknowledged what was put off
+                    return;
+                }
+                if (upTo == lastResultAcks && lastReceived <= lastAcked) {
                     return;
                 }
                 if (lastEager <= lastAcked && upTo - lastAcked < LAZY_ACK_FRAMES) {
