@@ -13,7 +13,9 @@ import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * The writer of one connection (the shape of grpc-java's {@code netty/WriteQueue}): frames offered from any thread
@@ -37,6 +39,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * while a sending thread does, nor the other way round; whoever releases the word looks at the queue once more, so
  * no frame is left behind.
  *
+ * <p>Frames nobody waits for ({@code ASYNC}, {@code sendQueued}) that other threads offer closer together than
+ * {@link #LINGER_NANOS} make the loop linger: after the drain that wrote one it keeps the word for that long, and a
+ * scheduled task writes what came meanwhile in one go (and lingers again while they keep coming). The loop is then
+ * woken once a linger, not once a frame, and the receiver reads one segment: asynchronous replication under load
+ * costs both sides fewer wake-ups, for at most that much delay. Any other frame (one a thread waits for, or the loop's
+ * own) ends the linger at once; a lone frame is written at once and the word released.
+ *
  * <p>Threading: {@link #offer} is safe from any thread (and may write to the socket); every other method runs on the
  * channel's event loop.
  */
@@ -55,6 +64,11 @@ final class WriteQueue {
     private static final int BATCH_BYTES = 64 * 1024;
     /** After senders were seen to overlap, how long awaited frames go through the loop's batches. */
     private static final long BATCH_AFTER_CONTENTION_NANOS = 1_000_000;
+    /**
+     * While frames nobody waits for come closer together than this, the loop that wrote them keeps the word this
+     * long and writes what came meanwhile in one go, instead of being woken for each.
+     */
+    static final long LINGER_NANOS = 1_000_000;
 
     private static final Logger LOG = System.getLogger(NettyTransport.class.getName());
 
@@ -88,14 +102,35 @@ final class WriteQueue {
      */
     private ByteBuf rest;
     /** Until when awaited frames go through the loop ({@link #BATCH_AFTER_CONTENTION_NANOS}); racy on purpose. */
-    private volatile long batchUntil = System.nanoTime();
+    private volatile long batchUntil;
+    /** When the last frame nobody waits for was offered by another thread than the loop; racy on purpose. */
+    private volatile long lastLazy;
+    /** When such a frame came less than {@link #LINGER_NANOS} after the one before it; racy on purpose. */
+    private volatile long denseAt;
+    /** A linger task is scheduled and holds the word ({@link #LOOP}). */
+    private volatile boolean lingering;
+    private final Runnable lingerTask = this::lingerTask;
+    private final LongSupplier ticker;
+    private final long lingerNanos;
 
     /** A queue of at most {@code capacity} frames for the connection {@code owner} (named in logs). */
     WriteQueue(EventLoop loop, int capacity, TransportMeters meters, Object owner) {
+        this(loop, capacity, meters, owner, System::nanoTime, LINGER_NANOS);
+    }
+
+    /** As above, reading monotonic time from {@code ticker} and lingering {@code lingerNanos} (tests). */
+    WriteQueue(EventLoop loop, int capacity, TransportMeters meters, Object owner, LongSupplier ticker,
+            long lingerNanos) {
         this.meters = meters;
         this.loop = loop;
         this.capacity = capacity;
         this.owner = owner;
+        this.ticker = ticker;
+        this.lingerNanos = lingerNanos;
+        long now = ticker.getAsLong();
+        this.batchUntil = now;
+        this.lastLazy = now - 2 * LINGER_NANOS;
+        this.denseAt = lastLazy;
     }
 
     /** Queues {@code frame}; false when the queue is full (the caller counts the drop). Any thread. */
@@ -108,19 +143,40 @@ final class WriteQueue {
             queued++;
         }
         DirectNioSocketChannel d = direct;
+        boolean awaited = frame.awaited();
+        boolean inLoop = loop.inEventLoop();
+        boolean lazy = !awaited && !inLoop;
+        if (lazy) {
+            long now = ticker.getAsLong();
+            if (now - lastLazy < LINGER_NANOS) {
+                denseAt = now;
+            }
+            lastLazy = now;
+        }
         if (writer.get() == IDLE) {
-            if (d != null && frame.awaited() && !loop.inEventLoop() && System.nanoTime() - batchUntil >= 0
+            if (d != null && awaited && !inLoop && ticker.getAsLong() - batchUntil >= 0
                     && writer.compareAndSet(IDLE, DIRECT)) {
                 writeDirect(d);
             } else if (writer.compareAndSet(IDLE, LOOP)) {
                 schedule();
             }
-        } else if (d != null && frame.awaited()) {
-            // Another writer is at work: senders overlap on this connection, and the loop's batches (one write for
-            // many frames) now cost less than a write per frame. Leave it to the loop for a while.
-            batchUntil = System.nanoTime() + BATCH_AFTER_CONTENTION_NANOS;
+        } else {
+            if (!lazy && lingering) {
+                schedule(); // only frames nobody waits for sit out the linger
+            }
+            if (awaited && d != null) {
+                // Another writer is at work: senders overlap on this connection, and the loop's batches (one write
+                // for many frames) now cost less than a write per frame. Leave it to the loop for a while.
+                batchUntil = ticker.getAsLong() + BATCH_AFTER_CONTENTION_NANOS;
+            }
         }
         return true;
+    }
+
+    /** The end of a linger: writes what came meanwhile (and lingers again while such frames keep coming close). */
+    private void lingerTask() {
+        lingering = false;
+        drainTask();
     }
 
     /**
@@ -339,6 +395,20 @@ final class WriteQueue {
         if (more) {
             schedule(); // keep the word: yield to the loop's other channels, then go on
             return;
+        }
+        if (lingering) {
+            return; // keep the word: the linger task scheduled earlier writes what comes meanwhile
+        }
+        if (frames > 0 && ticker.getAsLong() - denseAt < LINGER_NANOS) {
+            // Frames nobody waits for come close together: keep the word for a while and write what comes meanwhile
+            // at once, rather than be woken for each (and wake the receiver for each).
+            lingering = true;
+            try {
+                loop.schedule(lingerTask, lingerNanos, TimeUnit.NANOSECONDS);
+                return;
+            } catch (RejectedExecutionException e) {
+                lingering = false; // the event loop is shutting down with the transport
+            }
         }
         writer.set(IDLE);
         loopIfMore();
