@@ -403,6 +403,14 @@ final class WriteQueue {
             // Frames nobody waits for come close together: keep the word for a while and write what comes meanwhile
             // at once, rather than be woken for each (and wake the receiver for each).
             lingering = true;
+            if (hasMore()) {
+                // Offered after the look above, by a thread that saw no linger yet (it may be waiting for its frame):
+                // written now. The flag is set before this look, and a producer queues before it reads the flag, so
+                // one of the two sees the other.
+                lingering = false;
+                schedule();
+                return;
+            }
             try {
                 loop.schedule(lingerTask, lingerNanos, TimeUnit.NANOSECONDS);
                 return;
