@@ -612,7 +612,7 @@ public final class DefaultNode implements Node {
                     maxAhead, 65_536, meters, () -> view.contains(id)));
             // Read the view after the stream is in the map: a join published meanwhile either finds the stream in
             // the map (onMembershipEvents) or is seen here.
-            if (s.viewChanged()) {
+            if (s.viewChanged(clock.nanoTime())) {
                 scheduleDelivery(s);
             }
         }
@@ -791,7 +791,7 @@ public final class DefaultNode implements Node {
             if (e instanceof MembershipEvent.Joined || e instanceof MembershipEvent.Left) {
                 // A sender's messages are delivered only while it is a member: release or hold them.
                 InboundStream s = inbound.get(e.member().id());
-                if (s != null && s.viewChanged()) {
+                if (s != null && s.viewChanged(clock.nanoTime())) {
                     scheduleDelivery(s);
                 }
             }
@@ -961,7 +961,9 @@ public final class DefaultNode implements Node {
             for (OutboundStream s : outbound.values()) {
                 if (s.queuedMessages() > 0 && view.contains(s.member.id())) {
                     // Lazy messages (FLAG_LAZY_ACK) may wait for a later read to be acknowledged: ask for it now.
-                    transport.send(s.member, Frame.control(FrameType.SYNC, s.lowWater()));
+                    // Awaited (this thread waits for its answer): it does not sit out a linger of the writer.
+                    Frame sync = Frame.control(FrameType.SYNC, s.lowWater());
+                    transport.send(s.member, new Frame(sync.type(), 0, 0, 0, sync.messageId(), sync.payload(), true));
                 }
             }
             for (OutboundStream s : outbound.values()) {

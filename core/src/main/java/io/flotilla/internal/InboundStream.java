@@ -108,20 +108,20 @@ final class InboundStream {
 
     /**
      * Reads whether the sender is in the view now. On joining, its held messages become deliverable and are
-     * acknowledged; on leaving, acknowledgements stop where they are. Returns true when the caller must run
-     * {@link #nextBatch} on the delivery executor.
+     * acknowledged (as at the end of a read at {@code now}: lazy ones may wait); on leaving, acknowledgements stop
+     * where they are. Returns true when the caller must run {@link #nextBatch} on the delivery executor.
      */
-    boolean viewChanged() {
+    boolean viewChanged(long now) {
         PeerConnection ackOn = null;
         boolean schedule = false;
         synchronized (this) {
-            boolean now = inView.getAsBoolean();
-            if (now && !member) {
+            boolean in = inView.getAsBoolean();
+            if (in && !member) {
                 member = true;
                 ready.addAll(held);
                 held.clear();
                 ackOn = replyTo;
-            } else if (!now && member) {
+            } else if (!in && member) {
                 member = false;
                 ackLimit = expected - 1;
             }
@@ -131,7 +131,7 @@ final class InboundStream {
             }
         }
         if (ackOn != null) {
-            ackIfDue(ackOn, 0);
+            ackIfDue(ackOn, now);
         }
         return schedule;
     }

@@ -199,7 +199,7 @@ class ResultAsAckTest {
     private static InboundStream inbound() {
         InboundStream in = new InboundStream(SENDER, 1 << 20, 1024, 100,
                 new NodeMeters(new SimpleMeterRegistry(), () -> 0, () -> 0), () -> true);
-        in.viewChanged();
+        in.viewChanged(0);
         return in;
     }
 
@@ -340,13 +340,13 @@ class ResultAsAckTest {
         boolean[] inView = {false};
         InboundStream in = new InboundStream(SENDER, 1 << 20, 1024, 100,
                 new NodeMeters(new SimpleMeterRegistry(), () -> 0, () -> 0), () -> inView[0]);
-        in.viewChanged();
+        in.viewChanged(0);
         RecordingConnection conn = new RecordingConnection(SENDER);
         in.onData(conn, data(1, Delivery.PROCESSED));
         in.ackIfDue(conn, 0);
         assertEquals(List.of(), in.nextBatch(100), "held, not delivered");
         inView[0] = true;
-        assertTrue(in.viewChanged(), "delivery to schedule");
+        assertTrue(in.viewChanged(0), "delivery to schedule");
         deliver(in);
         assertEquals(List.of("RESULT 1"), written(conn));
     }

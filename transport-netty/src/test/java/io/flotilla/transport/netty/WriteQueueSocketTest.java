@@ -65,20 +65,20 @@ class WriteQueueSocketTest {
 
                 q.offer(a); // alone: written at once, the word released
                 assertArrayEquals(FrameCodec.encode(a), readExactly(peer, FrameCodec.encode(a).length));
-                ch.eventLoop().submit(() -> { }).sync();
+                loopDone(ch);
                 now.addAndGet(WriteQueue.LINGER_NANOS - 1);
                 q.offer(b); // close behind a: written at once, then the loop lingers
                 assertArrayEquals(FrameCodec.encode(b), readExactly(peer, FrameCodec.encode(b).length));
-                ch.eventLoop().submit(() -> { }).sync();
+                loopDone(ch);
                 now.addAndGet(1000);
                 q.offer(c);
                 q.offer(d);
-                ch.eventLoop().submit(() -> { }).sync();
+                loopDone(ch);
                 assertEquals(2.0, meters.framesSent.count(), "c and d wait for the linger");
                 q.offer(e); // a thread waits for e: everything goes at once, in order
                 byte[] cde = concat(FrameCodec.encode(c), FrameCodec.encode(d), FrameCodec.encode(e));
                 assertArrayEquals(cde, readExactly(peer, cde.length));
-                ch.eventLoop().submit(() -> { }).sync(); // the drain that wrote them has counted them
+                loopDone(ch); // the drain that wrote them has counted them
                 assertEquals(5.0, meters.framesSent.count());
                 assertEquals(0.0, meters.framesSentDirect.count(), "e went with the loop's batch");
                 now.addAndGet(1000);
@@ -90,12 +90,12 @@ class WriteQueueSocketTest {
                 assertArrayEquals(gAck, readExactly(peer, gAck.length));
 
                 now.addAndGet(WriteQueue.LINGER_NANOS);
-                ch.eventLoop().submit(() -> { }).sync();
+                loopDone(ch);
                 WriteQueue lone = new WriteQueue(ch.eventLoop(), 1000, meters, "test connection", now::get,
                         TimeUnit.HOURS.toNanos(1));
                 ch.eventLoop().submit(() -> lone.open(ch, true)).sync();
                 lone.offer(frame(FrameType.DATA, Delivery.ASYNC, 8, 100));
-                ch.eventLoop().submit(() -> { }).sync();
+                loopDone(ch);
                 lone.offer(f); // the lone frame released the word: a waiting thread writes its own
                 assertEquals(1.0, meters.framesSentDirect.count());
             }
@@ -152,6 +152,11 @@ class WriteQueueSocketTest {
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
+    }
+
+    /** Returns once the tasks the loop had when called (a drain, and its counting) have run. */
+    private static void loopDone(Channel ch) throws InterruptedException {
+        ch.eventLoop().submit(() -> { }).sync();
     }
 
     private static byte[] concat(byte[]... parts) {
