@@ -16,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -28,6 +29,11 @@ import java.util.function.BooleanSupplier;
  * one whose sender takes its {@code RESULT} as an acknowledgement ({@link Frame#FLAG_RESULT_ACKS}) and no
  * {@code RECEIVED} message waits for an acknowledgement (those complete on arrival, never after processing), no
  * {@code ACK} is sent, and the {@code RESULT}, sent anyway once the listener ran, acknowledges everything up to it.
+ *
+ * <p>A message that arrives on a lane ({@link PeerConnection#lane()}) is answered on that lane, once: a {@code
+ * PROCESSED} one by its {@code RESULT}, any other by the first cumulative {@code ACK} that reaches it (sent on the
+ * lane as well as, when due, on the connection of the read). Nothing else goes on a lane: the acknowledgements of
+ * other messages go on the last other connection a message came on.
  *
  * <p>Only while the sender is a member of this node's view. Messages that arrive while it is not (it connected but
  * has not joined yet, or it was removed) are held, in order and unacknowledged, at most {@link #MAX_HELD_BYTES};
@@ -90,7 +96,12 @@ final class InboundStream {
     private boolean lazyPending;
     private boolean ackForced;
     private boolean scheduled;
+    /** The last connection other than a lane that brought a message: where acknowledgements and results go. */
     private PeerConnection replyTo;
+    /** Messages that came on a lane and wait for the {@code ACK} that answers them there, by sequence number. */
+    private final TreeMap<Long, PeerConnection> laneAcks = new TreeMap<>();
+    /** {@code PROCESSED} messages that came on a lane: their {@code RESULT} goes there. */
+    private final HashMap<Long, PeerConnection> laneResults = new HashMap<>();
 
     /**
      * @param inView whether the sender is in this node's current view; read on {@link #viewChanged} only (the
@@ -113,6 +124,7 @@ final class InboundStream {
      */
     boolean viewChanged(long now) {
         PeerConnection ackOn = null;
+        boolean answerLanes = false;
         boolean schedule = false;
         synchronized (this) {
             boolean in = inView.getAsBoolean();
@@ -121,6 +133,7 @@ final class InboundStream {
                 ready.addAll(held);
                 held.clear();
                 ackOn = replyTo;
+                answerLanes = !laneAcks.isEmpty();
             } else if (!in && member) {
                 member = false;
                 ackLimit = expected - 1;
@@ -130,7 +143,7 @@ final class InboundStream {
                 schedule = true;
             }
         }
-        if (ackOn != null) {
+        if (ackOn != null || answerLanes) {
             ackIfDue(ackOn, now);
         }
         return schedule;
@@ -144,9 +157,16 @@ final class InboundStream {
     Outcome onData(PeerConnection conn, Frame frame) {
         Frame resend = null;
         Outcome outcome;
+        boolean lane = conn.lane();
         synchronized (this) {
-            replyTo = conn;
             long seq = frame.messageId();
+            if (!lane) {
+                replyTo = conn;
+            } else if ((frame.flags() & Frame.DELIVERY_MASK) == Delivery.PROCESSED.ordinal()) {
+                laneResults.put(seq, conn);
+            } else {
+                laneAcks.put(seq, conn);
+            }
             long lowWater = seq - frame.window();
             if (lowWater > expected) {
                 skipTo(lowWater);
@@ -156,6 +176,9 @@ final class InboundStream {
                 meters.duplicates.increment();
                 if ((frame.flags() & Frame.DELIVERY_MASK) == Delivery.PROCESSED.ordinal()) {
                     resend = results.containsKey(seq) ? resultFrame(seq, results.get(seq)) : null;
+                    if (resend != null) {
+                        laneResults.remove(seq);
+                    }
                 }
                 // A duplicate means our ack was lost or late: acknowledge again.
                 ackForced = true;
@@ -265,41 +288,84 @@ final class InboundStream {
             }
             it.remove();
         }
+        // The sender settled everything below its low-water mark: nobody reads those lanes' answers any more.
+        if (!laneAcks.isEmpty()) {
+            laneAcks.headMap(lowWater).clear();
+        }
+        if (!laneResults.isEmpty()) {
+            laneResults.keySet().removeIf(seq -> seq < lowWater);
+        }
     }
 
     /**
      * Sends a cumulative {@code ACK} on {@code conn} if anything arrived since the last one, unless the {@code RESULT}
      * of the last message that arrived will acknowledge it all (see the class comment), or everything unacknowledged
      * is lazy ({@link Frame#FLAG_LAZY_ACK}), fewer than {@link #LAZY_ACK_FRAMES}, the first put off less than {@link
-     * #LAZY_ACK_NANOS} before {@code now}: then a later read, or {@link #flushLazy}, acknowledges it.
+     * #LAZY_ACK_NANOS} before {@code now}: then a later read, or {@link #flushLazy}, acknowledges it. When {@code conn}
+     * is a lane, or null, that {@code ACK} goes on the last other connection instead. Every lane whose message the
+     * acknowledgement reaches gets it too, whether or not it was due.
      */
     void ackIfDue(PeerConnection conn, long now) {
         long upTo;
+        List<PeerConnection> lanes;
+        PeerConnection on;
+        boolean due;
         synchronized (this) {
             upTo = member ? expected - 1 : Math.min(expected - 1, ackLimit);
-            if (!ackForced) {
-                if (upTo <= lastAcked) {
-                    lazyPending = false; // a RESULT acknowledged what was put off
-                    return;
-                }
-                if (upTo == lastResultAcks && lastReceived <= lastAcked) {
-                    return;
-                }
-                if (lastEager <= lastAcked && upTo - lastAcked < LAZY_ACK_FRAMES) {
-                    if (!lazyPending) {
-                        lazyPending = true;
-                        lazySince = now;
-                    }
-                    if (now - lazySince < LAZY_ACK_NANOS) {
-                        return;
-                    }
-                }
+            on = conn == null || conn.lane() ? replyTo : conn;
+            lanes = dueLanes(upTo);
+            if (lanes != null) {
+                lastAcked = Math.max(lastAcked, upTo); // the lanes' acknowledgements cover it all
             }
-            lastAcked = Math.max(lastAcked, upTo);
-            ackForced = false;
-            lazyPending = false;
+            due = on != null && ackDue(upTo, now);
+            if (due) {
+                lastAcked = Math.max(lastAcked, upTo);
+                ackForced = false;
+                lazyPending = false;
+            }
         }
-        conn.send(Frame.control(FrameType.ACK, upTo));
+        if (lanes != null) {
+            Frame ack = Frame.control(FrameType.ACK, upTo);
+            for (PeerConnection lane : lanes) {
+                lane.send(ack);
+            }
+        }
+        if (due) {
+            on.send(Frame.control(FrameType.ACK, upTo));
+        }
+    }
+
+    /** Whether a cumulative {@code ACK} up to {@code upTo} is due (see {@link #ackIfDue}); under the monitor. */
+    private boolean ackDue(long upTo, long now) {
+        if (ackForced) {
+            return true;
+        }
+        if (upTo <= lastAcked) {
+            lazyPending = false; // a RESULT acknowledged what was put off
+            return false;
+        }
+        if (upTo == lastResultAcks && lastReceived <= lastAcked) {
+            return false;
+        }
+        if (lastEager <= lastAcked && upTo - lastAcked < LAZY_ACK_FRAMES) {
+            if (!lazyPending) {
+                lazyPending = true;
+                lazySince = now;
+            }
+            return now - lazySince >= LAZY_ACK_NANOS;
+        }
+        return true;
+    }
+
+    /** The lanes whose messages {@code upTo} reaches, taken from {@link #laneAcks}, or null; under the monitor. */
+    private List<PeerConnection> dueLanes(long upTo) {
+        if (laneAcks.isEmpty() || laneAcks.firstKey() > upTo) {
+            return null;
+        }
+        Map<Long, PeerConnection> due = laneAcks.headMap(upTo, true);
+        List<PeerConnection> out = new ArrayList<>(due.values());
+        due.clear();
+        return out;
     }
 
     /** The node's timer: acknowledges lazy messages put off since the last tick, on the connection they came on. */
@@ -406,7 +472,10 @@ final class InboundStream {
                 it.next();
                 it.remove();
             }
-            conn = replyTo;
+            conn = laneResults.isEmpty() ? null : laneResults.remove(seq);
+            if (conn == null || !conn.isOpen()) {
+                conn = replyTo;
+            }
         }
         if (conn != null) {
             conn.send(resultFrame(seq, error));

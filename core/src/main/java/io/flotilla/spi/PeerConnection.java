@@ -25,4 +25,13 @@ public interface PeerConnection {
     void resumeReading();
 
     boolean isOpen();
+
+    /**
+     * True for a connection the peer opened as a {@link PeerLane}: each message that arrives on it is answered on it,
+     * once (an {@code ACK} at or past it, or its {@code RESULT}), and nothing else is sent on it. Its end raises no
+     * {@link InboundHandler#onDisconnected} (a lane closes whenever its sender no longer needs it).
+     */
+    default boolean lane() {
+        return false;
+    }
 }

@@ -42,6 +42,12 @@ public record Frame(FrameType type, int flags, int topic, long window, long mess
     public static final int FLAG_LEAVING = 0x01;
     /** On {@code HELLO}: a liveness probe; the connection only answers {@code PING}. */
     static final int FLAG_PROBE = 0x01;
+    /**
+     * On {@code HELLO}: the connection is a lane, which one sending thread at a time uses for its synchronous
+     * messages and reads the answers of itself; on {@code HELLO_ACK}: the accepting side knows lanes and answers every
+     * message that arrives on one on that lane. See {@link io.flotilla.spi.PeerLane}.
+     */
+    static final int FLAG_LANE = 0x02;
 
     private static final ByteBuffer EMPTY = ByteBuffer.allocate(0).asReadOnlyBuffer();
 

@@ -39,7 +39,7 @@ public final class FrameCodec {
     }
 
     /** Writes the header of {@code frame} at the buffer's position and advances it by {@link #HEADER_BYTES}. */
-    static void writeHeader(Frame frame, ByteBuffer out) {
+    public static void writeHeader(Frame frame, ByteBuffer out) {
         out.putShort((short) MAGIC);
         out.put((byte) VERSION);
         out.put((byte) frame.type().code());

@@ -103,6 +103,12 @@ public final class Handshake {
         return new Frame(FrameType.HELLO, probe ? Frame.FLAG_PROBE : 0, 0, 0, 0, b.flip().asReadOnlyBuffer());
     }
 
+    /** {@code f} with {@code flags} (the proofs cover payloads only). */
+    static Frame withFlags(Frame f, int flags) {
+        return flags == f.flags() ? f : new Frame(f.type(), flags, f.topic(), f.window(), f.messageId(), f.payload(),
+                f.awaited());
+    }
+
     /** A {@code GOODBYE}; with {@code leaving}, flagged {@link Frame#FLAG_LEAVING}. */
     public static Frame goodbye(boolean leaving) {
         return new Frame(FrameType.GOODBYE, leaving ? Frame.FLAG_LEAVING : 0, 0, 0, 0, ByteBuffer.allocate(0));

@@ -79,7 +79,7 @@ public final class Handshaker {
         }
     }
 
-    private enum Role { CONNECT, ACCEPT, PROBE }
+    private enum Role { CONNECT, LANE, ACCEPT, PROBE }
 
     private enum State { NEW, AWAIT_HELLO, AWAIT_ACK, AWAIT_AUTH, AWAIT_PONG, DONE, OVER }
 
@@ -94,6 +94,8 @@ public final class Handshaker {
     /** The peer: its claim until the handshake is done. */
     private Member remote;
     private boolean probe;
+    /** Accepting: the {@code HELLO} asked for a lane; a lane's connecting side: the {@code HELLO_ACK} agreed to it. */
+    private boolean lane;
     /** With a secret, the frames the proofs cover; dropped once done. */
     private Frame sentHello;
     private Frame receivedHello;
@@ -110,6 +112,15 @@ public final class Handshaker {
     /** The side that dialled {@code target}. */
     public static Handshaker connecting(Local local, Member target) {
         return new Handshaker(Role.CONNECT, local, Objects.requireNonNull(target, "target").describe(), target, 0);
+    }
+
+    /**
+     * The side that dialled {@code target} for a lane ({@link io.flotilla.spi.PeerLane}); it is established only
+     * when the {@code HELLO_ACK} agrees to a lane ({@link #lane()}): a peer that does not know lanes answers a lane's
+     * messages wherever it likes, and such a connection must not be used as one.
+     */
+    public static Handshaker connectingLane(Local local, Member target) {
+        return new Handshaker(Role.LANE, local, Objects.requireNonNull(target, "target").describe(), target, 0);
     }
 
     /** The side that accepted a connection from {@code peerAddress} (used in messages only). */
@@ -133,6 +144,14 @@ public final class Handshaker {
     /** Accepting side: the {@code HELLO} was a probe's (answer pings only, raise no connection events). */
     public boolean probe() {
         return probe;
+    }
+
+    /**
+     * Accepting side: the {@code HELLO} asked for a lane (answer each message on the connection it came on; raise no
+     * connection events); a lane's connecting side: the peer agreed to it.
+     */
+    public boolean lane() {
+        return lane;
     }
 
     /** True once {@link Outcome#ESTABLISHED} was returned. */
@@ -165,6 +184,9 @@ public final class Handshaker {
         ClusterSecret secret = local.secret();
         sentHello = Handshake.hello(local.clusterName(), local.member(), role == Role.PROBE,
                 secret == null ? null : Handshake.newNonce(local.random()));
+        if (role == Role.LANE) {
+            sentHello = Handshake.withFlags(sentHello, Frame.FLAG_LANE);
+        }
         if (role == Role.PROBE && secret == null) {
             // Nothing to prove: the PING goes with the HELLO. With a secret it waits for the peer's proof.
             return Step.of(Outcome.CONTINUE, sentHello, ping());
@@ -212,13 +234,16 @@ public final class Handshaker {
         }
         ClusterSecret secret = local.secret();
         probe = (f.flags() & Frame.FLAG_PROBE) != 0;
+        lane = !probe && (f.flags() & Frame.FLAG_LANE) != 0;
+        int ackFlags = lane ? Frame.FLAG_LANE : 0;
         remote = hello.member();
         if (secret == null) {
-            return done(Handshake.helloAck(local.member()));
+            return done(Handshake.withFlags(Handshake.helloAck(local.member()), ackFlags));
         }
         // Challenge and prove; the peer is only known after its AUTH checks out.
         receivedHello = f;
-        sentAck = Handshake.helloAck(local.member(), f, Handshake.newNonce(local.random()), secret);
+        sentAck = Handshake.withFlags(Handshake.helloAck(local.member(), f, Handshake.newNonce(local.random()),
+                secret), ackFlags);
         state = State.AWAIT_AUTH;
         return Step.of(Outcome.CONTINUE, sentAck);
     }
@@ -271,6 +296,11 @@ public final class Handshaker {
             return Step.failed("the node at " + target.host() + ":" + target.port() + " is " + m.describe()
                     + ", not " + target.describe() + " (restarted or replaced)");
         }
+        if (role == Role.LANE && (f.flags() & Frame.FLAG_LANE) == 0) {
+            return Step.failed(m.describe() + " does not answer on lanes (an older version): its messages go over "
+                    + "the pooled connections");
+        }
+        lane = role == Role.LANE;
         remote = m;
         Frame auth = local.secret() == null ? null : Handshake.auth(sentHello, f, local.secret());
         sentHello = null;

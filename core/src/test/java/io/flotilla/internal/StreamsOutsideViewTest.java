@@ -66,6 +66,9 @@ class StreamsOutsideViewTest {
     static final class RecordingConnection implements PeerConnection {
         final Member remote;
         final List<Frame> sent = new ArrayList<>();
+        /** A lane the peer opened ({@link PeerConnection#lane()}). */
+        boolean lane;
+        boolean open = true;
 
         RecordingConnection(Member remote) {
             this.remote = remote;
@@ -93,7 +96,12 @@ class StreamsOutsideViewTest {
 
         @Override
         public boolean isOpen() {
-            return true;
+            return open;
+        }
+
+        @Override
+        public boolean lane() {
+            return lane;
         }
 
         long lastAck() {

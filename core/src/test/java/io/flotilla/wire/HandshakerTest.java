@@ -169,6 +169,31 @@ class HandshakerTest {
     }
 
     @Test
+    void aLaneIsAgreedByBothSidesWithOrWithoutASecret() {
+        for (ClusterSecret secret : new ClusterSecret[] {null, SECRET}) {
+            Handshaker lane = Handshaker.connectingLane(local("c", A, secret), B);
+            Handshaker accepting = Handshaker.accepting(local("c", B, secret), "a's address");
+            InMemoryHandshake.Result r = InMemoryHandshake.run(lane, accepting);
+            assertTrue(r.established(), r.failure());
+            assertTrue(lane.lane() && accepting.lane(), "both sides know it is a lane");
+            Handshaker pooled = Handshaker.accepting(local("c", B, secret), "a's address");
+            InMemoryHandshake.run(Handshaker.connecting(local("c", A, secret), B), pooled);
+            assertFalse(pooled.lane());
+        }
+    }
+
+    @Test
+    void aLaneToAPeerThatDoesNotAgreeToLanesIsGivenUp() {
+        Handshaker lane = Handshaker.connectingLane(local("c", A, null), B);
+        assertEquals(1, lane.start().send().size());
+        // A node of an earlier version answers the HELLO without the flag.
+        Step s = lane.receive(Handshake.helloAck(B));
+        assertEquals(Outcome.FAILED, s.outcome());
+        assertTrue(s.message().contains("does not answer on lanes"), s.message());
+        assertFalse(lane.lane());
+    }
+
+    @Test
     void aProbeFailsOnAnotherPongOrARefusal() {
         Handshaker probing = Handshaker.probing(local("c", A, null), "b", 42);
         probing.start();
