@@ -1,5 +1,7 @@
 package io.flotilla.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -26,26 +28,106 @@ import java.util.function.Function;
  * answers in a row took longer than the spin (it would only burn the core the answer needs), so a busy node hardly
  * spins.
  *
+ * <p>A synchronous send that went over a lane ({@link io.flotilla.spi.PeerLane}) carries its {@link LaneWait}: the
+ * first thread that waits in {@code get} or {@code join} reads the answer from the lane itself, instead of being woken
+ * by the I/O thread that would have read it (one thread woken per round trip, not two). Attaching a dependent, or not
+ * waiting within a timer tick, hands the lane to a lane thread, which reads the answer and completes this future as an
+ * I/O thread would.
+ *
  * <p>Threading: as {@link CompletableFuture}.
  */
 public final class DeliveryFuture<T> extends CompletableFuture<T> {
     private final Executor executor;
     private final WaitSpin spin;
+    /** The lanes whose answers complete this future (one per member), or null; each is taken by one thread. */
+    private volatile List<LaneWait> lanes;
 
     DeliveryFuture(Executor executor, WaitSpin spin) {
         this.executor = executor;
         this.spin = spin;
     }
 
+    /**
+     * Every dependent stage, of whichever method, is made here: a caller that attaches one does not wait on this
+     * future itself, so its lanes go to lane threads now.
+     */
     @Override
     public <U> CompletableFuture<U> newIncompleteFuture() {
+        handOffLanes();
         return new DeliveryFuture<>(executor, spin);
+    }
+
+    /** Adds a lane this future's answer comes on; before the future is handed to its caller. */
+    void addLane(LaneWait w) {
+        List<LaneWait> l = lanes;
+        if (l == null) {
+            l = new ArrayList<>(1);
+        }
+        l.add(w);
+        lanes = l;
+    }
+
+    /**
+     * A new incomplete future that the engine completes from its own bookkeeping on {@code from} (a {@link
+     * #whenCompleteInline} hook): unlike a dependent stage, it takes the lanes of every
+     * {@code from} along, so a thread that waits on it reads their answers itself. Dependents of the result run as on
+     * a {@code DeliveryFuture}'s; when no {@code from} is one, a plain {@code newIncompleteFuture} of the first.
+     */
+    public static <U> CompletableFuture<U> derive(CompletionStage<?>... from) {
+        DeliveryFuture<U> d = null;
+        for (CompletionStage<?> f : from) {
+            if (f instanceof DeliveryFuture<?> df) {
+                if (d == null) {
+                    d = new DeliveryFuture<>(df.executor, df.spin);
+                }
+                df.moveLanes(d);
+            }
+        }
+        return d != null ? d : from[0].toCompletableFuture().newIncompleteFuture();
+    }
+
+    /** Moves this future's lanes to {@code to}, which completes when this one does (several members' send). */
+    void moveLanes(DeliveryFuture<?> to) {
+        List<LaneWait> l = lanes;
+        lanes = null;
+        if (l != null) {
+            for (LaneWait w : l) {
+                to.addLane(w);
+            }
+        }
+    }
+
+    /** Waits on this future's lanes from the calling thread, until {@code deadline} ({@link System#nanoTime()}). */
+    private void readLanes(long deadline) {
+        List<LaneWait> l = lanes;
+        if (l == null) {
+            return;
+        }
+        for (LaneWait w : l) {
+            if (w.take()) {
+                w.await(deadline);
+            }
+        }
+    }
+
+    /** Nobody here will wait on this future's lanes: lane threads read them. */
+    private void handOffLanes() {
+        List<LaneWait> l = lanes;
+        if (l == null) {
+            return;
+        }
+        for (LaneWait w : l) {
+            if (w.take()) {
+                w.handOff();
+            }
+        }
     }
 
     @Override
     public T get() throws InterruptedException, ExecutionException {
         spin.waiters.incrementAndGet();
         try {
+            readLanes(Long.MAX_VALUE);
             spin.await(this);
             return super.get();
         } finally {
@@ -57,8 +139,10 @@ public final class DeliveryFuture<T> extends CompletableFuture<T> {
     public T get(long timeout, TimeUnit unit) throws InterruptedException, ExecutionException, TimeoutException {
         spin.waiters.incrementAndGet();
         try {
+            long deadline = LaneWait.deadline(unit.toNanos(timeout));
+            readLanes(deadline);
             spin.await(this);
-            return super.get(timeout, unit);
+            return super.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } finally {
             spin.waiters.decrementAndGet();
         }
@@ -68,6 +152,7 @@ public final class DeliveryFuture<T> extends CompletableFuture<T> {
     public T join() {
         spin.waiters.incrementAndGet();
         try {
+            readLanes(Long.MAX_VALUE);
             spin.await(this);
             return super.join();
         } finally {
@@ -97,6 +182,11 @@ public final class DeliveryFuture<T> extends CompletableFuture<T> {
 
         WaitSpin(long nanos) {
             this.nanos = nanos;
+        }
+
+        /** True while a thread of the node waits for a send ({@code get}, {@code join}); a racy hint. */
+        boolean anyoneWaits() {
+            return waiters.get() > 0;
         }
 
         /** Spins until {@code f} is done, or its time is up, or another thread waits too. */
@@ -200,7 +290,14 @@ public final class DeliveryFuture<T> extends CompletableFuture<T> {
      * would otherwise cost a hand-off to the delivery executor per message. Never for user code.
      */
     public void whenCompleteInline(BiConsumer<? super T, ? super Throwable> action) {
+        // The engine's own hook waits for nothing: the lanes stay for whoever waits on this future or on one the
+        // engine derives from it (derive), instead of going to lane threads as for a caller's dependent.
+        List<LaneWait> l = lanes;
+        lanes = null;
         super.whenComplete(action);
+        if (l != null) {
+            lanes = l;
+        }
     }
 
     @Override

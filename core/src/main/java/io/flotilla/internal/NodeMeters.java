@@ -35,6 +35,8 @@ final class NodeMeters {
     final Counter skipped;
     final Counter outOfWindow;
     final Counter queueFull;
+    final Counter laneSends;
+    final Counter laneFailures;
 
     NodeMeters(MeterRegistry registry, Supplier<Number> queuedMessages, Supplier<Number> receiveBuffered) {
         for (Delivery d : Delivery.values()) {
@@ -68,6 +70,10 @@ final class NodeMeters {
         outOfWindow = counter(registry, "flotilla.messages.out_of_window",
                 "messages too far ahead of the receive window, dropped for retransmission");
         queueFull = counter(registry, "flotilla.send.queue_full", "sends refused because a send queue stayed full");
+        laneSends = counter(registry, "flotilla.lanes.sent", "synchronous messages written on a lane, whose answer "
+                + "the waiting thread reads itself");
+        laneFailures = counter(registry, "flotilla.lanes.failed", "lanes that broke or were given up before their "
+                + "answer (the message went over the pooled connections)");
         Gauge.builder("flotilla.send.queue.depth", queuedMessages).description("unacknowledged messages, all members")
                 .register(registry);
         Gauge.builder("flotilla.receive.buffered.bytes", receiveBuffered)

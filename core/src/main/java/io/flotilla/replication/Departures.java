@@ -6,6 +6,7 @@ import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.MemberUnreachableException;
 import io.flotilla.MembershipEvent;
+import io.flotilla.internal.DeliveryFuture;
 import io.flotilla.spi.Scheduler;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -97,7 +98,7 @@ final class Departures {
      */
     CompletionStage<Void> discount(CompletionStage<Void> stage) {
         // A future of the same kind as the send's: its dependents never run on the thread that completes it.
-        CompletableFuture<Void> result = stage.toCompletableFuture().newIncompleteFuture();
+        CompletableFuture<Void> result = DeliveryFuture.derive(stage);
         // Success completes the result on the acknowledging thread, so a request waiting on it wakes without a
         // hand-off; a failure is examined on the delivery executor (it may ask the membership about the target).
         Outbox.whenCompleteInline(stage, (v, e) -> {

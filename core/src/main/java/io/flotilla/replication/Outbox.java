@@ -120,7 +120,7 @@ final class Outbox {
      * all). Completes on the thread that completes the last of the two; dependents run as on {@code a}'s.
      */
     static CompletionStage<Void> both(CompletionStage<Void> a, CompletionStage<Void> b) {
-        CompletableFuture<Void> result = a.toCompletableFuture().newIncompleteFuture();
+        CompletableFuture<Void> result = DeliveryFuture.derive(a, b);
         AtomicInteger left = new AtomicInteger(2);
         Throwable[] first = new Throwable[1];
         BiConsumer<Void, Throwable> one = (v, e) -> {

@@ -5,6 +5,7 @@ import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.MessageRefusedException;
 import io.flotilla.View;
+import io.flotilla.internal.DeliveryFuture;
 import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.spi.Clock;
 import java.lang.System.Logger.Level;
@@ -221,7 +222,7 @@ final class Replicator implements PrimaryHost {
         CompletionStage<Void> held = departures.discount(fillMissing(stage, ps));
         // Completed on the thread that read the last acknowledgement, not through the delivery executor: the
         // request waiting for it wakes without a second hand-off (recording the version takes no lock).
-        CompletableFuture<Void> done = held.toCompletableFuture().newIncompleteFuture();
+        CompletableFuture<Void> done = DeliveryFuture.derive(held);
         long acknowledgedVersion = version;
         BiConsumer<Void, Throwable> finish = (v, e) -> {
             if (e != null) {
@@ -264,7 +265,7 @@ final class Replicator implements PrimaryHost {
      * (the push encodes the session).
      */
     private CompletionStage<Void> fillMissing(CompletionStage<Void> sent, PrimarySession ps) {
-        CompletableFuture<Void> result = sent.toCompletableFuture().newIncompleteFuture();
+        CompletableFuture<Void> result = DeliveryFuture.derive(sent);
         Outbox.whenCompleteInline(sent, (v, e) -> {
             if (e == null) {
                 result.complete(null);

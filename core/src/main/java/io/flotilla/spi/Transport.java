@@ -37,6 +37,17 @@ public interface Transport extends AutoCloseable {
     void send(Member member, Frame frame);
 
     /**
+     * A {@link PeerLane} to {@code member} for one synchronous message of the calling thread, which will wait for the
+     * answer: an idle one, or one it opens now (blocking at most the connect and handshake timeouts, and only while
+     * the member is connected otherwise). Null when the transport has no lanes (none configured, TLS, a peer that
+     * does not know them, the member's lanes all in use, or the last attempt failed moments ago): the message then
+     * goes through {@link #send}. The default has none.
+     */
+    default PeerLane lane(Member member) {
+        return null;
+    }
+
+    /**
      * Verifies that a receiver is alive: connect, handshake marked as a probe, ping, pong, within {@code timeout}.
      * The probed node answers the ping only: a probe connection raises no connection events and carries no data.
      *

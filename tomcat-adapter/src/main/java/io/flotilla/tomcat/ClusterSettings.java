@@ -95,6 +95,7 @@ final class ClusterSettings {
         d.put("selectorTimeout", "5000");
         d.put("poolSize", "2");
         d.put("nativeTransport", "false");
+        d.put("lanes", "0"); // per member: a request thread's own connection for its synchronous replication
         d.put("timeout", "3000");
         d.put("waitSpinMicros", "20"); // a request waiting for its synchronous replication spins this long first
         d.put("maxRetryAttempts", "1");
@@ -248,9 +249,10 @@ final class ClusterSettings {
         // NIO by default (request threads write their synchronous replication themselves); nativeTransport="true":
         // Netty's epoll where it loads (Linux x86_64: the drop-in jar carries its library under the relocated name).
         boolean nativeTransport = check(problems, () -> bool(v, "nativeTransport"), false);
+        int lanes = check(problems, () -> integer(v, "lanes", 0, 64), 0);
         transport = check(problems, () -> NettyTransportConfig.builder().address(v.get("receiverAddress").trim())
                 .port(receiverPort).autoBind(multicast ? autoBind : 0).poolSize(poolSize)
-                .selectorTimeout(selectorTimeout).nativeTransport(nativeTransport).tls(tls).build(), null);
+                .selectorTimeout(selectorTimeout).nativeTransport(nativeTransport).tls(tls).lanes(lanes).build(), null);
         timeout = check(problems, () -> millis(v, "timeout", 1, 3_600_000), Duration.ofSeconds(3));
         // The longest a hung owner's verification takes: its probes, each running out connectTimeout, and a beat.
         Duration probes = mc != null ? mc.connectTimeout().multipliedBy(mc.probeAttempts())

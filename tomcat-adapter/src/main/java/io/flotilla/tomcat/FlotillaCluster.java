@@ -817,6 +817,19 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     }
 
     /**
+     * Lanes per member, default 0 (none): with N, a request thread writes its synchronous replication ({@code
+     * channelSendOptions} 2 or 6) on a connection of its own and reads the answer itself, as stock's pooled sender
+     * does, instead of being woken by the I/O thread that read it. Not with TLS.
+     */
+    public void setLanes(String v) {
+        set("lanes", v);
+    }
+
+    public String getLanes() {
+        return get("lanes");
+    }
+
+    /**
      * Microseconds a request waiting for its synchronous replication spins before it parks, default 20 (about a
      * loopback round trip), at most 1000; only while it is the only request waiting, and it stops for a while after
      * answers took longer. {@code 0}: never spins.

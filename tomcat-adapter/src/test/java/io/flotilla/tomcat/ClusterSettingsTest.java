@@ -40,6 +40,13 @@ class ClusterSettingsTest {
     }
 
     @Test
+    void lanesAreOffByDefaultAndCheckedAgainstTheConnectionLimit() {
+        assertEquals(0, ClusterSettings.parse(Map.of()).transport.lanes());
+        assertEquals(8, ClusterSettings.parse(Map.of("lanes", "8")).transport.lanes());
+        assertEquals("lanes=65 is invalid: a whole number from 0 to 64", refusal(Map.of("lanes", "65")));
+    }
+
+    @Test
     void theWaitSpinIsInMicrosecondsAndZeroTurnsItOff() {
         assertEquals(Duration.ZERO, ClusterSettings.parse(Map.of("waitSpinMicros", "0")).waitSpin);
         assertEquals(Duration.ofNanos(150_000), ClusterSettings.parse(Map.of("waitSpinMicros", "150")).waitSpin);

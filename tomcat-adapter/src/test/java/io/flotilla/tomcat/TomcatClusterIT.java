@@ -28,6 +28,8 @@ import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Two embedded Tomcats with a FlotillaCluster each, static membership on 127.0.0.1, a distributable counter. */
 class TomcatClusterIT {
@@ -181,10 +183,12 @@ class TomcatClusterIT {
         }
     }
 
-    @Test
+    /** {@code lanes}: 0, or request threads reading their replication's answer from lanes of their own. */
+    @ParameterizedTest(name = "lanes={0}")
+    @ValueSource(ints = { 0, 4 })
     @Timeout(120)
-    void withProcessedReplicationNoAcknowledgedIncrementIsLost() throws Exception {
-        EmbeddedNode[] n = pair("6");
+    void withProcessedReplicationNoAcknowledgedIncrementIsLost(int lanes) throws Exception {
+        EmbeddedNode[] n = EmbeddedNode.pair("6", node -> node.cluster.setLanes(Integer.toString(lanes)));
         try (EmbeddedNode a = n[0]; EmbeddedNode b = n[1]) {
             Client c = new Client();
             int acknowledged = 0;
@@ -197,6 +201,14 @@ class TomcatClusterIT {
             assertTrue(replicated >= 30, "30 requests replicated: " + replicated);
             assertEquals(a.manager().getReplications(), replicated,
                     "the valve adds up its applications' count; it does not count the same requests again");
+            var sentOnLanes = a.cluster.getMeterRegistry().find("flotilla.lanes.sent").counter();
+            if (lanes > 0) {
+                assertTrue(sentOnLanes.count() >= 25, "the request threads replicated over lanes: "
+                        + sentOnLanes.count());
+            } else {
+                assertEquals(0, sentOnLanes.count());
+            }
+            assertEquals(0, a.cluster.getMeterRegistry().find("flotilla.lanes.failed").counter().count());
             a.stop(); // right after the last acknowledged response, no waiting for replication
             await("b sees a leave", WAIT, () -> b.cluster.getMemberCount() == 1);
             Matcher after = c.count(b);

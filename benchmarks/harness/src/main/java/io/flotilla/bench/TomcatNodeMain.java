@@ -154,11 +154,14 @@ public final class TomcatNodeMain {
         if (m instanceof FlotillaManager f) {
             // messagesSent: one per target member of each send (deltas, hand-offs, take-over rounds); the
             // transport's acknowledgements are frames, not messages, and are not counted.
-            long messagesSent = tomcat.context().getCluster() instanceof FlotillaCluster c ? c.getMessagesSent() : -1;
+            FlotillaCluster c = tomcat.context().getCluster() instanceof FlotillaCluster fc ? fc : null;
+            long messagesSent = c != null ? c.getMessagesSent() : -1;
+            // lanesSent: synchronous messages a request thread wrote on a lane and read the answer of itself.
+            var lanes = c == null ? null : c.getMeterRegistry().find("flotilla.lanes.sent").counter();
             return String.format(Locale.ROOT, "primary=%d replica=%d replications=%d failures=%d deltasSent=%d"
-                    + " deltasReceived=%d takeovers=%d messagesSent=%d", f.getPrimarySessions(),
+                    + " deltasReceived=%d takeovers=%d messagesSent=%d lanesSent=%d", f.getPrimarySessions(),
                     f.getReplicaSessions(), f.getReplications(), f.getReplicationFailures(), f.getDeltasSent(),
-                    f.getDeltasReceived(), f.getTakeovers(), messagesSent);
+                    f.getDeltasReceived(), f.getTakeovers(), messagesSent, lanes == null ? 0 : (long) lanes.count());
         }
         if (m instanceof DeltaManager d) {
             return "sessions=" + d.getActiveSessions() + " deltasSent=" + d.getCounterSend_EVT_SESSION_DELTA()

@@ -28,6 +28,11 @@ final class FlotillaBench {
     static final int TOPIC = 1;
     /** How long the sender waits for the receiver to enter its view. */
     static final Duration JOIN_TIMEOUT = Duration.ofSeconds(30);
+    /**
+     * Lanes per member ({@code NettyTransportConfig.lanes}), from the system property {@code bench.lanes}
+     * (default 0, the default of a node): {@code -jvmArgsAppend -Dbench.lanes=8} measures them.
+     */
+    static final int LANES = Integer.getInteger("bench.lanes", 0);
 
     private FlotillaBench() {
     }
@@ -38,7 +43,7 @@ final class FlotillaBench {
         return Node.builder()
                 .config(NodeConfig.builder().clusterName(CLUSTER).memberName(name).build())
                 .transport(NettyTransport.factory(NettyTransportConfig.builder()
-                        .address(BenchJvm.LOOPBACK).port(port).build()))
+                        .address(BenchJvm.LOOPBACK).port(port).lanes(LANES).build()))
                 .membership(StaticMembership.factory(StaticMembershipConfig.builder().members(peers).build()));
     }
 

@@ -56,6 +56,8 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     /** True from the end of the handshake until the channel is inactive. */
     private volatile boolean open;
     private volatile boolean dead;
+    /** An accepted lane ({@link PeerConnection#lane()}): raises no connection events. */
+    private volatile boolean lane;
 
     // Event loop only.
     private State state = State.HANDSHAKING;
@@ -133,6 +135,11 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         }
     }
 
+    /** Writes what the queue holds back for a linger ({@link WriteQueue#endLinger}). Any thread. */
+    void endLinger() {
+        writer.endLinger();
+    }
+
     @Override
     public void pauseReading() {
         Channel ch = channel;
@@ -152,6 +159,11 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
     @Override
     public boolean isOpen() {
         return open;
+    }
+
+    @Override
+    public boolean lane() {
+        return lane;
     }
 
     @Override
@@ -335,7 +347,7 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
             }
         } else {
             endReported = true;
-            if (!probe && !transport.isClosing()) {
+            if (!probe && !lane && !transport.isClosing()) {
                 tellEngine("onDisconnected", () -> context.inbound().onDisconnected(this, ending));
             }
         }
@@ -350,14 +362,20 @@ final class Connection extends ChannelInboundHandlerAdapter implements PeerConne
         writer.writeNow(channel, f);
     }
 
-    /** The handshake is done with {@code peer} ({@code isProbe}: a probe's connection): open for the engine. */
-    void established(Member peer, boolean isProbe) {
+    /**
+     * The handshake is done with {@code peer} ({@code isProbe}: a probe's connection; {@code isLane}: a lane the peer
+     * opened): open for the engine.
+     */
+    void established(Member peer, boolean isProbe, boolean isLane) {
         probe = isProbe;
+        lane = isLane;
         remote = peer;
         state = State.OPEN;
         decoder.maxFrameBytes(context.maxFrameBytes());
         open = true;
-        if (!probe) {
+        if (lane) {
+            meters.lanesAccepted.increment();
+        } else if (!probe) {
             tellEngine("onConnected", () -> context.inbound().onConnected(this));
         } else if (!outbound()) {
             tellEngine("onProbed", () -> context.inbound().onProbed(peer));

@@ -64,7 +64,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
             case ESTABLISHED -> {
                 cancelTimer();
                 ctx.pipeline().replace(this, "idle", new IdleHandler(connection, transport.config().idleTimeout()));
-                connection.established(handshake.remote(), handshake.probe());
+                connection.established(handshake.remote(), handshake.probe(), !connection.outbound() && handshake.lane());
             }
             case REFUSED -> connection.refuse(step.reason(), step.message());
             case FAILED -> connection.failConnect(new FlotillaException(step.message()));

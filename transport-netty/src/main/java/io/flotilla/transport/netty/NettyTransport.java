@@ -4,6 +4,7 @@ import io.flotilla.FlotillaException;
 import io.flotilla.internal.RateLimitedLog;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
+import io.flotilla.spi.PeerLane;
 import io.flotilla.spi.TransportContext;
 import io.flotilla.spi.Transport;
 import io.flotilla.spi.TransportFactory;
@@ -32,6 +33,7 @@ import io.netty.channel.unix.Errors;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.Future;
+import java.io.IOException;
 import java.lang.System.Logger;
 import java.lang.System.Logger.Level;
 import java.net.ConnectException;
@@ -39,7 +41,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -103,8 +107,64 @@ public final class NettyTransport implements Transport {
         }
     }
 
+    /**
+     * The lanes of one member ({@link NettyTransportConfig#lanes()}): the idle ones, most recently used last, and
+     * every open one. Guarded by its monitor.
+     */
+    static final class LanePool {
+        private final ArrayDeque<BlockingLane> idle = new ArrayDeque<>();
+        private final Set<BlockingLane> open = new HashSet<>();
+        /** Lanes being opened, counted against the limit. */
+        private int opening;
+        /** After a lane failed to open: none is tried again before this ({@link System#nanoTime()}). */
+        private long retryAt;
+        private boolean closed;
+
+        synchronized void release(BlockingLane lane) {
+            if (closed || !lane.isOpen()) {
+                lane.close();
+                return;
+            }
+            lane.idleSince = System.nanoTime();
+            idle.addLast(lane);
+        }
+
+        synchronized void closed(BlockingLane lane) {
+            open.remove(lane);
+            idle.remove(lane);
+        }
+
+        /** Closes the lanes idle since before {@code before}. */
+        void closeIdle(long before) {
+            List<BlockingLane> stale = new ArrayList<>();
+            synchronized (this) {
+                for (BlockingLane l : idle) {
+                    if (l.idleSince - before < 0) {
+                        stale.add(l);
+                    }
+                }
+                idle.removeAll(stale);
+            }
+            stale.forEach(BlockingLane::close);
+        }
+
+        /** Closes every lane, in use or not; none opens after. */
+        void closeAll() {
+            List<BlockingLane> all;
+            synchronized (this) {
+                closed = true;
+                all = new ArrayList<>(open);
+            }
+            all.forEach(BlockingLane::close);
+        }
+    }
+
+    /** After a lane could not be opened, how long a member gets no new one. */
+    private static final long LANE_RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
+
     private final NettyTransportConfig config;
     private final boolean epoll;
+    private final ConcurrentMap<MemberId, LanePool> lanes = new ConcurrentHashMap<>();
     private final Object lifecycle = new Object();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final ConcurrentMap<MemberId, MemberPool> pools = new ConcurrentHashMap<>();
@@ -208,6 +268,10 @@ public final class NettyTransport implements Transport {
                 throw new FlotillaException("cannot start the receiver on " + receiver.address() + ": "
                         + registered.cause(), registered.cause());
             }
+            if (config.lanes() > 0) {
+                long period = Math.max(1, config.idleTimeout().toNanos() / 6);
+                g.next().scheduleAtFixedRate(this::closeIdleLanes, period, period, TimeUnit.NANOSECONDS);
+            }
             LOG.log(Level.INFO, "transport started: receiver {0}, {1} I/O threads, pool of {2} per member, {3}",
                     receiver.address(), config.ioThreads(), config.poolSize(),
                     config.tls() == null ? "plain TCP" : config.tls().toString());
@@ -242,6 +306,80 @@ public final class NettyTransport implements Transport {
         MemberPool pool = pools.computeIfAbsent(member.id(), id -> new MemberPool(member, config.poolSize()));
         int slot = (int) Math.floorMod(Thread.currentThread().getId(), (long) config.poolSize());
         connection(pool, slot).send(frame);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Only to a member one of whose pooled connections is open (a sending thread never waits for a connect to a
+     * member that may be gone), without TLS, and at most {@link NettyTransportConfig#lanes()} per member. The calling
+     * thread opens a new lane itself: it connects and handshakes, within connectTimeout and handshakeTimeout; when
+     * that fails the member gets no new lane for 5 s.
+     */
+    @Override
+    public PeerLane lane(Member member) {
+        if (config.lanes() == 0 || config.tls() != null || closing || context == null) {
+            return null;
+        }
+        MemberPool mp = pools.get(member.id());
+        if (mp == null || !endLingers(mp)) {
+            return null;
+        }
+        LanePool lp = lanes.computeIfAbsent(member.id(), id -> new LanePool());
+        long now = System.nanoTime();
+        synchronized (lp) {
+            BlockingLane l;
+            while ((l = lp.idle.pollLast()) != null) {
+                if (l.isOpen()) {
+                    return l;
+                }
+            }
+            if (lp.closed || lp.open.size() + lp.opening >= config.lanes() || now - lp.retryAt < 0) {
+                return null;
+            }
+            lp.opening++;
+        }
+        BlockingLane opened = null;
+        try {
+            opened = BlockingLane.open(this, lp, member);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.DEBUG, () -> "no lane to " + member.describe() + ": " + e.getMessage());
+        }
+        synchronized (lp) {
+            lp.opening--;
+            if (opened == null) {
+                lp.retryAt = now + LANE_RETRY_NANOS;
+                return null;
+            }
+            if (!lp.closed && !closing) {
+                lp.open.add(opened);
+                return opened;
+            }
+        }
+        opened.close();
+        return null;
+    }
+
+    /**
+     * Makes the member's open connections write what they hold back for a linger (the message about to go on a lane
+     * would otherwise wait at the receiver for the ones before it); true when one of them is open.
+     */
+    private static boolean endLingers(MemberPool pool) {
+        boolean open = false;
+        for (int i = 0; i < pool.slots.length(); i++) {
+            Connection c = pool.slots.get(i);
+            if (c != null && c.isOpen()) {
+                c.endLinger();
+                open = true;
+            }
+        }
+        return open;
+    }
+
+    /** Closes the lanes that nobody used for a third of idleTimeout: the peer would close them as idle. */
+    private void closeIdleLanes() {
+        long before = System.nanoTime() - config.idleTimeout().toNanos() / 3;
+        lanes.values().forEach(lp -> lp.closeIdle(before));
     }
 
     /** The live connection of {@code slot}, connecting a new one when there is none. */
@@ -363,6 +501,10 @@ public final class NettyTransport implements Transport {
      */
     @Override
     public void disconnect(Member member) {
+        LanePool lp = lanes.remove(member.id());
+        if (lp != null) {
+            lp.closeAll();
+        }
         MemberPool pool = pools.remove(member.id());
         if (pool == null) {
             return;
@@ -403,6 +545,8 @@ public final class NettyTransport implements Transport {
             if (server != null) {
                 server.close().awaitUninterruptibly(CLOSE_WAIT.toMillis());
             }
+            lanes.values().forEach(LanePool::closeAll); // threads reading one fail, and their sends go the pooled way
+            lanes.clear();
             List<ChannelFuture> closing = new ArrayList<>();
             for (Connection c : connections) {
                 ChannelFuture f = c.closeGracefully(true);

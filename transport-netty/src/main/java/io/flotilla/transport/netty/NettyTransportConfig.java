@@ -34,6 +34,7 @@ import java.util.Objects;
  *     trickled byte by byte counts as nothing, so every frame must arrive within it); the connecting side sends a
  *     keepalive {@code PING} after a third of it, so a live peer never hits it
  * @param tls mutual TLS on every connection, or null for plain TCP
+ * @param lanes lanes kept per member for synchronous sends (0, the default: none; see {@link Builder#lanes})
  */
 public record NettyTransportConfig(
         String address,
@@ -50,7 +51,8 @@ public record NettyTransportConfig(
         int writeBufferLowWaterMark,
         int writeBufferHighWaterMark,
         Duration idleTimeout,
-        TransportTls tls) {
+        TransportTls tls,
+        int lanes) {
 
     /** The value of {@link #address()} that picks the first non-loopback IPv4 address of an up interface. */
     public static final String AUTO = "auto";
@@ -98,6 +100,14 @@ public record NettyTransportConfig(
             throw ConfigurationException.invalid("writeBufferHighWaterMark", writeBufferHighWaterMark,
                     "at least writeBufferLowWaterMark (" + writeBufferLowWaterMark + ")");
         }
+        if (lanes < 0 || lanes > 64) {
+            throw ConfigurationException.invalid("lanes", lanes, "0-64 (0: no lanes)");
+        }
+        if (lanes + poolSize + 1 > maxConnectionsPerAddress) {
+            throw ConfigurationException.invalid("lanes", lanes, "at most maxConnectionsPerAddress - poolSize - 1 ("
+                    + (maxConnectionsPerAddress - poolSize - 1) + "): every member opens poolSize connections, its "
+                    + "lanes and the odd probe to this one; raise maxConnectionsPerAddress on every member");
+        }
     }
 
     private static void checkPositive(String attribute, Duration d, Duration max) {
@@ -136,6 +146,7 @@ public record NettyTransportConfig(
         private int writeBufferLowWaterMark = 1 << 20;
         private int writeBufferHighWaterMark = 4 << 20;
         private Duration idleTimeout = Duration.ofSeconds(60);
+        private int lanes;
         private TransportTls tls;
 
         private Builder() {
@@ -269,11 +280,29 @@ public record NettyTransportConfig(
             return this;
         }
 
+        /**
+         * Default 0: no lanes. With N, a thread that sends a {@code RECEIVED} or {@code PROCESSED} message to one
+         * member and waits for it ({@code get()}/{@code join()} on the stage) writes it on a lane, a connection of
+         * its own for the exchange, and reads the answer itself: one thread woken on this side per round trip, as
+         * with stock's pooled sender, instead of the I/O thread and then the waiting thread (a {@code RECEIVED}
+         * message only while no other thread waits: several are acknowledged together on the pooled connections,
+         * which costs less). Messages up to 16 KiB. Up to N lanes per
+         * member, opened on demand by the sending thread (bounded by connectTimeout and handshakeTimeout), kept
+         * while in use and closed after a third of idleTimeout unused; the member's peer must know lanes (an older
+         * one is used the pooled way). Not with TLS. A caller that does not block on the stage should use {@code
+         * sendQueued}: a lane's answer is otherwise read by a lane thread, as late as the node's next timer tick
+         * when the caller neither waits nor attaches a dependent.
+         */
+        public Builder lanes(int v) {
+            lanes = v;
+            return this;
+        }
+
         /** @throws ConfigurationException naming the first attribute that is out of range */
         public NettyTransportConfig build() {
             return new NettyTransportConfig(address, port, autoBind, poolSize, connectTimeout, handshakeTimeout,
                     ioThreads, maxConnectionsPerAddress, nativeTransport, selectorTimeout, sendQueueFrames,
-                    writeBufferLowWaterMark, writeBufferHighWaterMark, idleTimeout, tls);
+                    writeBufferLowWaterMark, writeBufferHighWaterMark, idleTimeout, tls, lanes);
         }
     }
 }

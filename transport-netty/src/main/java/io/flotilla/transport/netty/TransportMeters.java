@@ -24,6 +24,7 @@ final class TransportMeters {
     final Counter bytesReceived;
     final Counter connectFailures;
     final Counter sendDropped;
+    final Counter lanesAccepted;
     final AtomicInteger openConnections = new AtomicInteger();
     private final ConcurrentMap<String, Counter> refused = new ConcurrentHashMap<>();
 
@@ -45,6 +46,9 @@ final class TransportMeters {
                 .register(registry);
         sendDropped = Counter.builder("flotilla.transport.send.dropped")
                 .description("Frames dropped because a connection's send queue was full").register(registry);
+        lanesAccepted = Counter.builder("flotilla.transport.lanes.accepted")
+                .description("Lanes other members opened to this one (a sending thread's own connection for its "
+                        + "synchronous messages)").register(registry);
         Gauge.builder("flotilla.transport.connections", openConnections, AtomicInteger::get)
                 .description("Open connections, inbound and outbound, handshaken or not").register(registry);
     }

@@ -173,6 +173,16 @@ final class WriteQueue {
         return true;
     }
 
+    /**
+     * Writes what lingers now: a message on a lane ({@link BlockingLane}) follows, and its receiver would hold it until
+     * the messages before it arrive. Any thread.
+     */
+    void endLinger() {
+        if (lingering) {
+            schedule();
+        }
+    }
+
     /** The end of a linger: writes what came meanwhile (and lingers again while such frames keep coming close). */
     private void lingerTask() {
         lingering = false;

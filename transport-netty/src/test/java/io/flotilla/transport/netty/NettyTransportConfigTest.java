@@ -31,6 +31,7 @@ class NettyTransportConfigTest {
         assertEquals(64, c.maxConnectionsPerAddress());
         assertFalse(c.nativeTransport());
         assertEquals(Duration.ofMillis(5000), c.selectorTimeout());
+        assertEquals(0, c.lanes(), "lanes are opt-in");
     }
 
     private static void refused(String attribute, UnaryOperator<NettyTransportConfig.Builder> change) {
@@ -56,6 +57,11 @@ class NettyTransportConfigTest {
         refused("sendQueueFrames", b -> b.sendQueueFrames(1));
         refused("writeBufferLowWaterMark", b -> b.writeBufferLowWaterMark(0));
         refused("writeBufferHighWaterMark", b -> b.writeBufferLowWaterMark(100).writeBufferHighWaterMark(99));
+        refused("lanes", b -> b.lanes(-1));
+        refused("lanes", b -> b.lanes(65));
+        refused("lanes", b -> b.lanes(8).poolSize(2).maxConnectionsPerAddress(10));
+        assertEquals(7, NettyTransportConfig.builder().lanes(7).poolSize(2).maxConnectionsPerAddress(10).build()
+                .lanes(), "7 lanes + 2 pooled + a probe fit in 10");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.flotilla.transport.netty;
 import static io.flotilla.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -81,6 +82,19 @@ class TlsTest {
                 .get(10, TimeUnit.SECONDS);
         assertTrue(answered.sameDescription(c.member));
         assertTrue(a.transport.authenticatesPeers());
+    }
+
+    @Test
+    @Timeout(60)
+    void lanesAreNeverOpenedOverTls() throws Exception {
+        TestNode a = TestNode.start("test", "la", TestNode.config().tls(trusted).lanes(2)
+                .handshakeTimeout(Duration.ofSeconds(10)).build(), new RecordingInbound(), null);
+        nodes.add(a);
+        TestNode b = node("lb", trusted, null);
+        a.transport.send(b.member, TestNode.data(1, new byte[] {1}));
+        await("connected over TLS", WAIT, () -> b.inbound.frameCount.get() == 1);
+        assertNull(a.transport.lane(b.member), "a lane would bypass TLS");
+        assertEquals(0, b.refused("tls_handshake"), "no plain connection was even tried");
     }
 
     @Test
