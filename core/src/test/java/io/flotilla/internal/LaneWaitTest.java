@@ -120,120 +120,103 @@ class LaneWaitTest {
         return new Frame(FrameType.DATA, d.ordinal(), 1, 0, seq, ByteBuffer.allocate(1));
     }
 
-    private static LaneWait sent(Engine engine, MemoryLane lane, DeliveryFuture<Void> f, Delivery d, long timeout) {
-        engine.future = f;
-        LaneWait w = new LaneWait(engine, lane, PEER, data(1, d), f, System.nanoTime(), timeout);
-        f.addLane(w);
-        return w;
-    }
+    /** Message 1 written on a lane in memory, its future, and the engine it reports to. */
+    private static final class Sent {
+        final Engine engine = new Engine();
+        final MemoryLane lane = new MemoryLane();
+        final DeliveryFuture<Void> f = new DeliveryFuture<>(Runnable::run, DeliveryFuture.WaitSpin.NONE);
+        final LaneWait w;
 
-    private static DeliveryFuture<Void> future() {
-        return new DeliveryFuture<>(Runnable::run, DeliveryFuture.WaitSpin.NONE);
+        Sent(Delivery d) {
+            engine.future = f;
+            w = new LaneWait(engine, lane, PEER, data(1, d), f, System.nanoTime(), TimeUnit.SECONDS.toNanos(10));
+            f.addLane(w);
+        }
     }
 
     @Test
     @Timeout(20)
     void theWaitingThreadReadsTheAnswerAndCompletesItsOwnFuture() throws Exception {
-        Engine engine = new Engine();
-        MemoryLane lane = new MemoryLane();
-        DeliveryFuture<Void> f = future();
-        sent(engine, lane, f, Delivery.RECEIVED, TimeUnit.SECONDS.toNanos(10));
-        lane.answers.add(Frame.control(FrameType.ACK, 1));
-        f.get(5, TimeUnit.SECONDS);
-        assertEquals(List.of(Thread.currentThread()), engine.completedOn, "completed by the thread that waited");
-        assertEquals(List.of("taken", "frame ACK 1"), engine.events);
-        assertEquals(List.of("release"), lane.events, "the lane goes back once its answer was read");
+        Sent sent = new Sent(Delivery.RECEIVED);
+        sent.lane.answers.add(Frame.control(FrameType.ACK, 1));
+        sent.f.get(5, TimeUnit.SECONDS);
+        assertEquals(List.of(Thread.currentThread()), sent.engine.completedOn, "completed by the thread that waited");
+        assertEquals(List.of("taken", "frame ACK 1"), sent.engine.events);
+        assertEquals(List.of("release"), sent.lane.events, "the lane goes back once its answer was read");
     }
 
     @Test
     @Timeout(20)
     void aProcessedMessageIsAnsweredByItsResultNotByAnAck() throws Exception {
-        Engine engine = new Engine();
-        engine.resultCompletes = true;
-        MemoryLane lane = new MemoryLane();
-        DeliveryFuture<Void> f = future();
-        sent(engine, lane, f, Delivery.PROCESSED, TimeUnit.SECONDS.toNanos(10));
-        lane.answers.add(Frame.control(FrameType.ACK, 1));
-        lane.answers.add(new Frame(FrameType.RESULT, 0, 0, 0, 1, ByteBuffer.wrap(new byte[] {0})));
-        f.join();
-        assertEquals(List.of("taken", "frame ACK 1", "frame RESULT 1"), engine.events);
-        assertEquals(List.of("release"), lane.events);
+        Sent sent = new Sent(Delivery.PROCESSED);
+        sent.engine.resultCompletes = true;
+        sent.lane.answers.add(Frame.control(FrameType.ACK, 1));
+        sent.lane.answers.add(new Frame(FrameType.RESULT, 0, 0, 0, 1, ByteBuffer.wrap(new byte[] {0})));
+        sent.f.join();
+        assertEquals(List.of("taken", "frame ACK 1", "frame RESULT 1"), sent.engine.events);
+        assertEquals(List.of("release"), sent.lane.events);
     }
 
     @Test
     @Timeout(20)
     void aCallerThatAttachesADependentLeavesTheLaneToALaneThread() throws Exception {
-        Engine engine = new Engine();
-        MemoryLane lane = new MemoryLane();
-        DeliveryFuture<Void> f = future();
-        sent(engine, lane, f, Delivery.RECEIVED, TimeUnit.SECONDS.toNanos(10));
-        CompletableFuture<String> after = f.thenApply(v -> "done");
-        assertEquals(List.of("taken", "lane thread"), engine.events, "handed over when the dependent was attached");
-        lane.answers.add(Frame.control(FrameType.ACK, 1));
+        Sent sent = new Sent(Delivery.RECEIVED);
+        CompletableFuture<String> after = sent.f.thenApply(v -> "done");
+        assertEquals(List.of("taken", "lane thread"), sent.engine.events,
+                "handed over when the dependent was attached");
+        sent.lane.answers.add(Frame.control(FrameType.ACK, 1));
         assertEquals("done", after.get(5, TimeUnit.SECONDS));
-        assertEquals("lane", engine.completedOn.get(0).getName());
+        assertEquals("lane", sent.engine.completedOn.get(0).getName());
     }
 
     @Test
     @Timeout(20)
     void theEnginesOwnHooksAndDerivedFuturesKeepTheLaneForTheWaiter() throws Exception {
-        Engine engine = new Engine();
-        MemoryLane lane = new MemoryLane();
-        DeliveryFuture<Void> f = future();
-        sent(engine, lane, f, Delivery.RECEIVED, TimeUnit.SECONDS.toNanos(10));
-        CompletableFuture<Void> derived = DeliveryFuture.derive(f);
-        f.whenCompleteInline((v, e) -> derived.complete(null));
-        assertEquals(List.of(), engine.events, "nothing handed over");
-        lane.answers.add(Frame.control(FrameType.ACK, 1));
+        Sent sent = new Sent(Delivery.RECEIVED);
+        CompletableFuture<Void> derived = DeliveryFuture.derive(sent.f);
+        sent.f.whenCompleteInline((v, e) -> derived.complete(null));
+        assertEquals(List.of(), sent.engine.events, "nothing handed over");
+        sent.lane.answers.add(Frame.control(FrameType.ACK, 1));
         derived.get(5, TimeUnit.SECONDS);
-        assertEquals(List.of(Thread.currentThread()), engine.completedOn,
+        assertEquals(List.of(Thread.currentThread()), sent.engine.completedOn,
                 "the thread waiting on the derived future read the answer");
     }
 
     @Test
     @Timeout(20)
     void aLaneThatBreaksSendsItsMessageThePooledWay() {
-        Engine engine = new Engine();
-        MemoryLane lane = new MemoryLane();
-        DeliveryFuture<Void> f = future();
-        sent(engine, lane, f, Delivery.RECEIVED, TimeUnit.SECONDS.toNanos(10));
-        lane.answers.add(new IOException("reset"));
-        assertThrows(TimeoutException.class, () -> f.get(200, TimeUnit.MILLISECONDS));
-        assertEquals(List.of("taken", "failed"), engine.events);
-        assertEquals(List.of("close"), lane.events);
+        Sent sent = new Sent(Delivery.RECEIVED);
+        sent.lane.answers.add(new IOException("reset"));
+        assertThrows(TimeoutException.class, () -> sent.f.get(200, TimeUnit.MILLISECONDS));
+        assertEquals(List.of("taken", "failed"), sent.engine.events);
+        assertEquals(List.of("close"), sent.lane.events);
     }
 
     @Test
     @Timeout(20)
     void aWaiterWhoseTimeIsUpLeavesTheAnswerToALaneThread() {
-        Engine engine = new Engine();
-        engine.runLaneThreads = false;
-        MemoryLane lane = new MemoryLane();
-        DeliveryFuture<Void> f = future();
-        sent(engine, lane, f, Delivery.RECEIVED, TimeUnit.SECONDS.toNanos(10));
-        assertThrows(TimeoutException.class, () -> f.get(100, TimeUnit.MILLISECONDS));
-        assertEquals(List.of("taken", "lane thread", "failed"), engine.events,
+        Sent sent = new Sent(Delivery.RECEIVED);
+        sent.engine.runLaneThreads = false;
+        assertThrows(TimeoutException.class, () -> sent.f.get(100, TimeUnit.MILLISECONDS));
+        assertEquals(List.of("taken", "lane thread", "failed"), sent.engine.events,
                 "no lane thread free: given up, and the message goes the pooled way");
-        assertEquals(List.of("close"), lane.events);
-        assertFalse(f.isDone());
+        assertEquals(List.of("close"), sent.lane.events);
+        assertFalse(sent.f.isDone());
     }
 
     @Test
     @Timeout(20)
     void aFutureCompletedAnotherWayStillHasItsLanesAnswerDrained() throws Exception {
-        Engine engine = new Engine();
-        MemoryLane lane = new MemoryLane();
-        DeliveryFuture<Void> f = future();
-        LaneWait w = sent(engine, lane, f, Delivery.RECEIVED, TimeUnit.SECONDS.toNanos(10));
-        f.complete(null); // a later message's cumulative ACK, read elsewhere
-        f.get();
-        assertEquals(List.of("taken", "lane thread"), engine.events, "the waiter did not wait for the answer");
-        lane.answers.add(Frame.control(FrameType.ACK, 1));
+        Sent sent = new Sent(Delivery.RECEIVED);
+        sent.f.complete(null); // a later message's cumulative ACK, read elsewhere
+        sent.f.get();
+        assertEquals(List.of("taken", "lane thread"), sent.engine.events, "the waiter did not wait for the answer");
+        sent.lane.answers.add(Frame.control(FrameType.ACK, 1));
         await("the lane thread read the answer still coming", Duration.ofSeconds(10),
-                () -> lane.events.contains("release"));
-        assertEquals(List.of("release"), lane.events);
-        assertFalse(w.take(), "taken once");
-        assertSame(f, engine.future);
-        assertTrue(f.isDone());
+                () -> sent.lane.events.contains("release"));
+        assertEquals(List.of("release"), sent.lane.events);
+        assertFalse(sent.w.take(), "taken once");
+        assertSame(sent.f, sent.engine.future);
+        assertTrue(sent.f.isDone());
     }
 }
