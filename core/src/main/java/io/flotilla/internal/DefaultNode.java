@@ -416,8 +416,7 @@ public final class DefaultNode implements Node {
         try {
             lane.write(p.frame);
         } catch (IOException e) {
-            lane.close();
-            meters.laneFailures.increment();
+            meters.laneFailures.increment(); // the lane closed itself
             return false;
         }
         // Lanes run on real time (socket reads), whatever the node's clock.

@@ -295,9 +295,7 @@ public final class DeliveryFuture<T> extends CompletableFuture<T> {
         List<LaneWait> l = lanes;
         lanes = null;
         super.whenComplete(action);
-        if (l != null) {
-            lanes = l;
-        }
+        lanes = l;
     }
 
     @Override

@@ -123,8 +123,7 @@ final class InboundStream {
      * where they are. Returns true when the caller must run {@link #nextBatch} on the delivery executor.
      */
     boolean viewChanged(long now) {
-        PeerConnection ackOn = null;
-        boolean answerLanes = false;
+        boolean joined = false;
         boolean schedule = false;
         synchronized (this) {
             boolean in = inView.getAsBoolean();
@@ -132,8 +131,7 @@ final class InboundStream {
                 member = true;
                 ready.addAll(held);
                 held.clear();
-                ackOn = replyTo;
-                answerLanes = !laneAcks.isEmpty();
+                joined = true;
             } else if (!in && member) {
                 member = false;
                 ackLimit = expected - 1;
@@ -143,8 +141,8 @@ final class InboundStream {
                 schedule = true;
             }
         }
-        if (ackOn != null || answerLanes) {
-            ackIfDue(ackOn, now);
+        if (joined) {
+            ackIfDue(null, now);
         }
         return schedule;
     }

@@ -135,8 +135,7 @@ final class LaneWait {
                 }
             }
         } catch (IOException e) {
-            lane.close();
-            engine.laneFailed(this, e.getMessage());
+            engine.laneFailed(this, e.getMessage()); // the lane closed itself
             return Stop.BROKE;
         }
     }

@@ -61,6 +61,7 @@ class LaneWaitTest {
                 throw new IOException("interrupted");
             }
             if (o instanceof IOException e) {
+                close(); // as the SPI says: a lane that breaks is closed
                 throw e;
             }
             return (Frame) o;

@@ -140,21 +140,17 @@ final class BlockingLane implements PeerLane {
         if (f == null) {
             return null;
         }
-        return switch (f.type()) {
-            case ACK, RESULT -> f;
-            case GOODBYE -> {
-                close();
-                throw new EOFException("lane to " + remote.describe() + " closed by the peer");
-            }
-            case REFUSE -> {
-                close();
-                throw new IOException("lane to " + remote.describe() + " refused: " + Handshake.readRefuse(f));
-            }
-            default -> {
-                close();
-                throw new IOException("lane to " + remote.describe() + ": unexpected " + f.type() + " on a lane");
-            }
+        IOException broken = switch (f.type()) {
+            case ACK, RESULT -> null;
+            case GOODBYE -> new EOFException("lane to " + remote.describe() + " closed by the peer");
+            case REFUSE -> new IOException("lane to " + remote.describe() + " refused: " + Handshake.readRefuse(f));
+            default -> new IOException("lane to " + remote.describe() + ": unexpected " + f.type() + " on a lane");
         };
+        if (broken != null) {
+            close();
+            throw broken;
+        }
+        return f;
     }
 
     /** The next frame, or null when its first byte did not come within {@code timeoutNanos} (0: already here). */

@@ -322,10 +322,18 @@ public final class NettyTransport implements Transport {
             return null;
         }
         MemberPool mp = pools.get(member.id());
-        if (mp == null || !endLingers(mp)) {
+        if (mp == null || !anyOpen(mp)) {
             return null;
         }
-        LanePool lp = lanes.computeIfAbsent(member.id(), id -> new LanePool());
+        BlockingLane l = acquire(member, lanes.computeIfAbsent(member.id(), id -> new LanePool()));
+        if (l != null) {
+            endLingers(mp);
+        }
+        return l;
+    }
+
+    /** An idle lane of {@code lp}, or a new one while fewer than {@code lanes} are open; null otherwise. */
+    private BlockingLane acquire(Member member, LanePool lp) {
         long now = System.nanoTime();
         synchronized (lp) {
             BlockingLane l;
@@ -360,20 +368,27 @@ public final class NettyTransport implements Transport {
         return null;
     }
 
-    /**
-     * Makes the member's open connections write what they hold back for a linger (the message about to go on a lane
-     * would otherwise wait at the receiver for the ones before it); true when one of them is open.
-     */
-    private static boolean endLingers(MemberPool pool) {
-        boolean open = false;
+    private static boolean anyOpen(MemberPool pool) {
         for (int i = 0; i < pool.slots.length(); i++) {
             Connection c = pool.slots.get(i);
             if (c != null && c.isOpen()) {
-                c.endLinger();
-                open = true;
+                return true;
             }
         }
-        return open;
+        return false;
+    }
+
+    /**
+     * Makes the member's connections write what they hold back for a linger: the message about to go on a lane would
+     * otherwise wait at the receiver for the ones before it.
+     */
+    private static void endLingers(MemberPool pool) {
+        for (int i = 0; i < pool.slots.length(); i++) {
+            Connection c = pool.slots.get(i);
+            if (c != null) {
+                c.endLinger();
+            }
+        }
     }
 
     /** Closes the lanes that nobody used for a third of idleTimeout: the peer would close them as idle. */

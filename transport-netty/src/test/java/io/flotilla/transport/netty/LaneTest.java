@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.flotilla.ClusterSecret;
 import io.flotilla.Delivery;
 import io.flotilla.Member;
+import io.flotilla.Message;
 import io.flotilla.NodeConfig;
 import io.flotilla.RemoteProcessingException;
 import io.flotilla.internal.DefaultNode;
@@ -84,6 +85,22 @@ class LaneTest {
 
     private static ByteBuffer message(int thread, int index) {
         return ByteBuffer.allocate(8).putInt(thread).putInt(index).flip();
+    }
+
+    /**
+     * In a listener: when {@code m} is the first message of stream {@code marker}, says so on {@code entered} and
+     * holds the listener until {@code release}.
+     */
+    private static void holdIfMarked(Message m, int marker, CountDownLatch entered, CountDownLatch release) {
+        if (m.payload().getInt(0) != marker) {
+            return;
+        }
+        entered.countDown();
+        try {
+            release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Sends once and waits, so the pooled connection a lane needs is open. */
@@ -206,14 +223,7 @@ class LaneTest {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger received = new AtomicInteger();
         p[1].addMessageListener(TOPIC, m -> {
-            if (m.payload().getInt(0) == 7) {
-                entered.countDown();
-                try {
-                    release.await(60, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+            holdIfMarked(m, 7, entered, release);
             received.incrementAndGet();
         });
         Member b = p[1].localMember();
@@ -226,7 +236,7 @@ class LaneTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        });
+        }, "closer");
         closer.start();
         p[0].send(b, TOPIC, message(7, 0), Delivery.PROCESSED).toCompletableFuture().get(30, TimeUnit.SECONDS);
         closer.join(60_000);
@@ -241,16 +251,7 @@ class LaneTest {
         DefaultNode[] p = pair(4);
         CountDownLatch entered = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        p[1].addMessageListener(TOPIC, m -> {
-            if (m.payload().getInt(0) == 9) {
-                entered.countDown();
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        });
+        p[1].addMessageListener(TOPIC, m -> holdIfMarked(m, 9, entered, release));
         Member b = p[1].localMember();
         warmUp(p[0], b);
         Thread waiter = new Thread(() -> {
