@@ -98,6 +98,7 @@ final class ClusterSettings {
         d.put("lanes", "0"); // per member: a request thread's own connection for its synchronous replication
         d.put("timeout", "3000");
         d.put("waitSpinMicros", "20"); // a request waiting for its synchronous replication spins this long first
+        d.put("ioSpinMicros", "50"); // an event loop polls its sockets this long before it blocks
         d.put("maxRetryAttempts", "1");
         d.put("channelSendOptions", "8");
         d.put("stateTransferTimeout", "60");
@@ -250,9 +251,12 @@ final class ClusterSettings {
         // Netty's epoll where it loads (Linux x86_64: the drop-in jar carries its library under the relocated name).
         boolean nativeTransport = check(problems, () -> bool(v, "nativeTransport"), false);
         int lanes = check(problems, () -> integer(v, "lanes", 0, 64), 0);
+        Duration ioSpin = Duration.ofNanos(1000L * check(problems, () -> integer(v, "ioSpinMicros", 0,
+                (int) (NettyTransportConfig.MAX_IO_SPIN.toNanos() / 1000)), 50));
         transport = check(problems, () -> NettyTransportConfig.builder().address(v.get("receiverAddress").trim())
                 .port(receiverPort).autoBind(multicast ? autoBind : 0).poolSize(poolSize)
-                .selectorTimeout(selectorTimeout).nativeTransport(nativeTransport).tls(tls).lanes(lanes).build(), null);
+                .selectorTimeout(selectorTimeout).nativeTransport(nativeTransport).tls(tls).lanes(lanes)
+                .ioSpin(ioSpin).build(), null);
         timeout = check(problems, () -> millis(v, "timeout", 1, 3_600_000), Duration.ofSeconds(3));
         // The longest a hung owner's verification takes: its probes, each running out connectTimeout, and a beat.
         Duration probes = mc != null ? mc.connectTimeout().multipliedBy(mc.probeAttempts())

@@ -54,6 +54,14 @@ class ClusterSettingsTest {
                 refusal(Map.of("waitSpinMicros", "5000")));
     }
 
+    @Test
+    void theIoSpinIsInMicrosecondsAndZeroTurnsItOff() {
+        assertEquals(Duration.ofNanos(50_000), ClusterSettings.parse(Map.of()).transport.ioSpin());
+        assertEquals(Duration.ZERO, ClusterSettings.parse(Map.of("ioSpinMicros", "0")).transport.ioSpin());
+        assertEquals("ioSpinMicros=1001 is invalid: a whole number from 0 to 1000",
+                refusal(Map.of("ioSpinMicros", "1001")));
+    }
+
     /** A request on a replica waits for its owner's verdict as long as a hung owner's probes can take. */
     @Test
     void theWaitForAnOwnersVerdictCoversTheMembershipsVerificationOfAHungOwner() {

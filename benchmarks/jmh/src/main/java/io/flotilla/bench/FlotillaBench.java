@@ -33,6 +33,12 @@ final class FlotillaBench {
      * (default 0, the default of a node): {@code -jvmArgsAppend -Dbench.lanes=8} measures them.
      */
     static final int LANES = Integer.getInteger("bench.lanes", 0);
+    /**
+     * The event loops' spin before they block ({@code NettyTransportConfig.ioSpin}), from the system property {@code
+     * bench.ioSpinMicros}; unset, the node's default. The receiver JVM sees it only through {@code JAVA_TOOL_OPTIONS}.
+     */
+    static final Duration IO_SPIN = Duration.ofNanos(1000L * Long.getLong("bench.ioSpinMicros",
+            NettyTransportConfig.defaults().ioSpin().toNanos() / 1000));
 
     private FlotillaBench() {
     }
@@ -43,7 +49,7 @@ final class FlotillaBench {
         return Node.builder()
                 .config(NodeConfig.builder().clusterName(CLUSTER).memberName(name).build())
                 .transport(NettyTransport.factory(NettyTransportConfig.builder()
-                        .address(BenchJvm.LOOPBACK).port(port).lanes(LANES).build()))
+                        .address(BenchJvm.LOOPBACK).port(port).lanes(LANES).ioSpin(IO_SPIN).build()))
                 .membership(StaticMembership.factory(StaticMembershipConfig.builder().members(peers).build()));
     }
 

@@ -25,9 +25,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.unix.Errors;
 import io.netty.handler.ssl.SslHandler;
@@ -231,7 +229,7 @@ public final class NettyTransport implements Transport {
             handshakeLocal = new Handshaker.Local(ctx.clusterName(), ctx.localMember(), ctx.secret().orElse(null),
                     random);
             context = ctx;
-            IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+            IoHandlerFactory io = SpinningSelectStrategy.ioHandlers(epoll, config.ioSpin().toNanos());
             EventLoopGroup g = new MultiThreadIoEventLoopGroup(config.ioThreads(), ctx.threadFactory("transport-io"),
                     io);
             group = g;

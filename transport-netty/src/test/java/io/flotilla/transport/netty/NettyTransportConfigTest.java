@@ -32,6 +32,7 @@ class NettyTransportConfigTest {
         assertFalse(c.nativeTransport());
         assertEquals(Duration.ofMillis(5000), c.selectorTimeout());
         assertEquals(0, c.lanes(), "lanes are opt-in");
+        assertEquals(Duration.ofNanos(50_000), c.ioSpin());
     }
 
     private static void refused(String attribute, UnaryOperator<NettyTransportConfig.Builder> change) {
@@ -57,6 +58,10 @@ class NettyTransportConfigTest {
         refused("sendQueueFrames", b -> b.sendQueueFrames(1));
         refused("writeBufferLowWaterMark", b -> b.writeBufferLowWaterMark(0));
         refused("writeBufferHighWaterMark", b -> b.writeBufferLowWaterMark(100).writeBufferHighWaterMark(99));
+        refused("ioSpin", b -> b.ioSpin(Duration.ofNanos(-1)));
+        refused("ioSpin", b -> b.ioSpin(Duration.ofNanos(1_000_001)));
+        refused("ioSpin", b -> b.ioSpin(null));
+        assertEquals(Duration.ZERO, NettyTransportConfig.builder().ioSpin(Duration.ZERO).build().ioSpin());
         refused("lanes", b -> b.lanes(-1));
         refused("lanes", b -> b.lanes(65));
         refused("lanes", b -> b.lanes(8).poolSize(2).maxConnectionsPerAddress(10));
