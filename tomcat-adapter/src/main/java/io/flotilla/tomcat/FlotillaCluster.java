@@ -845,8 +845,8 @@ public final class FlotillaCluster extends LifecycleMBeanBase implements Cluster
     /**
      * Microseconds an event loop polls its sockets, yielding the CPU, before it blocks in the selector, default 50:
      * an answer or a delta that arrives meanwhile is read without waking the loop (on virtual machines that halt an
-     * idle CPU, tens of microseconds a wake-up). Backs off after 8 empty spins in a row; 0 blocks at once (for hosts
-     * where JVMs outnumber cores, or under a CPU quota).
+     * idle CPU, tens of microseconds a wake-up). Backs off after 8 empty spins in a row; 0 blocks at once (the polls
+     * count against a CPU quota).
      */
     public void setIoSpinMicros(String v) {
         set("ioSpinMicros", v);

@@ -314,8 +314,7 @@ public record NettyTransportConfig(
          * frame that arrives meanwhile is read without the loop being woken, which on virtual machines whose idle
          * CPUs are halted costs tens of microseconds per wake-up (1 thread synchronous round trip p50 2.4-3x
          * shorter at 50 us on a 2-core VM). The spin adapts: after 8 spins in a row found nothing, the loop blocks
-         * at once for its next 64 waits. 0 blocks at once: use it where JVMs outnumber cores or under a CPU quota (8
-         * nodes on 2 cores paid 2.4x the CPU per request); at most 1 ms.
+         * at once for its next 64 waits. 0 blocks at once (the polls count against a CPU quota); at most 1 ms.
          */
         public Builder ioSpin(Duration v) {
             ioSpin = v;
