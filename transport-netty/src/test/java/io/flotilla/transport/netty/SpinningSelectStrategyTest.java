@@ -68,7 +68,7 @@ class SpinningSelectStrategyTest {
     }
 
     @Test
-    void eachLoopSpinsOnItsOwnAndSeesItsOwnQueue() throws Exception {
+    void aLoopSpinningWithNothingToReadRunsSubmittedTasksAtOnce() throws Exception {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, SpinningSelectStrategy.ioHandlers(false, TEN_SECONDS));
         try {
             EventLoop loop = group.next();
