@@ -37,7 +37,8 @@ import org.HdrHistogram.Histogram;
  * </ul>
  * A request counts in the measured window [{@code windowStart}, {@code windowEnd}) by the time it was due (open
  * loop) or answered (closed loop); the threads stop at {@code windowEnd}, and a request still outstanding then is
- * awaited (bounded by the read timeout) and recorded.
+ * awaited (bounded by the read timeout) and recorded. A running load's window may be moved earlier
+ * ({@link #moveWindow}): a warm-up that ends when the servers' cost per request has settled.
  *
  * <p>Why not the JDK's {@code HttpClient}: on the two cores the client shares with the Tomcats it measures, the load
  * generator's CPU per request is part of every figure; this client costs one write and usually one read system call
@@ -46,9 +47,9 @@ import org.HdrHistogram.Histogram;
  * and an executor: 75 to 130 us of CPU per request here, against 4 to 9 for this client and about 15 for the plain
  * Tomcat (benchmarks/README.md).
  *
- * <p>Threading: {@link #start} once, from one thread; {@link #failed}, {@link #awaitUntil} and {@link #countSoFar}
- * from any thread; {@link #finish} once, from the thread that started it. The targets of one connection are used by
- * its thread only.
+ * <p>Threading: {@link #start} once, from one thread; {@link #failed}, {@link #awaitUntil}, {@link #countSoFar},
+ * {@link #answeredSoFar} and {@link #moveWindow} from any thread; {@link #finish} once, from the thread that started
+ * it. The targets of one connection are used by its thread only.
  */
 final class HttpLoad {
     /** One client session of the load: the bytes of its next request, and the check of each answer. */
@@ -115,6 +116,12 @@ final class HttpLoad {
     private final ConcurrentLinkedQueue<String> errors = new ConcurrentLinkedQueue<>();
     private final List<Worker> workers = new ArrayList<>();
     private final List<Thread> threads = new ArrayList<>();
+    /** The measured window; one object, so that a thread never sees the start of one and the end of another. */
+    private volatile Window window;
+
+    /** [{@code start}, {@code end}) in {@link System#nanoTime} values. */
+    private record Window(long start, long end) {
+    }
 
     private HttpLoad(String host, int port, List<List<? extends Target>> connections, double ratePerSecond,
             int readTimeoutMillis, Client client) {
@@ -185,8 +192,9 @@ final class HttpLoad {
             throw new IllegalStateException("started twice");
         }
         long scheduleStart = System.nanoTime();
+        window = new Window(windowStart, windowEnd);
         for (int c = 0; c < connections.size(); c++) {
-            Worker w = new Worker(c, scheduleStart, windowStart, windowEnd);
+            Worker w = new Worker(c, scheduleStart);
             Thread t = new Thread(w, "http-load-" + c);
             t.setDaemon(true);
             workers.add(w);
@@ -215,6 +223,33 @@ final class HttpLoad {
     /** Requests counted so far (racy, for a progress or CPU figure only). */
     long countSoFar() {
         return workers.stream().mapToLong(w -> w.count).sum();
+    }
+
+    /** Requests answered so far, in the window or not (racy, for a warm-up's cost per request only). */
+    long answeredSoFar() {
+        return workers.stream().mapToLong(w -> w.answered).sum();
+    }
+
+    /**
+     * Moves the measured window of the running load to [{@code windowStart}, {@code windowEnd}); the threads stop at
+     * the new end. Only earlier than the window given to {@link #start}, and before any request was counted:
+     * otherwise counted requests would fall outside the window they are reported for.
+     *
+     * @throws IllegalStateException if the load was not started, a request was counted already, or the new window is
+     *         not before the old one's end
+     */
+    void moveWindow(long windowStart, long windowEnd) {
+        Window w = window;
+        if (w == null) {
+            throw new IllegalStateException("not started");
+        }
+        if (windowEnd - w.end() > 0 || windowEnd - windowStart <= 0) {
+            throw new IllegalStateException("a moved window must end no later than the first and after it starts");
+        }
+        if (countSoFar() > 0) {
+            throw new IllegalStateException("requests were counted in the first window already");
+        }
+        window = new Window(windowStart, windowEnd);
     }
 
     /**
@@ -254,17 +289,14 @@ final class HttpLoad {
     private final class Worker implements Runnable {
         private final int index;
         private final long scheduleStart;
-        private final long windowStart;
-        private final long windowEnd;
         private final List<? extends Target> mine;
         volatile long count;
+        volatile long answered;
         final Histogram latencies = new Histogram(HttpHarness.LATENCY_DIGITS);
 
-        Worker(int index, long scheduleStart, long windowStart, long windowEnd) {
+        Worker(int index, long scheduleStart) {
             this.index = index;
             this.scheduleStart = scheduleStart;
-            this.windowStart = windowStart;
-            this.windowEnd = windowEnd;
             this.mine = connections.get(index);
         }
 
@@ -278,10 +310,11 @@ final class HttpLoad {
             try {
                 int next = 0;
                 long counted = 0;
-                // Bounded by time: each exchange is bounded by the read timeout, the loop by windowEnd.
+                // Bounded by time: each exchange is bounded by the read timeout, the loop by the window's end.
                 for (long j = 0; !failed.get(); j++) {
                     long due = open ? dueNanos(scheduleStart, j * n + index, ratePerSecond) : System.nanoTime();
-                    if (due - windowEnd >= 0) {
+                    Window w = window;
+                    if (due - w.end() >= 0) {
                         break;
                     }
                     parkUntil(due);
@@ -299,17 +332,19 @@ final class HttpLoad {
                         sent = open ? due : System.nanoTime();
                         r = raw.exchange(target.request());
                     }
-                    long answered = System.nanoTime();
+                    long answeredAt = System.nanoTime();
                     String wrong = target.accept(r);
                     if (wrong != null) {
                         error(name + ", " + wrong);
                         return;
                     }
-                    long countedAt = open ? due : answered;
-                    if (countedAt - windowStart >= 0 && countedAt - windowEnd < 0) {
+                    answered = j + 1;
+                    long countedAt = open ? due : answeredAt;
+                    Window c = window; // moved meanwhile: this answer counts by the new one
+                    if (countedAt - c.start() >= 0 && countedAt - c.end() < 0) {
                         counted++;
                         count = counted;
-                        latencies.recordValue(answered - sent);
+                        latencies.recordValue(answeredAt - sent);
                     }
                 }
             } catch (InterruptedException e) {

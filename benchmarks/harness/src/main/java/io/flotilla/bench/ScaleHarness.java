@@ -51,10 +51,11 @@ import java.util.concurrent.locks.LockSupport;
  * <pre>
  * java -Xmx256m -Djava.net.preferIPv4Stack=true -cp benchmarks/harness/target/harness.jar \
  *     io.flotilla.bench.ScaleHarness [--mode full|smoke] [--sizes 2,4,8] [--nonsticky 4|none] \
- *     [--warmup SECONDS] [--measure SECONDS] [--out scale.txt]
+ *     [--warmup SECONDS] [--max-warmup SECONDS] [--measure SECONDS] [--out scale.txt]
  * </pre>
- * {@code full}: sizes 2, 4 and 8, non-sticky at 4, 3 s warm-up, 5 s measured and 2 s idle per variant (about 5
- * minutes); {@code smoke}: 2 nodes, non-sticky at 2, 1 + 1 s (proves it runs; no figure to quote). It writes
+ * {@code full}: sizes 2, 4 and 8, non-sticky at 4, a warm-up of at least 3 s that goes on until the nodes' CPU per
+ * request has settled ({@link #warmUp}, at most 60 s), 5 s measured and 2 s idle per variant (about 15 minutes);
+ * {@code smoke}: 2 nodes, non-sticky at 2, 1 + 1 s (proves it runs; no figure to quote). It writes
  * {@code --out} as harness lines ({@code scale.<plain|all|backup>.n<N>[.nonsticky].<figure> <side> <value>};
  * {@code all} pairs Flotilla {@code mode="all"} with {@code DeltaManager}, {@code backup} pairs {@code mode="backup"}
  * with {@code BackupManager}, {@code plain} is on side {@code plain}), prints a table, and exits 1 if a request failed
@@ -85,6 +86,17 @@ public final class ScaleHarness {
     static final int CONNECTIONS = 8;
     static final int SESSIONS_PER_CONNECTION = 25;
     static final Duration IDLE = Duration.ofSeconds(2);
+    /** How often the warm-up samples the nodes' CPU per request. */
+    static final Duration SAMPLE = Duration.ofSeconds(1);
+    /**
+     * The warm-up ends when the CPU per request over the last {@value #SETTLED_INTERVALS} sample intervals differs from
+     * that of the {@value #SETTLED_INTERVALS} before by at most this. Chosen on 45 s warm-ups of every 8-node variant
+     * ({@code benchmarks/results/issue16-scale-warmup.txt}): two intervals against two stopped one variant in its
+     * decline (at 2x its steady cost); four against four stopped each within 8% of its steady cost, one second's
+     * noise being about 15%.
+     */
+    static final double SETTLED_WITHIN = 0.05;
+    static final int SETTLED_INTERVALS = 4;
     private static final Duration START_PATIENCE = Duration.ofSeconds(120);
     private static final Duration PATIENCE = Duration.ofSeconds(60);
     private static final int READ_TIMEOUT_MILLIS = 30_000;
@@ -103,17 +115,19 @@ public final class ScaleHarness {
 
     /** The run's defaults. */
     enum Mode {
-        FULL(List.of(2, 4, 8), 4, 3, 5), SMOKE(List.of(2), 2, 1, 1);
+        FULL(List.of(2, 4, 8), 4, 3, 60, 5), SMOKE(List.of(2), 2, 1, 1, 1);
 
         final List<Integer> sizes;
         final int nonSticky;
         final int warmupSeconds;
+        final int maxWarmupSeconds;
         final int measureSeconds;
 
-        Mode(List<Integer> sizes, int nonSticky, int warmupSeconds, int measureSeconds) {
+        Mode(List<Integer> sizes, int nonSticky, int warmupSeconds, int maxWarmupSeconds, int measureSeconds) {
             this.sizes = sizes;
             this.nonSticky = nonSticky;
             this.warmupSeconds = warmupSeconds;
+            this.maxWarmupSeconds = maxWarmupSeconds;
             this.measureSeconds = measureSeconds;
         }
     }
@@ -164,7 +178,8 @@ public final class ScaleHarness {
     }
 
     /** The options of a run. */
-    record Options(Mode mode, List<Integer> sizes, int nonSticky, int warmupSeconds, int measureSeconds, Path out) {
+    record Options(Mode mode, List<Integer> sizes, int nonSticky, int warmupSeconds, int maxWarmupSeconds,
+            int measureSeconds, Path out) {
         /** Every variant in the order run: each size's four implementations sticky, then the non-sticky pair. */
         List<Variant> variants() {
             List<Variant> v = new ArrayList<>();
@@ -183,6 +198,7 @@ public final class ScaleHarness {
             List<Integer> sizes = null;
             Integer nonSticky = null;
             Integer warmup = null;
+            Integer maxWarmup = null;
             Integer measure = null;
             Path out = null;
             for (int i = 0; i < args.length; i += 2) {
@@ -200,13 +216,20 @@ public final class ScaleHarness {
                     }
                     case "--nonsticky" -> nonSticky = v.equals("none") ? 0 : nodes("--nonsticky", v);
                     case "--warmup" -> warmup = seconds("--warmup", v);
+                    case "--max-warmup" -> maxWarmup = seconds("--max-warmup", v);
                     case "--measure" -> measure = seconds("--measure", v);
                     case "--out" -> out = Path.of(v);
                     default -> throw new IllegalArgumentException("unknown option " + args[i]);
                 }
             }
+            int min = warmup == null ? mode.warmupSeconds : warmup;
+            int max = maxWarmup != null ? maxWarmup : Math.max(min, mode.maxWarmupSeconds);
+            if (max < min) {
+                throw new IllegalArgumentException("--max-warmup (" + max + " s) must be at least --warmup (" + min
+                        + " s)");
+            }
             return new Options(mode, sizes == null ? mode.sizes : List.copyOf(sizes),
-                    nonSticky == null ? mode.nonSticky : nonSticky, warmup == null ? mode.warmupSeconds : warmup,
+                    nonSticky == null ? mode.nonSticky : nonSticky, min, max,
                     measure == null ? mode.measureSeconds : measure, out);
         }
 
@@ -246,7 +269,7 @@ public final class ScaleHarness {
 
     /** One variant measured: requests answered in the window, its length, its usage net of idle, and the idle rates. */
     record Measurement(Variant variant, long requests, double seconds, Usage net, Usage idlePerSecond,
-            long wrongAnswers) {
+            long wrongAnswers, double warmupSeconds) {
         double perRequest(long v) {
             return v < 0 ? Double.NaN : (double) v / requests;
         }
@@ -276,7 +299,7 @@ public final class ScaleHarness {
             System.err.println(e.getMessage());
             System.err.println("usage: java -Djava.net.preferIPv4Stack=true -cp harness.jar"
                     + " io.flotilla.bench.ScaleHarness [--mode full|smoke] [--sizes 2,4,8] [--nonsticky 4|none]"
-                    + " [--warmup S] [--measure S] [--out scale.txt]");
+                    + " [--warmup S] [--max-warmup S] [--measure S] [--out scale.txt]");
             System.exit(2);
             return;
         }
@@ -293,11 +316,12 @@ public final class ScaleHarness {
 
     /** Runs every variant; throws {@link HttpHarness.HarnessFailure} at the first failure. */
     void run() {
-        comments.add(String.format(Locale.ROOT, "ScaleHarness mode %s: sizes %s, non-sticky at %s, %d s warm-up +"
-                + " %d s measured + %d s idle per variant, channelSendOptions 6, %d connections x %d sessions, node JVM"
-                + " %s; load average at start %s", options.mode().name().toLowerCase(Locale.ROOT), options.sizes(),
+        comments.add(String.format(Locale.ROOT, "ScaleHarness mode %s: sizes %s, non-sticky at %s, %d to %d s"
+                + " warm-up (until the nodes' CPU per request settles) + %d s measured + %d s idle per variant,"
+                + " channelSendOptions 6, %d connections x %d sessions, node JVM %s; load average at start %s",
+                options.mode().name().toLowerCase(Locale.ROOT), options.sizes(),
                 options.nonSticky() > 0 ? options.nonSticky() : "none", options.warmupSeconds(),
-                options.measureSeconds(), IDLE.toSeconds(), CONNECTIONS, SESSIONS_PER_CONNECTION,
+                options.maxWarmupSeconds(), options.measureSeconds(), IDLE.toSeconds(), CONNECTIONS, SESSIONS_PER_CONNECTION,
                 String.join(" ", NODE_JVM.subList(0, 4)), HttpHarness.loadAverage()));
         for (Variant v : options.variants()) {
             log.printf(Locale.ROOT, "%s (%s, %d nodes)%n", v, v.label(), v.nodes());
@@ -306,11 +330,12 @@ public final class ScaleHarness {
             double[] f = m.figures();
             String text = String.format(Locale.ROOT, "%s: %.0f requests/s; per request %.2f segments, %.0f bytes, %s"
                     + " messages, %.0f us CPU (net of idle: %.1f segments/s, %.0f bytes/s, %s messages/s, %.1f%% of a"
-                    + " core; %d requests in %.1f s; %d wrong answers)", v, f[0], f[1], f[2], Double.isNaN(f[3]) ? "-"
+                    + " core; %d requests in %.1f s after %.0f s warm-up; %d wrong answers)", v, f[0], f[1], f[2],
+                    Double.isNaN(f[3]) ? "-"
                     : String.format(Locale.ROOT, "%.2f", f[3]), f[4], (double) m.idlePerSecond().segments(),
                     (double) m.idlePerSecond().bytes(), m.idlePerSecond().messages() < 0 ? "-"
                     : Long.toString(m.idlePerSecond().messages()), m.idlePerSecond().cpuNanos() / 1e7, m.requests(),
-                    m.seconds(), m.wrongAnswers());
+                    m.seconds(), m.warmupSeconds(), m.wrongAnswers());
             log.println("  " + text);
             comments.add(text);
         }
@@ -326,7 +351,7 @@ public final class ScaleHarness {
             for (int i = 0; i < v.nodes(); i++) {
                 ports.add(BenchTomcat.freePort());
             }
-            long lifetime = IDLE.toSeconds() + options.warmupSeconds() + options.measureSeconds()
+            long lifetime = IDLE.toSeconds() + options.maxWarmupSeconds() + options.measureSeconds()
                     + 3 * START_PATIENCE.toSeconds();
             int[] httpPorts = new int[v.nodes()];
             for (int i = 0; i < v.nodes(); i++) {
@@ -346,9 +371,15 @@ public final class ScaleHarness {
 
             List<List<? extends HttpLoad.Target>> connections = connections(v, httpPorts);
             HttpLoad load = HttpLoad.closed(BenchJvm.LOOPBACK, httpPorts[0], connections, READ_TIMEOUT_MILLIS);
-            long windowStart = System.nanoTime() + TimeUnit.SECONDS.toNanos(options.warmupSeconds());
-            long windowEnd = windowStart + TimeUnit.SECONDS.toNanos(options.measureSeconds());
-            load.start(windowStart, windowEnd);
+            long loadStart = System.nanoTime();
+            long measureNanos = TimeUnit.SECONDS.toNanos(options.measureSeconds());
+            long latest = loadStart + TimeUnit.SECONDS.toNanos(options.maxWarmupSeconds());
+            load.start(latest, latest + measureNanos); // moved earlier once the cost per request has settled
+            long windowStart = warmUp(v, nodes, load, loadStart, latest);
+            long windowEnd = windowStart + measureNanos;
+            if (windowStart != latest) {
+                load.moveWindow(windowStart, windowEnd);
+            }
             Usage used = null;
             long usedNanos = 0;
             if (load.awaitUntil(windowStart)) {
@@ -389,7 +420,7 @@ public final class ScaleHarness {
             long wrong = connections.stream().flatMap(List::stream)
                     .mapToLong(t -> ((HttpHarness.ClientSession) t).wrongAnswers).sum();
             return new Measurement(v, r.requests(), options.measureSeconds(), used.net(idle, idleNanos, usedNanos),
-                    idlePerSecond, wrong);
+                    idlePerSecond, wrong, (windowStart - loadStart) / 1e9);
         } finally {
             // One at a time, the last started first: each leaving Flotilla node hands its sessions to nodes that stay
             // (two draining at once would hand them to each other). Each stop is bounded and by PID.
@@ -397,6 +428,69 @@ public final class ScaleHarness {
                 nodes.get(i).close();
             }
         }
+    }
+
+    /**
+     * Runs the load's warm-up: at least {@code --warmup}, then until the nodes' CPU per request has settled
+     * ({@link #settled}, sampled each {@link #SAMPLE}) or {@code latest}. Nodes that just started spend their first
+     * seconds compiling and loading classes, longer the more JVMs share the two cores (at 8 nodes a fixed 3 s left
+     * about 40% of their CPU in the JIT: {@code benchmarks/results/issue16-scale-warmup.txt}). Returns when the
+     * measured window starts.
+     */
+    private long warmUp(Variant v, List<ChildJvm> nodes, HttpLoad load, long loadStart, long latest) {
+        long earliest = loadStart + TimeUnit.SECONDS.toNanos(options.warmupSeconds());
+        List<long[]> samples = new ArrayList<>();
+        long next = System.nanoTime();
+        while (true) {
+            samples.add(new long[] {cpuNanos(nodes), load.answeredSoFar()});
+            long now = System.nanoTime();
+            if (load.failed() || now - latest >= 0 || now - earliest >= 0 && settled(samples)) {
+                log.printf(Locale.ROOT, "  %s: warm-up %.1f s, CPU us per request each %d ms: %s%n", v,
+                        (now - loadStart) / 1e9, SAMPLE.toMillis(), perRequestMicros(samples));
+                return load.failed() ? latest : Math.min(now, latest);
+            }
+            next += SAMPLE.toNanos();
+            parkFor(Duration.ofNanos(Math.max(0, Math.min(next, latest) - now)));
+        }
+    }
+
+    /**
+     * Whether the CPU per request of the last {@link #SETTLED_INTERVALS} sample intervals is within
+     * {@link #SETTLED_WITHIN} of the as many before (each sample: {@code {cpuNanos, answered}} so far). Compiling
+     * shows as a cost per request that falls from one interval to the next; once it is done the cost only varies with
+     * the load.
+     */
+    static boolean settled(List<long[]> samples) {
+        int n = samples.size();
+        int k = SETTLED_INTERVALS;
+        if (n < 2 * k + 1) {
+            return false;
+        }
+        double recent = perRequest(samples.get(n - 1 - k), samples.get(n - 1));
+        double before = perRequest(samples.get(n - 1 - 2 * k), samples.get(n - 1 - k));
+        return recent > 0 && before > 0 && Math.abs(recent - before) <= SETTLED_WITHIN * before;
+    }
+
+    private static double perRequest(long[] from, long[] to) {
+        long requests = to[1] - from[1];
+        return requests <= 0 ? -1 : (double) (to[0] - from[0]) / requests;
+    }
+
+    private static String perRequestMicros(List<long[]> samples) {
+        List<String> out = new ArrayList<>();
+        for (int i = 1; i < samples.size(); i++) {
+            out.add(String.format(Locale.ROOT, "%.0f", perRequest(samples.get(i - 1), samples.get(i)) / 1e3));
+        }
+        return String.join(" ", out);
+    }
+
+    private static long cpuNanos(List<ChildJvm> nodes) {
+        long cpu = 0;
+        for (ChildJvm node : nodes) {
+            cpu += node.process().info().totalCpuDuration().map(Duration::toNanos).orElseThrow(
+                    () -> new HttpHarness.HarnessFailure("the CPU time of " + node + " is unknown"));
+        }
+        return cpu;
     }
 
     /** Starts node {@code i} (route {@code n<i>}) of {@code v}; the caller awaits its READY line. */
@@ -458,16 +552,13 @@ public final class ScaleHarness {
 
     /** What the nodes used so far: CPU, Flotilla's messages, the cluster connections' counters. */
     private static Snapshot snapshot(Variant v, List<ChildJvm> nodes, List<Integer> ports) {
-        long cpu = 0;
         long messages = v.side().equals("flotilla") ? 0 : -1;
         for (ChildJvm node : nodes) {
-            cpu += node.process().info().totalCpuDuration().map(Duration::toNanos).orElseThrow(
-                    () -> new HttpHarness.HarnessFailure("the CPU time of " + node + " is unknown"));
             if (messages >= 0) {
                 messages += stat(HttpHarness.ask(node, "STATS"), "messagesSent");
             }
         }
-        return new Snapshot(cpu, messages, SocketCounters.read(ports));
+        return new Snapshot(cpuNanos(nodes), messages, SocketCounters.read(ports));
     }
 
     /** The value of {@code key=value} in a {@code STATS} answer. */
@@ -516,7 +607,8 @@ public final class ScaleHarness {
 
     private void printTable(PrintStream out) {
         out.printf(Locale.ROOT, "Per request, summed over every node, net of the idle cluster; channelSendOptions 6,"
-                + " %d s measured after %d s warm-up%n", options.measureSeconds(), options.warmupSeconds());
+                + " %d s measured after a warm-up of %d to %d s%n", options.measureSeconds(), options.warmupSeconds(),
+                options.maxWarmupSeconds());
         out.printf(Locale.ROOT, "%-5s %-36s %9s %9s %9s %9s %9s %9s%n", "nodes", "variant", "req/s", "segments",
                 "bytes", "messages", "CPU us", "wrong");
         for (Measurement m : measurements) {

@@ -167,6 +167,34 @@ class HttpLoadTest {
     }
 
     @Test
+    void aWindowMovedEarlierCountsFromItsNewStartAndStopsTheThreadsAtItsNewEnd() throws InterruptedException {
+        release.countDown();
+        long now = System.nanoTime();
+        HttpLoad load = HttpLoad.closed(BenchJvm.LOOPBACK, server.getAddress().getPort(), twoConnections(),
+                READ_TIMEOUT_MILLIS);
+        assertThrows(IllegalStateException.class, () -> load.moveWindow(now, now + MS), "not started");
+        load.start(now + 50_000 * MS, now + 51_000 * MS); // a warm-up of up to 50 s
+        long deadline = now + 10_000 * MS;
+        while (load.answeredSoFar() < 20 && System.nanoTime() - deadline < 0 && !load.failed()) {
+            LockSupport.parkNanos(MS); // polling a counter, bounded by the deadline
+        }
+        assertTrue(load.answeredSoFar() >= 20, "answered in the warm-up " + load.answeredSoFar());
+        assertEquals(0, load.countSoFar(), "the warm-up counts nothing");
+        long start = System.nanoTime();
+        assertThrows(IllegalStateException.class, () -> load.moveWindow(start, now + 52_000 * MS),
+                "a window may only move earlier");
+
+        load.moveWindow(start, start + 100 * MS);
+        HttpLoad.Result r = load.finish(start + 5_000 * MS);
+
+        assertEquals(List.of(), r.errors());
+        assertTrue(r.requests() > 0, "requests in the moved window " + r.requests());
+        assertTrue(load.answeredSoFar() >= r.requests() + 20);
+        assertThrows(IllegalStateException.class, () -> load.moveWindow(start, start + 50 * MS),
+                "requests were counted");
+    }
+
+    @Test
     void theScheduleIsEvenlySpacedFromItsStartWithoutDrift() {
         assertEquals(5_000, HttpLoad.dueNanos(5_000, 0, 3));
         assertEquals(5_000 + 1_000_000_000L, HttpLoad.dueNanos(5_000, 3, 3));

@@ -1,11 +1,14 @@
 package io.flotilla.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.bench.ScaleHarness.Options;
 import io.flotilla.bench.ScaleHarness.Usage;
 import io.flotilla.bench.ScaleHarness.Variant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -95,5 +98,49 @@ class ScaleHarnessTest {
         assertEquals("scale.backup.n8.nonsticky.", new Variant(BenchTomcat.Kind.FLOTILLA_BACKUP, 8, false)
                 .metricPrefix());
         assertEquals("stock", new Variant(BenchTomcat.Kind.STOCK_BACKUP, 8, true).side());
+    }
+
+    @Test
+    void theWarmUpIsBoundedByOptionsThatNameTheirValues() {
+        Options full = Options.parse(new String[0]);
+        assertEquals(3, full.warmupSeconds());
+        assertEquals(60, full.maxWarmupSeconds());
+        assertEquals(1, Options.parse(new String[] {"--mode", "smoke"}).maxWarmupSeconds());
+        assertEquals(90, Options.parse(new String[] {"--warmup", "90"}).maxWarmupSeconds());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Options.parse(new String[] {"--warmup", "10", "--max-warmup", "5"}));
+        assertEquals("--max-warmup (5 s) must be at least --warmup (10 s)", e.getMessage());
+    }
+
+    @Test
+    void theWarmUpEndsWhenTheCpuPerRequestStopsFalling() {
+        // {cpu ns so far, requests so far}, one sample a second: 1,000 requests a second throughout.
+        assertFalse(ScaleHarness.settled(samples(900, 800, 700, 600, 500, 450, 420, 400)), "the cost still falls");
+        assertFalse(ScaleHarness.settled(samples(300, 300, 300, 300, 300, 300, 300)), "fewer than eight intervals");
+        assertTrue(ScaleHarness.settled(samples(900, 700, 300, 300, 310, 305, 290, 300, 305, 295)));
+        assertTrue(ScaleHarness.settled(samples(300, 330, 270, 300, 310, 280, 320, 290)), "within 5% of the four before");
+        assertFalse(ScaleHarness.settled(samples(300, 300, 300, 300, 340, 330, 340, 330)), "12% up: not settled");
+        assertFalse(ScaleHarness.settled(samples(3000, 3000, 3000, 3000, 1000, 1000, 1000, 1000)),
+                "the last two intervals agree with the two before, the last four not with the four before");
+        List<long[]> stalled = samples(300, 300, 300, 300, 300, 300, 300, 300);
+        stalled.add(stalled.get(stalled.size() - 1).clone()); // no request answered in the last intervals
+        stalled.add(stalled.get(stalled.size() - 1).clone());
+        stalled.add(stalled.get(stalled.size() - 1).clone());
+        stalled.add(stalled.get(stalled.size() - 1).clone());
+        assertFalse(ScaleHarness.settled(stalled), "no request in the last intervals");
+    }
+
+    /** Cumulative samples from the CPU per request (us) of each one-second interval, 1,000 requests each. */
+    private static List<long[]> samples(long... microsPerRequest) {
+        List<long[]> out = new ArrayList<>();
+        long cpu = 0;
+        long requests = 0;
+        out.add(new long[] {cpu, requests});
+        for (long us : microsPerRequest) {
+            cpu += us * 1_000 * 1_000;
+            requests += 1_000;
+            out.add(new long[] {cpu, requests});
+        }
+        return out;
     }
 }
