@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Flotilla's benchmark suite: Flotilla and stock Tomcat (Tribes, DeltaManager) measured in the same run.
 #
-#   ./bench.sh                 full suite (about 60 minutes on 2 cores: JMH 15, membership 2, HTTP 25, state transfer 2,
-#                              scale 15)
+#   ./bench.sh                 full suite (about 52 minutes on 2 cores: JMH 15, membership 2, HTTP 25, state transfer 2,
+#                              scale 7)
 #   ./bench.sh quick           a short pass (fewer, shorter iterations)
 #   ./bench.sh smoke           1 fork, 1 iteration, tiny durations: proves every benchmark still runs
 #                              (CI); never asserts a speed, and writes smoke.csv, not latest.csv
@@ -130,7 +130,7 @@ fi
 # Scale: what one request costs the whole cluster (TCP segments and bytes on the cluster connections, Flotilla's
 # messages, CPU of every node) with 2, 4 and 8 Tomcats in child JVMs (-Xmx128m) on 127.0.0.1, static membership, sync:
 # stock DeltaManager and BackupManager, Flotilla mode=all and mode=backup, sticky; then Flotilla round robin at 4 nodes
-# (ScaleHarness, about 15 minutes in full: each variant warms up until its CPU per request settles). Every node
+# (ScaleHarness, about 7 minutes in full: each variant warms up until its CPU per request settles). Every node
 # stopped by PID. Skipped with SCALE=0.
 scale=$results/$mode-scale.txt
 rm -f "$scale"

@@ -54,7 +54,7 @@ import java.util.concurrent.locks.LockSupport;
  *     [--warmup SECONDS] [--max-warmup SECONDS] [--measure SECONDS] [--out scale.txt]
  * </pre>
  * {@code full}: sizes 2, 4 and 8, non-sticky at 4, a warm-up of at least 3 s that goes on until the nodes' CPU per
- * request has settled ({@link #warmUp}, at most 60 s), 5 s measured and 2 s idle per variant (about 15 minutes);
+ * request has settled ({@link #warmUp}, at most 60 s), 5 s measured and 2 s idle per variant (about 7 minutes);
  * {@code smoke}: 2 nodes, non-sticky at 2, 1 + 1 s (proves it runs; no figure to quote). It writes
  * {@code --out} as harness lines ({@code scale.<plain|all|backup>.n<N>[.nonsticky].<figure> <side> <value>};
  * {@code all} pairs Flotilla {@code mode="all"} with {@code DeltaManager}, {@code backup} pairs {@code mode="backup"}
