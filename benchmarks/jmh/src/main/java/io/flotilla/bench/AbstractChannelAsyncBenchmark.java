@@ -84,7 +84,7 @@ public abstract class AbstractChannelAsyncBenchmark {
     public final void startNodes() throws Exception {
         sender = newSender();
         int senderPort = StockTribes.freePort();
-        receiver = ReceiverProcess.start(sender.receiverKind(), senderPort);
+        receiver = ReceiverProcess.start(sender.receiverKind(), senderPort, true);
         window = Math.max(MIN_IN_FLIGHT_MESSAGES, IN_FLIGHT_BYTES / size);
         try {
             sender.connect(receiver.port(), receiver.token(), senderPort);

@@ -68,7 +68,7 @@ public abstract class AbstractChannelSyncBenchmark {
         }
         sender = newSender();
         int senderPort = StockTribes.freePort();
-        receiver = ReceiverProcess.start(sender.receiverKind(), senderPort);
+        receiver = ReceiverProcess.start(sender.receiverKind(), senderPort, false);
         try {
             sender.connect(receiver.port(), receiver.token(), senderPort);
         } catch (Exception e) {

@@ -54,7 +54,7 @@ public class RawRoundTripBenchmark {
     public void connect() throws IOException {
         message = new byte[size];
         answer = new byte[size];
-        receiver = ReceiverProcess.start("raw", 0);
+        receiver = ReceiverProcess.start("raw", 0, false);
         try {
             socket = new Socket(BenchJvm.LOOPBACK, receiver.port());
             socket.setTcpNoDelay(true);

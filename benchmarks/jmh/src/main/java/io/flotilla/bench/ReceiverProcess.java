@@ -62,16 +62,18 @@ final class ReceiverProcess implements AutoCloseable {
 
     /**
      * Starts a receiver of the given kind (see {@link ReceiverMain#create}) that expects its sender on 127.0.0.1:{@code
-     * senderPort}, and waits until it listens.
+     * senderPort}, and waits until it listens. With {@code progress}, it reports how many messages it received
+     * ({@link #progress}), which costs both JVMs thousands of wake-ups a second: for benchmarks that do not wait for
+     * each answer only.
      */
-    static ReceiverProcess start(String kind, int senderPort) {
+    static ReceiverProcess start(String kind, int senderPort, boolean progress) {
         try {
             Path log = Files.createTempFile("flotilla-bench-receiver-", ".log");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> command = List.of(java, BenchJvm.RECEIVER_HEAP, BenchJvm.IPV4,
                     "-cp", System.getProperty("java.class.path"),
                     ReceiverMain.class.getName(), kind, Long.toString(MAX_LIFETIME.toSeconds()),
-                    Integer.toString(senderPort));
+                    Integer.toString(senderPort), progress ? "on" : "off");
             Process p = new ProcessBuilder(command)
                     .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .start();
