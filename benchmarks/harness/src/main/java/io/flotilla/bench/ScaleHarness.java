@@ -321,8 +321,8 @@ public final class ScaleHarness {
                 + " channelSendOptions 6, %d connections x %d sessions, node JVM %s; load average at start %s",
                 options.mode().name().toLowerCase(Locale.ROOT), options.sizes(),
                 options.nonSticky() > 0 ? options.nonSticky() : "none", options.warmupSeconds(),
-                options.maxWarmupSeconds(), options.measureSeconds(), IDLE.toSeconds(), CONNECTIONS, SESSIONS_PER_CONNECTION,
-                String.join(" ", NODE_JVM.subList(0, 4)), HttpHarness.loadAverage()));
+                options.maxWarmupSeconds(), options.measureSeconds(), IDLE.toSeconds(), CONNECTIONS,
+                SESSIONS_PER_CONNECTION, String.join(" ", NODE_JVM.subList(0, 4)), HttpHarness.loadAverage()));
         for (Variant v : options.variants()) {
             log.printf(Locale.ROOT, "%s (%s, %d nodes)%n", v, v.label(), v.nodes());
             Measurement m = measure(v);

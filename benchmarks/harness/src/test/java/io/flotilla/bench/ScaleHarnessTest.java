@@ -118,7 +118,8 @@ class ScaleHarnessTest {
         assertFalse(ScaleHarness.settled(samples(900, 800, 700, 600, 500, 450, 420, 400)), "the cost still falls");
         assertFalse(ScaleHarness.settled(samples(300, 300, 300, 300, 300, 300, 300)), "fewer than eight intervals");
         assertTrue(ScaleHarness.settled(samples(900, 700, 300, 300, 310, 305, 290, 300, 305, 295)));
-        assertTrue(ScaleHarness.settled(samples(300, 330, 270, 300, 310, 280, 320, 290)), "within 5% of the four before");
+        assertTrue(ScaleHarness.settled(samples(300, 330, 270, 300, 310, 280, 320, 290)),
+                "within 5% of the four before");
         assertFalse(ScaleHarness.settled(samples(300, 300, 300, 300, 340, 330, 340, 330)), "12% up: not settled");
         assertFalse(ScaleHarness.settled(samples(3000, 3000, 3000, 3000, 1000, 1000, 1000, 1000)),
                 "the last two intervals agree with the two before, the last four not with the four before");

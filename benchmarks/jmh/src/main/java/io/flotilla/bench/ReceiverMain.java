@@ -13,8 +13,9 @@ import java.util.concurrent.locks.LockSupport;
  * Main class of the receiver JVM of a channel benchmark; started and stopped by {@link ReceiverProcess}.
  *
  * <p>Usage: {@code java -cp benchmarks.jar io.flotilla.bench.ReceiverMain <kind> <maxLifetimeSeconds> <senderPort>
- * <progress>}, where progress is {@code on} or {@code off} and kind is {@code stock}, {@code flotilla}, {@code flotilla-inline} (its listener takes {@code PROCESSED} messages on the
- * I/O thread, {@link io.flotilla.MessageListener#inline}) or {@code raw} (a plain TCP echo, {@link RawEchoReceiver}).
+ * <progress>}, where progress is {@code on} or {@code off} and kind is {@code stock}, {@code flotilla},
+ * {@code flotilla-inline} (its listener takes {@code PROCESSED} messages on the I/O thread,
+ * {@link io.flotilla.MessageListener#inline}) or {@code raw} (a plain TCP echo, {@link RawEchoReceiver}).
  *
  * <p>Protocol, one line per message, UTF-8:
  * <ul>
