@@ -124,10 +124,9 @@ class ScaleHarnessTest {
         assertFalse(ScaleHarness.settled(samples(3000, 3000, 3000, 3000, 1000, 1000, 1000, 1000)),
                 "the last two intervals agree with the two before, the last four not with the four before");
         List<long[]> stalled = samples(300, 300, 300, 300, 300, 300, 300, 300);
-        stalled.add(stalled.get(stalled.size() - 1).clone()); // no request answered in the last intervals
-        stalled.add(stalled.get(stalled.size() - 1).clone());
-        stalled.add(stalled.get(stalled.size() - 1).clone());
-        stalled.add(stalled.get(stalled.size() - 1).clone());
+        for (int i = 0; i < ScaleHarness.SETTLED_INTERVALS; i++) {
+            stalled.add(stalled.get(stalled.size() - 1).clone()); // no request answered in the last intervals
+        }
         assertFalse(ScaleHarness.settled(stalled), "no request in the last intervals");
     }
 
