@@ -167,6 +167,8 @@ public interface Node extends AutoCloseable {
          * Binds the transport, announces the member and returns without waiting for other members.
          *
          * @throws ConfigurationException when the transport or membership is missing or refused
+         * @throws FlotillaException when the node cannot start, for example when no port could be bound; what it
+         *     had opened is closed again
          */
         public Node start() {
             if (transport == null) {
@@ -180,7 +182,17 @@ public interface Node extends AutoCloseable {
                 node.addMessageListener((Integer) l[0], (MessageListener) l[1]);
             }
             membershipListeners.forEach(node::addMembershipListener);
-            node.start();
+            try {
+                node.start();
+            } catch (RuntimeException | Error e) {
+                // No one else holds the node: its port, threads and membership are released here.
+                try {
+                    node.close();
+                } catch (RuntimeException c) {
+                    e.addSuppressed(c);
+                }
+                throw e;
+            }
             return node;
         }
     }
