@@ -76,8 +76,15 @@ public final class ChildJvm implements AutoCloseable {
 
     /** The command that runs {@code mainClass} with {@code args} in a small JVM like this one. */
     public static List<String> command(Class<?> mainClass, List<String> args) {
+        return command(mainClass, args, List.of());
+    }
+
+    /** As {@link #command(Class, List)}, with {@code jvmFlags} added after this harness's own. */
+    public static List<String> command(Class<?> mainClass, List<String> args, List<String> jvmFlags) {
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), CHILD_HEAP, "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", BenchJvm.IPV4, "-cp", classPath(), mainClass.getName()));
+                "-XX:TieredStopAtLevel=1", BenchJvm.IPV4));
+        cmd.addAll(jvmFlags);
+        cmd.addAll(List.of("-cp", classPath(), mainClass.getName()));
         cmd.addAll(args);
         return cmd;
     }
@@ -101,7 +108,12 @@ public final class ChildJvm implements AutoCloseable {
 
     /** Starts a {@link ChildNode} with {@code key=value} args and waits for its READY line. */
     public static ChildJvm startNode(String label, List<String> args, Duration timeout) {
-        ChildJvm c = start(label, command(ChildNode.class, args));
+        return startNode(label, args, timeout, List.of());
+    }
+
+    /** As {@link #startNode(String, List, Duration)}, the child's JVM started with {@code jvmFlags} too. */
+    public static ChildJvm startNode(String label, List<String> args, Duration timeout, List<String> jvmFlags) {
+        ChildJvm c = start(label, command(ChildNode.class, args, jvmFlags));
         try {
             c.await("READY", l -> l.startsWith("READY "), timeout);
             return c;

@@ -55,6 +55,9 @@ import org.apache.catalina.tribes.group.GroupChannel;
  *   <li>{@code join.seen.ms}: from the child's {@code start()} call until the observer lists it;
  *   <li>{@code join.sees.ms}: from the child's {@code start()} call until the child lists the observer (the two
  *       JVMs' {@link System#nanoTime()} are the same monotonic clock on Linux);
+ *   <li>{@code join.cds.ms}, {@code join.cds.start.ms}: the same join by a child whose JVM maps the classes an earlier
+ *       child of the same side loaded from a class-data archive (AppCDS: {@code -XX:ArchiveClassesAtExit} once before
+ *       the rounds, then {@code -XX:SharedArchiveFile}), what an operator gets who archives the server's classes;
  *   <li>{@code detect.kill9.idle.ms}: {@code kill -9} of the child (no messages flowing) until the observer removes it;
  *   <li>{@code detect.kill9.traffic.ms}: the same while the observer sends it 1 KiB messages back to back, each
  *       waiting for the receiver's acknowledgement (Flotilla {@code RECEIVED}, stock {@code USE_ACK});
@@ -91,12 +94,15 @@ public final class MembershipHarness {
 
     /** The metrics, in print order. */
     static final List<String> METRICS = List.of("join.ms", "join.start.ms", "join.seen.ms", "join.sees.ms",
+            "join.cds.ms", "join.cds.start.ms",
             "detect.kill9.idle.ms", "detect.kill9.traffic.ms", "kill9.exit.idle.ms", "kill9.exit.traffic.ms",
             "detect.hung.ms", "leave.graceful.ms");
 
     private final PrintStream log = System.err;
     private final Map<String, Map<String, List<Double>>> figures = new LinkedHashMap<>();
     private final List<String> notes = new ArrayList<>();
+    /** Per implementation, the class-data archive of {@link #writeArchive}. */
+    private final Map<String, Path> archives = new LinkedHashMap<>();
 
     private MembershipHarness() {
     }
@@ -132,11 +138,17 @@ public final class MembershipHarness {
             h.setLevel(level);
         }
         MembershipHarness h = new MembershipHarness();
-        for (int r = 1; r <= rounds; r++) {
+        Path cds = Files.createTempDirectory("membership-cds");
+        try {
             for (String impl : impls) {
-                h.log.printf(Locale.ROOT, "round %d/%d, %s%n", r, rounds, impl);
-                h.round(impl);
+                h.writeArchive(impl, cds);
             }
+            h.rounds(rounds, impls);
+        } finally {
+            for (Path p : h.archives.values()) {
+                Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(cds);
         }
         List<String> lines = h.harnessLines();
         h.printTable(System.out);
@@ -150,6 +162,15 @@ public final class MembershipHarness {
         }
         boolean missing = h.figures.isEmpty();
         System.exit(missing ? 2 : 0);
+    }
+
+    private void rounds(int rounds, List<String> impls) throws IOException {
+        for (int r = 1; r <= rounds; r++) {
+            for (String impl : impls) {
+                log.printf(Locale.ROOT, "round %d/%d, %s%n", r, rounds, impl);
+                round(impl);
+            }
+        }
     }
 
     private static String require(String v, String flag) {
@@ -189,24 +210,11 @@ public final class MembershipHarness {
         try (Observer observer = impl.equals("flotilla") ? new FlotillaObserver(cluster, mcastPort)
                 : new StockObserver(mcastPort)) {
             // Join both ways, then kill -9 of that (idle) member.
-            try (ChildJvm child = startChild(impl, cluster, mcastPort)) {
-                String[] ready = child.find(l -> l.startsWith("READY ")).text().split(" ");
-                long startBegin = Long.parseLong(ready[4]);
-                long startEnd = Long.parseLong(ready[5]);
-                record(impl, "join.start.ms", (startEnd - startBegin) / 1e6);
+            try (ChildJvm child = startChild(impl, cluster, mcastPort, List.of())) {
                 String address = child.address();
-                long seen = observer.awaitAdded(address, startBegin, PATIENCE);
-                if (seen < 0) {
-                    note(impl + ": the observer did not see the child join within " + PATIENCE.toSeconds() + " s");
+                if (!join(impl, "join", child, observer)) {
                     return;
                 }
-                record(impl, "join.seen.ms", (seen - startBegin) / 1e6);
-                ChildJvm.Line sees = child.await("the child sees the observer", l -> l.startsWith("EVENT JOINED "),
-                        PATIENCE);
-                String[] f = sees.text().split(" ");
-                long seesAt = Long.parseLong(f[f.length - 1]);
-                record(impl, "join.sees.ms", (seesAt - startBegin) / 1e6);
-                record(impl, "join.ms", (Math.max(seen, seesAt) - startBegin) / 1e6);
                 settle(observer, address);
                 long killed = System.nanoTime();
                 CompletableFuture<Long> exited = exitTime(child);
@@ -257,6 +265,62 @@ public final class MembershipHarness {
                 detected(impl, "leave.graceful.ms", observer.awaitRemoved(address, asked, PATIENCE), asked);
                 child.waitFor(Duration.ofSeconds(10));
             }
+            // Join again, the child's classes mapped from the archive of an earlier run (AppCDS).
+            Path archive = archives.get(impl);
+            if (archive != null) {
+                try (ChildJvm child = startChild(impl, cluster, mcastPort, List.of("-XX:SharedArchiveFile=" + archive,
+                        "-Xshare:on"))) {
+                    join(impl, "join.cds", child, observer);
+                }
+            }
+        }
+    }
+
+    /**
+     * Records {@code prefix.start.ms}, {@code .seen.ms}, {@code .sees.ms} and {@code prefix.ms} of the child that
+     * just started; false (and a note) when the observer did not see it.
+     */
+    private boolean join(String impl, String prefix, ChildJvm child, Observer observer) {
+        String[] ready = child.find(l -> l.startsWith("READY ")).text().split(" ");
+        long startBegin = Long.parseLong(ready[4]);
+        long startEnd = Long.parseLong(ready[5]);
+        record(impl, prefix + ".start.ms", (startEnd - startBegin) / 1e6);
+        long seen = observer.awaitAdded(child.address(), startBegin, PATIENCE);
+        if (seen < 0) {
+            note(impl + ": the observer did not see the child join within " + PATIENCE.toSeconds() + " s");
+            return false;
+        }
+        record(impl, prefix + ".seen.ms", (seen - startBegin) / 1e6);
+        ChildJvm.Line sees = child.await("the child sees the observer", l -> l.startsWith("EVENT JOINED "), PATIENCE);
+        String[] f = sees.text().split(" ");
+        long seesAt = Long.parseLong(f[f.length - 1]);
+        record(impl, prefix + ".sees.ms", (seesAt - startBegin) / 1e6);
+        record(impl, prefix + ".ms", (Math.max(seen, seesAt) - startBegin) / 1e6);
+        return true;
+    }
+
+    /**
+     * Writes the class-data archive {@code join.cds.ms} starts its children with: a child joins an observer and
+     * leaves, and its JVM dumps the classes it loaded when it exits ({@code -XX:ArchiveClassesAtExit}, JDK 13+).
+     * Not measured. A note, and no {@code join.cds} figures, when the archive cannot be written.
+     */
+    private void writeArchive(String impl, Path dir) throws IOException {
+        Path archive = dir.resolve(impl + ".jsa");
+        int mcastPort = freeUdpPort();
+        String cluster = "harness-cds-" + ProcessHandle.current().pid();
+        try (Observer observer = impl.equals("flotilla") ? new FlotillaObserver(cluster, mcastPort)
+                : new StockObserver(mcastPort);
+                ChildJvm child = startChild(impl, cluster, mcastPort, List.of("-XX:ArchiveClassesAtExit=" + archive))) {
+            if (observer.awaitAdded(child.address(), 0, PATIENCE) >= 0) {
+                child.await("the child sees the observer", l -> l.startsWith("EVENT JOINED "), PATIENCE);
+            }
+            child.command("CLOSE");
+            child.waitFor(PATIENCE);
+        }
+        if (Files.exists(archive) && Files.size(archive) > 0) {
+            archives.put(impl, archive);
+        } else {
+            note(impl + ": no class-data archive was written to " + archive + ": no join.cds figures");
         }
     }
 
@@ -271,11 +335,15 @@ public final class MembershipHarness {
     }
 
     private ChildJvm startChild(String impl, String cluster, int mcastPort) {
+        return startChild(impl, cluster, mcastPort, List.of());
+    }
+
+    private ChildJvm startChild(String impl, String cluster, int mcastPort, List<String> jvmFlags) {
         List<String> args = new ArrayList<>(List.of("impl=" + impl, "cluster=" + cluster, "name=child",
                 "mcastPort=" + mcastPort, "ttl=0", "address=" + BenchJvm.LOOPBACK,
                 "bind=" + (impl.equals("flotilla") ? "lo" : BenchJvm.LOOPBACK), "frequency=" + FREQUENCY.toMillis(),
                 "dropTime=" + DROP_TIME.toMillis(), "connectTimeout=" + CONNECT_TIMEOUT.toMillis(), "lifetime=300"));
-        return ChildJvm.startNode(impl + "-child", args, PATIENCE);
+        return ChildJvm.startNode(impl + "-child", args, PATIENCE, jvmFlags);
     }
 
     private ChildJvm joinedChild(String impl, String cluster, int mcastPort, Observer observer) {

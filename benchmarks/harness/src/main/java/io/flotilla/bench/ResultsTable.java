@@ -121,6 +121,8 @@ public final class ResultsTable {
             membership("join.start.ms"),
             membership("join.seen.ms"),
             membership("join.sees.ms"),
+            membership("join.cds.ms"),
+            membership("join.cds.start.ms"),
             membership("detect.kill9.idle.ms"),
             membership("detect.kill9.traffic.ms"),
             membership("kill9.exit.idle.ms"),
