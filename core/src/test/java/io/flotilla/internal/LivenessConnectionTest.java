@@ -8,6 +8,7 @@ import io.flotilla.FlotillaException;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.NodeConfig;
+import io.flotilla.testing.CapturingTransport;
 import io.flotilla.testing.FixedMembership;
 import io.flotilla.testing.InMemoryCluster;
 import io.flotilla.testing.ManualClock;
@@ -72,7 +73,7 @@ class LivenessConnectionTest {
     void aHandshakeThePeerFailedIsNoSuspicion() {
         // A peer that answers and then fails the handshake (another secret, TLS) is misconfigured, not crashed.
         ManualClock clock = new ManualClock();
-        StreamsOutsideViewTest.CapturingTransport transport = new StreamsOutsideViewTest.CapturingTransport();
+        CapturingTransport transport = new CapturingTransport();
         FixedMembership membership = new FixedMembership();
         try (DefaultNode node = new DefaultNode(NodeConfig.builder().clusterName("t").build(), clock, clock,
                 transport, membership, Runnable::run)) {

@@ -8,8 +8,8 @@ import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.NodeConfig;
-import io.flotilla.internal.StreamsOutsideViewTest.CapturingTransport;
 import io.flotilla.internal.StreamsOutsideViewTest.RecordingConnection;
+import io.flotilla.testing.CapturingTransport;
 import io.flotilla.testing.FixedMembership;
 import io.flotilla.testing.InMemoryNetwork;
 import io.flotilla.testing.ManualClock;
@@ -22,9 +22,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * A message from a connection whose peer is not (yet) a member of the receiver's view reaches no listener and is not

@@ -6,19 +6,14 @@ import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.NodeConfig;
 import io.flotilla.spi.PeerConnection;
-import io.flotilla.spi.Transport;
-import io.flotilla.spi.TransportContext;
+import io.flotilla.testing.CapturingTransport;
 import io.flotilla.testing.FixedMembership;
 import io.flotilla.testing.ManualClock;
 import io.flotilla.wire.Frame;
 import io.flotilla.wire.FrameType;
-import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -27,41 +22,6 @@ import org.junit.jupiter.api.Test;
  * sender outside the view reaches a listener or is acknowledged until it joins.
  */
 class StreamsOutsideViewTest {
-    /** A transport that only hands the engine's inbound handler to the test. */
-    static final class CapturingTransport implements Transport {
-        TransportContext context;
-
-        @Override
-        public InetSocketAddress bind() {
-            return new InetSocketAddress("127.0.0.1", 4000);
-        }
-
-        @Override
-        public void start(TransportContext ctx) {
-            context = ctx;
-        }
-
-        @Override
-        public void send(Member member, Frame frame) {
-            // Acks go nowhere: the test looks at what the engine keeps, not at what it answers.
-        }
-
-        @Override
-        public CompletionStage<Member> probe(InetSocketAddress address, Duration timeout) {
-            return CompletableFuture.failedFuture(new IllegalStateException("no probes here"));
-        }
-
-        @Override
-        public void disconnect(Member member) {
-            // Nothing is connected.
-        }
-
-        @Override
-        public void close() {
-            // Nothing to close.
-        }
-    }
-
     /** A connection that records what the engine sends on it. */
     static final class RecordingConnection implements PeerConnection {
         final Member remote;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.flotilla.ClusterSecret;
 import io.flotilla.NodeConfig;
+import io.flotilla.testing.CapturingTransport;
 import io.flotilla.testing.FixedMembership;
 import io.flotilla.testing.ManualClock;
 import java.util.List;
@@ -52,7 +53,7 @@ class TrustLogTest {
 
     private void startAndClose(NodeConfig config) {
         ManualClock clock = new ManualClock();
-        DefaultNode node = new DefaultNode(config, clock, clock, new StreamsOutsideViewTest.CapturingTransport(),
+        DefaultNode node = new DefaultNode(config, clock, clock, new CapturingTransport(),
                 new FixedMembership(), Runnable::run);
         node.start();
         node.close();
