@@ -210,7 +210,7 @@ public final class MembershipHarness {
         try (Observer observer = impl.equals("flotilla") ? new FlotillaObserver(cluster, mcastPort)
                 : new StockObserver(mcastPort)) {
             // Join both ways, then kill -9 of that (idle) member.
-            try (ChildJvm child = startChild(impl, cluster, mcastPort, List.of())) {
+            try (ChildJvm child = startChild(impl, cluster, mcastPort)) {
                 String address = child.address();
                 if (!join(impl, "join", child, observer)) {
                     return;
