@@ -207,8 +207,7 @@ public final class MembershipHarness {
     private void round(String impl) throws IOException {
         int mcastPort = freeUdpPort();
         String cluster = "harness-" + ProcessHandle.current().pid();
-        try (Observer observer = impl.equals("flotilla") ? new FlotillaObserver(cluster, mcastPort)
-                : new StockObserver(mcastPort)) {
+        try (Observer observer = observer(impl, cluster, mcastPort)) {
             // Join both ways, then kill -9 of that (idle) member.
             try (ChildJvm child = startChild(impl, cluster, mcastPort)) {
                 String address = child.address();
@@ -308,8 +307,7 @@ public final class MembershipHarness {
         Path archive = dir.resolve(impl + ".jsa");
         int mcastPort = freeUdpPort();
         String cluster = "harness-cds-" + ProcessHandle.current().pid();
-        try (Observer observer = impl.equals("flotilla") ? new FlotillaObserver(cluster, mcastPort)
-                : new StockObserver(mcastPort);
+        try (Observer observer = observer(impl, cluster, mcastPort);
                 ChildJvm child = startChild(impl, cluster, mcastPort, List.of("-XX:ArchiveClassesAtExit=" + archive))) {
             if (observer.awaitAdded(child.address(), 0, PATIENCE) >= 0) {
                 child.await("the child sees the observer", l -> l.startsWith("EVENT JOINED "), PATIENCE);
@@ -332,6 +330,10 @@ public final class MembershipHarness {
         if (removed >= 0) {
             throw new IllegalStateException("the member " + address + " was removed while idle");
         }
+    }
+
+    private static Observer observer(String impl, String cluster, int mcastPort) {
+        return impl.equals("flotilla") ? new FlotillaObserver(cluster, mcastPort) : new StockObserver(mcastPort);
     }
 
     private ChildJvm startChild(String impl, String cluster, int mcastPort) {

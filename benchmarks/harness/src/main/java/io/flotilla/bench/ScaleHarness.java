@@ -439,10 +439,10 @@ public final class ScaleHarness {
      */
     private long warmUp(Variant v, List<ChildJvm> nodes, HttpLoad load, long loadStart, long latest) {
         long earliest = loadStart + TimeUnit.SECONDS.toNanos(options.warmupSeconds());
-        List<long[]> samples = new ArrayList<>();
+        List<Sample> samples = new ArrayList<>();
         long next = System.nanoTime();
         while (true) {
-            samples.add(new long[] {cpuNanos(nodes), load.answeredSoFar()});
+            samples.add(new Sample(cpuNanos(nodes), load.answeredSoFar()));
             long now = System.nanoTime();
             if (load.failed() || now - latest >= 0 || now - earliest >= 0 && settled(samples)) {
                 log.printf(Locale.ROOT, "  %s: warm-up %.1f s, CPU us per request each %d ms: %s%n", v,
@@ -454,13 +454,17 @@ public final class ScaleHarness {
         }
     }
 
+    /** What the warm-up reads each {@link #SAMPLE}: the nodes' CPU and the requests answered, both so far. */
+    record Sample(long cpuNanos, long answered) {
+    }
+
     /**
      * Whether the CPU per request of the last {@link #SETTLED_INTERVALS} sample intervals is within
-     * {@link #SETTLED_WITHIN} of the as many before (each sample: {@code {cpuNanos, answered}} so far). Compiling
+     * {@link #SETTLED_WITHIN} of the as many before. Compiling
      * shows as a cost per request that falls from one interval to the next; once it is done the cost only varies with
      * the load.
      */
-    static boolean settled(List<long[]> samples) {
+    static boolean settled(List<Sample> samples) {
         int n = samples.size();
         int k = SETTLED_INTERVALS;
         if (n < 2 * k + 1) {
@@ -471,12 +475,12 @@ public final class ScaleHarness {
         return recent > 0 && before > 0 && Math.abs(recent - before) <= SETTLED_WITHIN * before;
     }
 
-    private static double perRequest(long[] from, long[] to) {
-        long requests = to[1] - from[1];
-        return requests <= 0 ? -1 : (double) (to[0] - from[0]) / requests;
+    private static double perRequest(Sample from, Sample to) {
+        long requests = to.answered() - from.answered();
+        return requests <= 0 ? -1 : (double) (to.cpuNanos() - from.cpuNanos()) / requests;
     }
 
-    private static String perRequestMicros(List<long[]> samples) {
+    private static String perRequestMicros(List<Sample> samples) {
         List<String> out = new ArrayList<>();
         for (int i = 1; i < samples.size(); i++) {
             out.add(String.format(Locale.ROOT, "%.0f", perRequest(samples.get(i - 1), samples.get(i)) / 1e3));

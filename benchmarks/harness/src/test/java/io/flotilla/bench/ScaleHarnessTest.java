@@ -114,7 +114,7 @@ class ScaleHarnessTest {
 
     @Test
     void theWarmUpEndsWhenTheCpuPerRequestStopsFalling() {
-        // {cpu ns so far, requests so far}, one sample a second: 1,000 requests a second throughout.
+        // One sample a second: 1,000 requests a second throughout.
         assertFalse(ScaleHarness.settled(samples(900, 800, 700, 600, 500, 450, 420, 400)), "the cost still falls");
         assertFalse(ScaleHarness.settled(samples(300, 300, 300, 300, 300, 300, 300)), "fewer than eight intervals");
         assertTrue(ScaleHarness.settled(samples(900, 700, 300, 300, 310, 305, 290, 300, 305, 295)));
@@ -123,23 +123,23 @@ class ScaleHarnessTest {
         assertFalse(ScaleHarness.settled(samples(300, 300, 300, 300, 340, 330, 340, 330)), "12% up: not settled");
         assertFalse(ScaleHarness.settled(samples(3000, 3000, 3000, 3000, 1000, 1000, 1000, 1000)),
                 "the last two intervals agree with the two before, the last four not with the four before");
-        List<long[]> stalled = samples(300, 300, 300, 300, 300, 300, 300, 300);
+        List<ScaleHarness.Sample> stalled = samples(300, 300, 300, 300, 300, 300, 300, 300);
         for (int i = 0; i < ScaleHarness.SETTLED_INTERVALS; i++) {
-            stalled.add(stalled.get(stalled.size() - 1).clone()); // no request answered in the last intervals
+            stalled.add(stalled.get(stalled.size() - 1)); // no request answered in the last intervals
         }
         assertFalse(ScaleHarness.settled(stalled), "no request in the last intervals");
     }
 
     /** Cumulative samples from the CPU per request (us) of each one-second interval, 1,000 requests each. */
-    private static List<long[]> samples(long... microsPerRequest) {
-        List<long[]> out = new ArrayList<>();
+    private static List<ScaleHarness.Sample> samples(long... microsPerRequest) {
+        List<ScaleHarness.Sample> out = new ArrayList<>();
         long cpu = 0;
         long requests = 0;
-        out.add(new long[] {cpu, requests});
+        out.add(new ScaleHarness.Sample(cpu, requests));
         for (long us : microsPerRequest) {
             cpu += us * 1_000 * 1_000;
             requests += 1_000;
-            out.add(new long[] {cpu, requests});
+            out.add(new ScaleHarness.Sample(cpu, requests));
         }
         return out;
     }
