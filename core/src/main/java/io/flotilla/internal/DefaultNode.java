@@ -768,10 +768,10 @@ public final class DefaultNode implements Node {
     }
 
     /**
-     * On the I/O thread that made {@code s} deliverable (it owns its delivery now): the {@code PROCESSED} messages at
-     * its head whose listeners all take them inline run here, which saves their senders a hand-off to a delivery
-     * thread; from the first other message on, the rest goes to the delivery executor. Nothing earlier of the sender
-     * waits, so per-sender order holds across topics.
+     * On the I/O thread that made {@code s} deliverable (it owns its delivery now): the messages at its head whose
+     * listeners all take them inline run here, which saves a hand-off to a delivery thread (for a {@code PROCESSED}
+     * message, two wake-ups of its sender's round trip); from the first other message on, the rest goes to the
+     * delivery executor. Nothing earlier of the sender waits, so per-sender order holds across topics.
      */
     private void deliverInline(InboundStream s) {
         boolean[] inline = INLINE.get();
@@ -792,18 +792,16 @@ public final class DefaultNode implements Node {
         }
     }
 
-    /** Whether {@code f} is {@code PROCESSED} and every listener of its topic takes it on this thread. */
+    /** Whether every listener of {@code f}'s topic takes it on this thread. */
     private boolean takesInline(Member from, Frame f) {
-        if ((f.flags() & Frame.DELIVERY_MASK) != Delivery.PROCESSED.ordinal()) {
-            return false;
-        }
         List<MessageListener> ls = listeners.get(f.topic());
         if (ls.isEmpty()) {
             return false;
         }
+        Delivery d = DELIVERIES[f.flags() & Frame.DELIVERY_MASK];
         for (MessageListener l : ls) {
             try {
-                if (!l.inline(new Message(from, f.topic(), Delivery.PROCESSED, f.payload().asReadOnlyBuffer()))) {
+                if (!l.inline(new Message(from, f.topic(), d, f.payload().asReadOnlyBuffer()))) {
                     return false;
                 }
             } catch (RuntimeException | LinkageError | AssertionError e) {

@@ -23,7 +23,7 @@ import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link MessageListener#inline}: a {@code PROCESSED} message whose listeners all take it inline runs on the thread
+ * {@link MessageListener#inline}: a message (of any delivery) whose listeners all take it inline runs on the thread
  * that read it, not through the delivery executor; any other, and anything behind a message that waits for the
  * executor, goes through it, so per-sender order holds across topics; a send from a listener running inline never
  * waits for queue room. Member 1's delivery executor only queues its tasks here, so the test sees which way each
@@ -73,7 +73,7 @@ class InlineDeliveryTest {
     }
 
     @Test
-    void aProcessedMessageEveryListenerTakesInlineRunsWhereItWasReadOthersOnTheDeliveryExecutor() {
+    void aMessageEveryListenerTakesInlineRunsWhereItWasReadOthersOnTheDeliveryExecutor() {
         try (InMemoryCluster c = cluster(NodeConfig.builder())) {
             c.node(1).addMessageListener(QUICK, listener(true, this::record));
             c.node(1).addMessageListener(SLOW, listener(true, this::record));
@@ -84,13 +84,39 @@ class InlineDeliveryTest {
             assertEquals(List.of("7:1"), got);
 
             CompletableFuture<Void> slow = send(c, SLOW, 2, Delivery.PROCESSED);
-            CompletableFuture<Void> received = send(c, QUICK, 3, Delivery.RECEIVED); // inline is for PROCESSED only
+            CompletableFuture<Void> received = send(c, QUICK, 3, Delivery.RECEIVED); // behind one that waits
             assertFalse(c.runUntil(() -> got.size() > 1, STEP, 200), "neither delivered: " + got);
             assertFalse(tasks.isEmpty());
             runTasks();
             assertTrue(c.runUntil(() -> slow.isDone() && received.isDone(), STEP, 1000));
             slow.join();
             assertEquals(List.of("7:1", "8:2", "7:3"), got);
+        }
+    }
+
+    @Test
+    void asyncAndReceivedMessagesEveryListenerTakesInlineRunWhereTheyWereRead() {
+        try (InMemoryCluster c = cluster(NodeConfig.builder())) {
+            c.node(1).addMessageListener(QUICK, listener(true, this::record));
+            List<Delivery> asked = new ArrayList<>();
+            c.node(1).addMessageListener(QUICK, new MessageListener() {
+                @Override
+                public void onMessage(Message m) { }
+
+                @Override
+                public boolean inline(Message m) {
+                    asked.add(m.delivery());
+                    return true;
+                }
+            });
+            send(c, QUICK, 1, Delivery.ASYNC);
+            CompletableFuture<Void> received = send(c, QUICK, 2, Delivery.RECEIVED);
+            assertTrue(c.runUntil(() -> received.isDone() && got.size() == 2, STEP, 1000),
+                    "delivered with the delivery executor never run: " + got);
+            received.join();
+            assertTrue(tasks.isEmpty(), "nothing went to the delivery executor");
+            assertEquals(List.of("7:1", "7:2"), got);
+            assertEquals(List.of(Delivery.ASYNC, Delivery.RECEIVED), asked, "asked with each message's delivery");
         }
     }
 

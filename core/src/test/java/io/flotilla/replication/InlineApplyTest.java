@@ -14,10 +14,10 @@ import java.util.concurrent.Executor;
 import org.junit.jupiter.api.Test;
 
 /**
- * A synchronous write's delta is applied on the I/O thread that read it ({@link io.flotilla.MessageListener#inline}),
- * which saves the write a hand-off on the holder, except where the application's code would run there: a replica
- * listener hears its changes on a delivery thread only, and a delta of a session the holder owns too (a contest, which
- * takes the session's lock) goes there as well. Member 1's delivery executor queues its tasks while {@link #hold} is
+ * A write's delta is applied on the I/O thread that read it ({@link io.flotilla.MessageListener#inline}), which saves
+ * a synchronous write a hand-off on the holder and an asynchronous one the holder's CPU of it, except where the
+ * application's code would run there: a replica listener hears its changes on a delivery thread only, and a delta of a
+ * session the holder owns too (a contest, which takes the session's lock) goes there as well. Member 1's delivery executor queues its tasks while {@link #hold} is
  * set, so the test sees which way each delta went.
  */
 class InlineApplyTest {
@@ -27,6 +27,10 @@ class InlineApplyTest {
     private EngineHarness h;
 
     private void startTwo(ReplicaListener listener) {
+        startTwo(listener, Delivery.PROCESSED);
+    }
+
+    private void startTwo(ReplicaListener listener, Delivery delivery) {
         Executor gated = r -> {
             if (hold) {
                 tasks.add(r);
@@ -36,7 +40,7 @@ class InlineApplyTest {
         };
         Executor direct = Runnable::run;
         h = new EngineHarness(new InMemoryCluster(2, 13, EngineHarness.nodeConfig(100), i -> i == 1 ? gated : direct));
-        ReplicationConfig config = ReplicationConfig.builder().delivery(Delivery.PROCESSED).build();
+        ReplicationConfig config = ReplicationConfig.builder().delivery(delivery).build();
         h.start(0, config);
         h.start(1, config, listener);
         h.engine(0).create("S1", 1800);
@@ -72,6 +76,20 @@ class InlineApplyTest {
         try {
             assertTrue(write(2), "acknowledged with the holder's delivery executor never run");
             assertEquals(ownerVersion(), h.engine(1).replica("S1").orElseThrow().version());
+        } finally {
+            h.close();
+        }
+    }
+
+    @Test
+    void anAsynchronousDeltaIsAppliedWhereItWasReadToo() {
+        startTwo(null, Delivery.ASYNC);
+        try {
+            assertTrue(write(2));
+            long version = ownerVersion();
+            assertTrue(h.runUntil(() -> h.engine(1).replica("S1").map(r -> r.version() == version).orElse(false),
+                    200), "applied with the holder's delivery executor never run");
+            assertTrue(tasks.isEmpty());
         } finally {
             h.close();
         }

@@ -15,7 +15,7 @@ import io.flotilla.Node;
  * buffer the node delivers; the tracker reads nothing else.
  *
  * <p>Threading: {@link #start}/{@link #close} from one thread; the listener runs on the node's delivery threads, or
- * for {@code PROCESSED} messages on its I/O thread when built {@code inline} (one at a time per sender, in order), and
+ * on its I/O thread when built {@code inline} (one at a time per sender, in order), and
  * only touches the thread-safe {@link OrderTracker}.
  */
 final class FlotillaReceiver implements PeerReceiver {
@@ -24,7 +24,7 @@ final class FlotillaReceiver implements PeerReceiver {
     private final boolean inline;
     private Node node;
 
-    /** {@code inline}: the listener takes {@code PROCESSED} messages on the I/O thread that read them. */
+    /** {@code inline}: the listener takes its messages on the I/O thread that read them. */
     FlotillaReceiver(int senderPort, boolean inline) {
         this.senderPort = senderPort;
         this.inline = inline;

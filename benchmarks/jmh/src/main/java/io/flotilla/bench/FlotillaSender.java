@@ -27,7 +27,7 @@ final class FlotillaSender implements ChannelSender {
 
     @Override
     public String receiverKind() {
-        // -Dbench.inlineListener=true (JMH: -jvmArgsAppend): the receiver's listener takes PROCESSED messages on the
+        // -Dbench.inlineListener=true (JMH: -jvmArgsAppend): the receiver's listener takes its messages on the
         // I/O thread that read them (MessageListener.inline), as a user with a quick listener may opt in to.
         return Boolean.getBoolean("bench.inlineListener") ? "flotilla-inline" : "flotilla";
     }
