@@ -14,10 +14,10 @@ import java.util.Set;
  * holders changed, the new holders get its full copy, and once every one of them applied it, the holders placement
  * no longer names (and that are still in the view) are told to drop theirs. A copy is never dropped before its
  * replacement is held, so a write acknowledged by the holders of the moment stays on at least as many members; a
- * failed or refused push leaves the old copies where they are (the next change, or a later write's repair, tries
- * again). Only the sessions whose placement changed move: about {@code backups / N} of them when one member of N
- * joins or leaves. Requests are not blocked: the pushes are asynchronous, and a delta sent meanwhile reaches the new
- * holders, which ask for the full copy if it came first.
+ * failed or refused push leaves the old copies where they are, counted and logged (the next change, or a later
+ * write's repair, tries again). Only the sessions whose placement changed move: about {@code backups / N} of them
+ * when one member of N joins or leaves. Requests are not blocked: the pushes are asynchronous, and a delta sent
+ * meanwhile reaches the new holders, which ask for the full copy if it came first.
  *
  * <p>With {@link Placement#ALL} a joiner gets every session by state transfer instead, and this does nothing.
  *
@@ -108,7 +108,12 @@ final class Rebalancer {
         String id = ps.id();
         replicator.push(to, ps).whenComplete((v, e) -> {
             // ps.id(): a rename since (a jvmRoute rewrite on the new owner) leaves the displaced copies under id
-            if (e == null && !displaced.isEmpty() && table.primary(ps.id()) == ps) {
+            if (table.primary(ps.id()) != ps) {
+                return; // moved away or closed meanwhile: its new owner places it
+            }
+            if (e != null) {
+                replicator.pushFailed(to, ps.id(), e);
+            } else if (!displaced.isEmpty()) {
                 replicator.dropCopies(displaced, id);
             }
         });

@@ -40,6 +40,7 @@ final class ReplicationMeters {
     final Counter fullReceived;
     final Counter repairs;
     final Counter rebalanced;
+    final Counter pushesFailed;
     final Counter departedTargets;
     final Counter takeovers;
     final Counter handoffs;
@@ -80,6 +81,8 @@ final class ReplicationMeters {
                 "full sessions pushed to a member whose delta the node abandoned");
         rebalanced = counter(r, "flotilla.replication.rebalanced",
                 "primaries whose copies moved to new holders after a view change (a placement other than ALL)");
+        pushesFailed = counter(r, "flotilla.replication.push.failed", "full copies a new holder did not take (it was "
+                + "unreachable, timed out or refused): the old copies stay until a view change or write places it");
         takeovers = counter(r, "flotilla.replication.takeovers", "sessions this member took over after a failover");
         handoffs = counter(r, "flotilla.replication.handoffs",
                 "sessions this member handed to a member that asked, or to its successor in a drain");

@@ -17,6 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -335,6 +336,19 @@ final class Replicator implements PrimaryHost {
         meters.fullSent.increment();
         return out.send(to, config.replicationTopic(),
                 ReplicationMessages.wrap(ReplicationMessages.FULL, sessionCodec.encodeRecord(snap)), delivery);
+    }
+
+    /**
+     * A push of {@code id}, owned here, to {@code to} failed (a member unreachable, a timeout, a refusal): counted and
+     * logged, as the copies stay short of where placement wants them until the next view change or write of it.
+     */
+    void pushFailed(List<Member> to, String id, Throwable failure) {
+        meters.pushesFailed.increment();
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        rateLog.log(Level.WARNING, "push-failed", "full copy of session " + SessionRecord.redact(id) + " not placed on "
+                + to.stream().map(Member::describe).toList() + ": " + cause.getMessage() + "; it stays on the members"
+                + " that held it, and the next view change or write of the session places it again", null);
     }
 
     /** Tells {@code to}, holders no longer, to drop their copy of {@code id} (owned here). */

@@ -8,6 +8,7 @@ import io.flotilla.Delivery;
 import io.flotilla.Member;
 import io.flotilla.MemberId;
 import io.flotilla.View;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -154,6 +155,42 @@ class BackupModeTest {
             Optional<PrimarySession> p = h.takeOver(taker, id);
             assertTrue(p.isPresent(), "a member still holds the session");
             assertEquals(acked.get(id), p.get().getAttribute("n"), "at its last acknowledged write");
+        } finally {
+            h.close();
+        }
+    }
+
+    /**
+     * A new holder that does not take its copy (here: every frame to it arrives after the timeout) fails the push:
+     * counted and logged on the owner, and the copy it was to replace stays where it was. It was quiet.
+     */
+    @Test
+    void aPushANewHolderDoesNotTakeIsCountedAndTheOldCopyStays() {
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        ReplicationConfig config = config();
+        h = new EngineHarness(3, 31, EngineHarness.nodeConfig(100));
+        try {
+            h.start(0, ReplicationConfig.builder().placement(Placement.backups(1)).delivery(Delivery.PROCESSED)
+                    .meterRegistry(registry).build());
+            h.start(2, config);
+            Member m1 = h.cluster.member(1);
+            Member m2 = h.cluster.member(2);
+            View all = new View(1, List.of(h.cluster.member(0), m1, m2));
+            String id = null;
+            for (int s = 1; id == null; s++) { // one whose holder moves from member 2 to member 1 once 1 listens
+                String candidate = String.format("%032X", 0xB0B0000L + s);
+                if (Placement.backups(1).holders(candidate, h.cluster.member(0), all).equals(List.of(m1))) {
+                    id = candidate;
+                }
+            }
+            createAndWrite(0, id);
+            String sid = id;
+            assertTrue(h.engine(2).replica(sid).isPresent(), "member 2 holds it while member 1 does not listen");
+            h.cluster.network().delay(h.cluster.member(0), m1, Duration.ofSeconds(60)); // past the 5 s timeout
+            h.startUnsettled(1, config, null, () -> { });
+            assertTrue(h.runUntil(() -> registry.get("flotilla.replication.push.failed").counter().count() == 1,
+                    20_000), "the failed push was counted");
+            assertTrue(h.engine(2).replica(sid).isPresent(), "the copy it was to replace stays");
         } finally {
             h.close();
         }
