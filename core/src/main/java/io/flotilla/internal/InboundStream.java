@@ -256,6 +256,9 @@ final class InboundStream {
     }
 
     private void drainEarly() {
+        if (early.isEmpty()) {
+            return; // the usual case: no boxed key per in-order frame
+        }
         Frame next;
         while ((next = early.remove(expected)) != null) {
             release(next);
