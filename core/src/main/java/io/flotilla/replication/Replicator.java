@@ -347,7 +347,7 @@ final class Replicator implements PrimaryHost {
         Throwable cause = failure instanceof CompletionException && failure.getCause() != null
                 ? failure.getCause() : failure;
         rateLog.log(Level.WARNING, "push-failed", "full copy of session " + SessionRecord.redact(id) + " not placed on "
-                + to.stream().map(Member::describe).toList() + ": " + cause.getMessage() + "; it stays on the members"
+                + to.stream().map(Member::describe).toList() + ": " + cause + "; it stays on the members"
                 + " that held it, and the next view change or write of the session places it again", null);
     }
 

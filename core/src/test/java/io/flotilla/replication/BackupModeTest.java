@@ -177,12 +177,13 @@ class BackupModeTest {
             Member m2 = h.cluster.member(2);
             View all = new View(1, List.of(h.cluster.member(0), m1, m2));
             String id = null;
-            for (int s = 1; id == null; s++) { // one whose holder moves from member 2 to member 1 once 1 listens
+            for (int s = 1; id == null && s < 10_000; s++) { // its holder moves from member 2 to 1 once 1 listens
                 String candidate = String.format("%032X", 0xB0B0000L + s);
                 if (Placement.backups(1).holders(candidate, h.cluster.member(0), all).equals(List.of(m1))) {
                     id = candidate;
                 }
             }
+            assertTrue(id != null, "an id placed so");
             createAndWrite(0, id);
             String sid = id;
             assertTrue(h.engine(2).replica(sid).isPresent(), "member 2 holds it while member 1 does not listen");
