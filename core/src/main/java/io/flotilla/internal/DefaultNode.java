@@ -87,6 +87,17 @@ public final class DefaultNode implements Node {
     private static final Delivery[] DELIVERIES = Delivery.values();
     /** Messages one read delivers inline at most before it hands the sender's rest to the delivery executor. */
     private static final int INLINE_MAX = 16;
+    /** Whether a listener class overrides {@link MessageListener#inline} (lambdas and most listeners do not). */
+    private static final ClassValue<Boolean> MAY_INLINE = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            try {
+                return type.getMethod("inline", Message.class).getDeclaringClass() != MessageListener.class;
+            } catch (NoSuchMethodException e) {
+                return false;
+            }
+        }
+    };
     /** Set while this thread runs listeners inline (an I/O thread): its sends never wait for queue room. */
     private static final ThreadLocal<boolean[]> INLINE = ThreadLocal.withInitial(() -> new boolean[1]);
     private static final int STALL_RESEND_MAX = 256;
@@ -797,6 +808,11 @@ public final class DefaultNode implements Node {
         List<MessageListener> ls = listeners.get(f.topic());
         if (ls.isEmpty()) {
             return false;
+        }
+        for (MessageListener l : ls) {
+            if (!MAY_INLINE.get(l.getClass())) {
+                return false; // the default answer, known without a Message per frame on the I/O thread
+            }
         }
         Delivery d = DELIVERIES[f.flags() & Frame.DELIVERY_MASK];
         for (MessageListener l : ls) {

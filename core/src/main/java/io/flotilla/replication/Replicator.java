@@ -17,7 +17,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -344,8 +343,7 @@ final class Replicator implements PrimaryHost {
      */
     void pushFailed(List<Member> to, String id, Throwable failure) {
         meters.pushesFailed.increment();
-        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
+        Throwable cause = Outbox.cause(failure);
         rateLog.log(Level.WARNING, "push-failed", "full copy of session " + SessionRecord.redact(id) + " not placed on "
                 + to.stream().map(Member::describe).toList() + ": " + cause + "; it stays on the members"
                 + " that held it, and the next view change or write of the session places it again", null);
